@@ -1,0 +1,18 @@
+"""Top-level CLI commands (`flask --app market demo`). Feature commands live in each feature's cli.py."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from . import demo as demo_module
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("demo")
+    @click.option("--reset", is_flag=True, help="Delete existing demo data first (only the demo's own rows).")
+    def demo(reset: bool) -> None:
+        """Load the Chinese demo world: organisations of every kind, users of every role, deals."""
+        summary = demo_module.load_demo(reset=reset)
+        for line in summary:
+            click.echo(line)

@@ -1,0 +1,77 @@
+"""Settings from the environment, one class per MARKET_ENV. `.env.example` documents each variable."""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+
+
+def _instance_path() -> Path:
+    return Path(os.environ.get("MARKET_INSTANCE_PATH", Path(__file__).resolve().parent.parent / "instance"))
+
+
+class Config:
+    MARKET_ENV = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{_instance_path() / 'market.db'}"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR") or str(_instance_path() / "search-index")
+    EVIDENCE_DIR = os.environ.get("EVIDENCE_DIR") or str(_instance_path() / "evidence")
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")  # console | file | smtp
+    MAIL_FILE_DIR = os.environ.get("MAIL_FILE_DIR") or str(_instance_path() / "mail")
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "noreply@ccxq-market.local")
+    SMTP_HOST = os.environ.get("SMTP_HOST", "localhost")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"  # Babel spells zh_CN this way (STACK.md)
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_Hans_CN": "中文", "en": "English"}
+    BOOTSTRAP_SERVE_LOCAL = True  # closed networks: no CDN
+
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session; avoids spurious expiry on long forms
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
+    IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_MB", "20")) * 1024 * 1024
+
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", "15"))
+    PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600"))
+    LEDGER_SANITY_LIMIT_CNY = Decimal(os.environ.get("LEDGER_SANITY_LIMIT_CNY", "1000000000.00"))
+
+    API_TITLE = "长春新区开放场景平台 API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+
+class DevelopmentConfig(Config):
+    pass
+
+
+class TestingConfig(Config):
+    MARKET_ENV = "testing"
+    TESTING = True
+    SECRET_KEY = "testing"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    WTF_CSRF_ENABLED = False  # tests that check CSRF turn it back on
+    MAIL_BACKEND = "memory"
+    PASSWORD_HASH_FAST = True  # argon2 with low cost, only in tests
+
+
+class ProductionConfig(Config):
+    MARKET_ENV = "production"
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # type: ignore[assignment]
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+
+
+CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}
+
+
+def config_for_env() -> type[Config]:
+    env = os.environ.get("MARKET_ENV", "development")
+    if env not in CONFIGS:
+        raise RuntimeError(f"MARKET_ENV must be one of {', '.join(CONFIGS)}, not {env!r}")
+    return CONFIGS[env]

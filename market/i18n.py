@@ -1,0 +1,45 @@
+"""Language choice and display formats. Chinese is the platform's source language; English is a catalogue.
+
+Times are stored in UTC and shown in Asia/Shanghai; money is shown as CNY with two decimals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import current_app, request, session
+from flask_babel import format_datetime as babel_format_datetime
+from flask_login import current_user
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def select_locale() -> str:
+    supported = current_app.config["LANGUAGES"]
+    chosen = request.args.get("lang") or session.get("lang")
+    if not chosen and getattr(current_user, "is_authenticated", False):
+        chosen = current_user.locale
+    if chosen in supported:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def local_year(moment: dt.datetime) -> int:
+    """The calendar year of ``moment`` in Beijing time (POLICY.md interpretation 5)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime has no year in Asia/Shanghai")
+    return moment.astimezone(SHANGHAI).year
+
+
+def format_cny(value: Decimal | int | None) -> str:
+    if value is None:
+        return "—"
+    return f"¥{Decimal(value):,.2f}"
+
+
+def format_local(value: dt.datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    if value is None:
+        return "—"
+    return babel_format_datetime(value, fmt)

@@ -1,0 +1,61 @@
+"""notify(): an in-app notification in the caller's transaction, and an email after it commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import event, select
+
+from market.extensions import db
+from models.notifications import Notification
+from models.users import Role, User
+
+from .mail import send_mail
+
+_PENDING_KEY = "market_pending_mail"
+
+
+def notify(users: User | Iterable[User], kind: str, title: str, body: str = "", link: str | None = None) -> None:
+    """Tell ``users`` about something waiting on them. Email goes out only if the transaction commits."""
+    if isinstance(users, User):
+        users = [users]
+    session = db.session()
+    pending = session.info.setdefault(_PENDING_KEY, [])
+    for user in users:
+        if not user.active:
+            continue
+        session.add(Notification(user_id=user.id, kind=kind, title=title, body=body, link=link))
+        pending.append((user.email, title, body + (f"\n\n{link}" if link else "")))
+
+
+def org_admins(org_id: int) -> list[User]:
+    """Who to tell about an organisation: its org admins, or all its members if it has none."""
+    members = list(db.session.execute(select(User).where(User.organisation_id == org_id, User.active)).scalars())
+    admins = [u for u in members if u.role == Role.ORG_ADMIN]
+    return admins or members
+
+
+def district_staff(role: str | None = None) -> list[User]:
+    roles = [role] if role else [Role.DISTRICT_REVIEWER, Role.DISTRICT_ADMIN]
+    return list(db.session.execute(select(User).where(User.role.in_(roles), User.active)).scalars())
+
+
+_hooks_installed = False
+
+
+def install_mail_hooks() -> None:
+    """Send queued mail after commit; drop it on rollback (nothing is promised that did not happen)."""
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+
+    @event.listens_for(db.session, "after_commit")
+    def _send(session):
+        pending = session.info.pop(_PENDING_KEY, [])
+        for to, subject, body in pending:
+            send_mail(to, subject, body)
+
+    @event.listens_for(db.session, "after_soft_rollback")
+    def _drop(session, previous_transaction):
+        session.info.pop(_PENDING_KEY, None)

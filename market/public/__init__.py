@@ -1,0 +1,7 @@
+"""Public pages: home, language switch."""
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,81 @@
+"""Helpers for views: the permission decorator, pagination, and domain errors shown on forms."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import abort, flash
+from flask_login import current_user
+from sqlalchemy import Select, func, select
+
+from .errors import DomainError, ValidationError
+from .extensions import db, login_manager
+from .permissions import rule_for
+
+PUBLIC = "public"
+
+
+def permission_required(action: str) -> Callable:
+    """Guard a view with an action from permissions.RULES: the role check. Services check the object.
+
+    The action is kept on the view so the role x route matrix test can walk every route.
+    ``permission_required(PUBLIC)`` marks a deliberately public route.
+    """
+    if action != PUBLIC:
+        rule_for(action)  # fail at import time on a typo
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if action != PUBLIC:
+                if not current_user.is_authenticated:
+                    return login_manager.unauthorized()
+                if current_user.role not in rule_for(action).roles:
+                    abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_action = action  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorate
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paginate(stmt: Select, page: int = 1, per_page: int = 20, scalars: bool = True) -> Page:
+    page = max(1, page)
+    total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+    q = stmt.limit(per_page).offset((page - 1) * per_page)
+    rows = db.session.execute(q)
+    items = list(rows.scalars() if scalars else rows)
+    return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def apply_domain_error(form: Any, err: DomainError) -> None:
+    """Show a service's error on the form field it names, or as a flash message."""
+    if isinstance(err, ValidationError) and err.field and hasattr(form, err.field):
+        getattr(form, err.field).errors.append(err.message)
+    else:
+        flash(err.message, "danger")

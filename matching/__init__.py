@@ -1,0 +1,1 @@
+"""Pure algorithms on plain data (scoring, recommendations, event agendas): no Flask, no database."""

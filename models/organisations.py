@@ -1,0 +1,129 @@
+"""Organisations: who everyone is, as the subsidy rules need it (POLICY.md, interpretation 4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, TimestampMixin, utcnow
+
+if TYPE_CHECKING:
+    from .users import User
+
+
+class OrgKind(enum.StrEnum):
+    LEADING_FIRM = "leading_firm"  # 龙头企业
+    UNIVERSITY = "university"  # 高校
+    INSTITUTE = "institute"  # 科研院所
+    GOVERNMENT = "government"  # 政府部门
+    SME = "sme"  # 中小微企业
+    OTHER = "other"
+
+
+class OrgSize(enum.StrEnum):
+    LARGE = "large"
+    MEDIUM = "medium"
+    SMALL = "small"
+    MICRO = "micro"
+
+
+class VerificationStatus(enum.StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class RelatedPartyGroup(Base):
+    """Organisations in one group are related parties: deals among them earn no subsidy."""
+
+    __tablename__ = "related_party_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    basis: Mapped[str] = mapped_column(String(40), default="declared")  # group/shareholding/declared
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    members: Mapped[list[Organisation]] = relationship(back_populates="group")
+
+
+class Organisation(TimestampMixin, Base):
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str | None] = mapped_column(String(64), unique=True)  # importer's stable key
+    name: Mapped[str] = mapped_column(String(200))
+    english_name: Mapped[str | None] = mapped_column(String(200))
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)  # 统一社会信用代码
+    kind: Mapped[str] = mapped_column(String(20), index=True)  # OrgKind
+    address: Mapped[str | None] = mapped_column(String(300))
+    in_district: Mapped[bool] = mapped_column(default=False)
+
+    industry: Mapped[str | None] = mapped_column(String(40))  # code from POLICY.md's SME table
+    employees: Mapped[int | None]
+    revenue_cny: Mapped[Decimal | None]
+    assets_cny: Mapped[Decimal | None]
+    size: Mapped[str | None] = mapped_column(String(10))  # OrgSize
+    size_assessed_on: Mapped[dt.date | None]
+    size_source: Mapped[str | None] = mapped_column(String(20))  # classified/declared/override
+    size_override_reason: Mapped[str | None] = mapped_column(Text)
+
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("related_party_group.id"))
+    group: Mapped[RelatedPartyGroup | None] = relationship(back_populates="members")
+
+    verification_status: Mapped[str] = mapped_column(
+        String(12), default=VerificationStatus.PENDING, index=True
+    )
+    verified_at: Mapped[dt.datetime | None]
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    licence_sha256: Mapped[str | None] = mapped_column(String(64))  # 营业执照, in the evidence store
+    licence_filename: Mapped[str | None] = mapped_column(String(255))
+
+    users: Mapped[list[User]] = relationship(back_populates="organisation")
+    external_subsidies: Mapped[list[ExternalSubsidy]] = relationship(
+        back_populates="organisation", cascade="all, delete-orphan", order_by="ExternalSubsidy.id"
+    )
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verification_status == VerificationStatus.VERIFIED
+
+    @property
+    def is_sme(self) -> bool:
+        return self.kind == OrgKind.SME
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.ref or self.id} {self.name}>"
+
+
+class ExternalSubsidy(Base):
+    """A subsidy the organisation declares it received under another policy (closing clause)."""
+
+    __tablename__ = "external_subsidy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    organisation: Mapped[Organisation] = relationship(back_populates="external_subsidies")
+    rule: Mapped[str] = mapped_column(String(40))  # e.g. art7_renter
+    year: Mapped[int]
+    amount_cny: Mapped[Decimal]
+    source: Mapped[str] = mapped_column(String(200))  # e.g. 省级创新券
+    item: Mapped[str | None] = mapped_column(String(200))
+
+
+class OrganisationEvent(Base):
+    """Verification and size history, shown on the admin detail page."""
+
+    __tablename__ = "organisation_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    action: Mapped[str] = mapped_column(String(40))  # registered/verified/rejected/size_override...
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

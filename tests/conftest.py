@@ -1,0 +1,138 @@
+"""Shared fixtures: an app on SQLite (default) or PostgreSQL (TEST_DATABASE_URL), a clean database
+per test, factories for organisations and users, and a logged-in client helper.
+
+The schema is created from the models once per session; `tests/integration/test_migrations.py`
+proves the Alembic migrations produce exactly that schema.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+os.environ["MARKET_ENV"] = "testing"
+
+from market import create_app  # noqa: E402
+from market.auth.passwords import hash_password
+from market.extensions import db
+from models.base import Base
+from models.organisations import Organisation, VerificationStatus
+from models.users import Role, User
+
+PASSWORD = "Test2026pass"
+_seq = itertools.count(1)
+
+
+def _test_db_url(tmp: Path) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def _tmp_root():
+    with tempfile.TemporaryDirectory(prefix="market-test-") as d:
+        yield Path(d)
+
+
+@pytest.fixture(scope="session")
+def app(_tmp_root):
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": _test_db_url(_tmp_root),
+            "SEARCH_INDEX_DIR": str(_tmp_root / "index"),
+            "EVIDENCE_DIR": str(_tmp_root / "evidence"),
+            "MAIL_FILE_DIR": str(_tmp_root / "mail"),
+        }
+    )
+    with app.app_context():
+        Base.metadata.drop_all(db.engine)
+        Base.metadata.create_all(db.engine)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        Base.metadata.drop_all(db.engine)
+        db.engine.dispose()
+
+
+def _clear_tables() -> None:
+    db.session.remove()
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(text(f'DELETE FROM "{t}"'))
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+        _clear_tables()
+
+
+@pytest.fixture
+def client(app, app_ctx):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_org(app_ctx):
+    from market.orgs.uscc import make_valid_uscc
+
+    def make(kind="sme", verified=True, **fields) -> Organisation:
+        n = next(_seq)
+        defaults = dict(
+            ref=f"O{n}",
+            name=f"测试机构{n}",
+            uscc=make_valid_uscc(n),
+            kind=kind,
+            in_district=True,
+            size="small" if kind == "sme" else None,
+            verification_status=VerificationStatus.VERIFIED if verified else VerificationStatus.PENDING,
+        )
+        defaults.update(fields)
+        org = Organisation(**defaults)
+        db.session.add(org)
+        db.session.commit()
+        return org
+
+    return make
+
+
+@pytest.fixture
+def make_user(app_ctx, make_org):
+    def make(role=Role.SME_MEMBER, org=None, email=None, password=PASSWORD, **fields) -> User:
+        n = next(_seq)
+        if org is None and role not in (Role.DISTRICT_REVIEWER, Role.DISTRICT_ADMIN):
+            org = make_org(kind="sme" if role == Role.SME_MEMBER else "leading_firm")
+        user = User(
+            email=email or f"user{n}@example.cn",
+            name=f"用户{n}",
+            password_hash=hash_password(password),
+            role=role,
+            organisation=org,
+            **fields,
+        )
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """Log ``user`` in through the real login form; returns the client."""
+
+    def do(user, password=PASSWORD):
+        resp = client.post("/auth/login", data={"email": user.email, "password": password})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        return client
+
+    return do
