@@ -100,6 +100,22 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+def _http_message(err: HTTPException) -> str:
+    """A user-facing message for an HTTP error, in the user's language."""
+    messages = {
+        400: _("请求无效。"),
+        401: _("请先登录。"),
+        403: _("您没有访问此页面的权限。"),
+        404: _("您访问的页面不存在。"),
+        405: _("不支持此请求方法。"),
+        409: _("操作与当前状态冲突。"),
+        413: _("上传的文件太大。"),
+        422: _("提交的数据无效。"),
+        429: _("请求过于频繁，请稍后再试。"),
+    }
+    return messages.get(err.code or 500, _("请求无效。"))
+
+
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(err: DomainError):
@@ -116,19 +132,8 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
-        messages = {
-            400: _("请求无效。"),
-            401: _("请先登录。"),
-            403: _("您没有访问此页面的权限。"),
-            404: _("您访问的页面不存在。"),
-            405: _("不支持此请求方法。"),
-            409: _("操作与当前状态冲突。"),
-            413: _("上传的文件太大。"),
-            422: _("提交的数据无效。"),
-            429: _("请求过于频繁，请稍后再试。"),
-        }
         status = err.code or 500
-        message = messages.get(status, err.description or _("请求无效。"))
+        message = _http_message(err)
         if _wants_json():
             return jsonify(error={"code": err.name.lower().replace(" ", "_"), "message": message}), status
         return render_template("errors/error.html", status=status, message=message), status

@@ -1,1 +1,52 @@
-"""Feature package `api`."""
+"""The JSON API: /api/v1/..., bearer tokens, OpenAPI 3 generated from the code at /api/openapi.json.
+
+Each feature adds endpoints in ``market/<feature>/api.py`` as a flask-smorest ``Blueprint`` named
+``blp`` with url_prefix ``/api/v1/...``; they are registered here. Errors are always
+``{"error": {"code": ..., "message": ...}}``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from flask import Flask, jsonify
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from market.extensions import csrf
+
+API_FEATURES = ("auth", "orgs", "listings", "search", "deals", "ledger")
+
+
+class MarketApi(Api):
+    """flask-smorest's Api with the platform's error shape."""
+
+    def handle_http_exception(self, error: HTTPException):
+        from market import _http_message
+
+        status = error.code or 500
+        message = _http_message(error)
+        messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
+        body = {"error": {"code": error.name.lower().replace(" ", "_"), "message": message}}
+        if messages:
+            body["error"]["fields"] = messages
+        return jsonify(body), status
+
+
+api = MarketApi()
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+    })
+    api.init_app(app)
+    for name in API_FEATURES:
+        try:
+            module = importlib.import_module(f"market.{name}.api")
+        except ModuleNotFoundError as err:
+            if err.name != f"market.{name}.api":
+                raise
+            continue
+        csrf.exempt(module.blp)  # token-authenticated, no cookies: CSRF does not apply
+        api.register_blueprint(module.blp)
