@@ -25,8 +25,9 @@ class MarketApi(Api):
         from market import _http_message
 
         status = error.code or 500
-        message = _http_message(error)
-        messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
+        data = getattr(error, "data", None) or {}
+        message = data.get("message") or _http_message(error)
+        messages = data.get("messages")
         body = {"error": {"code": error.name.lower().replace(" ", "_"), "message": message}}
         if messages:
             body["error"]["fields"] = messages
