@@ -133,7 +133,7 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         status = err.code or 500
-        message = _http_message(err)
+        message = (getattr(err, "data", None) or {}).get("message") or _http_message(err)
         if _wants_json():
             return jsonify(error={"code": err.name.lower().replace(" ", "_"), "message": message}), status
         return render_template("errors/error.html", status=status, message=message), status
