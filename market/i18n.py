@@ -9,7 +9,7 @@ import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import format_datetime as babel_format_datetime
 from flask_login import current_user
 
@@ -18,6 +18,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 def select_locale() -> str:
     supported = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI and scheduler speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.args.get("lang") or session.get("lang")
     if not chosen and getattr(current_user, "is_authenticated", False):
         chosen = current_user.locale
