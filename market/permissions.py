@@ -55,7 +55,18 @@ RULES: dict[str, Rule] = {
     "org.import": Rule(DISTRICT),
     "org.edit": Rule(frozenset({R.ORG_ADMIN}) | DISTRICT, own_org),
     # listings
-    # deals
+    # deals (the object checks on parties live in market/deals/*.py: a deal has two sides)
+    "deals.view": Rule(EVERY_MEMBER | DISTRICT),
+    "bid.submit": Rule(frozenset({R.SME_MEMBER, R.ORG_ADMIN})),
+    "bid.manage_received": Rule(frozenset({R.PROVIDER_MEMBER, R.ORG_ADMIN}), own_org, district_bypass=False),
+    "bid.message": Rule(EVERY_MEMBER),
+    "booking.request": Rule(EVERY_MEMBER),
+    "booking.manage": Rule(frozenset({R.PROVIDER_MEMBER, R.ORG_ADMIN}), own_org, district_bypass=False),
+    "availability.edit": Rule(frozenset({R.PROVIDER_MEMBER, R.ORG_ADMIN}), own_org, district_bypass=False),
+    "data_application.submit": Rule(EVERY_MEMBER),
+    "data_application.decide": Rule(frozenset({R.PROVIDER_MEMBER, R.ORG_ADMIN}), own_org, district_bypass=False),
+    "contract.view": Rule(EVERY_MEMBER | DISTRICT),
+    "contract.sign": Rule(EVERY_MEMBER),
     # ledger
 }
 

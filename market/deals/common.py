@@ -1,0 +1,126 @@
+"""Helpers every deal service shares: locking, money parsing, party checks, status labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from market.errors import NotFound, PermissionDenied, ValidationError
+from market.extensions import db
+
+MAX_AMOUNT = Decimal("1000000000.00")
+
+
+def serialise_writes() -> None:
+    """Make this transaction the database's only writer until it ends.
+
+    SQLite has no row locks: ``BEGIN IMMEDIATE`` takes the write lock up front, so a check-then-insert
+    (the booking overlap check) cannot interleave with another writer. pysqlite opens transactions
+    lazily (only before DML), so at the start of a service no transaction is open yet. On PostgreSQL
+    callers lock rows (``with_for_update``) and rely on constraints instead; this is a no-op there.
+    """
+    conn = db.session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def get_for_update(model: type, obj_id: Any, message: str | None = None):
+    """Load a row for a state change, locked against concurrent changes of the same row."""
+    serialise_writes()
+    stmt = db.select(model).where(model.id == obj_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    obj = db.session.execute(stmt.execution_options(populate_existing=True)).scalar_one_or_none()
+    if obj is None:
+        raise NotFound(message or _("找不到该记录。"))
+    return obj
+
+
+def parse_money(value: Any, field: str, *, allow_zero: bool = False) -> Decimal:
+    """A positive CNY amount with at most two decimals."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValidationError(_("请填写金额。"), field)
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        raise ValidationError(_("金额格式不正确。"), field) from None
+    if not amount.is_finite():
+        raise ValidationError(_("金额格式不正确。"), field)
+    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValidationError(_("金额最多保留两位小数。"), field)
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise ValidationError(_("金额必须大于零。"), field)
+    if amount > MAX_AMOUNT:
+        raise ValidationError(_("金额超出上限。"), field)
+    return amount.quantize(Decimal("0.01"))
+
+
+def require_text(value: str | None, field: str, label: str, max_len: int = 5000) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError(_("请填写%(label)s。", label=label), field)
+    if len(value) > max_len:
+        raise ValidationError(_("%(label)s不能超过 %(n)d 个字符。", label=label, n=max_len), field)
+    return value
+
+
+def acting_org(user: Any):
+    """The user's organisation, which must be verified to deal on the platform."""
+    org = getattr(user, "organisation", None)
+    if org is None:
+        raise PermissionDenied(_("您的账号不属于任何机构，无法进行此操作。"))
+    if not org.is_verified:
+        raise PermissionDenied(_("您的机构尚未通过认证，认证后才能进行交易。"))
+    return org
+
+
+def is_party(user: Any, *org_ids: int | None) -> bool:
+    return getattr(user, "organisation_id", None) is not None and user.organisation_id in org_ids
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+STATUS_LABELS = {
+    # bids
+    "submitted": _l("已提交"),
+    "shortlisted": _l("入围"),
+    "awarded": _l("中标"),
+    "declined": _l("未中标"),
+    "withdrawn": _l("已撤回"),
+    # bookings
+    "requested": _l("待审批"),
+    "approved": _l("已批准"),
+    "rejected": _l("已拒绝"),
+    "cancelled": _l("已取消"),
+    "completed": _l("已使用"),
+    "no_show": _l("爽约"),
+    # contracts
+    "draft": _l("草稿"),
+    "active": _l("生效"),
+}
+
+KIND_LABELS = {
+    "rental": _l("仪器设施租用"),
+    "scenario_contract": _l("场景合同"),
+    "data_access": _l("数据授权"),
+    "franchise": _l("特许开发"),
+    "authorised": _l("授权应用"),
+    "use": _l("数据库使用"),
+}
+
+
+def status_label(status: str | None) -> str:
+    return str(STATUS_LABELS.get(status or "", status or ""))
+
+
+def kind_label(kind: str | None) -> str:
+    return str(KIND_LABELS.get(kind or "", kind or ""))

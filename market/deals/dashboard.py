@@ -1,0 +1,188 @@
+"""What an organisation sees on its deals dashboard, and the same rows as CSV / XLSX."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+
+from market.extensions import db
+from market.i18n import SHANGHAI
+from models.deals import (
+    OPEN_BID_STATUSES,
+    Bid,
+    Booking,
+    BookingStatus,
+    Contract,
+    ContractStatus,
+    DataApplication,
+    DataApplicationStatus,
+)
+from models.listings import Listing
+
+from .common import kind_label, now, status_label
+from .data_access import today_local
+
+
+@dataclass
+class Waiting:
+    label: str
+    link: str
+    since: Any
+
+
+@dataclass
+class Dashboard:
+    org: Any
+    bids_sent: list[Bid] = field(default_factory=list)
+    bids_received: list[Bid] = field(default_factory=list)
+    bookings_made: list[Booking] = field(default_factory=list)
+    bookings_received: list[Booking] = field(default_factory=list)
+    applications_sent: list[DataApplication] = field(default_factory=list)
+    applications_received: list[DataApplication] = field(default_factory=list)
+    contracts: list[Contract] = field(default_factory=list)
+    waiting: list[Waiting] = field(default_factory=list)
+
+    @property
+    def access_granted(self) -> list[DataApplication]:
+        day = today_local()
+        return [a for a in self.applications_sent if a.is_valid_on(day)]
+
+    @property
+    def access_given(self) -> list[DataApplication]:
+        day = today_local()
+        return [a for a in self.applications_received if a.is_valid_on(day)]
+
+
+def _owned_by(model, org_id: int):
+    return select(model).join(Listing, model.listing_id == Listing.id).where(Listing.owner_id == org_id)
+
+
+def dashboard_for(org) -> Dashboard:
+    s = db.session
+    d = Dashboard(org=org)
+    d.bids_sent = list(s.execute(select(Bid).where(Bid.bidder_id == org.id).order_by(Bid.id.desc())).scalars())
+    d.bids_received = list(s.execute(_owned_by(Bid, org.id).order_by(Bid.id.desc())).scalars())
+    d.bookings_made = list(s.execute(select(Booking).where(Booking.renter_id == org.id).order_by(Booking.start_at.desc())).scalars())
+    d.bookings_received = list(s.execute(_owned_by(Booking, org.id).order_by(Booking.start_at.desc())).scalars())
+    d.applications_sent = list(s.execute(
+        select(DataApplication).where(DataApplication.applicant_id == org.id).order_by(DataApplication.id.desc())
+    ).scalars())
+    d.applications_received = list(s.execute(_owned_by(DataApplication, org.id).order_by(DataApplication.id.desc())).scalars())
+    d.contracts = list(s.execute(
+        select(Contract).where(or_(Contract.payer_id == org.id, Contract.payee_id == org.id)).order_by(Contract.id.desc())
+    ).scalars())
+    d.waiting = _waiting(d)
+    return d
+
+
+def _waiting(d: Dashboard) -> list[Waiting]:
+    """Steps that wait on this organisation, oldest first."""
+    out: list[Waiting] = []
+    moment = now()
+    for b in d.bids_received:
+        if b.status in OPEN_BID_STATUSES:
+            out.append(Waiting(_("评审揭榜方案：%(t)s · %(o)s", t=b.listing.title, o=b.bidder.name), f"/deals/bids/{b.id}", b.submitted_at))
+    for bk in d.bookings_received:
+        if bk.status == BookingStatus.REQUESTED:
+            out.append(Waiting(_("审批预约：%(t)s · %(o)s", t=bk.listing.title, o=bk.renter.name), f"/deals/bookings/{bk.id}", bk.created_at))
+        elif bk.status == BookingStatus.APPROVED and bk.start_at <= moment:
+            out.append(Waiting(_("登记使用情况：%(t)s · %(o)s", t=bk.listing.title, o=bk.renter.name), f"/deals/bookings/{bk.id}", bk.start_at))
+    for a in d.applications_received:
+        if a.status == DataApplicationStatus.SUBMITTED:
+            out.append(Waiting(_("审批数据申请：%(t)s · %(o)s", t=a.listing.title, o=a.applicant.name), f"/deals/applications/{a.id}", a.created_at))
+    for c in d.contracts:
+        if c.status != ContractStatus.DRAFT:
+            continue
+        side = c.party_side(d.org.id)
+        mine = c.payer_confirmed_at if side == "payer" else c.payee_confirmed_at
+        if not mine:
+            out.append(Waiting(_("确认合同：%(t)s", t=c.title), f"/deals/contracts/{c.id}", c.created_at))
+    out.sort(key=lambda w: w.since)
+    return out
+
+
+EXPORT_COLUMNS = ("类型", "编号", "资源/场景编号", "资源/场景", "我方角色", "对方", "状态", "金额（元）", "时间", "备注")
+
+
+def _local(moment) -> str:
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def export_rows(d: Dashboard) -> list[tuple[str, list[list[Any]]]]:
+    """Sections of rows (header excluded) for the exports; the CSV flattens them."""
+    sections: list[tuple[str, list[list[Any]]]] = []
+    rows = []
+    for b in d.bids_sent:
+        rows.append([_("揭榜方案"), f"B{b.id}", b.listing.ref, b.listing.title, _("投标方"), b.listing.owner.name,
+                     status_label(b.status), b.price_cny, _local(b.submitted_at), b.decline_reason or ""])
+    for b in d.bids_received:
+        rows.append([_("揭榜方案"), f"B{b.id}", b.listing.ref, b.listing.title, _("场景方"), b.bidder.name,
+                     status_label(b.status), b.price_cny, _local(b.submitted_at), b.decline_reason or ""])
+    sections.append((_("揭榜"), rows))
+    rows = []
+    for bk, role, other in [(x, _("承租方"), x.listing.owner.name) for x in d.bookings_made] + [
+        (x, _("提供方"), x.renter.name) for x in d.bookings_received
+    ]:
+        note = _("实际 %(h)s 小时", h=bk.actual_hours) if bk.actual_hours is not None else (bk.rejection_reason or bk.cancel_reason or "")
+        rows.append([_("预约"), f"K{bk.id}", bk.listing.ref, bk.listing.title, role, other, status_label(bk.status),
+                     bk.amount_cny, f"{_local(bk.start_at)} – {_local(bk.end_at)}", note])
+    sections.append((_("预约"), rows))
+    rows = []
+    for a, role, other in [(x, _("申请方"), x.listing.owner.name) for x in d.applications_sent] + [
+        (x, _("数据方"), x.applicant.name) for x in d.applications_received
+    ]:
+        validity = f"{a.valid_from} – {a.valid_until}" if a.valid_from else ""
+        rows.append([_("数据申请"), f"A{a.id}", a.listing.ref, a.listing.title, role, other,
+                     status_label(a.status), a.fee_cny if a.fee_cny is not None else "", _local(a.created_at),
+                     " ".join(x for x in (kind_label(a.mode), validity, a.conditions or a.rejection_reason or "") if x)])
+    sections.append((_("数据申请"), rows))
+    rows = []
+    for c in d.contracts:
+        side = c.party_side(d.org.id)
+        other = c.payee.name if side == "payer" else c.payer.name
+        rows.append([_("合同"), f"C{c.id}", c.listing.ref if c.listing else "", c.listing.title if c.listing else c.title,
+                     _("付款方") if side == "payer" else _("收款方"), other, status_label(c.status), c.amount_cny,
+                     _local(c.created_at), kind_label(c.kind)])
+    sections.append((_("合同"), rows))
+    return sections
+
+
+def export_csv(d: Dashboard) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(EXPORT_COLUMNS)
+    for _title, rows in export_rows(d):
+        for row in rows:
+            w.writerow([_cell(v) for v in row])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 Chinese correctly
+
+
+def export_xlsx(d: Dashboard) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, rows in export_rows(d):
+        ws = wb.create_sheet(title)
+        ws.append(list(EXPORT_COLUMNS))
+        for row in rows:
+            # money stays a number in the sheet; text cells that look like formulas are neutralised
+            ws.append([v if not isinstance(v, str) else _cell(v) for v in row])
+        for col in ("B", "C", "H"):
+            ws.column_dimensions[col].width = 14
+        ws.column_dimensions["D"].width = 36
+        ws.column_dimensions["F"].width = 30
+        ws.column_dimensions["I"].width = 34
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _cell(value: Any) -> str:
+    text = str(value)
+    return "'" + text if text.startswith(("=", "+", "-", "@")) else text  # no formulas in spreadsheets

@@ -1,0 +1,1 @@
+from tests.integration.deals.helpers import world  # noqa: F401  (the deals tests' parties)
