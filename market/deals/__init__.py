@@ -1,5 +1,7 @@
-"""Feature package `deals`: views, forms, services and CLI side by side."""
+"""Feature package `deals`: bids (揭榜), bookings, data access applications, contracts, dashboard."""
 
 from flask import Blueprint
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
+
+from . import views  # noqa: E402,F401  (routes register on bp)
