@@ -58,6 +58,11 @@ def test_bid_pages_from_submission_to_contract(app, world):
     att = sme.get(f"/deals/bids/{bid.id}/attachments/{bid.attachments[0]['sha256']}")
     assert att.status_code == 200 and att.data == MINIMAL_PDF
     assert _as(app, world.other_sme).get(f"/deals/bids/{bid.id}").status_code == 403
+    assert "方案.pdf" in sme.get(f"/deals/bids/{bid.id}/edit").get_data(as_text=True)
+    r = sme.post(f"/deals/bids/{bid.id}/edit", data={"approach": "新方案", "price_cny": "150000", "timeline": "3个月"})
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Bid, bid.id).revision == 2 and len(db.session.get(Bid, bid.id).attachments) == 1
     assert owner.post(f"/deals/bids/{bid.id}/messages", data={"body": "能否提前交付？"}).status_code == 302
     assert "能否提前交付" in sme.get(f"/deals/bids/{bid.id}").get_data(as_text=True)
     listing_page = owner.get(f"/deals/scenarios/{scenario.ref}/bids").get_data(as_text=True)
