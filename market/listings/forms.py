@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields import DateTimeLocalField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from market.i18n import SHANGHAI
@@ -19,9 +20,9 @@ from models.listings import DATA_KINDS, RENTABLE_KINDS, ListingKind
 from . import fields as F
 
 
-def _choices(labels: dict, blank: str | None = None) -> list[tuple[str, Any]]:
-    out = [(str(k), v) for k, v in labels.items()]
-    return ([("", blank)] + out) if blank is not None else out
+def _choices(labels: dict, blank: str | None = None) -> list[SelectChoice]:
+    out = [SelectChoice(str(k), v) for k, v in labels.items()]
+    return ([SelectChoice("", blank)] + out) if blank is not None else out
 
 
 class ListingForm(FlaskForm):
