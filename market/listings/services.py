@@ -166,6 +166,12 @@ def review_queue() -> list[Listing]:
     return list(db.session.execute(stmt).scalars())
 
 
+def _lock(listing: Listing) -> None:
+    """Re-read the row FOR UPDATE (PostgreSQL) so two reviewers cannot both act on one submission."""
+    if listing.id is not None:
+        db.session.refresh(listing, with_for_update=True)
+
+
 # ---------------------------------------------------------------- owner actions
 def create(user: Any, kind: str, raw: dict[str, Any], org: Organisation | None = None) -> Listing:
     org = org or user.organisation
@@ -187,6 +193,7 @@ def edit(user: Any, listing: Listing, raw: dict[str, Any]) -> ListingRevision | 
     """Change a listing. A draft or returned listing changes at once; a published one gets a
     pending revision (returned, so the caller can say so) and stays as it is until approved."""
     require(user, "listing.manage", listing)
+    _lock(listing)
     data = fields.clean(listing.kind, raw)
     current = fields.read(listing)
     _check_deadline(data, current)
@@ -228,6 +235,7 @@ def _propose(user: Any, listing: Listing, data: dict[str, Any]) -> ListingRevisi
 
 def submit(user: Any, listing: Listing) -> None:
     require(user, "listing.manage", listing)
+    _lock(listing)
     if listing.status not in (S.DRAFT, S.RETURNED):
         raise Conflict(_("只有草稿或已退回的条目可以提交审核。"))
     check_owner_kind(listing.owner, listing.kind)
@@ -244,6 +252,7 @@ def submit(user: Any, listing: Listing) -> None:
 def withdraw(user: Any, listing: Listing) -> None:
     """Take a submitted listing (or a pending revision) back out of the review queue."""
     require(user, "listing.manage", listing)
+    _lock(listing)
     revision = listing.pending_revision
     if listing.status == S.SUBMITTED:
         before = audit.snapshot(listing)
@@ -261,6 +270,7 @@ def withdraw(user: Any, listing: Listing) -> None:
 def close(user: Any, listing: Listing) -> None:
     """A published listing stops taking new applications and leaves the search index."""
     require(user, "listing.close", listing)
+    _lock(listing)
     if listing.status != S.PUBLISHED:
         raise Conflict(_("只有已发布的条目可以关闭。"))
     before = audit.snapshot(listing)
@@ -274,6 +284,7 @@ def close(user: Any, listing: Listing) -> None:
 
 def archive(user: Any, listing: Listing) -> None:
     require(user, "listing.close", listing)
+    _lock(listing)
     if listing.status in (S.ARCHIVED, S.SUBMITTED):
         raise Conflict(_("待审核或已归档的条目不能归档。"))
     was_public = listing.is_public
@@ -298,6 +309,7 @@ def _end_revision(listing: Listing) -> None:
 def review(user: Any, listing: Listing, decision: str, comment: str | None = None) -> None:
     """Publish or return a submitted listing, or approve or return a published listing's revision."""
     require(user, "listing.review", listing)
+    _lock(listing)
     comment = (comment or "").strip() or None
     if decision not in ("publish", "return"):
         raise ValidationError(_("请选择发布或退回。"), "decision")
