@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 
 from market import audit, evidence
@@ -48,12 +49,12 @@ REF_PREFIX = {
     ListingKind.PUBLIC_DATA: "G",
 }
 ORG_KIND_LABELS = {
-    OrgKind.LEADING_FIRM: "龙头企业",
-    OrgKind.UNIVERSITY: "高校",
-    OrgKind.INSTITUTE: "科研院所",
-    OrgKind.GOVERNMENT: "政府部门",
-    OrgKind.SME: "中小微企业",
-    OrgKind.OTHER: "其他机构",
+    OrgKind.LEADING_FIRM: _l("龙头企业"),
+    OrgKind.UNIVERSITY: _l("高校"),
+    OrgKind.INSTITUTE: _l("科研院所"),
+    OrgKind.GOVERNMENT: _l("政府部门"),
+    OrgKind.SME: _l("中小微企业"),
+    OrgKind.OTHER: _l("其他机构"),
 }
 ATTACHMENT_TYPES = frozenset({"pdf", "png", "jpg"})
 
@@ -67,7 +68,7 @@ def owner_kind_error(org: Organisation, kind: str) -> str | None:
         return _(
             "%(org)s（%(org_kind)s）不能发布“%(kind)s”类条目。",
             org=org.name,
-            org_kind=_(ORG_KIND_LABELS.get(org.kind, org.kind)),
+            org_kind=ORG_KIND_LABELS.get(org.kind, org.kind),
             kind=fields.KIND_LABELS[kind],
         )
     return None

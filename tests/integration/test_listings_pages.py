@@ -175,3 +175,14 @@ def test_nav_entries_by_role(client, login, make_org, make_user):
     login(make_user(role=Role.SME_MEMBER))
     page = client.get("/").get_data(as_text=True)
     assert 'id="nav-listings"' in page and 'id="nav-my-listings"' not in page
+
+
+def test_org_profile_block_lists_only_published(app, make_org, make_user):
+    p = people(make_org, make_user)
+    live = published_instrument(p)
+    draft = services.create(p["staff"], "facility", {"title": "电磁兼容暗室（草稿）", "description": "整理中"})
+    with app.test_request_context():
+        from flask import render_template_string
+
+        html = render_template_string("{% include 'listings/_org_listings.html' %}", org=p["org"])
+    assert f'data-ref="{live.ref}"' in html and draft.title not in html
