@@ -54,7 +54,12 @@ RULES: dict[str, Rule] = {
     "org.manage_groups": Rule(DISTRICT),
     "org.import": Rule(DISTRICT),
     "org.edit": Rule(frozenset({R.ORG_ADMIN}) | DISTRICT, own_org),
-    # listings
+    # listings (the owner's staff edit, a district reviewer publishes: issue 4)
+    "listing.manage": Rule(frozenset({R.PROVIDER_MEMBER, R.ORG_ADMIN}), own_org, district_bypass=False),
+    "listing.view_unpublished": Rule(EVERY_MEMBER | DISTRICT, own_org),
+    "listing.close": Rule(frozenset({R.PROVIDER_MEMBER, R.ORG_ADMIN}) | DISTRICT, own_org),
+    "listing.review": Rule(DISTRICT),
+    "listing.import": Rule(DISTRICT),
     # deals (the object checks on parties live in market/deals/*.py: a deal has two sides)
     "deals.view": Rule(EVERY_MEMBER | DISTRICT),
     "bid.submit": Rule(frozenset({R.SME_MEMBER, R.ORG_ADMIN})),

@@ -11,13 +11,14 @@ import enum
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, TimestampMixin
+from .base import Base, TimestampMixin, utcnow
 
 if TYPE_CHECKING:
     from .organisations import Organisation
+    from .users import User
 
 
 class ListingKind(enum.StrEnum):
@@ -55,6 +56,25 @@ class Track(enum.StrEnum):
     OTHER = "other"
 
 
+class ScenarioMode(enum.StrEnum):  # art. 8
+    CROWDSOURCING = "crowdsourcing"  # 任务众包
+    RD_COLLABORATION = "rd_collaboration"  # 研发协作
+    SPACE_CARRIER = "space_carrier"  # 开放空间载体
+
+
+class Operation(enum.StrEnum):  # how a rentable resource is run
+    STAFF = "staff"  # 专人操作（机时服务）
+    SELF = "self"  # 培训后自主上机
+
+
+class DataDomain(enum.StrEnum):  # art. 13: catalogues compiled first for these four
+    CREDIT = "credit"  # 信用
+    HEALTHCARE = "healthcare"  # 医疗
+    EDUCATION = "education"  # 教育
+    TRANSPORT = "transport"  # 交通
+    OTHER = "other"
+
+
 class OpenMode(enum.StrEnum):
     UNCONDITIONAL = "unconditional"  # 无条件开放
     CONDITIONAL = "conditional"  # 有条件开放
@@ -84,6 +104,7 @@ class Listing(TimestampMixin, Base):
 
     # instrument / facility / pilot base (art. 7)
     rate_cny_per_hour: Mapped[Decimal | None]
+    rate_cny_per_day: Mapped[Decimal | None]
 
     # database / public data (art. 7, 13)
     open_mode: Mapped[str | None] = mapped_column(String(20))  # OpenMode
@@ -92,6 +113,77 @@ class Listing(TimestampMixin, Base):
     # anything else kind-specific (specs, booking rules, fields, licence...)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
+    # moderation
+    submitted_at: Mapped[dt.datetime | None]
+    review_comment: Mapped[str | None] = mapped_column(Text)  # the reviewer's reason for a return
+    closed_at: Mapped[dt.datetime | None]
+
+    attachments: Mapped[list[ListingAttachment]] = relationship(
+        back_populates="listing", cascade="all, delete-orphan", order_by="ListingAttachment.id"
+    )
+    revisions: Mapped[list[ListingRevision]] = relationship(
+        back_populates="listing", cascade="all, delete-orphan", order_by="ListingRevision.id"
+    )
+
     @property
     def is_public(self) -> bool:
         return self.status == ListingStatus.PUBLISHED
+
+    @property
+    def pending_revision(self) -> ListingRevision | None:
+        for rev in reversed(self.revisions):
+            if rev.status in (RevisionStatus.PENDING, RevisionStatus.RETURNED):
+                return rev
+        return None
+
+    def __repr__(self) -> str:
+        return f"<Listing {self.ref} {self.kind} {self.status}>"
+
+
+class RevisionStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for a reviewer
+    RETURNED = "returned"  # the reviewer sent it back; the owner may edit it again
+    APPROVED = "approved"  # applied to the listing
+    WITHDRAWN = "withdrawn"  # the owner dropped it
+
+
+class ListingRevision(Base):
+    """An edit to a published listing, held for review while the published version stays live."""
+
+    __tablename__ = "listing_revision"
+    __table_args__ = (Index("ix_listing_revision_listing_status", "listing_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"))
+    listing: Mapped[Listing] = relationship(back_populates="revisions")
+    status: Mapped[str] = mapped_column(String(12), default=RevisionStatus.PENDING, index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the proposed editable fields, JSON-ready
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[dt.datetime | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class ListingAttachment(Base):
+    """A file (spec sheet, data dictionary, licence terms) kept in the evidence store by SHA-256.
+
+    Files added to a published listing wait for review like any other edit: ``published`` turns
+    true, and ``remove_requested`` files go, when a reviewer approves.
+    """
+
+    __tablename__ = "listing_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
+    listing: Mapped[Listing] = relationship(back_populates="attachments")
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int]
+    file_kind: Mapped[str] = mapped_column(String(10))  # pdf/png/jpg
+    published: Mapped[bool] = mapped_column(default=False)
+    remove_requested: Mapped[bool] = mapped_column(default=False)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,53 @@
+"""`flask --app market listings import FILE [--publish]` and `listings export [--out FILE]` (CONTRACT.md)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from market import imports
+from market.errors import ImportErrors
+from models.listings import ListingStatus
+
+from . import importer
+
+listings_cli = AppGroup("listings", help="Listings: bulk import and export.")
+
+
+@listings_cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--publish", is_flag=True, help="Publish the rows as a reviewer would (audited, indexed).")
+def import_command(file: Path, publish: bool) -> None:
+    """Import listings from FILE (.jsonl, .csv or .xlsx); all rows or none."""
+    try:
+        rows = imports.read_path(file, current_app.config["IMPORT_MAX_BYTES"])
+        result = importer.import_rows(rows, actor="cli", publish=publish)
+    except ImportErrors as err:
+        for error in err.errors:
+            click.echo(str(error), err=True)
+        click.echo(f"{len(err.errors)} error(s); nothing was imported.", err=True)
+        sys.exit(1)
+    click.echo(result.summary())
+
+
+@listings_cli.command("export")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (.jsonl, .csv or .xlsx); default: JSON lines on stdout.")
+@click.option("--status", type=click.Choice([s.value for s in ListingStatus]), help="Only listings in this status.")
+def export_command(out: Path | None, status: str | None) -> None:
+    """Export listings in the import format."""
+    if out is None:
+        click.echo(importer.export_bytes("jsonl", status).decode("utf-8"), nl=False)
+        return
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in ("jsonl", "csv", "xlsx"):
+        raise click.BadParameter("use a .jsonl, .csv or .xlsx file name", param_hint="--out")
+    out.write_bytes(importer.export_bytes(fmt, status))
+    click.echo(f"{len(importer.export_rows(status))} listings written to {out}")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(listings_cli)

@@ -1,0 +1,284 @@
+"""Bulk import and export of listings (CONTRACT.md, "Listings").
+
+Fields are exactly ``ref, kind, owner, title, description, tags, track, budget_cny,
+rate_cny_per_hour, open_mode``. A row is checked by the same ``fields.clean`` a form submission
+goes through. Upsert by ``ref``; an identical row is a no-op; any bad row refuses the whole file
+and every error is listed as ``line N: field: message``.
+
+Without ``publish`` a new listing is created as a draft for its organisation to check and submit,
+and a change to a published listing becomes a pending revision (review keeps the published text
+live). With ``publish`` the rows are published as a reviewer would: audited and queued for search.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from market import audit, imports
+from market.errors import ImportErrors, RowError
+from market.extensions import db
+from models.listings import (
+    RENTABLE_KINDS,
+    Listing,
+    ListingKind,
+    ListingStatus,
+    OpenMode,
+    RevisionStatus,
+)
+from models.organisations import Organisation
+
+from . import fields, services
+
+FIELDS = ("ref", "kind", "owner", "title", "description", "tags", "track", "budget_cny", "rate_cny_per_hour", "open_mode")
+S = ListingStatus
+REF_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+RESERVED_REFS = frozenset({"mine", "new", "review", "import"})  # page names under /listings/
+
+
+def applies(name: str, kind: str) -> bool:
+    """Whether an import column applies to a listing kind (others are accepted and ignored)."""
+    if name == "budget_cny":
+        return kind == ListingKind.SCENARIO
+    if name == "rate_cny_per_hour":
+        return kind in RENTABLE_KINDS
+    if name == "open_mode":
+        return kind == ListingKind.PUBLIC_DATA
+    return True
+
+
+@dataclass
+class ImportResult:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    revised: list[str] = field(default_factory=list)  # published listings given a pending revision
+    published: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return _(
+            "新建 %(c)d 条，更新 %(u)d 条，提交修订 %(r)d 条，发布 %(p)d 条，未变化 %(n)d 条。",
+            c=len(self.created), u=len(self.updated), r=len(self.revised), p=len(self.published), n=len(self.unchanged),
+        )
+
+
+@dataclass
+class _Row:
+    line: int
+    ref: str
+    kind: str
+    owner: Organisation
+    data: dict[str, Any]
+    existing: Listing | None
+
+
+def import_rows(rows: list[tuple[int, dict[str, Any]]], actor: Any, publish: bool = False) -> ImportResult:
+    """Validate every row, then apply all of them in one transaction, or raise ImportErrors."""
+    errors: list[RowError] = []
+    checked: list[_Row] = []
+    seen: dict[str, int] = {}
+    orgs = {o.ref: o for o in db.session.execute(select(Organisation).where(Organisation.ref.is_not(None))).scalars()}
+    for line, row in rows:
+        row_errors = [RowError(line, name, _("未知字段。")) for name in imports.check_fields(row, set(FIELDS))]
+        parsed = _check_row(line, row, orgs, seen, publish, row_errors)
+        errors.extend(row_errors)
+        if parsed is not None and not row_errors:
+            checked.append(parsed)
+    if errors:
+        raise ImportErrors(errors)
+    if not checked:
+        raise ImportErrors([RowError(0, "file", _("文件中没有数据行。"))])
+    result = ImportResult()
+    try:
+        for row in checked:
+            _apply(row, actor, publish, result)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return result
+
+
+def _check_row(line: int, row: dict[str, Any], orgs: dict[str, Organisation], seen: dict[str, int],
+               publish: bool, errors: list[RowError]) -> _Row | None:
+    def parse(name: str, fn):
+        try:
+            return fn()
+        except imports.FieldError as err:
+            errors.append(RowError(line, err.field, err.message))
+            return None
+
+    ref = parse("ref", lambda: imports.text(row, "ref", required=True, max_len=64))
+    kind = parse("kind", lambda: imports.choice(row, "kind", frozenset(ListingKind), required=True))
+    owner_ref = parse("owner", lambda: imports.text(row, "owner", required=True, max_len=64))
+    if ref is not None and (not REF_PATTERN.fullmatch(ref) or ref.lower() in RESERVED_REFS):
+        errors.append(RowError(line, "ref", _("ref 只能由字母、数字、-、_、. 组成，且不能是保留字（%(r)s）。", r="、".join(sorted(RESERVED_REFS)))))
+        ref = None
+    if ref is not None:
+        if ref in seen:
+            errors.append(RowError(line, "ref", _("与第 %(n)d 行的 ref 重复。", n=seen[ref])))
+        seen.setdefault(ref, line)
+    owner = None
+    if owner_ref is not None:
+        owner = orgs.get(owner_ref)
+        if owner is None:
+            errors.append(RowError(line, "owner", _("找不到 ref 为 %(ref)s 的机构，请先导入该机构。", ref=owner_ref)))
+        elif kind is not None:
+            message = services.owner_kind_error(owner, kind)
+            if message:
+                errors.append(RowError(line, "owner", message))
+            elif publish and not owner.is_verified:
+                errors.append(RowError(line, "owner", _("%(org)s 尚未通过机构认证，不能发布。", org=owner.name)))
+    existing = None
+    if ref is not None:
+        existing = db.session.execute(select(Listing).where(Listing.ref == ref)).scalar_one_or_none()
+        if existing is not None and kind is not None and existing.kind != kind:
+            errors.append(RowError(line, "kind", _("已有条目 %(ref)s 的类型是 %(k)s，不能更改。", ref=ref, k=existing.kind)))
+        if existing is not None and owner is not None and existing.owner_id != owner.id:
+            errors.append(RowError(line, "owner", _("已有条目 %(ref)s 属于其他机构，不能更改所属机构。", ref=ref)))
+    if kind is None:
+        return None
+    raw = fields.to_json(_base_data(existing, kind))
+    for name in ("title", "description", "tags", "track", "budget_cny", "rate_cny_per_hour", "open_mode"):
+        if applies(name, kind):
+            raw[name] = row.get(name)
+    if kind == ListingKind.PUBLIC_DATA and raw.get("open_mode") in (None, ""):
+        raw["open_mode"] = OpenMode.CONDITIONAL
+    try:
+        data = fields.clean(kind, raw)
+    except fields.ListingInvalid as err:
+        errors.extend(RowError(line, e.field, e.message) for e in err.errors)
+        return None
+    if ref is None or owner is None:
+        return None
+    return _Row(line, ref, kind, owner, data, existing)
+
+
+def _base_data(existing: Listing | None, kind: str) -> dict[str, Any]:
+    """What the row's columns are laid over: the listing's other fields (specs, deadline...) stay."""
+    if existing is None or existing.kind != kind:
+        return {}
+    revision = existing.pending_revision
+    if revision is not None:
+        return fields.from_json(kind, revision.data)
+    return fields.read(existing)
+
+
+def _apply(row: _Row, actor: Any, publish: bool, result: ImportResult) -> None:
+    listing = row.existing
+    if listing is None:
+        listing = Listing(ref=row.ref, kind=row.kind, owner=row.owner, status=S.DRAFT, details={})
+        fields.apply(listing, row.data)
+        db.session.add(listing)
+        audit.record(actor, "listing.import", listing, after=audit.snapshot(listing))
+        result.created.append(row.ref)
+        if publish:
+            services.publish(actor, listing)
+            result.published.append(row.ref)
+        return
+    current = fields.read(listing)
+    revision = listing.pending_revision
+    if listing.status == S.PUBLISHED:
+        if publish:
+            if fields.same(row.data, current) and revision is None:
+                result.unchanged.append(row.ref)
+                return
+            before = audit.snapshot(listing)
+            fields.apply(listing, row.data)
+            if revision is not None:  # the import decides; the owner's pending edit is superseded
+                revision.status = RevisionStatus.WITHDRAWN
+            audit.record(actor, "listing.import", listing, before=before, after=audit.snapshot(listing))
+            services.publish(actor, listing)
+            result.updated.append(row.ref)
+            result.published.append(row.ref)
+            return
+        proposed = fields.from_json(listing.kind, revision.data) if revision is not None else current
+        if fields.same(row.data, proposed) and (revision is None or revision.status == RevisionStatus.PENDING):
+            result.unchanged.append(row.ref)
+            return
+        services._propose(actor, listing, row.data)
+        result.revised.append(row.ref)
+        return
+    changed = not fields.same(row.data, current)
+    if changed:
+        before = audit.snapshot(listing)
+        fields.apply(listing, row.data)
+        audit.record(actor, "listing.import", listing, before=before, after=audit.snapshot(listing))
+        result.updated.append(row.ref)
+    if publish and listing.status in (S.DRAFT, S.RETURNED, S.SUBMITTED):
+        services.publish(actor, listing)
+        result.published.append(row.ref)
+    elif not changed:
+        result.unchanged.append(row.ref)
+
+
+# ---------------------------------------------------------------- export
+def export_rows(status: str | None = None) -> list[dict[str, Any]]:
+    stmt = select(Listing).order_by(Listing.ref)
+    if status:
+        stmt = stmt.where(Listing.status == status)
+    rows = []
+    for listing in db.session.execute(stmt).scalars():
+        row: dict[str, Any] = {
+            "ref": listing.ref,
+            "kind": listing.kind,
+            "owner": listing.owner.ref,
+            "title": listing.title,
+            "description": listing.description,
+            "tags": list(listing.tags or []),
+            "track": listing.track,
+        }
+        if listing.kind == ListingKind.SCENARIO and listing.budget_cny is not None:
+            row["budget_cny"] = f"{listing.budget_cny:.2f}"
+        if listing.kind in RENTABLE_KINDS and listing.rate_cny_per_hour is not None:
+            row["rate_cny_per_hour"] = f"{listing.rate_cny_per_hour:.2f}"
+        if listing.kind == ListingKind.PUBLIC_DATA:
+            row["open_mode"] = listing.open_mode or OpenMode.CONDITIONAL
+        rows.append(row)
+    return rows
+
+
+def to_csv(rows: list[dict[str, Any]]) -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, fieldnames=list(FIELDS), lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ";".join(v) if isinstance(v, list) else v for k, v in row.items()})
+    return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 correctly
+
+
+def to_xlsx(rows: list[dict[str, Any]]) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "listings"
+    ws.append(list(FIELDS))
+    for row in rows:
+        values = []
+        for name in FIELDS:
+            value = row.get(name)
+            if isinstance(value, list):
+                value = ";".join(value)
+            if isinstance(value, str) and value.startswith("="):
+                value = "'" + value  # never write a formula
+            values.append(value)
+        ws.append(values)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def export_bytes(fmt: str, status: str | None = None) -> bytes:
+    rows = export_rows(status)
+    if fmt == "csv":
+        return to_csv(rows)
+    if fmt == "xlsx":
+        return to_xlsx(rows)
+    return imports.write_jsonl(rows).encode("utf-8")
