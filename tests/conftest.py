@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 os.environ["MARKET_ENV"] = "testing"
 
@@ -59,14 +58,12 @@ def app(_tmp_root):
 
 
 def _clear_tables() -> None:
+    """Empty every table. DELETE, not TRUNCATE: on PostgreSQL a TRUNCATE of every table costs ~1 s
+    (new files per table), a DELETE of a few rows costs milliseconds."""
     db.session.remove()
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for t in tables:
-                conn.execute(text(f'DELETE FROM "{t}"'))
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
 
 
 @pytest.fixture
