@@ -133,9 +133,13 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         status = err.code or 500
-        message = (getattr(err, "data", None) or {}).get("message") or _http_message(err)
+        data = getattr(err, "data", None) or {}
+        message = data.get("message") or _http_message(err)
         if _wants_json():
-            return jsonify(error={"code": err.name.lower().replace(" ", "_"), "message": message}), status
+            body = {"code": err.name.lower().replace(" ", "_"), "message": message}
+            if data.get("messages"):  # webargs: per-field messages of a 422
+                body["fields"] = data["messages"]
+            return jsonify(error=body), status
         return render_template("errors/error.html", status=status, message=message), status
 
     @app.errorhandler(Exception)
