@@ -18,6 +18,7 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR") or str(_instance_path() / "search-index")
     EVIDENCE_DIR = os.environ.get("EVIDENCE_DIR") or str(_instance_path() / "evidence")
+    SITE_URL = os.environ.get("SITE_URL", "http://localhost:5000")  # links in mail sent outside a request
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")  # console | file | smtp
     MAIL_FILE_DIR = os.environ.get("MAIL_FILE_DIR") or str(_instance_path() / "mail")
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "noreply@ccxq-market.local")

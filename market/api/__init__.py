@@ -49,14 +49,14 @@ class MarketApi(Api):
         return jsonify(body), status
 
 
-api = MarketApi()
-
-
 def init_app(app: Flask) -> None:
     app.config.setdefault("API_SPEC_OPTIONS", {
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
     })
+    # One Api per app: its spec is built from this app's blueprints only (tests create several apps).
+    api = MarketApi()
     api.init_app(app)
+    app.extensions["market_api"] = api
     for name in API_FEATURES:
         try:
             module = importlib.import_module(f"market.{name}.api")

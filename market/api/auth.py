@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from flask import g, request
+from flask import request
 from flask_babel import gettext as _
 from flask_smorest import abort
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from models.base import utcnow
 from models.users import ApiToken, User
 
 TOKEN_PREFIX = "ccxq_"
+_CACHE_KEY = "market.api_user"
 
 
 def new_token_secret() -> str:
@@ -31,8 +32,9 @@ def token_digest(secret: str) -> str:
 
 def current_api_user() -> User | None:
     """The user of the request's bearer token, or None without one. Aborts 401 on a bad token."""
-    if "api_user" in g:
-        return g.api_user
+    # cached per request (not on g: an app context can outlive a request, e.g. in tests)
+    if _CACHE_KEY in request.environ:
+        return request.environ[_CACHE_KEY]
     header = request.headers.get("Authorization", "")
     user = None
     if header:
@@ -47,7 +49,7 @@ def current_api_user() -> User | None:
         token.last_used_at = utcnow()
         db.session.commit()
         user = token.user
-    g.api_user = user
+    request.environ[_CACHE_KEY] = user
     return user
 
 

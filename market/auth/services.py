@@ -12,7 +12,7 @@ import hashlib
 import logging
 import secrets
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
@@ -122,7 +122,12 @@ def _send_password_link(user: User, salt: str, subject: str, intro: str) -> str:
     from market.notifications.mail import send_mail
 
     endpoint = "auth.accept_invite" if salt == INVITE_SALT else "auth.reset_password"
-    link = url_for(endpoint, token=make_password_token(user, salt), _external=True)
+    token = make_password_token(user, salt)
+    if has_request_context():
+        link = url_for(endpoint, token=token, _external=True)
+    else:  # CLI or scheduler: the site's public address from the configuration
+        with current_app.test_request_context("/", base_url=current_app.config["SITE_URL"]):
+            link = url_for(endpoint, token=token, _external=True)
     hours = max(1, _max_age(salt) // 3600)
     body = _("%(intro)s\n\n%(link)s\n\n此链接 %(hours)d 小时内有效，只能使用一次。", intro=intro, link=link, hours=hours)
     send_mail(user.email, subject, body)

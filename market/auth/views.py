@@ -163,6 +163,18 @@ def _members_url(org) -> str:
 @bp.route("/members", methods=["GET", "POST"])
 @permission_required("org.manage_members")
 def members():
+    if current_user.organisation_id is None:  # district staff without an organisation: pick one
+        from sqlalchemy import select
+
+        from market.web import paginate
+        from models.organisations import Organisation
+
+        stmt = select(Organisation).order_by(Organisation.name)
+        q = (request.args.get("q") or "").strip()
+        if q:
+            stmt = stmt.where(Organisation.name.contains(q, autoescape=True))
+        page = paginate(stmt, request.args.get("page", 1, type=int), 50)
+        return render_template("auth/members_pick.html", page=page, q=q, title=_("机构成员"))
     return _members_page(None)
 
 
