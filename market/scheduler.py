@@ -22,6 +22,7 @@ from typing import IO, Any
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 log = logging.getLogger("market.scheduler")
 
@@ -110,7 +111,7 @@ def build_scheduler(app: Flask, blocking: bool = True):
     return scheduler
 
 
-@click.group("scheduler")
+@click.group("scheduler", cls=AppGroup)
 def scheduler_cli() -> None:
     """The background scheduler (run exactly one per deployment)."""
 

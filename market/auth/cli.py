@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from market.errors import DomainError
@@ -12,7 +13,7 @@ from models.users import ApiToken
 from . import services
 
 
-@click.group("tokens")
+@click.group("tokens", cls=AppGroup)
 def tokens() -> None:
     """Create, list and revoke API bearer tokens."""
 
