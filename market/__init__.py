@@ -55,6 +55,7 @@ def create_app(config: Any = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(_repo_path("market/translations")))
 
     _register_template_helpers(app)
+    app.before_request(_reset_request_caches)
     for name in FEATURES:
         module = importlib.import_module(f"market.{name}")
         if hasattr(module, "init_app"):
@@ -68,6 +69,18 @@ def create_app(config: Any = None) -> Flask:
     cli.register(app)
     _register_error_handlers(app)
     return app
+
+
+def _reset_request_caches() -> None:
+    """Forget per-request state kept on ``g``: an app context can outlive one request (tests, CLI).
+
+    Flask-Login caches the user and Flask-Babel the locale and catalogue on the app context.
+    """
+    from flask import g
+    from flask_babel import refresh
+
+    g.pop("_login_user", None)
+    refresh()
 
 
 def _repo_path(relative: str):

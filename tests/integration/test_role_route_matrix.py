@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import pytest
-from flask import g
 
 from market.auth.services import create_token
 from market.permissions import RULES
@@ -124,7 +123,6 @@ def test_role_route_matrix(app, client, role_users):
                     if role:
                         sess["_user_id"] = str(role_users[role].id)
                         sess["_fresh"] = True
-                g.pop("_login_user", None)  # the test's app context outlives requests: forget the last user
                 resp = client.get(rule.rule)
             ok = _expected_ok(action, role)
             who = role or "anonymous"
