@@ -34,7 +34,11 @@ log = logging.getLogger(__name__)
 
 
 def create_app(config: Any = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True, template_folder="../templates")
+    from .config import _instance_path
+
+    app = Flask(
+        __name__, instance_relative_config=True, instance_path=str(_instance_path().resolve()), template_folder="../templates"
+    )
     app.config.from_object(config_for_env())
     if isinstance(config, dict):
         app.config.from_mapping(config)
