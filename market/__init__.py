@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
@@ -40,6 +41,7 @@ def create_app(config: Any = None) -> Flask:
         __name__, instance_relative_config=True, instance_path=str(_instance_path().resolve()), template_folder="../templates"
     )
     app.config.from_object(config_for_env())
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the default SQLite file lives here
     if isinstance(config, dict):
         app.config.from_mapping(config)
     elif config is not None:
