@@ -89,9 +89,7 @@ def _reset_request_caches() -> None:
     refresh()
 
 
-def _repo_path(relative: str):
-    from pathlib import Path
-
+def _repo_path(relative: str) -> Path:
     return Path(__file__).resolve().parent.parent / relative
 
 
