@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
@@ -34,8 +35,13 @@ log = logging.getLogger(__name__)
 
 
 def create_app(config: Any = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True, template_folder="../templates")
+    from .config import _instance_path
+
+    app = Flask(
+        __name__, instance_relative_config=True, instance_path=str(_instance_path().resolve()), template_folder="../templates"
+    )
     app.config.from_object(config_for_env())
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the default SQLite file lives here
     if isinstance(config, dict):
         app.config.from_mapping(config)
     elif config is not None:
@@ -55,6 +61,7 @@ def create_app(config: Any = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(_repo_path("market/translations")))
 
     _register_template_helpers(app)
+    app.before_request(_reset_request_caches)
     for name in FEATURES:
         module = importlib.import_module(f"market.{name}")
         if hasattr(module, "init_app"):
@@ -70,9 +77,19 @@ def create_app(config: Any = None) -> Flask:
     return app
 
 
-def _repo_path(relative: str):
-    from pathlib import Path
+def _reset_request_caches() -> None:
+    """Forget per-request state kept on ``g``: an app context can outlive one request (tests, CLI).
 
+    Flask-Login caches the user and Flask-Babel the locale and catalogue on the app context.
+    """
+    from flask import g
+    from flask_babel import refresh
+
+    g.pop("_login_user", None)
+    refresh()
+
+
+def _repo_path(relative: str) -> Path:
     return Path(__file__).resolve().parent.parent / relative
 
 
@@ -133,9 +150,13 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         status = err.code or 500
-        message = (getattr(err, "data", None) or {}).get("message") or _http_message(err)
+        data = getattr(err, "data", None) or {}
+        message = data.get("message") or _http_message(err)
         if _wants_json():
-            return jsonify(error={"code": err.name.lower().replace(" ", "_"), "message": message}), status
+            body = {"code": err.name.lower().replace(" ", "_"), "message": message}
+            if data.get("messages"):  # webargs: per-field messages of a 422
+                body["fields"] = data["messages"]
+            return jsonify(error=body), status
         return render_template("errors/error.html", status=status, message=message), status
 
     @app.errorhandler(Exception)

@@ -52,6 +52,11 @@ def record(
 
     Call it inside the service's transaction, after flushing so the object has its id.
     """
+    # current_user and other werkzeug proxies: record the object behind them
+    if hasattr(actor, "_get_current_object"):
+        actor = actor._get_current_object()
+    if hasattr(obj, "_get_current_object"):
+        obj = obj._get_current_object()
     if obj is not None:
         db.session.flush()
         object_type = object_type or type(obj).__tablename__

@@ -9,6 +9,10 @@ from . import demo as demo_module
 
 
 def register(app: Flask) -> None:
+    from .scheduler import register_cli as register_scheduler_cli
+
+    register_scheduler_cli(app)
+
     @app.cli.command("demo")
     @click.option("--reset", is_flag=True, help="Delete existing demo data first (only the demo's own rows).")
     def demo(reset: bool) -> None:

@@ -18,6 +18,7 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR") or str(_instance_path() / "search-index")
     EVIDENCE_DIR = os.environ.get("EVIDENCE_DIR") or str(_instance_path() / "evidence")
+    SITE_URL = os.environ.get("SITE_URL", "http://localhost:5000")  # links in mail sent outside a request
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")  # console | file | smtp
     MAIL_FILE_DIR = os.environ.get("MAIL_FILE_DIR") or str(_instance_path() / "mail")
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "noreply@ccxq-market.local")
@@ -37,7 +38,9 @@ class Config:
 
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
     LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", "15"))
-    PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600"))
+    PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600"))  # seconds
+    INVITE_MAX_AGE = int(os.environ.get("INVITE_MAX_AGE", str(7 * 24 * 3600)))  # new members' set-password link
+    SCHEDULER_LOCK_FILE = os.environ.get("SCHEDULER_LOCK_FILE")  # default: instance/scheduler.lock
     LEDGER_SANITY_LIMIT_CNY = Decimal(os.environ.get("LEDGER_SANITY_LIMIT_CNY", "1000000000.00"))
 
     API_TITLE = "长春新区开放场景平台 API"

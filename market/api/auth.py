@@ -32,7 +32,7 @@ def token_digest(secret: str) -> str:
 
 def current_api_user() -> User | None:
     """The user of the request's bearer token, or None without one. Aborts 401 on a bad token."""
-    # cached per request (not on `g`: an app context can outlive one request, as in tests)
+    # cached per request (not on g: an app context can outlive a request, e.g. in tests)
     if _CACHE_KEY in request.environ:
         return request.environ[_CACHE_KEY]
     header = request.headers.get("Authorization", "")

@@ -1,20 +1,36 @@
-"""Authentication services: one transaction per call, audited."""
+"""Authentication and account services: one transaction per call, audited.
+
+Password reset and member invitations use signed, expiring links (itsdangerous). A link is
+single-use: it carries a fingerprint of the password hash it was issued for, and setting a
+password changes the hash, so the same link can never be used twice.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
+import secrets
 
-from flask import current_app
+from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
 
-from market.audit import record
-from market.errors import ValidationError
+from market.audit import record, snapshot
+from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
+from market.permissions import require
 from models.base import utcnow
-from models.users import User
+from models.organisations import Organisation, OrgKind
+from models.users import DISTRICT_ROLES, ApiToken, Role, User
 
-from .passwords import verify_password
+from .passwords import check_password_strength, hash_password, verify_password
+
+log = logging.getLogger("market.auth")
+
+RESET_SALT = "market.password-reset"
+INVITE_SALT = "market.member-invite"
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -47,3 +63,266 @@ def authenticate(email: str, password: str) -> User:
     record(user, "auth.login", user)
     db.session.commit()
     return user
+
+
+# ---------------------------------------------------------------- passwords
+
+
+def _set_password(user: User, new_password: str) -> None:
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = utcnow()
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    require(user, "account.manage_own")
+    if not verify_password(user.password_hash, current_password):
+        raise ValidationError(_("当前密码不正确。"), "current_password")
+    if current_password == new_password:
+        raise ValidationError(_("新密码不能与当前密码相同。"), "new_password")
+    check_password_strength(new_password, "new_password")
+    _set_password(user, new_password)
+    record(user, "auth.password_changed", user)
+    db.session.commit()
+
+
+def _fingerprint(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def make_password_token(user: User, salt: str = RESET_SALT) -> str:
+    return _serializer(salt).dumps({"uid": user.id, "fp": _fingerprint(user)})
+
+
+def _max_age(salt: str) -> int:
+    key = "INVITE_MAX_AGE" if salt == INVITE_SALT else "PASSWORD_RESET_MAX_AGE"
+    return int(current_app.config[key])
+
+
+def user_for_token(token: str, salt: str = RESET_SALT) -> User:
+    """The user a password link was issued to. Raises ValidationError if it expired, was used or forged."""
+    try:
+        data = _serializer(salt).loads(token, max_age=_max_age(salt))
+    except SignatureExpired:
+        raise ValidationError(_("此链接已过期，请重新申请重置密码。"), "token") from None
+    except BadSignature:
+        raise ValidationError(_("此链接无效。"), "token") from None
+    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    if user is None or not user.active or data.get("fp") != _fingerprint(user):
+        raise ValidationError(_("此链接已使用过或已失效，请重新申请。"), "token")
+    return user
+
+
+def _send_password_link(user: User, salt: str, subject: str, intro: str) -> str:
+    from market.notifications.mail import send_mail
+
+    endpoint = "auth.accept_invite" if salt == INVITE_SALT else "auth.reset_password"
+    token = make_password_token(user, salt)
+    if has_request_context():
+        link = url_for(endpoint, token=token, _external=True)
+    else:  # CLI or scheduler: the site's public address from the configuration
+        with current_app.test_request_context("/", base_url=current_app.config["SITE_URL"]):
+            link = url_for(endpoint, token=token, _external=True)
+    hours = max(1, _max_age(salt) // 3600)
+    body = _("%(intro)s\n\n%(link)s\n\n此链接 %(hours)d 小时内有效，只能使用一次。", intro=intro, link=link, hours=hours)
+    send_mail(user.email, subject, body)
+    log.info("password link for %s: %s", user.email, link)
+    return link
+
+
+def request_password_reset(email: str) -> str | None:
+    """Send a reset link if the account exists and is active. The caller says the same either way."""
+    user = find_user_by_email(email)
+    if user is None or not user.active:
+        log.info("password reset requested for unknown or inactive %s", email)
+        return None
+    record(user, "auth.password_reset_requested", user)
+    db.session.commit()
+    return _send_password_link(
+        user, RESET_SALT, _("重置您的平台密码"), _("有人（希望是您）申请重置长春新区开放场景平台的密码。请打开下面的链接设置新密码：")
+    )
+
+
+def reset_password(token: str, new_password: str, salt: str = RESET_SALT) -> User:
+    user = user_for_token(token, salt)
+    check_password_strength(new_password, "password")
+    before = {"password_changed_at": user.password_changed_at}
+    _set_password(user, new_password)
+    action = "auth.invite_accepted" if salt == INVITE_SALT else "auth.password_reset"
+    record(user, action, user, before, {"password_changed_at": user.password_changed_at})
+    db.session.commit()
+    return user
+
+
+# ---------------------------------------------------------------- account
+
+
+def update_account(user: User, name: str, locale: str | None) -> None:
+    require(user, "account.manage_own")
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError(_("请填写姓名。"), "name")
+    if locale and locale not in current_app.config["LANGUAGES"]:
+        raise ValidationError(_("不支持这种语言。"), "locale")
+    before = {"name": user.name, "locale": user.locale}
+    user.name, user.locale = name, locale or None
+    after = {"name": user.name, "locale": user.locale}
+    if before != after:
+        record(user, "account.updated", user, before, after)
+    db.session.commit()
+
+
+# ---------------------------------------------------------------- organisation members
+
+
+def member_role_for(org: Organisation) -> str:
+    """The plain member role an organisation's kind allows: SMEs have sme_member, others provider_member."""
+    return Role.SME_MEMBER if org.kind == OrgKind.SME else Role.PROVIDER_MEMBER
+
+
+def assignable_roles(org: Organisation) -> list[str]:
+    return [member_role_for(org), Role.ORG_ADMIN]
+
+
+def get_org(org_id: int) -> Organisation:
+    org = db.session.get(Organisation, org_id)
+    if org is None:
+        raise NotFound(_("机构不存在。"))
+    return org
+
+
+def list_members(actor: User, org: Organisation) -> list[User]:
+    require(actor, "org.manage_members", org)
+    return list(
+        db.session.execute(select(User).where(User.organisation_id == org.id).order_by(User.active.desc(), User.name)).scalars()
+    )
+
+
+def add_member(actor: User, org: Organisation, email: str, name: str, role: str) -> User:
+    """Create a member account and email them a link to set their password."""
+    require(actor, "org.manage_members", org)
+    email = (email or "").strip().lower()
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError(_("请填写姓名。"), "name")
+    if role not in assignable_roles(org):
+        raise ValidationError(_("此机构类型不能分配该角色。"), "role")
+    if db.session.execute(select(func.count()).select_from(User).where(User.email == email)).scalar_one():
+        raise ValidationError(_("该邮箱已被注册。"), "email")
+    # An unguessable password nobody knows: the member sets their own through the emailed link.
+    user = User(email=email, name=name, role=role, organisation=org, password_hash=hash_password(secrets.token_urlsafe(32)))
+    db.session.add(user)
+    db.session.flush()
+    record(actor, "org.member_added", user, after=snapshot(user))
+    db.session.commit()
+    _send_password_link(
+        user,
+        INVITE_SALT,
+        _("欢迎加入长春新区开放场景平台"),
+        _("%(org)s 的管理员为您开通了平台账号。请打开下面的链接设置密码：", org=org.name),
+    )
+    return user
+
+
+def _member(actor: User, org: Organisation, user_id: int) -> User:
+    require(actor, "org.manage_members", org)
+    user = db.session.get(User, user_id)
+    if user is None or user.organisation_id != org.id:
+        raise NotFound(_("该成员不存在。"))
+    if user.role in DISTRICT_ROLES:
+        raise PermissionDenied(_("区级工作人员的账号不能在这里修改。"))
+    return user
+
+
+def _other_active_admins(org: Organisation, user: User) -> int:
+    return db.session.execute(
+        select(func.count())
+        .select_from(User)
+        .where(User.organisation_id == org.id, User.role == Role.ORG_ADMIN, User.active, User.id != user.id)
+    ).scalar_one()
+
+
+def set_member_active(actor: User, org: Organisation, user_id: int, active: bool) -> User:
+    user = _member(actor, org, user_id)
+    if user.id == actor.id and not active:
+        raise Conflict(_("不能停用自己的账号。"))
+    if not active and user.role == Role.ORG_ADMIN and _other_active_admins(org, user) == 0:
+        raise Conflict(_("机构至少需要一名在用的管理员。"))
+    if user.active == active:
+        return user
+    before = {"active": user.active}
+    user.active = active
+    record(actor, "org.member_activated" if active else "org.member_deactivated", user, before, {"active": active})
+    db.session.commit()
+    return user
+
+
+def set_member_role(actor: User, org: Organisation, user_id: int, role: str) -> User:
+    user = _member(actor, org, user_id)
+    if role not in assignable_roles(org):
+        raise ValidationError(_("此机构类型不能分配该角色。"), "role")
+    if user.role == role:
+        return user
+    if user.role == Role.ORG_ADMIN and _other_active_admins(org, user) == 0:
+        raise Conflict(_("机构至少需要一名在用的管理员。"))
+    before = {"role": user.role}
+    user.role = role
+    record(actor, "org.member_role_changed", user, before, {"role": role})
+    db.session.commit()
+    return user
+
+
+# ---------------------------------------------------------------- API tokens
+
+
+def list_tokens(user: User) -> list[ApiToken]:
+    require(user, "api_token.manage")
+    return list(
+        db.session.execute(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())).scalars()
+    )
+
+
+def create_token(user: User, name: str, actor: User | str | None = None) -> tuple[ApiToken, str]:
+    """Create a bearer token for ``user``; returns it with its secret (shown once, never stored).
+
+    ``actor`` is the user acting in the UI (permission checked) or a label such as "cli".
+    """
+    from market.api.auth import new_token_secret, token_digest
+
+    if actor is None or isinstance(actor, User):
+        require(actor or user, "api_token.manage")
+    if not user.active:
+        raise ValidationError(_("此账号已停用，请联系管理员。"), "user")
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError(_("请为令牌起一个名字。"), "name")
+    if len(name) > 100:
+        raise ValidationError(_("名字太长了（最多 100 个字符）。"), "name")
+    secret = new_token_secret()
+    token = ApiToken(user=user, name=name, token_sha256=token_digest(secret), prefix=secret[:12])
+    db.session.add(token)
+    db.session.flush()
+    record(actor if actor is not None else user, "api_token.created", token, after={"name": name, "prefix": token.prefix, "user": user.email})
+    db.session.commit()
+    return token, secret
+
+
+def revoke_token(token_id: int, actor: User | str) -> ApiToken:
+    token = db.session.get(ApiToken, token_id)
+    if isinstance(actor, User):
+        require(actor, "api_token.manage")
+        if token is not None and token.user_id != actor.id:
+            token = None  # someone else's token: as if it did not exist
+    if token is None:
+        raise NotFound(_("令牌不存在。"))
+    if token.revoked_at is not None:
+        raise Conflict(_("此令牌已被撤销。"))
+    token.revoked_at = utcnow()
+    record(actor, "api_token.revoked", token, {"revoked_at": None}, {"revoked_at": token.revoked_at})
+    db.session.commit()
+    return token

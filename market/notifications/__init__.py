@@ -4,8 +4,11 @@ from flask import Blueprint
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
+from . import views  # noqa: E402,F401
+
 
 def init_app(app) -> None:
-    from .services import install_mail_hooks
+    from .services import install_mail_hooks, unread_count_for_current_user
 
     install_mail_hooks()
+    app.jinja_env.globals["unread_notifications"] = unread_count_for_current_user

@@ -59,3 +59,55 @@ def install_mail_hooks() -> None:
     @event.listens_for(db.session, "after_soft_rollback")
     def _drop(session, previous_transaction):
         session.info.pop(_PENDING_KEY, None)
+
+
+# ---------------------------------------------------------------- the notification centre
+
+
+def unread_count(user: User) -> int:
+    from sqlalchemy import func
+
+    return db.session.execute(
+        select(func.count()).select_from(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    ).scalar_one()
+
+
+def unread_count_for_current_user() -> int:
+    """For the navigation badge."""
+    from flask_login import current_user
+
+    if not getattr(current_user, "is_authenticated", False):
+        return 0
+    return unread_count(current_user)
+
+
+def notifications_query(user: User, unread_only: bool = False):
+    stmt = select(Notification).where(Notification.user_id == user.id)
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    return stmt.order_by(Notification.created_at.desc(), Notification.id.desc())
+
+
+def mark_read(user: User, notification_id: int | None = None) -> int:
+    """Mark one of the user's notifications (or all of them) read; returns how many changed.
+
+    Reading is the user's own UI state, not a change to shared records, so it is not audited.
+    """
+    from sqlalchemy import update
+
+    from market.errors import NotFound
+    from market.permissions import require
+    from models.base import utcnow
+
+    require(user, "notification.view_own")
+    stmt = update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    if notification_id is not None:
+        note = db.session.get(Notification, notification_id)
+        if note is None or note.user_id != user.id:  # someone else's: as if it did not exist
+            from flask_babel import gettext as _
+
+            raise NotFound(_("通知不存在。"))
+        stmt = stmt.where(Notification.id == notification_id)
+    changed = db.session.execute(stmt.values(read_at=utcnow())).rowcount
+    db.session.commit()
+    return changed

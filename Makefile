@@ -1,0 +1,88 @@
+# Two commands for a fresh Debian machine with Python 3.11:  `make demo`  and  `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app market
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# PostgreSQL server for the second test run (a fresh database is created on it and dropped after).
+PG_SERVER_URL ?= postgresql://postgres@127.0.0.1:5432/test
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: help install system-packages catalogues demo run scheduler lint test test-sqlite test-postgres messages clean
+
+help:
+	@echo "make demo   - install, create the SQLite database, load the demo world, serve on http://$(HOST):$(PORT)"
+	@echo "make test   - install, ruff, pytest on SQLite, then pytest on a fresh PostgreSQL database"
+	@echo "make install | run | scheduler | lint | test-sqlite | test-postgres | messages | clean"
+
+# ---------------------------------------------------------------- installation
+install: system-packages $(VENV)/.installed catalogues
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Debian's chromium for the browser tests (never a downloaded browser) and CJK fonts for pages and PDFs.
+system-packages:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	for pkg in fonts-wqy-microhei fonts-noto-cjk; do \
+	  dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+# Compiled catalogues (.mo) are build products, not kept in git.
+catalogues: $(VENV)/.installed
+	$(BIN)/pybabel --quiet compile -d market/translations
+
+# Re-extract the Chinese source strings and update the English catalogue (then translate new entries).
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o messages.pot .
+	$(BIN)/pybabel update -i messages.pot -d market/translations --no-location --width 100
+	rm -f messages.pot
+
+# ---------------------------------------------------------------- running
+demo: install
+	$(FLASK) db upgrade
+	$(FLASK) demo
+	@echo "demo logins: see README.md (password Demo2026ccxq)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+scheduler: install
+	$(FLASK) scheduler run
+
+# ---------------------------------------------------------------- checks
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+test: install lint test-sqlite test-postgres
+
+test-sqlite: install
+	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -q
+
+# A fresh, uniquely named database per run, dropped afterwards even when tests fail.
+test-postgres: install
+	PG_SERVER_URL=$(PG_SERVER_URL) $(BIN)/python tools/with_pg_database.py -- $(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find market/translations -name '*.mo' -delete
