@@ -61,7 +61,8 @@ RULES: dict[str, Rule] = {
     "listing.review": Rule(DISTRICT),
     "listing.import": Rule(DISTRICT),
     # deals (the object checks on parties live in market/deals/*.py: a deal has two sides)
-    "deals.view": Rule(EVERY_MEMBER | DISTRICT),
+    "deals.view": Rule(EVERY_MEMBER | DISTRICT),  # one deal, by its parties or district staff
+    "deals.dashboard": Rule(EVERY_MEMBER),  # an organisation's own deals, exports and calendar
     "bid.submit": Rule(frozenset({R.SME_MEMBER, R.ORG_ADMIN})),
     "bid.manage_received": Rule(frozenset({R.PROVIDER_MEMBER, R.ORG_ADMIN}), own_org, district_bypass=False),
     "bid.message": Rule(EVERY_MEMBER),

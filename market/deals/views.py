@@ -81,7 +81,7 @@ def _org():
 
 # ---------------------------------------------------------------- dashboard
 @bp.route("/")
-@permission_required("deals.view")
+@permission_required("deals.dashboard")
 def dashboard():
     org = _org()
     return render_template(
@@ -91,7 +91,7 @@ def dashboard():
 
 
 @bp.route("/export.<fmt>")
-@permission_required("deals.view")
+@permission_required("deals.dashboard")
 def export(fmt: str):
     d = dash_svc.dashboard_for(_org())
     stamp = dt.datetime.now(SHANGHAI).strftime("%Y%m%d")
@@ -106,7 +106,7 @@ def export(fmt: str):
 
 
 @bp.route("/calendar.ics")
-@permission_required("deals.view")
+@permission_required("deals.dashboard")
 def org_calendar():
     org = _org()
     body = booking_svc.calendar_ics(booking_svc.org_bookings(org.id), org.name, org.id)

@@ -8,6 +8,7 @@ from marshmallow import Schema
 from marshmallow import fields as mf
 
 from market.api.auth import current_api_user
+from market.web import PUBLIC, permission_required
 
 from . import fields, markup, services
 
@@ -46,6 +47,7 @@ class ListingErrorSchema(Schema):
 @blp.route("/<ref>")
 @blp.response(200, ListingSchema)
 @blp.alt_response(404, schema=ListingErrorSchema, description="unknown, or not visible to the caller")
+@permission_required(PUBLIC)  # published listings need no token; drafts check the token below
 def get_listing(ref: str):
     """One listing by its ref."""
     listing = services.get_visible(current_api_user(), ref)
