@@ -54,6 +54,9 @@ RULES: dict[str, Rule] = {
     "org.manage_groups": Rule(DISTRICT),
     "org.import": Rule(DISTRICT),
     "org.edit": Rule(frozenset({R.ORG_ADMIN}) | DISTRICT, own_org),
+    "org.view_own": Rule(ANY_ROLE),
+    "org.view_licence": Rule(frozenset({R.ORG_ADMIN}) | DISTRICT, own_org),
+    "org.export": Rule(DISTRICT),
     # listings
     # deals
     # ledger
