@@ -101,14 +101,20 @@ def _comparable(row: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- parsing one row
-def _parse_subsidies(row: dict[str, Any]) -> list[dict[str, Any]]:
-    items = imports.json_list(row, "external_subsidies")
+def _parse_subsidies(row: dict[str, Any], line: int, errors: list[RowError]) -> list[dict[str, Any]]:
+    """Every item checked; each error names its item (``external_subsidies[2].year``)."""
+    try:
+        items = imports.json_list(row, "external_subsidies")
+    except FieldError as err:
+        errors.append(RowError(line, err.field, err.message))
+        return []
     out = []
     for n, item in enumerate(items, start=1):
         where = f"external_subsidies[{n}]"
         unknown = sorted(k for k in item if k not in SUBSIDY_FIELDS)
         if unknown:
-            raise FieldError(where, _("未知字段：%(f)s（可用：rule, year, amount_cny, source, item）。", f=", ".join(unknown)))
+            errors.append(RowError(line, where, _("未知字段：%(f)s（可用：rule, year, amount_cny, source, item）。", f=", ".join(unknown))))
+            continue
         try:
             rule = imports.choice(item, "rule", RULE_IDS, required=True)
             year = imports.integer(item, "year", required=True, minimum=2000)
@@ -125,7 +131,8 @@ def _parse_subsidies(row: dict[str, Any]) -> list[dict[str, Any]]:
                 except ValidationError as err:
                     raise FieldError(key, err.message) from None
         except FieldError as err:
-            raise FieldError(f"{where}.{err.field}", err.message) from None
+            errors.append(RowError(line, f"{where}.{err.field}", err.message))
+            continue
         parsed: dict[str, Any] = {"rule": rule, "year": year, "amount_cny": amount, "source": source}
         if item_text:
             parsed["item"] = item_text
@@ -173,19 +180,17 @@ def parse_row(line: int, row: dict[str, Any], errors: list[RowError]) -> dict[st
     p["english_name"] = _field(errors, line, check_name, eng, "english_name", required=False) if eng else None
     addr = _field(errors, line, imports.text, row, "address", max_len=300)
     p["address"] = _field(errors, line, check_name, addr, "address", required=False, max_len=300) if addr else None
-    p["external_subsidies"] = _field(errors, line, _parse_subsidies, row, "external_subsidies") or []
-    if len(errors) > before:
-        return None
+    p["external_subsidies"] = _parse_subsidies(row, line, errors)
     p["size_given"] = size
-    if p["kind"] in SIZED_KINDS:
+    bad_fields = {e.field for e in errors[before:]}
+    if p["kind"] in SIZED_KINDS and not bad_fields & {"kind", "size", "industry", "employees", "revenue_cny", "assets_cny"}:
         p["classification"] = classify(p["industry"], p["employees"], p["revenue_cny"], p["assets_cny"])
         cls = p["classification"]
         if size and cls.size and size != cls.size:
             p["size_conflict"] = cls
         elif not size and not cls.size and p["kind"] == "sme":
             errors.append(RowError(line, "size", _("中小微企业必须填写 size，或提供足以划型的 industry、employees、revenue_cny（部分行业需 assets_cny）：%(r)s", r=cls.reason)))
-            return None
-    return p
+    return None if len(errors) > before else p
 
 
 def _desired(p: dict[str, Any], existing: Organisation | None) -> tuple[dict[str, Any], str | None]:
