@@ -12,6 +12,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from .classification import industry_codes, industry_name
@@ -23,8 +24,12 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def _choices(pairs):
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 def _industry_choices():
-    return [("", _l("（请选择）"))] + [(c, industry_name(c)) for c in industry_codes()]
+    return _choices([("", _l("（请选择）"))] + [(c, industry_name(c)) for c in industry_codes()])
 
 
 class _Figures:
@@ -39,7 +44,7 @@ class RegisterForm(FlaskForm):
     name = StringField(_l("机构名称（与营业执照一致）"), filters=[_strip], validators=[DataRequired(), Length(max=200)])
     english_name = StringField(_l("英文名称（可选）"), filters=[_strip], validators=[Optional(), Length(max=200)])
     uscc = StringField(_l("统一社会信用代码（18 位）"), filters=[normalise_input], validators=[DataRequired(), Length(max=40)])
-    kind = SelectField(_l("机构类型"), choices=list(KIND_LABELS.items()), validators=[DataRequired()])
+    kind = SelectField(_l("机构类型"), choices=_choices(KIND_LABELS.items()), validators=[DataRequired()])
     address = StringField(_l("注册地址"), filters=[_strip], validators=[Optional(), Length(max=300)])
     in_district = BooleanField(_l("注册在长春新区"))
     industry = _Figures.industry
@@ -83,14 +88,14 @@ class RejectForm(FlaskForm):
 
 
 class SizeOverrideForm(FlaskForm):
-    size = SelectField(_l("规模"), choices=[("", _l("恢复按标准划型"))] + list(SIZE_LABELS.items()), validators=[Optional()])
+    size = SelectField(_l("规模"), choices=_choices([("", _l("恢复按标准划型"))] + list(SIZE_LABELS.items())), validators=[Optional()])
     reason = TextAreaField(_l("调整理由（必填，记入历史）"), filters=[_strip], validators=[DataRequired(), Length(max=1000)])
     submit = SubmitField(_l("调整规模"))
 
 
 class GroupForm(FlaskForm):
     name = StringField(_l("关联方组名称"), filters=[_strip], validators=[DataRequired(), Length(max=200)])
-    basis = SelectField(_l("关联依据"), choices=list(BASIS_LABELS.items()), validators=[DataRequired()])
+    basis = SelectField(_l("关联依据"), choices=_choices(BASIS_LABELS.items()), validators=[DataRequired()])
     note = TextAreaField(_l("说明"), filters=[_strip], validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("创建"))
 
