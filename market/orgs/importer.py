@@ -20,6 +20,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from market import audit, imports
 from market.errors import Conflict, ImportErrors, RowError, ValidationError
@@ -30,12 +31,13 @@ from models.base import utcnow
 from models.organisations import (
     ExternalSubsidy,
     Organisation,
+    OrganisationEvent,
     RelatedPartyGroup,
     VerificationStatus,
 )
 
 from .classification import classify, industry_codes, today_shanghai
-from .services import KINDS, SIZED_KINDS, SIZES, _event, check_name
+from .services import KINDS, SIZED_KINDS, SIZES, _actor_id, check_name
 from .uscc import uscc_problem
 
 # CONTRACT.md, in its order; export writes these columns, import refuses any other.
@@ -48,6 +50,7 @@ SUBSIDY_FIELDS = ("rule", "year", "amount_cny", "source", "item")
 RULE_IDS = frozenset({"art7_provider", "art7_renter", "art8_supplier", "art8_opener", "art9_demo", "art13_data"})
 REF_MAX = 64
 _CHUNK = 500
+_EAGER = (selectinload(Organisation.group), selectinload(Organisation.external_subsidies))
 
 
 @dataclass
@@ -224,7 +227,8 @@ def _load(column, values: list[str]) -> dict[str, Organisation]:
     found: dict[str, Organisation] = {}
     for i in range(0, len(values), _CHUNK):
         chunk = values[i : i + _CHUNK]
-        for org in db.session.execute(select(Organisation).where(column.in_(chunk))).scalars():
+        stmt = select(Organisation).where(column.in_(chunk)).options(*_EAGER)
+        for org in db.session.execute(stmt).scalars():
             found[getattr(org, column.key)] = org
     return found
 
@@ -271,13 +275,18 @@ def import_rows(actor: Any, rows: list[tuple[int, dict[str, Any]]]) -> ImportRes
 
     result = ImportResult()
     groups = {g.name: g for g in db.session.execute(select(RelatedPartyGroup)).scalars()}
+    finishing = []
     try:
         for _line, p, existing, desired, source in plans:
             if existing is not None and _comparable(org_to_row(existing)) == _comparable(desired):
                 result.unchanged.append(p["ref"])
                 continue
-            _apply(actor, existing, desired, source, p, groups)
+            finishing.append(_apply(existing, desired, source, p, groups))
             (result.updated if existing is not None else result.created).append(p["ref"])
+        db.session.flush()  # one flush for the whole file: ids for the history and the audit
+        with db.session.no_autoflush:
+            for finish in finishing:
+                finish(actor)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -288,8 +297,9 @@ def import_rows(actor: Any, rows: list[tuple[int, dict[str, Any]]]) -> ImportRes
     return result
 
 
-def _apply(actor: Any, org: Organisation | None, desired: dict[str, Any], source: str | None,
-           p: dict[str, Any], groups: dict[str, RelatedPartyGroup]) -> None:
+def _apply(org: Organisation | None, desired: dict[str, Any], source: str | None,
+           p: dict[str, Any], groups: dict[str, RelatedPartyGroup]):
+    """Set the organisation's fields; return what writes its history and audit once ids exist."""
     creating = org is None
     if creating:
         org = Organisation(ref=desired["ref"], verification_status=VerificationStatus.PENDING)
@@ -324,23 +334,32 @@ def _apply(actor: Any, org: Organisation | None, desired: dict[str, Any], source
         org.external_subsidies.clear()
         for s in new_subsidies:
             org.external_subsidies.append(ExternalSubsidy(rule=s["rule"], year=s["year"], amount_cny=s["amount_cny"], source=s["source"], item=s.get("item")))
-    db.session.flush()
     new_row = _comparable(desired)
     changed = sorted(k for k in set(old_row) | set(new_row) if old_row.get(k) != new_row.get(k) and k != "verified")
     cls = p.get("classification")
-    if creating:
-        _event(org, actor, "imported", by="import", size=org.size, size_source=source, classification=cls.reason if cls else None)
-    elif changed:
-        _event(org, actor, "import_updated", by="import", fields=changed, size=org.size,
-               classification=cls.reason if cls else None)
-    audit.record(actor, "org.import", org, before, audit.snapshot(org))
-    if desired["verified"] and org.verification_status != VerificationStatus.VERIFIED:
-        verify_before = audit.snapshot(org)
-        org.verification_status = VerificationStatus.VERIFIED
-        org.verified_at = utcnow()
-        org.rejection_reason = None
-        _event(org, actor, "verified", by="import")
-        audit.record(actor, "org.verify", org, verify_before, audit.snapshot(org))
+
+    def finish(actor: Any) -> None:
+        def event(action: str, **detail: Any) -> None:
+            db.session.add(OrganisationEvent(organisation_id=org.id, actor_id=_actor_id(actor), action=action,
+                                             detail=audit._jsonable(detail)))
+
+        def record(action: str, before_: dict[str, Any] | None) -> None:
+            audit.record(actor, action, None, before_, audit.snapshot(org), object_type="organisation", object_id=org.ref)
+
+        if creating:
+            event("imported", by="import", size=org.size, size_source=source, classification=cls.reason if cls else None)
+        elif changed:
+            event("import_updated", by="import", fields=changed, size=org.size, classification=cls.reason if cls else None)
+        record("org.import", before)
+        if desired["verified"] and org.verification_status != VerificationStatus.VERIFIED:
+            verify_before = audit.snapshot(org)
+            org.verification_status = VerificationStatus.VERIFIED
+            org.verified_at = utcnow()
+            org.rejection_reason = None
+            event("verified", by="import")
+            record("org.verify", verify_before)
+
+    return finish
 
 
 def import_bytes(actor: Any, data: bytes, filename: str) -> ImportResult:
@@ -356,7 +375,7 @@ def import_path(actor: Any, path: str | Path) -> ImportResult:
 
 # ---------------------------------------------------------------- export
 def export_rows() -> list[dict[str, Any]]:
-    orgs = db.session.execute(select(Organisation).order_by(Organisation.ref, Organisation.id)).scalars()
+    orgs = db.session.execute(select(Organisation).options(*_EAGER).order_by(Organisation.ref, Organisation.id)).scalars()
     return [org_to_row(o) for o in orgs if o.ref]
 
 
@@ -387,23 +406,23 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 
 def to_xlsx(rows: list[dict[str, Any]]) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "organisations"
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("organisations")
     ws.append(list(FIELDS))
+
+    def cell(key: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, bool) or key == "employees":
+            return value
+        c = WriteOnlyCell(ws, value=str(_cell(key, value)))
+        c.data_type = "s"  # text stays text, never a formula
+        return c
+
     for row in rows:
-        values = []
-        for key in FIELDS:
-            value = row.get(key)
-            if isinstance(value, bool) or (key == "employees" and value is not None):
-                values.append(value)
-            else:
-                values.append(_cell(key, value) or None)
-        ws.append(values)
-        for cell in ws[ws.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # text stays text, never a formula
+        ws.append([cell(key, row.get(key)) for key in FIELDS])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

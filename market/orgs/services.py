@@ -9,7 +9,7 @@ signing or claiming, and :func:`related` to exclude self-dealing.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, BinaryIO
 
@@ -91,6 +91,13 @@ def uscc_taken_by(uscc: str, exclude_id: int | None = None) -> Organisation | No
     if exclude_id is not None:
         stmt = stmt.where(Organisation.id != exclude_id)
     return db.session.execute(stmt).scalar_one_or_none()
+
+
+def pending_orgs() -> list[Organisation]:
+    """The verification queue, oldest first (the review page and any dashboard show this)."""
+    return list(db.session.execute(
+        select(Organisation).where(Organisation.verification_status == VerificationStatus.PENDING).order_by(Organisation.created_at, Organisation.id)
+    ).scalars())
 
 
 def pending_count() -> int:
@@ -333,7 +340,6 @@ class ProfileChange:
     in_district: bool | None = None
     licence: BinaryIO | None = None
     licence_filename: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def update_profile(actor: User, org: Organisation, change: ProfileChange) -> Organisation:

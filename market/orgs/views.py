@@ -20,7 +20,7 @@ from market.errors import DomainError, ImportErrors, ValidationError
 from market.extensions import db
 from market.permissions import can
 from market.web import PUBLIC, apply_domain_error, paginate, permission_required
-from models.organisations import Organisation, RelatedPartyGroup, VerificationStatus
+from models.organisations import Organisation, RelatedPartyGroup
 
 from . import bp, services
 from .classification import today_shanghai
@@ -145,10 +145,7 @@ def licence(org_id: int):
 @bp.route("/review")
 @permission_required("org.verify")
 def review():
-    pending = db.session.execute(
-        select(Organisation).where(Organisation.verification_status == VerificationStatus.PENDING).order_by(Organisation.created_at)
-    ).scalars().all()
-    return render_template("orgs/review.html", pending=pending, title=_("机构审核队列"))
+    return render_template("orgs/review.html", pending=services.pending_orgs(), title=_("机构审核队列"))
 
 
 @bp.route("/admin")
@@ -179,9 +176,8 @@ def admin_list():
 @permission_required("org.view_admin")
 def admin_detail(org_id: int):
     org = services.get_org(org_id)
-    groups = db.session.execute(select(RelatedPartyGroup).order_by(RelatedPartyGroup.name)).scalars().all()
     return render_template(
-        "orgs/admin_detail.html", org=org, groups=groups, classification=services.classification_for(org),
+        "orgs/admin_detail.html", org=org, classification=services.classification_for(org),
         approve_form=ApproveForm(prefix="approve"), reject_form=RejectForm(prefix="reject"),
         size_form=SizeOverrideForm(prefix="size", data={"size": org.size if org.size_source == "override" else ""}),
         today=today_shanghai(), title=org.name,
