@@ -68,6 +68,8 @@ def test_queue_approve_and_reject(client, login, make_user, make_org):
     assert "&lt;script&gt;" in queue and XSS not in queue and other.name in queue
     nav = client.get("/").get_data(as_text=True)
     assert "审核队列" in nav and "机构管理" in nav
+    detail = client.get(f"/orgs/admin/{pending.id}").get_data(as_text=True)
+    assert "&lt;script&gt;" in detail and XSS not in detail
     assert client.post(f"/orgs/admin/{pending.id}/approve", data={}).status_code == 302
     assert db.session.get(Organisation, pending.id).is_verified
     client.post(f"/orgs/admin/{other.id}/reject", data={"reject-reason": "执照过期"})
