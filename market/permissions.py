@@ -54,6 +54,9 @@ RULES: dict[str, Rule] = {
     "org.manage_groups": Rule(DISTRICT),
     "org.import": Rule(DISTRICT),
     "org.edit": Rule(frozenset({R.ORG_ADMIN}) | DISTRICT, own_org),
+    "org.view_own": Rule(ANY_ROLE),
+    "org.view_licence": Rule(frozenset({R.ORG_ADMIN}) | DISTRICT, own_org),
+    "org.export": Rule(DISTRICT),
     # listings (the owner's staff edit, a district reviewer publishes: issue 4)
     "listing.manage": Rule(frozenset({R.PROVIDER_MEMBER, R.ORG_ADMIN}), own_org, district_bypass=False),
     "listing.view_unpublished": Rule(EVERY_MEMBER | DISTRICT, own_org),

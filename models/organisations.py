@@ -88,6 +88,11 @@ class Organisation(TimestampMixin, Base):
     external_subsidies: Mapped[list[ExternalSubsidy]] = relationship(
         back_populates="organisation", cascade="all, delete-orphan", order_by="ExternalSubsidy.id"
     )
+    events: Mapped[list[OrganisationEvent]] = relationship(
+        back_populates="organisation",
+        cascade="all, delete-orphan",
+        order_by="OrganisationEvent.id",
+    )
 
     @property
     def is_verified(self) -> bool:
@@ -123,7 +128,9 @@ class OrganisationEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    organisation: Mapped[Organisation] = relationship(back_populates="events")
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    actor: Mapped[User | None] = relationship()
     action: Mapped[str] = mapped_column(String(40))  # registered/verified/rejected/size_override...
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

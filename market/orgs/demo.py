@@ -52,6 +52,7 @@ def load(world) -> None:
         org.revenue_cny = Decimal(revenue) if revenue else None
         org.in_district = in_district
         org.size = size or _size_for(kind, industry, employees, revenue)
+        org.size_source = ("declared" if size else "classified") if org.size else None
         org.verification_status = VerificationStatus.VERIFIED if verified else VerificationStatus.PENDING
         org.address = "吉林省长春市长春新区" if in_district else "辽宁省沈阳市"
         if group:

@@ -1,0 +1,66 @@
+"""`flask --app market orgs import FILE` and `orgs export [--out FILE]` (CONTRACT.md, "Organisations")."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from market.errors import DomainError, ImportErrors
+
+orgs_cli = AppGroup("orgs", help="Organisations: bulk import and export (CONTRACT.md).")
+
+
+@orgs_cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def import_command(file: Path) -> None:
+    """Import organisations from FILE (.jsonl, .csv in UTF-8/GBK, .xlsx; at most IMPORT_MAX_MB, default 20 MB).
+
+    Upsert by `ref`; all-or-nothing: any bad row prints every error as `line N: field: message`,
+    exits 1 and saves nothing.
+    """
+    from .importer import import_path
+
+    try:
+        result = import_path("cli", file)
+    except ImportErrors as err:
+        for e in err.errors:
+            click.echo(str(e), err=True)
+        click.echo(f"{len(err.errors)} error(s); nothing was imported.", err=True)
+        sys.exit(1)
+    except DomainError as err:
+        click.echo(f"line 0: file: {err.message}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"created {len(result.created)}, updated {len(result.updated)}, unchanged {len(result.unchanged)}"
+    )
+
+
+@orgs_cli.command("export")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (format from its suffix).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "xlsx"]), help="Format (default: from --out, else jsonl).")
+def export_command(out: Path | None, fmt: str | None) -> None:
+    """Export every organisation in the import format (standard output by default)."""
+    from .importer import export_as
+
+    if fmt is None:
+        fmt = out.suffix.lower().lstrip(".") if out is not None else "jsonl"
+        if fmt not in ("jsonl", "csv", "xlsx"):
+            raise click.BadParameter("use a .jsonl, .csv or .xlsx file name, or --format", param_hint="--out")
+    data = export_as(fmt)
+    if out is None:
+        if isinstance(data, bytes):
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        else:
+            click.echo(data, nl=False)
+        return
+    if isinstance(data, bytes):
+        out.write_bytes(data)
+    else:
+        out.write_text(data, encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="")
+    click.echo(f"wrote {out}", err=True)
+    current_app.logger.info("exported organisations to %s", out)

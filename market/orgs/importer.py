@@ -1,0 +1,439 @@
+"""Bulk import and export of organisations (CONTRACT.md, "Organisations").
+
+The row is the organisation's full state: upsert by ``ref``, an identical row is a no-op, and the
+whole file commits or nothing does. Two deliberate exceptions keep district decisions safe:
+``verified: true`` verifies (audited as the import) but ``false`` never un-verifies — revoking is
+a reviewer's decision with a reason; and a size set by an admin override is kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from market import audit, imports
+from market.errors import Conflict, ImportErrors, RowError, ValidationError
+from market.extensions import db
+from market.imports import FieldError
+from market.permissions import require
+from models.base import utcnow
+from models.organisations import (
+    ExternalSubsidy,
+    Organisation,
+    OrganisationEvent,
+    RelatedPartyGroup,
+    VerificationStatus,
+)
+
+from .classification import classify, industry_codes, today_shanghai
+from .services import KINDS, SIZED_KINDS, SIZES, _actor_id, check_name
+from .uscc import uscc_problem
+
+# CONTRACT.md, in its order; export writes these columns, import refuses any other.
+FIELDS = (
+    "ref", "name", "uscc", "kind", "size", "industry", "employees", "revenue_cny", "assets_cny",
+    "in_district", "verified", "group", "english_name", "address", "external_subsidies",
+)
+SUBSIDY_FIELDS = ("rule", "year", "amount_cny", "source", "item")
+# The subsidy rules a declared external subsidy may refer to (POLICY.md, "The rules the platform computes").
+RULE_IDS = frozenset({"art7_provider", "art7_renter", "art8_supplier", "art8_opener", "art9_demo", "art13_data"})
+REF_MAX = 64
+_CHUNK = 500
+_EAGER = (selectinload(Organisation.group), selectinload(Organisation.external_subsidies))
+
+
+@dataclass
+class ImportResult:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return _("新建 %(c)d 个，更新 %(u)d 个，未变 %(n)d 个。", c=len(self.created), u=len(self.updated), n=len(self.unchanged))
+
+
+# ---------------------------------------------------------------- canonical rows
+def org_to_row(org: Organisation) -> dict[str, Any]:
+    """The export row: CONTRACT.md fields, empty ones left out, booleans always present."""
+    row: dict[str, Any] = {"ref": org.ref, "name": org.name, "uscc": org.uscc, "kind": org.kind}
+    if org.kind in SIZED_KINDS and org.size:
+        row["size"] = org.size
+    for key in ("industry", "employees", "revenue_cny", "assets_cny"):
+        if getattr(org, key) is not None:
+            row[key] = getattr(org, key)
+    row["in_district"] = bool(org.in_district)
+    row["verified"] = org.verification_status == VerificationStatus.VERIFIED
+    if org.group is not None:
+        row["group"] = org.group.name
+    if org.english_name:
+        row["english_name"] = org.english_name
+    if org.address:
+        row["address"] = org.address
+    if org.external_subsidies:
+        row["external_subsidies"] = [_subsidy_row(s) for s in org.external_subsidies]
+    return row
+
+
+def _subsidy_row(s: ExternalSubsidy) -> dict[str, Any]:
+    out: dict[str, Any] = {"rule": s.rule, "year": s.year, "amount_cny": s.amount_cny, "source": s.source}
+    if s.item:
+        out["item"] = s.item
+    return out
+
+
+def _comparable(row: dict[str, Any]) -> dict[str, Any]:
+    """Money compared as 2-decimal strings so 120000 == 120000.00."""
+    out = dict(row)
+    for key in ("revenue_cny", "assets_cny"):
+        if out.get(key) is not None:
+            out[key] = f"{Decimal(out[key]):.2f}"
+    if "external_subsidies" in out:
+        out["external_subsidies"] = [{**s, "amount_cny": f"{Decimal(s['amount_cny']):.2f}"} for s in out["external_subsidies"]]
+    return out
+
+
+# ---------------------------------------------------------------- parsing one row
+def _parse_subsidies(row: dict[str, Any], line: int, errors: list[RowError]) -> list[dict[str, Any]]:
+    """Every item checked; each error names its item (``external_subsidies[2].year``)."""
+    try:
+        items = imports.json_list(row, "external_subsidies")
+    except FieldError as err:
+        errors.append(RowError(line, err.field, err.message))
+        return []
+    out = []
+    for n, item in enumerate(items, start=1):
+        where = f"external_subsidies[{n}]"
+        unknown = sorted(k for k in item if k not in SUBSIDY_FIELDS)
+        if unknown:
+            errors.append(RowError(line, where, _("未知字段：%(f)s（可用：rule, year, amount_cny, source, item）。", f=", ".join(unknown))))
+            continue
+        try:
+            rule = imports.choice(item, "rule", RULE_IDS, required=True)
+            year = imports.integer(item, "year", required=True, minimum=2000)
+            if year > 2100:
+                raise FieldError("year", _("年份无效。"))
+            amount = imports.money(item, "amount_cny", required=True)
+            if amount == 0:
+                raise FieldError("amount_cny", _("金额必须大于 0。"))
+            source = imports.text(item, "source", required=True)
+            item_text = imports.text(item, "item", max_len=200)
+            for key, value in (("source", source), ("item", item_text)):
+                try:
+                    check_name(value, key, required=False)
+                except ValidationError as err:
+                    raise FieldError(key, err.message) from None
+        except FieldError as err:
+            errors.append(RowError(line, f"{where}.{err.field}", err.message))
+            continue
+        parsed: dict[str, Any] = {"rule": rule, "year": year, "amount_cny": amount, "source": source}
+        if item_text:
+            parsed["item"] = item_text
+        out.append(parsed)
+    return out
+
+
+def _field(errors: list[RowError], line: int, fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except FieldError as err:
+        errors.append(RowError(line, err.field, err.message))
+    except ValidationError as err:
+        errors.append(RowError(line, err.field or "-", err.message))
+    return None
+
+
+def parse_row(line: int, row: dict[str, Any], errors: list[RowError]) -> dict[str, Any] | None:
+    """Check one row exactly as the forms would; append errors; return the parsed fields."""
+    before = len(errors)
+    unknown = imports.check_fields(row, frozenset(FIELDS))
+    for name in unknown:
+        errors.append(RowError(line, name, _("未知字段（可用字段见 CONTRACT.md：%(f)s）。", f=", ".join(FIELDS))))
+    p: dict[str, Any] = {}
+    p["ref"] = _field(errors, line, imports.text, row, "ref", required=True, max_len=REF_MAX)
+    name = _field(errors, line, imports.text, row, "name", required=True)
+    p["name"] = _field(errors, line, check_name, name, "name") if name else None
+    uscc = _field(errors, line, imports.text, row, "uscc", required=True, max_len=40)
+    if uscc is not None:
+        problem = uscc_problem(uscc)
+        if problem:
+            errors.append(RowError(line, "uscc", problem))
+    p["uscc"] = uscc
+    p["kind"] = _field(errors, line, imports.choice, row, "kind", KINDS, required=True)
+    size = _field(errors, line, imports.choice, row, "size", SIZES)
+    p["industry"] = _field(errors, line, imports.choice, row, "industry", frozenset(industry_codes()))
+    p["employees"] = _field(errors, line, imports.integer, row, "employees")
+    p["revenue_cny"] = _field(errors, line, imports.money, row, "revenue_cny")
+    p["assets_cny"] = _field(errors, line, imports.money, row, "assets_cny")
+    p["in_district"] = _field(errors, line, imports.boolean, row, "in_district")
+    p["verified"] = _field(errors, line, imports.boolean, row, "verified")
+    group = _field(errors, line, imports.text, row, "group")
+    p["group"] = _field(errors, line, check_name, group, "group", required=False) if group else None
+    eng = _field(errors, line, imports.text, row, "english_name")
+    p["english_name"] = _field(errors, line, check_name, eng, "english_name", required=False) if eng else None
+    addr = _field(errors, line, imports.text, row, "address", max_len=300)
+    p["address"] = _field(errors, line, check_name, addr, "address", required=False, max_len=300) if addr else None
+    p["external_subsidies"] = _parse_subsidies(row, line, errors)
+    p["size_given"] = size
+    bad_fields = {e.field for e in errors[before:]}
+    if p["kind"] in SIZED_KINDS and not bad_fields & {"kind", "size", "industry", "employees", "revenue_cny", "assets_cny"}:
+        p["classification"] = classify(p["industry"], p["employees"], p["revenue_cny"], p["assets_cny"])
+        cls = p["classification"]
+        if size and cls.size and size != cls.size:
+            p["size_conflict"] = cls
+        elif not size and not cls.size and p["kind"] == "sme":
+            errors.append(RowError(line, "size", _("中小微企业必须填写 size，或提供足以划型的 industry、employees、revenue_cny（部分行业需 assets_cny）：%(r)s", r=cls.reason)))
+    return None if len(errors) > before else p
+
+
+def _desired(p: dict[str, Any], existing: Organisation | None) -> tuple[dict[str, Any], str | None]:
+    """The export row this import would produce, and the size source."""
+    size, source = None, None
+    if p["kind"] in SIZED_KINDS:
+        cls = p["classification"]
+        if existing is not None and existing.size_source == "override" and existing.kind == p["kind"] and p["size_given"] in (None, existing.size):
+            size, source = existing.size, "override"  # an admin's decision is kept
+        elif p["size_given"]:
+            size, source = p["size_given"], "classified" if cls.size == p["size_given"] else "declared"
+        elif cls.size:
+            size, source = cls.size, "classified"
+    row: dict[str, Any] = {"ref": p["ref"], "name": p["name"], "uscc": p["uscc"], "kind": p["kind"]}
+    if size:
+        row["size"] = size
+    for key in ("industry", "employees", "revenue_cny", "assets_cny"):
+        if p[key] is not None:
+            row[key] = p[key]
+    row["in_district"] = p["in_district"]
+    row["verified"] = p["verified"] or (existing is not None and existing.verification_status == VerificationStatus.VERIFIED)
+    for key in ("group", "english_name", "address"):
+        if p[key]:
+            row[key] = p[key]
+    if p["external_subsidies"]:
+        row["external_subsidies"] = p["external_subsidies"]
+    return row, source
+
+
+def _load(column, values: list[str]) -> dict[str, Organisation]:
+    found: dict[str, Organisation] = {}
+    for i in range(0, len(values), _CHUNK):
+        chunk = values[i : i + _CHUNK]
+        stmt = select(Organisation).where(column.in_(chunk)).options(*_EAGER)
+        for org in db.session.execute(stmt).scalars():
+            found[getattr(org, column.key)] = org
+    return found
+
+
+# ---------------------------------------------------------------- import
+def import_rows(actor: Any, rows: list[tuple[int, dict[str, Any]]]) -> ImportResult:
+    """Validate every row, then apply all of them in one transaction. ``actor``: a User or "cli"."""
+    if not isinstance(actor, str):
+        require(actor, "org.import")
+    errors: list[RowError] = []
+    parsed: list[tuple[int, dict[str, Any]]] = []
+    seen_ref: dict[str, int] = {}
+    seen_uscc: dict[str, int] = {}
+    for line, row in rows:
+        p = parse_row(line, row, errors)
+        if p is None:
+            continue
+        if p["ref"] in seen_ref:
+            errors.append(RowError(line, "ref", _("与第 %(n)d 行的 ref 重复。", n=seen_ref[p["ref"]])))
+            continue
+        if p["uscc"] in seen_uscc:
+            errors.append(RowError(line, "uscc", _("与第 %(n)d 行的统一社会信用代码重复。", n=seen_uscc[p["uscc"]])))
+            continue
+        seen_ref[p["ref"]], seen_uscc[p["uscc"]] = line, line
+        parsed.append((line, p))
+
+    by_ref = _load(Organisation.ref, list(seen_ref))
+    by_uscc = _load(Organisation.uscc, list(seen_uscc))
+    plans = []
+    for line, p in parsed:
+        existing = by_ref.get(p["ref"])
+        holder = by_uscc.get(p["uscc"])
+        if holder is not None and holder is not existing:
+            errors.append(RowError(line, "uscc", _("该统一社会信用代码已属于机构 %(ref)s（%(name)s）。", ref=holder.ref or holder.id, name=holder.name)))
+            continue
+        conflict = p.get("size_conflict")
+        if conflict and not (existing is not None and existing.size_source == "override" and existing.size == p["size_given"]):
+            errors.append(RowError(line, "size", _("与划型标准的结果不符（%(r)s）。如需人工调整，请在机构详情页填写理由。", r=conflict.reason)))
+            continue
+        desired, source = _desired(p, existing)
+        plans.append((line, p, existing, desired, source))
+    if errors:
+        raise ImportErrors(sorted(errors, key=lambda e: e.line))
+
+    result = ImportResult()
+    groups = {g.name: g for g in db.session.execute(select(RelatedPartyGroup)).scalars()}
+    finishing = []
+    try:
+        for _line, p, existing, desired, source in plans:
+            if existing is not None and _comparable(org_to_row(existing)) == _comparable(desired):
+                result.unchanged.append(p["ref"])
+                continue
+            finishing.append(_apply(existing, desired, source, p, groups))
+            (result.updated if existing is not None else result.created).append(p["ref"])
+        db.session.flush()  # one flush for the whole file: ids for the history and the audit
+        with db.session.no_autoflush:
+            for finish in finishing:
+                finish(actor)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(_("导入时与其他操作冲突（统一社会信用代码或 ref 重复），没有保存任何数据，请重试。")) from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    return result
+
+
+def _apply(org: Organisation | None, desired: dict[str, Any], source: str | None,
+           p: dict[str, Any], groups: dict[str, RelatedPartyGroup]):
+    """Set the organisation's fields; return what writes its history and audit once ids exist."""
+    creating = org is None
+    if creating:
+        org = Organisation(ref=desired["ref"], verification_status=VerificationStatus.PENDING)
+        db.session.add(org)
+        before = None
+        old_row: dict[str, Any] = {}
+    else:
+        before = audit.snapshot(org)
+        old_row = _comparable(org_to_row(org))
+    org.name, org.uscc, org.kind = desired["name"], desired["uscc"], desired["kind"]
+    for key in ("industry", "employees", "revenue_cny", "assets_cny", "english_name", "address"):
+        setattr(org, key, desired.get(key))
+    org.in_district = desired["in_district"]
+    new_size = desired.get("size")
+    if new_size != org.size or source != org.size_source:
+        org.size, org.size_source = new_size, source
+        org.size_assessed_on = today_shanghai() if new_size else None
+        if source != "override":
+            org.size_override_reason = None
+    group_name = desired.get("group")
+    if group_name is None:
+        org.group = None
+    elif org.group is None or org.group.name != group_name:
+        group = groups.get(group_name)
+        if group is None:
+            group = RelatedPartyGroup(name=group_name, basis="group", note=_("批量导入创建"))
+            db.session.add(group)
+            groups[group_name] = group
+        org.group = group
+    new_subsidies = desired.get("external_subsidies", [])
+    if _comparable({"external_subsidies": [_subsidy_row(s) for s in org.external_subsidies]}) != _comparable({"external_subsidies": new_subsidies}):
+        org.external_subsidies.clear()
+        for s in new_subsidies:
+            org.external_subsidies.append(ExternalSubsidy(rule=s["rule"], year=s["year"], amount_cny=s["amount_cny"], source=s["source"], item=s.get("item")))
+    new_row = _comparable(desired)
+    changed = sorted(k for k in set(old_row) | set(new_row) if old_row.get(k) != new_row.get(k) and k != "verified")
+    cls = p.get("classification")
+
+    def finish(actor: Any) -> None:
+        def event(action: str, **detail: Any) -> None:
+            db.session.add(OrganisationEvent(organisation_id=org.id, actor_id=_actor_id(actor), action=action,
+                                             detail=audit._jsonable(detail)))
+
+        def record(action: str, before_: dict[str, Any] | None) -> None:
+            audit.record(actor, action, None, before_, audit.snapshot(org), object_type="organisation", object_id=org.ref)
+
+        if creating:
+            event("imported", by="import", size=org.size, size_source=source, classification=cls.reason if cls else None)
+        elif changed:
+            event("import_updated", by="import", fields=changed, size=org.size, classification=cls.reason if cls else None)
+        record("org.import", before)
+        if desired["verified"] and org.verification_status != VerificationStatus.VERIFIED:
+            verify_before = audit.snapshot(org)
+            org.verification_status = VerificationStatus.VERIFIED
+            org.verified_at = utcnow()
+            org.rejection_reason = None
+            event("verified", by="import")
+            record("org.verify", verify_before)
+
+    return finish
+
+
+def import_bytes(actor: Any, data: bytes, filename: str) -> ImportResult:
+    max_bytes = current_app.config["IMPORT_MAX_BYTES"]
+    rows = list(imports.read_rows(data, filename, max_bytes))
+    return import_rows(actor, rows)
+
+
+def import_path(actor: Any, path: str | Path) -> ImportResult:
+    rows = imports.read_path(path, current_app.config["IMPORT_MAX_BYTES"])
+    return import_rows(actor, rows)
+
+
+# ---------------------------------------------------------------- export
+def export_rows() -> list[dict[str, Any]]:
+    orgs = db.session.execute(select(Organisation).options(*_EAGER).order_by(Organisation.ref, Organisation.id)).scalars()
+    return [org_to_row(o) for o in orgs if o.ref]
+
+
+def _cell(key: str, value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if key == "external_subsidies":
+        return json.dumps(value, ensure_ascii=False, default=lambda v: f"{v:.2f}" if isinstance(v, Decimal) else str(v))
+    return value
+
+
+def to_jsonl(rows: list[dict[str, Any]]) -> str:
+    return imports.write_jsonl(rows)
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(k, row.get(k)) for k in FIELDS})
+    return buf.getvalue()
+
+
+def to_xlsx(rows: list[dict[str, Any]]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("organisations")
+    ws.append(list(FIELDS))
+
+    def cell(key: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, bool) or key == "employees":
+            return value
+        c = WriteOnlyCell(ws, value=str(_cell(key, value)))
+        c.data_type = "s"  # text stays text, never a formula
+        return c
+
+    for row in rows:
+        ws.append([cell(key, row.get(key)) for key in FIELDS])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def export_as(fmt: str) -> str | bytes:
+    rows = export_rows()
+    if fmt == "jsonl":
+        return to_jsonl(rows)
+    if fmt == "csv":
+        return to_csv(rows)
+    if fmt == "xlsx":
+        return to_xlsx(rows)
+    raise ValueError(fmt)

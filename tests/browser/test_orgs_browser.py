@@ -1,0 +1,64 @@
+"""In the browser: an organisation registers, a reviewer approves it, the organisation sees it verified."""
+
+import pytest
+from playwright.sync_api import expect
+
+from market.orgs.uscc import make_valid_uscc
+from models.users import Role
+from tests.browser.conftest import ui_login
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def logout(page):
+    page.click("#user-menu")
+    page.click("#logout")
+    page.wait_for_load_state()
+
+
+def test_register_approve_and_see_verified(page, site, make_user):
+    reviewer = make_user(role=Role.DISTRICT_REVIEWER)
+    org_name = "长春浏览器测试科技有限公司"
+
+    # 1. the organisation registers from the navigation link
+    page.goto(site)
+    page.click("#register-link")
+    page.fill("input[name=name]", org_name)
+    page.fill("input[name=uscc]", make_valid_uscc(8080))
+    page.select_option("select[name=kind]", "sme")
+    page.check("input[name=in_district]")
+    page.select_option("select[name=industry]", "software_it")
+    page.fill("input[name=employees]", "50")
+    page.fill("input[name=revenue_cny]", "20000000")
+    page.set_input_files("input[name=licence]", files=[{"name": "执照.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    page.fill("input[name=admin_name]", "钱经理")
+    page.fill("input[name=admin_email]", "qian@example.cn")
+    page.fill("input[name=password]", "Strong2026pw")
+    page.fill("input[name=password2]", "Strong2026pw")
+    page.click("#register-form [type=submit]")
+    expect(page.locator("#org-name")).to_have_text(org_name)
+    expect(page.locator("[data-status=pending]")).to_be_visible()
+    logout(page)
+
+    # 2. a reviewer finds it in the queue and approves it
+    ui_login(page, site, reviewer.email, PASSWORD)
+    page.click("#nav-org-review")
+    row = page.locator("#review-queue tr", has_text=org_name)
+    expect(row).to_be_visible()
+    row.get_by_role("link", name="审核").click()
+    expect(page.locator("#org-classification")).to_contain_text("小型")
+    page.click("#approve-org")
+    expect(page.locator("[data-status=verified]")).to_be_visible()
+    expect(page.locator("#org-history tr[data-action=verified]")).to_be_visible()
+    page.click("#nav-org-review")
+    expect(page.locator("#review-queue-empty")).to_be_visible()
+    logout(page)
+
+    # 3. the organisation sees it is verified
+    ui_login(page, site, "qian@example.cn", "Strong2026pw")
+    page.click("#nav-my-org")
+    expect(page.locator("#org-name")).to_have_text(org_name)
+    expect(page.locator("[data-status=verified]")).to_be_visible()
