@@ -98,8 +98,8 @@ def profile(org_id: int):
 @bp.route("/mine")
 @permission_required("org.view_own")
 def mine():
-    if current_user.organisation_id is None:
-        abort(404)
+    if current_user.organisation_id is None:  # district staff without an organisation of their own
+        return redirect(url_for("orgs.admin_list" if current_user.is_district_staff else "public.home"))
     return redirect(url_for("orgs.profile", org_id=current_user.organisation_id))
 
 
