@@ -31,7 +31,16 @@ from market import evidence as evidence_store
 from market.errors import ImportErrors, RowError, ValidationError
 from market.extensions import db
 from market.i18n import SHANGHAI
-from market.imports import FieldError, aware_time, boolean, check_fields, choice, json_list, money, text
+from market.imports import (
+    FieldError,
+    aware_time,
+    boolean,
+    check_fields,
+    choice,
+    json_list,
+    money,
+    text,
+)
 from models.ledger import EntryKind, LedgerEntry
 from models.listings import Listing
 from models.organisations import Organisation

@@ -30,7 +30,14 @@ from market.i18n import SHANGHAI, local_year
 from market.notifications.services import district_staff, notify, org_admins
 from market.permissions import require
 from models.deals import Contract, ContractStatus
-from models.ledger import REQUIRED_EVIDENCE, EventKind, EvidenceType, LedgerEntry, LedgerEvent, canonical_json
+from models.ledger import (
+    REQUIRED_EVIDENCE,
+    EventKind,
+    EvidenceType,
+    LedgerEntry,
+    LedgerEvent,
+    canonical_json,
+)
 
 from . import chain
 

@@ -15,7 +15,7 @@ from market.ledger import chain, services
 from market.ledger.services import Upload
 from models.ledger import LedgerEntry, LedgerEvent
 from models.notifications import Notification
-from tests.ledger_support import NOW, PAID, full_evidence, pdf, world  # noqa: F401
+from tests.ledger_helpers import NOW, PAID, full_evidence, pdf
 
 
 def count(model) -> int:
