@@ -85,11 +85,13 @@ def append_event(entry: LedgerEntry, kind: str, *, at: dt.datetime, org_id=None,
 # ---------------------------------------------------------------- verify
 @dataclass(frozen=True)
 class Problem:
-    entry_seq: int  # the entry to name (for an event, the entry it belongs to; 0 = whole chain)
+    entry_seq: int | None  # the entry to name (for an event, its entry; None = the chain as a whole)
     ref: str | None
     message: str
 
     def __str__(self) -> str:
+        if self.entry_seq is None:
+            return f"chain: {self.message}"
         where = f"entry {self.entry_seq} ({self.ref})" if self.ref else f"entry {self.entry_seq}"
         return f"{where}: {self.message}"
 
@@ -107,7 +109,9 @@ class VerifyResult:
 
     @property
     def first(self) -> Problem | None:
-        return min(self.problems, key=lambda p: p.entry_seq) if self.problems else None
+        if not self.problems:
+            return None
+        return min(self.problems, key=lambda p: (p.entry_seq is None, p.entry_seq or 0))
 
 
 _ENTRY_COLS = (
@@ -195,7 +199,7 @@ def verify(progress: Callable[[str, int], None] | None = None, check_files: bool
         head = db.session.get(LedgerChain, EVENTS)
         head_seq, head_hash = (head.seq, head.head_hash) if head else (0, GENESIS)
         if (head_seq, head_hash) != (res.events, prev):
-            problems.append(Problem(0, None, f"the events chain head says {head_seq} events; found {res.events} (events removed?)"))
+            problems.append(Problem(None, None, f"the events chain head says {head_seq} events; found {res.events} (events removed?)"))
 
     # 3. the state cache must be what the events (or a confirmed import) say
     mismatch = _first_state_mismatch()
@@ -216,7 +220,7 @@ def verify(progress: Callable[[str, int], None] | None = None, check_files: bool
 def _entry_seq_lookup():
     def lookup(entry_id: int) -> tuple[int, str | None]:
         row = db.session.execute(select(LedgerEntry.seq, LedgerEntry.ref).where(LedgerEntry.id == entry_id)).first()
-        return (row[0], row[1]) if row else (0, None)
+        return (row[0], row[1]) if row else (None, None)
 
     return lookup
 
