@@ -144,7 +144,7 @@ def _wipe_ledger():
     db.session.remove()
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE ledger_event, ledger_entry, ledger_chain"))
+            conn.execute(text("TRUNCATE ledger_event, ledger_entry, ledger_chain RESTART IDENTITY"))
         else:
             for t in ("ledger_event", "ledger_entry", "ledger_chain"):
                 conn.execute(text(f"DELETE FROM {t}"))
@@ -163,7 +163,7 @@ def test_export_round_trips(app, orgs, tmp_path):
     assert run(app, "export", "--out", str(exported)).exit_code == 0
     # into the same database: nothing changes
     assert "0 new entries, 4 unchanged" in run(app, "import", str(exported)).output
-    # into an empty ledger: the same entries, the same chain
+    # into an empty ledger (fresh ids): the same entries, the same chain
     _wipe_ledger()
     assert run(app, "import", str(exported)).exit_code == 0
     again = tmp_path / "again.jsonl"
