@@ -130,8 +130,8 @@ BATCH = 10_000
 
 def _stream(stmt):
     """Rows in batches from a server-side cursor: memory stays flat whatever the chain's length."""
-    conn = db.session.connection()
-    result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(stmt)
+    # per-statement options: Connection.execution_options() would change the connection for good
+    result = db.session.connection().execute(stmt, execution_options={"stream_results": True, "yield_per": BATCH})
     yield from result
 
 

@@ -176,8 +176,9 @@ def test_export_round_trips(app, orgs, tmp_path):
 
 
 def test_verify_exit_codes(app, orgs, tmp_path):
-    assert run(app, "verify").exit_code == 0  # an empty ledger holds
-    run(app, "import", str(write_jsonl(tmp_path, GOOD)))
+    first = run(app, "verify")
+    assert first.exit_code == 0  # an empty ledger holds
+    assert run(app, "import", str(write_jsonl(tmp_path, GOOD))).exit_code == 0  # after a verify, same session
     ok = run(app, "verify")
     assert ok.exit_code == 0 and "ok: 4 entries" in ok.output
     db.session.remove()
