@@ -12,7 +12,7 @@ evidence file once. It returns the problems found, earliest entry first.
 from __future__ import annotations
 
 import datetime as dt
-import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -126,13 +126,15 @@ _EVENT_COLS = (
     LedgerEvent.size, LedgerEvent.prev_hash, LedgerEvent.event_hash,
 )
 BATCH = 10_000
+_SHA_IN_JSON = re.compile(r'"sha256":"([0-9a-f]{64})"')
 
 
 def _stream(stmt):
     """Rows in batches from a server-side cursor: memory stays flat whatever the chain's length."""
     # per-statement options: Connection.execution_options() would change the connection for good
     result = db.session.connection().execute(stmt, execution_options={"stream_results": True, "yield_per": BATCH})
-    yield from result
+    for partition in result.partitions():
+        yield from partition
 
 
 def verify(progress: Callable[[str, int], None] | None = None, check_files: bool = True) -> VerifyResult:
@@ -158,9 +160,9 @@ def verify(progress: Callable[[str, int], None] | None = None, check_files: bool
             problems.append(Problem(seq, ref, "entry_hash does not match the entry's content"))
             break
         if check_files and '"sha256":"' in ev_json:
-            for item in json.loads(ev_json):
-                if item.get("sha256"):
-                    files.setdefault(item["sha256"], seq)
+            for sha in _SHA_IN_JSON.findall(ev_json):
+                if sha not in files:
+                    files[sha] = seq
         prev, expected = entry_hash, expected + 1
         res.entries += 1
         if progress and res.entries % 100_000 == 0:
