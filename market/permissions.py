@@ -39,6 +39,13 @@ def own_org(user: Any, obj: Any) -> bool:
     return org_id == user.organisation_id
 
 
+def party_to(user: Any, obj: Any) -> bool:
+    """The user's organisation pays or is paid in this contract or ledger entry."""
+    if obj is None or user.organisation_id is None:
+        return False
+    return user.organisation_id in (getattr(obj, "payer_id", None), getattr(obj, "payee_id", None))
+
+
 # ---------------------------------------------------------------- the table
 RULES: dict[str, Rule] = {
     # foundation: accounts, tokens, audit
@@ -76,7 +83,15 @@ RULES: dict[str, Rule] = {
     "data_application.decide": Rule(frozenset({R.PROVIDER_MEMBER, R.ORG_ADMIN}), own_org, district_bypass=False),
     "contract.view": Rule(EVERY_MEMBER | DISTRICT),
     "contract.sign": Rule(EVERY_MEMBER),
-    # ledger
+    # ledger (POLICY.md interpretation 1: both parties confirm; reviewers see disputes)
+    "ledger.view": Rule(ANY_ROLE),
+    "ledger.record": Rule(EVERY_MEMBER, party_to, district_bypass=False),
+    "ledger.refund": Rule(EVERY_MEMBER, party_to, district_bypass=False),
+    "ledger.confirm": Rule(EVERY_MEMBER, party_to, district_bypass=False),
+    "ledger.dispute": Rule(EVERY_MEMBER, party_to, district_bypass=False),
+    "ledger.resolve": Rule(EVERY_MEMBER | DISTRICT, party_to),
+    "ledger.review": Rule(DISTRICT),
+    "ledger.view_entry": Rule(ANY_ROLE, party_to),
 }
 
 

@@ -1,5 +1,26 @@
-"""Feature package `ledger`: views, forms, services and CLI side by side."""
+"""Feature package `ledger`: the append-only, hash-chained transaction ledger (POLICY.md interpretation 1)."""
 
 from flask import Blueprint
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
+
+
+def init_app(app) -> None:
+    app.config.setdefault("LEDGER_EVIDENCE_MAX_MB", 10)
+
+    app.jinja_env.tests["ledger_side_confirmed"] = lambda side, entry: getattr(entry, f"{side}_confirmed_at") is not None
+
+    @app.context_processor
+    def ledger_helpers():
+        from .views import template_helpers
+
+        return template_helpers()
+
+
+def register_cli(app) -> None:
+    from .cli import ledger_cli
+
+    app.cli.add_command(ledger_cli)
+
+
+from . import views  # noqa: E402,F401  (routes register on bp)

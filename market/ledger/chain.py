@@ -1,0 +1,277 @@
+"""Appending to the two hash chains, and verifying them (``flask --app market ledger verify``).
+
+Appends lock the chain's head row (``SELECT ... FOR UPDATE`` on PostgreSQL) for the rest of the
+caller's transaction, so concurrent appends queue instead of forking. Lock order, to stay free of
+deadlocks: the ``entries`` head, then entry rows, then the ``events`` head.
+
+``verify`` streams each chain in seq order with a server-side cursor (``yield_per``), keeping only
+the previous hash in memory, re-derives every state cache from the events, and re-hashes every
+evidence file once. It returns the problems found, earliest entry first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
+
+from market import evidence as evidence_store
+from market.extensions import db
+from models.ledger import (
+    GENESIS,
+    EventKind,
+    LedgerChain,
+    LedgerEntry,
+    LedgerEvent,
+    chain_hash,
+    entry_content,
+    event_content,
+)
+
+ENTRIES = "entries"
+EVENTS = "events"
+
+
+def lock_head(name: str) -> LedgerChain:
+    """The chain's head row, locked until the transaction ends (created on first use)."""
+    session = db.session
+    stmt = select(LedgerChain).where(LedgerChain.name == name).with_for_update()
+    head = session.execute(stmt).scalar_one_or_none()
+    if head is None:
+        try:
+            with session.begin_nested():
+                session.add(LedgerChain(name=name, seq=0, head_hash=GENESIS))
+        except IntegrityError:
+            pass  # another transaction created it first; the select below waits for its lock
+        head = session.execute(stmt.execution_options(populate_existing=True)).scalar_one()
+    return head
+
+
+def append_entry(head: LedgerChain, **fields) -> LedgerEntry:
+    """Add the next entry of the chain whose head the caller holds locked."""
+    seq = head.seq + 1
+    fields.setdefault("evidence_json", "[]")
+    fields.setdefault("subsidies_json", "[]")
+    fields.setdefault("confirmed_by_import", False)
+    entry = LedgerEntry(seq=seq, prev_hash=head.head_hash, **fields)
+    entry.entry_hash = chain_hash(head.head_hash, entry.content())
+    db.session.add(entry)
+    head.seq, head.head_hash = seq, entry.entry_hash
+    db.session.flush()
+    return entry
+
+
+def append_event(entry: LedgerEntry, kind: str, *, at: dt.datetime, org_id=None, user_id=None,
+                 reason=None, doc_type=None, sha256=None, filename=None, size=None) -> LedgerEvent:
+    """Add an event about ``entry`` to the events chain (locks the events head)."""
+    head = lock_head(EVENTS)
+    seq = head.seq + 1
+    ev = LedgerEvent(
+        seq=seq, entry_id=entry.id, kind=kind, org_id=org_id, user_id=user_id, at=at, reason=reason,
+        doc_type=doc_type, sha256=sha256, filename=filename, size=size, prev_hash=head.head_hash,
+    )
+    ev.event_hash = chain_hash(head.head_hash, ev.content())
+    db.session.add(ev)
+    head.seq, head.head_hash = seq, ev.event_hash
+    db.session.flush()
+    return ev
+
+
+# ---------------------------------------------------------------- verify
+@dataclass(frozen=True)
+class Problem:
+    entry_seq: int | None  # the entry to name (for an event, its entry; None = the chain as a whole)
+    ref: str | None
+    message: str
+
+    def __str__(self) -> str:
+        if self.entry_seq is None:
+            return f"chain: {self.message}"
+        where = f"entry {self.entry_seq} ({self.ref})" if self.ref else f"entry {self.entry_seq}"
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class VerifyResult:
+    entries: int = 0
+    events: int = 0
+    files: int = 0
+    problems: list[Problem] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first(self) -> Problem | None:
+        if not self.problems:
+            return None
+        return min(self.problems, key=lambda p: (p.entry_seq is None, p.entry_seq or 0))
+
+
+_ENTRY_COLS = (
+    LedgerEntry.seq, LedgerEntry.ref, LedgerEntry.kind, LedgerEntry.payer_id, LedgerEntry.payee_id,
+    LedgerEntry.contract_id, LedgerEntry.listing_id, LedgerEntry.amount_cny, LedgerEntry.paid_at,
+    LedgerEntry.reverses_id, LedgerEntry.idempotency_key, LedgerEntry.confirmed_by_import,
+    LedgerEntry.evidence_json, LedgerEntry.subsidies_json, LedgerEntry.prev_hash, LedgerEntry.entry_hash,
+)
+_EVENT_COLS = (
+    LedgerEvent.seq, LedgerEvent.entry_id, LedgerEvent.kind, LedgerEvent.org_id, LedgerEvent.user_id,
+    LedgerEvent.at, LedgerEvent.reason, LedgerEvent.doc_type, LedgerEvent.sha256, LedgerEvent.filename,
+    LedgerEvent.size, LedgerEvent.prev_hash, LedgerEvent.event_hash,
+)
+BATCH = 10_000
+_SHA_IN_JSON = re.compile(r'"sha256":"([0-9a-f]{64})"')
+
+
+def _stream(stmt):
+    """Rows in batches from a server-side cursor: memory stays flat whatever the chain's length."""
+    # per-statement options: Connection.execution_options() would change the connection for good
+    result = db.session.connection().execute(stmt, execution_options={"stream_results": True, "yield_per": BATCH})
+    for partition in result.partitions():
+        yield from partition
+
+
+def verify(progress: Callable[[str, int], None] | None = None, check_files: bool = True) -> VerifyResult:
+    res = VerifyResult(problems=[])
+    problems = res.problems
+    files: dict[str, int] = {}  # sha256 -> first entry seq using it (distinct files only)
+
+    # 1. the entries chain, in seq order
+    prev, expected = GENESIS, 1
+    ehash = chain_hash
+    econtent = entry_content
+    for row in _stream(select(*_ENTRY_COLS).order_by(LedgerEntry.seq)):
+        (seq, ref, kind, payer, payee, contract, listing, amount, paid_at, reverses, idem, confirmed,
+         ev_json, sub_json, prev_hash, entry_hash) = row
+        if seq != expected:
+            problems.append(Problem(expected, None, f"entry {expected} is missing (next is {seq})"))
+            break
+        if prev_hash != prev:
+            problems.append(Problem(seq, ref, "prev_hash does not match the previous entry's hash"))
+            break
+        if ehash(prev_hash, econtent(seq, ref, kind, payer, payee, contract, listing, amount, paid_at,
+                                     reverses, idem, confirmed, ev_json, sub_json)) != entry_hash:
+            problems.append(Problem(seq, ref, "entry_hash does not match the entry's content"))
+            break
+        if check_files and '"sha256":"' in ev_json:
+            for sha in _SHA_IN_JSON.findall(ev_json):
+                if sha not in files:
+                    files[sha] = seq
+        prev, expected = entry_hash, expected + 1
+        res.entries += 1
+        if progress and res.entries % 100_000 == 0:
+            progress("entries", res.entries)
+    if not problems:
+        head = db.session.get(LedgerChain, ENTRIES)
+        head_seq, head_hash = (head.seq, head.head_hash) if head else (0, GENESIS)
+        if (head_seq, head_hash) != (res.entries, prev):
+            problems.append(Problem(res.entries + 1, None,
+                                    f"the chain head says {head_seq} entries; found {res.entries} (entries removed?)"))
+
+    # 2. the events chain
+    seq_of = _entry_seq_lookup()
+    prev, expected = GENESIS, 1
+    vhash, vcontent = chain_hash, event_content
+    for row in _stream(select(*_EVENT_COLS).order_by(LedgerEvent.seq)):
+        (seq, entry_id, kind, org_id, user_id, at, reason, doc_type, sha, filename, size,
+         prev_hash, event_hash) = row
+        bad = None
+        if seq != expected:
+            bad = f"event {expected} is missing (next is {seq})"
+        elif prev_hash != prev:
+            bad = f"event {seq}: prev_hash does not match the previous event's hash"
+        elif vhash(prev_hash, vcontent(seq, entry_id, kind, org_id, user_id, at, reason, doc_type, sha,
+                                       filename, size)) != event_hash:
+            bad = f"event {seq} ({kind}): event_hash does not match its content"
+        if bad:
+            eseq, eref = seq_of(entry_id)
+            problems.append(Problem(eseq, eref, bad))
+            break
+        if check_files and sha:
+            files.setdefault(sha, seq_of(entry_id)[0])
+        prev, expected = event_hash, expected + 1
+        res.events += 1
+    else:
+        head = db.session.get(LedgerChain, EVENTS)
+        head_seq, head_hash = (head.seq, head.head_hash) if head else (0, GENESIS)
+        if (head_seq, head_hash) != (res.events, prev):
+            problems.append(Problem(None, None, f"the events chain head says {head_seq} events; found {res.events} (events removed?)"))
+
+    # 3. the state cache must be what the events (or a confirmed import) say
+    mismatch = _first_state_mismatch()
+    if mismatch is not None:
+        problems.append(Problem(mismatch[0], mismatch[1], "confirmation/dispute state does not match the recorded events"))
+
+    # 4. every evidence file, once
+    if check_files:
+        for sha, seq in sorted(files.items(), key=lambda kv: kv[1]):
+            res.files += 1
+            if not evidence_store.file_matches(sha):
+                ref = db.session.execute(select(LedgerEntry.ref).where(LedgerEntry.seq == seq)).scalar()
+                problems.append(Problem(seq, ref, f"evidence file {sha} is missing or altered"))
+                break
+    return res
+
+
+def _entry_seq_lookup():
+    def lookup(entry_id: int) -> tuple[int, str | None]:
+        row = db.session.execute(select(LedgerEntry.seq, LedgerEntry.ref).where(LedgerEntry.id == entry_id)).first()
+        return (row[0], row[1]) if row else (None, None)
+
+    return lookup
+
+
+def _first_state_mismatch() -> tuple[int, str] | None:
+    """The first entry whose set-once state columns disagree with its events (one SQL query)."""
+    E, V = LedgerEntry, LedgerEvent
+
+    def first_at(kind: str):
+        return func.min(case((V.kind == kind, V.at)))
+
+    agg = (
+        select(
+            V.entry_id.label("entry_id"),
+            first_at(EventKind.PAYER_CONFIRMED).label("payer_at"),
+            first_at(EventKind.PAYEE_CONFIRMED).label("payee_at"),
+            first_at(EventKind.DISPUTED).label("disputed_at"),
+            first_at(EventKind.DISPUTE_RESOLVED).label("resolved_at"),
+            func.min(case((V.kind == EventKind.DISPUTED, V.org_id))).label("disputed_by"),
+            func.min(case((V.kind == EventKind.DISPUTED, V.reason))).label("reason"),
+        )
+        .group_by(V.entry_id)
+        .subquery()
+    )
+    imported = case((E.confirmed_by_import, E.recorded_at))
+    stmt = (
+        select(E.seq, E.ref)
+        .outerjoin(agg, agg.c.entry_id == E.id)
+        .where(
+            E.payer_confirmed_at.is_distinct_from(func.coalesce(imported, agg.c.payer_at))
+            | E.payee_confirmed_at.is_distinct_from(func.coalesce(imported, agg.c.payee_at))
+            | E.disputed_at.is_distinct_from(agg.c.disputed_at)
+            | E.dispute_resolved_at.is_distinct_from(agg.c.resolved_at)
+            | E.disputed_by_id.is_distinct_from(agg.c.disputed_by)
+            | E.dispute_reason.is_distinct_from(agg.c.reason)
+        )
+        .order_by(E.seq)
+        .limit(1)
+    )
+    row = db.session.execute(stmt).first()
+    return (row[0], row[1]) if row else None
+
+
+def remaining(entry: LedgerEntry) -> Decimal:
+    """What is left of ``entry`` after the reversing entries already recorded against it."""
+    reversed_sum = db.session.execute(
+        select(func.coalesce(func.sum(LedgerEntry.amount_cny), 0)).where(LedgerEntry.reverses_id == entry.id)
+    ).scalar_one()
+    return Decimal(entry.amount_cny) + Decimal(reversed_sum)
+
+
+__all__ = ["ENTRIES", "EVENTS", "lock_head", "append_entry", "append_event", "verify", "remaining"]

@@ -1,0 +1,76 @@
+"""``flask --app market ledger import FILE | export [--out FILE] | verify`` (CONTRACT.md, Ledger)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from market.errors import ImportErrors
+from market.extensions import db
+from market.imports import read_path
+
+ledger_cli = AppGroup("ledger", help="交易台账：导入、导出、校验哈希链。")
+
+
+@ledger_cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+def import_command(file: str) -> None:
+    """Import payments/refunds from .jsonl/.csv/.xlsx: all-or-nothing, idempotent by ref."""
+    from .importer import import_rows
+
+    try:
+        rows = read_path(file, current_app.config.get("IMPORT_MAX_BYTES", 20 * 1024 * 1024))
+        result = import_rows(rows, actor="cli", filename=Path(file).name)
+    except ImportErrors as err:
+        db.session.rollback()
+        for e in err.errors:
+            click.echo(str(e), err=True)
+        click.echo(f"refused: {len(err.errors)} error(s), nothing imported", err=True)
+        sys.exit(1)
+    click.echo(f"imported {result.created} new entries, {result.unchanged} unchanged")
+
+
+@ledger_cli.command("export")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="File to write (.jsonl, .csv or .xlsx); standard output (JSONL) by default.")
+def export_command(out: str | None) -> None:
+    """Export every entry in chain order, in the import format plus seq/prev_hash/entry_hash."""
+    from .importer import write_export
+
+    if out is None:
+        n = write_export(sys.stdout, "jsonl")
+    else:
+        fmt = Path(out).suffix.lower().lstrip(".")
+        if fmt not in ("jsonl", "csv", "xlsx"):
+            raise click.UsageError("--out must end in .jsonl, .csv or .xlsx")
+        if fmt == "xlsx":
+            with open(out, "wb") as f:
+                n = write_export(f, fmt)
+        else:
+            with open(out, "w", encoding="utf-8", newline="") as f:
+                n = write_export(f, fmt)
+    click.echo(f"exported {n} entries", err=True)
+
+
+@ledger_cli.command("verify")
+@click.option("--skip-files", is_flag=True, help="Check the hash chains only, not the evidence files.")
+def verify_command(skip_files: bool) -> None:
+    """Re-check both hash chains, the confirmation state and every evidence file."""
+    from .chain import verify
+
+    def progress(what: str, n: int) -> None:
+        click.echo(f"  {what}: {n:,} checked", err=True)
+
+    res = verify(progress=progress, check_files=not skip_files)
+    if res.ok:
+        click.echo(f"ok: {res.entries} entries, {res.events} events, {res.files} evidence files verified")
+        return
+    click.echo(f"BROKEN at {res.first}", err=True)
+    for p in res.problems:
+        if p is not res.first:
+            click.echo(f"  also: {p}", err=True)
+    sys.exit(1)

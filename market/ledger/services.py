@@ -1,0 +1,549 @@
+"""Ledger services: record payments and refunds, confirm, dispute, resolve, add evidence; and the
+query helpers the dashboards and the subsidy engine read (POLICY.md interpretation 1).
+
+Every function takes the acting user, checks ``permissions``, does its work in one transaction,
+writes an audit entry, notifies whoever must act next, and commits once. Nothing here edits an
+entry's content: a refund or correction is a new entry with a negative amount that ``reverses``
+the one it corrects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, BinaryIO
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from market import audit, evidence
+from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from market.extensions import db
+from market.i18n import SHANGHAI, local_year
+from market.notifications.services import district_staff, notify, org_admins
+from market.permissions import require
+from models.deals import Contract, ContractStatus
+from models.ledger import (
+    REQUIRED_EVIDENCE,
+    EventKind,
+    EvidenceType,
+    LedgerEntry,
+    LedgerEvent,
+    canonical_json,
+)
+
+from . import chain
+
+EVIDENCE_TYPES = frozenset(t.value for t in EvidenceType)
+EVIDENCE_LABELS = {
+    "contract": "合同",
+    "invoice": "发票",
+    "payment_record": "付款凭证",
+    "other": "其他",
+}
+KIND_LABELS = {"rental": "租用", "scenario_contract": "场景合同", "data_access": "数据使用"}
+PAYABLE_CONTRACT_STATUSES = frozenset({ContractStatus.ACTIVE, ContractStatus.COMPLETED})
+
+
+@dataclass
+class Upload:
+    """One evidence file to attach: its type (contract/invoice/payment_record/other) and content."""
+
+    doc_type: str
+    stream: BinaryIO
+    filename: str
+
+
+# ---------------------------------------------------------------- checks shared with the importer
+def sanity_limit() -> Decimal:
+    return Decimal(current_app.config.get("LEDGER_SANITY_LIMIT_CNY", Decimal("1000000000.00")))
+
+
+def check_amount(amount: Any, field: str = "amount_cny") -> Decimal:
+    """Decimal, at most 2 decimals, not zero, within the sanity limit (CONTRACT.md)."""
+    if isinstance(amount, (float, bool)) or not isinstance(amount, (Decimal, int, str)):
+        raise ValidationError(_("金额必须是精确的十进制数。"), field)
+    try:
+        amount = Decimal(amount)
+    except Exception:
+        raise ValidationError(_("金额必须是数字。"), field) from None
+    if not amount.is_finite():
+        raise ValidationError(_("金额必须是数字。"), field)
+    if amount.as_tuple().exponent < -2 and amount != amount.quantize(Decimal("0.01")):
+        raise ValidationError(_("金额最多两位小数。"), field)
+    if amount == 0:
+        raise ValidationError(_("金额不能为零。"), field)
+    limit = sanity_limit()
+    if abs(amount) > limit:
+        raise ValidationError(_("金额超过单笔上限 %(limit)s 元，请核对。", limit=f"{limit:,.2f}"), field)
+    return amount.quantize(Decimal("0.01"))
+
+
+def check_paid_at(paid_at: Any, now: dt.datetime | None = None, field: str = "paid_at") -> dt.datetime:
+    """Timezone-aware and not in the future (CONTRACT.md). Dates before the policy are history: kept."""
+    if not isinstance(paid_at, dt.datetime):
+        raise ValidationError(_("请填写付款时间。"), field)
+    if paid_at.tzinfo is None or paid_at.utcoffset() is None:
+        raise ValidationError(_("付款时间必须带时区，例如 2026-03-01T10:00:00+08:00。"), field)
+    now = now or dt.datetime.now(dt.UTC)
+    if paid_at > now:
+        raise ValidationError(_("付款时间不能晚于现在。"), field)
+    return paid_at.astimezone(dt.UTC)
+
+
+def _max_evidence_bytes() -> int:
+    return int(current_app.config.get("LEDGER_EVIDENCE_MAX_MB", 10)) * 1024 * 1024
+
+
+def _store_uploads(uploads: Iterable[Upload]) -> list[dict[str, Any]]:
+    """Check every upload's type first, then store each by SHA-256 (refusing bad types/sizes)."""
+    uploads = list(uploads)
+    for up in uploads:
+        if up.doc_type not in EVIDENCE_TYPES:
+            raise ValidationError(_("凭证类型无效。"), "evidence")
+    stored = []
+    for up in uploads:
+        f = evidence.store(up.stream, up.filename, field="evidence", max_bytes=_max_evidence_bytes())
+        stored.append({"type": up.doc_type, "sha256": f.sha256, "filename": f.filename, "size": f.size})
+    return stored
+
+
+def evidence_json(items: list[dict[str, Any]]) -> str:
+    def key(i):
+        return (i["type"], i.get("sha256") or "", i.get("filename") or "")
+
+    clean = [
+        {"type": i["type"], "sha256": i.get("sha256"), "filename": i.get("filename"), "size": i.get("size")}
+        for i in sorted(items, key=key)
+    ]
+    return canonical_json(clean)
+
+
+def subsidies_json(items: list[dict[str, Any]]) -> str:
+    return canonical_json(
+        [{"beneficiary_id": i["beneficiary_id"], "amount_cny": f"{Decimal(i['amount_cny']):.2f}", "source": i["source"]}
+         for i in items]
+    )
+
+
+def sides_of(user: Any, entry: LedgerEntry | Contract) -> list[str]:
+    """Which sides of the deal the user's organisation is on: ["payer"], ["payee"], both or none."""
+    org_id = getattr(user, "organisation_id", None)
+    sides = []
+    if org_id is not None and org_id == entry.payer_id:
+        sides.append("payer")
+    if org_id is not None and org_id == entry.payee_id:
+        sides.append("payee")
+    return sides
+
+
+def entry_link(entry: LedgerEntry) -> str:
+    return f"/ledger/entries/{entry.id}"
+
+
+def _other_party(entry: LedgerEntry, org_id: int | None) -> int:
+    return entry.payee_id if org_id == entry.payer_id else entry.payer_id
+
+
+def _commit_or_conflict(message: str) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(message) from None
+
+
+def _check_idempotency(key: str | None) -> str:
+    key = (key or "").strip()
+    if not key:
+        key = uuid.uuid4().hex
+    if len(key) > 100:
+        raise ValidationError(_("幂等键过长。"), "idempotency_key")
+    exists = db.session.execute(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == key)).first()
+    if exists:
+        raise Conflict(_("这笔付款已经登记过了（重复提交）。"))
+    return key
+
+
+def _lock_entry(entry_id: int) -> LedgerEntry:
+    entry = db.session.execute(
+        select(LedgerEntry).where(LedgerEntry.id == entry_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if entry is None:
+        raise NotFound(_("找不到这笔记录。"))
+    return entry
+
+
+def get_entry(entry_id: int) -> LedgerEntry:
+    entry = db.session.get(LedgerEntry, entry_id)
+    if entry is None:
+        raise NotFound(_("找不到这笔记录。"))
+    return entry
+
+
+# ---------------------------------------------------------------- recording
+def record_payment(
+    user: Any,
+    contract: Contract,
+    *,
+    amount: Any,
+    paid_at: Any,
+    uploads: Iterable[Upload] = (),
+    idempotency_key: str | None = None,
+    now: dt.datetime | None = None,
+) -> LedgerEntry:
+    """A party records a payment against a contract; its own side counts as confirmed."""
+    require(user, "ledger.record", contract)
+    sides = sides_of(user, contract)
+    if not sides:
+        raise PermissionDenied(_("只有合同双方可以登记付款。"))
+    if contract.status not in PAYABLE_CONTRACT_STATUSES:
+        raise ValidationError(_("合同生效（双方确认）后才能登记付款。"))
+    amount = check_amount(amount)
+    if amount < 0:
+        raise ValidationError(_("退款请在原付款记录上登记。"), "amount_cny")
+    paid_at = check_paid_at(paid_at, now)
+    key = _check_idempotency(idempotency_key)
+    stored = _store_uploads(uploads)
+    entry = _append_with_confirmation(
+        user, sides, now,
+        kind=contract.kind, payer_id=contract.payer_id, payee_id=contract.payee_id,
+        contract_id=contract.id, listing_id=contract.listing_id, amount_cny=amount, paid_at=paid_at,
+        idempotency_key=key, evidence_json=evidence_json(stored),
+    )
+    audit.record(user, "ledger.record", entry, after=audit.snapshot(entry))
+    _notify_confirmation_needed(entry, user.organisation_id, _("待确认的付款"))
+    _commit_or_conflict(_("这笔付款已经登记过了（重复提交）。"))
+    return entry
+
+
+def record_refund(
+    user: Any,
+    original: LedgerEntry,
+    *,
+    amount: Any,
+    paid_at: Any,
+    uploads: Iterable[Upload] = (),
+    idempotency_key: str | None = None,
+    now: dt.datetime | None = None,
+) -> LedgerEntry:
+    """A refund or correction: a new entry of ``-amount`` reversing ``original`` (never edits it).
+
+    ``amount`` is what goes back (positive as typed, or already negative); it may not exceed what
+    is left of the original after earlier reversals.
+    """
+    require(user, "ledger.refund", original)
+    sides = sides_of(user, original)
+    if not sides:
+        raise PermissionDenied(_("只有付款双方可以登记退款或更正。"))
+    if original.reverses_id is not None:
+        raise ValidationError(_("退款记录不能再被冲正，请冲正原付款。"))
+    amount = abs(check_amount(amount))
+    paid_at = check_paid_at(paid_at, now)
+    if paid_at < original.paid_at:
+        raise ValidationError(_("退款时间不能早于原付款时间。"), "paid_at")
+    key = _check_idempotency(idempotency_key)
+    stored = _store_uploads(uploads)
+    head = chain.lock_head(chain.ENTRIES)  # lock order: entries head, then the entry row
+    locked = _lock_entry(original.id)
+    left = chain.remaining(locked)
+    if amount > left:
+        db.session.rollback()
+        raise ValidationError(
+            _("退款金额 %(a)s 超过原付款剩余可冲正金额 %(left)s。", a=f"{amount:,.2f}", left=f"{left:,.2f}"), "amount_cny"
+        )
+    entry = _append_with_confirmation(
+        user, sides, now, head=head,
+        kind=locked.kind, payer_id=locked.payer_id, payee_id=locked.payee_id,
+        contract_id=locked.contract_id, listing_id=locked.listing_id, amount_cny=-amount, paid_at=paid_at,
+        reverses_id=locked.id, idempotency_key=key, evidence_json=evidence_json(stored),
+    )
+    audit.record(user, "ledger.refund", entry, after=audit.snapshot(entry))
+    _notify_confirmation_needed(entry, user.organisation_id, _("待确认的退款/更正"))
+    _commit_or_conflict(_("这笔退款已经登记过了（重复提交）。"))
+    return entry
+
+
+def _append_with_confirmation(user, sides, now, head=None, **fields) -> LedgerEntry:
+    head = head or chain.lock_head(chain.ENTRIES)
+    at = now or dt.datetime.now(dt.UTC)
+    fields["ref"] = f"LE{head.seq + 1:08d}"
+    entry = chain.append_entry(head, recorded_by_id=user.id, recorded_at=at, source="platform", **fields)
+    for side in sides:
+        kind = EventKind.PAYER_CONFIRMED if side == "payer" else EventKind.PAYEE_CONFIRMED
+        chain.append_event(entry, kind, at=at, org_id=user.organisation_id, user_id=user.id)
+        setattr(entry, f"{side}_confirmed_at", at)
+    db.session.flush()
+    return entry
+
+
+def _notify_confirmation_needed(entry: LedgerEntry, acting_org_id: int | None, title: str) -> None:
+    other = _other_party(entry, acting_org_id)
+    if other == acting_org_id:
+        return
+    body = _("%(ref)s：%(kind)s %(amount)s，请核对并确认，或提出异议。",
+             ref=entry.ref, kind=_(KIND_LABELS[entry.kind]), amount=f"¥{abs(entry.amount_cny):,.2f}")
+    notify(org_admins(other), "ledger.confirm_needed", title, body, entry_link(entry))
+
+
+# ---------------------------------------------------------------- confirmation, dispute, evidence
+def confirm(user: Any, entry: LedgerEntry, now: dt.datetime | None = None) -> LedgerEntry:
+    """The user's side confirms the entry. Two concurrent confirmations of one side: one wins."""
+    require(user, "ledger.confirm", entry)
+    sides = sides_of(user, entry)
+    if not sides:
+        raise PermissionDenied(_("您不是这笔付款的当事方，不能确认。"))
+    at = now or dt.datetime.now(dt.UTC)
+    done = []
+    for side in sides:
+        col = getattr(LedgerEntry, f"{side}_confirmed_at")
+        # conditional update: the row lock makes a concurrent confirmation wait, then match nothing
+        result = db.session.execute(
+            update(LedgerEntry).where(LedgerEntry.id == entry.id, col.is_(None)).values({col: at})
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            kind = EventKind.PAYER_CONFIRMED if side == "payer" else EventKind.PAYEE_CONFIRMED
+            chain.append_event(entry, kind, at=at, org_id=user.organisation_id, user_id=user.id)
+            done.append(side)
+    if not done:
+        db.session.rollback()
+        raise Conflict(_("您方已经确认过这笔记录。"))
+    db.session.refresh(entry)
+    audit.record(user, "ledger.confirm", entry, after={"sides": done, "at": at})
+    if entry.both_confirmed:
+        missing = missing_evidence(entry)
+        body = (_("双方均已确认。") if not missing else
+                _("双方均已确认，但还缺少凭证：%(m)s。", m="、".join(_(EVIDENCE_LABELS[m]) for m in sorted(missing))))
+        notify(org_admins(_other_party(entry, user.organisation_id)), "ledger.confirmed",
+               _("付款 %(ref)s 已确认", ref=entry.ref), body, entry_link(entry))
+    db.session.commit()
+    return entry
+
+
+def dispute(user: Any, entry: LedgerEntry, reason: str, now: dt.datetime | None = None) -> LedgerEntry:
+    """Either party disputes; the entry stops counting until a reviewer or the disputer resolves it."""
+    require(user, "ledger.dispute", entry)
+    if not sides_of(user, entry):
+        raise PermissionDenied(_("您不是这笔付款的当事方，不能提出异议。"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("请说明异议理由。"), "reason")
+    if len(reason) > 1000:
+        raise ValidationError(_("异议理由不能超过 1000 个字符。"), "reason")
+    at = now or dt.datetime.now(dt.UTC)
+    result = db.session.execute(
+        update(LedgerEntry).where(LedgerEntry.id == entry.id, LedgerEntry.disputed_at.is_(None))
+        .values(disputed_at=at, disputed_by_id=user.organisation_id, dispute_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise Conflict(_("这笔记录已经有过异议，请联系区审核人员，或登记冲正记录。"))
+    chain.append_event(entry, EventKind.DISPUTED, at=at, org_id=user.organisation_id, user_id=user.id, reason=reason)
+    db.session.refresh(entry)
+    audit.record(user, "ledger.dispute", entry, after={"reason": reason})
+    title = _("付款 %(ref)s 有异议", ref=entry.ref)
+    notify(org_admins(_other_party(entry, user.organisation_id)) + district_staff(), "ledger.disputed",
+           title, reason, entry_link(entry))
+    db.session.commit()
+    return entry
+
+
+def resolve_dispute(user: Any, entry: LedgerEntry, note: str, now: dt.datetime | None = None) -> LedgerEntry:
+    """A district reviewer (or the party that disputed) closes the dispute with a note."""
+    require(user, "ledger.resolve", entry)
+    if not user.is_district_staff and user.organisation_id != entry.disputed_by_id:
+        raise PermissionDenied(_("只有区审核人员或提出异议的一方可以解除异议。"))
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError(_("请填写处理说明。"), "reason")
+    at = now or dt.datetime.now(dt.UTC)
+    result = db.session.execute(
+        update(LedgerEntry)
+        .where(LedgerEntry.id == entry.id, LedgerEntry.disputed_at.is_not(None), LedgerEntry.dispute_resolved_at.is_(None))
+        .values(dispute_resolved_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise Conflict(_("这笔记录当前没有待处理的异议。"))
+    chain.append_event(entry, EventKind.DISPUTE_RESOLVED, at=at, org_id=user.organisation_id, user_id=user.id, reason=note[:1000])
+    db.session.refresh(entry)
+    audit.record(user, "ledger.resolve", entry, after={"note": note})
+    users = org_admins(entry.payer_id) + org_admins(entry.payee_id)
+    notify(users, "ledger.resolved", _("付款 %(ref)s 的异议已处理", ref=entry.ref), note, entry_link(entry))
+    db.session.commit()
+    return entry
+
+
+def add_evidence(user: Any, entry: LedgerEntry, uploads: Iterable[Upload], now: dt.datetime | None = None) -> LedgerEntry:
+    """Attach more evidence (e.g. the invoice arrives later): new events, the entry is untouched."""
+    require(user, "ledger.confirm", entry)
+    if not sides_of(user, entry):
+        raise PermissionDenied(_("只有付款双方可以上传凭证。"))
+    uploads = list(uploads)
+    if not uploads:
+        raise ValidationError(_("请选择要上传的凭证文件。"), "evidence")
+    stored = _store_uploads(uploads)
+    at = now or dt.datetime.now(dt.UTC)
+    _lock_entry(entry.id)
+    for item in stored:
+        chain.append_event(entry, EventKind.EVIDENCE_ADDED, at=at, org_id=user.organisation_id, user_id=user.id,
+                           doc_type=item["type"], sha256=item["sha256"], filename=item["filename"], size=item["size"])
+    db.session.expire(entry, ["events"])
+    audit.record(user, "ledger.add_evidence", entry, after={"evidence": stored})
+    if not entry.both_confirmed:
+        _notify_confirmation_needed(entry, user.organisation_id, _("付款凭证已补充，请确认"))
+    db.session.commit()
+    return entry
+
+
+# ---------------------------------------------------------------- what counts (for the subsidy engine)
+def missing_evidence(entry: LedgerEntry) -> set[str]:
+    return {t.value for t in REQUIRED_EVIDENCE} - entry.evidence_types
+
+
+def count_problems(entry: LedgerEntry) -> list[str]:
+    """Why an entry does not count (empty list = it counts). POLICY.md interpretation 1."""
+    problems = []
+    if entry.reverses_id is not None:
+        # A refund nets out as soon as it is recorded and undisputed (conservative: money that
+        # may have gone back is not subsidised), against an original that itself counts.
+        if entry.in_dispute:
+            problems.append(_("有未解决的异议"))
+        if entry.reverses is not None and count_problems(entry.reverses):
+            problems.append(_("被冲正的原付款不计入"))
+        return problems
+    if entry.payer_confirmed_at is None:
+        problems.append(_("付款方未确认"))
+    if entry.payee_confirmed_at is None:
+        problems.append(_("收款方未确认"))
+    if entry.in_dispute:
+        problems.append(_("有未解决的异议"))
+    missing = missing_evidence(entry)
+    if missing:
+        problems.append(_("缺少凭证：%(m)s", m="、".join(_(EVIDENCE_LABELS[m]) for m in sorted(missing))))
+    return problems
+
+
+def is_counted(entry: LedgerEntry) -> bool:
+    return not count_problems(entry)
+
+
+def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of a calendar year in Asia/Shanghai, as UTC (POLICY.md interpretation 5)."""
+    start = dt.datetime(year, 1, 1, tzinfo=SHANGHAI).astimezone(dt.UTC)
+    end = dt.datetime(year + 1, 1, 1, tzinfo=SHANGHAI).astimezone(dt.UTC)
+    return start, end
+
+
+def entries_query(org_id: int | None = None, year: int | None = None, kind: str | None = None,
+                  role: str | None = None):
+    """Entries in seq order, optionally of one organisation (as payer/payee/either), year and kind."""
+    stmt = select(LedgerEntry).options(
+        selectinload(LedgerEntry.events), selectinload(LedgerEntry.reverses).selectinload(LedgerEntry.events),
+        selectinload(LedgerEntry.payer), selectinload(LedgerEntry.payee),
+    ).order_by(LedgerEntry.seq)
+    if org_id is not None:
+        if role == "payer":
+            stmt = stmt.where(LedgerEntry.payer_id == org_id)
+        elif role == "payee":
+            stmt = stmt.where(LedgerEntry.payee_id == org_id)
+        else:
+            stmt = stmt.where(or_(LedgerEntry.payer_id == org_id, LedgerEntry.payee_id == org_id))
+    if year is not None:
+        start, end = year_bounds(year)
+        stmt = stmt.where(LedgerEntry.paid_at >= start, LedgerEntry.paid_at < end)
+    if kind is not None:
+        stmt = stmt.where(LedgerEntry.kind == kind)
+    return stmt
+
+
+def counted_entries(org_id: int | None = None, year: int | None = None, kind: str | None = None,
+                    role: str | None = None) -> list[LedgerEntry]:
+    """The entries that count (payments and the refunds that net against them), by seq.
+
+    The subsidy engine's one input: filter by beneficiary organisation (``role`` = payer/payee),
+    local calendar year of ``paid_at`` and kind.
+    """
+    return [e for e in db.session.execute(entries_query(org_id, year, kind, role)).scalars() if is_counted(e)]
+
+
+def entries_for_contract(contract_id: int) -> list[LedgerEntry]:
+    stmt = select(LedgerEntry).where(LedgerEntry.contract_id == contract_id).options(
+        selectinload(LedgerEntry.events)).order_by(LedgerEntry.seq)
+    return list(db.session.execute(stmt).scalars())
+
+
+def pending_for_org(org_id: int) -> list[LedgerEntry]:
+    """Entries waiting for this organisation's confirmation."""
+    stmt = select(LedgerEntry).where(
+        or_(
+            (LedgerEntry.payer_id == org_id) & LedgerEntry.payer_confirmed_at.is_(None),
+            (LedgerEntry.payee_id == org_id) & LedgerEntry.payee_confirmed_at.is_(None),
+        )
+    ).order_by(LedgerEntry.seq)
+    return list(db.session.execute(stmt).scalars())
+
+
+def review_queue() -> dict[str, list[LedgerEntry]]:
+    """For district reviewers: disputed and not-yet-confirmed entries."""
+    disputed = select(LedgerEntry).where(LedgerEntry.disputed_at.is_not(None), LedgerEntry.dispute_resolved_at.is_(None))
+    unconfirmed = select(LedgerEntry).where(
+        or_(LedgerEntry.payer_confirmed_at.is_(None), LedgerEntry.payee_confirmed_at.is_(None))
+    )
+    return {
+        "disputed": list(db.session.execute(disputed.order_by(LedgerEntry.seq)).scalars()),
+        "unconfirmed": list(db.session.execute(unconfirmed.order_by(LedgerEntry.seq).limit(500)).scalars()),
+    }
+
+
+@dataclass
+class Total:
+    year: int
+    kind: str
+    role: str  # payer (spent) / payee (received)
+    counted: Decimal
+    not_counted: Decimal
+
+
+def totals(org_id: int) -> list[Total]:
+    """Net totals by local year, kind and side; counted vs not counted (interpretations 1 and 5)."""
+    acc: dict[tuple[int, str, str], list[Decimal]] = defaultdict(lambda: [Decimal("0"), Decimal("0")])
+    for e in db.session.execute(entries_query(org_id)).scalars():
+        counted = is_counted(e)
+        for role in ("payer", "payee"):
+            if getattr(e, f"{role}_id") == org_id:
+                acc[(local_year(e.paid_at), e.kind, role)][0 if counted else 1] += e.amount_cny
+    return [Total(y, k, r, c, n) for (y, k, r), (c, n) in sorted(acc.items(), reverse=True)]
+
+
+def export_rows(org_id: int | None = None) -> list[dict[str, Any]]:
+    """Flat rows for the XLSX/CSV dashboard export (one organisation, or all for reviewers)."""
+    rows = []
+    for e in db.session.execute(entries_query(org_id)).scalars():
+        rows.append({
+            "ref": e.ref, "kind": e.kind, "payer": e.payer.name, "payee": e.payee.name,
+            "amount_cny": e.amount_cny, "paid_at": e.paid_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+            "year": local_year(e.paid_at),
+            "payer_confirmed": e.payer_confirmed_at is not None, "payee_confirmed": e.payee_confirmed_at is not None,
+            "disputed": e.in_dispute, "evidence": "、".join(sorted(e.evidence_types)),
+            "counted": is_counted(e), "reverses": e.reverses.ref if e.reverses else "",
+            "entry_hash": e.entry_hash,
+        })
+    return rows
+
+
+__all__ = [
+    "Upload", "record_payment", "record_refund", "confirm", "dispute", "resolve_dispute", "add_evidence",
+    "counted_entries", "is_counted", "count_problems", "entries_for_contract", "pending_for_org",
+    "review_queue", "totals", "export_rows", "check_amount", "check_paid_at", "LedgerEvent",
+]

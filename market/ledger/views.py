@@ -1,0 +1,265 @@
+"""Ledger routes: the organisation's dashboard, the reviewers' queue, an entry's page, and the
+actions behind ``templates/ledger/_contract_payments.html`` (record, confirm, dispute, refund...).
+
+Action forms are small and live inside other pages (the contract page), so a refused action is
+shown as a flash message on the page it came from; nothing is half-saved.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import uuid
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.datastructures import FileStorage
+
+from market import evidence as evidence_store
+from market.errors import DomainError, ValidationError
+from market.extensions import db
+from market.i18n import SHANGHAI
+from market.imports import FieldError, money
+from market.permissions import can, require
+from market.web import permission_required
+from models.deals import Contract
+from models.ledger import LedgerEntry
+
+from . import bp, chain, services
+from .services import EVIDENCE_LABELS, KIND_LABELS, Upload
+
+EVENT_LABELS = {
+    "payer_confirmed": "付款方确认", "payee_confirmed": "收款方确认", "disputed": "提出异议",
+    "dispute_resolved": "异议已处理", "evidence_added": "补充凭证",
+}
+
+
+# ---------------------------------------------------------------- template helpers (for the partial)
+def template_helpers() -> dict:
+    return {
+        "ledger_entries_for": lambda contract: services.entries_for_contract(contract.id),
+        "ledger_sides": lambda entry: services.sides_of(current_user, entry) if current_user.is_authenticated else [],
+        "ledger_count_problems": services.count_problems,
+        "ledger_remaining": chain.remaining,
+        "ledger_new_key": lambda: uuid.uuid4().hex,
+        "ledger_kind_labels": KIND_LABELS,
+        "ledger_evidence_labels": EVIDENCE_LABELS,
+        "ledger_event_labels": EVENT_LABELS,
+        "ledger_payable": lambda contract: contract.status in services.PAYABLE_CONTRACT_STATUSES,
+    }
+
+
+# ---------------------------------------------------------------- parsing
+def _back(default: str) -> Response:
+    target = request.form.get("next") or request.referrer or default
+    parts = urlsplit(target)
+    if parts.netloc and parts.netloc != request.host:  # never redirect off-site
+        target = default
+    return redirect(target)
+
+
+def _amount(field: str = "amount_cny") -> Decimal:
+    try:
+        value = money({field: request.form.get(field, "").strip()}, field, required=True)
+    except FieldError as err:
+        raise ValidationError(err.message, field) from None
+    return value
+
+
+def _paid_at(field: str = "paid_at") -> dt.datetime:
+    """The form's <input type=datetime-local> is Beijing time (the label says so)."""
+    raw = request.form.get(field, "").strip()
+    if not raw:
+        raise ValidationError(_("请填写付款时间。"), field)
+    try:
+        moment = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError(_("付款时间格式不对。"), field) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=SHANGHAI)
+    return moment
+
+
+def _uploads() -> list[Upload]:
+    uploads = []
+    for doc_type in EVIDENCE_LABELS:
+        for f in request.files.getlist(f"evidence_{doc_type}"):
+            if isinstance(f, FileStorage) and f.filename:
+                uploads.append(Upload(doc_type, f.stream, f.filename))
+    return uploads
+
+
+def _entry_or_404(entry_id: int):
+    entry = db.session.get(LedgerEntry, entry_id)
+    if entry is None:
+        abort(404)
+    return entry
+
+
+def _run(action, success: str, default: str):
+    try:
+        action()
+    except DomainError as err:
+        db.session.rollback()
+        flash(err.message, "danger")
+    else:
+        flash(success, "success")
+    return _back(default)
+
+
+# ---------------------------------------------------------------- pages
+@bp.get("/")
+@permission_required("ledger.view")
+def dashboard():
+    org_id = current_user.organisation_id
+    if current_user.is_district_staff and org_id is None:
+        return redirect(url_for("ledger.review"))
+    entries = list(db.session.execute(services.entries_query(org_id)).scalars())
+    entries.reverse()
+    return render_template(
+        "ledger/dashboard.html",
+        title=_("交易台账"),
+        pending=services.pending_for_org(org_id),
+        entries=entries[:200],
+        total_entries=len(entries),
+        totals=services.totals(org_id),
+        org_id=org_id,
+    )
+
+
+@bp.get("/review")
+@permission_required("ledger.review")
+def review():
+    queue = services.review_queue()
+    return render_template("ledger/review.html", title=_("台账审核"), **queue)
+
+
+@bp.get("/entries/<int:entry_id>")
+@permission_required("ledger.view_entry")
+def entry(entry_id: int):
+    e = _entry_or_404(entry_id)
+    require(current_user, "ledger.view_entry", e)
+    reversals = [x for x in db.session.execute(
+        services.entries_query().where(LedgerEntry.reverses_id == e.id)).scalars()]
+    return render_template("ledger/entry.html", title=_("付款记录 %(ref)s", ref=e.ref), entry=e,
+                           reversals=reversals, problems=services.count_problems(e))
+
+
+@bp.get("/entries/<int:entry_id>/evidence/<sha256>")
+@permission_required("ledger.view_entry")
+def evidence_file(entry_id: int, sha256: str):
+    e = _entry_or_404(entry_id)
+    require(current_user, "ledger.view_entry", e)
+    item = next((i for i in e.evidence if i.get("sha256") == sha256), None)
+    if item is None or not evidence_store.path_for(sha256).is_file():
+        abort(404)
+    return send_file(evidence_store.path_for(sha256), as_attachment=True,
+                     download_name=item.get("filename") or sha256)
+
+
+# ---------------------------------------------------------------- actions
+@bp.post("/contracts/<int:contract_id>/payments")
+@permission_required("ledger.record")
+def record_payment(contract_id: int):
+    contract = db.session.get(Contract, contract_id)
+    if contract is None:
+        abort(404)
+
+    def act():
+        services.record_payment(current_user, contract, amount=_amount(), paid_at=_paid_at(),
+                                uploads=_uploads(), idempotency_key=request.form.get("idempotency_key"))
+
+    return _run(act, _("付款已登记，等待对方确认。"), url_for("ledger.dashboard"))
+
+
+@bp.post("/entries/<int:entry_id>/confirm")
+@permission_required("ledger.confirm")
+def confirm(entry_id: int):
+    e = _entry_or_404(entry_id)
+    return _run(lambda: services.confirm(current_user, e), _("已确认。"), url_for("ledger.entry", entry_id=entry_id))
+
+
+@bp.post("/entries/<int:entry_id>/dispute")
+@permission_required("ledger.dispute")
+def dispute(entry_id: int):
+    e = _entry_or_404(entry_id)
+    return _run(lambda: services.dispute(current_user, e, request.form.get("reason", "")),
+                _("异议已提交，区审核人员会跟进。"), url_for("ledger.entry", entry_id=entry_id))
+
+
+@bp.post("/entries/<int:entry_id>/resolve")
+@permission_required("ledger.resolve")
+def resolve(entry_id: int):
+    e = _entry_or_404(entry_id)
+    return _run(lambda: services.resolve_dispute(current_user, e, request.form.get("reason", "")),
+                _("异议已处理。"), url_for("ledger.entry", entry_id=entry_id))
+
+
+@bp.post("/entries/<int:entry_id>/refund")
+@permission_required("ledger.refund")
+def refund(entry_id: int):
+    e = _entry_or_404(entry_id)
+
+    def act():
+        services.record_refund(current_user, e, amount=_amount(), paid_at=_paid_at(), uploads=_uploads(),
+                               idempotency_key=request.form.get("idempotency_key"))
+
+    return _run(act, _("退款/更正已登记，等待对方确认。"), url_for("ledger.entry", entry_id=entry_id))
+
+
+@bp.post("/entries/<int:entry_id>/evidence")
+@permission_required("ledger.confirm")
+def add_evidence(entry_id: int):
+    e = _entry_or_404(entry_id)
+    return _run(lambda: services.add_evidence(current_user, e, _uploads()), _("凭证已上传。"),
+                url_for("ledger.entry", entry_id=entry_id))
+
+
+# ---------------------------------------------------------------- exports
+_EXPORT_HEADERS = [
+    ("ref", "编号"), ("kind", "类型"), ("payer", "付款方"), ("payee", "收款方"), ("amount_cny", "金额（元）"),
+    ("paid_at", "付款时间（北京时间）"), ("year", "年度"), ("payer_confirmed", "付款方已确认"),
+    ("payee_confirmed", "收款方已确认"), ("disputed", "异议中"), ("evidence", "凭证"), ("counted", "计入"),
+    ("reverses", "冲正"), ("entry_hash", "哈希"),
+]
+
+
+@bp.get("/export.<fmt>")
+@permission_required("ledger.view")
+def export(fmt: str):
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    org_id = None if (current_user.is_district_staff and can(current_user, "ledger.review")) else current_user.organisation_id
+    if org_id is None and not current_user.is_district_staff:
+        abort(403)
+    rows = services.export_rows(org_id)
+    headers = [_(label) for _k, label in _EXPORT_HEADERS]
+    keys = [k for k, _label in _EXPORT_HEADERS]
+    stamp = dt.datetime.now(SHANGHAI).strftime("%Y%m%d")
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(headers)
+        for r in rows:
+            writer.writerow([f"{r[k]:.2f}" if k == "amount_cny" else r[k] for k in keys])
+        data = "\ufeff" + buf.getvalue()  # BOM: Excel opens UTF-8 Chinese correctly
+        return Response(data, mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f"attachment; filename=ledger-{stamp}.csv"})
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "台账"
+    ws.append(headers)
+    for r in rows:
+        ws.append([r[k] for k in keys])
+        ws.cell(row=ws.max_row, column=keys.index("amount_cny") + 1).number_format = "#,##0.00"
+    out = io.BytesIO()
+    wb.save(out)
+    out.seek(0)
+    return send_file(out, as_attachment=True, download_name=f"ledger-{stamp}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

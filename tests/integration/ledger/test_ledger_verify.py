@@ -1,0 +1,134 @@
+"""Tampering with any ledger row or evidence file makes `ledger verify` fail and name the entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import delete, text, update
+from sqlalchemy.exc import DBAPIError
+
+from market import evidence as evidence_store
+from market.extensions import db
+from market.ledger import chain, services
+from models.ledger import LedgerChain, LedgerEntry, LedgerEvent
+from tests.ledger_helpers import NOW, PAID, full_evidence
+
+E, V = LedgerEntry.__table__, LedgerEvent.__table__
+
+
+@pytest.fixture
+def ledger(world):
+    """Three entries: a confirmed payment (LE1), an unconfirmed one (LE2), a refund of LE1 (LE3)."""
+    w = world
+    e1 = services.record_payment(w.renter_user, w.contract, amount=Decimal("120000"), paid_at=PAID,
+                                 uploads=full_evidence("a"), now=NOW)
+    services.confirm(w.provider_user, e1, now=NOW)
+    e2 = services.record_payment(w.renter_user, w.contract, amount=Decimal("5000"), paid_at=PAID,
+                                 uploads=full_evidence("b"), now=NOW)
+    e3 = services.record_refund(w.provider_user, e1, amount=Decimal("1000"), paid_at=PAID + dt.timedelta(days=1), now=NOW)
+    assert chain.verify().ok
+    return w, [e1.ref, e2.ref, e3.ref]
+
+
+def tamper(stmt) -> None:
+    """Change rows behind the application's back (on PostgreSQL past the append-only triggers)."""
+    db.session.remove()
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(stmt)
+
+
+def first_broken():
+    res = chain.verify()
+    assert not res.ok
+    return res.first
+
+
+@pytest.mark.parametrize("column,value", [
+    ("amount_cny", Decimal("120001.00")),
+    ("payer_id", None),  # set to the payee below
+    ("paid_at", dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)),
+    ("kind", "scenario_contract"),
+    ("ref", "FORGED"),
+    ("evidence_json", "[]"),
+    ("entry_hash", "f" * 64),
+])
+def test_tampering_an_entry_column_names_it(ledger, column, value):
+    w, refs = ledger
+    if column == "payer_id":
+        value = w.provider.id
+    tamper(update(E).where(E.c.seq == 2).values({column: value}))
+    broken = first_broken()
+    assert broken.entry_seq == 2
+    assert broken.ref in (refs[1], "FORGED")
+
+
+def test_tampering_prev_hash_names_the_entry(ledger):
+    tamper(update(E).where(E.c.seq == 3).values(prev_hash="a" * 64))
+    assert first_broken().entry_seq == 3
+
+
+def test_deleting_an_entry_is_detected(ledger):
+    w, refs = ledger
+    tamper(delete(V).where(V.c.entry_id == db.session.query(LedgerEntry.id).filter_by(seq=2).scalar_subquery()))
+    tamper(delete(E).where(E.c.seq == 2))
+    assert first_broken().entry_seq == 2
+
+
+def test_truncating_the_tail_is_detected(ledger):
+    tamper(delete(V).where(V.c.entry_id == db.session.query(LedgerEntry.id).filter_by(seq=3).scalar_subquery()))
+    tamper(delete(E).where(E.c.seq == 3))
+    broken = first_broken()
+    assert broken.entry_seq == 3 and "head" in broken.message
+
+
+def test_forged_confirmation_is_detected(ledger):
+    w, refs = ledger
+    tamper(update(E).where(E.c.seq == 2).values(payee_confirmed_at=NOW))
+    broken = first_broken()
+    assert broken.entry_seq == 2 and "state" in broken.message
+
+
+def test_tampering_an_event_names_its_entry(ledger):
+    tamper(update(V).where(V.c.kind == "payee_confirmed").values(at=NOW - dt.timedelta(days=300)))
+    assert first_broken().entry_seq == 1
+
+
+def test_altered_evidence_file_names_the_entry(ledger):
+    w, refs = ledger
+    entry = db.session.execute(db.select(LedgerEntry).where(LedgerEntry.seq == 2)).scalar_one()
+    sha = entry.evidence[1]["sha256"]
+    path = evidence_store.path_for(sha)
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"x")
+        broken = first_broken()
+        assert broken.entry_seq == 2 and sha in broken.message
+        path.unlink()
+        assert first_broken().entry_seq == 2
+    finally:
+        path.write_bytes(original)
+    assert chain.verify().ok
+
+
+def test_postgres_triggers_refuse_edits_and_deletes(app_ctx, ledger):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("append-only triggers are PostgreSQL's")
+    db.session.remove()
+    for stmt in (
+        update(E).where(E.c.seq == 1).values(amount_cny=Decimal("1.00")),
+        update(E).where(E.c.seq == 1).values(payee_confirmed_at=None),  # set once
+        delete(E).where(E.c.seq == 3),
+        update(V).where(V.c.seq == 1).values(reason="x"),
+        delete(LedgerChain.__table__),
+    ):
+        with pytest.raises(DBAPIError, match="append-only|set once"):
+            with db.engine.begin() as conn:
+                conn.execute(stmt)
+    # the state cache may still be set once
+    with db.engine.begin() as conn:
+        conn.execute(update(E).where(E.c.seq == 2).values(payee_confirmed_at=NOW))
+    assert chain.verify().first.entry_seq == 2  # ...but verify sees no event behind it
