@@ -39,6 +39,11 @@ def own_org(user: Any, obj: Any) -> bool:
     return org_id == user.organisation_id
 
 
+def _sme_user(user: Any) -> bool:
+    org = getattr(user, "organisation", None)
+    return org is not None and org.kind == "sme"
+
+
 # ---------------------------------------------------------------- the table
 RULES: dict[str, Rule] = {
     # foundation: accounts, tokens, audit
@@ -55,6 +60,10 @@ RULES: dict[str, Rule] = {
     "org.import": Rule(DISTRICT),
     "org.edit": Rule(frozenset({R.ORG_ADMIN}) | DISTRICT, own_org),
     # listings
+    # search (saved searches are an SME's own; synonyms are data an admin curates)
+    "search.save": Rule(frozenset({R.SME_MEMBER, R.ORG_ADMIN}), lambda u, o: _sme_user(u), district_bypass=False),
+    "search.saved_manage": Rule(ANY_ROLE, lambda u, o: getattr(o, "user_id", None) == u.id, district_bypass=False),
+    "search.manage_synonyms": Rule(ADMIN_ONLY),
     # deals
     # ledger
 }
