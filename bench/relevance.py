@@ -131,6 +131,8 @@ def strategies():
         "bigram only": Strategy(jieba=False),
         "jieba + bigram, no synonyms": Strategy(synonyms=False),
         "jieba + bigram + synonyms, AND": Strategy(combine="and"),
+        "jieba (x0.5) + bigram + synonyms, OR": Strategy(jieba_weight=0.5),
+        "jieba + bigram + synonyms, OR, no coordination": Strategy(coord=None),
         "jieba + bigram + synonyms, OR (default)": Strategy(),
     }
 
