@@ -46,6 +46,11 @@ def party_to(user: Any, obj: Any) -> bool:
     return user.organisation_id in (getattr(obj, "payer_id", None), getattr(obj, "payee_id", None))
 
 
+def _sme_user(user: Any) -> bool:
+    org = getattr(user, "organisation", None)
+    return org is not None and org.kind == "sme"
+
+
 # ---------------------------------------------------------------- the table
 RULES: dict[str, Rule] = {
     # foundation: accounts, tokens, audit
@@ -92,6 +97,10 @@ RULES: dict[str, Rule] = {
     "ledger.resolve": Rule(EVERY_MEMBER | DISTRICT, party_to),
     "ledger.review": Rule(DISTRICT),
     "ledger.view_entry": Rule(ANY_ROLE, party_to),
+    # search (saved searches are an SME's own; synonyms are data an admin curates)
+    "search.save": Rule(frozenset({R.SME_MEMBER, R.ORG_ADMIN}), lambda u, o: _sme_user(u), district_bypass=False),
+    "search.saved_manage": Rule(ANY_ROLE, lambda u, o: getattr(o, "user_id", None) == u.id, district_bypass=False),
+    "search.manage_synonyms": Rule(ADMIN_ONLY),
 }
 
 

@@ -7,11 +7,15 @@ the next sync, so the index can lag the database but never lead it.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
+
+if TYPE_CHECKING:
+    from .users import User
 
 
 class SearchOutbox(Base):
@@ -22,3 +26,41 @@ class SearchOutbox(Base):
     op: Mapped[str] = mapped_column(String(10), default="upsert")  # upsert | delete
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+
+
+class SearchSynonym(Base):
+    """A group of equivalent terms (SEM = 扫描电镜 = 扫描电子显微镜), applied at query time."""
+
+    __tablename__ = "search_synonym"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    terms: Mapped[list[Any]] = mapped_column(default=list)  # as typed by the admin
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SavedSearch(Base):
+    """A user's saved query and filters; new published listings that match are notified."""
+
+    __tablename__ = "saved_search"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    user: Mapped[User] = relationship()
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[str] = mapped_column(String(500), default="")
+    filters: Mapped[dict[str, Any]] = mapped_column(default=dict)  # kind/track/owner_kind/price/open_mode
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_notified_at: Mapped[dt.datetime | None]
+
+
+class SavedSearchMatch(Base):
+    """A listing already notified for a saved search: each match is told once, however often edited."""
+
+    __tablename__ = "saved_search_match"
+    __table_args__ = (UniqueConstraint("saved_search_id", "listing_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    saved_search_id: Mapped[int] = mapped_column(ForeignKey("saved_search.id", ondelete="CASCADE"), index=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"))
+    notified_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

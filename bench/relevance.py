@@ -1,0 +1,195 @@
+"""Relevance benchmark: nDCG@10 and recall@10 per query type on tests/data/relevance/.
+
+    PYTHONPATH=$PWD .venv/bin/python bench/relevance.py [--markdown]
+
+Compares our search (several analyzer/query strategies) with a plain whole-string substring
+search over title + tags + description. The regression test (tests/integration/
+test_search_relevance.py) uses the same functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import sys
+import tempfile
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data" / "relevance"
+TYPES = ("exact", "partial", "synonym", "multi", "sentence")
+K = 10
+
+
+def listings_data() -> list[dict]:
+    rows = []
+    for path in sorted(DATA.glob("listings_*.jsonl")):
+        rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return rows
+
+
+def queries() -> list[dict]:
+    return yaml.safe_load((DATA / "queries.yaml").read_text(encoding="utf-8"))
+
+
+def load_into_db() -> dict[str, int]:
+    """Create the organisations and published listings (needs an app context). ref -> id."""
+    from market.extensions import db
+    from market.orgs.uscc import make_valid_uscc
+    from models.listings import Listing
+    from models.organisations import Organisation
+
+    orgs = {}
+    for n, line in enumerate((DATA / "orgs.jsonl").read_text(encoding="utf-8").splitlines(), start=1):
+        o = json.loads(line)
+        org = Organisation(ref=o["ref"], name=o["name"], kind=o["kind"], uscc=make_valid_uscc(700000 + n),
+                           verification_status="verified", in_district=True)
+        db.session.add(org)
+        orgs[o["ref"]] = org
+    base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    listings = []
+    for i, row in enumerate(listings_data()):
+        listing = Listing(
+            ref=row["ref"], kind=row["kind"], owner=orgs[row["owner"]], title=row["title"],
+            description=row["description"], tags=row.get("tags", []), track=row.get("track", "other"),
+            status="published", published_at=base + dt.timedelta(hours=i),
+            budget_cny=Decimal(row["budget_cny"]) if row.get("budget_cny") else None,
+            rate_cny_per_hour=Decimal(row["rate_cny_per_hour"]) if row.get("rate_cny_per_hour") else None,
+            open_mode=row.get("open_mode"),
+        )
+        db.session.add(listing)
+        listings.append(listing)
+    db.session.commit()
+    return {x.ref: x.id for x in listings}
+
+
+# ---------------------------------------------------------------- metrics
+def ndcg(ranked: list[str], rel: dict[str, int], k: int = K) -> float:
+    dcg = sum((2 ** rel.get(r, 0) - 1) / math.log2(i + 2) for i, r in enumerate(ranked[:k]))
+    ideal = sorted(rel.values(), reverse=True)[:k]
+    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall(ranked: list[str], rel: dict[str, int], k: int = K) -> float:
+    wanted = {r for r, g in rel.items() if g > 0}
+    return len(wanted & set(ranked[:k])) / len(wanted) if wanted else 0.0
+
+
+def substring_baseline(rows: list[dict]):
+    """Whole query string as a substring of title, tags or description (title hits first)."""
+
+    def run(q: str) -> list[str]:
+        needle = q.strip().lower()
+        scored = []
+        for i, row in enumerate(rows):
+            fields = [row["title"], " ".join(row.get("tags", [])), row["description"]]
+            hit = [needle in f.lower() for f in fields]
+            if any(hit):
+                scored.append((hit.index(True), i, row["ref"]))
+        return [ref for *_x, ref in sorted(scored)]
+
+    return run
+
+
+def ours(strategy):
+    from market.search.services import search
+
+    def run(q: str) -> list[str]:
+        result = search(q, per_page=K, strategy=strategy, with_facets=False)
+        return [h.listing.ref for h in result.hits]
+
+    return run
+
+
+def evaluate(run) -> dict[str, dict[str, float]]:
+    """{type: {"ndcg": .., "recall": .., "n": ..}} plus "all"."""
+    acc: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for q in queries():
+        ranked = run(q["q"])
+        pair = (ndcg(ranked, q["rel"]), recall(ranked, q["rel"]))
+        acc[q["type"]].append(pair)
+        acc["all"].append(pair)
+    return {
+        t: {"ndcg": sum(p[0] for p in v) / len(v), "recall": sum(p[1] for p in v) / len(v), "n": len(v)}
+        for t, v in acc.items()
+    }
+
+
+def strategies():
+    from market.search.query import Strategy
+
+    return {
+        "substring baseline": None,
+        "jieba only": Strategy(bigram=False),
+        "bigram only": Strategy(jieba=False),
+        "jieba + bigram, no synonyms": Strategy(synonyms=False),
+        "jieba + bigram + synonyms, AND": Strategy(combine="and"),
+        "jieba (x0.5) + bigram + synonyms, OR": Strategy(jieba_weight=0.5),
+        "jieba + bigram + synonyms, OR, no coordination": Strategy(coord=None),
+        "jieba + bigram + synonyms, OR (default)": Strategy(),
+    }
+
+
+def run_all() -> dict[str, dict]:
+    rows = listings_data()
+    out = {}
+    for name, strategy in strategies().items():
+        run = substring_baseline(rows) if strategy is None else ours(strategy)
+        out[name] = evaluate(run)
+    return out
+
+
+def markdown(results: dict[str, dict]) -> str:
+    cols = [*TYPES, "all"]
+    head = "| strategy | " + " | ".join(f"{c} nDCG / R" for c in cols) + " |"
+    sep = "|---" * (len(cols) + 1) + "|"
+    lines = [head, sep]
+    for name, res in results.items():
+        cells = [f"{res[c]['ndcg']:.3f} / {res[c]['recall']:.3f}" for c in cols]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    os.environ.setdefault("MARKET_ENV", "testing")
+    sys.path.insert(0, str(ROOT))
+    from market import create_app
+    from market.extensions import db
+    from market.search.services import reindex, seed_synonyms
+    from models.base import Base
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/rel.db", "SEARCH_INDEX_DIR": f"{tmp}/index",
+                          "SEARCH_SYNC_ON_COMMIT": False})
+        with app.app_context(), app.test_request_context():
+            Base.metadata.create_all(db.engine)
+            seed_synonyms()
+            load_into_db()
+            reindex()
+            results = run_all()
+            if "--per-query" in sys.argv:
+                from market.search.query import Strategy
+
+                run = ours(Strategy())
+                for q in queries():
+                    ranked = run(q["q"])
+                    print(f"{q['id']} {ndcg(ranked, q['rel']):.2f} {recall(ranked, q['rel']):.2f} {q['q']} -> {' '.join(ranked)}")
+            db.session.remove()
+            db.engine.dispose()
+    if "--json" in sys.argv:
+        print(json.dumps(results, ensure_ascii=False, indent=1))
+    else:
+        print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
+
+

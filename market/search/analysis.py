@@ -1,0 +1,146 @@
+"""Analyzers and the index schema.
+
+Two views of every text field (measured in BENCHMARKS.md, "Search relevance"):
+
+* ``*_j`` — jieba search mode with a domain user dictionary: whole words, for precise ranking.
+* ``*_g`` — character bigrams of each Chinese run (a one-character run stays a unigram) and whole
+  ASCII words, with positions. A query word becomes a phrase of its bigrams, so 电镜 finds 扫描电镜
+  and 冷冻电镜 (which jieba splits as 冷冻电/镜) without the false positives of a plain AND of
+  bigrams (显微镜 must not match 显微分析与微镜头).
+
+Text is normalised (``text.normalize``) before it reaches either analyzer, at index and query time.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from pathlib import Path
+
+from whoosh.analysis import Token, Tokenizer
+from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
+
+log = logging.getLogger(__name__)
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+USER_DICT = DATA_DIR / "userdict.txt"
+
+_jieba_lock = threading.Lock()
+_jieba_ready = False
+
+
+def init_jieba() -> None:
+    """Load jieba and the domain dictionary once per process (it costs about a second)."""
+    global _jieba_ready
+    if _jieba_ready:
+        return
+    with _jieba_lock:
+        if _jieba_ready:
+            return
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+        from .text import normalize
+
+        # The dictionary is data; words are normalised like the text they will meet (X射线 -> x射线).
+        for line in USER_DICT.read_text(encoding="utf-8").splitlines():
+            parts = line.split()
+            if not parts or parts[0].startswith("#"):
+                continue
+            freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+            jieba.add_word(normalize(parts[0]), freq)
+        _jieba_ready = True
+
+
+def add_words(words) -> None:
+    """Teach jieba extra words (e.g. every synonym), so queries and documents split on them."""
+    import jieba
+
+    init_jieba()
+    for w in words:
+        if len(w) > 1:
+            jieba.add_word(w, 2000)
+
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RUNS = re.compile(rf"([{_CJK}]+)|([0-9a-z]+)")
+
+
+def bigram_tokens(text: str) -> list[str]:
+    """The tokens :class:`BigramTokenizer` emits for normalised ``text``, in order."""
+    out: list[str] = []
+    for m in _RUNS.finditer(text):
+        run = m.group(1)
+        if run is None:
+            out.append(m.group(2))
+        elif len(run) == 1:
+            out.append(run)
+        else:
+            out.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return out
+
+
+class BigramTokenizer(Tokenizer):
+    """Chinese runs as overlapping bigrams, ASCII letters/digits as whole words; positions in order."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        pos = start_pos
+        for m in _RUNS.finditer(value):
+            cjk = m.group(1)
+            if cjk is None:
+                pieces = [(m.group(2), m.start())]
+            elif len(cjk) == 1:
+                pieces = [(cjk, m.start())]
+            else:
+                pieces = [(cjk[i : i + 2], m.start() + i) for i in range(len(cjk) - 1)]
+            for piece, at in pieces:
+                t.text = piece
+                t.boost = 1.0
+                t.stopped = False
+                if keeporiginal:
+                    t.original = piece
+                if positions:
+                    t.pos = pos
+                if chars:
+                    t.startchar = start_char + at
+                    t.endchar = start_char + at + len(piece)
+                pos += 1
+                yield t
+
+
+def bigram_analyzer():
+    return BigramTokenizer()
+
+
+def jieba_analyzer():
+    init_jieba()
+    from jieba.analyse import ChineseAnalyzer
+
+    return ChineseAnalyzer()
+
+
+TEXT_FIELDS = ("title", "tags", "desc", "meta")
+
+
+def make_schema() -> Schema:
+    ja, ga = jieba_analyzer(), bigram_analyzer()
+    fields = dict(
+        id=ID(stored=True, unique=True),
+        ref=ID(stored=True),
+        kind=ID(stored=True, sortable=True),
+        track=ID(stored=True, sortable=True),
+        owner_kind=ID(stored=True, sortable=True),
+        open_mode=ID(stored=True, sortable=True),
+        price_band=ID(stored=True, sortable=True),
+        price=NUMERIC(int, bits=64, stored=True, sortable=True),  # fen (0.01 CNY)
+        published=DATETIME(stored=True, sortable=True),
+        title=STORED(),
+    )
+    for name in TEXT_FIELDS:
+        fields[f"{name}_j"] = TEXT(analyzer=ja, phrase=False)
+        fields[f"{name}_g"] = TEXT(analyzer=ga, phrase=True)
+    return Schema(**fields)

@@ -1,0 +1,51 @@
+"""`flask --app market search reindex|sync|seed-synonyms|query`."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from flask.cli import AppGroup
+
+search_cli = AppGroup("search", help="Search index: rebuild, catch up, synonyms.")
+
+
+@search_cli.command("reindex")
+@click.option("--procs", default=1, show_default=True, help="Indexing processes.")
+@click.option("--limitmb", default=128, show_default=True, help="Memory per indexing process (MB).")
+def reindex_cmd(procs: int, limitmb: int) -> None:
+    """Rebuild the index from the database in a new directory and swap it in atomically."""
+    from .services import reindex
+
+    started = time.perf_counter()
+    count = reindex(procs=procs, limitmb=limitmb)
+    click.echo(f"indexed {count} published listings in {time.perf_counter() - started:.1f} s")
+
+
+@search_cli.command("sync")
+def sync_cmd() -> None:
+    """Apply pending outbox rows to the index (repairs updates lost to a crash)."""
+    from .services import sync_outbox
+
+    click.echo(f"processed {sync_outbox()} outbox rows")
+
+
+@search_cli.command("seed-synonyms")
+def seed_cmd() -> None:
+    """Load the synonym seed (market/search/data/synonyms.yaml) into an empty table."""
+    from .services import seed_synonyms
+
+    click.echo(f"seeded {seed_synonyms()} synonym groups")
+
+
+@search_cli.command("query")
+@click.argument("text", required=False, default="")
+@click.option("--kind", default=None)
+def query_cmd(text: str, kind: str | None) -> None:
+    """Run a search from the shell and print the top hits."""
+    from .services import search
+
+    result = search(text, {"kind": kind} if kind else {}, per_page=10)
+    click.echo(f"{result.total} hits" + (f" (did you mean: {result.suggestion})" if result.suggestion else ""))
+    for hit in result.hits:
+        click.echo(f"{hit.score or '':>8} {hit.listing.ref:10} {hit.listing.kind:12} {hit.listing.title}")

@@ -1,0 +1,538 @@
+"""Search services: querying, the outbox sync, rebuilds, synonyms and saved searches."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import selectinload
+from whoosh import query as Q
+from whoosh import sorting
+
+from market import audit, permissions
+from market.errors import NotFound, ValidationError
+from market.extensions import db
+from models.listings import Listing, ListingStatus
+from models.search import SavedSearch, SavedSearchMatch, SearchOutbox, SearchSynonym
+from models.users import User
+
+from . import labels
+from .analysis import DATA_DIR, add_words
+from .index import IndexBusy, IndexStore
+from .query import DEFAULT, ParsedQuery, Strategy, SynonymTable, build, parse
+from .text import highlight, normalize, plain_text
+
+log = logging.getLogger(__name__)
+
+SORTS = ("relevance", "newest", "price")
+MAX_PER_PAGE = 100
+NO_PRICE = 10**15  # fen; sorts last when sorting by price
+
+_stores: dict[str, IndexStore] = {}
+
+
+def store() -> IndexStore:
+    root = current_app.config["SEARCH_INDEX_DIR"]
+    if root not in _stores:
+        _stores[root] = IndexStore(root)
+    return _stores[root]
+
+
+# ---------------------------------------------------------------- documents
+def _price(listing: Listing) -> Decimal | None:
+    return listing.budget_cny if listing.kind == "scenario" else listing.rate_cny_per_hour
+
+
+def document(listing: Listing) -> dict[str, Any]:
+    """What the index keeps for a published listing (all text normalised)."""
+    owner = listing.owner
+    details = listing.details or {}
+    extra = " ".join(str(v) for v in details.values() if isinstance(v, str | int | float))[:2000]
+    meta = " ".join(
+        filter(
+            None,
+            [
+                labels.KIND_WORDS.get(listing.kind, ""),
+                labels.TRACK_WORDS.get(listing.track, ""),
+                owner.name if owner else "",
+                labels.DOMAIN_WORDS.get(listing.data_domain or "", ""),
+                labels.OPEN_MODE_WORDS.get(listing.open_mode or "", "") if listing.kind == "public_data" else "",
+                extra,
+            ],
+        )
+    )
+    price = _price(listing)
+    published = (listing.published_at or listing.created_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    title, tags, desc, meta = (
+        normalize(listing.title),
+        normalize(" ; ".join(str(t) for t in listing.tags or [])),
+        normalize(plain_text(listing.description)),
+        normalize(meta),
+    )
+    return dict(
+        id=str(listing.id),
+        ref=listing.ref,
+        kind=listing.kind,
+        track=listing.track or "other",
+        owner_kind=owner.kind if owner else "other",
+        open_mode=(listing.open_mode or "conditional") if listing.kind == "public_data" else "none",
+        price_band=labels.price_band(listing.kind, price),
+        price=int(price * 100) if price is not None else NO_PRICE,
+        published=published.replace(tzinfo=None),
+        title=listing.title,
+        title_j=title, title_g=title,
+        tags_j=tags, tags_g=tags,
+        desc_j=desc, desc_g=desc,
+        meta_j=meta, meta_g=meta,
+    )
+
+
+# ---------------------------------------------------------------- synonyms
+_syn_cache: dict[str, Any] = {"at": 0.0, "table": None}
+_syn_lock = threading.Lock()
+SYNONYM_TTL = 30.0  # seconds; other processes see an admin's edit within this delay
+
+
+def synonyms(refresh: bool = False) -> SynonymTable:
+    with _syn_lock:
+        if refresh or _syn_cache["table"] is None or time.monotonic() - _syn_cache["at"] > SYNONYM_TTL:
+            groups = [row.terms for row in db.session.execute(select(SearchSynonym)).scalars()]
+            table = SynonymTable(groups)
+            add_words(table.words())
+            _syn_cache.update(at=time.monotonic(), table=table)
+        return _syn_cache["table"]
+
+
+def invalidate_synonyms() -> None:
+    _syn_cache["table"] = None
+
+
+def clean_terms(raw: str | list[str]) -> list[str]:
+    items = raw if isinstance(raw, list) else raw.replace("，", ",").replace("、", ",").replace("\n", ",").split(",")
+    terms = list(dict.fromkeys(t.strip() for t in items if t and t.strip()))
+    if len(terms) < 2:
+        raise ValidationError(_("一组同义词至少需要两个词，用逗号分隔。"), "terms")
+    if any(len(t) > 50 for t in terms):
+        raise ValidationError(_("每个词不超过 50 个字符。"), "terms")
+    return terms
+
+
+def save_synonym(user: User, raw: str, synonym_id: int | None = None) -> SearchSynonym:
+    permissions.require(user, "search.manage_synonyms")
+    terms = clean_terms(raw)
+    if synonym_id is None:
+        row = SearchSynonym(terms=terms)
+        db.session.add(row)
+        before = None
+    else:
+        row = db.session.get(SearchSynonym, synonym_id)
+        if row is None:
+            raise NotFound(_("同义词组不存在。"))
+        before = audit.snapshot(row)
+        row.terms = terms
+    audit.record(user, "search.synonym_saved", row, before, audit.snapshot(row))
+    db.session.commit()
+    invalidate_synonyms()
+    return row
+
+
+def delete_synonym(user: User, synonym_id: int) -> None:
+    permissions.require(user, "search.manage_synonyms")
+    row = db.session.get(SearchSynonym, synonym_id)
+    if row is None:
+        raise NotFound(_("同义词组不存在。"))
+    audit.record(user, "search.synonym_deleted", row, audit.snapshot(row), None)
+    db.session.delete(row)
+    db.session.commit()
+    invalidate_synonyms()
+
+
+def seed_synonyms(path: Path | None = None) -> int:
+    """Load the YAML seed into an empty table (an admin's edits are never overwritten)."""
+    if db.session.execute(select(SearchSynonym.id).limit(1)).first():
+        return 0
+    groups = yaml.safe_load((path or DATA_DIR / "synonyms.yaml").read_text(encoding="utf-8")) or []
+    for group in groups:
+        db.session.add(SearchSynonym(terms=[str(t) for t in group]))
+    audit.record("cli", "search.synonyms_seeded", None, None, {"groups": len(groups)}, object_type="search_synonym")
+    db.session.commit()
+    invalidate_synonyms()
+    return len(groups)
+
+
+# ---------------------------------------------------------------- search
+@dataclasses.dataclass
+class Hit:
+    listing: Listing
+    score: float | None
+    title_html: str
+    highlight: str
+
+
+@dataclasses.dataclass
+class SearchResult:
+    query: str
+    parsed: ParsedQuery
+    total: int
+    page: int
+    per_page: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    suggestion: str | None
+    sort: str
+    filters: dict[str, str]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def clean_filters(raw: dict[str, Any]) -> dict[str, str]:
+    """Keep known facet filters with known values; anything else is a ValidationError."""
+    out: dict[str, str] = {}
+    for name, allowed in labels.FACETS.items():
+        value = raw.get(name)
+        if value in (None, ""):
+            continue
+        allowed_values = set(allowed) | ({"none"} if name == "open_mode" else set())
+        if value not in allowed_values:
+            raise ValidationError(_("筛选条件无效：%(value)s", value=str(value)[:40]), name)
+        out[name] = str(value)
+    return out
+
+
+def _filter_query(filters: dict[str, str], exclude_ids: list[int] | None = None) -> Q.Query | None:
+    terms = [Q.Term(labels.FACET_FIELDS[name], value) for name, value in filters.items()]
+    if not terms:
+        return None
+    return Q.And(terms) if len(terms) > 1 else terms[0]
+
+
+def search(
+    q: str | None = "",
+    filters: dict[str, Any] | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    sort: str = "relevance",
+    strategy: Strategy = DEFAULT,
+    with_facets: bool = True,
+    verify: bool = True,
+) -> SearchResult:
+    """Search published listings. An empty query browses everything, newest first."""
+    filters = clean_filters(filters or {})
+    if sort not in SORTS:
+        raise ValidationError(_("排序方式无效。"), "sort")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValidationError(_("每页条数须在 1 到 100 之间。"), "per_page")
+    if page < 1:
+        raise ValidationError(_("页码须从 1 开始。"), "page")
+    parsed = parse(q or "", synonyms(), use_synonyms=strategy.synonyms)
+    wq = build(parsed, strategy)
+    if wq is None:
+        wq = Q.Every()
+        if sort == "relevance":
+            sort = "newest"
+    kwargs: dict[str, Any] = {"filter": _filter_query(filters)}
+    if sort == "newest":
+        kwargs.update(sortedby="published", reverse=True)
+    elif sort == "price":
+        kwargs.update(sortedby=sorting.MultiFacet([sorting.FieldFacet("price"), sorting.FieldFacet("published", reverse=True)]))
+    if with_facets:
+        kwargs["groupedby"] = {
+            name: sorting.FieldFacet(field, maptype=sorting.Count) for name, field in labels.FACET_FIELDS.items()
+        }
+    searcher = store().searcher()
+    results = searcher.search(wq, limit=page * per_page, **kwargs)
+    total = len(results)
+    window = results[(page - 1) * per_page : page * per_page]
+    ids_scores = [(int(h["id"]), h.score if sort == "relevance" else None) for h in window]
+    facets: dict[str, dict[str, int]] = {}
+    if with_facets:
+        for name in labels.FACET_FIELDS:
+            counts = results.groups(name)
+            facets[name] = {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))) if k not in (None, "none")}
+    hits = _hydrate(ids_scores, parsed, verify)
+    suggestion = suggest(parsed, searcher) if total == 0 and parsed.concepts else None
+    return SearchResult(
+        query=q or "", parsed=parsed, total=total, page=page, per_page=per_page, hits=hits,
+        facets=facets, suggestion=suggestion, sort=sort, filters=filters,
+    )
+
+
+def _hydrate(ids_scores: list[tuple[int, float | None]], parsed: ParsedQuery, verify: bool = True) -> list[Hit]:
+    """Listings for the hits, from the database: only what is published *now* is shown."""
+    if not ids_scores:
+        return []
+    ids = [i for i, _s in ids_scores]
+    rows = db.session.execute(
+        select(Listing).options(selectinload(Listing.owner)).where(Listing.id.in_(ids))
+    ).scalars()
+    by_id = {row.id: row for row in rows}
+    terms = parsed.highlight_terms
+    hits = []
+    for lid, score in ids_scores:
+        listing = by_id.get(lid)
+        if listing is None or (verify and listing.status != ListingStatus.PUBLISHED):
+            continue
+        hits.append(Hit(
+            listing=listing,
+            score=round(float(score), 4) if score is not None else None,
+            title_html=highlight(listing.title, terms),
+            highlight=highlight(plain_text(listing.description), terms, width=120),
+        ))
+    return hits
+
+
+def suggest(parsed: ParsedQuery, searcher=None) -> str | None:
+    """'Did you mean': replace words that find nothing with the nearest title word that does."""
+    searcher = searcher or store().searcher()
+    changed = False
+    words = []
+    for concept in parsed.concepts:
+        word = concept.text
+        q = build(ParsedQuery(word, [concept]))
+        if q is not None and searcher.search(q, limit=1).scored_length() > 0:
+            words.append(word)
+            continue
+        best = None
+        if len(word) >= 2:
+            maxdist = 1 if len(word) <= 4 else 2
+            for field in ("title_j", "tags_j"):
+                candidates = [c for c in searcher.suggest(field, word, limit=5, maxdist=maxdist) if len(c) >= 2 and c != word]
+                if candidates:
+                    best = candidates[0]
+                    break
+        if best:
+            words.append(best)
+            changed = True
+        else:
+            words.append(word)
+    if not changed:
+        return None
+    text = " ".join(words)
+    q = build(parse(text, synonyms()))
+    if q is None or searcher.search(q, limit=1).scored_length() == 0:
+        return None
+    return text
+
+
+def similar(listing: Listing, limit: int = 5) -> list[Listing]:
+    """Published listings that share words with this one's title and tags, best first."""
+    text = " ".join([listing.title, *[str(t) for t in listing.tags or []]])
+    parsed = parse(text, synonyms())
+    wq = build(parsed, dataclasses.replace(DEFAULT, combine="or"))
+    if wq is None:
+        return []
+    searcher = store().searcher()
+    results = searcher.search(wq, limit=limit + 1, mask=Q.Term("id", str(listing.id)))
+    hits = _hydrate([(int(h["id"]), h.score) for h in results], parsed)
+    return [h.listing for h in hits][:limit]
+
+
+# ---------------------------------------------------------------- outbox and rebuild
+def _load(ids: set[int]) -> dict[int, Listing]:
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Listing).options(selectinload(Listing.owner)).where(Listing.id.in_(ids))
+    ).scalars()
+    return {row.id: row for row in rows}
+
+
+def sync_outbox(timeout: float = 10.0, batch: int = 500) -> int:
+    """Bring the index up to date with the outbox; returns the number of rows processed.
+
+    Listings are read from the database *after* taking the writer lock, and rows are marked done
+    only after the index commit: a crash in between re-applies them (upserts are idempotent), so
+    the index may lag the database but never leads it. If another process holds the lock longer
+    than ``timeout``, nothing is done and the rows wait for the next sync (no error for the user).
+    """
+    st = store()
+    done = 0
+    try:
+        with st.writer_lock(timeout):
+            while True:
+                rows = list(db.session.execute(
+                    select(SearchOutbox).where(SearchOutbox.processed_at.is_(None)).order_by(SearchOutbox.id).limit(batch)
+                ).scalars())
+                if not rows:
+                    break
+                listings = _load({r.listing_id for r in rows})
+                ix = st.ensure()
+                writer = ix.writer(timeout=timeout, delay=0.05)
+                try:
+                    for lid in {r.listing_id for r in rows}:
+                        listing = listings.get(lid)
+                        if listing is not None and listing.status == ListingStatus.PUBLISHED:
+                            writer.update_document(**document(listing))
+                        else:
+                            writer.delete_by_term("id", str(lid))
+                    writer.commit()
+                except BaseException:
+                    writer.cancel()
+                    raise
+                now = dt.datetime.now(dt.UTC)
+                db.session.execute(
+                    update(SearchOutbox).where(SearchOutbox.id.in_([r.id for r in rows])).values(processed_at=now)
+                )
+                published = [x for x in listings.values() if x.status == ListingStatus.PUBLISHED]
+                notify_saved_searches(published)
+                db.session.commit()
+                done += len(rows)
+    except IndexBusy:
+        log.info("search index busy; outbox rows left for the next sync")
+        db.session.rollback()
+    return done
+
+
+def reindex(procs: int = 1, limitmb: int = 128, timeout: float = 600.0) -> int:
+    """Rebuild the index from the database in a new directory, then swap it in atomically."""
+    st = store()
+    with st.writer_lock(timeout):
+        # Rows visible now are covered by the rebuild: the listings are read after this point.
+        pending = list(db.session.execute(
+            select(SearchOutbox.id, SearchOutbox.listing_id).where(SearchOutbox.processed_at.is_(None))
+        ))
+        count = 0
+        with st.build_new() as ix:
+            kwargs: dict[str, Any] = {"limitmb": limitmb}
+            if procs > 1:
+                kwargs.update(procs=procs, multisegment=True)
+            writer = ix.writer(**kwargs)
+            try:
+                stmt = (
+                    select(Listing).options(selectinload(Listing.owner))
+                    .where(Listing.status == ListingStatus.PUBLISHED).order_by(Listing.id)
+                    .execution_options(yield_per=1000)
+                )
+                for listing in db.session.execute(stmt).scalars():
+                    writer.add_document(**document(listing))
+                    count += 1
+                writer.commit()
+            except BaseException:
+                writer.cancel()
+                raise
+        if pending:
+            ids = [row.id for row in pending]
+            for i in range(0, len(ids), 500):
+                db.session.execute(
+                    update(SearchOutbox).where(SearchOutbox.id.in_(ids[i : i + 500])).values(processed_at=dt.datetime.now(dt.UTC))
+                )
+            listings = _load({row.listing_id for row in pending})
+            notify_saved_searches([x for x in listings.values() if x.status == ListingStatus.PUBLISHED])
+        db.session.commit()
+    sync_outbox()  # whatever was committed while we were building
+    return count
+
+
+def purge_processed(older_than_days: int = 7) -> int:
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than_days)
+    result = db.session.execute(delete(SearchOutbox).where(SearchOutbox.processed_at < cutoff))
+    db.session.commit()
+    return result.rowcount or 0
+
+
+# ---------------------------------------------------------------- saved searches
+def notify_saved_searches(listings: list[Listing]) -> int:
+    """Tell users whose saved search matches a newly published listing (once per pair)."""
+    if not listings:
+        return 0
+    saved = list(db.session.execute(select(SavedSearch).options(selectinload(SavedSearch.user))).scalars())
+    if not saved:
+        return 0
+    from market.notifications.services import notify
+
+    by_id = {x.id: x for x in listings}
+    mask = Q.Or([Q.Term("id", str(i)) for i in by_id])
+    searcher = store().searcher()
+    sent = 0
+    for s in saved:
+        if s.user is None or not s.user.active:
+            continue
+        parsed = parse(s.query, synonyms())
+        wq = build(parsed) or Q.Every()
+        flt = _filter_query(s.filters or {})
+        combined = Q.And([mask, flt]) if flt is not None else mask
+        hits = [int(h["id"]) for h in searcher.search(wq, filter=combined, limit=None)]
+        fresh = [by_id[i] for i in hits if by_id[i].published_at is None or by_id[i].published_at >= s.created_at]
+        if not fresh:
+            continue
+        already = set(db.session.execute(
+            select(SavedSearchMatch.listing_id).where(
+                SavedSearchMatch.saved_search_id == s.id, SavedSearchMatch.listing_id.in_([x.id for x in fresh])
+            )
+        ).scalars())
+        for listing in fresh:
+            if listing.id in already:
+                continue
+            db.session.add(SavedSearchMatch(saved_search_id=s.id, listing_id=listing.id))
+            notify(
+                s.user, "search.saved_match",
+                _("您保存的搜索“%(name)s”有新结果", name=s.name),
+                listing.title,
+                _listing_link(listing),
+            )
+            sent += 1
+        s.last_notified_at = dt.datetime.now(dt.UTC)
+    return sent
+
+
+def _listing_link(listing: Listing) -> str:
+    from . import listing_url
+
+    return listing_url(listing)
+
+
+def save_search(user: User, name: str, q: str, filters: dict[str, Any]) -> SavedSearch:
+    permissions.require(user, "search.save", user)
+    name = (name or "").strip() or (q or "").strip()[:50] or _("全部资源")
+    if len(name) > 100:
+        raise ValidationError(_("名称不超过 100 个字符。"), "name")
+    q = (q or "").strip()
+    if len(q) > 500:
+        raise ValidationError(_("搜索词不超过 500 个字符。"), "q")
+    filters = clean_filters(filters)
+    count = db.session.execute(select(SavedSearch.id).where(SavedSearch.user_id == user.id)).all()
+    if len(count) >= 50:
+        raise ValidationError(_("最多保存 50 个搜索，请先删除不用的。"))
+    row = SavedSearch(user_id=user.id, name=name, query=q, filters=filters)
+    db.session.add(row)
+    audit.record(user, "search.saved", row, None, audit.snapshot(row))
+    db.session.commit()
+    return row
+
+
+def delete_saved_search(user: User, saved_id: int) -> None:
+    row = db.session.get(SavedSearch, saved_id)
+    if row is None:
+        raise NotFound(_("保存的搜索不存在。"))
+    permissions.require(user, "search.saved_manage", row)
+    audit.record(user, "search.saved_deleted", row, audit.snapshot(row), None)
+    db.session.execute(delete(SavedSearchMatch).where(SavedSearchMatch.saved_search_id == row.id))
+    db.session.delete(row)
+    db.session.commit()
+
+
+def saved_searches(user: User) -> list[SavedSearch]:
+    return list(db.session.execute(
+        select(SavedSearch).where(SavedSearch.user_id == user.id).order_by(SavedSearch.created_at.desc())
+    ).scalars())
+

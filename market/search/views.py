@@ -1,0 +1,114 @@
+"""Search pages: /search, saved searches, the synonym dictionary (admins)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from market.errors import DomainError, ValidationError
+from market.extensions import db
+from market.web import PUBLIC, apply_domain_error, permission_required
+from models.search import SearchSynonym
+
+from . import bp, labels, services
+from .forms import SaveSearchForm, SynonymForm
+
+FILTER_NAMES = tuple(labels.FACETS)
+
+
+def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
+    try:
+        value = int(request.args.get(name, default))
+    except (TypeError, ValueError):
+        return default
+    return min(max(value, lo), hi)
+
+
+@bp.route("/")
+@permission_required(PUBLIC)
+def search_page():
+    q = request.args.get("q", "")[:1000]
+    raw_filters = {name: request.args.get(name, "") for name in FILTER_NAMES}
+    sort = request.args.get("sort", "relevance")
+    if sort not in services.SORTS:
+        sort = "relevance"
+    page = _int_arg("page", 1, 1, 10000)
+    error = None
+    try:
+        result = services.search(q, raw_filters, page=page, per_page=20, sort=sort)
+    except ValidationError as err:  # a hand-edited filter: show everything and say why
+        error = err.message
+        result = services.search(q, {}, page=1, per_page=20, sort=sort)
+    save_form = None
+    if current_user.is_authenticated and services.permissions.can(current_user, "search.save", current_user):
+        save_form = SaveSearchForm(formdata=None, q=q, **result.filters)
+    return render_template(
+        "search/search.html", title=_("搜索资源"), result=result, q=q, sort=sort, error=error,
+        labels=labels, save_form=save_form,
+    )
+
+
+@bp.route("/saved", methods=["GET"])
+@permission_required("search.save")
+def saved_list():
+    return render_template("search/saved.html", title=_("我保存的搜索"), saved=services.saved_searches(current_user), labels=labels)
+
+
+@bp.route("/saved", methods=["POST"])
+@permission_required("search.save")
+def saved_create():
+    form = SaveSearchForm()
+    if form.validate_on_submit():
+        filters = {name: getattr(form, name).data for name in FILTER_NAMES if getattr(form, name).data}
+        try:
+            services.save_search(current_user, form.name.data, form.q.data, filters)
+        except DomainError as err:
+            apply_domain_error(form, err)
+        else:
+            flash(_("已保存。有新资源符合此搜索时，我们会通知您。"), "success")
+            return redirect(url_for("search.saved_list"))
+    for errors in form.errors.values():
+        for message in errors:
+            flash(message, "danger")
+    return redirect(url_for("search.saved_list"))
+
+
+@bp.route("/saved/<int:saved_id>/delete", methods=["POST"])
+@permission_required("search.saved_manage")
+def saved_delete(saved_id: int):
+    services.delete_saved_search(current_user, saved_id)
+    flash(_("已删除保存的搜索。"), "success")
+    return redirect(url_for("search.saved_list"))
+
+
+@bp.route("/admin/synonyms", methods=["GET", "POST"])
+@permission_required("search.manage_synonyms")
+def synonyms_admin():
+    form = SynonymForm()
+    if form.validate_on_submit():
+        try:
+            services.save_synonym(current_user, form.terms.data)
+        except DomainError as err:
+            apply_domain_error(form, err)
+        else:
+            flash(_("已添加同义词组。"), "success")
+            return redirect(url_for("search.synonyms_admin"))
+    rows = list(db.session.execute(select(SearchSynonym).order_by(SearchSynonym.id)).scalars())
+    return render_template("search/synonyms.html", title=_("同义词词典"), form=form, rows=rows)
+
+
+@bp.route("/admin/synonyms/<int:synonym_id>", methods=["POST"])
+@permission_required("search.manage_synonyms")
+def synonym_update(synonym_id: int):
+    try:
+        if request.form.get("action") == "delete":
+            services.delete_synonym(current_user, synonym_id)
+            flash(_("已删除同义词组。"), "success")
+        else:
+            services.save_synonym(current_user, request.form.get("terms", ""), synonym_id)
+            flash(_("已更新同义词组。"), "success")
+    except ValidationError as err:
+        flash(err.message, "danger")
+    return redirect(url_for("search.synonyms_admin"))
