@@ -70,3 +70,27 @@ def test_upgrade_matches_models_and_downgrade_to_base(backend, tmp_path):
             finally:
                 db.session.remove()
                 db.engine.dispose()
+
+
+def test_postgresql_guards_come_with_the_migrations():
+    """What autogenerate cannot see is in the revision too: the booking exclusion constraint and the
+    ledger's append-only triggers exist after `db upgrade` and are gone after the downgrade."""
+    with _fresh_postgres() as url:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            try:
+                upgrade()
+                with db.engine.connect() as conn:
+                    constraints = set(conn.execute(text(
+                        "SELECT conname FROM pg_constraint WHERE contype = 'x'")).scalars())
+                    triggers = set(conn.execute(text(
+                        "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
+                assert "booking_no_overlap" in constraints
+                assert {"ledger_entry_guard", "ledger_event_guard", "ledger_chain_guard"} <= triggers
+                downgrade(revision="base")
+                with db.engine.connect() as conn:
+                    left = set(conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
+                assert not left
+            finally:
+                db.session.remove()
+                db.engine.dispose()
