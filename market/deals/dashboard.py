@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from market.extensions import db
-from market.i18n import SHANGHAI
+from market.i18n import N_, SHANGHAI
 from models.deals import (
     OPEN_BID_STATUSES,
     Bid,
@@ -106,7 +106,9 @@ def _waiting(d: Dashboard) -> list[Waiting]:
     return out
 
 
-EXPORT_COLUMNS = ("类型", "编号", "资源/场景编号", "资源/场景", "我方角色", "对方", "状态", "金额（元）", "时间", "备注")
+# Header row of the exports, translated in the user's language when exported.
+EXPORT_COLUMNS = (N_("类型"), N_("编号"), N_("资源/场景编号"), N_("资源/场景"), N_("我方角色"), N_("对方"), N_("状态"),
+                  N_("金额（元）"), N_("时间"), N_("备注"))
 
 
 def _local(moment) -> str:
@@ -155,7 +157,7 @@ def export_rows(d: Dashboard) -> list[tuple[str, list[list[Any]]]]:
 def export_csv(d: Dashboard) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(EXPORT_COLUMNS)
+    w.writerow([_(c) for c in EXPORT_COLUMNS])
     for _title, rows in export_rows(d):
         for row in rows:
             w.writerow([_cell(v) for v in row])
@@ -169,7 +171,7 @@ def export_xlsx(d: Dashboard) -> bytes:
     wb.remove(wb.active)
     for title, rows in export_rows(d):
         ws = wb.create_sheet(title)
-        ws.append(list(EXPORT_COLUMNS))
+        ws.append([_(c) for c in EXPORT_COLUMNS])
         for row in rows:
             # money stays a number in the sheet; text cells that look like formulas are neutralised
             ws.append([v if not isinstance(v, str) else _cell(v) for v in row])

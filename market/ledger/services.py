@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 from market import audit, evidence
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
-from market.i18n import SHANGHAI, local_year
+from market.i18n import N_, SHANGHAI, local_year
 from market.notifications.services import district_staff, notify, org_admins
 from market.permissions import require
 from models.deals import Contract, ContractStatus
@@ -42,13 +42,14 @@ from models.ledger import (
 from . import chain
 
 EVIDENCE_TYPES = frozenset(t.value for t in EvidenceType)
+# Chinese source labels, translated where shown: _(EVIDENCE_LABELS[t]).
 EVIDENCE_LABELS = {
-    "contract": "合同",
-    "invoice": "发票",
-    "payment_record": "付款凭证",
-    "other": "其他",
+    "contract": N_("合同"),
+    "invoice": N_("发票"),
+    "payment_record": N_("付款凭证"),
+    "other": N_("其他"),
 }
-KIND_LABELS = {"rental": "租用", "scenario_contract": "场景合同", "data_access": "数据使用"}
+KIND_LABELS = {"rental": N_("租用"), "scenario_contract": N_("场景合同"), "data_access": N_("数据使用")}
 PAYABLE_CONTRACT_STATUSES = frozenset({ContractStatus.ACTIVE, ContractStatus.COMPLETED})
 
 
@@ -321,7 +322,7 @@ def confirm(user: Any, entry: LedgerEntry, now: dt.datetime | None = None) -> Le
     if entry.both_confirmed:
         missing = missing_evidence(entry)
         body = (_("双方均已确认。") if not missing else
-                _("双方均已确认，但还缺少凭证：%(m)s。", m="、".join(_(EVIDENCE_LABELS[m]) for m in sorted(missing))))
+                _("双方均已确认，但还缺少凭证：%(m)s。", m=_("、").join(_(EVIDENCE_LABELS[m]) for m in sorted(missing))))
         notify(org_admins(_other_party(entry, user.organisation_id)), "ledger.confirmed",
                _("付款 %(ref)s 已确认", ref=entry.ref), body, entry_link(entry))
     db.session.commit()
@@ -430,7 +431,7 @@ def count_problems(entry: LedgerEntry) -> list[str]:
         problems.append(_("有未解决的异议"))
     missing = missing_evidence(entry)
     if missing:
-        problems.append(_("缺少凭证：%(m)s", m="、".join(_(EVIDENCE_LABELS[m]) for m in sorted(missing))))
+        problems.append(_("缺少凭证：%(m)s", m=_("、").join(_(EVIDENCE_LABELS[m]) for m in sorted(missing))))
     return problems
 
 

@@ -22,7 +22,7 @@ from werkzeug.datastructures import FileStorage
 from market import evidence as evidence_store
 from market.errors import DomainError, ValidationError
 from market.extensions import db
-from market.i18n import SHANGHAI
+from market.i18n import N_, SHANGHAI
 from market.imports import FieldError, money
 from market.permissions import can, require
 from market.web import permission_required
@@ -32,9 +32,9 @@ from models.ledger import LedgerEntry
 from . import bp, chain, services
 from .services import EVIDENCE_LABELS, KIND_LABELS, Upload
 
-EVENT_LABELS = {
-    "payer_confirmed": "付款方确认", "payee_confirmed": "收款方确认", "disputed": "提出异议",
-    "dispute_resolved": "异议已处理", "evidence_added": "补充凭证",
+EVENT_LABELS = {  # translated where shown: _(EVENT_LABELS[kind])
+    "payer_confirmed": N_("付款方确认"), "payee_confirmed": N_("收款方确认"), "disputed": N_("提出异议"),
+    "dispute_resolved": N_("异议已处理"), "evidence_added": N_("补充凭证"),
 }
 
 
@@ -220,11 +220,11 @@ def add_evidence(entry_id: int):
 
 
 # ---------------------------------------------------------------- exports
-_EXPORT_HEADERS = [
-    ("ref", "编号"), ("kind", "类型"), ("payer", "付款方"), ("payee", "收款方"), ("amount_cny", "金额（元）"),
-    ("paid_at", "付款时间（北京时间）"), ("year", "年度"), ("payer_confirmed", "付款方已确认"),
-    ("payee_confirmed", "收款方已确认"), ("disputed", "异议中"), ("evidence", "凭证"), ("counted", "计入"),
-    ("reverses", "冲正"), ("entry_hash", "哈希"),
+_EXPORT_HEADERS = [  # translated in the user's language when exported
+    ("ref", N_("编号")), ("kind", N_("类型")), ("payer", N_("付款方")), ("payee", N_("收款方")),
+    ("amount_cny", N_("金额（元）")), ("paid_at", N_("付款时间（北京时间）")), ("year", N_("年度")),
+    ("payer_confirmed", N_("付款方已确认")), ("payee_confirmed", N_("收款方已确认")), ("disputed", N_("异议中")),
+    ("evidence", N_("凭证")), ("counted", N_("计入")), ("reverses", N_("冲正")), ("entry_hash", N_("哈希")),
 ]
 
 
@@ -253,7 +253,7 @@ def export(fmt: str):
 
     wb = Workbook()
     ws = wb.active
-    ws.title = "台账"
+    ws.title = _("台账")
     ws.append(headers)
     for r in rows:
         ws.append([r[k] for k in keys])

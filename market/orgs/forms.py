@@ -15,8 +15,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
-from .classification import industry_codes, industry_name
-from .labels import BASIS_LABELS, KIND_LABELS, SIZE_LABELS
+from .classification import industry_codes
+from .labels import BASIS_LABELS, KIND_LABELS, SIZE_LABELS, industry_label
 from .uscc import normalise_input
 
 
@@ -29,7 +29,7 @@ def _choices(pairs):
 
 
 def _industry_choices():
-    return _choices([("", _l("（请选择）"))] + [(c, industry_name(c)) for c in industry_codes()])
+    return _choices([("", _l("（请选择）"))] + [(c, industry_label(c)) for c in industry_codes()])
 
 
 class _Figures:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from market.i18n import N_
+
 KIND_LABELS = {
     "leading_firm": _l("龙头企业"),
     "university": _l("高校"),
@@ -49,9 +51,37 @@ FIELD_LABELS = {
     "licence": _l("营业执照"),
 }
 
+# The industry names of sme_classification.yaml (the data file stays their source), marked here for the
+# catalogue; tests/unit/test_translations.py checks that every name in the file is listed.
+INDUSTRY_NAMES = (
+    N_("农、林、牧、渔业"),
+    N_("工业（采矿业，制造业，电力、热力、燃气及水生产和供应业）"),
+    N_("建筑业"),
+    N_("批发业"),
+    N_("零售业"),
+    N_("交通运输业"),
+    N_("仓储业"),
+    N_("邮政业"),
+    N_("住宿业"),
+    N_("餐饮业"),
+    N_("信息传输业（电信、互联网和相关服务）"),
+    N_("软件和信息技术服务业"),
+    N_("房地产开发经营"),
+    N_("物业管理"),
+    N_("租赁和商务服务业"),
+    N_("其他未列明行业"),
+)
+
+
+def industry_label(code: str | None):
+    """The industry's name in the user's language ("—" without a code)."""
+    from .classification import industry_name
+
+    return _l(industry_name(code)) if code else "—"
+
 
 def labels() -> dict:
-    from .classification import industry_codes, industry_name
+    from .classification import industry_codes
 
     return {
         "kind": KIND_LABELS,
@@ -61,5 +91,5 @@ def labels() -> dict:
         "basis": BASIS_LABELS,
         "event": EVENT_LABELS,
         "field": FIELD_LABELS,
-        "industry": {code: industry_name(code) for code in industry_codes()},
+        "industry": {code: industry_label(code) for code in industry_codes()},
     }

@@ -10,7 +10,7 @@ from models.listings import ListingKind, Track
 
 from .services import search
 
-blp = Blueprint("search_api", __name__, url_prefix="/api/v1/search", description="全文检索已发布的资源")
+blp = Blueprint("search_api", __name__, url_prefix="/api/v1/search", description="全文检索已发布的资源 / Full-text search of published resources")
 
 
 class SearchArgs(ma.Schema):
