@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from sqlalchemy import or_, select
 
 from market.extensions import db
@@ -125,7 +126,7 @@ def export_rows(d: Dashboard) -> list[tuple[str, list[list[Any]]]]:
     for b in d.bids_received:
         rows.append([_("揭榜方案"), f"B{b.id}", b.listing.ref, b.listing.title, _("场景方"), b.bidder.name,
                      status_label(b.status), b.price_cny, _local(b.submitted_at), b.decline_reason or ""])
-    sections.append((_("揭榜"), rows))
+    sections.append((pgettext("deals section", "揭榜"), rows))
     rows = []
     for bk, role, other in [(x, _("承租方"), x.listing.owner.name) for x in d.bookings_made] + [
         (x, _("提供方"), x.renter.name) for x in d.bookings_received
@@ -133,7 +134,7 @@ def export_rows(d: Dashboard) -> list[tuple[str, list[list[Any]]]]:
         note = _("实际 %(h)s 小时", h=bk.actual_hours) if bk.actual_hours is not None else (bk.rejection_reason or bk.cancel_reason or "")
         rows.append([_("预约"), f"K{bk.id}", bk.listing.ref, bk.listing.title, role, other, status_label(bk.status),
                      bk.amount_cny, f"{_local(bk.start_at)} – {_local(bk.end_at)}", note])
-    sections.append((_("预约"), rows))
+    sections.append((pgettext("deals section", "预约"), rows))
     rows = []
     for a, role, other in [(x, _("申请方"), x.listing.owner.name) for x in d.applications_sent] + [
         (x, _("数据方"), x.applicant.name) for x in d.applications_received
@@ -150,7 +151,7 @@ def export_rows(d: Dashboard) -> list[tuple[str, list[list[Any]]]]:
         rows.append([_("合同"), f"C{c.id}", c.listing.ref if c.listing else "", c.listing.title if c.listing else c.title,
                      _("付款方") if side == "payer" else _("收款方"), other, status_label(c.status), c.amount_cny,
                      _local(c.created_at), kind_label(c.kind)])
-    sections.append((_("合同"), rows))
+    sections.append((pgettext("deals section", "合同"), rows))
     return sections
 
 

@@ -40,17 +40,17 @@ def _strings(message_string) -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="module")
-def extracted() -> dict[str, list[str]]:
-    """msgid -> where it occurs, for every message in the code."""
+def extracted() -> dict[tuple[str, str | None], list[str]]:
+    """(msgid, msgctxt) -> where it occurs, for every message in the code."""
     with (ROOT / "babel.cfg").open(encoding="utf-8") as f:
         method_map, options_map = parse_mapping_cfg(f)
-    found: dict[str, list[str]] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+    found: dict[tuple[str, str | None], list[str]] = {}
+    for filename, lineno, message, _comments, context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=KEYWORDS, strip_comment_tags=True
     ):
         msgid = _ids(message)[0]
         if msgid:
-            found.setdefault(msgid, []).append(f"{filename}:{lineno}")
+            found.setdefault((msgid, context), []).append(f"{filename}:{lineno}")
     return found
 
 
@@ -63,15 +63,16 @@ def catalog():
 def test_extraction_finds_the_code_strings(extracted):
     # guards against a babel.cfg or keyword change that silently extracts nothing
     assert len(extracted) > 1000
-    assert "登录" in extracted  # template: {{ _('登录') }}
-    assert "机构类型" in extracted  # Python: _l("机构类型")
-    assert "付款凭证" in extracted  # Python: N_("付款凭证")
+    assert ("登录", None) in extracted  # template: {{ _('登录') }}
+    assert ("机构类型", None) in extracted  # Python: _l("机构类型")
+    assert ("付款凭证", None) in extracted  # Python: N_("付款凭证")
+    assert ("预约", "deals section") in extracted  # template and Python: pgettext("deals section", "预约")
 
 
 def test_every_code_string_has_an_english_translation(extracted, catalog):
     problems = []
-    for msgid, where in sorted(extracted.items()):
-        message = catalog.get(msgid)
+    for (msgid, context), where in sorted(extracted.items(), key=lambda item: (item[0][0], item[0][1] or "")):
+        message = catalog.get(msgid, context=context)
         if message is None:
             problems.append(f"not in the catalogue (run `make messages`): {msgid!r} at {where[0]}")
         elif message.fuzzy:
@@ -98,7 +99,7 @@ def test_translations_keep_placeholders_and_markup(catalog):
 
 
 def test_catalogue_has_no_stale_entries(extracted, catalog):
-    stale = sorted(m.id for m in catalog if m.id and _ids(m.id)[0] not in extracted)
+    stale = sorted(m.id for m in catalog if m.id and (_ids(m.id)[0], m.context) not in extracted)
     assert not stale, f"no longer in the code (run `make messages`): {stale}"
     assert not catalog.obsolete, f"obsolete entries left: {list(catalog.obsolete)}"
 
