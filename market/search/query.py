@@ -34,6 +34,7 @@ class Strategy:
     jieba_weight: float = 1.0
     bigram_weight: float = 1.0
     synonym_weight: float = 0.8
+    jieba_fields: tuple[str, ...] = ("title", "tags", "desc", "meta")
 
 
 DEFAULT = Strategy()
@@ -176,7 +177,7 @@ def variant_query(variant: str, strategy: Strategy = DEFAULT) -> Q.Query | None:
     grams = bigram_tokens(variant) if strategy.bigram else []
     jterm = _jieba_term(variant) if strategy.jieba else None
     for field, boost in FIELD_BOOSTS.items():
-        if jterm:
+        if jterm and field in strategy.jieba_fields:
             subs.append(Q.Term(f"{field}_j", jterm, boost=boost * strategy.jieba_weight))
         if len(grams) == 1:
             subs.append(Q.Term(f"{field}_g", grams[0], boost=boost * strategy.bigram_weight))
