@@ -133,6 +133,7 @@ def strategies():
         "jieba + bigram + synonyms, AND": Strategy(combine="and"),
         "jieba (x0.5) + bigram + synonyms, OR": Strategy(jieba_weight=0.5),
         "jieba + bigram + synonyms, OR, no coordination": Strategy(coord=None),
+        "jieba (title only) + bigram + synonyms, OR": Strategy(jieba_fields=("title",)),
         "jieba + bigram + synonyms, OR (default)": Strategy(),
     }
 

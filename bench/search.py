@@ -161,18 +161,16 @@ def build_world(args, db, Base, DATA, json, make_valid_uscc, Organisation, inser
 def measure(args, app, db, labels, build, parse, store, synonyms, Q, sorting) -> None:
     if True:
         client = app.test_client()
-        facets = {name: sorting.FieldFacet(field, maptype=sorting.Count) for name, field in labels.FACET_FIELDS.items()}
         syn = synonyms()
 
         from market.search.query import DEFAULT, Strategy
+        from market.search.services import execute
 
         strategy = DEFAULT
 
         def raw(q: str) -> None:
             wq = build(parse(q, syn), strategy) or Q.Every()
-            s = store().searcher()
-            res = s.search(wq, limit=20, groupedby=facets, **({} if q else {"sortedby": "published", "reverse": True}))
-            len(res), [h["id"] for h in res], [res.groups(n) for n in facets]
+            execute(store().searcher(), wq, {}, "relevance" if q else "newest", 1, 20)
 
         def endpoint(q: str) -> None:
             resp = client.get("/api/v1/search", query_string={"q": q})

@@ -16,8 +16,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import selectinload
+from whoosh import collectors, sorting
 from whoosh import query as Q
-from whoosh import sorting
 
 from market import audit, permissions
 from market.errors import NotFound, ValidationError
@@ -79,6 +79,8 @@ def document(listing: Listing) -> dict[str, Any]:
         normalize(plain_text(listing.description)),
         normalize(meta),
     )
+    # Tags twice: a tag weighs more than a word of prose (title > tags > description).
+    everything = " | ".join([title, tags, tags, desc, meta])
     return dict(
         id=str(listing.id),
         ref=listing.ref,
@@ -91,9 +93,7 @@ def document(listing: Listing) -> dict[str, Any]:
         published=published.replace(tzinfo=None),
         title=listing.title,
         title_j=title, title_g=title,
-        tags_j=tags, tags_g=tags,
-        desc_j=desc, desc_g=desc,
-        meta_j=meta, meta_g=meta,
+        all_j=everything, all_g=everything,
     )
 
 
@@ -250,31 +250,72 @@ def search(
         wq = Q.Every()
         if sort == "relevance":
             sort = "newest"
-    kwargs: dict[str, Any] = {"filter": _filter_query(filters)}
-    if sort == "newest":
-        kwargs.update(sortedby="published", reverse=True)
-    elif sort == "price":
-        kwargs.update(sortedby=sorting.MultiFacet([sorting.FieldFacet("price"), sorting.FieldFacet("published", reverse=True)]))
-    if with_facets:
-        kwargs["groupedby"] = {
-            name: sorting.FieldFacet(field, maptype=sorting.Count) for name, field in labels.FACET_FIELDS.items()
-        }
     searcher = store().searcher()
-    results = searcher.search(wq, limit=page * per_page, **kwargs)
-    total = len(results)
-    window = results[(page - 1) * per_page : page * per_page]
-    ids_scores = [(int(h["id"]), h.score if sort == "relevance" else None) for h in window]
-    facets: dict[str, dict[str, int]] = {}
-    if with_facets:
-        for name in labels.FACET_FIELDS:
-            counts = results.groups(name)
-            facets[name] = {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))) if k not in (None, "none")}
+    ids_scores, total, facets = execute(searcher, wq, filters, sort, page, per_page, with_facets)
     hits = _hydrate(ids_scores, parsed, verify)
     suggestion = suggest(parsed, searcher) if total == 0 and parsed.concepts else None
     return SearchResult(
         query=q or "", parsed=parsed, total=total, page=page, per_page=per_page, hits=hits,
         facets=facets, suggestion=suggestion, sort=sort, filters=filters,
     )
+
+
+def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_page: int, with_facets: bool = True):
+    """Run a built query: ([(listing id, score)] for the page, total, facet counts). One walk."""
+    limit = page * per_page
+    if sort == "newest":
+        collector = collectors.SortingCollector(sorting.FieldFacet("published", reverse=True), limit=limit)
+    elif sort == "price":
+        facet = sorting.MultiFacet([sorting.FieldFacet("price"), sorting.FieldFacet("published", reverse=True)])
+        collector = collectors.SortingCollector(facet, limit=limit)
+    else:
+        collector = _TopWithDocset(limit=limit, usequality=False)
+    inner = collector
+    flt = _filter_query(filters)
+    if flt is not None:
+        collector = collectors.FilterCollector(collector, allow=flt)
+    searcher.search_with_collector(wq, collector)
+    results = collector.results()
+    docset = inner.docset  # every match: the total and the facets need no second query
+    window = results[(page - 1) * per_page : page * per_page]
+    ids_scores = [(int(h["id"]), h.score if sort == "relevance" else None) for h in window]
+    facets = _facet_counts(searcher, docset) if with_facets else {}
+    return ids_scores, len(docset), facets
+
+
+class _TopWithDocset(collectors.TopCollector):
+    """Top-N by score that also remembers every match (for the total and the facet counts)."""
+
+    def _collect(self, global_docnum, score):
+        self.docset.add(global_docnum)
+        return collectors.TopCollector._collect(self, global_docnum, score)
+
+
+def _facet_docsets(searcher) -> dict[str, dict[str, frozenset[int]]]:
+    """Per facet value, the set of its documents; built once per searcher (index generation)."""
+    cached = getattr(searcher, "_market_facet_docsets", None)
+    if cached is None:
+        reader = searcher.reader()
+        cached = {}
+        for name, field in labels.FACET_FIELDS.items():
+            values = {}
+            for raw in reader.lexicon(field):
+                value = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                if value == "none":
+                    continue
+                values[value] = frozenset(reader.postings(field, raw).all_ids())
+            cached[name] = values
+        searcher._market_facet_docsets = cached
+    return cached
+
+
+def _facet_counts(searcher, docset: set[int]) -> dict[str, dict[str, int]]:
+    """Facet counts as set intersections (C speed) instead of a column read per matching document."""
+    out: dict[str, dict[str, int]] = {}
+    for name, values in _facet_docsets(searcher).items():
+        counts = {v: len(docset & ids) if len(docset) < len(ids) else len(ids & docset) for v, ids in values.items()}
+        out[name] = {v: n for v, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n}
+    return out
 
 
 def _hydrate(ids_scores: list[tuple[int, float | None]], parsed: ParsedQuery, verify: bool = True) -> list[Hit]:
@@ -315,7 +356,7 @@ def suggest(parsed: ParsedQuery, searcher=None) -> str | None:
         best = None
         if len(word) >= 2:
             maxdist = 1 if len(word) <= 4 else 2
-            for field in ("title_j", "tags_j"):
+            for field in ("title_j", "all_j"):
                 candidates = [c for c in searcher.suggest(field, word, limit=5, maxdist=maxdist) if len(c) >= 2 and c != word]
                 if candidates:
                     best = candidates[0]
