@@ -63,8 +63,20 @@ def _install_hooks() -> None:
         session.info.pop(_PENDING, None)
 
 
+def purge_outbox() -> int:
+    """Scheduler job: forget outbox rows processed more than a week ago."""
+    from .services import purge_processed
+
+    return purge_processed()
+
+
 def init_app(app: Flask) -> None:
     _install_hooks()
+    from market.scheduler import register_job
+
+    # the index catches up with any change a crashed or busy sync left behind
+    register_job("search.sync_outbox", sync_outbox, "interval", minutes=1)
+    register_job("search.purge_outbox", purge_outbox, "cron", hour=3, minute=30)
     from . import labels, views  # noqa: F401
 
     app.jinja_env.globals["search_labels"] = labels
