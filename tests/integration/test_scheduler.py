@@ -67,3 +67,14 @@ def test_registry_is_idempotent_and_jobs_run_in_app_context(app, monkeypatch):
     assert str(sched.timezone) == "Asia/Shanghai"
     jobs[0].func()  # what the scheduler calls
     assert seen == [app.name]
+
+
+def test_search_index_catch_up_is_scheduled(app):
+    """A sync lost to a crash or a busy writer is repaired within a minute by the scheduler."""
+    from market.scheduler import registered_jobs
+    from market.search import purge_outbox, sync_outbox
+
+    jobs = {spec.id: spec for spec in registered_jobs()}
+    assert jobs["search.sync_outbox"].func is sync_outbox
+    assert jobs["search.sync_outbox"].trigger_args == {"minutes": 1}
+    assert jobs["search.purge_outbox"].func is purge_outbox
