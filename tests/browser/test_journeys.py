@@ -232,11 +232,13 @@ def test_instrument_found_by_dianjing_to_booking_usage_and_payment(browser, site
     sme_page.click("#confirm-contract")
     expect(sme_page.locator("#contract-status")).to_have_text("生效")
 
-    # the SME pays; the provider confirms; both ledgers count the rental
+    # the SME pays; the provider confirms from its notification (the entry's page); both ledgers count it
     _record_payment(sme_page, "1500", dt.datetime.now(SHANGHAI) - dt.timedelta(minutes=30))
     ref = sme_page.locator("#payments-table tr[data-ref]").get_attribute("data-ref")
+    _follow_notification(provider_page, site, "待确认的付款")
+    provider_page.click(f"[data-action=confirm][data-ref='{ref}']")
+    expect(provider_page.locator(".alert-success")).to_contain_text("已确认")
     provider_page.goto(contract_url)
-    provider_page.click(f"#payments-table [data-action=confirm][data-ref='{ref}']")
     expect(provider_page.locator("#payments-table tr[data-ref]")).to_contain_text("收款方已确认")
     _counted_on_ledger(provider_page, site, ref, "¥1,500.00")
     _counted_on_ledger(sme_page, site, ref, "¥1,500.00")
