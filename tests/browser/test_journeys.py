@@ -74,12 +74,14 @@ def _follow_notification(page, site, title_part: str) -> None:
     page.wait_for_load_state()
 
 
-def _record_payment(page, amount: str, paid_at_local: dt.datetime) -> None:
-    """The ledger partial on the contract page: amount, Beijing time, the three kinds of evidence."""
+def _record_payment(page, amount: str, paid_at_local: dt.datetime, upload_contract: bool = True) -> None:
+    """The ledger partial on the contract page: amount, Beijing time, the evidence (without a contract
+    upload, the contract's signed PDF is the contract evidence)."""
     form = page.locator("#record-payment-form")
     form.locator("#pay-amount").fill(amount)
     form.locator("#pay-paid-at").fill(paid_at_local.strftime("%Y-%m-%dT%H:%M"))
-    form.locator("#pay-evidence_contract").set_input_files(_pdf("合同.pdf"))
+    if upload_contract:
+        form.locator("#pay-evidence_contract").set_input_files(_pdf("合同.pdf"))
     form.locator("#pay-evidence_invoice").set_input_files(_pdf("发票.pdf"))
     form.locator("#pay-evidence_payment_record").set_input_files(_pdf("银行回单.pdf"))
     form.locator("#record-payment").click()
@@ -233,7 +235,8 @@ def test_instrument_found_by_dianjing_to_booking_usage_and_payment(browser, site
     expect(sme_page.locator("#contract-status")).to_have_text("生效")
 
     # the SME pays; the provider confirms from its notification (the entry's page); both ledgers count it
-    _record_payment(sme_page, "1500", dt.datetime.now(SHANGHAI) - dt.timedelta(minutes=30))
+    expect(sme_page.locator("#signed-contract-evidence")).to_contain_text("仪器租用合同.pdf")
+    _record_payment(sme_page, "1500", dt.datetime.now(SHANGHAI) - dt.timedelta(minutes=30), upload_contract=False)
     ref = sme_page.locator("#payments-table tr[data-ref]").get_attribute("data-ref")
     _follow_notification(provider_page, site, "待确认的付款")
     provider_page.click(f"[data-action=confirm][data-ref='{ref}']")
@@ -248,6 +251,7 @@ def test_instrument_found_by_dianjing_to_booking_usage_and_payment(browser, site
     entry = db.session.query(LedgerEntry).one()
     assert (entry.kind, entry.payer_id, entry.payee_id, entry.amount_cny) == (
         "rental", sme_org.id, firm.id, Decimal("1500.00"))
+    assert sorted(i["filename"] for i in entry.evidence) == ["仪器租用合同.pdf", "发票.pdf", "银行回单.pdf"]
 
 
 def test_the_same_pages_in_english(browser, site, parties, make_listing):
