@@ -18,7 +18,15 @@ from market.permissions import require
 from models.deals import OPEN_BID_STATUSES, Bid, BidMessage, BidStatus, ContractKind
 from models.listings import Listing, ListingKind, ListingStatus
 
-from .common import acting_org, get_for_update, is_party, now, parse_money, require_text
+from .common import (
+    acting_org,
+    admins_and_requester,
+    get_for_update,
+    is_party,
+    now,
+    parse_money,
+    require_text,
+)
 from .contracts import create_contract_draft
 
 ATTACHMENT_TYPES = frozenset({"pdf", "png", "jpg", "zip"})
@@ -178,7 +186,7 @@ def shortlist_bid(user: Any, bid_id: int) -> Bid:
     before = audit.snapshot(bid)
     bid.status = BidStatus.SHORTLISTED
     audit.record(user, "bid.shortlist", bid, before, audit.snapshot(bid))
-    notify(org_admins(bid.bidder_id), "bid.shortlisted",
+    notify(admins_and_requester(bid.bidder_id, bid.submitted_by_id), "bid.shortlisted",
            _("您的方案已入围：%(title)s", title=bid.listing.title), "", bid_link(bid))
     db.session.commit()
     return bid
@@ -202,7 +210,7 @@ def award_bid(user: Any, bid_id: int, note: str | None = None) -> Bid:
     )
     bid.contract = contract
     audit.record(user, "bid.award", bid, before, audit.snapshot(bid))
-    notify(org_admins(bid.bidder_id), "bid.awarded",
+    notify(admins_and_requester(bid.bidder_id, bid.submitted_by_id), "bid.awarded",
            _("恭喜，您的方案中标：%(title)s", title=bid.listing.title),
            _("合同草稿已生成，请与场景方确认。"), bid_link(bid))
     db.session.commit()
@@ -240,7 +248,7 @@ def _decline(user: Any, bid: Bid, reason: str) -> None:
     bid.decline_reason = reason
     bid.decided_at = now()
     audit.record(user, "bid.decline", bid, before, audit.snapshot(bid))
-    notify(org_admins(bid.bidder_id), "bid.declined",
+    notify(admins_and_requester(bid.bidder_id, bid.submitted_by_id), "bid.declined",
            _("您的方案未中标：%(title)s", title=bid.listing.title), reason, bid_link(bid))
 
 
@@ -269,8 +277,11 @@ def post_message(user: Any, bid_id: int, body: str | None, reply_to_id: int | No
     msg = BidMessage(bid=bid, author_id=user.id, author_org_id=user.organisation_id, body=body, reply_to_id=reply_to_id)
     db.session.add(msg)
     audit.record(user, "bid.message", msg, None, audit.snapshot(msg))
-    other = bid.listing.owner_id if user.organisation_id == bid.bidder_id else bid.bidder_id
-    notify(org_admins(other), "bid.message",
+    if user.organisation_id == bid.bidder_id:
+        recipients = org_admins(bid.listing.owner_id)
+    else:
+        recipients = admins_and_requester(bid.bidder_id, bid.submitted_by_id)
+    notify(recipients, "bid.message",
            _("揭榜方案有新留言：%(title)s", title=bid.listing.title), body[:200], bid_link(bid))
     db.session.commit()
     return msg

@@ -38,6 +38,7 @@ from models.listings import RENTABLE_KINDS, Listing, ListingStatus
 
 from .common import (
     acting_org,
+    admins_and_requester,
     get_for_update,
     is_party,
     now,
@@ -338,7 +339,7 @@ def approve_booking(user: Any, booking_id: int) -> Booking:
             title=_("租用合同：%(title)s（%(when)s）", title=booking.listing.title, when=_local(booking.start_at))[:200],
         )
     audit.record(user, "booking.approve", booking, before, audit.snapshot(booking))
-    notify(org_admins(booking.renter_id), "booking.approved",
+    notify(admins_and_requester(booking.renter_id, booking.requested_by_id), "booking.approved",
            _("预约已批准：%(title)s", title=booking.listing.title), _local(booking.start_at), booking_link(booking))
     db.session.commit()
     return booking
@@ -354,7 +355,7 @@ def reject_booking(user: Any, booking_id: int, reason: str | None) -> Booking:
     booking.rejection_reason = reason
     booking.decided_at = now()
     audit.record(user, "booking.reject", booking, before, audit.snapshot(booking))
-    notify(org_admins(booking.renter_id), "booking.rejected",
+    notify(admins_and_requester(booking.renter_id, booking.requested_by_id), "booking.rejected",
            _("预约未获批准：%(title)s", title=booking.listing.title), reason, booking_link(booking))
     db.session.commit()
     return booking
@@ -377,7 +378,7 @@ def cancel_booking(user: Any, booking_id: int, reason: str | None = None) -> Boo
         reason = require_text(reason, "reason", _("取消原因"), 2000)
         if booking.end_at <= moment:
             raise Conflict(_("预约时段已结束，请登记使用情况或爽约。"))
-        other = booking.renter_id
+        recipients = admins_and_requester(booking.renter_id, booking.requested_by_id)
     elif is_party(user, booking.renter_id):
         require(user, "booking.request")
         if booking.start_at <= moment:
@@ -389,7 +390,7 @@ def cancel_booking(user: Any, booking_id: int, reason: str | None = None) -> Boo
                     _("距开始不足 %(h)d 小时，不能在线免费取消，请联系提供方。", h=free_cancel)
                 )
         reason = (reason or "").strip()[:2000] or None
-        other = booking.listing.owner_id
+        recipients = org_admins(booking.listing.owner_id)
     else:
         raise PermissionDenied(_("只有预约双方可以取消该预约。"))
     before = audit.snapshot(booking)
@@ -398,7 +399,7 @@ def cancel_booking(user: Any, booking_id: int, reason: str | None = None) -> Boo
     booking.cancel_reason = reason
     cancel_draft_in_transaction(user, booking.contract, _("预约已取消。"))
     audit.record(user, "booking.cancel", booking, before, audit.snapshot(booking))
-    notify(org_admins(other), "booking.cancelled",
+    notify(recipients, "booking.cancelled",
            _("预约已取消：%(title)s", title=booking.listing.title), reason or "", booking_link(booking))
     db.session.commit()
     return booking
@@ -432,7 +433,7 @@ def check_in(user: Any, booking_id: int, actual_hours: Any) -> Booking:
         contract.payer_confirmed_by_id = contract.payee_confirmed_by_id = None
         audit.record(user, "contract.actual_usage", contract, c_before, audit.snapshot(contract))
     audit.record(user, "booking.check_in", booking, before, audit.snapshot(booking))
-    notify(org_admins(booking.renter_id), "booking.checked_in",
+    notify(admins_and_requester(booking.renter_id, booking.requested_by_id), "booking.checked_in",
            _("使用已登记：%(title)s", title=booking.listing.title),
            _("实际使用 %(h)s 小时。", h=_fmt_hours(hours)), booking_link(booking))
     db.session.commit()
@@ -450,7 +451,7 @@ def mark_no_show(user: Any, booking_id: int) -> Booking:
     booking.status = BookingStatus.NO_SHOW
     cancel_draft_in_transaction(user, booking.contract, _("承租方爽约。"))
     audit.record(user, "booking.no_show", booking, before, audit.snapshot(booking))
-    notify(org_admins(booking.renter_id), "booking.no_show",
+    notify(admins_and_requester(booking.renter_id, booking.requested_by_id), "booking.no_show",
            _("预约被登记为爽约：%(title)s", title=booking.listing.title), "", booking_link(booking))
     db.session.commit()
     return booking

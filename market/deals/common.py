@@ -11,6 +11,8 @@ from flask_babel import lazy_gettext as _l
 
 from market.errors import NotFound, PermissionDenied, ValidationError
 from market.extensions import db
+from market.notifications.services import org_admins
+from models.users import User
 
 MAX_AMOUNT = Decimal("1000000000.00")
 
@@ -83,6 +85,17 @@ def acting_org(user: Any):
 
 def is_party(user: Any, *org_ids: int | None) -> bool:
     return getattr(user, "organisation_id", None) is not None and user.organisation_id in org_ids
+
+
+def admins_and_requester(org_id: int, requester_id: int | None) -> list[User]:
+    """Who to tell about the answer to a request (bid, booking, data application): the organisation's
+    admins and the member who made it, who is the one waiting (an engineer, not always an admin)."""
+    users = org_admins(org_id)
+    if requester_id is not None and all(u.id != requester_id for u in users):
+        requester = db.session.get(User, requester_id)
+        if requester is not None and requester.active and requester.organisation_id == org_id:
+            users.append(requester)
+    return users
 
 
 def now() -> dt.datetime:

@@ -23,7 +23,15 @@ from market.permissions import require
 from models.deals import ContractKind, DataAccessMode, DataApplication, DataApplicationStatus
 from models.listings import DATA_KINDS, Listing, ListingKind, ListingStatus, OpenMode
 
-from .common import acting_org, get_for_update, is_party, now, parse_money, require_text
+from .common import (
+    acting_org,
+    admins_and_requester,
+    get_for_update,
+    is_party,
+    now,
+    parse_money,
+    require_text,
+)
 from .contracts import create_contract_draft
 
 PUBLIC_DATA_MODES = (DataAccessMode.FRANCHISE, DataAccessMode.AUTHORISED)  # art. 13
@@ -186,7 +194,7 @@ def decide(user: Any, application_id: int, decision: Decision) -> DataApplicatio
     app.decided_at = now()
     app.decided_by_id = user.id
     audit.record(user, f"data_application.{decision.outcome}", app, before, audit.snapshot(app))
-    notify(org_admins(app.applicant_id), "data_application.decided", title, body, application_link(app))
+    notify(admins_and_requester(app.applicant_id, app.requested_by_id), "data_application.decided", title, body, application_link(app))
     db.session.commit()
     return app
 

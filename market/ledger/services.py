@@ -116,6 +116,20 @@ def _store_uploads(uploads: Iterable[Upload]) -> list[dict[str, Any]]:
     return stored
 
 
+def _signed_contract_evidence(contract: Contract, uploads: list[Upload]) -> list[dict[str, Any]]:
+    """The contract both parties signed and confirmed on the platform is the payment's contract
+    evidence (POLICY.md interpretation 1), unless the payer uploads another copy: nobody has to
+    upload the same PDF twice. The file is already in the evidence store, under its SHA-256."""
+    sha = contract.signed_document_sha256
+    if not sha or any(up.doc_type == "contract" for up in uploads):
+        return []
+    path = evidence.path_for(sha)
+    if not path.is_file():
+        return []
+    return [{"type": "contract", "sha256": sha, "filename": contract.signed_document_filename,
+             "size": path.stat().st_size}]
+
+
 def evidence_json(items: list[dict[str, Any]]) -> str:
     def key(i):
         return (i["type"], i.get("sha256") or "", i.get("filename") or "")
@@ -212,7 +226,8 @@ def record_payment(
         raise ValidationError(_("退款请在原付款记录上登记。"), "amount_cny")
     paid_at = check_paid_at(paid_at, now)
     key = _check_idempotency(idempotency_key)
-    stored = _store_uploads(uploads)
+    uploads = list(uploads)
+    stored = _store_uploads(uploads) + _signed_contract_evidence(contract, uploads)
     entry = _append_with_confirmation(
         user, sides, now,
         kind=contract.kind, payer_id=contract.payer_id, payee_id=contract.payee_id,

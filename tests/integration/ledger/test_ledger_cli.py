@@ -151,6 +151,9 @@ def _wipe_ledger():
 
 
 def test_export_round_trips(app, orgs, tmp_path):
+    # The chain hashes database ids (payer, payee, reversed entry); the per-test cleanup DELETEs rows
+    # but keeps PostgreSQL's sequences, so start from the same ids the re-import below will get.
+    _wipe_ledger()
     assert run(app, "import", str(write_jsonl(tmp_path, GOOD))).exit_code == 0
     out = run(app, "export")
     assert out.exit_code == 0
@@ -163,7 +166,7 @@ def test_export_round_trips(app, orgs, tmp_path):
     assert run(app, "export", "--out", str(exported)).exit_code == 0
     # into the same database: nothing changes
     assert "0 new entries, 4 unchanged" in run(app, "import", str(exported)).output
-    # into an empty ledger (fresh ids): the same entries, the same chain
+    # into an emptied ledger (ids restart): the same entries, the same chain
     _wipe_ledger()
     assert run(app, "import", str(exported)).exit_code == 0
     again = tmp_path / "again.jsonl"

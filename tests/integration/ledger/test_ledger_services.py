@@ -55,6 +55,30 @@ def test_missing_invoice_does_not_count_until_added(world):
     assert chain.verify().ok
 
 
+def test_signed_contract_on_the_platform_is_the_contract_evidence(world, app):
+    """Nobody uploads the same contract twice: the contract's signed PDF is the payment's contract evidence."""
+    w = world
+    without = pay(w, uploads=[pdf("invoice"), pdf("payment_record")], key="k-without")
+    assert services.missing_evidence(without) == {"contract"}  # no signed document on the contract yet
+
+    from market import evidence
+    signed = evidence.store(io.BytesIO(b"%PDF-1.4\n% signed contract\n"), "租用合同.pdf", field="document")
+    w.contract.signed_document_sha256, w.contract.signed_document_filename = signed.sha256, signed.filename
+    db.session.commit()
+    e = pay(w, uploads=[pdf("invoice"), pdf("payment_record")], key="k-with")
+    item = next(i for i in e.evidence if i["type"] == "contract")
+    assert (item["sha256"], item["filename"], item["size"]) == (signed.sha256, "租用合同.pdf", signed.size)
+    services.confirm(w.provider_user, e, now=NOW)
+    assert services.is_counted(e)
+    # an uploaded copy takes precedence over the platform's
+    e2 = pay(w, uploads=full_evidence("x"), key="k-upload")
+    assert [i["filename"] for i in e2.evidence if i["type"] == "contract"] == ["contractx.pdf"]
+    assert chain.verify().ok
+    # and the reused file is checked like any other: tampering with it breaks verify
+    evidence.path_for(signed.sha256).write_bytes(b"%PDF-1.4 forged")
+    assert not chain.verify().ok
+
+
 @pytest.mark.parametrize("amount,message", [
     ("0", "不能为零"), ("10.005", "两位小数"), ("1000000000.01", "上限"), ("-5", "退款"),
 ])
