@@ -58,6 +58,7 @@ def main() -> None:
         db.session.add_all(orgs)
         db.session.commit()
         org_ids = [o.id for o in orgs]
+        usccs = [o.uscc for o in orgs]  # what the content binds (models.ledger docstring)
         files = [store.store(io.BytesIO(b"%PDF-1.4 bench " + t.encode()), f"{t}.pdf")
                  for t in ("contract", "invoice", "payment_record")]
         ev = evidence_json([{"type": t, "sha256": f.sha256, "filename": f.filename, "size": f.size}
@@ -77,14 +78,14 @@ def main() -> None:
                 rows = []
                 for _ in range(min(args.batch, target - seq)):
                     seq += 1
-                    payer, payee = org_ids[seq % 10], org_ids[(seq + 3) % 10]
+                    payer, payee = seq % 10, (seq + 3) % 10
                     amount = Decimal(1000 + seq % 997) + Decimal("0.50")
                     paid = base_paid + dt.timedelta(seconds=seq * 53)
                     ref, key = f"B{seq:08d}", f"bench:{seq}"
-                    content = entry_content(seq, ref, "rental", payer, payee, None, None, amount, paid, None,
-                                            key, True, ev, "[]")
+                    content = entry_content(seq, ref, "rental", usccs[payer], usccs[payee], None, None, amount,
+                                            paid, None, key, True, ev, "[]")
                     h = chain_hash(prev, content)
-                    rows.append(dict(seq=seq, ref=ref, kind="rental", payer_id=payer, payee_id=payee,
+                    rows.append(dict(seq=seq, ref=ref, kind="rental", payer_id=org_ids[payer], payee_id=org_ids[payee],
                                      amount_cny=amount, paid_at=paid, idempotency_key=key,
                                      confirmed_by_import=True, evidence_json=ev, subsidies_json="[]",
                                      prev_hash=prev, entry_hash=h, recorded_at=recorded, source="bench",

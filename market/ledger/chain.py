@@ -12,13 +12,15 @@ evidence file once. It returns the problems found, earliest entry first.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, type_coerce
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import NullType
 
 from market import evidence as evidence_store
 from market.extensions import db
@@ -32,6 +34,9 @@ from models.ledger import (
     entry_content,
     event_content,
 )
+from models.listings import Listing
+from models.organisations import Organisation
+from models.users import User
 
 ENTRIES = "entries"
 EVENTS = "events"
@@ -52,6 +57,39 @@ def lock_head(name: str) -> LedgerChain:
     return head
 
 
+def _uscc(org_id: int | None) -> str | None:
+    org = db.session.get(Organisation, org_id) if org_id is not None else None
+    return org.uscc if org is not None else None
+
+
+def content_of_entry(entry: LedgerEntry) -> str:
+    """The canonical content of ``entry``: ids resolved to stable keys (models.ledger docstring).
+
+    ``session.get`` answers from the identity map after the first look-up, so a bulk import of
+    entries between a few organisations costs no query per row.
+    """
+    session = db.session
+    listing = session.get(Listing, entry.listing_id) if entry.listing_id is not None else None
+    reverses = session.get(LedgerEntry, entry.reverses_id) if entry.reverses_id is not None else None
+    return entry_content(
+        entry.seq, entry.ref, entry.kind, _uscc(entry.payer_id), _uscc(entry.payee_id), entry.contract_id,
+        listing.ref if listing is not None else None, entry.amount_cny, entry.paid_at,
+        reverses.ref if reverses is not None else None, entry.idempotency_key, entry.confirmed_by_import,
+        entry.evidence_json, entry.subsidies_json,
+    )
+
+
+def content_of_event(ev: LedgerEvent) -> str:
+    """The canonical content of an event: its entry by ref, the actor by USCC and e-mail."""
+    session = db.session
+    entry = session.get(LedgerEntry, ev.entry_id)
+    user = session.get(User, ev.user_id) if ev.user_id is not None else None
+    return event_content(
+        ev.seq, entry.ref, ev.kind, _uscc(ev.org_id), user.email if user is not None else None, ev.at,
+        ev.reason, ev.doc_type, ev.sha256, ev.filename, ev.size,
+    )
+
+
 def append_entry(head: LedgerChain, **fields) -> LedgerEntry:
     """Add the next entry of the chain whose head the caller holds locked."""
     seq = head.seq + 1
@@ -59,7 +97,7 @@ def append_entry(head: LedgerChain, **fields) -> LedgerEntry:
     fields.setdefault("subsidies_json", "[]")
     fields.setdefault("confirmed_by_import", False)
     entry = LedgerEntry(seq=seq, prev_hash=head.head_hash, **fields)
-    entry.entry_hash = chain_hash(head.head_hash, entry.content())
+    entry.entry_hash = chain_hash(head.head_hash, content_of_entry(entry))
     db.session.add(entry)
     head.seq, head.head_hash = seq, entry.entry_hash
     db.session.flush()
@@ -75,7 +113,7 @@ def append_event(entry: LedgerEntry, kind: str, *, at: dt.datetime, org_id=None,
         seq=seq, entry_id=entry.id, kind=kind, org_id=org_id, user_id=user_id, at=at, reason=reason,
         doc_type=doc_type, sha256=sha256, filename=filename, size=size, prev_hash=head.head_hash,
     )
-    ev.event_hash = chain_hash(head.head_hash, ev.content())
+    ev.event_hash = chain_hash(head.head_hash, content_of_event(ev))
     db.session.add(ev)
     head.seq, head.head_hash = seq, ev.event_hash
     db.session.flush()
@@ -114,59 +152,93 @@ class VerifyResult:
         return min(self.problems, key=lambda p: (p.entry_seq is None, p.entry_seq or 0))
 
 
-_ENTRY_COLS = (
-    LedgerEntry.seq, LedgerEntry.ref, LedgerEntry.kind, LedgerEntry.payer_id, LedgerEntry.payee_id,
-    LedgerEntry.contract_id, LedgerEntry.listing_id, LedgerEntry.amount_cny, LedgerEntry.paid_at,
-    LedgerEntry.reverses_id, LedgerEntry.idempotency_key, LedgerEntry.confirmed_by_import,
-    LedgerEntry.evidence_json, LedgerEntry.subsidies_json, LedgerEntry.prev_hash, LedgerEntry.entry_hash,
-)
-_EVENT_COLS = (
-    LedgerEvent.seq, LedgerEvent.entry_id, LedgerEvent.kind, LedgerEvent.org_id, LedgerEvent.user_id,
-    LedgerEvent.at, LedgerEvent.reason, LedgerEvent.doc_type, LedgerEvent.sha256, LedgerEvent.filename,
-    LedgerEvent.size, LedgerEvent.prev_hash, LedgerEvent.event_hash,
-)
+E, V = LedgerEntry.__table__, LedgerEvent.__table__
 BATCH = 10_000
 _SHA_IN_JSON = re.compile(r'"sha256":"([0-9a-f]{64})"')
 
 
+def _raw(col):
+    """The column as the driver returns it: no SQLAlchemy result processing (Decimal/UTCDateTime)
+    per row. ``entry_content``/``event_content`` accept those raw values (see models.ledger)."""
+    return type_coerce(col, NullType())
+
+
+def _entries_stmt():
+    """Exactly the hashed columns, the reversed entry's ref joined in, in seq order."""
+    R = E.alias("reversed")
+    return (
+        select(
+            E.c.seq, E.c.ref, E.c.kind, E.c.payer_id, E.c.payee_id, E.c.contract_id, E.c.listing_id,
+            _raw(E.c.amount_cny), _raw(E.c.paid_at), R.c.ref, E.c.idempotency_key,
+            _raw(E.c.confirmed_by_import), E.c.evidence_json, E.c.subsidies_json, E.c.prev_hash,
+            E.c.entry_hash,
+        )
+        .select_from(E.outerjoin(R, R.c.id == E.c.reverses_id))
+        .order_by(E.c.seq)
+    )
+
+
+def _events_stmt():
+    U = User.__table__
+    return (
+        select(
+            V.c.seq, V.c.entry_id, E.c.seq, E.c.ref, V.c.kind, V.c.org_id, U.c.email, _raw(V.c.at),
+            V.c.reason, V.c.doc_type, V.c.sha256, V.c.filename, V.c.size, V.c.prev_hash, V.c.event_hash,
+        )
+        .select_from(V.outerjoin(E, E.c.id == V.c.entry_id).outerjoin(U, U.c.id == V.c.user_id))
+        .order_by(V.c.seq)
+    )
+
+
 def _stream(stmt):
-    """Rows in batches from a server-side cursor: memory stays flat whatever the chain's length."""
+    """Plain rows in batches from a server-side cursor: memory stays flat whatever the chain's length."""
     # per-statement options: Connection.execution_options() would change the connection for good
     result = db.session.connection().execute(stmt, execution_options={"stream_results": True, "yield_per": BATCH})
     for partition in result.partitions():
         yield from partition
 
 
+def _key_maps() -> tuple[dict[int, str], dict[int, str]]:
+    """Organisation id -> USCC and listing id -> ref, loaded once: both are few next to entries."""
+    orgs = dict(db.session.execute(select(Organisation.id, Organisation.uscc)).all())
+    listings = dict(db.session.execute(select(Listing.id, Listing.ref)).all())
+    return orgs, listings
+
+
 def verify(progress: Callable[[str, int], None] | None = None, check_files: bool = True) -> VerifyResult:
     res = VerifyResult(problems=[])
     problems = res.problems
     files: dict[str, int] = {}  # sha256 -> first entry seq using it (distinct files only)
+    uscc, listing_ref = _key_maps()
+    uscc_of, listing_of = uscc.get, listing_ref.get
 
-    # 1. the entries chain, in seq order
+    # 1. the entries chain, in seq order; the loop is the hot path (1M rows): locals only
     prev, expected = GENESIS, 1
-    ehash = chain_hash
-    econtent = entry_content
-    for row in _stream(select(*_ENTRY_COLS).order_by(LedgerEntry.seq)):
-        (seq, ref, kind, payer, payee, contract, listing, amount, paid_at, reverses, idem, confirmed,
-         ev_json, sub_json, prev_hash, entry_hash) = row
+    sha256, econtent, findall = hashlib.sha256, entry_content, _SHA_IN_JSON.findall
+    for (seq, ref, kind, payer, payee, contract, listing, amount, paid_at, reverses_ref, idem, confirmed,
+         ev_json, sub_json, prev_hash, entry_hash) in _stream(_entries_stmt()):
         if seq != expected:
             problems.append(Problem(expected, None, f"entry {expected} is missing (next is {seq})"))
             break
         if prev_hash != prev:
             problems.append(Problem(seq, ref, "prev_hash does not match the previous entry's hash"))
             break
-        if ehash(prev_hash, econtent(seq, ref, kind, payer, payee, contract, listing, amount, paid_at,
-                                     reverses, idem, confirmed, ev_json, sub_json)) != entry_hash:
+        content = econtent(seq, ref, kind, uscc_of(payer), uscc_of(payee), contract,
+                           None if listing is None else listing_of(listing, f"?{listing}"), amount, paid_at,
+                           reverses_ref, idem, confirmed, ev_json, sub_json)
+        # chain_hash(prev_hash, content), inlined
+        if sha256(f"{prev_hash}\x1e{content}".encode()).hexdigest() != entry_hash:
             problems.append(Problem(seq, ref, "entry_hash does not match the entry's content"))
             break
         if check_files and '"sha256":"' in ev_json:
-            for sha in _SHA_IN_JSON.findall(ev_json):
+            for sha in findall(ev_json):
                 if sha not in files:
                     files[sha] = seq
-        prev, expected = entry_hash, expected + 1
-        res.entries += 1
-        if progress and res.entries % 100_000 == 0:
-            progress("entries", res.entries)
+        prev = entry_hash
+        expected += 1
+        if progress and expected % 100_000 == 1:
+            progress("entries", expected - 1)
+    res.entries = expected - 1
     if not problems:
         head = db.session.get(LedgerChain, ENTRIES)
         head_seq, head_hash = (head.seq, head.head_hash) if head else (0, GENESIS)
@@ -175,26 +247,24 @@ def verify(progress: Callable[[str, int], None] | None = None, check_files: bool
                                     f"the chain head says {head_seq} entries; found {res.entries} (entries removed?)"))
 
     # 2. the events chain
-    seq_of = _entry_seq_lookup()
     prev, expected = GENESIS, 1
-    vhash, vcontent = chain_hash, event_content
-    for row in _stream(select(*_EVENT_COLS).order_by(LedgerEvent.seq)):
-        (seq, entry_id, kind, org_id, user_id, at, reason, doc_type, sha, filename, size,
-         prev_hash, event_hash) = row
+    for (seq, entry_id, entry_seq, entry_ref, kind, org_id, email, at, reason, doc_type, sha, filename, size,
+         prev_hash, event_hash) in _stream(_events_stmt()):
         bad = None
         if seq != expected:
             bad = f"event {expected} is missing (next is {seq})"
         elif prev_hash != prev:
             bad = f"event {seq}: prev_hash does not match the previous event's hash"
-        elif vhash(prev_hash, vcontent(seq, entry_id, kind, org_id, user_id, at, reason, doc_type, sha,
-                                       filename, size)) != event_hash:
+        elif entry_ref is None:
+            bad = f"event {seq} ({kind}): its entry {entry_id} is missing"
+        elif chain_hash(prev_hash, event_content(seq, entry_ref, kind, None if org_id is None else uscc_of(org_id, f"?{org_id}"),
+                                                 email, at, reason, doc_type, sha, filename, size)) != event_hash:
             bad = f"event {seq} ({kind}): event_hash does not match its content"
         if bad:
-            eseq, eref = seq_of(entry_id)
-            problems.append(Problem(eseq, eref, bad))
+            problems.append(Problem(entry_seq, entry_ref, bad))
             break
         if check_files and sha:
-            files.setdefault(sha, seq_of(entry_id)[0])
+            files.setdefault(sha, entry_seq)
         prev, expected = event_hash, expected + 1
         res.events += 1
     else:
@@ -217,14 +287,6 @@ def verify(progress: Callable[[str, int], None] | None = None, check_files: bool
                 problems.append(Problem(seq, ref, f"evidence file {sha} is missing or altered"))
                 break
     return res
-
-
-def _entry_seq_lookup():
-    def lookup(entry_id: int) -> tuple[int, str | None]:
-        row = db.session.execute(select(LedgerEntry.seq, LedgerEntry.ref).where(LedgerEntry.id == entry_id)).first()
-        return (row[0], row[1]) if row else (None, None)
-
-    return lookup
 
 
 def _first_state_mismatch() -> tuple[int, str] | None:
