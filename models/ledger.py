@@ -262,12 +262,13 @@ def entry_content(
     ``amount`` may be a ``Decimal`` or SQLite's ``int``/``float`` for NUMERIC(18,2): ``:.2f`` gives
     the same text (at most 11 significant digits, which a double holds exactly enough).
     """
-    return SEP.join((
-        "e2", str(seq), ref, kind, str(payer_uscc), str(payee_uscc),
-        "" if contract_id is None else str(contract_id), "" if listing_ref is None else listing_ref,
-        f"{amount:.2f}", str(micros(paid_at)), "" if reverses_ref is None else reverses_ref,
-        idempotency_key, "1" if confirmed_by_import else "0", evidence_json, subsidies_json,
-    ))
+    # one f-string, not a join of str() calls: this runs once per entry in ``ledger verify``
+    return (
+        f"e2\x1f{seq}\x1f{ref}\x1f{kind}\x1f{payer_uscc}\x1f{payee_uscc}"
+        f"\x1f{'' if contract_id is None else contract_id}\x1f{'' if listing_ref is None else listing_ref}"
+        f"\x1f{amount:.2f}\x1f{micros(paid_at)}\x1f{'' if reverses_ref is None else reverses_ref}"
+        f"\x1f{idempotency_key}\x1f{1 if confirmed_by_import else 0}\x1f{evidence_json}\x1f{subsidies_json}"
+    )
 
 
 def event_content(

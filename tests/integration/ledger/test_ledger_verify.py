@@ -194,3 +194,43 @@ def test_postgres_triggers_refuse_edits_and_deletes(app_ctx, ledger):
     with db.engine.begin() as conn:
         conn.execute(update(E).where(E.c.seq == 2).values(payee_confirmed_at=NOW))
     assert chain.verify().first.entry_seq == 2  # ...but verify sees no event behind it
+
+
+@pytest.fixture
+def sliced(monkeypatch):
+    """Cut the chain into slices of 2 entries, and let worker processes take them from 1 entry."""
+    monkeypatch.setattr(chain, "CHUNK", 2)
+    monkeypatch.setattr(chain, "PARALLEL_MIN", 1)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sliced_verify_names_the_same_first_problem(ledger, sliced, workers):
+    """Slices 1-2 and 3, in this process or in two forked ones: joined in chain order."""
+    w, refs = ledger
+    res = chain.verify(workers=workers)
+    assert res.ok and res.entries == 3 and res.files == 6
+    ids = dict(db.session.execute(db.select(LedgerEntry.seq, LedgerEntry.id)).all())
+    # inside the second slice
+    tamper(update(E).where(E.c.seq == 3).values(amount_cny=Decimal("-999.00")))
+    assert chain.verify(workers=workers).first.entry_seq == 3
+    # ...and an earlier problem in the first slice wins
+    tamper(update(E).where(E.c.seq == 1).values(kind="data_access"))
+    res = chain.verify(workers=workers)
+    assert res.first.entry_seq == 1 and res.entries == 0
+    tamper(update(E).where(E.c.seq == 1).values(kind="rental"), update(E).where(E.c.seq == 3).values(amount_cny=Decimal("-1000.00")))
+    assert chain.verify(workers=workers).ok
+    # the link across the slice boundary
+    tamper(update(E).where(E.c.seq == 3).values(prev_hash="a" * 64))
+    broken = chain.verify(workers=workers).first
+    assert broken.entry_seq == 3 and "prev_hash" in broken.message
+    # the last entry of the first slice removed
+    tamper(delete(V).where(V.c.entry_id == ids[2]), delete(E).where(E.c.seq == 2))
+    broken = chain.verify(workers=workers).first
+    assert broken.entry_seq == 2 and "missing" in broken.message
+
+
+def test_sliced_verify_notices_a_truncated_tail(ledger, sliced):
+    ids = dict(db.session.execute(db.select(LedgerEntry.seq, LedgerEntry.id)).all())
+    tamper(delete(V).where(V.c.entry_id == ids[3]), delete(E).where(E.c.seq == 3))
+    broken = chain.verify(workers=2).first
+    assert broken.entry_seq == 3 and "head" in broken.message
