@@ -1,12 +1,15 @@
 """Ledger benchmark: bulk-import N entries (a valid hash chain), then time `flask --app market ledger verify`.
 
     PYTHONPATH=$PWD /work/main/.venv/bin/python bench/ledger.py --db sqlite:////tmp/ledger-bench.db
-    PYTHONPATH=$PWD /work/main/.venv/bin/python bench/ledger.py --db postgresql+psycopg://postgres@127.0.0.1:5432/dev_h5
+    PYTHONPATH=$PWD /work/main/.venv/bin/python bench/ledger.py \
+        --db 'postgresql+psycopg://postgres@127.0.0.1:5432/dev_h7?options=-csearch_path%3Dbench'
+    (a schema of its own — ``CREATE SCHEMA bench`` first — keeps the test suite's tables apart)
 
 The bulk insert bypasses the per-row services (CONTRACT.md validation) but builds every entry with
 the same canonical content and hash functions, so the chain it writes verifies. Verify runs as the
-real CLI in a child process at each checkpoint (default 100k and 1M entries), and the child's peak
-RSS (``ru_maxrss``) and wall time are reported: memory should stay flat as N grows tenfold.
+real CLI in a child process at each checkpoint (default 100k and 1M entries), once per ``--workers``
+value (default 1, then 2), and the child's peak RSS (``ru_maxrss``, the largest of the process and
+its worker processes) and wall time are reported: memory should stay flat as N grows tenfold.
 THIS DROPS AND RECREATES EVERY TABLE of the database given.
 """
 
@@ -32,6 +35,7 @@ def main() -> None:
     ap.add_argument("--db", required=True)
     ap.add_argument("--checkpoints", default="100000,1000000")
     ap.add_argument("--batch", type=int, default=10_000)
+    ap.add_argument("--workers", default="1,2", help="ledger verify --workers values to time")
     args = ap.parse_args()
     checkpoints = [int(x) for x in args.checkpoints.split(",")]
     evidence_dir = tempfile.mkdtemp(prefix="ledger-bench-evidence-")
@@ -70,7 +74,7 @@ def main() -> None:
         base_paid = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
         seq, prev = 0, GENESIS
         print(f"database: {db.engine.dialect.name} ({args.db.split('@')[-1]})")
-        print(f"{'entries':>10} {'insert s':>9} {'verify s':>9} {'entries/s':>10} {'peak RSS MB':>12}")
+        print(f"{'entries':>10} {'insert s':>9} {'workers':>7} {'verify s':>9} {'entries/s':>10} {'peak RSS MB':>12} {'load':>5}")
         insert_time = 0.0
         for target in checkpoints:
             t0 = time.perf_counter()
@@ -100,22 +104,25 @@ def main() -> None:
                     conn.execute(insert(head), [{"name": chain.ENTRIES, "seq": seq, "head_hash": prev}])
             insert_time += time.perf_counter() - t0
 
-            t1 = time.perf_counter()
-            out = tempfile.TemporaryFile(mode="w+")
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "market", "ledger", "verify"],
-                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=out, stderr=subprocess.STDOUT,
-            )
-            _pid, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage: its peak RSS
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            elapsed = time.perf_counter() - t1
-            out.seek(0)
-            output = out.read().strip().splitlines()
-            if proc.returncode != 0:
-                print("\n".join(output))
-                raise SystemExit("verify failed")
-            print(f"{seq:>10,} {insert_time:>9.1f} {elapsed:>9.1f} {seq / elapsed:>10,.0f} {usage.ru_maxrss / 1024:>12.1f}")
-            print("   ", output[-1])
+            for workers in args.workers.split(","):
+                load = os.getloadavg()[0]
+                t1 = time.perf_counter()
+                out = tempfile.TemporaryFile(mode="w+")
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "flask", "--app", "market", "ledger", "verify", "--workers", workers],
+                    cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=out, stderr=subprocess.STDOUT,
+                )
+                _pid, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage: its peak RSS
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                elapsed = time.perf_counter() - t1
+                out.seek(0)
+                output = out.read().strip().splitlines()
+                if proc.returncode != 0:
+                    print("\n".join(output))
+                    raise SystemExit("verify failed")
+                print(f"{seq:>10,} {insert_time:>9.1f} {workers:>7} {elapsed:>9.1f} {seq / elapsed:>10,.0f} "
+                      f"{usage.ru_maxrss / 1024:>12.1f} {load:>5.1f}", flush=True)
+                print("   ", output[-1], flush=True)
 
 
 if __name__ == "__main__":

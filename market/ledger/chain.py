@@ -305,13 +305,14 @@ def _parallel_ok(conn) -> bool:
     return conn.dialect.name == "sqlite" and conn.engine.url.database not in (None, "", ":memory:")
 
 
-def _entry_slices(check_files: bool, workers: int) -> Iterator[_Slice]:
+def _entry_slices(check_files: bool, workers: int, meanwhile: Callable[[], None]) -> Iterator[_Slice]:
     """The entries chain in slices of about ``CHUNK`` entries, in seq order: verified here, or by
     ``workers`` forked processes at once when the chain is long (the work is CPU-bound: decoding
     rows and hashing; each process holds one batch of rows, so memory stays flat)."""
     conn = db.session.connection()
     low, high, count = conn.execute(select(func.min(E.c.seq), func.max(E.c.seq), func.count())).one()
     if not count:
+        meanwhile()
         return
     n = -(-count // CHUNK)
     step = -(-(high - low + 1) // n)
@@ -324,20 +325,23 @@ def _entry_slices(check_files: bool, workers: int) -> Iterator[_Slice]:
         try:
             futures = [pool.submit(_verify_slice_in_child, url, lo, hi, uscc, listing_ref, check_files)
                        for lo, hi in bounds]
+            meanwhile()  # this process is free while the workers hash
             for future in futures:
                 yield future.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     else:
+        meanwhile()
         for lo, hi in bounds:
             yield _verify_slice(conn, lo, hi, uscc, listing_ref, check_files)
 
 
-def _check_entries(res: VerifyResult, files: dict[str, int], progress, check_files: bool, workers: int) -> None:
+def _check_entries(res: VerifyResult, files: dict[str, int], progress, check_files: bool, workers: int,
+                   meanwhile: Callable[[], None]) -> None:
     """Join the slices in seq order: the first problem in chain order is the one reported."""
     problems = res.problems
     prev, expected = GENESIS, 1
-    for part in _entry_slices(check_files, workers):
+    for part in _entry_slices(check_files, workers, meanwhile):
         if part.first_seq is None:
             continue
         if part.first_seq != expected:
@@ -373,8 +377,11 @@ def verify(progress: Callable[[str, int], None] | None = None, check_files: bool
     problems = res.problems
     files: dict[str, int] = {}  # sha256 -> first entry seq using it (distinct files only)
 
-    # 1. the entries chain
-    _check_entries(res, files, progress, check_files, default_workers() if workers is None else workers)
+    # 1. the entries chain; meanwhile (while worker processes hash) 3. the state cache must be what
+    # the events (or a confirmed import) say: one SQL query, reported after the chains
+    state: list[tuple[int, str] | None] = []
+    _check_entries(res, files, progress, check_files, default_workers() if workers is None else workers,
+                   lambda: state.append(_first_state_mismatch()))
     uscc_of = _key_maps()[0].get
 
     # 2. the events chain
@@ -404,8 +411,8 @@ def verify(progress: Callable[[str, int], None] | None = None, check_files: bool
         if (head_seq, head_hash) != (res.events, prev):
             problems.append(Problem(None, None, f"the events chain head says {head_seq} events; found {res.events} (events removed?)"))
 
-    # 3. the state cache must be what the events (or a confirmed import) say
-    mismatch = _first_state_mismatch()
+    # 3. (queried above)
+    mismatch = state[0] if state else _first_state_mismatch()
     if mismatch is not None:
         problems.append(Problem(mismatch[0], mismatch[1], "confirmation/dispute state does not match the recorded events"))
 
