@@ -29,9 +29,37 @@ any UPDATE of an entry that changes a hashed column or overwrites a state column
 TRUNCATE is deliberately not blocked (tests use it to reset the database). SQLite has no such guard;
 ``ledger verify`` is the detection on both.
 
-The canonical content is a ``\\x1f``-separated string of plain values (ids, ``Decimal`` with two
-places, times as integer microseconds since the Unix epoch in UTC, canonical JSON for lists), so
-it is cheap to rebuild while streaming millions of rows.
+Canonical content and what it binds (stable identifiers, never database ids)
+----------------------------------------------------------------------------
+The canonical content is a ``\\x1f``-separated string of plain values, built by
+:func:`entry_content` / :func:`event_content` — the one pair of functions both the writers and
+``ledger verify`` call, so the two can never disagree. Hashes must not depend on surrogate keys:
+an export re-imported into another database, or the same data after sequences have moved on,
+must reproduce the same entry hashes. So the content binds:
+
+* payer, payee, a declared subsidy's beneficiary, an event's acting organisation: the
+  organisation's **USCC** (统一社会信用代码: unique, always present, an external legal identifier).
+  The subsidies JSON therefore stores ``beneficiary_uscc``, not an id.
+* the listing: its ``ref``; the reversed entry: its ``ref`` (unique, itself hashed and immutable);
+  an event's entry: the entry's ``ref``; an event's acting user: the user's e-mail (unique,
+  stored lower-case, not editable on the platform).
+* the contract: its **id**. A contract has no external key (no number, no ref), and none is worth
+  adding: contracts are platform records that are not part of the export format (an imported
+  entry never has one), so the id never travels between databases; within one database ids
+  never change. If contracts ever get a ref, bind it instead (content version ``e3``).
+  For the same reason an export reproduces its hashes on re-import for entries whose whole content
+  the export format carries (imported entries: idempotency key ``import:<ref>``, confirmation
+  declared by the import). An entry recorded on the platform re-imports as an imported entry
+  (no contract, confirmed by the import instead of by its events): a new fact, a new hash.
+* amounts as ``f"{amount:.2f}"`` (the same text from a ``Decimal``, or from the ``int``/``float``
+  SQLite hands back for NUMERIC), times as integer microseconds since the Unix epoch in UTC
+  (from an aware ``datetime``, or from the naive UTC text SQLite stores), canonical JSON for lists.
+  Those accept the database driver's raw values, so ``verify`` streams rows without any per-row
+  type conversion.
+
+Consequence: an organisation's USCC (and a user's e-mail) must not change once the ledger names it.
+Changing it makes ``verify`` report every entry/event that names it — by design, the ledger recorded
+that legal entity — so whoever edits organisations must refuse it for organisations with entries.
 """
 
 from __future__ import annotations
@@ -123,7 +151,7 @@ class LedgerEntry(Base):
     confirmed_by_import: Mapped[bool] = mapped_column(default=False)
     # canonical JSON: [{"type", "sha256", "filename", "size"}] sorted; sha256 null = declared on import
     evidence_json: Mapped[str] = mapped_column(Text, default="[]")
-    # canonical JSON: [{"beneficiary_id", "amount_cny", "source"}]
+    # canonical JSON: [{"beneficiary_uscc", "amount_cny", "source"}] (USCC: see module docstring)
     subsidies_json: Mapped[str] = mapped_column(Text, default="[]")
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -173,12 +201,6 @@ class LedgerEntry(Base):
     def in_dispute(self) -> bool:
         return self.disputed_at is not None and self.dispute_resolved_at is None
 
-    def content(self) -> str:
-        return entry_content(
-            self.seq, self.ref, self.kind, self.payer_id, self.payee_id, self.contract_id,
-            self.listing_id, self.amount_cny, self.paid_at, self.reverses_id, self.idempotency_key,
-            self.confirmed_by_import, self.evidence_json, self.subsidies_json,
-        )
 
 
 class LedgerEvent(Base):
@@ -202,21 +224,27 @@ class LedgerEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     event_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
-    def content(self) -> str:
-        return event_content(
-            self.seq, self.entry_id, self.kind, self.org_id, self.user_id, self.at, self.reason,
-            self.doc_type, self.sha256, self.filename, self.size,
-        )
-
 
 # ---------------------------------------------------------------- canonical content and hashes
+_EPOCH_NAIVE = _EPOCH.replace(tzinfo=None)
+_fromisoformat = dt.datetime.fromisoformat
+
+
+def micros(moment: dt.datetime | str) -> int:
+    """Integer microseconds since the epoch (UTC): exact, and independent of the stored offset.
+
+    Accepts an aware ``datetime``, or what SQLite hands back for a ``UTCDateTime`` column: naive UTC
+    (as a ``datetime`` or as its ISO text) — ``models.base.UTCDateTime`` only ever writes UTC there.
+    """
+    if moment.__class__ is str:
+        moment = _fromisoformat(moment)
+    if moment.tzinfo is None:
+        return (moment - _EPOCH_NAIVE) // _US
+    return (moment - _EPOCH) // _US
+
+
 def _s(value: Any) -> str:
     return "" if value is None else str(value)
-
-
-def micros(moment: dt.datetime) -> int:
-    """Integer microseconds since the epoch (UTC): exact, and independent of the stored offset."""
-    return (moment - _EPOCH) // _US
 
 
 def canonical_json(value: Any) -> str:
@@ -224,23 +252,33 @@ def canonical_json(value: Any) -> str:
 
 
 def entry_content(
-    seq: int, ref: str, kind: str, payer_id: int, payee_id: int, contract_id: int | None,
-    listing_id: int | None, amount: Decimal, paid_at: dt.datetime, reverses_id: int | None,
-    idempotency_key: str, confirmed_by_import: bool, evidence_json: str, subsidies_json: str,
+    seq: int, ref: str, kind: str, payer_uscc: str, payee_uscc: str, contract_id: int | None,
+    listing_ref: str | None, amount: Decimal | int | float, paid_at: dt.datetime | str,
+    reverses_ref: str | None, idempotency_key: str, confirmed_by_import: bool | int,
+    evidence_json: str, subsidies_json: str,
 ) -> str:
-    return SEP.join((
-        "e1", str(seq), ref, kind, str(payer_id), str(payee_id), _s(contract_id), _s(listing_id),
-        f"{Decimal(amount):.2f}", str(micros(paid_at)), _s(reverses_id), idempotency_key,
-        "1" if confirmed_by_import else "0", evidence_json, subsidies_json,
-    ))
+    """The hashed content of an entry: stable identifiers only (module docstring).
+
+    ``amount`` may be a ``Decimal`` or SQLite's ``int``/``float`` for NUMERIC(18,2): ``:.2f`` gives
+    the same text (at most 11 significant digits, which a double holds exactly enough).
+    """
+    # one f-string, not a join of str() calls: this runs once per entry in ``ledger verify``
+    return (
+        f"e2\x1f{seq}\x1f{ref}\x1f{kind}\x1f{payer_uscc}\x1f{payee_uscc}"
+        f"\x1f{'' if contract_id is None else contract_id}\x1f{'' if listing_ref is None else listing_ref}"
+        f"\x1f{amount:.2f}\x1f{micros(paid_at)}\x1f{'' if reverses_ref is None else reverses_ref}"
+        f"\x1f{idempotency_key}\x1f{1 if confirmed_by_import else 0}\x1f{evidence_json}\x1f{subsidies_json}"
+    )
 
 
 def event_content(
-    seq: int, entry_id: int, kind: str, org_id: int | None, user_id: int | None, at: dt.datetime,
-    reason: str | None, doc_type: str | None, sha256: str | None, filename: str | None, size: int | None,
+    seq: int, entry_ref: str, kind: str, org_uscc: str | None, user_email: str | None,
+    at: dt.datetime | str, reason: str | None, doc_type: str | None, sha256: str | None,
+    filename: str | None, size: int | None,
 ) -> str:
+    """The hashed content of an event: the entry by its ref, the actor by USCC and e-mail."""
     return SEP.join((
-        "v1", str(seq), str(entry_id), kind, _s(org_id), _s(user_id), str(micros(at)), _s(reason),
+        "v2", str(seq), str(entry_ref), kind, _s(org_uscc), _s(user_email), str(micros(at)), _s(reason),
         _s(doc_type), _s(sha256), _s(filename), _s(size),
     ))
 

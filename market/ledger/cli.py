@@ -58,14 +58,17 @@ def export_command(out: str | None) -> None:
 
 @ledger_cli.command("verify")
 @click.option("--skip-files", is_flag=True, help="Check the hash chains only, not the evidence files.")
-def verify_command(skip_files: bool) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes verifying a long entries chain at once (default: LEDGER_VERIFY_WORKERS, "
+                   "else the CPU count up to 4).")
+def verify_command(skip_files: bool, workers: int | None) -> None:
     """Re-check both hash chains, the confirmation state and every evidence file."""
     from .chain import verify
 
     def progress(what: str, n: int) -> None:
         click.echo(f"  {what}: {n:,} checked", err=True)
 
-    res = verify(progress=progress, check_files=not skip_files)
+    res = verify(progress=progress, check_files=not skip_files, workers=workers)
     if res.ok:
         click.echo(f"ok: {res.entries} entries, {res.events} events, {res.files} evidence files verified")
         return

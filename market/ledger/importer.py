@@ -112,17 +112,20 @@ def _evidence(row: dict[str, Any]) -> list[dict[str, Any]]:
     return items
 
 
-def _lookup_orgs() -> dict[str, int]:
+def _lookup_orgs() -> tuple[dict[str, int], dict[int, str]]:
+    """Organisation ref or USCC -> id, and id -> USCC (what the ledger binds)."""
     orgs: dict[str, int] = {}
+    uscc_of: dict[int, str] = {}
     for org_id, ref, uscc in db.session.execute(select(Organisation.id, Organisation.ref, Organisation.uscc)):
         orgs[uscc] = org_id
+        uscc_of[org_id] = uscc
         if ref:
             orgs[ref] = org_id
-    return orgs
+    return orgs, uscc_of
 
 
 def parse_rows(rows: list[tuple[int, dict[str, Any]]], now: dt.datetime | None = None) -> tuple[list[Parsed], list[RowError]]:
-    orgs = _lookup_orgs()
+    orgs, uscc_of = _lookup_orgs()
     errors: list[RowError] = []
     parsed: list[Parsed] = []
     seen: dict[str, int] = {}
@@ -200,7 +203,7 @@ def parse_rows(rows: list[tuple[int, dict[str, Any]]], now: dt.datetime | None =
             if not source or len(source) > 200:
                 err("declared_subsidies", _("请填写补贴来源（不超过 200 字）。"))
                 continue
-            subsidies.append({"beneficiary_id": b_id, "amount_cny": sub_amount, "source": source})
+            subsidies.append({"beneficiary_uscc": uscc_of[b_id], "amount_cny": sub_amount, "source": source})
         if ref is not None:
             if ref in seen:
                 err("ref", _("与第 %(n)d 行的 ref 重复。", n=seen[ref]))
@@ -321,7 +324,7 @@ def export_records(batch: int = 5000) -> Iterator[dict[str, Any]]:
         .order_by(LedgerEntry.seq)
         .execution_options(yield_per=batch)
     )
-    org_refs: dict[int, str] = {}
+    org_refs: dict[str, str] = {}  # USCC -> the key the export names an organisation by
     for e, pr, pu, er, eu, listing_ref, rev_ref in db.session.execute(stmt):
         evidence = [i["type"] if not i.get("sha256") else i for i in e.evidence]
         record: dict[str, Any] = {
@@ -337,11 +340,12 @@ def export_records(batch: int = 5000) -> Iterator[dict[str, Any]]:
         subs = e.declared_subsidies
         if subs:
             for s in subs:
-                if s["beneficiary_id"] not in org_refs:
-                    o = db.session.get(Organisation, s["beneficiary_id"])
-                    org_refs[s["beneficiary_id"]] = o.ref or o.uscc
+                uscc = s["beneficiary_uscc"]
+                if uscc not in org_refs:
+                    ref = db.session.execute(select(Organisation.ref).where(Organisation.uscc == uscc)).scalar()
+                    org_refs[uscc] = ref or uscc
             record["declared_subsidies"] = [
-                {"beneficiary": org_refs[s["beneficiary_id"]], "amount_cny": s["amount_cny"], "source": s["source"]}
+                {"beneficiary": org_refs[s["beneficiary_uscc"]], "amount_cny": s["amount_cny"], "source": s["source"]}
                 for s in subs
             ]
         record.update(seq=e.seq, prev_hash=e.prev_hash, entry_hash=e.entry_hash)

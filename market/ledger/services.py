@@ -142,8 +142,9 @@ def evidence_json(items: list[dict[str, Any]]) -> str:
 
 
 def subsidies_json(items: list[dict[str, Any]]) -> str:
+    """Declared subsidies as hashed: the beneficiary by USCC, never by id (models.ledger docstring)."""
     return canonical_json(
-        [{"beneficiary_id": i["beneficiary_id"], "amount_cny": f"{Decimal(i['amount_cny']):.2f}", "source": i["source"]}
+        [{"beneficiary_uscc": i["beneficiary_uscc"], "amount_cny": f"{Decimal(i['amount_cny']):.2f}", "source": i["source"]}
          for i in items]
     )
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text
 from market.extensions import db
 from models.ledger import LedgerEntry, LedgerEvent
 from models.listings import Listing
+from models.organisations import Organisation
 
 GOOD = [
     {"ref": "P01", "kind": "rental", "payer": "S1", "payee": "U1", "amount_cny": "120000.00",
@@ -176,6 +177,66 @@ def test_export_round_trips(app, orgs, tmp_path):
         path = tmp_path / f"export.{fmt}"
         assert run(app, "export", "--out", str(path)).exit_code == 0
         assert "0 new entries, 4 unchanged" in run(app, "import", str(path)).output
+
+
+def _behind_the_app(*statements, **params) -> None:
+    """Run raw SQL past the append-only triggers and foreign keys (PostgreSQL: replica role)."""
+    db.session.remove()
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for stmt in statements:
+            conn.execute(text(stmt) if isinstance(stmt, str) else stmt, params)
+
+
+def _wipe_everything():
+    from models.base import Base
+
+    _behind_the_app(*(table.delete() for table in reversed(Base.metadata.sorted_tables)))
+
+
+def _ids() -> dict[str, int]:
+    db.session.expire_all()
+    ids = {r: db.session.execute(select(Organisation.id).where(Organisation.ref == r)).scalar_one() for r in ("S1", "U1")}
+    ids["H01"] = db.session.execute(select(Listing.id).where(Listing.ref == "H01")).scalar_one()
+    for ref, entry_id in db.session.execute(select(LedgerEntry.ref, LedgerEntry.id)):
+        ids[ref] = entry_id
+    return ids
+
+
+def test_reimport_into_a_fresh_database_reproduces_every_hash(app, orgs, make_org, tmp_path):
+    """Hashes bind USCCs and refs, not ids: a fresh database with other ids rebuilds the same chain."""
+    s1, u1 = orgs
+    usccs = {"S1": s1.uscc, "U1": u1.uscc}
+    assert run(app, "import", str(write_jsonl(tmp_path, GOOD))).exit_code == 0
+    # move the source's entries to other ids (refunds and events follow): nothing hashed changes
+    _behind_the_app("UPDATE ledger_event SET entry_id = entry_id + :o",
+                    "UPDATE ledger_entry SET id = id + :o, reverses_id = reverses_id + :o", o=1000)
+    assert run(app, "verify").exit_code == 0
+    before = _ids()
+    exported = tmp_path / "export.jsonl"
+    assert run(app, "export", "--out", str(exported)).exit_code == 0
+
+    # a fresh database where every organisation, listing and entry gets another id
+    _wipe_everything()
+    fillers = [make_org(kind="sme") for _ in range(3)]
+    make_org(kind="sme", ref="S1", uscc=usccs["S1"])
+    u1 = make_org(kind="university", ref="U1", uscc=usccs["U1"], size=None)
+    for ref in ("F01", "H01"):
+        db.session.add(Listing(ref=ref, kind="instrument", owner_id=fillers[0].id if ref == "F01" else u1.id,
+                               title="场发射透射电镜", description="电镜"))
+    db.session.commit()
+    assert run(app, "import", str(exported)).exit_code == 0
+    after = _ids()
+    assert set(after) == set(before) and all(after[k] != before[k] for k in before), (before, after)
+
+    again = tmp_path / "again.jsonl"
+    assert run(app, "export", "--out", str(again)).exit_code == 0
+    old, new = ([json.loads(line) for line in f.read_text(encoding="utf-8").splitlines()] for f in (exported, again))
+    assert [r["entry_hash"] for r in new] == [r["entry_hash"] for r in old]
+    assert new == old  # and everything else too
+    ok = run(app, "verify")
+    assert ok.exit_code == 0 and "ok: 4 entries" in ok.output
 
 
 def test_verify_exit_codes(app, orgs, tmp_path):
