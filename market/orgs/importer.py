@@ -263,6 +263,9 @@ def import_rows(actor: Any, rows: list[tuple[int, dict[str, Any]]]) -> ImportRes
         holder = by_uscc.get(p["uscc"])
         if holder is not None and holder is not existing:
             errors.append(RowError(line, "uscc", _("该统一社会信用代码已属于机构 %(ref)s（%(name)s）。", ref=holder.ref or holder.id, name=holder.name)))
+        if existing is not None and existing.uscc != p["uscc"] and _in_ledger(existing):
+            # the ledger's hashes bind the code (models/ledger.py): changing it would break `ledger verify`
+            errors.append(RowError(line, "uscc", _("该机构已有台账记录，统一社会信用代码不能再修改。")))
             continue
         conflict = p.get("size_conflict")
         if conflict and not (existing is not None and existing.size_source == "override" and existing.size == p["size_given"]):
@@ -295,6 +298,13 @@ def import_rows(actor: Any, rows: list[tuple[int, dict[str, Any]]]) -> ImportRes
         db.session.rollback()
         raise
     return result
+
+
+def _in_ledger(org: Organisation) -> bool:
+    from models.ledger import LedgerEntry
+
+    stmt = select(LedgerEntry.id).where((LedgerEntry.payer_id == org.id) | (LedgerEntry.payee_id == org.id)).limit(1)
+    return db.session.execute(stmt).first() is not None
 
 
 def _apply(org: Organisation | None, desired: dict[str, Any], source: str | None,

@@ -226,3 +226,19 @@ def test_export_xlsx_keeps_text_as_text(app_ctx):
     assert tuple(header) == ("ref", "name", "uscc", "kind", "size", "industry", "employees", "revenue_cny", "assets_cny",
                              "in_district", "verified", "group", "english_name", "address", "external_subsidies")
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+
+
+def test_uscc_of_an_organisation_in_the_ledger_cannot_change(app_ctx):
+    """The ledger's hashes bind each party's USCC: an import must not rewrite it afterwards."""
+    from market.ledger.importer import import_rows
+
+    import_bytes("cli", jsonl(*BASE), "orgs.jsonl")
+    import_rows([(1, {"ref": "P1", "kind": "rental", "payer": "S1", "payee": "U1",
+                      "amount_cny": "1000.00", "paid_at": "2026-03-01T10:00:00+08:00"})])
+    changed = [dict(BASE[0], uscc=U[10]), dict(BASE[2], uscc=U[11])]
+    from market.errors import ImportErrors
+
+    with pytest.raises(ImportErrors) as err:
+        import_bytes("cli", jsonl(*changed), "orgs.jsonl")
+    assert [(e.line, e.field) for e in err.value.errors] == [(1, "uscc")]  # L1 has no ledger entry: allowed
+    assert db.session.execute(select(Organisation.uscc).where(Organisation.ref == "U1")).scalar_one() == U[0]
