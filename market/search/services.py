@@ -26,7 +26,7 @@ from models.listings import Listing, ListingStatus
 from models.search import SavedSearch, SavedSearchMatch, SearchOutbox, SearchSynonym
 from models.users import User
 
-from . import labels
+from . import fast, labels
 from .analysis import DATA_DIR, add_words
 from .index import IndexBusy, IndexStore
 from .query import DEFAULT, ParsedQuery, Strategy, SynonymTable, build, parse
@@ -263,6 +263,15 @@ def search(
 def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_page: int, with_facets: bool = True):
     """Run a built query: ([(listing id, score)] for the page, total, facet counts). One walk."""
     limit = page * per_page
+    flt = _filter_query(filters)
+    shape = fast.leaves(wq) if sort == "relevance" else None
+    if shape is not None:
+        allow = _allowed_docs(searcher, filters) if flt is not None else None
+        top, docset = fast.run(searcher, shape[0], shape[1], allow, limit)
+        window = top[(page - 1) * per_page : page * per_page]
+        ids_scores = [(int(searcher.stored_fields(g)["id"]), score) for g, score in window]
+        facets = _facet_counts(searcher, docset) if with_facets else {}
+        return ids_scores, len(docset), facets
     if sort == "newest":
         collector = collectors.SortingCollector(sorting.FieldFacet("published", reverse=True), limit=limit)
     elif sort == "price":
@@ -271,7 +280,6 @@ def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_pag
     else:
         collector = _TopWithDocset(limit=limit, usequality=False)
     inner = collector
-    flt = _filter_query(filters)
     if flt is not None:
         collector = collectors.FilterCollector(collector, allow=flt)
     searcher.search_with_collector(wq, collector)
@@ -307,6 +315,19 @@ def _facet_docsets(searcher) -> dict[str, dict[str, frozenset[int]]]:
             cached[name] = values
         searcher._market_facet_docsets = cached
     return cached
+
+
+def _allowed_docs(searcher, filters: dict[str, str]) -> set[int]:
+    """The documents every filter allows, from the per-searcher facet sets."""
+    sets = _facet_docsets(searcher)
+    allowed: set[int] | None = None
+    for name, value in filters.items():
+        ids = sets.get(name, {}).get(value)
+        if ids is None:  # "none" values are not facets but can be filtered on
+            field, reader = labels.FACET_FIELDS[name], searcher.reader()
+            ids = frozenset(reader.postings(field, value).all_ids()) if (field, value) in reader else frozenset()
+        allowed = set(ids) if allowed is None else allowed & ids
+    return allowed if allowed is not None else set()
 
 
 def _facet_counts(searcher, docset: set[int]) -> dict[str, dict[str, int]]:
