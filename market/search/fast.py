@@ -25,12 +25,14 @@ A query with any other node (e.g. the one-character ``Prefix``) is not handled h
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import threading
 from collections import OrderedDict
 
 import numpy as np
 from whoosh import query as Q
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.formats import Positions
 from whoosh.matching import ListMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
@@ -118,7 +120,13 @@ def _field_lengths(seg_reader, field: str) -> np.ndarray:
         if col is None:
             return np.ones(n, dtype=np.float64)
         table = np.array([byte_to_length(b) if b else 1 for b in range(256)], dtype=np.float64)
-        raw = np.frombuffer(bytes(col[i] for i in range(n)), dtype=np.uint8) if n else np.zeros(0, np.uint8)
+        if getattr(col, "_fixedlen", None) == 1 and getattr(col, "_typecode", None) == "B":
+            # a NumericColumn("B") reader: one byte per document, read at once (docs past the end: 0)
+            raw = np.zeros(n, dtype=np.uint8)
+            count = min(col._count, n)
+            raw[:count] = np.frombuffer(bytes(col._dbfile.get(col._basepos, count)), dtype=np.uint8)
+        else:
+            raw = np.fromiter((col[i] for i in range(n)), dtype=np.uint8, count=n)
         return table[raw]
 
     return CACHE.get((seg_reader.segment().segment_id(), "len", field), build)
@@ -129,6 +137,47 @@ def _matcher(seg_reader, field: str, word: str):
     if isinstance(m, FilterMatcher):  # deleted documents are dropped by the caller
         m = m.child
     return m
+
+
+def _blocks(m):
+    """Walk a W3LeafMatcher's blocks (the caller reads each block's ids, weights, values)."""
+    while True:
+        yield m
+        if m._lastblock:
+            break
+        m._goto(m._nextoffset)
+
+
+def _block_ids(m) -> np.ndarray:
+    """The current block's document ids; delta-decoded with numpy instead of whoosh's generator."""
+    if m._data is None:
+        m._read_data()
+    if m._byteids:
+        m._read_ids()
+        return np.asarray(m._ids, dtype=np.int64)
+    return np.cumsum(np.asarray(m._data[0], dtype=np.int64))
+
+
+def _position_deltas(values: list, fmt) -> list:
+    """Per posting, the position deltas (``Positions.decode_positions`` before its running sum).
+
+    Each value is ``pack_uint(count) + pickle.dumps(deltas, 2)`` (maybe without the final STOP):
+    the pickles are spliced into one pickled list of lists and unpickled in one C call, instead of
+    one ``loads`` per posting (the cold cost of a phrase). Any other format is decoded one by one.
+    """
+    if type(fmt) is Positions and all(v[4:6] == b"\x80\x02" for v in values):
+        body = b"".join(v[6:-1] if v.endswith(b".") else v[6:] for v in values)
+        try:
+            got = pickle.loads(b"\x80\x02](" + body + b"e.")
+        except Exception:  # noqa: BLE001 - not the layout assumed above: the slow, sure way
+            got = None
+        if isinstance(got, list) and len(got) == len(values):
+            return got
+    out = []
+    for v in values:
+        poses = fmt.decode_positions(v)
+        out.append([p - q for p, q in zip(poses, [0, *poses[:-1]], strict=True)])
+    return out
 
 
 def _postings(seg_reader, field: str, word: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -142,18 +191,15 @@ def _postings(seg_reader, field: str, word: str) -> tuple[np.ndarray, np.ndarray
             ids = list(m._ids)
             ws = list(m._weights) if m._weights else [1.0] * len(ids)
         elif isinstance(m, W3LeafMatcher):
-            ids, ws = [], []
-            while True:
-                m._read_ids()
+            id_chunks, w_chunks = [], []
+            for _m in _blocks(m):
+                id_chunks.append(_block_ids(m))
                 m._read_weights()
-                ids.extend(m._ids)
-                ws.extend(m._weights)
-                if m._lastblock:
-                    break
-                m._goto(m._nextoffset)
+                w_chunks.append(np.asarray(m._weights, dtype=np.float64))
+            # weights are float32 in whoosh's blocks: float64 holds them exactly, as Python floats did
+            return np.concatenate(id_chunks), np.concatenate(w_chunks)
         else:
             raise TypeError(f"unexpected postings matcher {type(m)!r}")
-        # weights are float32 in whoosh's blocks: float64 holds them exactly, as Python floats did
         return np.array(ids, dtype=np.int64), np.array(ws, dtype=np.float64)
 
     return CACHE.get((seg_reader.segment().segment_id(), "post", field, word), build)
@@ -164,23 +210,24 @@ def _position_keys(seg_reader, field: str, word: str, fmt) -> np.ndarray:
 
     def build():
         m = _matcher(seg_reader, field, word)
-        ids: list[int] = []
-        vs: list = []
         if isinstance(m, ListMatcher):
-            ids, vs = list(m._ids), list(m._values)
+            ids, vs = np.array(m._ids, dtype=np.int64), list(m._values)
         else:
-            while True:
-                m._read_ids()
+            id_chunks, vs = [], []
+            for _m in _blocks(m):
+                id_chunks.append(_block_ids(m))
                 m._read_values()
-                ids.extend(m._ids)
                 vs.extend(m._values)
-                if m._lastblock:
-                    break
-                m._goto(m._nextoffset)
-        poses = [fmt.decode_positions(v) for v in vs]
-        lens = np.fromiter((len(p) for p in poses), dtype=np.int64, count=len(poses))
-        flat = np.fromiter((p for ps in poses for p in ps), dtype=np.int64, count=int(lens.sum()))
-        return (np.repeat(np.array(ids, dtype=np.int64), lens) << 32) | flat
+            ids = np.concatenate(id_chunks)
+        deltas = _position_deltas(vs, fmt)
+        lens = np.fromiter((len(d) for d in deltas), dtype=np.int64, count=len(deltas))
+        flat = np.fromiter((x for d in deltas for x in d), dtype=np.int64, count=int(lens.sum()))
+        # positions are stored as deltas within each document: a running sum restarted per document
+        run = np.cumsum(flat)
+        starts = np.cumsum(lens) - lens
+        before = np.where(starts > 0, run[np.maximum(starts - 1, 0)], 0) if len(run) else starts
+        positions = run - np.repeat(before, lens)
+        return (np.repeat(ids, lens) << 32) | positions
 
     return CACHE.get((seg_reader.segment().segment_id(), "pos", field, word), build)
 
