@@ -248,7 +248,10 @@ def _phrase_docs(keys: list[np.ndarray]) -> np.ndarray:
         ok = at < len(other)
         ok[ok] = other[at[ok]] == want[ok]
         cand = cand[ok]
-    return np.unique(cand >> 32) if len(cand) else _EMPTY_I
+    if not len(cand):
+        return _EMPTY_I
+    docs = cand >> 32  # ascending: the anchor's keys are sorted and filtering keeps their order
+    return docs[np.concatenate(([True], docs[1:] != docs[:-1]))]
 
 
 def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndarray | None,
@@ -292,14 +295,7 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
                 scores[ids] += c * ws / (ws + a + bc * fl[ids])
                 counts[ids] += 1
                 continue
-            # Phrase: documents with every bigram (cheap), then consecutive positions (exact).
-            common = lists[0][0]
-            for ids, _w in lists[1:]:
-                common = np.intersect1d(common, ids, assume_unique=True)
-                if not len(common):
-                    break
-            if not len(common):
-                continue
+            # Phrase: consecutive positions of its bigrams, exact (a sorted search per bigram).
             fmt = schema[field].format
             docs = _phrase_docs([_position_keys(reader, field, w, fmt) for w in leaf.words])
             if not len(docs):
