@@ -16,7 +16,7 @@ import yaml
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 from whoosh import collectors, sorting
 from whoosh import query as Q
 
@@ -353,8 +353,9 @@ def _hydrate(ids_scores: list[tuple[int, float | None]], parsed: ParsedQuery, ve
     if not ids_scores:
         return []
     ids = [i for i, _s in ids_scores]
+    # one round trip: the owner comes in the same query (this runs on every search request)
     rows = db.session.execute(
-        select(Listing).options(selectinload(Listing.owner)).where(Listing.id.in_(ids))
+        select(Listing).join(Listing.owner).options(contains_eager(Listing.owner)).where(Listing.id.in_(ids))
     ).scalars()
     by_id = {row.id: row for row in rows}
     terms = parsed.highlight_terms
