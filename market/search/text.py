@@ -41,8 +41,26 @@ def plain_text(markdown: str | None) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-def _normalized_with_map(text: str) -> tuple[str, list[int]]:
+class _NormTable(dict):
+    """``str.translate`` table filled on demand with :func:`_norm_char` (C-speed after first sight)."""
+
+    def __missing__(self, code: int) -> str:
+        normalised = _norm_char(chr(code))
+        if len(normalised) != 1:
+            _NOT_ONE_TO_ONE.add(chr(code))
+        self[code] = normalised
+        return normalised
+
+
+_NOT_ONE_TO_ONE: set[str] = set()
+_TABLE = _NormTable()
+
+
+def _normalized_with_map(text: str) -> tuple[str, list[int] | range]:
     """The normalised text and, for each of its characters, the index of the original character."""
+    norm = text.translate(_TABLE)
+    if _NOT_ONE_TO_ONE.isdisjoint(text):  # the usual case: character i stays at position i
+        return norm, range(len(text))
     out: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(text):
