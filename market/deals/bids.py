@@ -23,6 +23,7 @@ from .common import (
     admins_and_requester,
     get_for_update,
     is_party,
+    listing_of_kind,
     now,
     parse_money,
     require_text,
@@ -48,10 +49,7 @@ def bid_link(bid: Bid) -> str:
 
 
 def scenario_by_ref(ref: str) -> Listing:
-    listing = db.session.execute(select(Listing).where(Listing.ref == ref)).scalar_one_or_none()
-    if listing is None or listing.kind != ListingKind.SCENARIO:
-        raise NotFound(_("找不到该场景。"))
-    return listing
+    return listing_of_kind(ref, {ListingKind.SCENARIO}, _("找不到该场景。"))
 
 
 def check_open(listing: Listing) -> None:

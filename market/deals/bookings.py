@@ -41,6 +41,7 @@ from .common import (
     admins_and_requester,
     get_for_update,
     is_party,
+    listing_of_kind,
     now,
     parse_money,
     require_text,
@@ -58,10 +59,7 @@ def booking_link(booking: Booking) -> str:
 
 
 def resource_by_ref(ref: str) -> Listing:
-    listing = db.session.execute(select(Listing).where(Listing.ref == ref)).scalar_one_or_none()
-    if listing is None or listing.kind not in RENTABLE_KINDS:
-        raise NotFound(_("找不到该仪器、设施或基地。"))
-    return listing
+    return listing_of_kind(ref, RENTABLE_KINDS, _("找不到该仪器、设施或基地。"))
 
 
 # ---------------------------------------------------------------- availability

@@ -33,6 +33,16 @@ def serialise_writes() -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def listing_of_kind(ref: str, kinds: Any, message: str):
+    """The listing ``ref`` if it is one of ``kinds``; NotFound with ``message`` otherwise."""
+    from models.listings import Listing
+
+    listing = db.session.execute(db.select(Listing).where(Listing.ref == ref)).scalar_one_or_none()
+    if listing is None or listing.kind not in kinds:
+        raise NotFound(message)
+    return listing
+
+
 def get_for_update(model: type, obj_id: Any, message: str | None = None):
     """Load a row for a state change, locked against concurrent changes of the same row."""
     serialise_writes()

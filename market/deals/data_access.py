@@ -28,6 +28,7 @@ from .common import (
     admins_and_requester,
     get_for_update,
     is_party,
+    listing_of_kind,
     now,
     parse_money,
     require_text,
@@ -43,10 +44,7 @@ def application_link(app: DataApplication) -> str:
 
 
 def data_listing_by_ref(ref: str) -> Listing:
-    listing = db.session.execute(select(Listing).where(Listing.ref == ref)).scalar_one_or_none()
-    if listing is None or listing.kind not in DATA_KINDS:
-        raise NotFound(_("找不到该数据资源。"))
-    return listing
+    return listing_of_kind(ref, DATA_KINDS, _("找不到该数据资源。"))
 
 
 def is_open_without_application(listing: Listing) -> bool:
