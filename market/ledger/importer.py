@@ -24,7 +24,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 
 from market import audit
 from market import evidence as evidence_store
@@ -322,6 +322,7 @@ def export_records(batch: int = 5000) -> Iterator[dict[str, Any]]:
         .outerjoin(Listing, Listing.id == LedgerEntry.listing_id)
         .outerjoin(rev, rev.id == LedgerEntry.reverses_id)
         .order_by(LedgerEntry.seq)
+        .options(selectinload(LedgerEntry.events))  # evidence added later: one query per batch, not per entry
         .execution_options(yield_per=batch)
     )
     org_refs: dict[str, str] = {}  # USCC -> the key the export names an organisation by
