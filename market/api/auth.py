@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import secrets
@@ -20,6 +21,7 @@ from models.users import ApiToken, User
 
 TOKEN_PREFIX = "ccxq_"
 _CACHE_KEY = "market.api_user"
+LAST_USED_PRECISION = dt.timedelta(minutes=1)
 
 
 def new_token_secret() -> str:
@@ -46,8 +48,11 @@ def current_api_user() -> User | None:
         ).scalar_one_or_none()
         if token is None or token.revoked_at is not None or not token.user.active:
             abort(401, message=_("令牌无效或已被撤销。"))
-        token.last_used_at = utcnow()
-        db.session.commit()
+        now = utcnow()
+        # "last used" is shown to the token's owner; minute precision spares a write per request
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+            token.last_used_at = now
+            db.session.commit()
         user = token.user
     request.environ[_CACHE_KEY] = user
     return user

@@ -203,3 +203,26 @@ def test_invalid_arguments_are_422_with_fields(error_app):
     assert client.get("/api/v1/probe/args?n=3").get_json() == {"n": 3}
     error = assert_json_error(client.get("/api/v1/probe/args?n=zero"), 422, "unprocessable_entity")
     assert "n" in error["fields"]["query"]
+
+
+def test_a_burst_of_calls_writes_last_used_once(client, make_user):
+    """Each API call must not cost a database write: last use is kept to the minute."""
+    from sqlalchemy import event
+
+    from market.auth.services import create_token
+
+    owner = make_user(role=Role.ORG_ADMIN)
+    _token, secret = create_token(owner, "burst")
+    updates = []
+
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("UPDATE API_TOKEN"):
+            updates.append(statement)
+
+    try:
+        for _ in range(5):
+            assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(updates) == 1
