@@ -484,6 +484,12 @@ def entries_query(org_id: int | None = None, year: int | None = None, kind: str 
     return stmt
 
 
+def has_entries(org_id: int) -> bool:
+    """Whether the organisation pays or is paid in any ledger entry (its USCC is then in the hashes)."""
+    stmt = select(LedgerEntry.id).where(or_(LedgerEntry.payer_id == org_id, LedgerEntry.payee_id == org_id))
+    return db.session.execute(stmt.limit(1)).first() is not None
+
+
 def counted_entries(org_id: int | None = None, year: int | None = None, kind: str | None = None,
                     role: str | None = None) -> list[LedgerEntry]:
     """The entries that count (payments and the refunds that net against them), by seq.

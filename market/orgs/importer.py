@@ -26,6 +26,7 @@ from market import audit, imports
 from market.errors import Conflict, ImportErrors, RowError, ValidationError
 from market.extensions import db
 from market.imports import FieldError
+from market.ledger.services import has_entries as ledger_has_entries
 from market.permissions import require
 from models.base import utcnow
 from models.organisations import (
@@ -263,7 +264,7 @@ def import_rows(actor: Any, rows: list[tuple[int, dict[str, Any]]]) -> ImportRes
         holder = by_uscc.get(p["uscc"])
         if holder is not None and holder is not existing:
             errors.append(RowError(line, "uscc", _("该统一社会信用代码已属于机构 %(ref)s（%(name)s）。", ref=holder.ref or holder.id, name=holder.name)))
-        if existing is not None and existing.uscc != p["uscc"] and _in_ledger(existing):
+        if existing is not None and existing.uscc != p["uscc"] and ledger_has_entries(existing.id):
             # the ledger's hashes bind the code (models/ledger.py): changing it would break `ledger verify`
             errors.append(RowError(line, "uscc", _("该机构已有台账记录，统一社会信用代码不能再修改。")))
             continue
@@ -298,13 +299,6 @@ def import_rows(actor: Any, rows: list[tuple[int, dict[str, Any]]]) -> ImportRes
         db.session.rollback()
         raise
     return result
-
-
-def _in_ledger(org: Organisation) -> bool:
-    from models.ledger import LedgerEntry
-
-    stmt = select(LedgerEntry.id).where((LedgerEntry.payer_id == org.id) | (LedgerEntry.payee_id == org.id)).limit(1)
-    return db.session.execute(stmt).first() is not None
 
 
 def _apply(org: Organisation | None, desired: dict[str, Any], source: str | None,
