@@ -66,10 +66,16 @@ def _show(value: Any) -> str:
 
 
 def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[DiffRow]:
-    """One row per key of before ∪ after; changed rows first, unchanged ones last."""
+    """One row per key of before ∪ after; changed rows first, unchanged ones last.
+
+    For a creation (no ``before``) the empty fields are left out.
+    """
+    created = before is None
     before, after = before or {}, after or {}
     rows = []
     for key in sorted(set(before) | set(after)):
+        if created and after.get(key) in (None, "", [], {}):
+            continue  # a new record's empty fields say nothing
         if key not in before:
             status = "added"
         elif key not in after:

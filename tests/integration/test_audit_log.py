@@ -80,6 +80,8 @@ def test_diff_rows():
     assert [(r.key, r.status) for r in rows] == [("a", "changed"), ("c", "removed"), ("d", "added"), ("b", "same")]
     assert rows[2].after == '{"k": "值"}'
     assert diff(None, None) == []
+    created = diff(None, {"title": "冷冻电镜", "budget_cny": None, "tags": [], "note": ""})
+    assert [(r.key, r.status) for r in created] == [("title", "added")]  # empty fields of a new record left out
 
 
 def test_state_changes_are_audited_in_the_same_transaction(app_ctx, make_user):
