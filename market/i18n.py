@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request, session
 from flask_babel import format_datetime as babel_format_datetime
 from flask_login import current_user
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def N_(message: str) -> str:
@@ -32,13 +29,6 @@ def select_locale() -> str:
     if chosen in supported:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]
-
-
-def local_year(moment: dt.datetime) -> int:
-    """The calendar year of ``moment`` in Beijing time (POLICY.md interpretation 5)."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime has no year in Asia/Shanghai")
-    return moment.astimezone(SHANGHAI).year
 
 
 def format_cny(value: Decimal | int | None) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from market.i18n import SHANGHAI
+from market.domain.localtime import day_start
 from models.audit import AuditEntry
 
 
@@ -46,7 +46,7 @@ def audit_query(
 
 
 def _day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=SHANGHAI).astimezone(dt.UTC)
+    return day_start(day)
 
 
 @dataclass

@@ -20,9 +20,9 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, or_, select
 
 from market import audit
+from market.domain.localtime import SHANGHAI, local_year, stamp
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
-from market.i18n import SHANGHAI
 from market.notifications.services import notify, org_admins
 from market.permissions import require
 from models.deals import (
@@ -299,7 +299,7 @@ def _fmt_hours(h: Decimal) -> str:
 
 
 def _local(moment: dt.datetime) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return stamp(moment)
 
 
 def get_booking(user: Any, booking_id: int) -> Booking:
@@ -496,7 +496,7 @@ def utilisation(org_id: int, year: int | None = None) -> list[Utilisation]:
     )
     per: dict[int, list[Booking]] = defaultdict(list)
     for b in db.session.execute(stmt).scalars():
-        if year is None or b.start_at.astimezone(SHANGHAI).year == year:
+        if year is None or local_year(b.start_at) == year:
             per[b.listing_id].append(b)
     out = []
     for listing in listings:

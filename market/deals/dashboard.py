@@ -11,8 +11,9 @@ from flask_babel import gettext as _
 from flask_babel import pgettext
 from sqlalchemy import or_, select
 
+from market.domain.localtime import stamp
 from market.extensions import db
-from market.i18n import N_, SHANGHAI
+from market.i18n import N_
 from models.deals import (
     OPEN_BID_STATUSES,
     Bid,
@@ -113,7 +114,7 @@ EXPORT_COLUMNS = (N_("类型"), N_("编号"), N_("资源/场景编号"), N_("资
 
 
 def _local(moment) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return stamp(moment)
 
 
 def export_rows(d: Dashboard) -> list[tuple[str, list[list[Any]]]]:

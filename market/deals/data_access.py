@@ -15,9 +15,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from market import audit
+from market.domain.localtime import local_date
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
-from market.i18n import SHANGHAI
 from market.notifications.services import notify, org_admins
 from market.permissions import require
 from models.deals import ContractKind, DataAccessMode, DataApplication, DataApplicationStatus
@@ -59,7 +59,7 @@ def modes_for(listing: Listing) -> tuple[str, ...]:
 
 
 def today_local() -> dt.date:
-    return now().astimezone(SHANGHAI).date()
+    return local_date(now())
 
 
 def parse_fields(value: Any) -> list[str]:

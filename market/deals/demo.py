@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import select
 
 from market import evidence
+from market.domain.localtime import SHANGHAI
 from market.extensions import db
-from market.i18n import SHANGHAI
 from models.deals import (
     Bid,
     BidMessage,

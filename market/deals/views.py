@@ -13,9 +13,9 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from market import evidence
+from market.domain.localtime import SHANGHAI, localize
 from market.errors import DomainError, NotFound, PermissionDenied
 from market.extensions import db
-from market.i18n import SHANGHAI
 from market.web import apply_domain_error, permission_required
 
 from . import bids as bid_svc
@@ -66,7 +66,7 @@ def _run(fn: Callable, *args: Any, form: Any = None, ok: str | None = None, **kw
 
 def _local_input(value: dt.datetime | None) -> dt.datetime | None:
     """A ``datetime-local`` input is Beijing time."""
-    return value.replace(tzinfo=SHANGHAI) if value is not None and value.tzinfo is None else value
+    return localize(value) if value is not None else None
 
 
 def _files(field) -> list[tuple[Any, str]]:

@@ -28,9 +28,9 @@ from sqlalchemy.orm import aliased, selectinload
 
 from market import audit
 from market import evidence as evidence_store
+from market.domain.localtime import to_local
 from market.errors import ImportErrors, RowError, ValidationError
 from market.extensions import db
-from market.i18n import SHANGHAI
 from market.imports import (
     FieldError,
     aware_time,
@@ -331,7 +331,7 @@ def export_records(batch: int = 5000) -> Iterator[dict[str, Any]]:
         record: dict[str, Any] = {
             "ref": e.ref, "kind": e.kind, "payer": pr or pu, "payee": er or eu,
             "amount_cny": f"{e.amount_cny:.2f}",
-            "paid_at": e.paid_at.astimezone(SHANGHAI).isoformat(),
+            "paid_at": to_local(e.paid_at).isoformat(),
             "confirmed": e.both_confirmed, "evidence": evidence,
         }
         if listing_ref:

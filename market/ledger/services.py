@@ -24,9 +24,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from market import audit, evidence
+from market.domain.localtime import local_year, stamp, year_bounds
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
-from market.i18n import N_, SHANGHAI, local_year
+from market.i18n import N_
 from market.notifications.services import district_staff, notify, org_admins
 from market.permissions import require
 from models.deals import Contract, ContractStatus
@@ -455,13 +456,6 @@ def is_counted(entry: LedgerEntry) -> bool:
     return not count_problems(entry)
 
 
-def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) of a calendar year in Asia/Shanghai, as UTC (POLICY.md interpretation 5)."""
-    start = dt.datetime(year, 1, 1, tzinfo=SHANGHAI).astimezone(dt.UTC)
-    end = dt.datetime(year + 1, 1, 1, tzinfo=SHANGHAI).astimezone(dt.UTC)
-    return start, end
-
-
 def entries_query(org_id: int | None = None, year: int | None = None, kind: str | None = None,
                   role: str | None = None):
     """Entries in seq order, optionally of one organisation (as payer/payee/either), year and kind."""
@@ -555,7 +549,7 @@ def export_rows(org_id: int | None = None) -> list[dict[str, Any]]:
     for e in db.session.execute(entries_query(org_id)).scalars():
         rows.append({
             "ref": e.ref, "kind": e.kind, "payer": e.payer.name, "payee": e.payee.name,
-            "amount_cny": e.amount_cny, "paid_at": e.paid_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+            "amount_cny": e.amount_cny, "paid_at": stamp(e.paid_at),
             "year": local_year(e.paid_at),
             "payer_confirmed": e.payer_confirmed_at is not None, "payee_confirmed": e.payee_confirmed_at is not None,
             "disputed": e.in_dispute, "evidence": "、".join(sorted(e.evidence_types)),

@@ -20,9 +20,10 @@ from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
 from market import evidence as evidence_store
+from market.domain.localtime import SHANGHAI, localize
 from market.errors import DomainError, ValidationError
 from market.extensions import db
-from market.i18n import N_, SHANGHAI
+from market.i18n import N_
 from market.imports import FieldError, money
 from market.permissions import can, require
 from market.web import permission_required
@@ -79,9 +80,7 @@ def _paid_at(field: str = "paid_at") -> dt.datetime:
         moment = dt.datetime.fromisoformat(raw)
     except ValueError:
         raise ValidationError(_("付款时间格式不对。"), field) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=SHANGHAI)
-    return moment
+    return localize(moment)
 
 
 def _uploads() -> list[Upload]:

@@ -14,7 +14,7 @@ from wtforms.fields import DateTimeLocalField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from market.i18n import SHANGHAI
+from market.domain.localtime import SHANGHAI
 from models.listings import DATA_KINDS, RENTABLE_KINDS, ListingKind
 
 from . import fields as F

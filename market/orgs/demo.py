@@ -33,7 +33,7 @@ def _size_for(kind: str, industry: str | None, employees: int | None, revenue: s
     if kind != "sme":
         return "large" if kind == "leading_firm" else None
     try:
-        from .classification import classify
+        from market.domain.sme import classify
 
         return classify(industry, employees, Decimal(revenue) if revenue else None, None).size
     except ImportError:  # classification arrives with the organisations feature

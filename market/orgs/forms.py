@@ -15,7 +15,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
-from .classification import industry_codes
+from market.domain.sme import industry_codes
+
 from .labels import BASIS_LABELS, KIND_LABELS, SIZE_LABELS, industry_label
 from .uscc import normalise_input
 

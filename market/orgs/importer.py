@@ -23,6 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from market import audit, imports
+from market.domain import localtime
+from market.domain.sme import classify, industry_codes
 from market.errors import Conflict, ImportErrors, RowError, ValidationError
 from market.extensions import db
 from market.imports import FieldError
@@ -37,7 +39,6 @@ from models.organisations import (
     VerificationStatus,
 )
 
-from .classification import classify, industry_codes, today_shanghai
 from .services import KINDS, SIZED_KINDS, SIZES, _actor_id, check_name
 from .uscc import uscc_problem
 
@@ -320,7 +321,7 @@ def _apply(org: Organisation | None, desired: dict[str, Any], source: str | None
     new_size = desired.get("size")
     if new_size != org.size or source != org.size_source:
         org.size, org.size_source = new_size, source
-        org.size_assessed_on = today_shanghai() if new_size else None
+        org.size_assessed_on = localtime.today() if new_size else None
         if source != "override":
             org.size_override_reason = None
     group_name = desired.get("group")

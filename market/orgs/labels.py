@@ -75,13 +75,13 @@ INDUSTRY_NAMES = (
 
 def industry_label(code: str | None):
     """The industry's name in the user's language ("—" without a code)."""
-    from .classification import industry_name
+    from market.domain.sme import industry_name
 
     return _l(industry_name(code)) if code else "—"
 
 
 def labels() -> dict:
-    from .classification import industry_codes
+    from market.domain.sme import industry_codes
 
     return {
         "kind": KIND_LABELS,

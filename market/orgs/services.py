@@ -19,6 +19,8 @@ from sqlalchemy.exc import IntegrityError
 
 from market import audit, evidence
 from market.auth.passwords import check_password_strength, hash_password
+from market.domain import localtime
+from market.domain.sme import Classification, classify, industry_codes
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
 from market.notifications.services import district_staff, notify, org_admins
@@ -34,7 +36,6 @@ from models.organisations import (
 )
 from models.users import Role, User
 
-from .classification import Classification, classify, industry_codes, today_shanghai
 from .uscc import validate_uscc
 
 # Universities, institutes and government bodies are not classified (POLICY.md, SME table note);
@@ -151,7 +152,7 @@ def _reclassify(org: Organisation, actor: Any) -> None:
     if cls.size and cls.size != org.size:
         _event(org, actor, "reclassified", size_from=org.size, size_to=cls.size, classified=cls.size, reason=cls.reason)
         org.size, org.size_source = cls.size, "classified"
-        org.size_assessed_on = today_shanghai()
+        org.size_assessed_on = localtime.today()
 
 
 def override_size(actor: User, org: Organisation, size: str | None, reason: str) -> Organisation:
@@ -181,7 +182,7 @@ def override_size(actor: User, org: Organisation, size: str | None, reason: str)
         org.size, org.size_source, org.size_override_reason = size, "override", reason
         _event(org, actor, "size_override", size_from=old, size_to=size,
                classified=cls.size if cls else None, classified_reason=cls.reason if cls else None, reason=reason)
-    org.size_assessed_on = today_shanghai()
+    org.size_assessed_on = localtime.today()
     audit.record(actor, "org.override_size", org, before, audit.snapshot(org))
     db.session.commit()
     return org
@@ -264,7 +265,7 @@ def register_organisation(reg: Registration) -> tuple[Organisation, User]:
         assets_cny=reg.assets_cny,
         size=cls.size if cls else None,
         size_source="classified" if cls and cls.size else None,
-        size_assessed_on=today_shanghai() if cls and cls.size else None,
+        size_assessed_on=localtime.today() if cls and cls.size else None,
         verification_status=VerificationStatus.PENDING,
         licence_sha256=stored.sha256,
         licence_filename=stored.filename,

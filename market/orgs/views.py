@@ -16,6 +16,7 @@ from flask_login import current_user, login_user
 from sqlalchemy import or_, select
 
 from market import evidence
+from market.domain import localtime
 from market.errors import DomainError, ImportErrors, ValidationError
 from market.extensions import db
 from market.permissions import can
@@ -23,7 +24,6 @@ from market.web import PUBLIC, apply_domain_error, paginate, permission_required
 from models.organisations import Organisation, RelatedPartyGroup
 
 from . import bp, services
-from .classification import today_shanghai
 from .forms import (
     AddMemberForm,
     ApproveForm,
@@ -180,7 +180,7 @@ def admin_detail(org_id: int):
         "orgs/admin_detail.html", org=org, classification=services.classification_for(org),
         approve_form=ApproveForm(prefix="approve"), reject_form=RejectForm(prefix="reject"),
         size_form=SizeOverrideForm(prefix="size", data={"size": org.size if org.size_source == "override" else ""}),
-        today=today_shanghai(), title=org.name,
+        today=localtime.today(), title=org.name,
     )
 
 

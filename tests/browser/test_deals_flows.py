@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
+from market.domain.localtime import SHANGHAI
 from market.extensions import db
-from market.i18n import SHANGHAI
 from models.deals import Booking, Contract
 from models.users import Role
 from tests.browser.conftest import ui_login

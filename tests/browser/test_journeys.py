@@ -23,8 +23,8 @@ from playwright.sync_api import expect
 from market.deals import bids as bid_svc
 from market.deals import bookings as booking_svc
 from market.deals import contracts as contract_svc
+from market.domain.localtime import SHANGHAI
 from market.extensions import db
-from market.i18n import SHANGHAI
 from market.ledger import services as ledger_svc
 from models.deals import Booking
 from models.ledger import LedgerEntry

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from market.orgs.classification import classify, industry_codes, standard_on, standards
+from market.domain.sme import classify, industry_codes, standard_on, standards
 
 W = 10_000  # 万元
 # code: (ceiling, medium, small) with E=employees, R=revenue (万元), A=assets (万元)
@@ -112,7 +112,7 @@ def test_negative_figures_are_a_programming_error():
 
 
 def test_a_later_standard_applies_from_its_own_date(monkeypatch):
-    from market.orgs import classification as c
+    from market.domain import sme as c
 
     old = c.standards()
     newer = c.Standard("future", "新标准", "某某〔2030〕1号", dt.date(2030, 1, 1),

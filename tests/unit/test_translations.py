@@ -108,6 +108,6 @@ def test_industry_names_of_the_classification_data_are_marked():
     # The names come from a YAML file the extractor cannot read; market/orgs/labels.py lists them.
     from market.orgs.labels import INDUSTRY_NAMES
 
-    data = yaml.safe_load((ROOT / "market/orgs/sme_classification.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((ROOT / "market/domain/sme_classification.yaml").read_text(encoding="utf-8"))
     names = {industry["name"] for standard in data["standards"] for industry in standard["industries"].values()}
     assert names == set(INDUSTRY_NAMES)

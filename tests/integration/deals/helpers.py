@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from market.domain.localtime import SHANGHAI
 from market.extensions import db
-from market.i18n import SHANGHAI
 from models.listings import Listing
 from models.users import Role
 

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 from flask import g
 
+from market.domain.localtime import SHANGHAI
 from market.extensions import db
-from market.i18n import SHANGHAI
 from models.deals import Bid, Booking, Contract, DataApplication
 from models.users import Role
 from tests.conftest import PASSWORD

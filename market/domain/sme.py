@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
+
+from .localtime import today
 
 DATA_FILE = Path(__file__).with_name("sme_classification.yaml")
 WAN = Decimal(10000)  # 万元
@@ -84,10 +85,6 @@ def industry_name(code: str | None) -> str:
     return code
 
 
-def today_shanghai() -> dt.date:
-    return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
-
-
 def _fmt(measure: str, value: Decimal | int) -> str:
     if measure == "employees":
         return f"{MEASURE_NAMES[measure]} {value} {MEASURE_UNITS[measure]}"
@@ -107,7 +104,7 @@ def classify(
     on_date: dt.date | None = None,
 ) -> Classification:
     """Classify an enterprise by the standard in force on ``on_date`` (default: today in Beijing)."""
-    on_date = on_date or today_shanghai()
+    on_date = on_date or today()
     std = standard_on(on_date)
     if std is None:
         return Classification(None, f"{on_date.isoformat()} 没有生效的划型标准。")
