@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from market.domain import parties
 from models.users import Role
 
 from .errors import PermissionDenied
@@ -41,9 +42,7 @@ def own_org(user: Any, obj: Any) -> bool:
 
 def party_to(user: Any, obj: Any) -> bool:
     """The user's organisation pays or is paid in this contract or ledger entry."""
-    if obj is None or user.organisation_id is None:
-        return False
-    return user.organisation_id in (getattr(obj, "payer_id", None), getattr(obj, "payee_id", None))
+    return obj is not None and bool(parties.sides(user.organisation_id, obj))
 
 
 def _sme_user(user: Any) -> bool:

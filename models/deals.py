@@ -67,14 +67,6 @@ class Contract(TimestampMixin, Base):
     source_id: Mapped[int | None]
     note: Mapped[str | None] = mapped_column(Text)
 
-    def party_side(self, org_id: int | None) -> str | None:
-        """"payer", "payee" or None for an organisation id."""
-        if org_id is not None and org_id == self.payer_id:
-            return "payer"
-        if org_id is not None and org_id == self.payee_id:
-            return "payee"
-        return None
-
 
 # ---------------------------------------------------------------- bids (揭榜, art. 8)
 class BidStatus(enum.StrEnum):

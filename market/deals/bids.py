@@ -14,6 +14,7 @@ from market import audit, evidence
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
 from market.notifications.services import notify, org_admins
+from market.orgs.services import verification_problem
 from market.permissions import require
 from models.deals import OPEN_BID_STATUSES, Bid, BidMessage, BidStatus, ContractKind
 from models.listings import Listing, ListingKind, ListingStatus
@@ -196,8 +197,9 @@ def award_bid(user: Any, bid_id: int, note: str | None = None) -> Bid:
     bid = _owner_bid(user, bid_id)
     if not bid.is_open:
         raise Conflict(_("该方案已%(status)s，不能中标。", status=_status_word(bid.status)))
-    if not bid.bidder.is_verified:
-        raise Conflict(_("投标机构的认证已失效，不能授予。"))
+    problem = verification_problem(bid.bidder)
+    if problem:
+        raise Conflict(problem)
     before = audit.snapshot(bid)
     bid.status = BidStatus.AWARDED
     bid.decided_at = now()

@@ -9,9 +9,11 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from market.errors import NotFound, PermissionDenied, ValidationError
+from market.domain import parties
+from market.errors import NotFound, ValidationError
 from market.extensions import db
 from market.notifications.services import org_admins
+from market.orgs.services import require_verified
 from models.users import User
 
 MAX_AMOUNT = Decimal("1000000000.00")
@@ -86,15 +88,13 @@ def require_text(value: str | None, field: str, label: str, max_len: int = 5000)
 def acting_org(user: Any):
     """The user's organisation, which must be verified to deal on the platform."""
     org = getattr(user, "organisation", None)
-    if org is None:
-        raise PermissionDenied(_("您的账号不属于任何机构，无法进行此操作。"))
-    if not org.is_verified:
-        raise PermissionDenied(_("您的机构尚未通过认证，认证后才能进行交易。"))
+    require_verified(org)
     return org
 
 
 def is_party(user: Any, *org_ids: int | None) -> bool:
-    return getattr(user, "organisation_id", None) is not None and user.organisation_id in org_ids
+    """The user's organisation is one of ``org_ids`` (the bidder, owner, renter or applicant)."""
+    return parties.is_party(getattr(user, "organisation_id", None), *org_ids)
 
 
 def admins_and_requester(org_id: int, requester_id: int | None) -> list[User]:

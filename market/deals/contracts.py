@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 from flask_babel import gettext as _
 
 from market import audit, evidence
+from market.domain import parties
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
 from market.notifications.services import notify, org_admins
@@ -174,7 +175,7 @@ def confirm(user: Any, contract_id: int) -> Contract:
     if not contract.signed_document_sha256:
         raise ValidationError(_("请先上传双方签署的合同文件（PDF）。"), "document")
     before = audit.snapshot(contract)
-    side = contract.party_side(user.organisation_id)
+    side = parties.side(user.organisation_id, contract)
     if side == "payer":
         if contract.payer_confirmed_at:
             raise Conflict(_("您已确认过该合同。"))

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import pgettext
 from sqlalchemy import or_, select
 
+from market.domain import parties
 from market.domain.localtime import stamp
 from market.extensions import db
 from market.i18n import N_
@@ -100,7 +101,7 @@ def _waiting(d: Dashboard) -> list[Waiting]:
     for c in d.contracts:
         if c.status != ContractStatus.DRAFT:
             continue
-        side = c.party_side(d.org.id)
+        side = parties.side(d.org.id, c)
         mine = c.payer_confirmed_at if side == "payer" else c.payee_confirmed_at
         if not mine:
             out.append(Waiting(_("确认合同：%(t)s", t=c.title), f"/deals/contracts/{c.id}", c.created_at))
@@ -147,7 +148,7 @@ def export_rows(d: Dashboard) -> list[tuple[str, list[list[Any]]]]:
     sections.append((_("数据申请"), rows))
     rows = []
     for c in d.contracts:
-        side = c.party_side(d.org.id)
+        side = parties.side(d.org.id, c)
         other = c.payee.name if side == "payer" else c.payer.name
         rows.append([_("合同"), f"C{c.id}", c.listing.ref if c.listing else "", c.listing.title if c.listing else c.title,
                      _("付款方") if side == "payer" else _("收款方"), other, status_label(c.status), c.amount_cny,

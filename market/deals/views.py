@@ -13,6 +13,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from market import evidence
+from market.domain import parties
 from market.domain.localtime import SHANGHAI, localize
 from market.errors import DomainError, NotFound, PermissionDenied
 from market.extensions import db
@@ -424,7 +425,7 @@ def contract_detail(contract_id: int):
     else:
         terms.amount_cny.data = str(contract.amount_cny)
         terms.schedule.data = "\n".join(f"{r['due']} {r['amount_cny']} {r.get('note', '')}".strip() for r in contract.payment_schedule)
-    side = contract.party_side(current_user.organisation_id)
+    side = parties.side(current_user.organisation_id, contract)
     return render_template("deals/contract_detail.html", contract=contract, terms=terms, doc=doc, action_form=ActionForm(),
                            side=side, title=contract.title)
 

@@ -24,6 +24,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from market import audit, evidence
+from market.domain import parties
+from market.domain.completeness import EntryFacts, Finding, Reason, findings
+from market.domain.completeness import missing_evidence as completeness_missing
 from market.domain.localtime import local_year, stamp, year_bounds
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
@@ -32,7 +35,6 @@ from market.notifications.services import district_staff, notify, org_admins
 from market.permissions import require
 from models.deals import Contract, ContractStatus
 from models.ledger import (
-    REQUIRED_EVIDENCE,
     EventKind,
     EvidenceType,
     LedgerEntry,
@@ -150,23 +152,13 @@ def subsidies_json(items: list[dict[str, Any]]) -> str:
     )
 
 
-def sides_of(user: Any, entry: LedgerEntry | Contract) -> list[str]:
-    """Which sides of the deal the user's organisation is on: ["payer"], ["payee"], both or none."""
-    org_id = getattr(user, "organisation_id", None)
-    sides = []
-    if org_id is not None and org_id == entry.payer_id:
-        sides.append("payer")
-    if org_id is not None and org_id == entry.payee_id:
-        sides.append("payee")
-    return sides
+def sides_of(user: Any, entry: LedgerEntry | Contract) -> tuple[parties.Side, ...]:
+    """Which sides of the deal the user's organisation is on (both when it deals with itself)."""
+    return parties.sides(getattr(user, "organisation_id", None), entry)
 
 
 def entry_link(entry: LedgerEntry) -> str:
     return f"/ledger/entries/{entry.id}"
-
-
-def _other_party(entry: LedgerEntry, org_id: int | None) -> int:
-    return entry.payee_id if org_id == entry.payer_id else entry.payer_id
 
 
 def _commit_or_conflict(message: str) -> None:
@@ -303,7 +295,7 @@ def _append_with_confirmation(user, sides, now, head=None, **fields) -> LedgerEn
 
 
 def _notify_confirmation_needed(entry: LedgerEntry, acting_org_id: int | None, title: str) -> None:
-    other = _other_party(entry, acting_org_id)
+    other = parties.other_party(acting_org_id, entry)
     if other == acting_org_id:
         return
     body = _("%(ref)s：%(kind)s %(amount)s，请核对并确认，或提出异议。",
@@ -340,7 +332,7 @@ def confirm(user: Any, entry: LedgerEntry, now: dt.datetime | None = None) -> Le
         missing = missing_evidence(entry)
         body = (_("双方均已确认。") if not missing else
                 _("双方均已确认，但还缺少凭证：%(m)s。", m=_("、").join(_(EVIDENCE_LABELS[m]) for m in sorted(missing))))
-        notify(org_admins(_other_party(entry, user.organisation_id)), "ledger.confirmed",
+        notify(org_admins(parties.other_party(user.organisation_id, entry)), "ledger.confirmed",
                _("付款 %(ref)s 已确认", ref=entry.ref), body, entry_link(entry))
     db.session.commit()
     return entry
@@ -369,7 +361,7 @@ def dispute(user: Any, entry: LedgerEntry, reason: str, now: dt.datetime | None 
     db.session.refresh(entry)
     audit.record(user, "ledger.dispute", entry, after={"reason": reason})
     title = _("付款 %(ref)s 有异议", ref=entry.ref)
-    notify(org_admins(_other_party(entry, user.organisation_id)) + district_staff(), "ledger.disputed",
+    notify(org_admins(parties.other_party(user.organisation_id, entry)) + district_staff(), "ledger.disputed",
            title, reason, entry_link(entry))
     db.session.commit()
     return entry
@@ -425,35 +417,53 @@ def add_evidence(user: Any, entry: LedgerEntry, uploads: Iterable[Upload], now: 
 
 
 # ---------------------------------------------------------------- what counts (for the subsidy engine)
+# Words for the reason codes of market.domain.completeness, translated where shown.
+REASON_LABELS = {
+    Reason.PAYER_NOT_CONFIRMED: N_("付款方未确认"),
+    Reason.PAYEE_NOT_CONFIRMED: N_("收款方未确认"),
+    Reason.DISPUTED: N_("有未解决的异议"),
+    Reason.MISSING_EVIDENCE: N_("缺少凭证"),
+    Reason.REVERSED_ENTRY_INCOMPLETE: N_("被冲正的原付款不计入"),
+}
+
+
+def entry_facts(entry: LedgerEntry) -> EntryFacts:
+    """The plain facts completeness depends on (interpretation 1)."""
+    original = entry.reverses
+    return EntryFacts(
+        payer_confirmed=entry.payer_confirmed_at is not None,
+        payee_confirmed=entry.payee_confirmed_at is not None,
+        in_dispute=entry.in_dispute,
+        evidence_types=frozenset(entry.evidence_types),
+        reverses=entry_facts(original) if original is not None else None,
+        is_refund=entry.reverses_id is not None,
+    )
+
+
+def completeness(entry: LedgerEntry) -> tuple[Finding, ...]:
+    """Why the entry is not complete, as codes; () when it is."""
+    return findings(entry_facts(entry))
+
+
 def missing_evidence(entry: LedgerEntry) -> set[str]:
-    return {t.value for t in REQUIRED_EVIDENCE} - entry.evidence_types
+    return set(completeness_missing(frozenset(entry.evidence_types)))
+
+
+def describe(finding: Finding) -> str:
+    """One finding in the reader's language."""
+    words = _(REASON_LABELS[finding.reason])
+    if finding.missing:
+        words += _("：") + _("、").join(_(EVIDENCE_LABELS[m]) for m in finding.missing)
+    return words
 
 
 def count_problems(entry: LedgerEntry) -> list[str]:
-    """Why an entry does not count (empty list = it counts). POLICY.md interpretation 1."""
-    problems = []
-    if entry.reverses_id is not None:
-        # A refund nets out as soon as it is recorded and undisputed (conservative: money that
-        # may have gone back is not subsidised), against an original that itself counts.
-        if entry.in_dispute:
-            problems.append(_("有未解决的异议"))
-        if entry.reverses is not None and count_problems(entry.reverses):
-            problems.append(_("被冲正的原付款不计入"))
-        return problems
-    if entry.payer_confirmed_at is None:
-        problems.append(_("付款方未确认"))
-    if entry.payee_confirmed_at is None:
-        problems.append(_("收款方未确认"))
-    if entry.in_dispute:
-        problems.append(_("有未解决的异议"))
-    missing = missing_evidence(entry)
-    if missing:
-        problems.append(_("缺少凭证：%(m)s", m=_("、").join(_(EVIDENCE_LABELS[m]) for m in sorted(missing))))
-    return problems
+    """Why an entry does not count, in words (empty list = it counts)."""
+    return [describe(f) for f in completeness(entry)]
 
 
 def is_counted(entry: LedgerEntry) -> bool:
-    return not count_problems(entry)
+    return not completeness(entry)
 
 
 def entries_query(org_id: int | None = None, year: int | None = None, kind: str | None = None,

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from market import audit, imports
 from market.errors import ImportErrors, RowError
 from market.extensions import db
+from market.orgs.services import verification_problem
 from models.listings import (
     RENTABLE_KINDS,
     Listing,
@@ -133,8 +134,8 @@ def _check_row(line: int, row: dict[str, Any], orgs: dict[str, Organisation], se
             message = services.owner_kind_error(owner, kind)
             if message:
                 errors.append(RowError(line, "owner", message))
-            elif publish and not owner.is_verified:
-                errors.append(RowError(line, "owner", _("%(org)s 尚未通过机构认证，不能发布。", org=owner.name)))
+            elif publish and verification_problem(owner):
+                errors.append(RowError(line, "owner", verification_problem(owner)))
     existing = None
     if ref is not None:
         existing = db.session.execute(select(Listing).where(Listing.ref == ref)).scalar_one_or_none()

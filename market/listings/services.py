@@ -23,6 +23,7 @@ from market import audit, evidence
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
 from market.notifications.services import district_staff, notify, org_admins
+from market.orgs.services import require_verified
 from market.permissions import can, require
 from market.search.outbox import enqueue
 from models.base import utcnow
@@ -78,14 +79,6 @@ def check_owner_kind(org: Organisation, kind: str) -> None:
     message = owner_kind_error(org, kind)
     if message:
         raise ValidationError(message, "kind")
-
-
-def check_verified(org: Organisation) -> None:
-    """Only verified organisations publish (issue 4). Drafts may be prepared before verification."""
-    if not org.is_verified:
-        raise PermissionDenied(
-            _("%(org)s 尚未通过机构认证，认证通过后才能提交和发布条目。", org=org.name)
-        )
 
 
 def allowed_kinds(org: Organisation | None) -> list[str]:
@@ -240,7 +233,7 @@ def submit(user: Any, listing: Listing) -> None:
     if listing.status not in (S.DRAFT, S.RETURNED):
         raise Conflict(_("只有草稿或已退回的条目可以提交审核。"))
     check_owner_kind(listing.owner, listing.kind)
-    check_verified(listing.owner)
+    require_verified(listing.owner)
     fields.clean(listing.kind, fields.to_json(fields.read(listing)))  # still valid as a whole
     before = audit.snapshot(listing)
     listing.status = S.SUBMITTED
@@ -341,7 +334,7 @@ def _pending(listing: Listing) -> ListingRevision | None:
 def publish(actor: Any, listing: Listing, comment: str | None = None) -> None:
     """Make a listing public (in the caller's transaction): checks owner kind and verification."""
     check_owner_kind(listing.owner, listing.kind)
-    check_verified(listing.owner)
+    require_verified(listing.owner)
     before = audit.snapshot(listing)
     listing.status = S.PUBLISHED
     listing.published_at = listing.published_at or utcnow()
@@ -364,7 +357,7 @@ def _return(user: Any, listing: Listing, comment: str | None) -> None:
 def approve_revision(actor: Any, listing: Listing, comment: str | None = None) -> None:
     revision = listing.pending_revision
     assert revision is not None
-    check_verified(listing.owner)
+    require_verified(listing.owner)
     data = fields.from_json(listing.kind, revision.data)
     before = audit.snapshot(listing)
     fields.apply(listing, data)

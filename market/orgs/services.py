@@ -108,18 +108,26 @@ def pending_count() -> int:
 
 
 # ---------------------------------------------------------------- for the other features
+def verification_problem(org: Organisation | None) -> str | None:
+    """Why ``org`` may not publish, bid, book, sign or claim yet, in words; None when it may.
+
+    The one answer to "must be verified" (POLICY.md interpretation 4), for forms, APIs and imports alike.
+    """
+    if org is None:
+        return _("您的账号不属于任何机构，不能进行此操作。")
+    if org.verification_status == VerificationStatus.VERIFIED:
+        return None
+    if org.verification_status == VerificationStatus.REJECTED:
+        return _("%(org)s 的机构认证未通过（%(reason)s），不能发布、投标、预约、签约或申领补贴。请修改资料后重新提交审核。",
+                 org=org.name, reason=org.rejection_reason or _("未说明原因"))
+    return _("%(org)s 尚未通过机构认证，认证通过后才能发布、投标、预约、签约或申领补贴。", org=org.name)
+
+
 def require_verified(org: Organisation | None) -> None:
     """Only verified organisations publish, bid, book, sign or claim (POLICY.md interpretation 4)."""
-    if org is None:
-        raise PermissionDenied(_("您的账号不属于任何机构，不能进行此操作。"))
-    if org.verification_status == VerificationStatus.VERIFIED:
-        return
-    if org.verification_status == VerificationStatus.REJECTED:
-        raise PermissionDenied(
-            _("您的机构认证未通过（%(reason)s），不能发布、投标、预约、签约或申领补贴。请修改资料后重新提交审核。",
-              reason=org.rejection_reason or _("未说明原因"))
-        )
-    raise PermissionDenied(_("您的机构尚在审核中，通过认证后才能发布、投标、预约、签约或申领补贴。"))
+    problem = verification_problem(org)
+    if problem:
+        raise PermissionDenied(problem)
 
 
 def related(org_a: Organisation | int, org_b: Organisation | int) -> bool:

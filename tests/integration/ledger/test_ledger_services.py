@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from market.domain.completeness import Finding, Reason
 from market.errors import Conflict, PermissionDenied, ValidationError
 from market.extensions import db
 from market.ledger import chain, services
@@ -34,7 +35,7 @@ def test_payment_counts_only_when_both_confirmed_with_full_evidence(world):
     assert e.payer_confirmed_at is not None and e.payee_confirmed_at is None
     assert e.amount_cny == Decimal("120000.00") and e.kind == "rental"
     assert not services.is_counted(e)
-    assert "收款方未确认" in services.count_problems(e)
+    assert Finding(Reason.PAYEE_NOT_CONFIRMED) in services.completeness(e)
     # the other side was told
     assert db.session.execute(select(Notification).where(Notification.user_id == w.provider_user.id)).scalar()
     services.confirm(w.provider_user, e, now=NOW)
@@ -48,7 +49,8 @@ def test_missing_invoice_does_not_count_until_added(world):
     w = world
     e = pay(w, uploads=[pdf("contract"), pdf("payment_record")])
     services.confirm(w.provider_user, e, now=NOW)
-    assert services.count_problems(e) == ["缺少凭证：发票"]
+    assert services.completeness(e) == (Finding(Reason.MISSING_EVIDENCE, ("invoice",)),)
+    assert services.count_problems(e) == ["缺少凭证：发票"]  # the words a screen shows
     services.add_evidence(w.provider_user, e, [pdf("invoice")], now=NOW)
     db.session.expire_all()
     assert services.is_counted(db.session.get(LedgerEntry, e.id))
