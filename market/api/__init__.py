@@ -37,7 +37,7 @@ class MarketApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error: HTTPException):
-        from market import _http_message
+        from market.app import _http_message
 
         status = error.code or 500
         data = getattr(error, "data", None) or {}

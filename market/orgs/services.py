@@ -9,6 +9,7 @@ signing or claiming, and :func:`related` to exclude self-dealing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, BinaryIO
@@ -19,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from market import audit, evidence
 from market.auth.passwords import check_password_strength, hash_password
-from market.domain import localtime
+from market.domain import localtime, parties
 from market.domain.sme import Classification, classify, industry_codes
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
@@ -131,13 +132,20 @@ def require_verified(org: Organisation | None) -> None:
 
 
 def related(org_a: Organisation | int, org_b: Organisation | int) -> bool:
-    """True when a deal between the two is self-dealing: the same organisation, or one related-party
-    group (same group, shareholding, declared). POLICY.md interpretation 4: such deals earn no subsidy."""
-    a = org_a if isinstance(org_a, Organisation) else get_org(org_a)
-    b = org_b if isinstance(org_b, Organisation) else get_org(org_b)
-    if a.id == b.id:
-        return True
-    return a.group_id is not None and a.group_id == b.group_id
+    """True when a deal between the two earns no subsidy: one organisation on both sides, or one
+    related-party group (same group, shareholding, declared). POLICY.md interpretation 4."""
+    a = org_a.id if isinstance(org_a, Organisation) else org_a
+    b = org_b.id if isinstance(org_b, Organisation) else org_b
+    return parties.relation(a, b, group_map([a, b])) is not None
+
+
+def group_map(org_ids: Iterable[int] | None = None) -> dict[int, int | None]:
+    """Organisation id → related-party group id, loaded once for :func:`market.domain.parties.relation`
+    (every organisation when ``org_ids`` is None)."""
+    stmt = select(Organisation.id, Organisation.group_id)
+    if org_ids is not None:
+        stmt = stmt.where(Organisation.id.in_(list(org_ids)))
+    return {org_id: group_id for org_id, group_id in db.session.execute(stmt)}
 
 
 # ---------------------------------------------------------------- size
