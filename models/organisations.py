@@ -7,8 +7,8 @@ import enum
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, String, Text, event, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .base import Base, TimestampMixin, utcnow
 
@@ -88,6 +88,9 @@ class Organisation(TimestampMixin, Base):
     external_subsidies: Mapped[list[ExternalSubsidy]] = relationship(
         back_populates="organisation", cascade="all, delete-orphan", order_by="ExternalSubsidy.id"
     )
+    facts_history: Mapped[list[OrganisationFacts]] = relationship(
+        back_populates="organisation", cascade="all, delete-orphan", order_by="OrganisationFacts.valid_from"
+    )
     events: Mapped[list[OrganisationEvent]] = relationship(
         back_populates="organisation",
         cascade="all, delete-orphan",
@@ -134,3 +137,57 @@ class OrganisationEvent(Base):
     actor: Mapped[User | None] = relationship()
     action: Mapped[str] = mapped_column(String(40))  # registered/verified/rejected/size_override...
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OrganisationFacts(Base):
+    """One period of the facts eligibility depends on (kind, size, in district, verified, group).
+
+    Rows are written by :func:`_record_fact_changes` whenever any of those columns changes, through any
+    code path (forms, imports, admin overrides), so "what was this firm on 2026-03-05" has one answer
+    (``market.domain.orgfacts``). The open period has ``valid_to`` NULL.
+    """
+
+    __tablename__ = "organisation_facts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    organisation: Mapped[Organisation] = relationship(back_populates="facts_history")
+    valid_from: Mapped[dt.datetime]
+    valid_to: Mapped[dt.datetime | None]
+    kind: Mapped[str] = mapped_column(String(20))
+    size: Mapped[str | None] = mapped_column(String(10))
+    in_district: Mapped[bool]
+    verified: Mapped[bool]
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("related_party_group.id"))
+    group: Mapped[RelatedPartyGroup | None] = relationship()
+
+    def values(self) -> tuple[Any, ...]:
+        return (self.kind, self.size, self.in_district, self.verified, self.group)
+
+
+FACT_COLUMNS = ("kind", "size", "in_district", "verification_status", "group_id")
+
+
+def current_facts(org: Organisation) -> tuple[Any, ...]:
+    return (org.kind, org.size, bool(org.in_district), org.verification_status == VerificationStatus.VERIFIED, org.group)
+
+
+@event.listens_for(Session, "before_flush")
+def _record_fact_changes(session: Session, flush_context: Any, instances: Any) -> None:
+    """Close the open period and open a new one when an organisation's facts change."""
+    now = session.info.get("clock", utcnow)()
+    for org in list(session.new) + list(session.dirty):
+        if not isinstance(org, Organisation):
+            continue
+        if org in session.dirty and not any(inspect(org).attrs[c].history.has_changes() for c in (*FACT_COLUMNS, "group")):
+            continue
+        values = current_facts(org)
+        open_period = next((f for f in reversed(org.facts_history) if f.valid_to is None), None)
+        if open_period is not None:
+            if open_period.values() == values:
+                continue
+            open_period.valid_to = now
+        kind, size, in_district, verified, group = values
+        org.facts_history.append(OrganisationFacts(
+            valid_from=now, kind=kind, size=size, in_district=in_district, verified=verified, group=group,
+        ))

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from market import audit, evidence
 from market.auth.passwords import check_password_strength, hash_password
-from market.domain import localtime, parties
+from market.domain import localtime, orgfacts, parties
 from market.domain.sme import Classification, classify, industry_codes
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
@@ -30,6 +30,7 @@ from models.base import utcnow
 from models.organisations import (
     Organisation,
     OrganisationEvent,
+    OrganisationFacts,
     OrgKind,
     OrgSize,
     RelatedPartyGroup,
@@ -146,6 +147,25 @@ def group_map(org_ids: Iterable[int] | None = None) -> dict[int, int | None]:
     if org_ids is not None:
         stmt = stmt.where(Organisation.id.in_(list(org_ids)))
     return {org_id: group_id for org_id, group_id in db.session.execute(stmt)}
+
+
+def fact_timelines(org_ids: Iterable[int] | None = None) -> dict[int, orgfacts.Timeline]:
+    """Each organisation's dated facts (interpretation 4: judged on the payment date), in one query."""
+    stmt = select(OrganisationFacts).order_by(OrganisationFacts.organisation_id, OrganisationFacts.valid_from)
+    if org_ids is not None:
+        stmt = stmt.where(OrganisationFacts.organisation_id.in_(list(org_ids)))
+    periods: dict[int, list[orgfacts.Period]] = {}
+    for row in db.session.execute(stmt).scalars():
+        facts = orgfacts.OrgFacts(kind=row.kind, size=row.size, in_district=row.in_district,
+                                  verified=row.verified, group_id=row.group_id)
+        periods.setdefault(row.organisation_id, []).append(orgfacts.Period(row.valid_from, row.valid_to, facts))
+    return {org_id: orgfacts.Timeline(p) for org_id, p in periods.items()}
+
+
+def facts_on(org: Organisation | int, moment: dt.datetime) -> orgfacts.OrgFacts | None:
+    """What ``org`` was at ``moment`` (None before it was registered)."""
+    org_id = org.id if isinstance(org, Organisation) else org
+    return orgfacts.facts_at(fact_timelines([org_id]).get(org_id), moment)
 
 
 # ---------------------------------------------------------------- size

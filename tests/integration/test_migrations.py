@@ -94,3 +94,34 @@ def test_postgresql_guards_come_with_the_migrations():
             finally:
                 db.session.remove()
                 db.engine.dispose()
+
+
+def test_organisation_facts_are_back_filled_from_todays_values(tmp_path):
+    """Revision a3f1c2d4e5b6: existing organisations get their history (unverified until verified_at)."""
+    url = f"sqlite:///{tmp_path / 'backfill.db'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        try:
+            upgrade(revision="7d6765696bb2")
+            insert = text(
+                "INSERT INTO organisation (id, name, uscc, kind, in_district, size, verification_status, verified_at, "
+                "created_at, updated_at) VALUES (:id, :name, :uscc, 'sme', 1, 'small', :status, :verified_at, "
+                "'2026-01-05 00:00:00', '2026-01-05 00:00:00')"
+            )
+            with db.engine.begin() as conn:
+                conn.execute(insert, {"id": 1, "name": "甲", "uscc": "A" * 18, "status": "verified",
+                                      "verified_at": "2026-02-01 00:00:00"})
+                conn.execute(insert, {"id": 2, "name": "乙", "uscc": "B" * 18, "status": "pending", "verified_at": None})
+            upgrade()
+            with db.engine.connect() as conn:
+                rows = conn.execute(text(
+                    "SELECT organisation_id, valid_from, valid_to, verified, size FROM organisation_facts "
+                    "ORDER BY organisation_id, valid_from")).all()
+            assert [(r[0], str(r[1])[:10], r[2] and str(r[2])[:10], bool(r[3]), r[4]) for r in rows] == [
+                (1, "2026-01-05", "2026-02-01", False, "small"),
+                (1, "2026-02-01", None, True, "small"),
+                (2, "2026-01-05", None, False, "small"),
+            ]
+        finally:
+            db.session.remove()
+            db.engine.dispose()
