@@ -10,6 +10,7 @@ the one it corrects.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -27,6 +28,7 @@ from market import audit, evidence
 from market.domain import parties
 from market.domain.completeness import EntryFacts, Finding, Reason, findings
 from market.domain.completeness import missing_evidence as completeness_missing
+from market.domain.declared import DeclaredSubsidy
 from market.domain.localtime import local_year, stamp, year_bounds
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
@@ -41,6 +43,7 @@ from models.ledger import (
     LedgerEvent,
     canonical_json,
 )
+from models.organisations import ExternalSubsidy, Organisation
 
 from . import chain
 
@@ -150,6 +153,36 @@ def subsidies_json(items: list[dict[str, Any]]) -> str:
         [{"beneficiary_uscc": i["beneficiary_uscc"], "amount_cny": f"{Decimal(i['amount_cny']):.2f}", "source": i["source"]}
          for i in items]
     )
+
+
+def declared_subsidies(year: int | None = None, beneficiary_ids: Iterable[int] | None = None) -> list[DeclaredSubsidy]:
+    """Every declared other subsidy — organisation-level (``external_subsidies``) and per payment
+    (``declared_subsidies`` of ledger entries, by year of payment in Beijing time) — as plain records."""
+    ids = set(beneficiary_ids) if beneficiary_ids is not None else None
+    found: list[DeclaredSubsidy] = []
+    stmt = select(ExternalSubsidy)
+    if year is not None:
+        stmt = stmt.where(ExternalSubsidy.year == year)
+    if ids is not None:
+        stmt = stmt.where(ExternalSubsidy.organisation_id.in_(ids))
+    for s in db.session.execute(stmt).scalars():
+        found.append(DeclaredSubsidy(beneficiary_id=s.organisation_id, amount_cny=s.amount_cny, source=s.source,
+                                     year=s.year, rule=s.rule, item=s.item))
+    entries = select(LedgerEntry.id, LedgerEntry.subsidies_json).where(LedgerEntry.subsidies_json != "[]")
+    if year is not None:
+        start, end = year_bounds(year)
+        entries = entries.where(LedgerEntry.paid_at >= start, LedgerEntry.paid_at < end)
+    rows = db.session.execute(entries).all()
+    usccs = {i["beneficiary_uscc"] for _id, raw in rows for i in json.loads(raw)}
+    org_of = dict(db.session.execute(select(Organisation.uscc, Organisation.id).where(Organisation.uscc.in_(usccs))).all())
+    for entry_id, raw in rows:
+        for i in json.loads(raw):
+            org_id = org_of.get(i["beneficiary_uscc"])
+            if org_id is None or (ids is not None and org_id not in ids):
+                continue
+            found.append(DeclaredSubsidy(beneficiary_id=org_id, amount_cny=Decimal(i["amount_cny"]), source=i["source"],
+                                         entry_id=entry_id))
+    return found
 
 
 def sides_of(user: Any, entry: LedgerEntry | Contract) -> tuple[parties.Side, ...]:

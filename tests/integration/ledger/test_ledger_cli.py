@@ -253,3 +253,26 @@ def test_verify_exit_codes(app, orgs, tmp_path):
     bad = run(app, "verify")
     assert bad.exit_code == 1 and "entry 2 (P02)" in bad.output
     assert not db.session.execute(select(LedgerEvent)).first()
+
+
+def test_declared_subsidies_of_both_kinds_read_as_one_list(app, orgs, tmp_path):
+    from market.domain.declared import DeclaredSubsidy
+    from market.ledger.services import declared_subsidies
+    from models.organisations import ExternalSubsidy
+
+    s1, u1 = orgs
+    assert run(app, "import", str(write_jsonl(tmp_path, GOOD))).exit_code == 0
+    db.session.add(ExternalSubsidy(organisation_id=u1.id, rule="art7_provider", year=2026, amount_cny=Decimal("5000"),
+                                   source="市级开放共享奖励"))
+    db.session.add(ExternalSubsidy(organisation_id=u1.id, rule="art7_provider", year=2025, amount_cny=Decimal("1"),
+                                   source="去年的"))
+    db.session.commit()
+    p01 = db.session.execute(select(LedgerEntry).where(LedgerEntry.ref == "P01")).scalar_one()
+    found = sorted(declared_subsidies(2026), key=lambda d: d.beneficiary_id)
+    assert found == sorted([
+        DeclaredSubsidy(beneficiary_id=s1.id, amount_cny=Decimal("25000.00"), source="省级创新券", entry_id=p01.id),
+        DeclaredSubsidy(beneficiary_id=u1.id, amount_cny=Decimal("5000.00"), source="市级开放共享奖励", year=2026,
+                        rule="art7_provider"),
+    ], key=lambda d: d.beneficiary_id)
+    assert [d.source for d in declared_subsidies(2026, beneficiary_ids=[s1.id])] == ["省级创新券"]
+    assert declared_subsidies(2019) == []
