@@ -30,6 +30,7 @@ from .common import (
     require_text,
 )
 from .contracts import create_contract_draft
+from .labels import status_label
 
 ATTACHMENT_TYPES = frozenset({"pdf", "png", "jpg", "zip"})
 MAX_ATTACHMENTS = 5
@@ -130,7 +131,7 @@ def _own_open_bid(user: Any, bid_id: int) -> Bid:
         raise PermissionDenied(_("只有投标机构可以修改该方案。"))
     acting_org(user)
     if not bid.is_open:
-        raise Conflict(_("该方案已%(status)s，不能再修改。", status=_status_word(bid.status)))
+        raise Conflict(_("该方案已%(status)s，不能再修改。", status=status_label(bid)))
     check_open(bid.listing)
     return bid
 
@@ -164,12 +165,6 @@ def withdraw_bid(user: Any, bid_id: int) -> Bid:
     return bid
 
 
-def _status_word(status: str) -> str:
-    from .common import status_label
-
-    return status_label(status)
-
-
 # ---------------------------------------------------------------- owner side
 def _owner_bid(user: Any, bid_id: int) -> Bid:
     bid = get_for_update(Bid, bid_id, _("找不到该方案。"))
@@ -196,7 +191,7 @@ def award_bid(user: Any, bid_id: int, note: str | None = None) -> Bid:
     with payer = scenario owner, payee = SME, amount = bid price (art. 8)."""
     bid = _owner_bid(user, bid_id)
     if not bid.is_open:
-        raise Conflict(_("该方案已%(status)s，不能中标。", status=_status_word(bid.status)))
+        raise Conflict(_("该方案已%(status)s，不能中标。", status=status_label(bid)))
     problem = verification_problem(bid.bidder)
     if problem:
         raise Conflict(problem)
@@ -221,7 +216,7 @@ def decline_bid(user: Any, bid_id: int, reason: str | None) -> Bid:
     bid = _owner_bid(user, bid_id)
     reason = require_text(reason, "reason", _("未中标原因"), 2000)
     if not bid.is_open:
-        raise Conflict(_("该方案已%(status)s，不能再拒绝。", status=_status_word(bid.status)))
+        raise Conflict(_("该方案已%(status)s，不能再拒绝。", status=status_label(bid)))
     _decline(user, bid, reason)
     db.session.commit()
     return bid

@@ -7,7 +7,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from market.domain import parties
 from market.errors import NotFound, ValidationError
@@ -111,39 +110,3 @@ def admins_and_requester(org_id: int, requester_id: int | None) -> list[User]:
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
-
-STATUS_LABELS = {
-    # bids
-    "submitted": _l("已提交"),
-    "shortlisted": _l("入围"),
-    "awarded": _l("中标"),
-    "declined": _l("未中标"),
-    "withdrawn": _l("已撤回"),
-    # bookings
-    "requested": _l("待审批"),
-    "approved": _l("已批准"),
-    "rejected": _l("已拒绝"),
-    "cancelled": _l("已取消"),
-    "completed": _l("已使用"),
-    "no_show": _l("爽约"),
-    # contracts
-    "draft": _l("草稿"),
-    "active": _l("生效"),
-}
-
-KIND_LABELS = {
-    "rental": _l("仪器设施租用"),
-    "scenario_contract": _l("场景合同"),
-    "data_access": _l("数据授权"),
-    "franchise": _l("特许开发"),
-    "authorised": _l("授权应用"),
-    "use": _l("数据库使用"),
-}
-
-
-def status_label(status: str | None) -> str:
-    return str(STATUS_LABELS.get(status or "", status or ""))
-
-
-def kind_label(kind: str | None) -> str:
-    return str(KIND_LABELS.get(kind or "", kind or ""))

@@ -27,8 +27,9 @@ from models.deals import (
 )
 from models.listings import Listing
 
-from .common import kind_label, now, status_label
+from .common import now
 from .data_access import today_local
+from .labels import kind_label, status_label
 
 
 @dataclass
@@ -124,17 +125,17 @@ def export_rows(d: Dashboard) -> list[tuple[str, list[list[Any]]]]:
     rows = []
     for b in d.bids_sent:
         rows.append([_("揭榜方案"), f"B{b.id}", b.listing.ref, b.listing.title, _("投标方"), b.listing.owner.name,
-                     status_label(b.status), b.price_cny, _local(b.submitted_at), b.decline_reason or ""])
+                     status_label(b), b.price_cny, _local(b.submitted_at), b.decline_reason or ""])
     for b in d.bids_received:
         rows.append([_("揭榜方案"), f"B{b.id}", b.listing.ref, b.listing.title, _("场景方"), b.bidder.name,
-                     status_label(b.status), b.price_cny, _local(b.submitted_at), b.decline_reason or ""])
+                     status_label(b), b.price_cny, _local(b.submitted_at), b.decline_reason or ""])
     sections.append((pgettext("deals section", "揭榜"), rows))
     rows = []
     for bk, role, other in [(x, _("承租方"), x.listing.owner.name) for x in d.bookings_made] + [
         (x, _("提供方"), x.renter.name) for x in d.bookings_received
     ]:
         note = _("实际 %(h)s 小时", h=bk.actual_hours) if bk.actual_hours is not None else (bk.rejection_reason or bk.cancel_reason or "")
-        rows.append([_("预约"), f"K{bk.id}", bk.listing.ref, bk.listing.title, role, other, status_label(bk.status),
+        rows.append([_("预约"), f"K{bk.id}", bk.listing.ref, bk.listing.title, role, other, status_label(bk),
                      bk.amount_cny, f"{_local(bk.start_at)} – {_local(bk.end_at)}", note])
     sections.append((pgettext("deals section", "预约"), rows))
     rows = []
@@ -143,7 +144,7 @@ def export_rows(d: Dashboard) -> list[tuple[str, list[list[Any]]]]:
     ]:
         validity = f"{a.valid_from} – {a.valid_until}" if a.valid_from else ""
         rows.append([_("数据申请"), f"A{a.id}", a.listing.ref, a.listing.title, role, other,
-                     status_label(a.status), a.fee_cny if a.fee_cny is not None else "", _local(a.created_at),
+                     status_label(a), a.fee_cny if a.fee_cny is not None else "", _local(a.created_at),
                      " ".join(x for x in (kind_label(a.mode), validity, a.conditions or a.rejection_reason or "") if x)])
     sections.append((_("数据申请"), rows))
     rows = []
@@ -151,7 +152,7 @@ def export_rows(d: Dashboard) -> list[tuple[str, list[list[Any]]]]:
         side = parties.side(d.org.id, c)
         other = c.payee.name if side == "payer" else c.payer.name
         rows.append([_("合同"), f"C{c.id}", c.listing.ref if c.listing else "", c.listing.title if c.listing else c.title,
-                     _("付款方") if side == "payer" else _("收款方"), other, status_label(c.status), c.amount_cny,
+                     _("付款方") if side == "payer" else _("收款方"), other, status_label(c), c.amount_cny,
                      _local(c.created_at), kind_label(c.kind)])
     sections.append((pgettext("deals section", "合同"), rows))
     return sections

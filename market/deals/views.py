@@ -25,7 +25,6 @@ from . import bp
 from . import contracts as contract_svc
 from . import dashboard as dash_svc
 from . import data_access as data_svc
-from .common import kind_label, status_label
 from .forms import (
     ActionForm,
     ApplicationForm,
@@ -41,6 +40,7 @@ from .forms import (
     MessageForm,
     ReasonForm,
 )
+from .labels import kind_label, status_label
 
 bp.add_app_template_global(status_label, "deal_status")  # globals reach imported macros too
 bp.add_app_template_global(kind_label, "deal_kind")

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from market import audit, evidence
+from market.deals.labels import kind_label
 from market.domain import parties
 from market.domain.completeness import EntryFacts, Finding, Reason, findings
 from market.domain.completeness import missing_evidence as completeness_missing
@@ -55,7 +56,6 @@ EVIDENCE_LABELS = {
     "payment_record": N_("付款凭证"),
     "other": N_("其他"),
 }
-KIND_LABELS = {"rental": N_("租用"), "scenario_contract": N_("场景合同"), "data_access": N_("数据使用")}
 PAYABLE_CONTRACT_STATUSES = frozenset({ContractStatus.ACTIVE, ContractStatus.COMPLETED})
 
 
@@ -332,7 +332,7 @@ def _notify_confirmation_needed(entry: LedgerEntry, acting_org_id: int | None, t
     if other == acting_org_id:
         return
     body = _("%(ref)s：%(kind)s %(amount)s，请核对并确认，或提出异议。",
-             ref=entry.ref, kind=_(KIND_LABELS[entry.kind]), amount=f"¥{abs(entry.amount_cny):,.2f}")
+             ref=entry.ref, kind=kind_label(entry.kind), amount=f"¥{abs(entry.amount_cny):,.2f}")
     notify(org_admins(other), "ledger.confirm_needed", title, body, entry_link(entry))
 
 

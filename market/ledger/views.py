@@ -20,6 +20,7 @@ from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
 from market import evidence as evidence_store
+from market.deals.labels import kind_label
 from market.domain.localtime import SHANGHAI, localize
 from market.errors import DomainError, ValidationError
 from market.extensions import db
@@ -31,7 +32,7 @@ from models.deals import Contract
 from models.ledger import LedgerEntry
 
 from . import bp, chain, services
-from .services import EVIDENCE_LABELS, KIND_LABELS, Upload
+from .services import EVIDENCE_LABELS, Upload
 
 EVENT_LABELS = {  # translated where shown: _(EVENT_LABELS[kind])
     "payer_confirmed": N_("付款方确认"), "payee_confirmed": N_("收款方确认"), "disputed": N_("提出异议"),
@@ -47,7 +48,7 @@ def template_helpers() -> dict:
         "ledger_count_problems": services.count_problems,
         "ledger_remaining": chain.remaining,
         "ledger_new_key": lambda: uuid.uuid4().hex,
-        "ledger_kind_labels": KIND_LABELS,
+        "ledger_kind": kind_label,
         "ledger_evidence_labels": EVIDENCE_LABELS,
         "ledger_event_labels": EVENT_LABELS,
         "ledger_payable": lambda contract: contract.status in services.PAYABLE_CONTRACT_STATUSES,
