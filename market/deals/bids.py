@@ -13,6 +13,7 @@ from sqlalchemy import select
 from market import audit, evidence
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
+from market.money import parse_money
 from market.notifications.services import notify, org_admins
 from market.orgs.services import verification_problem
 from market.permissions import require
@@ -26,7 +27,6 @@ from .common import (
     is_party,
     listing_of_kind,
     now,
-    parse_money,
     require_text,
 )
 from .contracts import create_contract_draft

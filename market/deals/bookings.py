@@ -43,7 +43,6 @@ from .common import (
     is_party,
     listing_of_kind,
     now,
-    parse_money,
     require_text,
     serialise_writes,
 )
@@ -410,10 +409,7 @@ def check_in(user: Any, booking_id: int, actual_hours: Any) -> Booking:
         raise Conflict(_("只有已批准的预约可以登记使用。"))
     if booking.start_at > now():
         raise Conflict(_("预约尚未开始，不能登记使用。"))
-    try:
-        hours = parse_money(actual_hours, "actual_hours")
-    except ValidationError:
-        raise ValidationError(_("实际使用时长必须大于零，最多两位小数。"), "actual_hours") from None
+    hours = _hours_value(actual_hours, "actual_hours", _("实际使用时长"))
     if hours > booking.hours:
         raise ValidationError(
             _("实际使用时长不能超过预约时长 %(h)s 小时。", h=_fmt_hours(booking.hours)), "actual_hours"

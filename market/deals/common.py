@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
@@ -14,8 +13,6 @@ from market.extensions import db
 from market.notifications.services import org_admins
 from market.orgs.services import require_verified
 from models.users import User
-
-MAX_AMOUNT = Decimal("1000000000.00")
 
 
 def serialise_writes() -> None:
@@ -54,25 +51,6 @@ def get_for_update(model: type, obj_id: Any, message: str | None = None):
     if obj is None:
         raise NotFound(message or _("找不到该记录。"))
     return obj
-
-
-def parse_money(value: Any, field: str, *, allow_zero: bool = False) -> Decimal:
-    """A positive CNY amount with at most two decimals."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise ValidationError(_("请填写金额。"), field)
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
-        raise ValidationError(_("金额格式不正确。"), field) from None
-    if not amount.is_finite():
-        raise ValidationError(_("金额格式不正确。"), field)
-    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValidationError(_("金额最多保留两位小数。"), field)
-    if amount < 0 or (amount == 0 and not allow_zero):
-        raise ValidationError(_("金额必须大于零。"), field)
-    if amount > MAX_AMOUNT:
-        raise ValidationError(_("金额超出上限。"), field)
-    return amount.quantize(Decimal("0.01"))
 
 
 def require_text(value: str | None, field: str, label: str, max_len: int = 5000) -> str:

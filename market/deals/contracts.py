@@ -12,13 +12,14 @@ from market import audit, evidence
 from market.domain import parties
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
+from market.money import parse_money
 from market.notifications.services import notify, org_admins
 from market.permissions import require
 from models.deals import Contract, ContractKind, ContractStatus
 from models.listings import Listing
 from models.organisations import Organisation
 
-from .common import get_for_update, is_party, now, parse_money
+from .common import get_for_update, is_party, now
 
 SIGNED_DOCUMENT_TYPES = frozenset({"pdf"})
 

@@ -18,6 +18,7 @@ from market import audit
 from market.domain.localtime import local_date
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
+from market.money import parse_money
 from market.notifications.services import notify, org_admins
 from market.permissions import require
 from models.deals import ContractKind, DataAccessMode, DataApplication, DataApplicationStatus
@@ -30,7 +31,6 @@ from .common import (
     is_party,
     listing_of_kind,
     now,
-    parse_money,
     require_text,
 )
 from .contracts import create_contract_draft

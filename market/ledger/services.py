@@ -34,6 +34,7 @@ from market.domain.localtime import local_year, stamp, year_bounds
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
 from market.i18n import N_
+from market.money import parse_money
 from market.notifications.services import district_staff, notify, org_admins
 from market.permissions import require
 from models.deals import Contract, ContractStatus
@@ -69,28 +70,9 @@ class Upload:
 
 
 # ---------------------------------------------------------------- checks shared with the importer
-def sanity_limit() -> Decimal:
-    return Decimal(current_app.config.get("LEDGER_SANITY_LIMIT_CNY", Decimal("1000000000.00")))
-
-
 def check_amount(amount: Any, field: str = "amount_cny") -> Decimal:
-    """Decimal, at most 2 decimals, not zero, within the sanity limit (CONTRACT.md)."""
-    if isinstance(amount, (float, bool)) or not isinstance(amount, (Decimal, int, str)):
-        raise ValidationError(_("金额必须是精确的十进制数。"), field)
-    try:
-        amount = Decimal(amount)
-    except Exception:
-        raise ValidationError(_("金额必须是数字。"), field) from None
-    if not amount.is_finite():
-        raise ValidationError(_("金额必须是数字。"), field)
-    if amount.as_tuple().exponent < -2 and amount != amount.quantize(Decimal("0.01")):
-        raise ValidationError(_("金额最多两位小数。"), field)
-    if amount == 0:
-        raise ValidationError(_("金额不能为零。"), field)
-    limit = sanity_limit()
-    if abs(amount) > limit:
-        raise ValidationError(_("金额超过单笔上限 %(limit)s 元，请核对。", limit=f"{limit:,.2f}"), field)
-    return amount.quantize(Decimal("0.01"))
+    """Not zero, at most 2 decimals, within the sanity limit (CONTRACT.md); negative for a refund."""
+    return parse_money(amount, field, allow_negative=True)
 
 
 def check_paid_at(paid_at: Any, now: dt.datetime | None = None, field: str = "paid_at") -> dt.datetime:

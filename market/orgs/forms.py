@@ -3,7 +3,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DecimalField,
     EmailField,
     IntegerField,
     PasswordField,
@@ -16,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from market.domain.sme import industry_codes
+from market.money import MoneyField
 
 from .labels import BASIS_LABELS, KIND_LABELS, SIZE_LABELS, industry_label
 from .uscc import normalise_input
@@ -36,9 +36,8 @@ def _industry_choices():
 class _Figures:
     industry = SelectField(_l("行业（按《中小企业划型标准规定》）"), validators=[Optional()])
     employees = IntegerField(_l("从业人员（人）"), validators=[Optional(), NumberRange(min=0, message=_l("不能为负数。"))])
-    revenue_cny = DecimalField(_l("上年营业收入（元）"), places=2, validators=[Optional(), NumberRange(min=0, message=_l("不能为负数。"))])
-    assets_cny = DecimalField(_l("资产总额（元，建筑业、房地产业、租赁和商务服务业必填）"), places=2,
-                              validators=[Optional(), NumberRange(min=0, message=_l("不能为负数。"))])
+    revenue_cny = MoneyField(_l("上年营业收入（元）"), validators=[Optional()])
+    assets_cny = MoneyField(_l("资产总额（元，建筑业、房地产业、租赁和商务服务业必填）"), validators=[Optional()])
 
 
 class RegisterForm(FlaskForm):

@@ -43,7 +43,7 @@ def test_bid_award_contract_confirmed_by_both(browser, site, parties):
     sme_page.fill("input[name=price_cny]", "380000.005")
     sme_page.fill("textarea[name=timeline]", "四个月")
     sme_page.click("#bid-form [type=submit]")
-    expect(sme_page.locator("#bid-form")).to_contain_text("金额最多保留两位小数")
+    expect(sme_page.locator("#bid-form")).to_contain_text("金额最多两位小数")
     sme_page.fill("input[name=price_cny]", "380000")
     sme_page.click("#bid-form [type=submit]")
     expect(sme_page.locator("#bid-price")).to_have_text("¥380,000.00")

@@ -91,9 +91,12 @@ def test_bad_amounts_are_refused_and_nothing_saved(world, amount, message):
     assert count(LedgerEntry) == 0 and count(LedgerEvent) == 0
 
 
-def test_float_amount_refused(world):
-    with pytest.raises(ValidationError):
-        services.record_payment(world.renter_user, world.contract, amount=0.1, paid_at=PAID, now=NOW)
+def test_float_amounts_read_as_written_and_exponents_refused(world):
+    """A JSON number arrives as a float: read as its shortest decimal form, never with binary noise."""
+    entry = services.record_payment(world.renter_user, world.contract, amount=0.1, paid_at=PAID, now=NOW)
+    assert entry.amount_cny == Decimal("0.10")
+    with pytest.raises(ValidationError, match="科学计数法"):
+        services.record_payment(world.renter_user, world.contract, amount=1e-05, paid_at=PAID, now=NOW)
 
 
 def test_naive_or_future_paid_at_refused(world):

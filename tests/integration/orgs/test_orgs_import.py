@@ -132,7 +132,7 @@ def test_cli_prints_every_error_and_saves_nothing(app, app_ctx, tmp_path):
     assert any(line.startswith("line 1: uscc: 校验位错误") for line in lines)
     assert "line 2: kind: 不是有效的取值" in result.output
     assert "line 3: employees: 不能小于 0" in result.output
-    assert "line 4: revenue_cny: 金额格式不对" in result.output
+    assert "line 4: revenue_cny: 请输入金额，如 380000、380,000 或 38万。" in result.output
     assert "line 5: colour: 未知字段" in result.output
     assert "line 5: size: 中小微企业必须填写 size" in result.output
     assert counts() == (0, 0, 0, 0, 0)
