@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from market import exports
 from market.deals import bids, contracts, dashboard, data_access
 from market.deals.bids import BidInput
 from market.deals.data_access import ApplicationInput, Decision
@@ -165,9 +166,9 @@ def test_dashboard_waiting_and_exports(world):
     assert [w.link for w in d.waiting] == [f"/deals/contracts/{c.id}"]
     d_sme = dashboard.dashboard_for(world.sme_org)
     assert len(d_sme.bids_sent) == 1 and len(d_sme.waiting) == 1
-    csv_text = dashboard.export_csv(d_sme).decode("utf-8-sig")
+    csv_text = exports.to_bytes("csv", *dashboard.export_tables(d_sme, "csv")).decode("utf-8-sig")
     assert csv_text.splitlines()[0].startswith("类型,编号")
     assert "揭榜方案" in csv_text and "200000.00" in csv_text and "合同" in csv_text
-    wb = load_workbook(io.BytesIO(dashboard.export_xlsx(d_sme)))
+    wb = load_workbook(io.BytesIO(exports.to_bytes("xlsx", *dashboard.export_tables(d_sme, "xlsx"))))
     assert wb.sheetnames == ["揭榜", "预约", "数据申请", "合同"]
     assert wb["合同"]["H2"].value == 200000
