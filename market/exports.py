@@ -59,7 +59,7 @@ KINDS = ("text", "money", "number", "int", "bool", "date", "datetime")
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _CENT = Decimal("0.01")
 _XLSX_FORMATS = {"money": "#,##0.00", "number": "0.0#", "int": "0", "date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm"}
-_DEFAULT_WIDTHS = {"money": 16, "number": 12, "int": 10, "bool": 10, "date": 12, "datetime": 18}
+_DEFAULT_WIDTHS = {"money": 18, "number": 12, "int": 10, "bool": 10, "date": 12, "datetime": 18}
 _CHUNK = 64 * 1024
 
 
@@ -250,6 +250,10 @@ def _display_width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
+def _width(col: Column, header: str) -> float:
+    return col.width or max(_DEFAULT_WIDTHS.get(col.kind, 12), _display_width(header) + 2)
+
+
 def write_xlsx(out: IO[bytes], *tables: Table, counter: list[int] | None = None) -> None:
     """One sheet per table, written in openpyxl's write-only mode."""
     from openpyxl import Workbook
@@ -270,8 +274,7 @@ def write_xlsx(out: IO[bytes], *tables: Table, counter: list[int] | None = None)
         ws.freeze_panes = "A2"
         headers = [c.header() for c in table.columns]
         for i, (col, head) in enumerate(zip(table.columns, headers, strict=True), start=1):
-            width = col.width or max(_DEFAULT_WIDTHS.get(col.kind, 12), _display_width(head) + 2)
-            ws.column_dimensions[get_column_letter(i)].width = width
+            ws.column_dimensions[get_column_letter(i)].width = _width(col, head)
         head_cells = []
         for head in headers:
             cell = WriteOnlyCell(ws, value=neutralise(head))
@@ -311,11 +314,12 @@ PDF_CSS = """
 body { font-family: "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; font-size: 8.5pt; }
 h1 { font-size: 14pt; margin: 0 0 4mm; }
 h2 { font-size: 11pt; margin: 5mm 0 2mm; }
-table { border-collapse: collapse; width: 100%; }
+table { border-collapse: collapse; width: 100%; table-layout: fixed; }
 thead { display: table-header-group; }
 th { font-weight: bold; background: #eef1f4; }
-th, td { border: 0.5pt solid #999; padding: 1mm 1.5mm; text-align: left; vertical-align: top; }
-td.num { text-align: right; white-space: nowrap; }
+th, td { border: 0.5pt solid #999; padding: 1mm 1.5mm; text-align: left; vertical-align: top;
+         overflow-wrap: anywhere; }
+td.num { text-align: right; }
 tr { page-break-inside: avoid; }
 """
 
@@ -328,8 +332,12 @@ def pdf_html(title: str, *tables: Table, counter: list[int] | None = None) -> st
     for table in tables:
         if len(tables) > 1:
             parts.append(f"<h2>{escape(table.title)}</h2>")
-        parts.append("<table><thead><tr>")
-        parts.extend(f"<th>{escape(c.header())}</th>" for c in table.columns)
+        headers = [c.header() for c in table.columns]
+        widths = [_width(c, h) for c, h in zip(table.columns, headers, strict=True)]
+        parts.append("<table><colgroup>")
+        parts.extend(f'<col style="width: {w / sum(widths) * 100:.2f}%">' for w in widths)
+        parts.append("</colgroup><thead><tr>")
+        parts.extend(f"<th>{escape(h)}</th>" for h in headers)
         parts.append("</tr></thead><tbody>")
         for row in table.rows:
             parts.append("<tr>")
@@ -393,11 +401,14 @@ def to_bytes(fmt: str, *tables: Table, title: str = "") -> bytes:
 
 def content_disposition(filename: str, fallback: str | None = None) -> str:
     """``attachment`` with the UTF-8 name (``filename*``) and an ASCII ``filename`` for old clients."""
-    if fallback is None:
-        fallback = filename
-    fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", fallback.encode("ascii", "ignore").decode()).strip("_.") or "export"
-    if "." not in fallback and "." in filename:
-        fallback += "." + filename.rsplit(".", 1)[1]
+    stem, dot, ext = (fallback or filename).rpartition(".")
+    if not dot:
+        stem, ext = ext, ""
+
+    def ascii_only(text: str) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", text.encode("ascii", "ignore").decode()).strip("_.")
+
+    fallback = (ascii_only(stem) or "export") + ("." + ascii_only(ext) if ascii_only(ext) else "")
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 

@@ -301,5 +301,6 @@ def current_app_max() -> int:
 def export(fmt: str):
     if fmt not in ("jsonl", "csv", "xlsx"):
         abort(404)
-    return exports.download(fmt, importer.export_table(), filename=f"{_('条目')}-{exports.stamp()}",
+    name = _("条目")
+    return exports.download(fmt, importer.export_table(), filename=f"{name}-{exports.stamp()}",
                             fallback=f"listings-{exports.stamp()}")

@@ -172,3 +172,19 @@ def test_dashboard_waiting_and_exports(world):
     wb = load_workbook(io.BytesIO(exports.to_bytes("xlsx", *dashboard.export_tables(d_sme, "xlsx"))))
     assert wb.sheetnames == ["揭榜", "预约", "数据申请", "合同"]
     assert wb["合同"]["H2"].value == 200000
+
+
+def test_dashboard_exports_neutralise_formulas_and_render_pdf(world):
+    from openpyxl import load_workbook
+
+    c = _awarded_contract(world)
+    c.listing.title = '=HYPERLINK("http://x")'
+    db.session.commit()
+    d = dashboard.dashboard_for(world.sme_org)
+    csv_text = exports.to_bytes("csv", *dashboard.export_tables(d, "csv")).decode("utf-8-sig")
+    assert '\'=HYPERLINK(""http://x"")' in csv_text and ',=HYPERLINK' not in csv_text
+    wb = load_workbook(io.BytesIO(exports.to_bytes("xlsx", *dashboard.export_tables(d, "xlsx"))))
+    assert wb["合同"]["D2"].value == '\'=HYPERLINK("http://x")' and wb["合同"].freeze_panes == "A2"
+    assert wb["合同"]["I2"].is_date  # the contract's time, Beijing wall time
+    pdf = exports.to_bytes("pdf", *dashboard.export_tables(d, "pdf"), title="我的交易")
+    assert pdf.startswith(b"%PDF")
