@@ -160,6 +160,12 @@ def test_pdf_html_escapes_and_formats(ctx):
     assert "=HYPERLINK(&#34;http://x&#34;)" in html  # PDF is not a spreadsheet: the text as it is
 
 
+def test_pdf_stops_at_its_row_limit_and_says_so(ctx):
+    rows = ({"title": f"第{i}行", "amount": i, "n": i, "at": None, "day": None, "ok": True} for i in range(10))
+    html = exports.pdf_html("台账", _table(rows), max_rows=3)
+    assert "第2行" in html and "第3行" not in html and "只列出前 3 行" in html
+
+
 @pytest.mark.skipif(shutil.which("pdftotext") is None,
                     reason="pdftotext missing: install poppler-utils (make system-packages)")
 def test_pdf_renders_chinese_text(ctx, tmp_path):
