@@ -5,6 +5,10 @@ Formats: ``.jsonl`` (UTF-8), ``.csv`` (UTF-8 with/without BOM, or GBK; lists sep
 their 1-based line number (the header is line 1 in CSV/XLSX). Field parsers raise
 :class:`FieldError`; a feature's importer collects them per row as ``RowError`` and refuses the whole
 file if any row is bad.
+
+A CSV or XLSX text cell that starts with ``'`` followed by ``=``, ``+``, ``-``, ``@``, tab or CR loses
+exactly that one ``'``: it is how ``market.exports`` neutralises formula injection, so an exported
+file re-imports unchanged (``exports.unneutralise``). JSONL is taken as it is.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from .errors import ImportErrors, RowError
+from .exports import unneutralise
 
 FORMATS = (".jsonl", ".csv", ".xlsx")
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -103,7 +108,7 @@ def _read_csv(data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
         line = reader.line_num
         if None in row:
             raise ImportErrors([RowError(line, "csv", _("这一行的列数比表头多。"))])
-        cleaned = {k.strip(): v.strip() for k, v in row.items() if k and v is not None and v.strip() != ""}
+        cleaned = {k.strip(): unneutralise(v.strip()) for k, v in row.items() if k and v is not None and v.strip() != ""}
         if cleaned:
             yield line, cleaned
 
@@ -128,7 +133,7 @@ def _read_xlsx(data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
                 continue
             if isinstance(value, str) and value.startswith("="):
                 raise ImportErrors([RowError(line, name, _("不接受公式，请填写数值。"))])
-            row[name] = value.strip() if isinstance(value, str) else value
+            row[name] = unneutralise(value.strip()) if isinstance(value, str) else value
         if row:
             yield line, row
     wb.close()
@@ -272,16 +277,3 @@ def choice(row: dict[str, Any], name: str, choices: set[str] | frozenset[str], r
     if value not in choices:
         raise FieldError(name, _("不是有效的取值；可选：%(c)s。", c=", ".join(sorted(choices))))
     return value
-
-
-def write_jsonl(rows: list[dict[str, Any]]) -> str:
-    def default(v: Any) -> Any:
-        if isinstance(v, Decimal):
-            return f"{v:.2f}"
-        if isinstance(v, dt.datetime):
-            return v.isoformat()
-        if isinstance(v, dt.date):
-            return v.isoformat()
-        raise TypeError(type(v))
-
-    return "".join(json.dumps(r, ensure_ascii=False, default=default) + "\n" for r in rows)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import (
-    Response,
     abort,
     flash,
     redirect,
@@ -16,7 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from market import evidence, imports
+from market import evidence, exports, imports
 from market.errors import DomainError, ImportErrors, NotFound
 from market.extensions import db
 from market.permissions import can
@@ -302,12 +301,6 @@ def current_app_max() -> int:
 def export(fmt: str):
     if fmt not in ("jsonl", "csv", "xlsx"):
         abort(404)
-    mimetypes = {
-        "jsonl": "application/x-ndjson; charset=utf-8",
-        "csv": "text/csv; charset=utf-8",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    }
-    return Response(
-        importer.export_bytes(fmt), mimetype=mimetypes[fmt],
-        headers={"Content-Disposition": f"attachment; filename=listings.{fmt}"},
-    )
+    name = _("条目")
+    return exports.download(fmt, importer.export_table(), filename=f"{name}-{exports.stamp()}",
+                            fallback=f"listings-{exports.stamp()}")
