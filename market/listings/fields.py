@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 
-from market import imports
+from market import dates, imports
 from market.errors import ValidationError
 from market.listings import markup
 from models.listings import (
@@ -201,6 +201,8 @@ def _deadline(raw: dict[str, Any]) -> dt.datetime | None:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             raise imports.FieldError("deadline", _("时间必须带时区。"))
+        if not dates.in_window(value):  # year 0001/9999 overflow in the conversion (issue 8)
+            raise imports.FieldError("deadline", dates.window_message())
         return value.astimezone(dt.UTC)
     return imports.aware_time(raw, "deadline")
 
