@@ -3,7 +3,7 @@
 Every GET route of the app (``app.url_map``) is requested with hostile path and query values,
 anonymously and as a district admin: parameters ``url_for`` treats specially (``endpoint``,
 ``_method``, ``_external``...), page numbers beyond any integer column, ids beyond 64 bits, dates in
-year 0001 and 9999. The answer may be 200, a redirect, 400, 403, 404 or 422, never 5xx.
+year 0001 and 9999, NUL characters (PostgreSQL text cannot hold them). The answer may be 200, a redirect, 400, 403, 404 or 422, never 5xx.
 """
 
 from __future__ import annotations
@@ -64,10 +64,11 @@ def _paths(app):
         if "GET" not in rule.methods or rule.endpoint in ("static", "bootstrap.static"):
             continue
         ints = {a for a, c in rule._converters.items() if isinstance(c, IntegerConverter)}
-        for fill in ("huge", "small"):
-            if fill == "huge" and not ints:
+        for fill in ("huge", "small", "nul"):
+            if (fill == "huge" and not ints) or (fill == "nul" and not set(rule.arguments) - ints):
                 continue
-            values = {a: (HUGE if fill == "huge" else "1") if a in ints else "x" for a in rule.arguments}
+            values = {a: (HUGE if fill == "huge" else "1") if a in ints else ("x%00" if fill == "nul" else "x")
+                      for a in rule.arguments}
             path = rule.rule
             for name, value in values.items():
                 path = path.replace(f"<{name}>", value)
@@ -122,3 +123,13 @@ def test_pagination_links_keep_plain_parameters_only(client, make_org, make_user
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "_method" not in body and "endpoint=x" not in body and "id=\"next-page\"" in body
 
+
+
+def test_nul_characters_are_a_400(client, login, make_user):
+    assert client.get("/listings/x%00").status_code == 400
+    assert client.get("/search/", query_string={"q": "a\x00"}).status_code == 400
+    login(make_user(role=Role.DISTRICT_ADMIN))
+    resp = client.get("/orgs/admin", query_string={"q": "\x00"})
+    assert resp.status_code == 400 and "NUL" in resp.get_data(as_text=True)
+    resp = client.post("/listings/new/scenario", data={"title": "a\x00", "description": "b"})
+    assert resp.status_code == 400
