@@ -25,6 +25,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from . import dates
 from .errors import ImportErrors, RowError
 from .exports import unneutralise
 
@@ -236,6 +237,8 @@ def aware_time(row: dict[str, Any], name: str, required: bool = False) -> dt.dat
         raise FieldError(name, _("时间格式不对，请用 ISO 8601，例如 2026-03-01T10:00:00+08:00。")) from None
     if moment.tzinfo is None:
         raise FieldError(name, _("时间必须带时区，例如 2026-03-01T10:00:00+08:00。"))
+    if not dates.in_window(moment):  # year 0001/9999 would overflow in the conversion below
+        raise FieldError(name, dates.window_message())
     return moment.astimezone(dt.UTC)
 
 

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
+from market import dates
 from market import evidence as evidence_store
 from market import exports
 from market.errors import DomainError, ValidationError
@@ -79,6 +80,7 @@ def _paid_at(field: str = "paid_at") -> dt.datetime:
         moment = dt.datetime.fromisoformat(raw)
     except ValueError:
         raise ValidationError(_("付款时间格式不对。"), field) from None
+    dates.require_in_window(moment, field)  # year 0001/9999 overflow in the UTC conversion (issue 8)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=SHANGHAI)
     return moment

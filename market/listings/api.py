@@ -10,7 +10,7 @@ from marshmallow import fields as mf
 from market.api.auth import current_api_user
 from market.web import PUBLIC, permission_required
 
-from . import fields, markup, services
+from . import fields, services
 
 blp = Blueprint(
     "listings_api", __name__, url_prefix="/api/v1/listings",
@@ -62,7 +62,7 @@ def get_listing(ref: str):
         "title": listing.title,
         "owner": {"ref": listing.owner.ref, "name": listing.owner.name, "kind": listing.owner.kind},
         "description": listing.description,
-        "description_html": str(markup.render_markdown(listing.description)),
+        "description_html": listing.description_html,  # rendered when saved
         "tags": list(listing.tags or []),
         "track": listing.track,
         "published_at": listing.published_at,

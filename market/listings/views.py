@@ -14,6 +14,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from market import evidence, exports, imports
 from market.errors import DomainError, ImportErrors, NotFound
@@ -264,8 +265,16 @@ def review_detail(ref: str):
             for name in fields.field_names(listing.kind)
             if fields.to_json({name: current.get(name)}) != fields.to_json({name: proposed.get(name)})
         ]
+        # descriptions are shown from the HTML stored when they were saved, never rendered here
+        changes = [
+            (name, Markup(listing.description_html), Markup(revision.description_html or "")) if name == "description"  # noqa: S704 - sanitised when saved
+            else (name, old, new)
+            for name, old, new in changes
+        ]
+    data = fields.read(listing)
+    data["description"] = Markup(listing.description_html)  # noqa: S704 - sanitised by nh3 when saved
     return render_template(
-        "listings/review.html", listing=listing, data=fields.read(listing), revision=revision,
+        "listings/review.html", listing=listing, data=data, revision=revision,
         changes=changes, form=form, title=_("审核：%(title)s", title=listing.title),
     )
 
