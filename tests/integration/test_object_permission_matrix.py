@@ -9,8 +9,7 @@ manage), plus district-level objects (a related-party group, a synonym).
 Every route of ``app.url_map`` is walked; a route with path parameters must have an entry in
 ``SPECS`` saying how to fill them from a side's objects and which users may act on them, so a new
 route without one fails ``test_every_route_has_an_object_spec``. Each route is requested with GET
-and, if it changes state, POST (CSRF is off in the test config; the CSRF test lives in
-tests/integration/test_accounts.py) by: the side-A provider admin and member, the side-A SME admin
+and, if it changes state, POST (CSRF is off in the test config) by: the side-A provider admin and member, the side-A SME admin
 and member, a district reviewer, a district admin and an anonymous visitor, on side A's objects and
 on side B's. The answer must be exactly what ``permissions.RULES`` declares:
 
@@ -545,6 +544,32 @@ def test_refused_posts_are_refused_and_change_nothing(world):
     assert not failures, f"{len(failures)} of {n} refused POSTs wrong:\n" + "\n".join(failures)
     with world.app.app_context():
         assert _audit_count() == before, "a refused POST wrote to the audit log"
+
+
+def test_every_form_post_needs_a_csrf_token(world):
+    """With CSRF on (as in production), every state-changing page route refuses a POST without the
+    token, for the anonymous visitor and for the most powerful users, before any view runs."""
+    app = world.app
+    posts = [r for r in _walk(app) if r.method == "POST" and not r.api]
+    assert len(posts) > 50
+    with app.app_context():
+        before = _audit_count()
+    failures = []
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        for route in posts:
+            spec = SPECS.get(route.endpoint)
+            for actor in (None, "p_admin", "s_admin", "d_admin"):
+                if route.endpoint in POST_ONLY_ANONYMOUS and actor is not None:
+                    continue
+                url, resp = _request(world, route, spec, world.side["A"], actor)
+                if resp.status_code != 400:
+                    failures.append(f"POST {url} as {actor or 'anonymous'} without a CSRF token: {resp.status_code}")
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert not failures, "\n".join(failures)
+    with app.app_context():
+        assert _audit_count() == before
 
 
 def test_allowed_posts_pass_the_permission_gate(world):
