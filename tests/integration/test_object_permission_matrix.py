@@ -6,9 +6,10 @@ blocked period, a bid with an attachment, a booking, a data application, a contr
 document, a ledger entry with evidence, notifications, an API token, a saved search, a member to
 manage), plus district-level objects (a related-party group, a synonym).
 
-Every route of ``app.url_map`` is walked; a route with path parameters must have an entry in
-``SPECS`` saying how to fill them from a side's objects and which users may act on them, so a new
-route without one fails ``test_every_route_has_an_object_spec``. Each route is requested with GET
+Every route of ``app.url_map`` is walked; a route with path parameters that name an object must
+have an entry in ``SPECS`` saying how to fill them from a side's objects and which users may act on
+them, so a new route without one fails ``test_every_route_has_an_object_spec`` (parameters that name
+no object, such as an export's ``fmt``, are filled from ``FIXED_PARAMS``). Each route is requested with GET
 and, if it changes state, POST (CSRF is off in the test config) by: the side-A provider admin and member, the side-A SME admin
 and member, a district reviewer, a district admin and an anonymous visitor, on side A's objects and
 on side B's. The answer must be exactly what ``permissions.RULES`` declares:
@@ -274,19 +275,12 @@ OWN_LISTING = rule("listing.manage", lambda s: s.draft)
 SEE_DRAFT = rule("listing.view_unpublished", lambda s: s.draft)
 SPECS: dict[str, Spec] = {
     # ---- public pages with parameters
-    "public.set_language": Spec(lambda w, s: {"code": "zh_CN"}, get=anyone, post=anyone, per_side=False),
     "listings.detail": Spec(listing_params("draft"), get=SEE_DRAFT),
     "listings.attachment": Spec(lambda w, s: {"ref": s.draft.ref, "attachment_id": s.attachment.id}, get=SEE_DRAFT),
     "orgs.profile": Spec(lambda w, s: {"org_id": s.provider.id}, get=anyone),
     "listings_api.get_listing": Spec(listing_params("draft"), get=SEE_DRAFT),
     "auth.reset_password": Spec(lambda w, s: {"token": s.reset_token}, get=anyone, post=anyone),
     "auth.accept_invite": Spec(lambda w, s: {"token": s.invite_token}, get=anyone, post=anyone),
-    # ---- fixed values
-    "listings.create": Spec(lambda w, s: {"kind": "scenario"}, get=anyone, post=anyone, per_side=False),
-    "listings.export": Spec(lambda w, s: {"fmt": "csv"}, get=anyone, per_side=False),
-    "orgs.export": Spec(lambda w, s: {"fmt": "csv"}, get=anyone, per_side=False),
-    "ledger.export": Spec(lambda w, s: {"fmt": "csv"}, get=anyone, per_side=False),
-    "deals.export": Spec(lambda w, s: {"fmt": "csv"}, get=anyone, per_side=False),
     # ---- listings (the draft belongs to the provider; the reviewer handles it in the queue)
     "listings.edit": Spec(listing_params("draft"), get=OWN_LISTING, post=OWN_LISTING,
                           data=lambda w, s: {"title": s.draft.title, "description": "改", "track": "digital_healthcare",
@@ -378,6 +372,19 @@ SPECS: dict[str, Spec] = {
                           data=lambda w, s: {"amount_cny": "1.00", "paid_at": "2026-03-02T10:00"}),
     "ledger.add_evidence": Spec(lambda w, s: {"entry_id": s.entry.id}, post=rule("ledger.confirm", lambda s: s.entry)),
 }
+
+# Parameters that name no object (a format, a language, a listing kind): a route whose parameters are
+# all of these needs no spec; only its role rule applies.
+FIXED_PARAMS = {"fmt": "csv", "code": "zh_CN", "kind": "scenario"}
+
+
+def _spec_for(route) -> Spec | None:
+    spec = SPECS.get(route.endpoint)
+    if spec is None and route.rule.arguments and route.rule.arguments <= set(FIXED_PARAMS):
+        names = tuple(route.rule.arguments)
+        return Spec(lambda w, s: {n: FIXED_PARAMS[n] for n in names}, per_side=False)
+    return spec
+
 
 # Routes whose POST must not be walked by a logged-in client (it would end the walk's session).
 POST_ONLY_ANONYMOUS = {"auth.logout"}
@@ -477,7 +484,7 @@ def _cases(w, routes: list[Route], want_allowed: bool | None, method: str):
     for route in routes:
         if route.method != method:
             continue
-        spec = SPECS.get(route.endpoint)
+        spec = _spec_for(route)
         sides = SIDES if (spec is not None and spec.per_side) else ("A",)
         for side_name in sides:
             for actor in ACTORS:
@@ -524,7 +531,7 @@ def _audit_count() -> int:
 # ---------------------------------------------------------------- the tests
 def test_every_route_has_an_object_spec(app):
     """A route with path parameters cannot be walked without knowing whose object fills them."""
-    missing = sorted({r.endpoint for r in _walk(app) if r.rule.arguments and r.endpoint not in SPECS})
+    missing = sorted({r.endpoint for r in _walk(app) if r.rule.arguments and _spec_for(r) is None})
     assert not missing, "add these endpoints to SPECS in " + __name__ + ": " + ", ".join(missing)
     stale = sorted(set(SPECS) - {r.endpoint for r in _walk(app)})
     assert not stale, "SPECS names endpoints that no longer exist: " + ", ".join(stale)
@@ -558,7 +565,7 @@ def test_every_form_post_needs_a_csrf_token(world):
     app.config["WTF_CSRF_ENABLED"] = True
     try:
         for route in posts:
-            spec = SPECS.get(route.endpoint)
+            spec = _spec_for(route)
             for actor in (None, "p_admin", "s_admin", "d_admin"):
                 if route.endpoint in POST_ONLY_ANONYMOUS and actor is not None:
                     continue
@@ -576,3 +583,12 @@ def test_allowed_posts_pass_the_permission_gate(world):
     n, failures = _run(world, _cases(world, _walk(world.app), True, "POST"))
     assert n > 50
     assert not failures, f"{len(failures)} of {n} allowed POSTs wrong:\n" + "\n".join(failures)
+
+
+def test_a_new_object_route_without_a_spec_would_be_caught():
+    from werkzeug.routing import Map, Rule
+
+    m = Map([Rule("/things/<int:thing_id>", endpoint="new.thing"), Rule("/things/export.<fmt>", endpoint="new.export")])
+    rules = {r.endpoint: r for r in m.iter_rules()}
+    assert _spec_for(Route(rules["new.thing"], "new.thing", "GET", PUBLIC)) is None
+    assert _spec_for(Route(rules["new.export"], "new.export", "GET", PUBLIC)).params(None, None) == {"fmt": "csv"}
