@@ -17,9 +17,6 @@ token service, and a third time with a revoked token (401 must also conform).
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -33,11 +30,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from market.auth.services import create_token, revoke_token
-from market.extensions import db
+from market.listings import services as listing_services
 from market.search import services as search_services
-from market.search.outbox import enqueue
-from models.listings import Listing
-from models.users import Role
+from tests.listings_support import INSTRUMENT, SCENARIO, people, published_instrument
 
 MAX_EXAMPLES = 30
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
@@ -49,30 +44,18 @@ SETTINGS = settings(
 
 @pytest.fixture
 def api_world(app_ctx, make_org, make_user):
-    """Listings (published and a draft) in an up-to-date index, and a user who may hold tokens."""
+    """Listings made through the listing service (published and a draft) in an up-to-date index,
+    with hostile markup in a description, and an org admin who may hold tokens."""
     search_services.invalidate_synonyms()
     search_services.reindex()
-    owner = make_org(kind="university")
-    refs = []
-    for n, (kind, status) in enumerate([("instrument", "published"), ("scenario", "published"),
-                                        ("public_data", "published"), ("database", "draft")]):
-        fields: dict = {"track": "other"}
-        if kind == "instrument":
-            fields["rate_cny_per_hour"] = Decimal("300.00")
-        if kind == "scenario":
-            fields.update(budget_cny=Decimal("500000.00"), deadline=dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
-        if kind == "public_data":
-            fields["open_mode"] = "conditional"
-        listing = Listing(ref=f"FUZZ{n}", kind=kind, owner=owner, title=f"扫描电镜 测试{kind}", status=status,
-                          description="**粗体** [链接](http://example.cn) <script>x</script>", tags=["电镜", "SEM"],
-                          published_at=dt.datetime.now(dt.UTC) if status == "published" else None, **fields)
-        db.session.add(listing)
-        db.session.flush()
-        enqueue(listing.id)
-        refs.append(listing.ref)
-    db.session.commit()
-    user = make_user(role=Role.ORG_ADMIN, org=owner)
-    yield {"refs": refs, "user": user}
+    p = people(make_org, make_user)
+    hostile = {**INSTRUMENT, "description": "**粗体** [链接](javascript:alert(1)) <script>x</script> [[[[[[ ] ]"}
+    published = [published_instrument(p, hostile), published_instrument(p, {**INSTRUMENT, "title": "扫描电镜二号"})]
+    scenario = listing_services.create(p["staff"], "scenario", dict(SCENARIO))
+    listing_services.submit(p["staff"], scenario)
+    listing_services.review(p["reviewer"], scenario, "publish")
+    draft = listing_services.create(p["staff"], "instrument", {**INSTRUMENT, "title": "草稿电镜"})
+    yield {"refs": [x.ref for x in (*published, scenario, draft)], "user": p["admin"]}
     search_services.invalidate_synonyms()
 
 
