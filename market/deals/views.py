@@ -135,7 +135,7 @@ def bid_edit(bid_id: int):
     bid = bid_svc.get_bid(current_user, bid_id)
     if bid.bidder_id != current_user.organisation_id:
         abort(403)
-    form = BidForm(obj=bid)
+    form = BidForm(obj=bid) if request.method == "GET" else BidForm()  # obj's Decimal price broke Length on POST
     form.submit.label.text = _("保存修改")
     if form.validate_on_submit():
         data = bid_svc.BidInput(form.approach.data, form.price_cny.data, form.timeline.data, _files(form.attachments),

@@ -17,10 +17,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
-from market import dates
+from market import dates, exports
 from market import evidence as evidence_store
-from market import exports
-from market.errors import DomainError, ValidationError
+from market.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from market.exports import Column, Table, yes_no
 from market.extensions import db
 from market.i18n import N_, SHANGHAI
@@ -105,6 +104,9 @@ def _entry_or_404(entry_id: int):
 def _run(action, success: str, default: str):
     try:
         action()
+    except (NotFound, PermissionDenied):
+        db.session.rollback()
+        raise  # another organisation's entry: 403/404, never a redirect that hides the refusal
     except DomainError as err:
         db.session.rollback()
         flash(err.message, "danger")

@@ -17,7 +17,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from market import evidence, exports, imports
-from market.errors import DomainError, ImportErrors, NotFound
+from market.errors import DomainError, ImportErrors, NotFound, PermissionDenied
 from market.extensions import db
 from market.permissions import can
 from market.web import PUBLIC, apply_domain_error, paginate, permission_required
@@ -171,6 +171,9 @@ def _action(ref: str, fn, done: str):
     listing = services.get_visible(current_user, ref)
     try:
         fn(current_user, listing)
+    except (NotFound, PermissionDenied):
+        db.session.rollback()
+        raise  # another organisation's listing: 403/404, never a redirect that hides the refusal
     except DomainError as err:
         db.session.rollback()
         flash(err.message, "danger")
