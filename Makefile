@@ -33,11 +33,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Debian's chromium for the browser tests (never a downloaded browser) and CJK fonts for pages and PDFs.
+# Debian's chromium for the browser tests (never a downloaded browser), CJK fonts for pages and PDFs,
+# and poppler-utils (pdftotext) with which the tests read the PDF exports back.
 system-packages:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
-	for pkg in fonts-wqy-microhei fonts-noto-cjk; do \
+	for pkg in fonts-wqy-microhei fonts-noto-cjk poppler-utils; do \
 	  dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \

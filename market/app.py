@@ -40,6 +40,11 @@ def create_app(config: Any = None) -> Flask:
     app = Flask(
         __name__, instance_relative_config=True, instance_path=str(_instance_path().resolve()), template_folder="../templates"
     )
+    from .web import BoundedIntConverter, query_args, refuse_nul_bytes
+
+    app.url_map.converters["int"] = BoundedIntConverter  # ids beyond a primary key: 404, not 500 (issue 8)
+    app.jinja_env.globals["query_args"] = query_args
+    app.before_request(refuse_nul_bytes)
     app.config.from_object(config_for_env())
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the default SQLite file lives here
     if isinstance(config, dict):

@@ -5,6 +5,10 @@ Formats: ``.jsonl`` (UTF-8), ``.csv`` (UTF-8 with/without BOM, or GBK; lists sep
 their 1-based line number (the header is line 1 in CSV/XLSX). Field parsers raise
 :class:`FieldError`; a feature's importer collects them per row as ``RowError`` and refuses the whole
 file if any row is bad.
+
+A CSV or XLSX text cell that starts with ``'`` followed by ``=``, ``+``, ``-``, ``@``, tab or CR loses
+exactly that one ``'``: it is how ``market.exports`` neutralises formula injection, so an exported
+file re-imports unchanged (``exports.unneutralise``). JSONL is taken as it is.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from . import dates
 from .domain.money import MoneyError, parse_cny
 from .errors import ImportErrors, RowError
+from .exports import unneutralise
 from .money import amount_limit, money_message
 
 FORMATS = (".jsonl", ".csv", ".xlsx")
@@ -104,7 +110,7 @@ def _read_csv(data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
         line = reader.line_num
         if None in row:
             raise ImportErrors([RowError(line, "csv", _("这一行的列数比表头多。"))])
-        cleaned = {k.strip(): v.strip() for k, v in row.items() if k and v is not None and v.strip() != ""}
+        cleaned = {k.strip(): unneutralise(v.strip()) for k, v in row.items() if k and v is not None and v.strip() != ""}
         if cleaned:
             yield line, cleaned
 
@@ -129,7 +135,7 @@ def _read_xlsx(data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
                 continue
             if isinstance(value, str) and value.startswith("="):
                 raise ImportErrors([RowError(line, name, _("不接受公式，请填写数值。"))])
-            row[name] = value.strip() if isinstance(value, str) else value
+            row[name] = unneutralise(value.strip()) if isinstance(value, str) else value
         if row:
             yield line, row
     wb.close()
@@ -220,6 +226,8 @@ def aware_time(row: dict[str, Any], name: str, required: bool = False) -> dt.dat
         raise FieldError(name, _("时间格式不对，请用 ISO 8601，例如 2026-03-01T10:00:00+08:00。")) from None
     if moment.tzinfo is None:
         raise FieldError(name, _("时间必须带时区，例如 2026-03-01T10:00:00+08:00。"))
+    if not dates.in_window(moment):  # year 0001/9999 would overflow in the conversion below
+        raise FieldError(name, dates.window_message())
     return moment.astimezone(dt.UTC)
 
 
@@ -261,16 +269,3 @@ def choice(row: dict[str, Any], name: str, choices: set[str] | frozenset[str], r
     if value not in choices:
         raise FieldError(name, _("不是有效的取值；可选：%(c)s。", c=", ".join(sorted(choices))))
     return value
-
-
-def write_jsonl(rows: list[dict[str, Any]]) -> str:
-    def default(v: Any) -> Any:
-        if isinstance(v, Decimal):
-            return f"{v:.2f}"
-        if isinstance(v, dt.datetime):
-            return v.isoformat()
-        if isinstance(v, dt.date):
-            return v.isoformat()
-        raise TypeError(type(v))
-
-    return "".join(json.dumps(r, ensure_ascii=False, default=default) + "\n" for r in rows)

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import abort, flash
+from flask import abort, flash, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, func, select
+from werkzeug.routing import IntegerConverter
 
-from .errors import DomainError, ValidationError
+from .errors import DomainError, NotFound, ValidationError
 from .extensions import db, login_manager
 from .permissions import rule_for
 
@@ -64,8 +66,52 @@ class Page:
         return self.page < self.pages
 
 
+MAX_PAGE = 100_000  # far beyond any list; keeps OFFSET inside a 64-bit integer
+MAX_ID = 2**31 - 1  # PostgreSQL INTEGER, the type of every primary key
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` that only matches ids a primary key can hold: /orgs/99999999999999999999 is a
+    404 here, in one place, instead of an overflow in SQLite or PostgreSQL (issue 8, item 9)."""
+
+    def __init__(self, map: Any, *args: Any, max: int | None = MAX_ID, **kwargs: Any) -> None:  # noqa: A002
+        super().__init__(map, *args, max=max, **kwargs)
+
+
+def query_args(**overrides: Any) -> dict[str, Any]:
+    """The current query string as ``url_for`` keywords, with ``overrides``: only plain parameters.
+
+    ``url_for(endpoint, **request.args)`` turned ``?endpoint=x`` into a TypeError and ``?_method=POST``
+    into a BuildError (issue 8); names ``url_for`` reserves and the route's own arguments are left out.
+    """
+    reserved = set(request.view_args or ()) | {"endpoint", "values"}
+    out: dict[str, Any] = {
+        key: values if len(values) > 1 else values[0]
+        for key, values in request.args.lists()
+        if not key.startswith("_") and key not in reserved
+    }
+    out.update(overrides)
+    return out
+
+
+def refuse_nul_bytes() -> None:
+    """``before_request``: a NUL character in the path, the query or a form field is a 400.
+
+    PostgreSQL text cannot hold NUL (psycopg raises DataError: a 500); no real input contains one.
+    """
+    values = [request.path, *request.args.keys(), *request.args.values()]
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+        "application/x-www-form-urlencoded", "multipart/form-data",
+    ):
+        values += [*request.form.keys(), *request.form.values()]
+    if any("\x00" in v for v in values):
+        raise DomainError(_("请求中含有不允许的控制字符（NUL）。"))  # 400
+
+
 def paginate(stmt: Select, page: int = 1, per_page: int = 20, scalars: bool = True) -> Page:
     page = max(1, page)
+    if page > MAX_PAGE:
+        raise NotFound(_("页码超出范围。"))
     total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
     q = stmt.limit(per_page).offset((page - 1) * per_page)
     rows = db.session.execute(q)

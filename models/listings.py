@@ -89,7 +89,9 @@ class Listing(TimestampMixin, Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     owner: Mapped[Organisation] = relationship()
     title: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text)  # Markdown, sanitised with nh3 when shown
+    description: Mapped[str] = mapped_column(Text)  # Markdown source
+    # the description rendered and sanitised (nh3) when saved; pages show this, never render per request
+    description_html: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[list[Any]] = mapped_column(default=list)
     track: Mapped[str] = mapped_column(String(40), default=Track.OTHER, index=True)
     status: Mapped[str] = mapped_column(String(12), default=ListingStatus.DRAFT, index=True)
@@ -158,6 +160,7 @@ class ListingRevision(Base):
     listing: Mapped[Listing] = relationship(back_populates="revisions")
     status: Mapped[str] = mapped_column(String(12), default=RevisionStatus.PENDING, index=True)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the proposed editable fields, JSON-ready
+    description_html: Mapped[str | None] = mapped_column(Text)  # the proposed description, rendered when saved
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

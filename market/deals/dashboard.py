@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from flask_babel import gettext as _
@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 
 from market.domain import parties
 from market.domain.localtime import stamp
+from market.exports import Column, Table
 from market.extensions import db
 from market.i18n import N_
 from models.deals import (
@@ -110,25 +111,29 @@ def _waiting(d: Dashboard) -> list[Waiting]:
     return out
 
 
-# Header row of the exports, translated in the user's language when exported.
-EXPORT_COLUMNS = (N_("类型"), N_("编号"), N_("资源/场景编号"), N_("资源/场景"), N_("我方角色"), N_("对方"), N_("状态"),
-                  N_("金额（元）"), N_("时间"), N_("备注"))
-
-
-def _local(moment) -> str:
-    return stamp(moment)
+# The exports: one row per bid, booking, data application and contract; a sheet per section in XLSX
+# and PDF, one table in CSV. Headers are translated in the reader's language when exported.
+EXPORT_COLUMNS = tuple(
+    Column(label, itemgetter(i), kind, width)
+    for i, (label, kind, width) in enumerate([
+        (N_("类型"), "text", 10), (N_("编号"), "text", 10), (N_("资源/场景编号"), "text", 14),
+        (N_("资源/场景"), "text", 36), (N_("我方角色"), "text", 10), (N_("对方"), "text", 30),
+        (N_("状态"), "text", 10), (N_("金额（元）"), "money", 16), (N_("时间"), "datetime", 34),
+        (N_("备注"), "text", 30),
+    ])
+)
 
 
 def export_rows(d: Dashboard) -> list[tuple[str, list[list[Any]]]]:
-    """Sections of rows (header excluded) for the exports; the CSV flattens them."""
+    """Sections of rows (header excluded); money as Decimal, times aware (shown in Beijing time)."""
     sections: list[tuple[str, list[list[Any]]]] = []
     rows = []
     for b in d.bids_sent:
         rows.append([_("揭榜方案"), f"B{b.id}", b.listing.ref, b.listing.title, _("投标方"), b.listing.owner.name,
-                     status_label(b), b.price_cny, _local(b.submitted_at), b.decline_reason or ""])
+                     status_label(b), b.price_cny, b.submitted_at, b.decline_reason or ""])
     for b in d.bids_received:
         rows.append([_("揭榜方案"), f"B{b.id}", b.listing.ref, b.listing.title, _("场景方"), b.bidder.name,
-                     status_label(b), b.price_cny, _local(b.submitted_at), b.decline_reason or ""])
+                     status_label(b), b.price_cny, b.submitted_at, b.decline_reason or ""])
     sections.append((pgettext("deals section", "揭榜"), rows))
     rows = []
     for bk, role, other in [(x, _("承租方"), x.listing.owner.name) for x in d.bookings_made] + [
@@ -144,7 +149,7 @@ def export_rows(d: Dashboard) -> list[tuple[str, list[list[Any]]]]:
     ]:
         validity = f"{a.valid_from} – {a.valid_until}" if a.valid_from else ""
         rows.append([_("数据申请"), f"A{a.id}", a.listing.ref, a.listing.title, role, other,
-                     status_label(a), a.fee_cny if a.fee_cny is not None else "", _local(a.created_at),
+                     status_label(a), a.fee_cny, a.created_at,
                      " ".join(x for x in (kind_label(a.mode), validity, a.conditions or a.rejection_reason or "") if x)])
     sections.append((_("数据申请"), rows))
     rows = []
@@ -153,42 +158,18 @@ def export_rows(d: Dashboard) -> list[tuple[str, list[list[Any]]]]:
         other = c.payee.name if side == "payer" else c.payer.name
         rows.append([_("合同"), f"C{c.id}", c.listing.ref if c.listing else "", c.listing.title if c.listing else c.title,
                      _("付款方") if side == "payer" else _("收款方"), other, status_label(c), c.amount_cny,
-                     _local(c.created_at), kind_label(c.kind)])
+                     c.created_at, kind_label(c.kind)])
     sections.append((pgettext("deals section", "合同"), rows))
     return sections
 
 
-def export_csv(d: Dashboard) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow([_(c) for c in EXPORT_COLUMNS])
-    for _title, rows in export_rows(d):
-        for row in rows:
-            w.writerow([_cell(v) for v in row])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 Chinese correctly
+def _local(moment) -> str:
+    return stamp(moment)
 
 
-def export_xlsx(d: Dashboard) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    for title, rows in export_rows(d):
-        ws = wb.create_sheet(title)
-        ws.append([_(c) for c in EXPORT_COLUMNS])
-        for row in rows:
-            # money stays a number in the sheet; text cells that look like formulas are neutralised
-            ws.append([v if not isinstance(v, str) else _cell(v) for v in row])
-        for col in ("B", "C", "H"):
-            ws.column_dimensions[col].width = 14
-        ws.column_dimensions["D"].width = 36
-        ws.column_dimensions["F"].width = 30
-        ws.column_dimensions["I"].width = 34
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def _cell(value: Any) -> str:
-    text = str(value)
-    return "'" + text if text.startswith(("=", "+", "-", "@")) else text  # no formulas in spreadsheets
+def export_tables(d: Dashboard, fmt: str) -> list[Table]:
+    """A table per section; CSV holds one table, so its sections follow one another."""
+    sections = export_rows(d)
+    if fmt == "csv":
+        return [Table(_("我的交易"), EXPORT_COLUMNS, chain.from_iterable(rows for _t, rows in sections))]
+    return [Table(title, EXPORT_COLUMNS, rows) for title, rows in sections]

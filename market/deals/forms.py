@@ -7,8 +7,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField,
-    DateField,
-    DateTimeLocalField,
     HiddenField,
     SelectField,
     StringField,
@@ -17,6 +15,11 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
+
+from market.dates import (  # dates outside 2000..2100 are refused (issue 8)
+    SaneDateField,
+    SaneDateTimeLocalField,
+)
 
 DT_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -52,8 +55,8 @@ class ActionForm(FlaskForm):
 
 
 class BookingForm(FlaskForm):
-    start_at = DateTimeLocalField(_l("开始时间"), format=DT_FORMAT, validators=[DataRequired()])
-    end_at = DateTimeLocalField(_l("结束时间"), format=DT_FORMAT, validators=[DataRequired()])
+    start_at = SaneDateTimeLocalField(_l("开始时间"), format=DT_FORMAT, validators=[DataRequired()])
+    end_at = SaneDateTimeLocalField(_l("结束时间"), format=DT_FORMAT, validators=[DataRequired()])
     purpose = TextAreaField(_l("使用目的"), validators=[DataRequired(), Length(max=2000)], render_kw={"rows": 2})
     sample_description = TextAreaField(_l("样品说明"), validators=[DataRequired(), Length(max=2000)], render_kw={"rows": 2})
     operator_needed = BooleanField(_l("需要提供方派操作人员"))
@@ -76,8 +79,8 @@ class AvailabilityForm(FlaskForm):
 
 
 class BlockForm(FlaskForm):
-    start_at = DateTimeLocalField(_l("停用开始"), format=DT_FORMAT, validators=[DataRequired()])
-    end_at = DateTimeLocalField(_l("停用结束"), format=DT_FORMAT, validators=[DataRequired()])
+    start_at = SaneDateTimeLocalField(_l("停用开始"), format=DT_FORMAT, validators=[DataRequired()])
+    end_at = SaneDateTimeLocalField(_l("停用结束"), format=DT_FORMAT, validators=[DataRequired()])
     reason = StringField(_l("原因"), validators=[DataRequired(), Length(max=200)])
     submit = SubmitField(_l("添加停用时段"))
 
@@ -90,8 +93,8 @@ class CheckInForm(FlaskForm):
 class ApplicationForm(FlaskForm):
     purpose = TextAreaField(_l("使用目的"), validators=[DataRequired(), Length(max=5000)], render_kw={"rows": 3})
     fields = TextAreaField(_l("需要的数据字段（用逗号或顿号分隔）"), validators=[DataRequired(), Length(max=5000)], render_kw={"rows": 2})
-    period_start = DateField(_l("使用开始日期"), validators=[DataRequired()])
-    period_end = DateField(_l("使用结束日期"), validators=[DataRequired()])
+    period_start = SaneDateField(_l("使用开始日期"), validators=[DataRequired()])
+    period_end = SaneDateField(_l("使用结束日期"), validators=[DataRequired()])
     mode = SelectField(_l("申请方式"), choices=[])
     submit = SubmitField(_l("提交申请"))
 
@@ -107,8 +110,8 @@ class DecisionForm(FlaskForm):
     )
     conditions = TextAreaField(_l("附加条件"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 2})
     reason = TextAreaField(_l("拒绝原因"), validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
-    valid_from = DateField(_l("有效期自"), validators=[Optional()])
-    valid_until = DateField(_l("有效期至"), validators=[Optional()])
+    valid_from = SaneDateField(_l("有效期自"), validators=[Optional()])
+    valid_until = SaneDateField(_l("有效期至"), validators=[Optional()])
     fee_cny = StringField(_l("授权费用（元，可选；填写后生成合同草稿）"), validators=[Optional(), Length(max=30)])
     submit = SubmitField(_l("提交审批结果"))
 

@@ -12,11 +12,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from market import evidence
+from market import evidence, exports
 from market.domain import parties
-from market.domain.localtime import SHANGHAI, localize
+from market.domain.localtime import localize
 from market.errors import DomainError, NotFound, PermissionDenied
+from market.exports import Column, Table
 from market.extensions import db
+from market.i18n import N_
 from market.web import apply_domain_error, permission_required
 
 from . import bids as bid_svc
@@ -94,16 +96,12 @@ def dashboard():
 @bp.route("/export.<fmt>")
 @permission_required("deals.dashboard")
 def export(fmt: str):
-    d = dash_svc.dashboard_for(_org())
-    stamp = dt.datetime.now(SHANGHAI).strftime("%Y%m%d")
-    if fmt == "csv":
-        return Response(dash_svc.export_csv(d), mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f"attachment; filename=deals-{stamp}.csv"})
-    if fmt == "xlsx":
-        return Response(dash_svc.export_xlsx(d),
-                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f"attachment; filename=deals-{stamp}.xlsx"})
-    abort(404)
+    if fmt not in ("csv", "xlsx", "pdf"):
+        abort(404)
+    org = _org()
+    return exports.download(fmt, *dash_svc.export_tables(dash_svc.dashboard_for(org), fmt),
+                            filename=f"{_('我的交易')}-{exports.stamp()}", fallback=f"deals-{exports.stamp()}",
+                            title=f"{_('我的交易')} · {org.name}")
 
 
 @bp.route("/calendar.ics")
@@ -139,7 +137,7 @@ def bid_edit(bid_id: int):
     bid = bid_svc.get_bid(current_user, bid_id)
     if bid.bidder_id != current_user.organisation_id:
         abort(403)
-    form = BidForm(obj=bid)
+    form = BidForm(obj=bid) if request.method == "GET" else BidForm()  # obj's Decimal price broke Length on POST
     form.submit.label.text = _("保存修改")
     if form.validate_on_submit():
         data = bid_svc.BidInput(form.approach.data, form.price_cny.data, form.timeline.data, _files(form.attachments),
@@ -310,6 +308,32 @@ def utilisation():
     year = request.args.get("year", type=int)
     rows = booking_svc.utilisation(_org().id, year)
     return render_template("deals/utilisation.html", rows=rows, year=year, title=_("资源利用率"))
+
+
+UTILISATION_COLUMNS = (
+    Column(N_("资源编号"), lambda u: u.listing.ref, width=14),
+    Column(N_("资源"), lambda u: u.listing.title, width=36),
+    Column(N_("预约次数"), "bookings", "int"),
+    Column(N_("预约小时"), "booked_hours", "number"),
+    Column(N_("实际小时"), "used_hours", "number"),
+    Column(N_("利用率（%）"), "rate", "number"),
+    Column(N_("已使用"), "completed", "int"),
+    Column(N_("爽约"), "no_shows", "int"),
+)
+
+
+@bp.route("/utilisation/export.<fmt>")
+@permission_required("booking.manage")
+def utilisation_export(fmt: str):
+    if fmt not in ("csv", "xlsx", "pdf"):
+        abort(404)
+    year = request.args.get("year", type=int)
+    org = _org()
+    title = _("资源利用率") + (f" · {year}" if year else "")
+    table = Table(title, UTILISATION_COLUMNS, booking_svc.utilisation(org.id, year))
+    name = f"{_('资源利用率')}-{year or exports.stamp()}"
+    return exports.download(fmt, table, filename=name, fallback=f"utilisation-{year or exports.stamp()}",
+                            title=f"{title} · {org.name}")
 
 
 @bp.route("/bookings/<int:booking_id>")

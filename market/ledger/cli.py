@@ -39,20 +39,19 @@ def import_command(file: str) -> None:
               help="File to write (.jsonl, .csv or .xlsx); standard output (JSONL) by default.")
 def export_command(out: str | None) -> None:
     """Export every entry in chain order, in the import format plus seq/prev_hash/entry_hash."""
-    from .importer import write_export
+    from market import exports
+
+    from .importer import export_table
 
     if out is None:
-        n = write_export(sys.stdout, "jsonl")
+        sys.stdout.flush()
+        n = exports.write(sys.stdout.buffer, "jsonl", export_table())
     else:
         fmt = Path(out).suffix.lower().lstrip(".")
         if fmt not in ("jsonl", "csv", "xlsx"):
             raise click.UsageError("--out must end in .jsonl, .csv or .xlsx")
-        if fmt == "xlsx":
-            with open(out, "wb") as f:
-                n = write_export(f, fmt)
-        else:
-            with open(out, "w", encoding="utf-8", newline="") as f:
-                n = write_export(f, fmt)
+        with open(out, "wb") as f:
+            n = exports.write(f, fmt, export_table())
     click.echo(f"exported {n} entries", err=True)
 
 

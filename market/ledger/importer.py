@@ -13,9 +13,7 @@ importer accepts those when the file is in the evidence store, and plain type na
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import aliased, selectinload
 
-from market import audit
+from market import audit, exports
 from market import evidence as evidence_store
 from market.domain.localtime import to_local
 from market.errors import ImportErrors, RowError, ValidationError
@@ -354,49 +352,22 @@ def export_records(batch: int = 5000) -> Iterator[dict[str, Any]]:
         yield record
 
 
-EXPORT_COLUMNS = ["ref", "kind", "payer", "payee", "amount_cny", "paid_at", "confirmed", "evidence",
-                  "listing", "reverses", "declared_subsidies", "seq", "prev_hash", "entry_hash"]
+def _evidence_cell(record: dict[str, Any]) -> str:
+    value = record["evidence"]
+    return ";".join(value) if all(isinstance(v, str) for v in value) else json.dumps(value, ensure_ascii=False)
 
 
-def _cell(record: dict[str, Any], col: str) -> Any:
-    value = record.get(col)
-    if col == "evidence":
-        return ";".join(value) if all(isinstance(v, str) for v in value) else json.dumps(value, ensure_ascii=False)
-    if col == "declared_subsidies":
-        return json.dumps(value, ensure_ascii=False) if value else ""
-    if col == "confirmed":
-        return "true" if value else "false"
-    return "" if value is None else value
+EXPORT_COLUMNS = exports.fields(
+    "ref", "kind", "payer", "payee", "amount_cny", "paid_at", "confirmed", "evidence", "listing", "reverses",
+    "declared_subsidies", "seq", "prev_hash", "entry_hash",
+    kinds={"amount_cny": "money", "confirmed": "bool", "seq": "int"},
+    getters={"evidence": _evidence_cell, "declared_subsidies": exports.as_json("declared_subsidies")},
+)
 
 
-def write_export(out, fmt: str) -> int:
-    """Write every entry to ``out`` (text stream for jsonl/csv, binary for xlsx). Returns the count."""
-    n = 0
-    if fmt == "jsonl":
-        for record in export_records():
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            n += 1
-    elif fmt == "csv":
-        writer = csv.writer(out)
-        writer.writerow(EXPORT_COLUMNS)
-        for record in export_records():
-            writer.writerow([_cell(record, c) for c in EXPORT_COLUMNS])
-            n += 1
-    elif fmt == "xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet("ledger")
-        ws.append(EXPORT_COLUMNS)
-        for record in export_records():
-            ws.append([_cell(record, c) for c in EXPORT_COLUMNS])
-            n += 1
-        buf = io.BytesIO()
-        wb.save(buf)
-        out.write(buf.getvalue())
-    else:
-        raise ValueError(fmt)
-    return n
+def export_table() -> exports.Table:
+    """Every entry in chain order: the import format plus seq/prev_hash/entry_hash (paid_at stays ISO text)."""
+    return exports.Table("ledger", EXPORT_COLUMNS, export_records())
 
 
-__all__ = ["import_rows", "parse_rows", "export_records", "write_export"]
+__all__ = ["import_rows", "parse_rows", "export_records", "export_table"]

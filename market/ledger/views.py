@@ -7,9 +7,7 @@ shown as a flash message on the page it came from; nothing is half-saved.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import uuid
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -19,10 +17,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
+from market import dates, exports
 from market import evidence as evidence_store
 from market.deals.labels import kind_label
-from market.domain.localtime import SHANGHAI, localize
-from market.errors import DomainError, ValidationError
+from market.domain.localtime import localize
+from market.errors import DomainError, NotFound, PermissionDenied, ValidationError
+from market.exports import Column, Table, yes_no
 from market.extensions import db
 from market.i18n import N_
 from market.imports import FieldError, money
@@ -81,6 +81,7 @@ def _paid_at(field: str = "paid_at") -> dt.datetime:
         moment = dt.datetime.fromisoformat(raw)
     except ValueError:
         raise ValidationError(_("付款时间格式不对。"), field) from None
+    dates.require_in_window(moment, field)  # year 0001/9999 overflow in the UTC conversion (issue 8)
     return localize(moment)
 
 
@@ -103,6 +104,9 @@ def _entry_or_404(entry_id: int):
 def _run(action, success: str, default: str):
     try:
         action()
+    except (NotFound, PermissionDenied):
+        db.session.rollback()
+        raise  # another organisation's entry: 403/404, never a redirect that hides the refusal
     except DomainError as err:
         db.session.rollback()
         flash(err.message, "danger")
@@ -220,46 +224,31 @@ def add_evidence(entry_id: int):
 
 
 # ---------------------------------------------------------------- exports
-_EXPORT_HEADERS = [  # translated in the user's language when exported
-    ("ref", N_("编号")), ("kind", N_("类型")), ("payer", N_("付款方")), ("payee", N_("收款方")),
-    ("amount_cny", N_("金额（元）")), ("paid_at", N_("付款时间（北京时间）")), ("year", N_("年度")),
-    ("payer_confirmed", N_("付款方已确认")), ("payee_confirmed", N_("收款方已确认")), ("disputed", N_("异议中")),
-    ("evidence", N_("凭证")), ("counted", N_("计入")), ("reverses", N_("冲正")), ("entry_hash", N_("哈希")),
-]
+EXPORT_COLUMNS = (  # headers and labels translated in the reader's language when exported
+    Column(N_("编号"), "ref", width=14),
+    Column(N_("类型"), lambda r: kind_label(r["kind"])),
+    Column(N_("付款方"), "payer", width=28),
+    Column(N_("收款方"), "payee", width=28),
+    Column(N_("金额（元）"), "amount_cny", "money"),
+    Column(N_("付款时间（北京时间）"), "paid_at", "datetime", width=22),
+    Column(N_("年度"), "year", "int"),
+    Column(N_("付款方已确认"), yes_no("payer_confirmed")),
+    Column(N_("收款方已确认"), yes_no("payee_confirmed")),
+    Column(N_("异议中"), yes_no("disputed")),
+    Column(N_("凭证"), lambda r: "、".join(_(EVIDENCE_LABELS.get(t, t)) for t in r["evidence"]), width=20),
+    Column(N_("计入"), yes_no("counted")),
+    Column(N_("冲正"), "reverses"),
+    Column(N_("哈希"), "entry_hash", width=66),
+)
 
 
 @bp.get("/export.<fmt>")
 @permission_required("ledger.view")
 def export(fmt: str):
-    if fmt not in ("csv", "xlsx"):
+    if fmt not in ("csv", "xlsx", "pdf"):
         abort(404)
     org_id = None if (current_user.is_district_staff and can(current_user, "ledger.review")) else current_user.organisation_id
     if org_id is None and not current_user.is_district_staff:
         abort(403)
-    rows = services.export_rows(org_id)
-    headers = [_(label) for _k, label in _EXPORT_HEADERS]
-    keys = [k for k, _label in _EXPORT_HEADERS]
-    stamp = dt.datetime.now(SHANGHAI).strftime("%Y%m%d")
-    if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(headers)
-        for r in rows:
-            writer.writerow([f"{r[k]:.2f}" if k == "amount_cny" else r[k] for k in keys])
-        data = "\ufeff" + buf.getvalue()  # BOM: Excel opens UTF-8 Chinese correctly
-        return Response(data, mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f"attachment; filename=ledger-{stamp}.csv"})
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = _("台账")
-    ws.append(headers)
-    for r in rows:
-        ws.append([r[k] for k in keys])
-        ws.cell(row=ws.max_row, column=keys.index("amount_cny") + 1).number_format = "#,##0.00"
-    out = io.BytesIO()
-    wb.save(out)
-    out.seek(0)
-    return send_file(out, as_attachment=True, download_name=f"ledger-{stamp}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    table = Table(_("台账"), EXPORT_COLUMNS, services.export_rows(org_id))
+    return exports.download(fmt, table, filename=f"{_('台账')}-{exports.stamp()}", fallback=f"ledger-{exports.stamp()}")

@@ -8,8 +8,9 @@ bp = Blueprint("listings", __name__, url_prefix="/listings")
 def init_app(app: Flask) -> None:
     from . import fields, markup, services
 
-    app.jinja_env.filters["render_markdown"] = markup.render_markdown
-    app.jinja_env.filters["excerpt"] = markup.plain_excerpt
+    # Descriptions are rendered when saved (fields.py); templates show the stored HTML and take
+    # card excerpts from it. There is deliberately no filter that renders Markdown.
+    app.jinja_env.filters["excerpt"] = markup.excerpt
     app.jinja_env.globals.update(
         org_published_listings=services.published_for_org,
         listing_labels={

@@ -7,10 +7,11 @@ from flask_smorest import Blueprint
 from marshmallow import Schema
 from marshmallow import fields as mf
 
+from market.api import ErrorSchema
 from market.api.auth import current_api_user
 from market.web import PUBLIC, permission_required
 
-from . import fields, markup, services
+from . import fields, services
 
 blp = Blueprint(
     "listings_api", __name__, url_prefix="/api/v1/listings",
@@ -40,13 +41,10 @@ class ListingSchema(Schema):
     url = mf.String()
 
 
-class ListingErrorSchema(Schema):
-    error = mf.Dict()
-
-
 @blp.route("/<ref>")
 @blp.response(200, ListingSchema)
-@blp.alt_response(404, schema=ListingErrorSchema, description="unknown, or not visible to the caller")
+@blp.alt_response(404, schema=ErrorSchema, description="unknown, or not visible to the caller")
+@blp.alt_response(401, schema=ErrorSchema, description="an invalid or revoked bearer token (a token is optional)")
 @permission_required(PUBLIC)  # published listings need no token; drafts check the token below
 def get_listing(ref: str):
     """One listing by its ref."""
@@ -62,7 +60,7 @@ def get_listing(ref: str):
         "title": listing.title,
         "owner": {"ref": listing.owner.ref, "name": listing.owner.name, "kind": listing.owner.kind},
         "description": listing.description,
-        "description_html": str(markup.render_markdown(listing.description)),
+        "description_html": listing.description_html,  # rendered when saved
         "tags": list(listing.tags or []),
         "track": listing.track,
         "published_at": listing.published_at,

@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from market import imports
+from market import exports, imports
 from market.errors import ImportErrors
 from models.listings import ListingStatus
 
@@ -40,13 +40,15 @@ def import_command(file: Path, publish: bool) -> None:
 def export_command(out: Path | None, status: str | None) -> None:
     """Export listings in the import format."""
     if out is None:
-        click.echo(importer.export_bytes("jsonl", status).decode("utf-8"), nl=False)
+        sys.stdout.flush()
+        exports.write(sys.stdout.buffer, "jsonl", importer.export_table(status))
         return
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("jsonl", "csv", "xlsx"):
         raise click.BadParameter("use a .jsonl, .csv or .xlsx file name", param_hint="--out")
-    out.write_bytes(importer.export_bytes(fmt, status))
-    click.echo(f"{len(importer.export_rows(status))} listings written to {out}")
+    with out.open("wb") as f:
+        n = exports.write(f, fmt, importer.export_table(status))
+    click.echo(f"{n} listings written to {out}")
 
 
 def register(app: Flask) -> None:

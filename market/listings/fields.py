@@ -15,9 +15,11 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import event
 
-from market import imports
+from market import dates, imports
 from market.errors import ValidationError
+from market.listings import markup
 from models.listings import (
     DATA_KINDS,
     RENTABLE_KINDS,
@@ -111,6 +113,13 @@ MAX_TAGS = 20
 MAX_TAG_LEN = 40
 
 
+@event.listens_for(Listing.description, "set")
+def _render_on_set(target: Listing, value: str | None, _old: object, _initiator: object) -> None:
+    """Every path that sets a description (forms, importer, revisions, demo) stores its HTML too:
+    rendered once here, shown from ``description_html`` ever after (issue 8)."""
+    target.description_html = markup.render(value)
+
+
 def field_names(kind: str) -> tuple[str, ...]:
     return COMMON + KIND_FIELDS[kind]
 
@@ -138,7 +147,7 @@ def clean(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
             errors.append(err)
 
     take("title", lambda: imports.text(raw, "title", required=True, max_len=200))
-    take("description", lambda: imports.text(raw, "description", required=True, max_len=MAX_DESCRIPTION))
+    take("description", lambda: _description(raw))
     take("tags", lambda: _tags(raw))
     take("track", lambda: imports.choice(raw, "track", frozenset(Track), default=Track.OTHER))
     for name in KIND_FIELDS[kind]:
@@ -166,6 +175,15 @@ def clean(kind: str, raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _description(raw: dict[str, Any]) -> str | None:
+    value = imports.text(raw, "description", required=True, max_len=MAX_DESCRIPTION)
+    try:
+        markup.check(value)  # bounded nesting: refused here, so every save path refuses it
+    except markup.MarkupTooComplex as err:
+        raise imports.FieldError("description", err.message) from None
+    return value
+
+
 def _tags(raw: dict[str, Any]) -> list[str]:
     tags: list[str] = []
     for tag in imports.string_list(raw, "tags"):
@@ -183,6 +201,8 @@ def _deadline(raw: dict[str, Any]) -> dt.datetime | None:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             raise imports.FieldError("deadline", _("时间必须带时区。"))
+        if not dates.in_window(value):  # year 0001/9999 overflow in the conversion (issue 8)
+            raise imports.FieldError("deadline", dates.window_message())
         return value.astimezone(dt.UTC)
     return imports.aware_time(raw, "deadline")
 
@@ -208,7 +228,7 @@ def apply(listing: Listing, data: dict[str, Any]) -> None:
         if name not in data:
             continue
         if name in COLUMNS:
-            setattr(listing, name, data[name])
+            setattr(listing, name, data[name])  # a description is rendered as it is set (markup.py)
         elif data[name] in (None, "", []):
             details.pop(name, None)
         else:

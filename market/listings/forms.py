@@ -10,10 +10,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.fields import DateTimeLocalField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from market.dates import SaneDateTimeLocalField  # dates outside 2000..2100 are refused (issue 8)
 from market.domain.localtime import SHANGHAI
 from models.listings import DATA_KINDS, RENTABLE_KINDS, ListingKind
 
@@ -69,7 +69,7 @@ class ListingForm(FlaskForm):
 class ScenarioForm(ListingForm):
     scenario_mode = SelectField(F.FIELD_LABELS["scenario_mode"], choices=_choices(F.MODE_LABELS), validators=[InputRequired()])
     budget_cny = StringField(F.FIELD_LABELS["budget_cny"], validators=[Optional()], description=_l("最多两位小数；不填表示面议。"))
-    deadline = DateTimeLocalField(F.FIELD_LABELS["deadline"], format="%Y-%m-%dT%H:%M", validators=[Optional()], description=_l("北京时间。"))
+    deadline = SaneDateTimeLocalField(F.FIELD_LABELS["deadline"], format="%Y-%m-%dT%H:%M", validators=[Optional()], description=_l("北京时间。"))
     in_district_only = BooleanField(F.FIELD_LABELS["in_district_only"])
     requirements = TextAreaField(F.FIELD_LABELS["requirements"], validators=[Optional(), Length(max=F.MAX_LONG_TEXT)], render_kw={"rows": 4})
     deliverables = TextAreaField(F.FIELD_LABELS["deliverables"], validators=[Optional(), Length(max=F.MAX_LONG_TEXT)], render_kw={"rows": 3})

@@ -12,16 +12,15 @@ live). With ``publish`` the rows are published as a reviewer would: audited and 
 
 from __future__ import annotations
 
-import csv
-import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from market import audit, imports
+from market import audit, exports, imports
 from market.errors import ImportErrors, RowError
 from market.extensions import db
 from market.orgs.services import verification_problem
@@ -220,11 +219,16 @@ def _apply(row: _Row, actor: Any, publish: bool, result: ImportResult) -> None:
 
 
 # ---------------------------------------------------------------- export
-def export_rows(status: str | None = None) -> list[dict[str, Any]]:
+EXPORT_COLUMNS = exports.fields(
+    *FIELDS, kinds={"budget_cny": "money", "rate_cny_per_hour": "money"}, getters={"tags": exports.joined("tags")},
+)
+
+
+def export_rows(status: str | None = None) -> Iterator[dict[str, Any]]:
+    """Listings in the import format, by ref; fields that do not apply to a kind are left out."""
     stmt = select(Listing).order_by(Listing.ref)
     if status:
         stmt = stmt.where(Listing.status == status)
-    rows = []
     for listing in db.session.execute(stmt).scalars():
         row: dict[str, Any] = {
             "ref": listing.ref,
@@ -241,45 +245,8 @@ def export_rows(status: str | None = None) -> list[dict[str, Any]]:
             row["rate_cny_per_hour"] = f"{listing.rate_cny_per_hour:.2f}"
         if listing.kind == ListingKind.PUBLIC_DATA:
             row["open_mode"] = listing.open_mode or OpenMode.CONDITIONAL
-        rows.append(row)
-    return rows
+        yield row
 
 
-def to_csv(rows: list[dict[str, Any]]) -> bytes:
-    out = io.StringIO(newline="")
-    writer = csv.DictWriter(out, fieldnames=list(FIELDS), lineterminator="\r\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ";".join(v) if isinstance(v, list) else v for k, v in row.items()})
-    return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 correctly
-
-
-def to_xlsx(rows: list[dict[str, Any]]) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "listings"
-    ws.append(list(FIELDS))
-    for row in rows:
-        values = []
-        for name in FIELDS:
-            value = row.get(name)
-            if isinstance(value, list):
-                value = ";".join(value)
-            if isinstance(value, str) and value.startswith("="):
-                value = "'" + value  # never write a formula
-            values.append(value)
-        ws.append(values)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def export_bytes(fmt: str, status: str | None = None) -> bytes:
-    rows = export_rows(status)
-    if fmt == "csv":
-        return to_csv(rows)
-    if fmt == "xlsx":
-        return to_xlsx(rows)
-    return imports.write_jsonl(rows).encode("utf-8")
+def export_table(status: str | None = None) -> exports.Table:
+    return exports.Table("listings", EXPORT_COLUMNS, export_rows(status))

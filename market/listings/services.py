@@ -38,7 +38,7 @@ from models.listings import (
 from models.organisations import Organisation, OrgKind
 from models.users import Role
 
-from . import fields
+from . import fields, markup
 
 S = ListingStatus
 REF_PREFIX = {
@@ -217,6 +217,7 @@ def _propose(user: Any, listing: Listing, data: dict[str, Any]) -> ListingRevisi
         db.session.add(revision)
     before = {"status": revision.status, "data": revision.data} if revision.id else None
     revision.data = fields.to_json(data)
+    revision.description_html = markup.render(data.get("description"))
     revision.status = RevisionStatus.PENDING
     revision.comment = None
     listing.submitted_at = utcnow()

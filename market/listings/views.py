@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import (
-    Response,
     abort,
     flash,
     redirect,
@@ -15,9 +14,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
-from market import evidence, imports
-from market.errors import DomainError, ImportErrors, NotFound
+from market import evidence, exports, imports
+from market.errors import DomainError, ImportErrors, NotFound, PermissionDenied
 from market.extensions import db
 from market.permissions import can
 from market.web import PUBLIC, apply_domain_error, paginate, permission_required
@@ -171,6 +171,9 @@ def _action(ref: str, fn, done: str):
     listing = services.get_visible(current_user, ref)
     try:
         fn(current_user, listing)
+    except (NotFound, PermissionDenied):
+        db.session.rollback()
+        raise  # another organisation's listing: 403/404, never a redirect that hides the refusal
     except DomainError as err:
         db.session.rollback()
         flash(err.message, "danger")
@@ -265,8 +268,16 @@ def review_detail(ref: str):
             for name in fields.field_names(listing.kind)
             if fields.to_json({name: current.get(name)}) != fields.to_json({name: proposed.get(name)})
         ]
+        # descriptions are shown from the HTML stored when they were saved, never rendered here
+        changes = [
+            (name, Markup(listing.description_html), Markup(revision.description_html or "")) if name == "description"  # noqa: S704 - sanitised when saved
+            else (name, old, new)
+            for name, old, new in changes
+        ]
+    data = fields.read(listing)
+    data["description"] = Markup(listing.description_html)  # noqa: S704 - sanitised by nh3 when saved
     return render_template(
-        "listings/review.html", listing=listing, data=fields.read(listing), revision=revision,
+        "listings/review.html", listing=listing, data=data, revision=revision,
         changes=changes, form=form, title=_("审核：%(title)s", title=listing.title),
     )
 
@@ -302,12 +313,6 @@ def current_app_max() -> int:
 def export(fmt: str):
     if fmt not in ("jsonl", "csv", "xlsx"):
         abort(404)
-    mimetypes = {
-        "jsonl": "application/x-ndjson; charset=utf-8",
-        "csv": "text/csv; charset=utf-8",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    }
-    return Response(
-        importer.export_bytes(fmt), mimetype=mimetypes[fmt],
-        headers={"Content-Disposition": f"attachment; filename=listings.{fmt}"},
-    )
+    name = _("条目")
+    return exports.download(fmt, importer.export_table(), filename=f"{name}-{exports.stamp()}",
+                            fallback=f"listings-{exports.stamp()}")

@@ -44,23 +44,19 @@ def import_command(file: Path) -> None:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "xlsx"]), help="Format (default: from --out, else jsonl).")
 def export_command(out: Path | None, fmt: str | None) -> None:
     """Export every organisation in the import format (standard output by default)."""
-    from .importer import export_as
+    from market import exports
+
+    from .importer import export_table
 
     if fmt is None:
         fmt = out.suffix.lower().lstrip(".") if out is not None else "jsonl"
         if fmt not in ("jsonl", "csv", "xlsx"):
             raise click.BadParameter("use a .jsonl, .csv or .xlsx file name, or --format", param_hint="--out")
-    data = export_as(fmt)
     if out is None:
-        if isinstance(data, bytes):
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
-        else:
-            click.echo(data, nl=False)
+        sys.stdout.flush()
+        exports.write(sys.stdout.buffer, fmt, export_table())
         return
-    if isinstance(data, bytes):
-        out.write_bytes(data)
-    else:
-        out.write_text(data, encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="")
-    click.echo(f"wrote {out}", err=True)
+    with out.open("wb") as f:
+        n = exports.write(f, fmt, export_table())
+    click.echo(f"wrote {n} organisations to {out}", err=True)
     current_app.logger.info("exported organisations to %s", out)

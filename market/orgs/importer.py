@@ -8,9 +8,7 @@ a reviewer's decision with a reason; and a size set by an admin override is kept
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from market import audit, imports
+from market import audit, exports, imports
 from market.domain import localtime
 from market.domain.sme import classify, industry_codes
 from market.errors import Conflict, ImportErrors, RowError, ValidationError
@@ -379,66 +377,18 @@ def import_path(actor: Any, path: str | Path) -> ImportResult:
 
 
 # ---------------------------------------------------------------- export
-def export_rows() -> list[dict[str, Any]]:
+EXPORT_COLUMNS = exports.fields(
+    *FIELDS,
+    kinds={"employees": "int", "revenue_cny": "money", "assets_cny": "money", "in_district": "bool", "verified": "bool"},
+    getters={"external_subsidies": exports.as_json("external_subsidies")},
+)
+
+
+def export_rows() -> Iterator[dict[str, Any]]:
     orgs = db.session.execute(select(Organisation).options(*_EAGER).order_by(Organisation.ref, Organisation.id)).scalars()
-    return [org_to_row(o) for o in orgs if o.ref]
+    return (org_to_row(o) for o in orgs if o.ref)
 
 
-def _cell(key: str, value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    if key == "external_subsidies":
-        return json.dumps(value, ensure_ascii=False, default=lambda v: f"{v:.2f}" if isinstance(v, Decimal) else str(v))
-    return value
-
-
-def to_jsonl(rows: list[dict[str, Any]]) -> str:
-    return imports.write_jsonl(rows)
-
-
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    buf = io.StringIO(newline="")
-    writer = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\r\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _cell(k, row.get(k)) for k in FIELDS})
-    return buf.getvalue()
-
-
-def to_xlsx(rows: list[dict[str, Any]]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("organisations")
-    ws.append(list(FIELDS))
-
-    def cell(key: str, value: Any) -> Any:
-        if value is None:
-            return None
-        if isinstance(value, bool) or key == "employees":
-            return value
-        c = WriteOnlyCell(ws, value=str(_cell(key, value)))
-        c.data_type = "s"  # text stays text, never a formula
-        return c
-
-    for row in rows:
-        ws.append([cell(key, row.get(key)) for key in FIELDS])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def export_as(fmt: str) -> str | bytes:
-    rows = export_rows()
-    if fmt == "jsonl":
-        return to_jsonl(rows)
-    if fmt == "csv":
-        return to_csv(rows)
-    if fmt == "xlsx":
-        return to_xlsx(rows)
-    raise ValueError(fmt)
+def export_table() -> exports.Table:
+    """Every organisation in the import format (CONTRACT.md field names as headers)."""
+    return exports.Table("organisations", EXPORT_COLUMNS, export_rows())

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask import (
-    Response,
     abort,
     current_app,
     flash,
@@ -311,17 +310,10 @@ def import_page():
 @bp.route("/admin/export.<fmt>")
 @permission_required("org.export")
 def export(fmt: str):
-    from .importer import export_as
+    from market import exports
+
+    from .importer import export_table
 
     if fmt not in ("jsonl", "csv", "xlsx"):
         abort(404)
-    data = export_as(fmt)
-    mimetype = {
-        "jsonl": "application/x-ndjson; charset=utf-8",
-        "csv": "text/csv; charset=utf-8",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    }[fmt]
-    if fmt == "csv":
-        data = "\ufeff" + data  # BOM: Excel opens UTF-8 CSV correctly
-    return Response(data, mimetype=mimetype,
-                    headers={"Content-Disposition": f"attachment; filename=organisations.{fmt}"})
+    return exports.download(fmt, export_table(), filename=f"{_('机构')}-{exports.stamp()}", fallback=f"organisations-{exports.stamp()}")

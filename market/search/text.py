@@ -15,7 +15,9 @@ import unicodedata
 import zhconv
 
 _SPACE = re.compile(r"\s+")
-_MD = re.compile(r"!\[[^\]]*\]\([^)]*\)|\[([^\]]*)\]\([^)]*\)|^\s*(?:#+|>+|[-+*]|\d+\.)\s+|[*_`~|]{1,3}", re.M)
+# Linear on any input (issue 8): a label or URL stops at the next bracket and a line prefix at the
+# line's end, so 20,000 "[" or blank lines are one pass, not one scan to the end per character.
+_MD = re.compile(r"!\[[^\[\]]*\]\([^()]*\)|\[([^\[\]]*)\]\([^()]*\)|^[ \t]*(?:#+|>+|[-+*]|\d+\.)[ \t]+|[*_`~|]{1,3}", re.M)
 
 
 def normalize(text: str | None) -> str:

@@ -8,7 +8,7 @@ groups were not recorded as dates, so the back-filled period carries today's val
 judged on them until the organisation's next change.
 
 Revision ID: a3f1c2d4e5b6
-Revises: 7d6765696bb2
+Revises: b8e1d2c4a6f0
 Create Date: 2026-12-05 17:40:00
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 revision = 'a3f1c2d4e5b6'
-down_revision = '7d6765696bb2'
+down_revision = 'b8e1d2c4a6f0'
 branch_labels = None
 depends_on = None
 

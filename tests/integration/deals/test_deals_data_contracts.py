@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from market import exports
 from market.deals import bids, contracts, dashboard, data_access
 from market.deals.bids import BidInput
 from market.deals.data_access import ApplicationInput, Decision
@@ -165,9 +166,25 @@ def test_dashboard_waiting_and_exports(world):
     assert [w.link for w in d.waiting] == [f"/deals/contracts/{c.id}"]
     d_sme = dashboard.dashboard_for(world.sme_org)
     assert len(d_sme.bids_sent) == 1 and len(d_sme.waiting) == 1
-    csv_text = dashboard.export_csv(d_sme).decode("utf-8-sig")
+    csv_text = exports.to_bytes("csv", *dashboard.export_tables(d_sme, "csv")).decode("utf-8-sig")
     assert csv_text.splitlines()[0].startswith("类型,编号")
     assert "揭榜方案" in csv_text and "200000.00" in csv_text and "合同" in csv_text
-    wb = load_workbook(io.BytesIO(dashboard.export_xlsx(d_sme)))
+    wb = load_workbook(io.BytesIO(exports.to_bytes("xlsx", *dashboard.export_tables(d_sme, "xlsx"))))
     assert wb.sheetnames == ["揭榜", "预约", "数据申请", "合同"]
     assert wb["合同"]["H2"].value == 200000
+
+
+def test_dashboard_exports_neutralise_formulas_and_render_pdf(world):
+    from openpyxl import load_workbook
+
+    c = _awarded_contract(world)
+    c.listing.title = '=HYPERLINK("http://x")'
+    db.session.commit()
+    d = dashboard.dashboard_for(world.sme_org)
+    csv_text = exports.to_bytes("csv", *dashboard.export_tables(d, "csv")).decode("utf-8-sig")
+    assert '\'=HYPERLINK(""http://x"")' in csv_text and ',=HYPERLINK' not in csv_text
+    wb = load_workbook(io.BytesIO(exports.to_bytes("xlsx", *dashboard.export_tables(d, "xlsx"))))
+    assert wb["合同"]["D2"].value == '\'=HYPERLINK("http://x")' and wb["合同"].freeze_panes == "A2"
+    assert wb["合同"]["I2"].is_date  # the contract's time, Beijing wall time
+    pdf = exports.to_bytes("pdf", *dashboard.export_tables(d, "pdf"), title="我的交易")
+    assert pdf.startswith(b"%PDF")

@@ -90,7 +90,8 @@ def test_bid_pages_from_submission_to_contract(app, world):
     assert "智慧病房场景" in dash and "导出 XLSX" in dash
     assert sme.get("/deals/export.xlsx").status_code == 200
     assert "智慧病房场景" in sme.get("/deals/export.csv").data.decode("utf-8-sig")
-    assert sme.get("/deals/export.pdf").status_code == 404
+    assert sme.get("/deals/export.pdf").data.startswith(b"%PDF")
+    assert sme.get("/deals/export.ods").status_code == 404
 
 
 def test_booking_pages_and_calendars(app, world):
