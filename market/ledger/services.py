@@ -281,8 +281,7 @@ def record_payment(
     paid_at = check_paid_at(paid_at, now)
     duplicate = _("这笔付款已经登记过了（重复提交）。")
     key = _check_idempotency(idempotency_key, duplicate)
-    if contract_paid(contract.id) + amount > contract.amount_cny:
-        _check_within_contract(contract, amount)  # refuse before storing any upload
+    _check_within_contract(contract, amount)  # early, before storing any upload; final under the lock
     uploads = list(uploads)
     stored = _store_uploads(uploads) + _signed_contract_evidence(contract, uploads)
     with _conflicts_as_409(duplicate):

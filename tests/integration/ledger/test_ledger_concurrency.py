@@ -152,3 +152,24 @@ def test_a_duplicate_key_that_reaches_the_database_is_a_409(world, monkeypatch):
     assert err.value.message == "这笔付款已经登记过了（重复提交）。"
     assert _entries() == 1
     assert chain.verify().ok
+
+
+def test_sqlite_write_lock_not_coming_in_time_is_a_409(world, monkeypatch):
+    """Another process holds SQLite's write lock for longer than the append will wait: "busy, try again"."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's database-wide write lock")
+    import sqlite3
+
+    monkeypatch.setattr(chain, "SQLITE_BUSY_TIMEOUT_MS", 100)
+    blocker = sqlite3.connect(db.engine.url.database, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(Conflict) as err:
+            services.record_payment(world.renter_user, world.contract, amount=Decimal("100"), paid_at=PAID, now=NOW)
+        assert err.value.message == "台账正忙，请稍后重试。"
+    finally:
+        blocker.rollback()
+        blocker.close()
+        db.session.remove()
+        db.engine.dispose()  # no pooled connection keeps the short timeout
+    assert _entries() == 0
