@@ -1,7 +1,8 @@
 """Appending to the two hash chains, and verifying them (``flask --app market ledger verify``).
 
-Appends lock the chain's head row (``SELECT ... FOR UPDATE`` on PostgreSQL) for the rest of the
-caller's transaction, so concurrent appends queue instead of forking. Lock order, to stay free of
+Appends lock the chain's head row (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite, which has no
+row locks, the database's write lock, taken with ``BEGIN IMMEDIATE`` before the head is read) for the
+rest of the caller's transaction, so concurrent appends queue instead of forking. Lock order, to stay free of
 deadlocks: the ``entries`` head, then entry rows, then the ``events`` head.
 
 ``verify`` streams each chain in seq order — raw driver rows of exactly the hashed columns, through
