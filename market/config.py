@@ -42,6 +42,7 @@ class Config:
     INVITE_MAX_AGE = int(os.environ.get("INVITE_MAX_AGE", str(7 * 24 * 3600)))  # new members' set-password link
     SCHEDULER_LOCK_FILE = os.environ.get("SCHEDULER_LOCK_FILE")  # default: instance/scheduler.lock
     LEDGER_SANITY_LIMIT_CNY = Decimal(os.environ.get("LEDGER_SANITY_LIMIT_CNY", "1000000000.00"))
+    LEDGER_CHECKPOINT_FILE = os.environ.get("LEDGER_CHECKPOINT_FILE")  # default: instance/ledger-checkpoints.jsonl
 
     API_TITLE = "长春新区开放场景平台 API"
     API_VERSION = "v1"

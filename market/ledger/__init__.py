@@ -10,6 +10,13 @@ def init_app(app) -> None:
 
     app.jinja_env.tests["ledger_side_confirmed"] = lambda side, entry: getattr(entry, f"{side}_confirmed_at") is not None
 
+    from market.scheduler import register_job
+
+    from .checkpoint import daily_checkpoint
+
+    # one checkpoint per Beijing day; tried hourly so a scheduler that was down at night catches up
+    register_job("ledger.checkpoint", daily_checkpoint, "interval", hours=1)
+
     @app.context_processor
     def ledger_helpers():
         from .views import template_helpers

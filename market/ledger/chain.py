@@ -1,7 +1,8 @@
 """Appending to the two hash chains, and verifying them (``flask --app market ledger verify``).
 
-Appends lock the chain's head row (``SELECT ... FOR UPDATE`` on PostgreSQL) for the rest of the
-caller's transaction, so concurrent appends queue instead of forking. Lock order, to stay free of
+Appends lock the chain's head row (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite, which has no
+row locks, the database's write lock, taken with ``BEGIN IMMEDIATE`` before the head is read) for the
+rest of the caller's transaction, so concurrent appends queue instead of forking. Lock order, to stay free of
 deadlocks: the ``entries`` head, then entry rows, then the ``events`` head.
 
 ``verify`` streams each chain in seq order — raw driver rows of exactly the hashed columns, through
@@ -52,10 +53,39 @@ ENTRIES = "entries"
 EVENTS = "events"
 
 
+SQLITE_BUSY_TIMEOUT_MS = 15_000  # how long an append waits for SQLite's write lock before giving up
+
+
+def take_write_lock() -> None:
+    """SQLite: make this transaction the database's only writer now (``BEGIN IMMEDIATE``).
+
+    SQLite has no row locks, and pysqlite opens a transaction lazily, at the first write: two
+    appends would both read the same head, then the second, after waiting for the first, would
+    insert a seq that now exists (``UNIQUE`` -> a 500). Taking the write lock before the head is
+    read queues appends across threads and processes, as bookings do
+    (``market.deals.common.serialise_writes``). If this transaction already wrote, it already holds
+    the lock. PostgreSQL: a no-op (the head row is locked ``FOR UPDATE`` instead).
+    """
+    conn = db.session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def lock_head(name: str) -> LedgerChain:
-    """The chain's head row, locked until the transaction ends (created on first use)."""
+    """The chain's head row, locked until the transaction ends (created on first use).
+
+    PostgreSQL: ``SELECT ... FOR UPDATE`` on the row; SQLite: the database's write lock, taken up
+    front (:func:`take_write_lock`). Either way the head read here is the latest committed one.
+    """
+    take_write_lock()
     session = db.session
-    stmt = select(LedgerChain).where(LedgerChain.name == name).with_for_update()
+    # populate_existing: a head loaded before the lock (same session) must not hide a newer one
+    stmt = (select(LedgerChain).where(LedgerChain.name == name).with_for_update()
+            .execution_options(populate_existing=True))
     head = session.execute(stmt).scalar_one_or_none()
     if head is None:
         try:
@@ -63,7 +93,7 @@ def lock_head(name: str) -> LedgerChain:
                 session.add(LedgerChain(name=name, seq=0, head_hash=GENESIS))
         except IntegrityError:
             pass  # another transaction created it first; the select below waits for its lock
-        head = session.execute(stmt.execution_options(populate_existing=True)).scalar_one()
+        head = session.execute(stmt).scalar_one()
     return head
 
 

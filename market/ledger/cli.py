@@ -1,4 +1,5 @@
-"""``flask --app market ledger import FILE | export [--out FILE] | verify`` (CONTRACT.md, Ledger)."""
+"""``flask --app market ledger import FILE | export [--out FILE] | verify [--checkpoint FILE] | checkpoint``
+(CONTRACT.md, Ledger; checkpoints: market/ledger/checkpoint.py)."""
 
 from __future__ import annotations
 
@@ -60,7 +61,10 @@ def export_command(out: str | None) -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Processes verifying a long entries chain at once (default: LEDGER_VERIFY_WORKERS, "
                    "else the CPU count up to 4).")
-def verify_command(skip_files: bool, workers: int | None) -> None:
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A checkpoint file (ledger checkpoint): also prove the chain still passes through every "
+                   "head recorded in it.")
+def verify_command(skip_files: bool, workers: int | None, checkpoint_file: str | None) -> None:
     """Re-check both hash chains, the confirmation state and every evidence file."""
     from .chain import verify
 
@@ -68,11 +72,45 @@ def verify_command(skip_files: bool, workers: int | None) -> None:
         click.echo(f"  {what}: {n:,} checked", err=True)
 
     res = verify(progress=progress, check_files=not skip_files, workers=workers)
-    if res.ok:
+    failure = None
+    if checkpoint_file is not None:
+        from .checkpoint import check
+
+        held, failure = check(Path(checkpoint_file))
+    if res.ok and failure is None:
         click.echo(f"ok: {res.entries} entries, {res.events} events, {res.files} evidence files verified")
+        if checkpoint_file is not None:
+            click.echo(f"ok: the chain passes through all {held} checkpoints in {checkpoint_file}")
         return
+    if res.ok:
+        click.echo(f"BROKEN at {failure}", err=True)
+        click.echo("  the chain is consistent in itself but differs from what the checkpoint recorded: "
+                   "rewritten since", err=True)
+        sys.exit(1)
     click.echo(f"BROKEN at {res.first}", err=True)
     for p in res.problems:
         if p is not res.first:
             click.echo(f"  also: {p}", err=True)
+    if failure is not None:
+        click.echo(f"  also: {failure}", err=True)
     sys.exit(1)
+
+
+@ledger_cli.command("checkpoint")
+def checkpoint_command() -> None:
+    """Append the chain's head (seq, hash, time) to the checkpoint file outside the database
+    (LEDGER_CHECKPOINT_FILE, default instance/ledger-checkpoints.jsonl) and print it.
+
+    Keep a copy of the printed line elsewhere too; ``ledger verify --checkpoint FILE`` later proves the
+    chain still passes through every recorded head. Refused if it no longer passes through an earlier one.
+    """
+    from .checkpoint import CheckpointError, checkpoint_path, take
+
+    path = checkpoint_path()
+    try:
+        cp = take(path)
+    except CheckpointError as err:
+        click.echo(f"BROKEN: {err}", err=True)
+        sys.exit(1)
+    click.echo(cp.to_json())
+    click.echo(f"checkpoint appended to {path}", err=True)

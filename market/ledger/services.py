@@ -14,14 +14,15 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, BinaryIO
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
 
 from market import audit, evidence
@@ -176,15 +177,39 @@ def entry_link(entry: LedgerEntry) -> str:
     return f"/ledger/entries/{entry.id}"
 
 
-def _commit_or_conflict(message: str) -> None:
+def _is_lock_timeout(err: OperationalError) -> bool:
+    """SQLite gave up waiting for the write lock (``busy_timeout``): the ledger is busy, not broken."""
+    return "database is locked" in str(getattr(err, "orig", err))
+
+
+@contextmanager
+def _conflicts_as_409(duplicate: str) -> Iterator[None]:
+    """An append that loses a race answers 409, never 500.
+
+    The checks under the head lock make these rare (a second submission of one idempotency key
+    waits for the first, then finds it), but the database's own guards still have the last word:
+    ``UNIQUE(idempotency_key)`` and the chain's ``UNIQUE(seq)``/``UNIQUE(prev_hash)`` become
+    :class:`Conflict` with ``duplicate`` as the message; SQLite's write lock not coming in time
+    becomes "busy, try again".
+    """
     try:
-        db.session.commit()
+        yield
     except IntegrityError:
         db.session.rollback()
-        raise Conflict(message) from None
+        raise Conflict(duplicate) from None
+    except OperationalError as err:
+        if not _is_lock_timeout(err):
+            raise
+        db.session.rollback()
+        raise Conflict(_("台账正忙，请稍后重试。")) from None
 
 
-def _check_idempotency(key: str | None) -> str:
+def _check_idempotency(key: str | None, duplicate: str) -> str:
+    """A usable idempotency key (a fresh one if none was given) not yet in the ledger.
+
+    Called before the head lock (to refuse a resubmission early) and again under it, where the
+    answer is final: a concurrent submission of the same key has committed or not started.
+    """
     key = (key or "").strip()
     if not key:
         key = uuid.uuid4().hex
@@ -192,8 +217,36 @@ def _check_idempotency(key: str | None) -> str:
         raise ValidationError(_("幂等键过长。"), "idempotency_key")
     exists = db.session.execute(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == key)).first()
     if exists:
-        raise Conflict(_("这笔付款已经登记过了（重复提交）。"))
+        db.session.rollback()  # release the head lock, if held
+        raise Conflict(duplicate)
     return key
+
+
+def contract_paid(contract_id: int) -> Decimal:
+    """What has been paid on a contract so far: its payments less their refunds (every entry)."""
+    total = db.session.execute(
+        select(func.coalesce(func.sum(LedgerEntry.amount_cny), 0)).where(LedgerEntry.contract_id == contract_id)
+    ).scalar_one()
+    return Decimal(total).quantize(Decimal("0.01"))
+
+
+def _check_within_contract(contract: Contract, amount: Decimal) -> None:
+    """A payment may not take the contract's paid total beyond its amount (issue 8, item 10).
+
+    Every entry counts, confirmed or not: an unconfirmed or disputed payment is corrected by a
+    refund/correction entry, which frees its amount again. Called under the entries head lock, so
+    two concurrent payments cannot both fit into what is left.
+    """
+    paid = contract_paid(contract.id)
+    if paid + amount > contract.amount_cny:
+        left = max(Decimal(contract.amount_cny) - paid, Decimal("0.00"))
+        db.session.rollback()  # release the head lock
+        raise ValidationError(
+            _("付款金额超出合同金额：合同金额 %(total)s 元，已登记付款（扣除退款）%(paid)s 元，"
+              "本次最多可登记 %(left)s 元。",
+              total=f"{contract.amount_cny:,.2f}", paid=f"{paid:,.2f}", left=f"{left:,.2f}"),
+            "amount_cny",
+        )
 
 
 def _lock_entry(entry_id: int) -> LedgerEntry:
@@ -234,18 +287,24 @@ def record_payment(
     if amount < 0:
         raise ValidationError(_("退款请在原付款记录上登记。"), "amount_cny")
     paid_at = check_paid_at(paid_at, now)
-    key = _check_idempotency(idempotency_key)
+    duplicate = _("这笔付款已经登记过了（重复提交）。")
+    key = _check_idempotency(idempotency_key, duplicate)
+    _check_within_contract(contract, amount)  # early, before storing any upload; final under the lock
     uploads = list(uploads)
     stored = _store_uploads(uploads) + _signed_contract_evidence(contract, uploads)
-    entry = _append_with_confirmation(
-        user, sides, now,
-        kind=contract.kind, payer_id=contract.payer_id, payee_id=contract.payee_id,
-        contract_id=contract.id, listing_id=contract.listing_id, amount_cny=amount, paid_at=paid_at,
-        idempotency_key=key, evidence_json=evidence_json(stored),
-    )
-    audit.record(user, "ledger.record", entry, after=audit.snapshot(entry))
-    _notify_confirmation_needed(entry, user.organisation_id, _("待确认的付款"))
-    _commit_or_conflict(_("这笔付款已经登记过了（重复提交）。"))
+    with _conflicts_as_409(duplicate):
+        head = chain.lock_head(chain.ENTRIES)
+        _check_idempotency(key, duplicate)
+        _check_within_contract(contract, amount)
+        entry = _append_with_confirmation(
+            user, sides, now, head=head,
+            kind=contract.kind, payer_id=contract.payer_id, payee_id=contract.payee_id,
+            contract_id=contract.id, listing_id=contract.listing_id, amount_cny=amount, paid_at=paid_at,
+            idempotency_key=key, evidence_json=evidence_json(stored),
+        )
+        audit.record(user, "ledger.record", entry, after=audit.snapshot(entry))
+        _notify_confirmation_needed(entry, user.organisation_id, _("待确认的付款"))
+        db.session.commit()
     return entry
 
 
@@ -274,25 +333,29 @@ def record_refund(
     paid_at = check_paid_at(paid_at, now)
     if paid_at < original.paid_at:
         raise ValidationError(_("退款时间不能早于原付款时间。"), "paid_at")
-    key = _check_idempotency(idempotency_key)
+    duplicate = _("这笔退款已经登记过了（重复提交）。")
+    key = _check_idempotency(idempotency_key, duplicate)
     stored = _store_uploads(uploads)
-    head = chain.lock_head(chain.ENTRIES)  # lock order: entries head, then the entry row
-    locked = _lock_entry(original.id)
-    left = chain.remaining(locked)
-    if amount > left:
-        db.session.rollback()
-        raise ValidationError(
-            _("退款金额 %(a)s 超过原付款剩余可冲正金额 %(left)s。", a=f"{amount:,.2f}", left=f"{left:,.2f}"), "amount_cny"
+    with _conflicts_as_409(duplicate):
+        head = chain.lock_head(chain.ENTRIES)  # lock order: entries head, then the entry row
+        _check_idempotency(key, duplicate)
+        locked = _lock_entry(original.id)
+        left = chain.remaining(locked)
+        if amount > left:
+            db.session.rollback()
+            raise ValidationError(
+                _("退款金额 %(a)s 超过原付款剩余可冲正金额 %(left)s。", a=f"{amount:,.2f}", left=f"{left:,.2f}"),
+                "amount_cny",
+            )
+        entry = _append_with_confirmation(
+            user, sides, now, head=head,
+            kind=locked.kind, payer_id=locked.payer_id, payee_id=locked.payee_id,
+            contract_id=locked.contract_id, listing_id=locked.listing_id, amount_cny=-amount, paid_at=paid_at,
+            reverses_id=locked.id, idempotency_key=key, evidence_json=evidence_json(stored),
         )
-    entry = _append_with_confirmation(
-        user, sides, now, head=head,
-        kind=locked.kind, payer_id=locked.payer_id, payee_id=locked.payee_id,
-        contract_id=locked.contract_id, listing_id=locked.listing_id, amount_cny=-amount, paid_at=paid_at,
-        reverses_id=locked.id, idempotency_key=key, evidence_json=evidence_json(stored),
-    )
-    audit.record(user, "ledger.refund", entry, after=audit.snapshot(entry))
-    _notify_confirmation_needed(entry, user.organisation_id, _("待确认的退款/更正"))
-    _commit_or_conflict(_("这笔退款已经登记过了（重复提交）。"))
+        audit.record(user, "ledger.refund", entry, after=audit.snapshot(entry))
+        _notify_confirmation_needed(entry, user.organisation_id, _("待确认的退款/更正"))
+        db.session.commit()
     return entry
 
 

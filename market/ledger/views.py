@@ -31,7 +31,7 @@ from market.web import permission_required
 from models.deals import Contract
 from models.ledger import LedgerEntry
 
-from . import bp, chain, services
+from . import bp, chain, checkpoint, services
 from .services import EVIDENCE_LABELS, Upload
 
 EVENT_LABELS = {  # translated where shown: _(EVENT_LABELS[kind])
@@ -52,6 +52,7 @@ def template_helpers() -> dict:
         "ledger_evidence_labels": EVIDENCE_LABELS,
         "ledger_event_labels": EVENT_LABELS,
         "ledger_payable": lambda contract: contract.status in services.PAYABLE_CONTRACT_STATUSES,
+        "ledger_latest_checkpoint": checkpoint.latest,
     }
 
 

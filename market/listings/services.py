@@ -12,14 +12,16 @@ same transaction (``market.search.outbox.enqueue``).
 from __future__ import annotations
 
 import re
+import zlib
 from typing import Any, BinaryIO
 
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, text, update
 
 from market import audit, evidence
+from market.deals.common import serialise_writes
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
 from market.notifications.services import district_staff, notify, org_admins
@@ -100,6 +102,22 @@ def _check_deadline(new: dict[str, Any], old: dict[str, Any] | None) -> None:
         raise ValidationError(_("截止时间必须晚于当前时间。"), "deadline")
 
 
+def _serialise_ref_allocation(kind: str) -> None:
+    """Until this transaction ends, nobody else allocates a ref of ``kind``'s prefix.
+
+    ``next_ref`` reads the highest ref and adds one: two creations at once read the same one, and
+    the second insert broke ``UNIQUE(ref)`` (a 500). PostgreSQL: a transaction-scoped advisory lock
+    per prefix (released at commit, after which the next reader sees the new ref). SQLite: the
+    database's write lock, taken up front (``BEGIN IMMEDIATE``, as bookings and the ledger do).
+    """
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        key = zlib.crc32(f"listing.ref:{REF_PREFIX[kind]}".encode())
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        serialise_writes()
+
+
 def next_ref(kind: str) -> str:
     prefix = REF_PREFIX[kind]
     refs = db.session.execute(select(Listing.ref).where(Listing.ref.like(f"{prefix}%"))).scalars()
@@ -175,6 +193,7 @@ def create(user: Any, kind: str, raw: dict[str, Any], org: Organisation | None =
     check_owner_kind(org, kind)
     data = fields.clean(kind, raw)
     _check_deadline(data, None)
+    _serialise_ref_allocation(kind)
     listing = Listing(ref=next_ref(kind), kind=kind, owner=org, status=S.DRAFT, details={})
     fields.apply(listing, data)
     db.session.add(listing)

@@ -29,8 +29,10 @@ def world(make_org, make_user):
     renter = make_org(kind="sme", ref="S1")
     provider = make_org(kind="university", ref="U1", size=None)
     outsider = make_org(kind="sme", ref="S9")
+    # room for several payments of the usual 120,000: no payment may take a contract's paid total
+    # beyond its amount (tests of that limit make their own contract)
     contract = Contract(kind="rental", payer_id=renter.id, payee_id=provider.id, title="电镜租用",
-                        amount_cny=Decimal("120000.00"), status="active")
+                        amount_cny=Decimal("1000000.00"), status="active")
     db.session.add(contract)
     db.session.commit()
     return World(

@@ -207,3 +207,38 @@ def test_totals_by_local_year(world):
     assert totals[(2026, "payer")].counted == Decimal("120000.00")
     assert totals[(2025, "payer")].not_counted == Decimal("500.00")
     assert [x.ref for x in services.counted_entries(year=2026)] == [e.ref]
+
+
+def test_a_payment_beyond_the_contract_amount_is_refused(world):
+    """The probe: 900,000,000 was accepted on a 380,000 contract (issue 8, item 10)."""
+    w = world
+    from models.deals import Contract
+
+    contract = Contract(kind="scenario_contract", payer_id=w.renter.id, payee_id=w.provider.id, title="场景合同",
+                        amount_cny=Decimal("380000.00"), status="active")
+    db.session.add(contract)
+    db.session.commit()
+
+    def pay_on(amount, key):
+        return services.record_payment(w.renter_user, contract, amount=Decimal(amount), paid_at=PAID,
+                                       uploads=full_evidence(key), idempotency_key=key, now=NOW)
+
+    with pytest.raises(ValidationError) as err:
+        pay_on("900000000", "big")
+    assert err.value.field == "amount_cny"
+    assert err.value.message == ("付款金额超出合同金额：合同金额 380,000.00 元，已登记付款（扣除退款）0.00 元，"
+                                 "本次最多可登记 380,000.00 元。")
+    assert count(LedgerEntry) == 0
+    first = pay_on("300000", "p1")
+    with pytest.raises(ValidationError) as err:
+        pay_on("80000.01", "p2")
+    assert "已登记付款（扣除退款）300,000.00 元，本次最多可登记 80,000.00 元" in err.value.message
+    pay_on("80000", "p3")  # exactly the contract amount: accepted
+    assert services.contract_paid(contract.id) == Decimal("380000.00")
+    # a refund frees its amount again
+    services.record_refund(w.provider_user, first, amount=Decimal("5000"), paid_at=PAID, now=NOW)
+    pay_on("5000", "p4")
+    with pytest.raises(ValidationError):
+        pay_on("0.01", "p5")
+    assert count(LedgerEntry) == 4
+    assert chain.verify().ok

@@ -88,3 +88,14 @@ def test_contract_partial_renders(app, client, login, world):
         login_user(w.provider_user)
         html = render_template_string("{% include 'ledger/_contract_payments.html' %}", contract=w.contract)
     assert 'id="record-payment-form"' in html and 'data-action="confirm"' in html and "LE00000001" in html
+
+
+def test_the_form_refuses_a_payment_beyond_the_contract_in_both_languages(client, login, world):
+    w = world
+    login(w.renter_user)
+    page = record(client, w, amount="900000000", key="big").get_data(as_text=True)
+    assert "付款金额超出合同金额：合同金额 1,000,000.00 元" in page
+    client.get("/lang/en")
+    page = record(client, w, amount="900000000", key="big2").get_data(as_text=True)
+    assert "exceeds the contract amount" in page and "1,000,000.00" in page
+    assert db.session.execute(select(LedgerEntry)).first() is None
