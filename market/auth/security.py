@@ -124,6 +124,7 @@ def _limit_value(name: str):
 def init_rate_limits(app: Flask) -> Limiter:
     """One limiter per app; each endpoint in LIMITED gets a per-IP and a per-account limit from the config."""
     limiter = Limiter(get_remote_address, app=app)
+    app.extensions["market.limiter"] = limiter
     for endpoint, (prefix, methods, account_key) in LIMITED.items():
         view = app.view_functions.get(endpoint)
         if view is None:

@@ -308,6 +308,9 @@ def set_member_active(actor: User, org: Organisation, user_id: int, active: bool
     before = {"active": user.active}
     user.active = active
     record(actor, "org.member_activated" if active else "org.member_deactivated", user, before, {"active": active})
+    if not active:
+        _end_sessions(user)
+        _revoke_tokens_beyond_role(actor, user)
     db.session.commit()
     return user
 
@@ -323,11 +326,32 @@ def set_member_role(actor: User, org: Organisation, user_id: int, role: str) -> 
     before = {"role": user.role}
     user.role = role
     record(actor, "org.member_role_changed", user, before, {"role": role})
+    _revoke_tokens_beyond_role(actor, user)
     db.session.commit()
     return user
 
 
 # ---------------------------------------------------------------- API tokens
+
+
+def _revoke_tokens_beyond_role(actor: User | str, user: User) -> list[ApiToken]:
+    """Revoke ``user``'s live tokens once the user may no longer hold tokens (demoted or deactivated).
+
+    A token acts with its user's current role, but a plain member can neither see nor revoke tokens:
+    one kept from an admin past would live on out of reach. Audited; the caller commits.
+    """
+    from market.permissions import can
+
+    if user.active and can(user, "api_token.manage"):
+        return []
+    tokens = list(
+        db.session.execute(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).scalars()
+    )
+    now = utcnow()
+    for token in tokens:
+        token.revoked_at = now
+        record(actor, "api_token.revoked", token, {"revoked_at": None}, {"revoked_at": now, "reason": "role"})
+    return tokens
 
 
 def list_tokens(user: User) -> list[ApiToken]:
@@ -362,12 +386,39 @@ def create_token(user: User, name: str, actor: User | str | None = None) -> tupl
     return token, secret
 
 
+def list_member_tokens(actor: User) -> list[ApiToken]:
+    """The live tokens of the other members of the actor's organisation (for its org admin)."""
+    from market.permissions import can
+
+    org = actor.organisation
+    if org is None or not can(actor, "org.manage_members", org):
+        return []
+    return list(
+        db.session.execute(
+            select(ApiToken)
+            .join(User, ApiToken.user_id == User.id)
+            .where(User.organisation_id == org.id, User.id != actor.id, ApiToken.revoked_at.is_(None))
+            .order_by(ApiToken.created_at.desc())
+        ).scalars()
+    )
+
+
+def _may_revoke(actor: User, token: ApiToken) -> bool:
+    """Own tokens; and a member's, for whoever manages that member's organisation."""
+    from market.permissions import can
+
+    if token.user_id == actor.id:
+        return True
+    org = token.user.organisation
+    return org is not None and token.user.role not in DISTRICT_ROLES and can(actor, "org.manage_members", org)
+
+
 def revoke_token(token_id: int, actor: User | str) -> ApiToken:
     token = db.session.get(ApiToken, token_id)
     if isinstance(actor, User):
         require(actor, "api_token.manage")
-        if token is not None and token.user_id != actor.id:
-            token = None  # someone else's token: as if it did not exist
+        if token is not None and not _may_revoke(actor, token):
+            token = None  # a token the actor may not touch: as if it did not exist
     if token is None:
         raise NotFound(_("令牌不存在。"))
     if token.revoked_at is not None:

@@ -271,6 +271,7 @@ def tokens():
             form = TokenForm(formdata=None)
     return render_template(
         "auth/tokens.html", form=form, tokens=services.list_tokens(current_user), secret=secret,
+        member_tokens=services.list_member_tokens(current_user),
         action_form=ActionForm(), title=_("API 令牌"),
     )
 
