@@ -43,6 +43,7 @@ class Config:
     REMEMBER_COOKIE_DURATION = dt.timedelta(days=int(os.environ.get("REMEMBER_COOKIE_DAYS", "14")))
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "31536000"))  # Strict-Transport-Security, production only
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_MB", "20")) * 1024 * 1024
 
@@ -96,7 +97,6 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SITE_URL = os.environ.get("SITE_URL")  # type: ignore[assignment]  # required: links in mail
-    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "31536000"))
 
 
 CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}

@@ -12,9 +12,10 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import SecurityError
 
 log = logging.getLogger("market.auth")
 
@@ -87,6 +88,11 @@ def _security_headers(response):
     return response
 
 
+def _untrusted_host(err: SecurityError) -> Response:
+    """A Host header outside TRUSTED_HOSTS: 400, plain (no page: no URL can be built for that host)."""
+    return Response("400 Bad Request: untrusted Host header\n", 400, mimetype="text/plain")
+
+
 # ---------------------------------------------------------------- rate limits
 
 
@@ -145,4 +151,5 @@ def init_security(app: Flask) -> None:
     if app.config["MARKET_ENV"] == "production" and app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
         log.warning("RATELIMIT_STORAGE_URI is memory://: each gunicorn worker counts on its own; use Redis")
     app.after_request(_security_headers)
+    app.register_error_handler(SecurityError, _untrusted_host)
     init_rate_limits(app)
