@@ -44,14 +44,15 @@ def _login_refused() -> ValidationError:
 
 
 def _dummy_hash() -> str:
-    """A hash to verify against when the email is unknown, so that both answers take as long."""
-    global _DUMMY_HASH
-    if _DUMMY_HASH is None:
-        _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
-    return _DUMMY_HASH
+    """A hash to verify against when the email is unknown, so that both answers take as long
+    (made once per process and hasher cost, with the same parameters as real hashes)."""
+    fast = bool(current_app.config.get("PASSWORD_HASH_FAST"))
+    if fast not in _DUMMY_HASHES:
+        _DUMMY_HASHES[fast] = hash_password(secrets.token_urlsafe(16))
+    return _DUMMY_HASHES[fast]
 
 
-_DUMMY_HASH: str | None = None
+_DUMMY_HASHES: dict[bool, str] = {}
 
 
 def _count_failure(user: User, now: dt.datetime) -> None:
