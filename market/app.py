@@ -51,8 +51,9 @@ def create_app(config: Any = None) -> Flask:
         app.config.from_mapping(config)
     elif config is not None:
         app.config.from_object(config)
-    if app.config["MARKET_ENV"] == "production" and not app.config.get("SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY must be set when MARKET_ENV=production")
+    from .auth.security import check_config, init_security
+
+    check_config(app)  # production needs SECRET_KEY and SITE_URL; development gets a per-instance key
 
     import models  # noqa: F401  (registers every model on the metadata)
 
@@ -78,6 +79,7 @@ def create_app(config: Any = None) -> Flask:
     from . import cli
 
     cli.register(app)
+    init_security(app)  # security headers, rate limits (after the blueprints: limits wrap their views)
     _register_error_handlers(app)
     return app
 

@@ -17,6 +17,14 @@ def register(app: Flask) -> None:
     @click.option("--reset", is_flag=True, help="Delete existing demo data first (only the demo's own rows).")
     def demo(reset: bool) -> None:
         """Load the Chinese demo world: organisations of every kind, users of every role, deals."""
+        from flask import current_app
+
+        if current_app.config["MARKET_ENV"] == "production":
+            # the demo's accounts (a district admin among them) share a password published in the README
+            raise click.ClickException(
+                "flask demo refuses to run with MARKET_ENV=production: its accounts use the password published "
+                "in the README. Load the demo only into a development or test instance."
+            )
         summary = demo_module.load_demo(reset=reset)
         for line in summary:
             click.echo(line)

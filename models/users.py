@@ -42,6 +42,9 @@ class User(TimestampMixin, Base):
     locked_until: Mapped[dt.datetime | None]
     last_login_at: Mapped[dt.datetime | None]
     password_changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Bumped by logout, password change or reset and deactivation: every session and remember-me cookie
+    # carries the version it was issued for (get_id), and one of an older version no longer logs in.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     # Flask-Login protocol, kept here so models need no Flask import.
     @property
@@ -57,7 +60,7 @@ class User(TimestampMixin, Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_version}"
 
     @property
     def is_district_staff(self) -> bool:

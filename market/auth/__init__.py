@@ -29,7 +29,18 @@ from . import views  # noqa: E402,F401
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+    """The user of a session or remember-me cookie, which carries "id:session_version" (User.get_id).
+
+    A cookie issued before the user's last logout, password change or reset (an older version), one of
+    the old "id"-only form, or one of a deactivated account logs nobody in.
+    """
+    uid, sep, version = (user_id or "").partition(":")
+    if not sep or not uid.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(uid))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
 
 
 def init_app(app) -> None:

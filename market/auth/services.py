@@ -12,10 +12,10 @@ import hashlib
 import logging
 import secrets
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from market.audit import record, snapshot
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -37,32 +37,80 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
 
 
+def _login_refused() -> ValidationError:
+    """One answer for an unknown email, a wrong password, a locked and a deactivated account."""
+    minutes = current_app.config["LOGIN_LOCK_MINUTES"]
+    return ValidationError(_("邮箱或密码不正确。连续多次输错后，需等待 %(m)d 分钟才能再次登录。", m=minutes), "password")
+
+
+def _dummy_hash() -> str:
+    """A hash to verify against when the email is unknown, so that both answers take as long
+    (made once per process and hasher cost, with the same parameters as real hashes)."""
+    fast = bool(current_app.config.get("PASSWORD_HASH_FAST"))
+    if fast not in _DUMMY_HASHES:
+        _DUMMY_HASHES[fast] = hash_password(secrets.token_urlsafe(16))
+    return _DUMMY_HASHES[fast]
+
+
+_DUMMY_HASHES: dict[bool, str] = {}
+
+
+def _count_failure(user: User, now: dt.datetime) -> None:
+    """Count a wrong password in the database itself (UPDATE ... SET n = n + 1 RETURNING n), never
+    read-then-write: parallel attempts each add one, and the one that reaches the limit locks."""
+    limit = current_app.config["LOGIN_MAX_FAILURES"]
+    failures = db.session.execute(
+        update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1).returning(User.failed_logins)
+    ).scalar_one()
+    if failures >= limit:
+        until = now + dt.timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
+        locked = db.session.execute(
+            update(User)
+            .where(User.id == user.id, User.failed_logins >= limit)
+            .values(locked_until=until, failed_logins=0)
+            .returning(User.id)
+        ).scalar_one_or_none()
+        if locked is not None:  # only the attempt that reset the counter records the lock
+            record(user, "auth.locked", user, after={"locked_until": until})
+    db.session.commit()
+
+
 def authenticate(email: str, password: str) -> User:
-    """Check credentials; throttle after repeated failures. Raises ValidationError with one vague message."""
-    bad = ValidationError(_("邮箱或密码不正确。"), "password")
+    """Check credentials; lock after repeated failures. Raises ValidationError with one vague message
+    whether the account is unknown, locked or deactivated, or the password wrong."""
     user = find_user_by_email(email)
     now = utcnow()
     if user is None:
-        raise bad
+        verify_password(_dummy_hash(), password or "")
+        raise _login_refused()
+    db.session.refresh(user)  # the counter and the lock as they are now, not as this session last saw them
+    password_ok = verify_password(user.password_hash, password or "")
     if user.locked_until and user.locked_until > now:
-        minutes = int((user.locked_until - now).total_seconds() // 60) + 1
-        raise ValidationError(_("登录失败次数过多，请在 %(m)d 分钟后再试。", m=minutes), "password")
+        raise _login_refused()
+    if not password_ok:
+        _count_failure(user, now)
+        raise _login_refused()
     if not user.active:
-        raise ValidationError(_("此账号已停用，请联系管理员。"), "email")
-    if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + dt.timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
-            user.failed_logins = 0
-            record(user, "auth.locked", user, after={"locked_until": user.locked_until})
-        db.session.commit()
-        raise bad
+        raise _login_refused()
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
     record(user, "auth.login", user)
     db.session.commit()
     return user
+
+
+def _end_sessions(user: User) -> None:
+    """Every session and remember-me cookie of ``user`` stops working (atomic: UPDATE n = n + 1)."""
+    db.session.execute(update(User).where(User.id == user.id).values(session_version=User.session_version + 1))
+    db.session.refresh(user, ["session_version"])
+
+
+def logout(user: User) -> None:
+    """Log out everywhere: a copy of this session's cookie (or of another device's) no longer works."""
+    _end_sessions(user)
+    record(user, "auth.logout", user)
+    db.session.commit()
 
 
 # ---------------------------------------------------------------- passwords
@@ -73,6 +121,7 @@ def _set_password(user: User, new_password: str) -> None:
     user.password_changed_at = utcnow()
     user.failed_logins = 0
     user.locked_until = None
+    _end_sessions(user)
 
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
@@ -118,16 +167,18 @@ def user_for_token(token: str, salt: str = RESET_SALT) -> User:
     return user
 
 
+def site_url_for(endpoint: str, **values) -> str:
+    """An absolute link for mail: always on ``SITE_URL``, never on the request's Host header."""
+    site = current_app.config["SITE_URL"].rstrip("/")
+    with current_app.test_request_context("/", base_url=site):
+        return url_for(endpoint, **values, _external=True)
+
+
 def _send_password_link(user: User, salt: str, subject: str, intro: str) -> str:
     from market.notifications.mail import send_mail
 
     endpoint = "auth.accept_invite" if salt == INVITE_SALT else "auth.reset_password"
-    token = make_password_token(user, salt)
-    if has_request_context():
-        link = url_for(endpoint, token=token, _external=True)
-    else:  # CLI or scheduler: the site's public address from the configuration
-        with current_app.test_request_context("/", base_url=current_app.config["SITE_URL"]):
-            link = url_for(endpoint, token=token, _external=True)
+    link = site_url_for(endpoint, token=make_password_token(user, salt))
     hours = max(1, _max_age(salt) // 3600)
     body = _("%(intro)s\n\n%(link)s\n\n此链接 %(hours)d 小时内有效，只能使用一次。", intro=intro, link=link, hours=hours)
     send_mail(user.email, subject, body)
@@ -258,6 +309,9 @@ def set_member_active(actor: User, org: Organisation, user_id: int, active: bool
     before = {"active": user.active}
     user.active = active
     record(actor, "org.member_activated" if active else "org.member_deactivated", user, before, {"active": active})
+    if not active:
+        _end_sessions(user)
+        _revoke_tokens_beyond_role(actor, user)
     db.session.commit()
     return user
 
@@ -273,11 +327,32 @@ def set_member_role(actor: User, org: Organisation, user_id: int, role: str) -> 
     before = {"role": user.role}
     user.role = role
     record(actor, "org.member_role_changed", user, before, {"role": role})
+    _revoke_tokens_beyond_role(actor, user)
     db.session.commit()
     return user
 
 
 # ---------------------------------------------------------------- API tokens
+
+
+def _revoke_tokens_beyond_role(actor: User | str, user: User) -> list[ApiToken]:
+    """Revoke ``user``'s live tokens once the user may no longer hold tokens (demoted or deactivated).
+
+    A token acts with its user's current role, but a plain member can neither see nor revoke tokens:
+    one kept from an admin past would live on out of reach. Audited; the caller commits.
+    """
+    from market.permissions import can
+
+    if user.active and can(user, "api_token.manage"):
+        return []
+    tokens = list(
+        db.session.execute(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).scalars()
+    )
+    now = utcnow()
+    for token in tokens:
+        token.revoked_at = now
+        record(actor, "api_token.revoked", token, {"revoked_at": None}, {"revoked_at": now, "reason": "role"})
+    return tokens
 
 
 def list_tokens(user: User) -> list[ApiToken]:
@@ -312,12 +387,39 @@ def create_token(user: User, name: str, actor: User | str | None = None) -> tupl
     return token, secret
 
 
+def list_member_tokens(actor: User) -> list[ApiToken]:
+    """The live tokens of the other members of the actor's organisation (for its org admin)."""
+    from market.permissions import can
+
+    org = actor.organisation
+    if org is None or not can(actor, "org.manage_members", org):
+        return []
+    return list(
+        db.session.execute(
+            select(ApiToken)
+            .join(User, ApiToken.user_id == User.id)
+            .where(User.organisation_id == org.id, User.id != actor.id, ApiToken.revoked_at.is_(None))
+            .order_by(ApiToken.created_at.desc())
+        ).scalars()
+    )
+
+
+def _may_revoke(actor: User, token: ApiToken) -> bool:
+    """Own tokens; and a member's, for whoever manages that member's organisation."""
+    from market.permissions import can
+
+    if token.user_id == actor.id:
+        return True
+    org = token.user.organisation
+    return org is not None and token.user.role not in DISTRICT_ROLES and can(actor, "org.manage_members", org)
+
+
 def revoke_token(token_id: int, actor: User | str) -> ApiToken:
     token = db.session.get(ApiToken, token_id)
     if isinstance(actor, User):
         require(actor, "api_token.manage")
-        if token is not None and token.user_id != actor.id:
-            token = None  # someone else's token: as if it did not exist
+        if token is not None and not _may_revoke(actor, token):
+            token = None  # a token the actor may not touch: as if it did not exist
     if token is None:
         raise NotFound(_("令牌不存在。"))
     if token.revoked_at is not None:

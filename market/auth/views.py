@@ -18,12 +18,11 @@ from .forms import (
     SetPasswordForm,
     TokenForm,
 )
+from .safe_url import safe_next
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("public.home")
+    return safe_next(target, url_for("public.home"))
 
 
 def flash(message: str, category: str = "success") -> None:
@@ -52,6 +51,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @permission_required(PUBLIC)
 def logout():
+    if current_user.is_authenticated:
+        services.logout(current_user)  # every copy of this session's cookies stops working
     logout_user()
     return redirect(url_for("public.home"))
 
@@ -135,6 +136,9 @@ def change_password():
         except ValidationError as err:
             apply_domain_error(form, err)
         else:
+            # every other session ended with the old password; this one goes on with the new version
+            remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+            login_user(current_user._get_current_object(), remember=remember)
             flash(_("密码已修改。"))
             return redirect(url_for("auth.account"))
     return render_template("auth/change_password.html", form=form, title=_("修改密码"))
@@ -267,6 +271,7 @@ def tokens():
             form = TokenForm(formdata=None)
     return render_template(
         "auth/tokens.html", form=form, tokens=services.list_tokens(current_user), secret=secret,
+        member_tokens=services.list_member_tokens(current_user),
         action_form=ActionForm(), title=_("API 令牌"),
     )
 

@@ -25,7 +25,16 @@ def notify(users: User | Iterable[User], kind: str, title: str, body: str = "", 
         if not user.active:
             continue
         session.add(Notification(user_id=user.id, kind=kind, title=title, body=body, link=link))
-        pending.append((user.email, title, body + (f"\n\n{link}" if link else "")))
+        pending.append((user.email, title, body + (f"\n\n{_mail_link(link)}" if link else "")))
+
+
+def _mail_link(link: str) -> str:
+    """A link in mail is absolute on SITE_URL (never on a request's Host header)."""
+    from flask import current_app
+
+    if link.startswith("/") and not link.startswith("//"):
+        return current_app.config["SITE_URL"].rstrip("/") + link
+    return link
 
 
 def org_admins(org_id: int) -> list[User]:

@@ -1,6 +1,7 @@
 from flask import current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
+from market.auth.safe_url import safe_next
 from market.web import PUBLIC, permission_required
 
 from . import bp
@@ -17,7 +18,4 @@ def home():
 def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
-    target = request.referrer or url_for("public.home")
-    if not target.startswith(request.host_url) and not target.startswith("/"):
-        target = url_for("public.home")
-    return redirect(target)
+    return redirect(safe_next(request.referrer, url_for("public.home"), host_url=request.host_url))

@@ -314,7 +314,9 @@ SPECS: dict[str, Spec] = {
                              data=lambda w, s: {f"m{s.p_extra.id}-role": "provider_member"}),
     "auth.member_active": Spec(lambda w, s: {"org_id": s.provider.id, "user_id": s.p_extra.id, "op": "activate"},
                                post=rule("org.manage_members", lambda s: s.provider)),
-    "auth.revoke_token": Spec(lambda w, s: {"token_id": s.token.id}, post=only_user(lambda s: s.p_admin.id)),
+    # a token's owner, and whoever manages the owner's members (its org admin, the district admin)
+    "auth.revoke_token": Spec(lambda w, s: {"token_id": s.token.id}, post=lambda w, s, u: (
+        u.id == s.token.user_id or can(u, "org.manage_members", s.token.user.organisation))),
     # ---- notifications: the side's SME member's
     "notifications.read": Spec(lambda w, s: {"notification_id": s.notification["s_member"].id},
                                post=only_user(lambda s: s.s_member.id)),

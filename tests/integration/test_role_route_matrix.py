@@ -121,7 +121,7 @@ def test_role_route_matrix(app, client, role_users):
                 with client.session_transaction() as sess:
                     sess.clear()
                     if role:
-                        sess["_user_id"] = str(role_users[role].id)
+                        sess["_user_id"] = role_users[role].get_id()  # "id:session_version"
                         sess["_fresh"] = True
                 resp = client.get(rule.rule)
             ok = _expected_ok(action, role)
