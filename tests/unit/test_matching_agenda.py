@@ -437,7 +437,7 @@ def test_cli_solver_choice(tmp_path):
 
 def test_matching_imports_neither_flask_nor_the_database_nor_market():
     code = (
-        "import sys, matching, matching.agenda\n"
+        "import sys, matching, matching.agenda, matching.scoring\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy', 'market', 'models')]\n"
         "assert not bad, bad\n"
     )
