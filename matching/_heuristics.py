@@ -8,6 +8,9 @@
   was dropped where it fits, and keep the change only if the total weight grew. Every kept change
   raises the total, so it ends; each pass is O(R·S·(d + S)) with d the largest participant degree,
   and passes stop at a deadline.
+* ``reassign``: re-choose all meetings of one participant at once, everyone else fixed — an
+  assignment of its requests to its slots solved exactly (Hungarian, O(S²·(d + S))). It fixes
+  what single swaps cannot when the bottleneck is one side's slots (owners fully booked).
 * ``dual_bound``: min over y, μ ≥ 0 of Σ_v cap_v·y_v + K·μ + Σ_r max(0, w_r − y_a − y_b − μ),
   the Lagrangian dual of the b-matching relaxation (K = S·tables), minimised by projected
   subgradient steps with numpy; any y gives a valid upper bound. O(iterations·(R + P)).
@@ -15,6 +18,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 from ._problem import EPS, Problem, bits
@@ -183,11 +187,22 @@ def _lightest(st: Placement, v: int, exclude: int) -> int | None:
     return best
 
 
-def _attempt(st: Placement, r: int, s: int, adj: list[list[int]]) -> None:
-    """Make room for r at slot s and place it (the caller keeps it only if the total grew)."""
+def _attempt(st: Placement, r: int, s: int, adj: list[list[int]], lightest_first: bool) -> None:
+    """Make room for r at slot s and place it (the caller keeps it only if the total grew).
+
+    A side at its limit loses its lightest meeting — first (``lightest_first``: the freed slot
+    then lets a chain of moves clear s) or only after s was cleared or its meeting dropped."""
     p = st.p
     a, b = p.ra[r], p.rb[r]
     dropped = []
+    if lightest_first:
+        for v in (a, b):
+            if st.count[v] >= p.cap[v]:
+                m = _lightest(st, v, -1)
+                if m is None:
+                    return
+                st.remove(m)
+                dropped.append(m)
     for v in (a, b):
         if not st.clear(v, s):
             m = st.busy[v][s]
@@ -247,10 +262,10 @@ def improve(
             if st.place_anywhere(r):
                 improved = True
                 continue
-            for s in bits(p.common[r]):
+            for s, lightest_first in itertools.product(bits(p.common[r]), (False, True)):
                 mark = len(st.journal)
                 before = st.total
-                _attempt(st, r, s, adj)
+                _attempt(st, r, s, adj, lightest_first)
                 if st.total > before + EPS * max(1.0, abs(before)):
                     improved = True
                     break
@@ -321,3 +336,112 @@ def dual_bound(p: Problem, target: float, iterations: int = 400) -> tuple[float,
     all_b = np.asarray(p.rb, dtype=np.int64)
     reduced = np.asarray(p.w, dtype=np.float64) - best_y[all_a] - best_y[all_b] - best_mu
     return best, reduced.tolist()
+
+
+def _assignment(score: list[list[float | None]], n_cols: int) -> list[int | None]:
+    """Max-weight assignment of rows to distinct columns; None marks a forbidden pair and a row
+    may stay unassigned. Shortest augmenting paths (Hungarian, e-maxx form) on the costs
+    −score with one private zero-cost "empty" column per row: O(n²·(m + n)) for n rows, m columns."""
+    n = len(score)
+    m = n_cols + n
+    inf = float("inf")
+    big = 1e18
+    cost = []
+    for i, row in enumerate(score):
+        c = [big if x is None else -x for x in row]
+        empty = [big] * n
+        empty[i] = 0.0
+        cost.append(c + empty)
+    u = [0.0] * (n + 1)
+    v = [0.0] * (m + 1)
+    owner = [0] * (m + 1)  # column -> row (1-based), 0 = free
+    way = [0] * (m + 1)
+    for i in range(1, n + 1):
+        owner[0] = i
+        j0 = 0
+        minv = [inf] * (m + 1)
+        used = [False] * (m + 1)
+        while True:
+            used[j0] = True
+            i0 = owner[j0]
+            row = cost[i0 - 1]
+            ui0 = u[i0]
+            delta = inf
+            j1 = 0
+            for j in range(1, m + 1):
+                if not used[j]:
+                    cur = row[j - 1] - ui0 - v[j]
+                    if cur < minv[j]:
+                        minv[j] = cur
+                        way[j] = j0
+                    if minv[j] < delta:
+                        delta = minv[j]
+                        j1 = j
+            for j in range(m + 1):
+                if used[j]:
+                    u[owner[j]] += delta
+                    v[j] -= delta
+                else:
+                    minv[j] -= delta
+            j0 = j1
+            if owner[j0] == 0:
+                break
+        while j0:
+            j1 = way[j0]
+            owner[j0] = owner[j1]
+            j0 = j1
+    result: list[int | None] = [None] * n
+    for j in range(1, n_cols + 1):
+        if owner[j]:
+            result[owner[j] - 1] = j - 1
+    return result
+
+
+def reassign(st: Placement, v: int) -> bool:
+    """Re-choose all of v's meetings at once, everyone else's fixed: an assignment of v's
+    requests to v's slots (a request fits a slot its partner is free in, with a table left),
+    solved exactly by ``_assignment``. Only for v whose limit is not below its slot count
+    (the assignment has no cardinality limit). True if the total grew. O(S²·(d + S))."""
+    p = st.p
+    slots = bits(p.avail[v])
+    if p.cap[v] < len(slots) or not slots:
+        return False
+    mine = [r for r in st.slot_of if p.ra[r] == v or p.rb[r] == v]
+    lightest = min((p.w[r] for r in mine), default=0.0)
+    candidates = []
+    for r in _incident_of(st, v):
+        u = p.rb[r] if p.ra[r] == v else p.ra[r]
+        placed = r in st.slot_of
+        if not placed and (p.w[r] <= lightest or st.count[u] >= p.cap[u] or not p.common[r]):
+            continue
+        candidates.append(r)
+    if not candidates:
+        return False
+    score: list[list[float | None]] = []
+    for s in slots:
+        own = st.busy[v].get(s)
+        table_free = p.tables is None or len(st.in_slot[s]) - (own is not None) < p.tables
+        row: list[float | None] = []
+        for r in candidates:
+            u = p.rb[r] if p.ra[r] == v else p.ra[r]
+            ok = table_free and p.common[r] >> s & 1 and st.busy[u].get(s, r) == r
+            row.append(p.w[r] if ok else None)
+        score.append(row)
+    choice = _assignment(score, len(candidates))
+    new_total = sum(p.w[candidates[c]] for c in choice if c is not None)
+    old_total = sum(p.w[r] for r in mine)
+    if new_total <= old_total + EPS * max(1.0, old_total):
+        return False
+    for r in mine:
+        st.remove(r)
+    for s, c in zip(slots, choice, strict=True):
+        if c is not None:
+            st.place(candidates[c], s)
+    return True
+
+
+def _incident_of(st: Placement, v: int) -> list[int]:
+    adj = getattr(st, "_adj", None)
+    if adj is None:
+        adj = st._adj = incident(st.p)
+    return adj[v]

@@ -14,8 +14,9 @@ Solvers (``solve(instance, solver=...)``):
 * ``"lp"`` — any instance: the time-indexed LP solved with OR-Tools GLOP. An integral LP optimum
   is an optimal agenda (``optimal: true``); a fractional one is rounded and repaired and reported
   with its gap to the LP bound. Simplex: no polynomial guarantee, measured in BENCHMARKS.md.
-* ``"fallback"`` — no LP solver: greedy, then local improvement until a deadline; the bound is a
-  Lagrangian dual bound computed with numpy (valid, usually looser than the LP's).
+* ``"fallback"`` — no LP solver: greedy (two orders), each participant's meetings re-chosen by
+  an exact assignment, then local improvement until a deadline; the bound is a Lagrangian dual
+  bound computed with numpy (valid, usually a little looser than the LP's).
 * ``"greedy"`` — the baseline event tools use: by weight, first feasible slot.
 * ``"auto"`` (default) — ``flow`` where it applies, else ``lp``; ``fallback`` if OR-Tools cannot
   be imported.
@@ -34,7 +35,15 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ._heuristics import Placement, dual_bound, greedy, improve, simple_bound, slot_pressure
+from ._heuristics import (
+    Placement,
+    dual_bound,
+    greedy,
+    improve,
+    reassign,
+    simple_bound,
+    slot_pressure,
+)
 from ._problem import EPS, Problem
 
 SOLVERS = ("auto", "flow", "lp", "fallback", "greedy")
@@ -307,17 +316,21 @@ def solve(instance: Instance, solver: str = "auto", time_limit: float = 0.25) ->
 
 def _fallback(p: Problem, deadline: float) -> tuple[Placement, float]:
     """Greedy twice — by weight, and by Lagrangian reduced weight — each slot chosen where the two
-    sides' other requests need it least; the better start is improved until ``deadline``."""
+    sides' other requests need it least; the better start then has each participant's meetings
+    re-chosen by an exact assignment (``reassign``) and is improved until ``deadline``."""
     pressure = slot_pressure(p)
     plain = greedy(p, pressure=pressure)
     bound, reduced = dual_bound(p, plain.total)
     key = [w - 0.8 * (w - red) for w, red in zip(p.w, reduced, strict=True)]
     guided = greedy(p, sorted(range(p.n_requests), key=lambda r: -key[r]), pressure=pressure)
-    if guided.total > plain.total:
-        improve(guided, deadline=deadline, priority=key)
-        return guided, bound
-    improve(plain, deadline=deadline)
-    return plain, bound
+    st, priority = (guided, key) if guided.total > plain.total else (plain, None)
+    for v in range(p.n_people):
+        if time.perf_counter() > deadline:
+            break
+        reassign(st, v)
+    st.journal.clear()
+    improve(st, deadline=deadline, priority=priority)
+    return st, bound
 
 
 def _solve_lp(instance: Instance, p: Problem, started: float, time_limit: float) -> Agenda:

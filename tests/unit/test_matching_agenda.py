@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matching._flow import balance, konig_colouring
+from matching._heuristics import _assignment
 from matching.agenda import (
     Instance,
     InstanceError,
@@ -443,3 +444,31 @@ def test_matching_imports_neither_flask_nor_the_database_nor_market():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 4).flatmap(
+        lambda n: st.lists(
+            st.lists(st.none() | st.integers(0, 9).map(float), min_size=5, max_size=5),
+            min_size=n,
+            max_size=n,
+        )
+    ),
+    st.integers(0, 5),
+)
+def test_assignment_is_exact(score, n_cols):
+    """The Hungarian step of the fallback's ``reassign`` against brute force."""
+    score = [row[:n_cols] for row in score]
+    choice = _assignment(score, n_cols)
+    used = [c for c in choice if c is not None]
+    assert len(used) == len(set(used))
+    assert all(score[i][c] is not None for i, c in enumerate(choice) if c is not None)
+    got = sum(score[i][c] for i, c in enumerate(choice) if c is not None)
+    best = 0.0
+    options = [None, *range(n_cols)]
+    for combo in itertools.product(options, repeat=len(score)):
+        cols = [c for c in combo if c is not None]
+        if len(cols) == len(set(cols)) and all(score[i][c] is not None for i, c in enumerate(combo) if c is not None):
+            best = max(best, sum(score[i][c] for i, c in enumerate(combo) if c is not None))
+    assert got == best
