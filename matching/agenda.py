@@ -263,7 +263,7 @@ def _ortools_available() -> bool:
     try:
         import ortools.graph.python.min_cost_flow  # noqa: F401
         import ortools.linear_solver.pywraplp  # noqa: F401
-    except ImportError:  # pragma: no cover - ortools is a dependency
+    except ImportError:
         return False
     return True
 
@@ -285,7 +285,7 @@ def solve(instance: Instance, solver: str = "auto", time_limit: float = 0.25) ->
     if solver == "auto":
         from . import _flow
 
-        if not _ortools_available():  # pragma: no cover - ortools is a dependency
+        if not _ortools_available():
             solver = "fallback"
         elif _flow.applicable(p):
             solver = "flow"

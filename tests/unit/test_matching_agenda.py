@@ -472,3 +472,27 @@ def test_assignment_is_exact(score, n_cols):
         if len(cols) == len(set(cols)) and all(score[i][c] is not None for i, c in enumerate(combo) if c is not None):
             best = max(best, sum(score[i][c] for i, c in enumerate(combo) if c is not None))
     assert got == best
+
+
+def test_auto_falls_back_without_ortools():
+    code = (
+        "import sys, json\n"
+        "sys.modules['ortools'] = None\n"
+        "from matching.agenda import parse_instance, solve\n"
+        "a = solve(parse_instance(json.loads(sys.argv[1])))\n"
+        "assert 'ortools' not in {m.split('.')[0] for m in sys.modules if sys.modules[m]}\n"
+        "print(a.method, a.total_weight, a.optimal)\n"
+    )
+    data = {
+        "slots": ["s1", "s2"],
+        "participants": [{"id": "x"}, {"id": "y", "available": ["s2"]}, {"id": "z"}],
+        "requests": [
+            {"id": "r1", "a": "x", "b": "y", "weight": 3},
+            {"id": "r2", "a": "x", "b": "z", "weight": 2},
+        ],
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(data)], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["fallback", "5.0", "True"]
