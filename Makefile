@@ -11,6 +11,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # PostgreSQL server for the second test run (a fresh database is created on it and dropped after).
 PG_SERVER_URL ?= postgresql://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
+# The local demo and `make run` are development; a server sets MARKET_ENV=production and SECRET_KEY itself
+# (without either, the app refuses to start rather than sign sessions with an invented key).
+MARKET_ENV ?= development
+export MARKET_ENV
 PORT ?= 5000
 
 .PHONY: help install system-packages catalogues demo run scheduler lint test test-sqlite test-postgres messages clean

@@ -44,6 +44,13 @@ def check_config(app: Flask) -> None:
         if not config.get("TRUSTED_HOSTS"):
             config["TRUSTED_HOSTS"] = [urlsplit(config["SITE_URL"]).hostname]
     elif not config.get("SECRET_KEY"):
+        if not os.environ.get("MARKET_ENV") and not config.get("MARKET_ENV_EXPLICIT"):
+            # Nothing configured at all: this is not the demo (``make demo`` and ``make run`` say
+            # MARKET_ENV=development), so it may be a server someone forgot to configure. Refuse.
+            raise RuntimeError(
+                "SECRET_KEY is not set. Set SECRET_KEY and MARKET_ENV=production (see .env.example), "
+                "or run the local demo with `make demo` (MARKET_ENV=development)."
+            )
         config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
     site = urlsplit(config.get("SITE_URL") or "")
     if site.scheme not in ("http", "https") or not site.hostname:

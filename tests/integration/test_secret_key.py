@@ -39,6 +39,16 @@ def test_no_configuration_class_carries_a_key():
         assert Config.SECRET_KEY is None and DevelopmentConfig.SECRET_KEY is None and ProductionConfig.SECRET_KEY is None
 
 
+def test_nothing_configured_refuses_to_start(tmp_path, monkeypatch):
+    """MARKET_ENV unset and no SECRET_KEY: not the demo, so no key is invented (issue 8 item 8)."""
+    monkeypatch.delenv("MARKET_ENV")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("MARKET_INSTANCE_PATH", str(tmp_path / "instance"))
+    with pytest.raises(RuntimeError, match="make demo"):
+        create_app({"TESTING": False, "SECRET_KEY": None, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert not (tmp_path / "instance" / "secret_key").exists()
+
+
 def test_development_makes_a_private_random_key_per_instance(tmp_path, monkeypatch):
     app = _dev_app(tmp_path, monkeypatch)
     key = app.config["SECRET_KEY"]
