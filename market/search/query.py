@@ -41,6 +41,7 @@ class Strategy:
     compounds: bool = True  # a long word also searched as its head noun and modifiers
     head_weight: float = 0.5
     modifier_weight: float = 0.1
+    coverage: float = 1.0  # score x (rarity-weighted share of the concepts matched) ** coverage
 
 
 DEFAULT = Strategy()
@@ -90,14 +91,37 @@ class SynonymTable:
     """Normalised term -> its group, with a longest-match scanner."""
 
     def __init__(self, groups: list[list[str]]):
-        self.groups: dict[str, tuple[str, ...]] = {}
+        # Groups sharing a term are one group (a mined NMR = 核磁共振波谱仪 joins NMR = 核磁共振):
+        # union-find over terms, members in first-seen order.
+        parent: dict[str, str] = {}
+
+        def find(t: str) -> str:
+            while parent[t] != t:
+                parent[t] = parent[parent[t]]
+                t = parent[t]
+            return t
+
+        order: list[str] = []
         for group in groups:
-            norm = tuple(dict.fromkeys(normalize(t) for t in group if t and normalize(t)))
+            norm = tuple(dict.fromkeys(normalize(str(t)) for t in group if t and normalize(str(t))))
             if len(norm) < 2:
                 continue
             for term in norm:
-                merged = tuple(dict.fromkeys(self.groups.get(term, ()) + norm))
-                self.groups[term] = merged
+                if term not in parent:
+                    parent[term] = term
+                    order.append(term)
+            root = find(norm[0])
+            for term in norm[1:]:
+                other = find(term)
+                if other != root:
+                    parent[other] = root
+        members: dict[str, list[str]] = {}
+        for term in order:
+            members.setdefault(find(term), []).append(term)
+        self.groups: dict[str, tuple[str, ...]] = {}
+        for terms in members.values():
+            for term in terms:
+                self.groups[term] = tuple(terms)
         self.by_first: dict[str, list[str]] = {}
         for term in sorted(self.groups, key=len, reverse=True):
             self.by_first.setdefault(term[0], []).append(term)
@@ -157,21 +181,34 @@ def _pinyin_spans(text: str, synonyms: SynonymTable, known) -> list[tuple[int, i
     return out
 
 
+HEAD_SUFFIXES = "仪机器计台镜箱炉"  # 质谱 + 仪: an instrument suffix belongs to the head
+
+
 def _compound_parts(word: str) -> tuple[str, list[str]] | None:
-    """(head, modifiers) of a long Chinese word: 电感耦合等离子体质谱 -> 质谱, [电感, 耦合, 等离子体]."""
+    """(head, modifiers) of a long Chinese word, from jieba's sub-words (search mode).
+
+    The head is the longest sub-word ending the word (with an instrument suffix such as 仪):
+    电感耦合等离子体质谱 -> 质谱; 核磁共振波谱仪 -> 波谱仪. The modifiers are the longest sub-words
+    before it (电感, 耦合, 等离子).
+    """
     import jieba
 
     if len(word) < COMPOUND_MIN or not _CJK_ONLY.match(word):
         return None
-    parts = [p for p in jieba.cut(word, HMM=False)]
-    if len(parts) < 2:
+    subs = {p for p in jieba.cut_for_search(word) if 1 < len(p) < len(word)}
+    head = ""
+    for p in subs:
+        if word.endswith(p) and len(p) > len(head):
+            head = p
+        elif word[-1] in HEAD_SUFFIXES and word[:-1].endswith(p) and len(p) + 1 > len(head):
+            head = p + word[-1]
+    if not head or len(head) >= len(word) - 1:
         return None
-    if len(parts[-1]) == 1 and len(parts) > 2:  # 质谱 + 仪: the suffix belongs to the head
-        parts = [*parts[:-2], parts[-2] + parts[-1]]
-    head = parts[-1]
-    if len(head) < 2:
-        return None
-    return head, [p for p in parts[:-1] if len(p) > 1 and p not in STOPWORDS]
+    before = word[: len(word) - len(head)]
+    inside = [p for p in subs if p in before]
+    modifiers = [p for p in inside if not any(p != o and p in o for o in inside) and p not in STOPWORDS]
+    modifiers.sort(key=before.find)
+    return head, modifiers
 
 
 def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: bool = True,
@@ -329,4 +366,6 @@ def build(parsed: ParsedQuery, strategy: Strategy = DEFAULT) -> Q.Query | None:
         return clauses[0]
     if strategy.combine == "and":
         return Q.And(clauses)
-    return Q.Or(clauses, scale=strategy.coord)
+    q = Q.Or(clauses, scale=strategy.coord)
+    q.market_concepts = True  # each subquery is one concept: fast.run may weigh their coverage
+    return q

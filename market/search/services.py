@@ -318,7 +318,8 @@ def search(
         wq = Q.Every()
         if sort == "relevance":
             sort = "newest"
-    ids_scores, total, facets = execute(searcher, wq, filters, sort, page, per_page, with_facets)
+    coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
+    ids_scores, total, facets = execute(searcher, wq, filters, sort, page, per_page, with_facets, coverage)
     hits = _hydrate(ids_scores, parsed, verify)
     suggestion = None
     if parsed.concepts and (total == 0 or parsed.needs_suggestion):
@@ -329,14 +330,17 @@ def search(
     )
 
 
-def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_page: int, with_facets: bool = True):
-    """Run a built query: ([(listing id, score)] for the page, total, facet counts). One walk."""
+def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_page: int, with_facets: bool = True,
+            coverage: float = 0.0):
+    """Run a built query: ([(listing id, score)] for the page, total, facet counts). One walk.
+
+    ``coverage``: see ``fast.run`` (the concept-coverage factor; only on the vectorised path)."""
     limit = page * per_page
     flt = _filter_query(filters)
     shape = fast.leaves(wq) if sort == "relevance" else None
     if shape is not None:
         allow = _allowed_docs(searcher, filters) if flt is not None else None
-        top, docset = fast.run(searcher, shape[0], shape[1], allow, limit)
+        top, docset = fast.run(searcher, shape[0], shape[1], allow, limit, coverage)
         window = top[(page - 1) * per_page : page * per_page]
         ids_scores = [(int(searcher.stored_fields(g)["id"]), score) for g, score in window]
         facets = _facet_counts(searcher, docset) if with_facets else {}
