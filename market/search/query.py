@@ -41,7 +41,7 @@ class Strategy:
     compounds: bool = True  # a long word also searched as its head noun and modifiers
     head_weight: float = 0.5
     modifier_weight: float = 0.1
-    coverage: float = 1.0  # score x (rarity-weighted share of the concepts matched) ** coverage
+    coverage: float = 2.0  # score x (rarity-weighted share of the concepts matched) ** coverage
 
 
 DEFAULT = Strategy()
