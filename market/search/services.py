@@ -580,12 +580,20 @@ def similar(listing: Listing, limit: int = 5) -> list[Listing]:
     wq = build(parsed, dataclasses.replace(DEFAULT, combine="or", pinyin=False))
     if wq is None:
         return []
-    results = searcher.search(wq, limit=SIMILAR_POOL + 1, mask=Q.Term("id", str(listing.id)))
+    shape = fast.leaves(wq)
+    if shape is not None:  # the vectorised scorer, with the concept-coverage weighting of search()
+        coverage = DEFAULT.coverage if getattr(wq, "market_concepts", False) else 0.0
+        top, _docs = fast.run(searcher, shape[0], shape[1], None, SIMILAR_POOL + 1, coverage)
+        found = [(searcher.stored_fields(g), score) for g, score in top]
+    else:
+        found = [(h.fields(), h.score) for h in searcher.search(wq, limit=SIMILAR_POOL + 1)]
     scored = []
-    for h in results:
-        same_track = h["track"] == (listing.track or "other")
-        same_kind = h["kind"] == listing.kind
-        scored.append((h.score * (1 + SIMILAR_SAME_TRACK * same_track + SIMILAR_SAME_KIND * same_kind), same_track, int(h["id"])))
+    for fields, score in found:
+        if fields["id"] == str(listing.id):
+            continue
+        same_track = fields["track"] == (listing.track or "other")
+        same_kind = fields["kind"] == listing.kind
+        scored.append((score * (1 + SIMILAR_SAME_TRACK * same_track + SIMILAR_SAME_KIND * same_kind), same_track, int(fields["id"])))
     if not scored:
         return []
     top = max(sc for sc, _t, _i in scored)

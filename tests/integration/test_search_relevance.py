@@ -1,28 +1,46 @@
-"""Regression guard: relevance on tests/data/relevance must not fall below the reached figures.
+"""Regression guard: relevance on tests/data/relevance (the development set, tuned on) must not
+fall below the reached figures; on the independent test set tests/data/relevance_test (never tuned
+on: when it fails, fix the method, not the data) the issue's bar holds.
 
 Figures and the comparison with the substring baseline: BENCHMARKS.md ("Search relevance"),
-produced by ``bench/relevance.py``.
+produced by ``bench/relevance.py`` (``--data tests/data/relevance_test`` for the test set).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bench.relevance import evaluate, listings_data, load_into_db, ours, queries, substring_baseline
+from bench import relevance as bench
+from bench.relevance import (
+    TYPES,
+    evaluate,
+    listings_data,
+    load_into_db,
+    ours,
+    queries,
+    substring_baseline,
+)
 from market.search import services
 from market.search.query import Strategy
 
 pytest_plugins = ["tests.integration.conftest_search"]
 
-# Reached (BENCHMARKS.md), minus a little slack (0.02).
+# Reached on the development set (BENCHMARKS.md), minus a little slack (0.02).
 FLOOR = {
-    "exact": (0.94, 0.86),
-    "partial": (0.95, 0.96),
-    "synonym": (0.95, 0.91),
-    "multi": (0.93, 0.92),
-    "sentence": (0.91, 0.85),
-    "all": (0.94, 0.90),
+    "exact": (0.96, 0.93),
+    "partial": (0.96, 0.96),
+    "synonym": (0.97, 0.95),
+    "abbreviation": (0.97, 0.95),
+    "multi": (0.95, 0.95),
+    "sentence": (0.94, 0.95),
+    "typo_pinyin": (0.94, 0.90),
+    "all": (0.96, 0.94),
 }
+TEST_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_test"
+# Issue 12, "done when": overall >= 0.90 / 0.90, no query type below 0.80.
+TEST_SET_ALL, TEST_SET_TYPE = 0.90, 0.80
 
 
 @pytest.fixture
@@ -41,7 +59,9 @@ def test_relevance_set_is_big_enough():
     assert len({r["track"] for r in rows}) == 10
     qs = queries()
     assert len(qs) >= 40
-    assert {q["type"] for q in qs} == {"exact", "partial", "synonym", "multi", "sentence"}
+    assert {q["type"] for q in qs} == set(TYPES)
+    for qtype in ("abbreviation", "typo_pinyin"):
+        assert sum(q["type"] == qtype for q in qs) >= 10
 
 
 def test_relevance_does_not_regress_and_beats_substring(relevance_world):
@@ -51,3 +71,19 @@ def test_relevance_does_not_regress_and_beats_substring(relevance_world):
         assert got[qtype]["ndcg"] >= ndcg_floor, (qtype, got[qtype])
         assert got[qtype]["recall"] >= recall_floor, (qtype, got[qtype])
     assert got["all"]["ndcg"] > baseline["all"]["ndcg"] + 0.3
+
+
+@pytest.mark.skipif(not (TEST_SET / "queries.yaml").exists(), reason="the independent test set is not here yet")
+def test_relevance_on_the_independent_test_set(search_index, app):
+    bench.set_data(TEST_SET)
+    try:
+        services.seed_synonyms()
+        load_into_db()
+        services.reindex()
+        with app.test_request_context():
+            got = evaluate(ours(Strategy()))
+    finally:
+        bench.set_data(Path(bench.__file__).resolve().parent.parent / "tests" / "data" / "relevance")
+    assert got["all"]["ndcg"] >= TEST_SET_ALL and got["all"]["recall"] >= TEST_SET_ALL, got["all"]
+    for qtype, res in got.items():
+        assert res["ndcg"] >= TEST_SET_TYPE and res["recall"] >= TEST_SET_TYPE, (qtype, res)
