@@ -204,3 +204,17 @@ def test_traditional_fullwidth_and_lone_syllable_find_results(client, make_listi
         body = client.get("/api/v1/search", query_string={"q": q}).get_json()
         if q != "ＳＥＭ":  # SEM needs the lexicon; the others find it by characters or sound
             assert target.ref in [i["ref"] for i in body["items"]], q
+
+
+def test_synonyms_page_shows_admin_mined_and_shipped_groups_apart(client, login, make_user, make_listing):
+    services.seed_synonyms()
+    teacher = make_listing("原子力显微镜（AFMX）", "表面粗糙度")
+    login(make_user(role=Role.DISTRICT_ADMIN))
+    client.post("/search/admin/synonyms", data={"terms": "黑土地, 黑土"})
+    html = client.get("/search/admin/synonyms").get_data(as_text=True)
+    admin_part = html.split('id="synonym-table"')[1].split("</table>")[0]
+    mined_part = html.split('id="synonym-table-mined"')[1].split("</table>")[0]
+    shipped_part = html.split('id="synonym-table-shipped"')[1].split("</table>")[0]
+    assert "黑土地" in admin_part and "AFMX" not in admin_part
+    assert "AFMX" in mined_part and teacher.ref in mined_part
+    assert "扫描电子显微镜" in shipped_part and "大型科研仪器分类" in shipped_part
