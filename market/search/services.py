@@ -320,10 +320,12 @@ def search(
             sort = "newest"
     coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
     ids_scores, total, facets = execute(searcher, wq, filters, sort, page, per_page, with_facets, coverage)
-    hits = _hydrate(ids_scores, parsed, verify)
     suggestion = None
     if parsed.concepts and (total == 0 or parsed.needs_suggestion):
         suggestion = suggest(parsed, searcher)
+    # what was typed by sound (dianjing, 电境) is highlighted as the word it stands for
+    extra = suggestion.split() if suggestion and parsed.needs_suggestion else []
+    hits = _hydrate(ids_scores, parsed, verify, extra)
     return SearchResult(
         query=q or "", parsed=parsed, total=total, page=page, per_page=per_page, hits=hits,
         facets=facets, suggestion=suggestion, sort=sort, filters=filters,
@@ -420,7 +422,8 @@ def _facet_counts(searcher, docs: np.ndarray) -> dict[str, dict[str, int]]:
     return out
 
 
-def _hydrate(ids_scores: list[tuple[int, float | None]], parsed: ParsedQuery, verify: bool = True) -> list[Hit]:
+def _hydrate(ids_scores: list[tuple[int, float | None]], parsed: ParsedQuery, verify: bool = True,
+             extra_terms: list[str] | None = None) -> list[Hit]:
     """Listings for the hits, from the database: only what is published *now* is shown."""
     if not ids_scores:
         return []
@@ -430,7 +433,7 @@ def _hydrate(ids_scores: list[tuple[int, float | None]], parsed: ParsedQuery, ve
         select(Listing).join(Listing.owner).options(contains_eager(Listing.owner)).where(Listing.id.in_(ids))
     ).scalars()
     by_id = {row.id: row for row in rows}
-    terms = parsed.highlight_terms
+    terms = parsed.highlight_terms + [normalize(t) for t in extra_terms or []]
     hits = []
     for lid, score in ids_scores:
         listing = by_id.get(lid)

@@ -218,3 +218,9 @@ def test_synonyms_page_shows_admin_mined_and_shipped_groups_apart(client, login,
     assert "黑土地" in admin_part and "AFMX" not in admin_part
     assert "AFMX" in mined_part and teacher.ref in mined_part
     assert "扫描电子显微镜" in shipped_part and "大型科研仪器分类" in shipped_part
+
+
+def test_pinyin_query_highlights_the_word_it_stands_for(make_listing):
+    make_listing("场发射扫描电镜", "电镜形貌观察")
+    hit = services.search("dianjing").hits[0]
+    assert "<mark>电镜</mark>" in hit.title_html
