@@ -1,6 +1,6 @@
 """Relevance benchmark: nDCG@10 and recall@10 per query type on tests/data/relevance/.
 
-    PYTHONPATH=$PWD .venv/bin/python bench/relevance.py [--data DIR] [--default-only] [--per-query] [--json]
+    PYTHONPATH=$PWD .venv/bin/python bench/relevance.py [--data DIR] [--default-only] [--no-lexicon] [--per-query] [--json]
 
 ``--data`` runs on another collection with the same layout (``orgs.jsonl``, ``listings_*.jsonl``,
 ``queries.yaml``), e.g. the independent test set ``tests/data/relevance_test``. The synonym table
@@ -189,7 +189,8 @@ def main() -> None:
                           "SEARCH_SYNC_ON_COMMIT": False})
         with app.app_context(), app.test_request_context():
             Base.metadata.create_all(db.engine)
-            seed_synonyms()
+            if "--no-lexicon" not in sys.argv:  # --no-lexicon: only the aliases mined from the data
+                seed_synonyms()
             load_into_db()
             reindex()
             results = run_all(default_only="--default-only" in sys.argv)
