@@ -269,7 +269,8 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
     multi = [w for w in plain if len(w) > 1]
     for w in multi if multi or concepts else plain:
         concept = Concept((w,))
-        if use_pinyin and known is not None and _CJK_ONLY.match(w) and len(w) > 1 and not known(w):
+        if use_pinyin and known is not None and _CJK_ONLY.match(w) and len(w) > 1 and not known(w) \
+                and not jieba.dt.FREQ.get(w):  # not in the index nor a word of the language: a typo
             concept.pinyin = tuple(py.word_syllables(w))
             concept.typo = True
         add(concept)

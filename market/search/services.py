@@ -544,7 +544,7 @@ def suggest(parsed: ParsedQuery, searcher=None) -> str | None:
             best = vocab.sounds_like(concept.pinyin, word)
         else:
             q = build(ParsedQuery(word, [concept]))
-            if q is not None and searcher.search(q, limit=1).scored_length() > 0:
+            if q is not None and _has_hits(searcher, q):
                 words.append(word)
                 continue
             if _CJK_WORD.match(word):
@@ -562,9 +562,18 @@ def suggest(parsed: ParsedQuery, searcher=None) -> str | None:
         return None
     text = " ".join(words)
     q = build(parse(text, synonyms(), known=known_words(searcher)))
-    if q is None or searcher.search(q, limit=1).scored_length() == 0:
+    if q is None or not _has_hits(searcher, q):
         return None
     return text
+
+
+def _has_hits(searcher, q) -> bool:
+    """Does ``q`` match anything? (The vectorised scorer on cached postings; Whoosh otherwise.)"""
+    shape = fast.leaves(q)
+    if shape is None:
+        return searcher.search(q, limit=1).scored_length() > 0
+    _top, docs = fast.run(searcher, shape[0], None, None, 1)
+    return len(docs) > 0
 
 
 SIMILAR_POOL = 30
