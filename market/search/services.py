@@ -634,6 +634,9 @@ def sync_outbox(timeout: float = 10.0, batch: int = 500) -> int:
     than ``timeout``, nothing is done and the rows wait for the next sync (no error for the user).
     """
     st = store()
+    if st.outdated():  # an index from before a schema change (e.g. the pinyin fields): rebuild it
+        log.info("search index schema is outdated; rebuilding")
+        return reindex()
     done = 0
     try:
         with st.writer_lock(timeout):

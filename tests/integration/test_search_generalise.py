@@ -224,3 +224,17 @@ def test_pinyin_query_highlights_the_word_it_stands_for(make_listing):
     make_listing("场发射扫描电镜", "电镜形貌观察")
     hit = services.search("dianjing").hits[0]
     assert "<mark>电镜</mark>" in hit.title_html
+
+
+def test_an_index_built_before_the_pinyin_fields_is_rebuilt_by_the_next_sync(make_listing, app):
+    from whoosh import fields
+    from whoosh import index as windex
+
+    st = services.store()
+    old = st._new_dir()
+    windex.create_in(str(old), fields.Schema(id=fields.ID(stored=True, unique=True)))
+    st._swap(old)
+    assert st.outdated()
+    listing = make_listing("场发射扫描电镜", "形貌观察")  # its sync finds the old index and rebuilds
+    assert not st.outdated()
+    assert refs(services.search("dianjing")) == [listing.ref]
