@@ -1,6 +1,11 @@
 """Relevance benchmark: nDCG@10 and recall@10 per query type on tests/data/relevance/.
 
-    PYTHONPATH=$PWD .venv/bin/python bench/relevance.py [--markdown]
+    PYTHONPATH=$PWD .venv/bin/python bench/relevance.py [--data DIR] [--default-only] [--no-lexicon] [--per-query] [--json]
+
+``--data`` runs on another collection with the same layout (``orgs.jsonl``, ``listings*.jsonl``,
+``queries.yaml``), e.g. the independent test set ``tests/data/relevance_test``. The synonym table
+is what a fresh ``db upgrade`` holds: the shipped lexicon (``search.seed_synonyms``), plus what
+the reindex mines from the collection itself.
 
 Compares our search (several analyzer/query strategies) with a plain whole-string substring
 search over title + tags + description. The regression test (tests/integration/
@@ -23,13 +28,19 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "relevance"
-TYPES = ("exact", "partial", "synonym", "multi", "sentence")
+TYPES = ("exact", "partial", "synonym", "abbreviation", "multi", "sentence", "typo_pinyin")
+
+
+def set_data(path: str | Path) -> None:
+    """Point the benchmark at another collection directory."""
+    global DATA
+    DATA = Path(path).resolve()
 K = 10
 
 
 def listings_data() -> list[dict]:
     rows = []
-    for path in sorted(DATA.glob("listings_*.jsonl")):
+    for path in sorted(DATA.glob("listings*.jsonl")):
         rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return rows
 
@@ -122,33 +133,38 @@ def evaluate(run) -> dict[str, dict[str, float]]:
     }
 
 
-def strategies():
-    from market.search.query import Strategy
-
+def strategies() -> dict[str, dict | None]:
+    """Name -> ``Strategy`` keyword arguments (None: the substring baseline)."""
     return {
         "substring baseline": None,
-        "jieba only": Strategy(bigram=False),
-        "bigram only": Strategy(jieba=False),
-        "jieba + bigram, no synonyms": Strategy(synonyms=False),
-        "jieba + bigram + synonyms, AND": Strategy(combine="and"),
-        "jieba (x0.5) + bigram + synonyms, OR": Strategy(jieba_weight=0.5),
-        "jieba + bigram + synonyms, OR, no coordination": Strategy(coord=None),
-        "jieba (title only) + bigram + synonyms, OR": Strategy(jieba_fields=("title",)),
-        "jieba + bigram + synonyms, OR (default)": Strategy(),
+        "jieba only": dict(bigram=False),
+        "bigram only": dict(jieba=False),
+        "no synonyms (neither lexicon nor mined)": dict(synonyms=False),
+        "AND of concepts": dict(combine="and"),
+        "no pinyin": dict(pinyin=False),
+        "no compound head/modifier parts": dict(compounds=False),
+        "no concept-coverage weighting": dict(coverage=0.0),
+        "coverage weighting not squared (1.0)": dict(coverage=1.0),
+        "default": {},
     }
 
 
-def run_all() -> dict[str, dict]:
+def run_all(default_only: bool = False) -> dict[str, dict]:
     rows = listings_data()
     out = {}
-    for name, strategy in strategies().items():
-        run = substring_baseline(rows) if strategy is None else ours(strategy)
+    from market.search.query import Strategy
+
+    for name, kwargs in strategies().items():
+        if default_only and name != "default":
+            continue
+        run = substring_baseline(rows) if kwargs is None else ours(Strategy(**kwargs))
         out[name] = evaluate(run)
     return out
 
 
 def markdown(results: dict[str, dict]) -> str:
-    cols = [*TYPES, "all"]
+    present = set().union(*(res.keys() for res in results.values())) if results else set()
+    cols = [t for t in TYPES if t in present] + ["all"]
     head = "| strategy | " + " | ".join(f"{c} nDCG / R" for c in cols) + " |"
     sep = "|---" * (len(cols) + 1) + "|"
     lines = [head, sep]
@@ -159,6 +175,8 @@ def markdown(results: dict[str, dict]) -> str:
 
 
 def main() -> None:
+    if "--data" in sys.argv:
+        set_data(sys.argv[sys.argv.index("--data") + 1])
     os.environ.setdefault("MARKET_ENV", "testing")
     sys.path.insert(0, str(ROOT))
     from market import create_app
@@ -171,10 +189,11 @@ def main() -> None:
                           "SEARCH_SYNC_ON_COMMIT": False})
         with app.app_context(), app.test_request_context():
             Base.metadata.create_all(db.engine)
-            seed_synonyms()
+            if "--no-lexicon" not in sys.argv:  # --no-lexicon: only the aliases mined from the data
+                seed_synonyms()
             load_into_db()
             reindex()
-            results = run_all()
+            results = run_all(default_only="--default-only" in sys.argv)
             if "--per-query" in sys.argv:
                 from market.search.query import Strategy
 

@@ -150,7 +150,7 @@ class OrganisationFacts(Base):
     __tablename__ = "organisation_facts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
     organisation: Mapped[Organisation] = relationship(back_populates="facts_history")
     valid_from: Mapped[dt.datetime]
     valid_to: Mapped[dt.datetime | None]

@@ -29,12 +29,23 @@ class SearchOutbox(Base):
 
 
 class SearchSynonym(Base):
-    """A group of equivalent terms (SEM = 扫描电镜 = 扫描电子显微镜), applied at query time."""
+    """A group of equivalent terms (SEM = 扫描电镜 = 扫描电子显微镜), applied at query time.
+
+    ``origin`` says where it came from: ``shipped`` (the domain lexicon in
+    market/search/data/lexicon.yaml, seeded by a migration and ``search seed-synonyms``), ``mined``
+    (learned from the listings at index time, e.g. 扫描电子显微镜（SEM）) or ``admin``. Shipped and
+    mined groups carry a ``seed_key``; deleting one leaves a tombstone (``deleted_at``) so a
+    re-seed or a re-mine never brings it back.
+    """
 
     __tablename__ = "search_synonym"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     terms: Mapped[list[Any]] = mapped_column(default=list)  # as typed by the admin
+    origin: Mapped[str] = mapped_column(String(10), default="admin", server_default="admin")
+    source: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    seed_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    deleted_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -10,6 +10,9 @@ Two text fields, ``title`` and ``all`` (title + tags + description + metadata), 
   and 冷冻电镜 (which jieba splits as 冷冻电/镜) without the false positives of a plain AND of
   bigrams (显微镜 must not match 显微分析与微镜头).
 
+Pinyin (``py_t``/``py_a`` full syllables, ``in_t``/``in_a`` initials) of titles, tags and owner
+names lets ``dianjing``, ``zpy`` and the homophone typo 电境 find 电镜 (``pinyin.py``).
+
 Text is normalised (``text.normalize``) before it reaches either analyzer, at index and query time.
 """
 
@@ -118,6 +121,32 @@ def bigram_analyzer():
     return BigramTokenizer()
 
 
+class PinyinTokenizer(Tokenizer):
+    """Space-separated syllables (or initials) from ``pinyin.both``; ``|`` leaves a position gap."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        pos = start_pos
+        for piece in value.split():
+            if piece == "|":
+                pos += 1
+                continue
+            t.text = piece
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = piece
+            if positions:
+                t.pos = pos
+            pos += 1
+            yield t
+
+
+def pinyin_analyzer():
+    return PinyinTokenizer()
+
+
 def jieba_analyzer():
     init_jieba()
     from jieba.analyse import ChineseAnalyzer
@@ -129,6 +158,7 @@ def jieba_analyzer():
 # description and metadata. Four clauses per query word instead of eight: Whoosh's cost is per
 # matching document and clause (BENCHMARKS.md, "Search at 100,000 listings").
 TEXT_FIELDS = ("title", "all")
+PINYIN_FIELDS = ("py_t", "py_a", "in_t", "in_a")
 
 
 def make_schema() -> Schema:
@@ -148,4 +178,9 @@ def make_schema() -> Schema:
     for name in TEXT_FIELDS:
         fields[f"{name}_j"] = TEXT(analyzer=ja, phrase=False)
         fields[f"{name}_g"] = TEXT(analyzer=ga, phrase=True)
+    # Pinyin of the title (``py_t``, ``in_t``) and of title + tags + owner name (``py_a``, ``in_a``):
+    # fuzzy full syllables and initials (market/search/pinyin.py), computed once at index time.
+    pa = pinyin_analyzer()
+    for name in PINYIN_FIELDS:
+        fields[name] = TEXT(analyzer=pa, phrase=True)
     return Schema(**fields)

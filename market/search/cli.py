@@ -32,10 +32,11 @@ def sync_cmd() -> None:
 
 @search_cli.command("seed-synonyms")
 def seed_cmd() -> None:
-    """Load the synonym seed (market/search/data/synonyms.yaml) into an empty table."""
+    """Merge the shipped lexicon (market/search/data/lexicon.yaml): new groups only; groups an
+    admin edited or deleted stay as they are. `db upgrade` already seeds it on a fresh install."""
     from .services import seed_synonyms
 
-    click.echo(f"seeded {seed_synonyms()} synonym groups")
+    click.echo(f"seeded {seed_synonyms()} new synonym groups")
 
 
 @search_cli.command("query")

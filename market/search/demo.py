@@ -1,7 +1,8 @@
-"""Demo: the synonym dictionary seeded from YAML and the index rebuilt from the demo listings.
+"""Demo: the index rebuilt from the demo listings.
 
-Runs after ``listings`` in DEMO_FEATURES. Idempotent: seeding skips a non-empty table, and a
-rebuild always gives the same index.
+Runs after ``listings`` in DEMO_FEATURES. The shipped lexicon is seeded by ``db upgrade`` (a data
+migration); the merge here only matters for a schema made without migrations, and adds nothing
+otherwise. Idempotent: a rebuild always gives the same index.
 """
 
 from __future__ import annotations

@@ -49,25 +49,32 @@ class Leaf:
     field: str
     words: tuple[str, ...]  # one word: a Term; several: a Phrase of consecutive positions
     mult: float  # the product of the boosts from the root down to the leaf
+    group: int = 0  # which top-level clause (query concept) the leaf belongs to
+    weight: float = 1.0  # that clause's boost (its concept's weight: 1, or less for a modifier)
 
 
 def leaves(q: Q.Query) -> tuple[list[Leaf], float | None] | None:
     """The leaves of a query built by ``query.build`` and the top-level coordination scale."""
     out: list[Leaf] = []
+    group = [0, 1.0]
 
     def walk(node, mult: float) -> bool:
         if isinstance(node, Q.Or) and not isinstance(node, Q.DisjunctionMax) and not node.minmatch:
             return all(walk(sub, mult * node.boost) for sub in node.subqueries)
         if type(node) is Q.Term:
-            out.append(Leaf(node.fieldname, (node.text,), mult * node.boost))
+            out.append(Leaf(node.fieldname, (node.text,), mult * node.boost, group[0], group[1]))
             return True
         if type(node) is Q.Phrase and node.slop == 1 and len(node.words) > 1:
-            out.append(Leaf(node.fieldname, tuple(node.words), mult * node.boost))
+            out.append(Leaf(node.fieldname, tuple(node.words), mult * node.boost, group[0], group[1]))
             return True
         return False
 
-    if not walk(q, 1.0):
-        return None
+    top = q.subqueries if isinstance(q, Q.Or) and not isinstance(q, Q.DisjunctionMax) and not q.minmatch else [q]
+    root_boost = q.boost if len(top) > 1 or top[0] is not q else 1.0
+    for i, sub in enumerate(top):
+        group[0], group[1] = i, sub.boost
+        if not walk(sub, root_boost):
+            return None
     scale = q.scale if isinstance(q, Q.Or) and len(q.subqueries) > 1 else None
     return out, scale
 
@@ -262,10 +269,15 @@ def _phrase_docs(keys: list[np.ndarray]) -> np.ndarray:
 
 
 def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndarray | None,
-        limit: int) -> tuple[list[tuple[int, float]], np.ndarray]:
+        limit: int, coverage: float = 0.0) -> tuple[list[tuple[int, float]], np.ndarray]:
     """[(global docnum, score)] best first (at most ``limit``), and every match (sorted global docnums).
 
     ``allow``: None, or a boolean mask over the searcher's global document numbers (the filters).
+
+    ``coverage`` (0: Whoosh's scores exactly): with several concepts, each document's score is
+    multiplied by ``c ** coverage``, where ``c`` is the share of the query's concepts it matches,
+    each concept weighted by its rarity (idf over the segment) and its weight. A listing covering
+    the rare, head concepts of a long question ranks above one repeating a common word.
     """
     schema = searcher.schema
     avgfl_cache: dict[str, float] = {}
@@ -278,8 +290,11 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
             continue
         scores = np.zeros(n, dtype=np.float64)
         counts = np.zeros(n, dtype=np.int64)
+        groups: dict[int, tuple[float, np.ndarray]] = {}
         termcount = 0
         for leaf in parsed_leaves:
+            if coverage and leaf.group not in groups:
+                groups[leaf.group] = (leaf.weight, np.zeros(n, dtype=bool))
             field = leaf.field
             if field not in avgfl_cache:
                 avgfl_cache[field] = searcher.avg_field_length(field) or 1
@@ -301,6 +316,8 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
                 # the same operations in the same order as whoosh.scoring.BM25F, per posting
                 scores[ids] += c * ws / (ws + a + bc * fl[ids])
                 counts[ids] += 1
+                if coverage:
+                    groups[leaf.group][1][ids] = True
                 continue
             # Phrase: consecutive positions of its bigrams, exact (a sorted search per bigram).
             fmt = schema[field].format
@@ -314,6 +331,19 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
                 s += leaf.mult * searcher.idf(field, word) * (K1 + 1) * w / (w + denom_fl)
             scores[docs] += s
             counts[docs] += len(leaf.words)
+            if coverage:
+                groups[leaf.group][1][docs] = True
+        if coverage and len(groups) > 1:
+            live = max(reader.doc_count(), 1)
+            share = np.zeros(n, dtype=np.float64)
+            total = 0.0
+            for weight, matched in groups.values():
+                df = int(np.count_nonzero(matched))
+                w = weight * np.log(1 + live / (df + 0.5))
+                share[matched] += w
+                total += w
+            if total > 0:
+                scores *= (share / total) ** coverage
         mask = counts > 0
         if reader.has_deletions():
             deleted = np.fromiter(reader._perdoc.deleted_docs(), dtype=np.int64)

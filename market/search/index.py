@@ -120,6 +120,13 @@ class IndexStore:
             self._cache = (key, ix)
             return ix
 
+    def outdated(self) -> bool:
+        """The current index lacks fields of today's schema (built by an older version): rebuild."""
+        path = self.current_dir()
+        if path is None or not windex.exists_in(str(path)):
+            return False
+        return bool(set(schema().names()) - set(self.open().schema.names()))
+
     def searcher(self):
         """A searcher on the latest committed state, kept per thread and refreshed (cheap) per call."""
         ix = self.open()

@@ -13,6 +13,7 @@ import re
 
 from whoosh import query as Q
 
+from . import pinyin as py
 from .analysis import bigram_tokens, init_jieba, jieba_analyzer
 from .text import normalize
 
@@ -35,6 +36,12 @@ class Strategy:
     bigram_weight: float = 1.0
     synonym_weight: float = 0.8
     jieba_fields: tuple[str, ...] = ("title", "all")
+    pinyin: bool = True  # pinyin / initials / homophone typos (py_* and in_* fields)
+    pinyin_weight: float = 0.8
+    compounds: bool = True  # a long word also searched as its head noun and modifiers
+    head_weight: float = 0.5
+    modifier_weight: float = 0.1
+    coverage: float = 2.0  # score x (rarity-weighted share of the concepts matched) ** coverage
 
 
 DEFAULT = Strategy()
@@ -55,6 +62,10 @@ _WORDLIKE = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff]")
 class Concept:
     variants: tuple[str, ...]
     synonym: bool = False
+    pinyin: tuple[str, ...] | None = None  # fuzzy syllables to match the py_* fields
+    initials: tuple[str, ...] | None = None  # letters to match the in_* fields (zpy)
+    typo: bool = False  # its characters are not in the index: matched by their pinyin
+    role: str = ""  # "head" / "modifier": a part of a longer word of the query
 
     @property
     def text(self) -> str:
@@ -70,19 +81,47 @@ class ParsedQuery:
     def highlight_terms(self) -> list[str]:
         return [v for c in self.concepts for v in c.variants]
 
+    @property
+    def needs_suggestion(self) -> bool:
+        """Something typed was matched only by its sound (pinyin, a homophone typo)."""
+        return any(c.typo or (c.pinyin is not None and not c.synonym) for c in self.concepts)
+
 
 class SynonymTable:
     """Normalised term -> its group, with a longest-match scanner."""
 
     def __init__(self, groups: list[list[str]]):
-        self.groups: dict[str, tuple[str, ...]] = {}
+        # Groups sharing a term are one group (a mined NMR = 核磁共振波谱仪 joins NMR = 核磁共振):
+        # union-find over terms, members in first-seen order.
+        parent: dict[str, str] = {}
+
+        def find(t: str) -> str:
+            while parent[t] != t:
+                parent[t] = parent[parent[t]]
+                t = parent[t]
+            return t
+
+        order: list[str] = []
         for group in groups:
-            norm = tuple(dict.fromkeys(normalize(t) for t in group if t and normalize(t)))
+            norm = tuple(dict.fromkeys(normalize(str(t)) for t in group if t and normalize(str(t))))
             if len(norm) < 2:
                 continue
             for term in norm:
-                merged = tuple(dict.fromkeys(self.groups.get(term, ()) + norm))
-                self.groups[term] = merged
+                if term not in parent:
+                    parent[term] = term
+                    order.append(term)
+            root = find(norm[0])
+            for term in norm[1:]:
+                other = find(term)
+                if other != root:
+                    parent[other] = root
+        members: dict[str, list[str]] = {}
+        for term in order:
+            members.setdefault(find(term), []).append(term)
+        self.groups: dict[str, tuple[str, ...]] = {}
+        for terms in members.values():
+            for term in terms:
+                self.groups[term] = tuple(terms)
         self.by_first: dict[str, list[str]] = {}
         for term in sorted(self.groups, key=len, reverse=True):
             self.by_first.setdefault(term[0], []).append(term)
@@ -106,7 +145,81 @@ class SynonymTable:
 EMPTY_SYNONYMS = SynonymTable([])
 
 
-def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: bool = True) -> ParsedQuery:
+_LATIN = re.compile(r"[a-z]+")
+_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_CJK_ONLY = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]+$")
+MAX_ATTACHED = 2  # Chinese characters typed next to pinyin that join it (dian镜, 扫描dianjing)
+COMPOUND_MIN = 5  # a word of at least this many characters is also searched as head + modifiers
+
+
+def _pinyin_spans(text: str, synonyms: SynonymTable, known) -> list[tuple[int, int, Concept]]:
+    """Latin runs that are pinyin (dianjing, sepu) or initials (zpy), with Chinese typed next to them.
+
+    A run that is a synonym or a word of the index (sem, gpu, ai) stays a word.
+    """
+    out: list[tuple[int, int, Concept]] = []
+    for m in _LATIN.finditer(text):
+        word = m.group()
+        if word in synonyms.groups or (known is not None and known(word)):
+            continue
+        if (m.start() > 0 and text[m.start() - 1].isdigit()) or (m.end() < len(text) and text[m.end()].isdigit()):
+            continue  # 5g, x86: not pinyin
+        segs = py.segment(word)
+        if segs is None:
+            if 2 <= len(word) <= 6:
+                out.append((m.start(), m.end(), Concept((word,), initials=tuple(word))))
+            continue
+        lo, hi = m.start(), m.end()
+        while lo > 0 and m.start() - lo < MAX_ATTACHED and _CJK_CHAR.match(text[lo - 1]):
+            lo -= 1
+        while hi < len(text) and hi - m.end() < MAX_ATTACHED and _CJK_CHAR.match(text[hi]):
+            hi += 1
+        syls = (*py.word_syllables(text[lo : m.start()]), *segs, *py.word_syllables(text[m.end() : hi]))
+        if out and out[-1][1] > lo:  # two runs sharing the characters between them: keep the first
+            continue
+        out.append((lo, hi, Concept((text[lo:hi],), pinyin=syls)))
+    return out
+
+
+HEAD_SUFFIXES = "仪机器计台镜箱炉"  # 质谱 + 仪: an instrument suffix belongs to the head
+
+
+def _compound_parts(word: str) -> tuple[str, list[str]] | None:
+    """(head, modifiers) of a long Chinese word, from jieba's sub-words (search mode).
+
+    The head is the longest sub-word ending the word (with an instrument suffix such as 仪):
+    电感耦合等离子体质谱 -> 质谱; 核磁共振波谱仪 -> 波谱仪. The modifiers are the longest sub-words
+    before it (电感, 耦合, 等离子).
+    """
+    import jieba
+
+    if len(word) < COMPOUND_MIN or not _CJK_ONLY.match(word):
+        return None
+    subs = {p for p in jieba.cut_for_search(word) if 1 < len(p) < len(word)}
+    head = ""
+    for p in subs:
+        if word.endswith(p) and len(p) > len(head):
+            head = p
+        elif word[-1] in HEAD_SUFFIXES and word[:-1].endswith(p) and len(p) + 1 > len(head):
+            head = p + word[-1]
+    if not head or len(head) >= len(word) - 1:
+        return None
+    before = word[: len(word) - len(head)]
+    inside = [p for p in subs if p in before]
+    modifiers = [p for p in inside if not any(p != o and p in o for o in inside) and p not in STOPWORDS]
+    modifiers.sort(key=before.find)
+    return head, modifiers
+
+
+def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: bool = True,
+          known=None, use_pinyin: bool = True, compounds: bool = True) -> ParsedQuery:
+    """The concepts of a query.
+
+    ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
+    with it, Latin runs that are not words become pinyin/initials and Chinese words the index does
+    not hold are matched by their sound (a homophone typo). Without it (no index at hand) Latin
+    runs that are pinyin are still matched both ways.
+    """
     import jieba
 
     init_jieba()
@@ -114,12 +227,18 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
     concepts: list[Concept] = []
     seen: set[str] = set()
 
-    def add(variants: tuple[str, ...], synonym: bool) -> None:
-        key = variants[0]
+    def add(concept: Concept) -> None:
+        key = concept.variants[0]
         if key not in seen and len(concepts) < MAX_CONCEPTS:
             seen.add(key)
-            concepts.append(Concept(variants, synonym))
+            concepts.append(concept)
 
+    if use_pinyin:
+        spans = _pinyin_spans(text, synonyms if use_synonyms else EMPTY_SYNONYMS, known)
+        for _lo, _hi, concept in spans:
+            add(concept)
+        for lo, hi, _c in reversed(spans):  # the rest of the query is read as words
+            text = text[:lo] + " " + text[hi:]
     plain: list[str] = []
     buf: list[str] = []
     i = 0
@@ -141,16 +260,30 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
     for chunk, term in pieces:
         if term is not None:
             group = synonyms.groups[term]
-            add((term, *[t for t in group if t != term]), True)
+            add(Concept((term, *[t for t in group if t != term]), True))
             continue
         words = [w.strip() for w in jieba.cut(chunk)]
         plain.extend(w for w in words if w and _WORDLIKE.search(w) and w not in STOPWORDS)
     # In a sentence, lone characters are mostly particles and measure words: keep them only if
     # they are all there is.
     multi = [w for w in plain if len(w) > 1]
-    for w in multi if multi or any(c.synonym for c in concepts) else plain:
-        add((w,), False)
-    return ParsedQuery(text=text, concepts=concepts)
+    for w in multi if multi or concepts else plain:
+        concept = Concept((w,))
+        if use_pinyin and known is not None and _CJK_ONLY.match(w) and len(w) > 1 and not known(w) \
+                and not jieba.dt.FREQ.get(w):  # not in the index nor a word of the language: a typo
+            concept.pinyin = tuple(py.word_syllables(w))
+            concept.typo = True
+        add(concept)
+    if compounds:
+        for concept in list(concepts):
+            got = _compound_parts(concept.text)
+            if got is None:
+                continue
+            head, modifiers = got
+            add(Concept((head,), role="head"))
+            for m in modifiers:
+                add(Concept((m,), role="modifier"))
+    return ParsedQuery(text=normalize(q)[:MAX_QUERY_CHARS], concepts=concepts)
 
 
 _jieba_term_cache: dict[str, str | None] = {}
@@ -191,6 +324,16 @@ def variant_query(variant: str, strategy: Strategy = DEFAULT) -> Q.Query | None:
     return Q.Or(subs)
 
 
+def pinyin_query(syls: tuple[str, ...], fields: tuple[str, str], weight: float) -> Q.Query:
+    subs: list[Q.Query] = []
+    for field, boost in zip(fields, FIELD_BOOSTS.values(), strict=True):
+        if len(syls) == 1:
+            subs.append(Q.Term(field, syls[0], boost=boost * weight))
+        else:
+            subs.append(Q.Phrase(field, list(syls), boost=boost * weight / len(syls)))
+    return Q.Or(subs)
+
+
 def concept_query(concept: Concept, strategy: Strategy = DEFAULT) -> Q.Query | None:
     variants = concept.variants if strategy.synonyms else concept.variants[:1]
     subs = []
@@ -200,10 +343,19 @@ def concept_query(concept: Concept, strategy: Strategy = DEFAULT) -> Q.Query | N
             if i:  # what the user typed ranks a little above its synonyms
                 q = Q.Or(q.subqueries, boost=strategy.synonym_weight)
             subs.append(q)
+    if strategy.pinyin and concept.pinyin:
+        subs.append(pinyin_query(concept.pinyin, ("py_t", "py_a"), strategy.pinyin_weight))
+    if strategy.pinyin and concept.initials:
+        subs.append(pinyin_query(concept.initials, ("in_t", "in_a"), strategy.pinyin_weight))
     if not subs:
         return None
+    weight = {"head": strategy.head_weight, "modifier": strategy.modifier_weight}.get(concept.role, 1.0)
+    if not strategy.compounds and concept.role:
+        return None
     # (Whoosh's DisjunctionMax scored documents matching one variant far too high: plain Or.)
-    return subs[0] if len(subs) == 1 else Q.Or(subs)
+    if len(subs) == 1 and weight == 1.0:
+        return subs[0]
+    return Q.Or(subs, boost=weight)
 
 
 def build(parsed: ParsedQuery, strategy: Strategy = DEFAULT) -> Q.Query | None:
@@ -215,4 +367,6 @@ def build(parsed: ParsedQuery, strategy: Strategy = DEFAULT) -> Q.Query | None:
         return clauses[0]
     if strategy.combine == "and":
         return Q.And(clauses)
-    return Q.Or(clauses, scale=strategy.coord)
+    q = Q.Or(clauses, scale=strategy.coord)
+    q.market_concepts = True  # each subquery is one concept: fast.run may weigh their coverage
+    return q

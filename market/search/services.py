@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import re
 import threading
 import time
 from decimal import Decimal
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
@@ -27,8 +27,8 @@ from models.listings import Listing, ListingStatus
 from models.search import SavedSearch, SavedSearchMatch, SearchOutbox, SearchSynonym
 from models.users import User
 
-from . import fast, labels
-from .analysis import DATA_DIR, add_words
+from . import aliases, fast, labels, pinyin
+from .analysis import add_words, bigram_tokens
 from .index import IndexBusy, IndexStore
 from .query import DEFAULT, ParsedQuery, Strategy, SynonymTable, build, parse
 from .text import highlight, normalize, plain_text
@@ -82,6 +82,8 @@ def document(listing: Listing) -> dict[str, Any]:
     )
     # Tags twice: a tag weighs more than a word of prose (title > tags > description).
     everything = " | ".join([title, tags, tags, desc, meta])
+    py_t, in_t = pinyin.both(title)
+    py_o, in_o = pinyin.both(" | ".join([tags, normalize(owner.name) if owner else ""]))
     return dict(
         id=str(listing.id),
         ref=listing.ref,
@@ -95,6 +97,7 @@ def document(listing: Listing) -> dict[str, Any]:
         title=listing.title,
         title_j=title, title_g=title,
         all_j=everything, all_g=everything,
+        py_t=py_t, in_t=in_t, py_a=f"{py_t} | {py_o}", in_a=f"{in_t} | {in_o}",
     )
 
 
@@ -107,7 +110,9 @@ SYNONYM_TTL = 30.0  # seconds; other processes see an admin's edit within this d
 def synonyms(refresh: bool = False) -> SynonymTable:
     with _syn_lock:
         if refresh or _syn_cache["table"] is None or time.monotonic() - _syn_cache["at"] > SYNONYM_TTL:
-            groups = [row.terms for row in db.session.execute(select(SearchSynonym)).scalars()]
+            groups = [row.terms for row in db.session.execute(
+                select(SearchSynonym).where(SearchSynonym.deleted_at.is_(None))
+            ).scalars()]
             table = SynonymTable(groups)
             add_words(table.words())
             _syn_cache.update(at=time.monotonic(), table=table)
@@ -116,6 +121,20 @@ def synonyms(refresh: bool = False) -> SynonymTable:
 
 def invalidate_synonyms() -> None:
     _syn_cache["table"] = None
+
+
+ORIGINS = ("admin", "shipped", "mined")
+
+
+def synonym_groups() -> dict[str, list[SearchSynonym]]:
+    """Live groups by origin (admin, shipped, mined), for the synonyms page."""
+    out: dict[str, list[SearchSynonym]] = {o: [] for o in ORIGINS}
+    rows = db.session.execute(
+        select(SearchSynonym).where(SearchSynonym.deleted_at.is_(None)).order_by(SearchSynonym.id)
+    ).scalars()
+    for row in rows:
+        out.setdefault(row.origin or "admin", []).append(row)
+    return out
 
 
 def clean_terms(raw: str | list[str]) -> list[str]:
@@ -132,15 +151,16 @@ def save_synonym(user: User, raw: str, synonym_id: int | None = None) -> SearchS
     permissions.require(user, "search.manage_synonyms")
     terms = clean_terms(raw)
     if synonym_id is None:
-        row = SearchSynonym(terms=terms)
+        row = SearchSynonym(terms=terms, origin="admin", source="")
         db.session.add(row)
         before = None
     else:
         row = db.session.get(SearchSynonym, synonym_id)
-        if row is None:
+        if row is None or row.deleted_at is not None:
             raise NotFound(_("同义词组不存在。"))
         before = audit.snapshot(row)
         row.terms = terms
+    db.session.flush()
     audit.record(user, "search.synonym_saved", row, before, audit.snapshot(row))
     db.session.commit()
     invalidate_synonyms()
@@ -148,27 +168,72 @@ def save_synonym(user: User, raw: str, synonym_id: int | None = None) -> SearchS
 
 
 def delete_synonym(user: User, synonym_id: int) -> None:
+    """Delete a group. A shipped or mined group leaves a tombstone: re-seeding or re-mining never
+    brings it back."""
     permissions.require(user, "search.manage_synonyms")
     row = db.session.get(SearchSynonym, synonym_id)
-    if row is None:
+    if row is None or row.deleted_at is not None:
         raise NotFound(_("同义词组不存在。"))
-    audit.record(user, "search.synonym_deleted", row, audit.snapshot(row), None)
-    db.session.delete(row)
+    before = audit.snapshot(row)
+    if row.seed_key:
+        row.deleted_at = dt.datetime.now(dt.UTC)
+        audit.record(user, "search.synonym_deleted", row, before, audit.snapshot(row))
+    else:
+        audit.record(user, "search.synonym_deleted", row, before, None)
+        db.session.delete(row)
     db.session.commit()
     invalidate_synonyms()
 
 
 def seed_synonyms(path: Path | None = None) -> int:
-    """Load the YAML seed into an empty table (an admin's edits are never overwritten)."""
-    if db.session.execute(select(SearchSynonym.id).limit(1)).first():
-        return 0
-    groups = yaml.safe_load((path or DATA_DIR / "synonyms.yaml").read_text(encoding="utf-8")) or []
-    for group in groups:
-        db.session.add(SearchSynonym(terms=[str(t) for t in group]))
-    audit.record("cli", "search.synonyms_seeded", None, None, {"groups": len(groups)}, object_type="search_synonym")
+    """Merge the shipped lexicon (data/lexicon.yaml): groups never seen are added; groups an admin
+    edited or deleted are left as they are. Returns the number of groups added."""
+    from .seed import load_lexicon, merge_shipped
+
+    groups = load_lexicon(path)
+    added = merge_shipped(db.session.connection(), groups)
+    if added:
+        audit.record("cli", "search.synonyms_seeded", None, None, {"groups": added}, object_type="search_synonym")
     db.session.commit()
     invalidate_synonyms()
-    return len(groups)
+    return added
+
+
+def merge_mined(groups: dict[str, dict]) -> int:
+    """Store alias groups learned from the listings (``aliases.mine_all``) as ``mined`` synonyms.
+
+    Keyed by the abbreviation: an existing mined group grows with newly seen full names; a deleted
+    one (tombstone) stays deleted; a pair already inside one live group is not stored again.
+    """
+    if not groups:
+        return 0
+    live = [row for row in db.session.execute(select(SearchSynonym)).scalars()]
+    by_key = {row.seed_key: row for row in live if row.seed_key}
+    termsets = [{normalize(str(t)) for t in row.terms} for row in live if row.deleted_at is None and row.origin != "mined"]
+    changed = 0
+    now = dt.datetime.now(dt.UTC)
+    for key, g in groups.items():
+        terms = g["terms"]
+        norm = {normalize(t) for t in terms}
+        if any(norm <= ts for ts in termsets):
+            continue
+        source = g["source"][:200]
+        row = by_key.get(key)
+        if row is None:
+            row = SearchSynonym(terms=terms, origin="mined", source=source, seed_key=key, created_at=now)
+            db.session.add(row)
+            by_key[key] = row
+            changed += 1
+        elif row.deleted_at is None and row.origin == "mined":
+            merged = list(dict.fromkeys([*row.terms, *terms]))
+            if merged != row.terms:
+                row.terms = merged
+                row.source = source
+                changed += 1
+    if changed:
+        audit.record("cli", "search.synonyms_mined", None, None, {"groups": changed}, object_type="search_synonym")
+        invalidate_synonyms()
+    return changed
 
 
 # ---------------------------------------------------------------- search
@@ -245,30 +310,39 @@ def search(
         raise ValidationError(_("每页条数须在 1 到 100 之间。"), "per_page")
     if page < 1:
         raise ValidationError(_("页码须从 1 开始。"), "page")
-    parsed = parse(q or "", synonyms(), use_synonyms=strategy.synonyms)
+    searcher = store().searcher()
+    parsed = parse(q or "", synonyms(), use_synonyms=strategy.synonyms, known=known_words(searcher),
+                   use_pinyin=strategy.pinyin, compounds=strategy.compounds)
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()
         if sort == "relevance":
             sort = "newest"
-    searcher = store().searcher()
-    ids_scores, total, facets = execute(searcher, wq, filters, sort, page, per_page, with_facets)
-    hits = _hydrate(ids_scores, parsed, verify)
-    suggestion = suggest(parsed, searcher) if total == 0 and parsed.concepts else None
+    coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
+    ids_scores, total, facets = execute(searcher, wq, filters, sort, page, per_page, with_facets, coverage)
+    suggestion = None
+    if parsed.concepts and (total == 0 or parsed.needs_suggestion):
+        suggestion = suggest(parsed, searcher)
+    # what was typed by sound (dianjing, 电境) is highlighted as the word it stands for
+    extra = suggestion.split() if suggestion and parsed.needs_suggestion else []
+    hits = _hydrate(ids_scores, parsed, verify, extra)
     return SearchResult(
         query=q or "", parsed=parsed, total=total, page=page, per_page=per_page, hits=hits,
         facets=facets, suggestion=suggestion, sort=sort, filters=filters,
     )
 
 
-def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_page: int, with_facets: bool = True):
-    """Run a built query: ([(listing id, score)] for the page, total, facet counts). One walk."""
+def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_page: int, with_facets: bool = True,
+            coverage: float = 0.0):
+    """Run a built query: ([(listing id, score)] for the page, total, facet counts). One walk.
+
+    ``coverage``: see ``fast.run`` (the concept-coverage factor; only on the vectorised path)."""
     limit = page * per_page
     flt = _filter_query(filters)
     shape = fast.leaves(wq) if sort == "relevance" else None
     if shape is not None:
         allow = _allowed_docs(searcher, filters) if flt is not None else None
-        top, docset = fast.run(searcher, shape[0], shape[1], allow, limit)
+        top, docset = fast.run(searcher, shape[0], shape[1], allow, limit, coverage)
         window = top[(page - 1) * per_page : page * per_page]
         ids_scores = [(int(searcher.stored_fields(g)["id"]), score) for g, score in window]
         facets = _facet_counts(searcher, docset) if with_facets else {}
@@ -348,7 +422,8 @@ def _facet_counts(searcher, docs: np.ndarray) -> dict[str, dict[str, int]]:
     return out
 
 
-def _hydrate(ids_scores: list[tuple[int, float | None]], parsed: ParsedQuery, verify: bool = True) -> list[Hit]:
+def _hydrate(ids_scores: list[tuple[int, float | None]], parsed: ParsedQuery, verify: bool = True,
+             extra_terms: list[str] | None = None) -> list[Hit]:
     """Listings for the hits, from the database: only what is published *now* is shown."""
     if not ids_scores:
         return []
@@ -358,7 +433,7 @@ def _hydrate(ids_scores: list[tuple[int, float | None]], parsed: ParsedQuery, ve
         select(Listing).join(Listing.owner).options(contains_eager(Listing.owner)).where(Listing.id.in_(ids))
     ).scalars()
     by_id = {row.id: row for row in rows}
-    terms = parsed.highlight_terms
+    terms = parsed.highlight_terms + [normalize(t) for t in extra_terms or []]
     hits = []
     for lid, score in ids_scores:
         listing = by_id.get(lid)
@@ -373,26 +448,112 @@ def _hydrate(ids_scores: list[tuple[int, float | None]], parsed: ParsedQuery, ve
     return hits
 
 
+def known_words(searcher):
+    """``known(word)``: does the index hold the word (an ASCII word, or every bigram of a Chinese
+    one)? Term-dictionary look-ups only, cached for the query."""
+    reader = searcher.reader()
+    cache: dict[str, bool] = {}
+
+    def known(word: str) -> bool:
+        got = cache.get(word)
+        if got is None:
+            toks = bigram_tokens(word)
+            got = bool(toks) and all(("all_g", t) in reader for t in toks)
+            cache[word] = got
+        return got
+
+    return known
+
+
+class Vocabulary:
+    """The words of the titles (jieba terms), by their fuzzy pinyin: what "did you mean" may propose.
+
+    Built once per index state (the segment ids), from the term dictionary; the pinyin of a word is
+    cached across rebuilds (``pinyin._run``), so a rebuild after a sync is cheap.
+    """
+
+    def __init__(self, reader):
+        best: dict[str, tuple[str, int]] = {}
+        ascii_words: dict[str, int] = {}
+        for raw, info in reader.iter_field("title_j"):
+            word = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            df = info.doc_frequency()
+            if _CJK_WORD.match(word) and 2 <= len(word) <= 8:
+                key = " ".join(pinyin.word_syllables(word))
+                if key not in best or df > best[key][1]:
+                    best[key] = (word, df)
+            elif word.isascii() and word.isalpha() and len(word) >= 3:
+                ascii_words[word] = df
+        self.by_sound = best
+        self.by_count: dict[int, list[str]] = {}
+        for key in best:
+            self.by_count.setdefault(key.count(" ") + 1, []).append(key)
+        self.ascii = ascii_words
+
+    def sounds_like(self, syls: tuple[str, ...] | list[str], typed: str = "") -> str | None:
+        """The title word with these syllables, or the nearest by pinyin edit distance that also
+        shares a character with what was typed (never an unrelated fragment)."""
+        from rapidfuzz import fuzz, process
+
+        if not syls:
+            return None
+        key = " ".join(syls)
+        if key in self.by_sound:
+            return self.by_sound[key][0]
+        choices = self.by_count.get(len(syls), [])
+        for cand, score, _i in process.extract(key, choices, scorer=fuzz.ratio, score_cutoff=80, limit=5):
+            word = self.by_sound[cand][0]
+            if score >= 90 or (typed and set(word) & set(typed)):
+                return word
+        return None
+
+    def looks_like(self, word: str) -> str | None:
+        from rapidfuzz import fuzz, process
+
+        got = process.extractOne(word, list(self.ascii), scorer=fuzz.ratio, score_cutoff=80)
+        return got[0] if got and got[0][:1] == word[:1] else None
+
+
+_CJK_WORD = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]+$")
+_vocab_cache: dict[tuple, Vocabulary] = {}
+
+
+def vocabulary(searcher) -> Vocabulary:
+    key = tuple(sorted(str(getattr(s.reader().segment(), "segment_id", lambda: "")()) for s, _o in searcher.leaf_searchers()))
+    got = _vocab_cache.get(key)
+    if got is None:
+        got = Vocabulary(searcher.reader())
+        _vocab_cache.clear()  # one index state at a time
+        _vocab_cache[key] = got
+    return got
+
+
 def suggest(parsed: ParsedQuery, searcher=None) -> str | None:
-    """'Did you mean': replace words that find nothing with the nearest title word that does."""
+    """'Did you mean': words typed by sound (pinyin, homophone typos) or finding nothing are
+    replaced by a title word that sounds like them (pinyin + edit distance); ASCII words by a
+    title word spelt like them. None if nothing changes or the proposal finds nothing."""
     searcher = searcher or store().searcher()
+    vocab = vocabulary(searcher)
     changed = False
     words = []
     for concept in parsed.concepts:
-        word = concept.text
-        q = build(ParsedQuery(word, [concept]))
-        if q is not None and searcher.search(q, limit=1).scored_length() > 0:
-            words.append(word)
+        if concept.role:
             continue
-        best = None
-        if len(word) >= 2:
-            maxdist = 1 if len(word) <= 4 else 2
-            for field in ("title_j", "all_j"):
-                candidates = [c for c in searcher.suggest(field, word, limit=5, maxdist=maxdist) if len(c) >= 2 and c != word]
-                if candidates:
-                    best = candidates[0]
-                    break
-        if best:
+        word = concept.text
+        if concept.pinyin is not None and not concept.synonym:
+            best = vocab.sounds_like(concept.pinyin, word)
+        else:
+            q = build(ParsedQuery(word, [concept]))
+            if q is not None and _has_hits(searcher, q):
+                words.append(word)
+                continue
+            if _CJK_WORD.match(word):
+                best = vocab.sounds_like(pinyin.word_syllables(word), word)
+            elif word.isascii() and len(word) >= 3:
+                best = vocab.looks_like(word)
+            else:
+                best = None
+        if best and best != word:
             words.append(best)
             changed = True
         else:
@@ -400,22 +561,57 @@ def suggest(parsed: ParsedQuery, searcher=None) -> str | None:
     if not changed:
         return None
     text = " ".join(words)
-    q = build(parse(text, synonyms()))
-    if q is None or searcher.search(q, limit=1).scored_length() == 0:
+    q = build(parse(text, synonyms(), known=known_words(searcher)))
+    if q is None or not _has_hits(searcher, q):
         return None
     return text
 
 
+def _has_hits(searcher, q) -> bool:
+    """Does ``q`` match anything? (The vectorised scorer on cached postings; Whoosh otherwise.)"""
+    shape = fast.leaves(q)
+    if shape is None:
+        return searcher.search(q, limit=1).scored_length() > 0
+    _top, docs = fast.run(searcher, shape[0], None, None, 1)
+    return len(docs) > 0
+
+
+SIMILAR_POOL = 30
+SIMILAR_SAME_TRACK = 0.5  # score multiplier bonus for the listing's own track
+SIMILAR_SAME_KIND = 0.25
+SIMILAR_MIN_SHARE = 0.4  # of the best candidate's score: weaker ones from another track are noise
+
+
 def similar(listing: Listing, limit: int = 5) -> list[Listing]:
-    """Published listings that share words with this one's title and tags, best first."""
+    """Published listings like this one: its title and tags as a query (synonyms, compounds, rarity
+    weighting by BM25), then the same track and kind first; a weak match from another track
+    (sharing only a generic word such as 人工智能 or 研发) is left out."""
     text = " ".join([listing.title, *[str(t) for t in listing.tags or []]])
-    parsed = parse(text, synonyms())
-    wq = build(parsed, dataclasses.replace(DEFAULT, combine="or"))
+    searcher = store().searcher()
+    parsed = parse(text, synonyms(), known=known_words(searcher), use_pinyin=False)
+    wq = build(parsed, dataclasses.replace(DEFAULT, combine="or", pinyin=False))
     if wq is None:
         return []
-    searcher = store().searcher()
-    results = searcher.search(wq, limit=limit + 1, mask=Q.Term("id", str(listing.id)))
-    hits = _hydrate([(int(h["id"]), h.score) for h in results], parsed)
+    shape = fast.leaves(wq)
+    if shape is not None:  # the vectorised scorer, with the concept-coverage weighting of search()
+        coverage = DEFAULT.coverage if getattr(wq, "market_concepts", False) else 0.0
+        top, _docs = fast.run(searcher, shape[0], shape[1], None, SIMILAR_POOL + 1, coverage)
+        found = [(searcher.stored_fields(g), score) for g, score in top]
+    else:
+        found = [(h.fields(), h.score) for h in searcher.search(wq, limit=SIMILAR_POOL + 1)]
+    scored = []
+    for fields, score in found:
+        if fields["id"] == str(listing.id):
+            continue
+        same_track = fields["track"] == (listing.track or "other")
+        same_kind = fields["kind"] == listing.kind
+        scored.append((score * (1 + SIMILAR_SAME_TRACK * same_track + SIMILAR_SAME_KIND * same_kind), same_track, int(fields["id"])))
+    if not scored:
+        return []
+    top = max(sc for sc, _t, _i in scored)
+    kept = [(sc, i) for sc, same_track, i in scored if same_track or sc >= SIMILAR_MIN_SHARE * top]
+    kept.sort(key=lambda x: -x[0])
+    hits = _hydrate([(i, sc) for sc, i in kept[: limit + 1]], parsed)
     return [h.listing for h in hits][:limit]
 
 
@@ -438,6 +634,9 @@ def sync_outbox(timeout: float = 10.0, batch: int = 500) -> int:
     than ``timeout``, nothing is done and the rows wait for the next sync (no error for the user).
     """
     st = store()
+    if st.outdated():  # an index from before a schema change (e.g. the pinyin fields): rebuild it
+        log.info("search index schema is outdated; rebuilding")
+        return reindex()
     done = 0
     try:
         with st.writer_lock(timeout):
@@ -467,12 +666,23 @@ def sync_outbox(timeout: float = 10.0, batch: int = 500) -> int:
                 )
                 published = [x for x in listings.values() if x.status == ListingStatus.PUBLISHED]
                 notify_saved_searches(published)
+                mined: list[tuple[str, str]] = []
+                for x in published:
+                    _collect_aliases(mined, x)
+                merge_mined(aliases.mine_all(mined))
                 db.session.commit()
                 done += len(rows)
     except IndexBusy:
         log.info("search index busy; outbox rows left for the next sync")
         db.session.rollback()
     return done
+
+
+def _collect_aliases(out: list[tuple[str, str]], listing: Listing) -> None:
+    """Keep (ref, text) of a listing whose text holds an alias pattern (``aliases.pairs``)."""
+    text = " ".join([listing.title or "", *[str(t) for t in listing.tags or []], plain_text(listing.description)])
+    if aliases.pairs(text):
+        out.append((listing.ref or str(listing.id), text))
 
 
 def reindex(procs: int = 1, limitmb: int = 128, timeout: float = 600.0) -> int:
@@ -484,6 +694,7 @@ def reindex(procs: int = 1, limitmb: int = 128, timeout: float = 600.0) -> int:
             select(SearchOutbox.id, SearchOutbox.listing_id).where(SearchOutbox.processed_at.is_(None))
         ))
         count = 0
+        mined: list[tuple[str, str]] = []
         with st.build_new() as ix:
             kwargs: dict[str, Any] = {"limitmb": limitmb}
             if procs > 1:
@@ -497,6 +708,7 @@ def reindex(procs: int = 1, limitmb: int = 128, timeout: float = 600.0) -> int:
                 )
                 for listing in db.session.execute(stmt).scalars():
                     writer.add_document(**document(listing))
+                    _collect_aliases(mined, listing)
                     count += 1
                 writer.commit()
             except BaseException:
@@ -510,6 +722,7 @@ def reindex(procs: int = 1, limitmb: int = 128, timeout: float = 600.0) -> int:
                 )
             listings = _load({row.listing_id for row in pending})
             notify_saved_searches([x for x in listings.values() if x.status == ListingStatus.PUBLISHED])
+        merge_mined(aliases.mine_all(mined))
         db.session.commit()
     sync_outbox()  # whatever was committed while we were building
     return count

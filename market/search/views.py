@@ -5,12 +5,9 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from market.errors import DomainError, ValidationError
-from market.extensions import db
 from market.web import PUBLIC, apply_domain_error, permission_required
-from models.search import SearchSynonym
 
 from . import bp, labels, services
 from .forms import SaveSearchForm, SynonymForm
@@ -95,8 +92,7 @@ def synonyms_admin():
         else:
             flash(_("已添加同义词组。"), "success")
             return redirect(url_for("search.synonyms_admin"))
-    rows = list(db.session.execute(select(SearchSynonym).order_by(SearchSynonym.id)).scalars())
-    return render_template("search/synonyms.html", title=_("同义词词典"), form=form, rows=rows)
+    return render_template("search/synonyms.html", title=_("同义词词典"), form=form, groups=services.synonym_groups())
 
 
 @bp.route("/admin/synonyms/<int:synonym_id>", methods=["POST"])

@@ -34,7 +34,7 @@ def upgrade():
     sa.Column('verified', sa.Boolean(), nullable=False),
     sa.Column('group_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['group_id'], ['related_party_group.id'], name=op.f('fk_organisation_facts_group_id_related_party_group')),
-    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_organisation_facts_organisation_id_organisation')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_organisation_facts_organisation_id_organisation'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organisation_facts'))
     )
     with op.batch_alter_table('organisation_facts', schema=None) as batch_op:

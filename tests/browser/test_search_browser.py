@@ -29,3 +29,18 @@ def test_sme_finds_an_instrument_and_saves_the_search(page, site, make_user, mak
     page.fill("#save-search input[name=name]", "材料电镜")
     page.click("#save-search button[type=submit]")
     assert "材料电镜" in page.locator("#saved-searches").inner_text()
+
+
+@pytest.mark.browser
+def test_pinyin_and_homophone_typos_find_the_instrument_in_the_top_three(page, site, make_listing):
+    make_listing("场发射扫描电镜", "材料表面形貌观察", tags=["扫描电镜"])
+    make_listing("液相色谱-串联质谱仪", "药代动力学", tags=["质谱"])
+    make_listing("电子万能材料试验机", "拉伸试验")
+    make_listing("公交线路与站点数据", kind="public_data")
+    for q, want in (("dianjing", "场发射扫描电镜"), ("电境", "场发射扫描电镜"), ("zhipuyi", "液相色谱-串联质谱仪"),
+                    ("质普", "液相色谱-串联质谱仪"), ("dian镜", "场发射扫描电镜")):
+        page.goto(site + "/search/?q=" + q)
+        page.wait_for_selector("#search-results")
+        assert want in page.locator(".search-hit h2").all_inner_texts()[:3], q
+    page.goto(site + "/search/?q=电境")
+    assert page.locator("#search-suggestion a").inner_text() == "电镜"

@@ -106,12 +106,14 @@ def test_highlight_escapes_html_and_marks_matches(make_listing):
     assert "&lt;b&gt;" in hit.title_html and "<mark>扫描电镜</mark>" in hit.title_html
 
 
-def test_did_you_mean_for_zero_hits(make_listing):
-    make_listing("卫星遥感影像数据库", "吉林省遥感影像", kind="database", rate_cny_per_hour=None)
-    result = services.search("摇感")
-    assert result.total == 0
+def test_did_you_mean_for_a_homophone_typo(make_listing):
+    listing = make_listing("卫星遥感影像数据库", "吉林省遥感影像", kind="database", rate_cny_per_hour=None)
+    result = services.search("摇感")  # yao gan, as 遥感: found by its sound, and corrected
+    assert refs(result) == [listing.ref]
     assert result.suggestion == "遥感"
     assert services.search("遥感").suggestion is None
+    nothing = services.search("量子纠缠")
+    assert nothing.total == 0 and nothing.suggestion is None  # no unrelated fragment proposed
 
 
 def test_lost_update_is_repaired_by_sync(app, make_listing):

@@ -1,0 +1,240 @@
+"""Search that generalises (issue 12): the lexicon as schema data, pinyin, homophone typos,
+aliases mined from the listings, compound names and long questions, similar listings, bad input."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from market import create_app
+from market.extensions import db
+from market.search import services
+from market.search.query import parse
+from market.search.seed import load_lexicon
+from models.search import SearchSynonym
+from models.users import Role
+
+pytest_plugins = ["tests.integration.conftest_search"]
+
+
+def refs(result):
+    return [h.listing.ref for h in result.hits]
+
+
+def _terms(row):
+    return {t.lower() for t in row.terms}
+
+
+# ---------------------------------------------------------------- the lexicon is schema data
+def test_fresh_db_upgrade_has_the_shipped_lexicon_without_demo(tmp_path):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.db'}",
+                      "SEARCH_INDEX_DIR": str(tmp_path / "index")})
+    with app.app_context():
+        try:
+            upgrade()
+            shipped = load_lexicon()
+            assert len(shipped) >= 300
+            assert all(g["source"] for g in shipped)
+            count = db.session.execute(
+                select(func.count()).select_from(SearchSynonym).where(SearchSynonym.origin == "shipped")
+            ).scalar_one()
+            assert count == len(shipped)
+            table = services.synonyms(refresh=True)
+            assert "扫描电子显微镜" in table.groups["sem"]
+            assert "太阳能电池" in table.groups["光伏"]
+            assert services.seed_synonyms() == 0  # nothing new to merge
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+            services.invalidate_synonyms()
+
+
+def test_reseed_merges_new_groups_and_keeps_admin_edits_and_deletions(app_ctx, make_user, tmp_path):
+    admin = make_user(role=Role.DISTRICT_ADMIN)
+    lexicon = tmp_path / "lexicon.yaml"
+    lexicon.write_text("- source: 测试词库 v1\n  groups:\n    - [SEM, 扫描电镜]\n    - [XRD, X射线衍射]\n", encoding="utf-8")
+    assert services.seed_synonyms(lexicon) == 2
+    rows = {r.terms[0]: r for r in db.session.execute(select(SearchSynonym)).scalars()}
+    assert rows["SEM"].origin == "shipped" and rows["SEM"].source == "测试词库 v1"
+    services.delete_synonym(admin, rows["SEM"].id)
+    services.save_synonym(admin, "XRD, X射线衍射, X射线衍射仪", rows["XRD"].id)
+    # v2 of the lexicon adds a group; the deleted and the edited ones must stay as the admin left them
+    lexicon.write_text("- source: 测试词库 v2\n  groups:\n    - [SEM, 扫描电镜]\n    - [XRD, X射线衍射]\n"
+                       "    - [AFM, 原子力显微镜]\n", encoding="utf-8")
+    assert services.seed_synonyms(lexicon) == 1
+    table = services.synonyms(refresh=True)
+    assert "sem" not in table.groups
+    assert set(table.groups["xrd"]) == {"xrd", "x射线衍射", "x射线衍射仪"}
+    assert "原子力显微镜" in table.groups["afm"]
+    grouped = services.synonym_groups()
+    assert [r.terms[0] for r in grouped["shipped"]] == ["XRD", "AFM"]
+
+
+# ---------------------------------------------------------------- pinyin and typos
+@pytest.fixture
+def instruments(make_listing, make_org):
+    owner = make_org(kind="university", name="吉林新区大学")
+    return dict(
+        sem=make_listing("场发射扫描电镜", "材料表面形貌观察", tags=["电镜", "形貌分析"], owner=owner),
+        ms=make_listing("液相色谱-串联质谱仪", "药代动力学样品定量", tags=["质谱", "色谱"]),
+        hplc=make_listing("高效液相色谱仪", "含量测定与杂质分析", tags=["液相色谱"]),
+        ut=make_listing("电子万能材料试验机", "拉伸压缩弯曲试验", tags=["力学性能"]),
+    )
+
+
+@pytest.mark.parametrize("q, target", [
+    ("dianjing", "sem"), ("dian镜", "sem"), ("zhipuyi", "ms"), ("zpy", "ms"), ("sepu fenxi", "hplc"),
+    ("电境", "sem"), ("质普", "ms"), ("色普", "hplc"), ("jilin xinqu daxue", "sem"),
+])
+def test_pinyin_initials_and_homophone_typos_find_what_the_characters_find(instruments, q, target):
+    result = services.search(q)
+    assert instruments[target].ref in refs(result)[:3], (q, refs(result))
+
+
+def test_did_you_mean_proposes_a_word_of_the_index_that_sounds_alike(instruments):
+    assert services.search("电境").suggestion == "电镜"  # not 电子 (电子万能材料试验机 is indexed)
+    assert services.search("dianjing").suggestion == "电镜"
+    assert services.search("色普").suggestion == "色谱"
+    assert services.search("电镜").suggestion is None
+    assert services.search("zzzzqqq").suggestion is None
+
+
+def test_latin_words_of_the_index_stay_words(instruments, make_listing):
+    make_listing("GPU 算力平台", "A100 集群")
+    parsed = parse("gpu", services.synonyms(), known=services.known_words(services.store().searcher()))
+    assert parsed.concepts[0].initials is None and parsed.concepts[0].pinyin is None
+
+
+# ---------------------------------------------------------------- aliases learned from the data
+def test_aliases_mined_from_one_listing_serve_every_other(make_listing, make_user):
+    teacher = make_listing("场发射扫描电子显微镜（SEM）", "牛津能谱仪，材料形貌")
+    learner = make_listing("扫描电子显微镜共享机时", "高校平台开放预约")
+    make_listing("气相色谱仪", "又称气相色谱分析仪，用于挥发性成分")
+    got = refs(services.search("SEM"))  # learned when the listing was indexed (outbox sync)
+    assert learner.ref in got and teacher.ref in got
+    services.reindex()  # and a full rebuild learns the same
+    got = refs(services.search("SEM"))
+    assert learner.ref in got and teacher.ref in got
+    mined = services.synonym_groups()["mined"]
+    sem = next(r for r in mined if "SEM" in r.terms)
+    assert "扫描电子显微镜" in sem.terms and teacher.ref in sem.source
+    assert any("气相色谱分析仪" in r.terms for r in mined)
+    # an admin deletes the mined group: a rebuild does not bring it back
+    admin = make_user(role=Role.DISTRICT_ADMIN)
+    services.delete_synonym(admin, sem.id)
+    services.reindex()
+    assert all("SEM" not in r.terms for r in services.synonym_groups()["mined"])
+    assert learner.ref not in refs(services.search("SEM"))
+
+
+# ---------------------------------------------------------------- compounds and long questions
+def test_head_noun_outranks_modifier_in_a_compound_name(make_listing):
+    services.seed_synonyms()
+    plasma = make_listing("低温等离子体表面处理设备", "等离子体清洗与活化", tags=["等离子体"])
+    gcms = make_listing("气相色谱质谱联用仪", "挥发性有机物定性定量", tags=["质谱"])
+    lcms = make_listing("液相色谱-串联质谱仪", "药物代谢物分析", tags=["质谱"])
+    maldi = make_listing("飞行时间质谱仪", "微生物鉴定", tags=["质谱"])
+    got = refs(services.search("电感耦合等离子体质谱仪"))
+    assert plasma.ref in got  # still found, below every mass spectrometer
+    for ms in (gcms, lcms, maldi):
+        assert got.index(ms.ref) < got.index(plasma.ref), got
+
+
+def test_long_question_ranks_the_listing_covering_its_head_concepts_first(make_listing):
+    services.seed_synonyms()
+    customs = make_listing("口岸通关与港口作业数据", "海关报关单通关时长、港口集装箱作业量", kind="public_data",
+                           tags=["海关", "港口", "通关"])
+    make_listing("智能仓储物流机器人", "仓库搬运与分拣", kind="scenario", tags=["物流", "仓储"])
+    make_listing("公共数据开放目录", "我们开放的政务数据清单", kind="public_data", tags=["开放数据"])
+    make_listing("跨境电商选品平台", "出口商品推荐", kind="scenario", tags=["跨境电商"])
+    got = refs(services.search("我们做跨境物流，想找港口和海关方面开放的数据来预测通关时效"))
+    assert got[0] == customs.ref, got
+
+
+# ---------------------------------------------------------------- similar listings
+def test_similar_listings_under_ai_drug_screening_leave_out_oled_and_satellites(make_listing):
+    services.seed_synonyms()
+    drug = make_listing("药物研发 AI 辅助筛选：小分子先导化合物虚拟筛选", "人工智能虚拟筛选与分子对接", kind="scenario",
+                        tags=["人工智能", "药物研发", "虚拟筛选", "分子对接"], track="digital_healthcare")
+    oled = make_listing("新型显示材料：柔性 OLED 封装薄膜研发协作", "研发协作", kind="scenario",
+                        tags=["新型显示", "OLED", "封装材料"], track="smart_materials")
+    sat = make_listing("卫星遥感影像智能解译：耕地变化检测", "人工智能解译", kind="scenario",
+                       tags=["遥感", "卫星互联网", "人工智能"], track="satellite_internet")
+    docking = make_listing("分子对接计算平台", "小分子虚拟筛选算力", kind="facility", tags=["分子对接", "药物设计"],
+                           track="digital_healthcare")
+    ct = make_listing("医学影像 AI 辅助诊断：肺结节 CT 智能识别", "人工智能辅助诊断", kind="scenario",
+                      tags=["医学影像", "人工智能"], track="digital_healthcare")
+    got = [x.ref for x in services.similar(drug)]
+    assert got[0] == docking.ref
+    assert ct.ref in got
+    assert oled.ref not in got and sat.ref not in got
+
+
+# ---------------------------------------------------------------- bad input
+BAD_QUERIES = [
+    "", "   ", "\u3000\t", "测" * 1000, "电镜" * 500, "😀🔬🧪", "'; DROP TABLE listing; --", "1 OR 1=1",
+    "<script>alert(1)</script>", "<b>电镜</b>", "dian", "a", "掃描電鏡", "ＳＥＭ　ｄｉａｎｊｉｎｇ", "*?[]{}()~^:\"\\",
+]
+
+
+@pytest.mark.parametrize("q", BAD_QUERIES)
+def test_bad_input_gives_results_or_an_empty_state_never_an_error(client, make_listing, q):
+    make_listing("场发射扫描电镜 <script>x()</script>", "<img src=x onerror=alert(1)> 扫描电镜形貌观察", tags=["电镜"])
+    resp = client.get("/api/v1/search", query_string={"q": q})
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    body = resp.get_json()
+    assert set(body) == {"total", "items", "facets", "suggestion"}
+    for item in body["items"]:
+        assert not re.search(r"<(?!/?mark>)", item["highlight"]), item["highlight"]
+    page = client.get("/search/", query_string={"q": q})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html and "<script>x()</script>" not in html
+    assert "<img src=x" not in html
+    if body["total"] == 0:
+        assert 'id="search-empty"' in html or "没有找到" in html
+
+
+def test_traditional_fullwidth_and_lone_syllable_find_results(client, make_listing):
+    target = make_listing("场发射扫描电镜", "形貌观察", tags=["电镜"])
+    for q in ("掃描電鏡", "ＳＥＭ", "dian", "ｄｉａｎｊｉｎｇ"):
+        body = client.get("/api/v1/search", query_string={"q": q}).get_json()
+        if q != "ＳＥＭ":  # SEM needs the lexicon; the others find it by characters or sound
+            assert target.ref in [i["ref"] for i in body["items"]], q
+
+
+def test_synonyms_page_shows_admin_mined_and_shipped_groups_apart(client, login, make_user, make_listing):
+    services.seed_synonyms()
+    teacher = make_listing("原子力显微镜（AFMX）", "表面粗糙度")
+    login(make_user(role=Role.DISTRICT_ADMIN))
+    client.post("/search/admin/synonyms", data={"terms": "黑土地, 黑土"})
+    html = client.get("/search/admin/synonyms").get_data(as_text=True)
+    admin_part = html.split('id="synonym-table"')[1].split("</table>")[0]
+    mined_part = html.split('id="synonym-table-mined"')[1].split("</table>")[0]
+    shipped_part = html.split('id="synonym-table-shipped"')[1].split("</table>")[0]
+    assert "黑土地" in admin_part and "AFMX" not in admin_part
+    assert "AFMX" in mined_part and teacher.ref in mined_part
+    assert "扫描电子显微镜" in shipped_part and "大型科研仪器分类" in shipped_part
+
+
+def test_pinyin_query_highlights_the_word_it_stands_for(make_listing):
+    make_listing("场发射扫描电镜", "电镜形貌观察")
+    hit = services.search("dianjing").hits[0]
+    assert "<mark>电镜</mark>" in hit.title_html
+
+
+def test_an_index_built_before_the_pinyin_fields_is_rebuilt_by_the_next_sync(make_listing, app):
+    from whoosh import fields
+    from whoosh import index as windex
+
+    st = services.store()
+    old = st._new_dir()
+    windex.create_in(str(old), fields.Schema(id=fields.ID(stored=True, unique=True)))
+    st._swap(old)
+    assert st.outdated()
+    listing = make_listing("场发射扫描电镜", "形貌观察")  # its sync finds the old index and rebuilds
+    assert not st.outdated()
+    assert refs(services.search("dianjing")) == [listing.ref]
