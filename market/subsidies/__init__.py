@@ -1,0 +1,11 @@
+"""Feature package `subsidies`: the subsidy engine (POLICY.md "The rules the platform computes").
+
+No Flask import at module level: ``market.subsidies.rules`` and ``market.subsidies.parameters`` are pure
+and must import without Flask (tests/unit/test_domain.py). The CLI registers through local imports.
+"""
+
+
+def register_cli(app) -> None:
+    from .cli import subsidies_cli
+
+    app.cli.add_command(subsidies_cli)
