@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from market.domain.declared import DeclaredSubsidy
-from market.domain.localtime import local_date, local_year
+from market.domain.localtime import day_start, local_date, local_year
 from market.domain.orgfacts import OrgFacts, Timeline
 from market.domain.parties import relation
 
@@ -200,15 +200,22 @@ def candidate_rules(p: Payment, params: Parameters) -> list[tuple[Rule, int, int
 
 # ---------------------------------------------------------------- step 3: why not
 def facts_on(org_id: int, moment: dt.datetime, timelines: Mapping[int, Timeline], params: Parameters) -> OrgFacts | None:
-    """The organisation's facts at ``moment``; before its first recorded facts, its first facts when
-    ``before_first_facts: first_known`` (history imported after it joined), else None."""
+    """The organisation's facts at ``moment``.
+
+    Before its first recorded facts (history imported after it joined), with ``before_first_facts:
+    first_known``: the facts it had at the end of its first Beijing day on the platform — registering
+    sets kind, size, group and verification in several steps that day, and the first minutes' partial
+    facts must not decide a year; with ``exclude``: None (reason ``not_registered``)."""
     timeline = timelines.get(org_id)
     if timeline is None or not timeline.periods:
         return None
-    found = timeline.at(moment)
-    if found is None and params.before_first_facts == "first_known" and moment < timeline.periods[0].valid_from:
-        return timeline.periods[0].facts
-    return found
+    first = timeline.periods[0].valid_from
+    if moment >= first:
+        return timeline.at(moment)
+    if params.before_first_facts != "first_known":
+        return None
+    settled = day_start(local_date(first) + dt.timedelta(days=1)) - dt.timedelta(microseconds=1)
+    return timeline.at(settled) or timeline.periods[0].facts
 
 
 def party_relation(payer: int, payee: int, payer_facts: OrgFacts | None, payee_facts: OrgFacts | None,
@@ -402,13 +409,15 @@ def compute(
     params: Parameters,
     declared: Iterable[DeclaredSubsidy] = (),
     earlier_choices: Mapping[tuple[int, int], str] | None = None,
+    beneficiaries: Container[int] | None = None,
 ) -> list[Result]:
     """Every (beneficiary, rule) of ``year`` with a base or an exclusion, ordered by beneficiary, rule.
 
     ``payments``: the entries paid in ``year`` (Beijing calendar year) plus the payments that this
     year's refunds reverse (those of other years only decide eligibility). ``declared``: declared
     other subsidies at organisation level (``rule`` and ``year`` set); per-item declarations travel on
-    :attr:`Payment.declared`.
+    :attr:`Payment.declared`. ``beneficiaries``: compute only these (a caller streaming the year one
+    beneficiary at a time passes that beneficiary's payments and ``{it}``).
     """
     payments = list(payments)
     by_id = {p.id: p for p in payments}
@@ -421,6 +430,8 @@ def compute(
         judged = judged_payment(p, by_id)
         options: dict[int, list[tuple[str, str]]] = defaultdict(list)
         for rule, beneficiary, counterparty in candidate_rules(judged, params):
+            if beneficiaries is not None and beneficiary not in beneficiaries:
+                continue
             touched.add((beneficiary, rule.id))
             reasons = exclusion_reasons(p, judged, rule, beneficiary, counterparty, timelines, group_of, params,
                                         judged.problems if p.is_refund else ())
@@ -440,8 +451,7 @@ def compute(
         if d.entry_id is None and d.rule in LEDGER_RULES and d.year == year:
             org_declared[(d.beneficiary_id, d.rule)].append(d)
 
-    beneficiaries = sorted({b for b, _r in touched})
-    for beneficiary in beneficiaries:
+    for beneficiary in sorted({b for b, _r in touched}):
         tallies = {r: Tally(params.rule(r), year) for r in LEDGER_RULES}
         decisions, choices = assign_best_of(items.get(beneficiary, []), tallies, params, earlier_choices)
         options_of = {item.payment.id: item.options for item in items.get(beneficiary, [])}

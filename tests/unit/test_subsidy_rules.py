@@ -410,3 +410,13 @@ def test_a_payment_and_its_full_refund_leave_every_amount_unchanged(payments, am
     after = summary(compute(2027, [*payments, p, r], timelines(), GROUPS, P))
     for key in before.keys() | after.keys():  # a new line for the pair may appear, with nothing in it
         assert after.get(key, D(0)) == before.get(key, D(0))
+
+
+def test_before_registration_the_facts_settled_on_the_first_day_decide():
+    # registered at 10:00 with no group, put into the group at 10:01 the same Beijing day
+    joined = at(2027, 11, 1, 10, 0)
+    grouped = dataclasses.replace(FACTS[GROUP_SME], group_id=77)
+    tl = timelines({GROUP_SME: Timeline([Period(joined, joined + dt.timedelta(minutes=1), dataclasses.replace(grouped, group_id=None)),
+                                         Period(joined + dt.timedelta(minutes=1), None, grouped)])})
+    p = pay(GROUP_LEADER, GROUP_SME, "100000", at(2027, 3, 1), kind="scenario_contract")
+    assert reasons(run(2027, [p], tl)[(GROUP_SME, "art8_supplier")]) == [(p.ref, "related_party")]
