@@ -46,7 +46,7 @@ REASON_WORDS: dict[str, str] = {
     "not_confirmed": N_("付款方或收款方未确认"),
     "payer_not_confirmed": N_("付款方未确认"),
     "payee_not_confirmed": N_("收款方未确认"),
-    "missing_evidence": N_("缺少凭证（合同、发票、付款凭证）"),
+    "missing_evidence": N_("缺少凭证"),
     "disputed": N_("有未解决的异议"),
     "reversed_entry_incomplete": N_("被冲正的原付款不计入"),
     "before_policy_start": N_("付款日期早于政策施行日期"),
@@ -64,6 +64,8 @@ REASON_WORDS: dict[str, str] = {
     "other_subsidy_chosen": N_("同一事项已选择其他补贴（按最优执行，不重复执行）"),
     "other_rule_chosen": N_("同一笔交易已计入本机构的另一条款（不重复执行）"),
 }
+
+EVIDENCE_WORDS = {"contract": N_("合同"), "invoice": N_("发票"), "payment_record": N_("付款凭证"), "other": N_("其他")}
 
 # completeness codes (market.domain.completeness.Reason) -> CONTRACT.md codes
 CONTRACT_CODES = {"payer_not_confirmed": "not_confirmed", "payee_not_confirmed": "not_confirmed"}
@@ -85,6 +87,7 @@ class Payment:
     reverses: int | None = None  # id of the payment it refunds
     problems: tuple[str, ...] = ()  # completeness reason codes; () = complete
     declared: tuple[DeclaredSubsidy, ...] = ()  # other subsidies declared for this item (per beneficiary)
+    missing_evidence: tuple[str, ...] = ()  # which evidence types are missing (with "missing_evidence")
 
     @property
     def is_refund(self) -> bool:
@@ -436,7 +439,8 @@ def compute(
             reasons = exclusion_reasons(p, judged, rule, beneficiary, counterparty, timelines, group_of, params,
                                         judged.problems if p.is_refund else ())
             if reasons:
-                exclusions[(beneficiary, rule.id)].append(Exclusion(p.id, p.ref, p.amount, p.paid_at, reasons))
+                detail = "、".join(EVIDENCE_WORDS.get(m, m) for m in p.missing_evidence) if reasons[0] == "missing_evidence" else ""
+                exclusions[(beneficiary, rule.id)].append(Exclusion(p.id, p.ref, p.amount, p.paid_at, reasons, detail))
             else:
                 version = rule.version_on(local_date(judged.paid_at))
                 assert version is not None  # exclusion_reasons refuses a date without a version

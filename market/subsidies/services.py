@@ -65,10 +65,12 @@ def _facts(row: Any, added: dict[int, set[str]], original: EntryFacts | None = N
 
 
 def _payment(row: Any, facts: EntryFacts, declared: tuple[DeclaredSubsidy, ...]) -> Payment:
+    found = findings(facts)
     return Payment(
         id=row.id, ref=row.ref, kind=row.kind, payer_id=row.payer_id, payee_id=row.payee_id,
         amount=Decimal(row.amount_cny), paid_at=row.paid_at, listing_kind=row.listing_kind,
-        reverses=row.reverses_id, problems=tuple(f.reason.value for f in findings(facts)), declared=declared,
+        reverses=row.reverses_id, problems=tuple(f.reason.value for f in found), declared=declared,
+        missing_evidence=next((f.missing for f in found if f.missing), ()),
     )
 
 

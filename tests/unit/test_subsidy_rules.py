@@ -211,11 +211,12 @@ def test_art8_supplier_needs_a_leading_firm_payer():
 
 def test_incomplete_entries_are_excluded_with_their_contract_codes():
     ps = [pay(SME_A, U, "100", at(2027, 3, 1), problems=("payee_not_confirmed",)),
-          pay(SME_A, U, "100", at(2027, 3, 2), problems=("missing_evidence",)),
+          pay(SME_A, U, "100", at(2027, 3, 2), problems=("missing_evidence",), missing_evidence=("invoice",)),
           pay(SME_A, U, "100", at(2027, 3, 3), problems=("disputed",))]
     out = run(2027, ps)[(SME_A, "art7_renter")]
     assert [e.reason for e in out.exclusions] == ["not_confirmed", "missing_evidence", "disputed"]
     assert out.exclusions[0].message == "收款方未确认"
+    assert out.exclusions[1].message == "缺少凭证：发票"
     assert out.amount == 0 and out.lines == ()
 
 
