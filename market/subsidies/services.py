@@ -77,7 +77,7 @@ def _payment(row: Any, facts: EntryFacts, declared: tuple[DeclaredSubsidy, ...])
 def org_refs() -> dict[int, str]:
     """Organisation id → its ``ref`` (CONTRACT.md names beneficiaries by ref; the USCC when it has none)."""
     rows = db.session.execute(select(Organisation.id, func.coalesce(Organisation.ref, Organisation.uscc)))
-    return dict(rows.tuples().all())
+    return {org_id: ref for org_id, ref in rows}
 
 
 def iter_year(year: int, params: Parameters | None = None,
@@ -128,8 +128,8 @@ def iter_year(year: int, params: Parameters | None = None,
     sides = union_all(side(le.c.payer_id), side(le.c.payee_id)).subquery()
     ordered = (select(sides).join(org, org.c.id == sides.c.ben)
                .order_by(func.coalesce(org.c.ref, org.c.uscc), sides.c.ben, sides.c.paid_at, sides.c.id))
-    conn = db.session.connection().execution_options(stream_results=True, max_row_buffer=STREAM_BATCH)
-    result = conn.execute(ordered)
+    # yield_per: a server-side cursor on PostgreSQL, for this statement only
+    result = db.session.execute(ordered.execution_options(yield_per=STREAM_BATCH))
 
     def finish(ben: int, rows: list[Any]) -> list[Result]:
         payments: dict[int, Payment] = {}
