@@ -69,7 +69,7 @@ class Version:
     eligibility: Eligibility = field(default_factory=Eligibility)
     tiers: dict[str, Decimal] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def id(self) -> str:
         """How results name the version: its first day (CONTRACT.md ``"parameters": "2026-01-01"``)."""
         return self.effective_from.isoformat()
@@ -92,6 +92,9 @@ class Rule:
     versions: tuple[Version, ...]  # by effective_from
 
     def version_on(self, day: dt.date) -> Version | None:
+        if len(self.versions) == 1:  # the usual case, asked once per entry and rule
+            v = self.versions[0]
+            return v if v.effective_from <= day and (v.effective_to is None or day < v.effective_to) else None
         for v in reversed(self.versions):
             if v.in_force(day):
                 return v

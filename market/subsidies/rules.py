@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from market.domain.declared import DeclaredSubsidy
-from market.domain.localtime import day_start, local_date, local_year
+from market.domain.localtime import day_start, local_date
 from market.domain.orgfacts import OrgFacts, Timeline
 from market.domain.parties import relation
 
@@ -186,9 +186,9 @@ def structural_version(rule: Rule, day: dt.date) -> Version:
 
 
 # ---------------------------------------------------------------- step 2: which rules an entry feeds
-def candidate_rules(p: Payment, params: Parameters) -> list[tuple[Rule, int, int]]:
+def candidate_rules(p: Payment, params: Parameters, day: dt.date | None = None) -> list[tuple[Rule, int, int]]:
     """(rule, beneficiary id, counterparty id) for every ledger rule whose base the entry belongs to."""
-    day = local_date(p.paid_at)
+    day = day or local_date(p.paid_at)
     out = []
     for rule_id in LEDGER_RULES:
         rule = params.rule(rule_id)
@@ -263,12 +263,14 @@ def counterparty_reasons(facts: OrgFacts | None, version: Version) -> list[str]:
 
 def exclusion_reasons(p: Payment, judged: Payment, rule: Rule, beneficiary: int, counterparty: int,
                       timelines: Mapping[int, Timeline], group_of: Mapping[int, int | None],
-                      params: Parameters, judged_problems: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """Every reason ``p`` earns nothing for ``beneficiary`` under ``rule`` (empty: it counts)."""
+                      params: Parameters, judged_problems: tuple[str, ...] = (),
+                      day: dt.date | None = None) -> tuple[str, ...]:
+    """Every reason ``p`` earns nothing for ``beneficiary`` under ``rule`` (empty: it counts).
+    ``day``: the Beijing date of the judged payment, when the caller has it."""
     reasons = list(p.problems)
     if p.is_refund and judged_problems and "reversed_entry_incomplete" not in reasons:
         reasons.append("reversed_entry_incomplete")
-    day = local_date(judged.paid_at)
+    day = day or local_date(judged.paid_at)
     if day < params.effective_from:
         return (*reasons, "before_policy_start")
     version = rule.version_on(day)
@@ -424,25 +426,31 @@ def compute(
     """
     payments = list(payments)
     by_id = {p.id: p for p in payments}
-    this_year = [p for p in payments if local_year(p.paid_at) == year]
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
 
     items: dict[int, list[Item]] = defaultdict(list)  # by beneficiary
     exclusions: dict[tuple[int, str], list[Exclusion]] = defaultdict(list)
     touched: set[tuple[int, str]] = set()
-    for p in this_year:
+    days: dict[int, dt.date] = {}  # each payment's Beijing date, computed once
+    for p in payments:
+        days[p.id] = local_date(p.paid_at)
+    for p in payments:
+        if not first <= days[p.id] <= last:
+            continue
         judged = judged_payment(p, by_id)
+        day = days[judged.id]
         options: dict[int, list[tuple[str, str]]] = defaultdict(list)
-        for rule, beneficiary, counterparty in candidate_rules(judged, params):
+        for rule, beneficiary, counterparty in candidate_rules(judged, params, day):
             if beneficiaries is not None and beneficiary not in beneficiaries:
                 continue
             touched.add((beneficiary, rule.id))
             reasons = exclusion_reasons(p, judged, rule, beneficiary, counterparty, timelines, group_of, params,
-                                        judged.problems if p.is_refund else ())
+                                        judged.problems if p.is_refund else (), day)
             if reasons:
                 detail = "、".join(EVIDENCE_WORDS.get(m, m) for m in p.missing_evidence) if reasons[0] == "missing_evidence" else ""
                 exclusions[(beneficiary, rule.id)].append(Exclusion(p.id, p.ref, p.amount, p.paid_at, reasons, detail))
             else:
-                version = rule.version_on(local_date(judged.paid_at))
+                version = rule.version_on(day)
                 assert version is not None  # exclusion_reasons refuses a date without a version
                 options[beneficiary].append((rule.id, version.id))
         for beneficiary, opts in options.items():

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import case, func, select, union_all
 
 from market.domain.completeness import EntryFacts, findings
 from market.domain.declared import DeclaredSubsidy
@@ -45,9 +45,13 @@ def _evidence_types(raw: str) -> frozenset[str]:
 
 
 def _entry_columns(le, li):
+    # the state columns as booleans computed by the database: no datetime conversion per row
     return (le.c.id, le.c.ref, le.c.kind, le.c.payer_id, le.c.payee_id, le.c.amount_cny, le.c.paid_at,
-            le.c.reverses_id, li.c.kind.label("listing_kind"), le.c.payer_confirmed_at, le.c.payee_confirmed_at,
-            le.c.disputed_at, le.c.dispute_resolved_at, le.c.evidence_json)
+            le.c.reverses_id, li.c.kind.label("listing_kind"),
+            case((le.c.payer_confirmed_at.is_(None), False), else_=True).label("payer_confirmed"),
+            case((le.c.payee_confirmed_at.is_(None), False), else_=True).label("payee_confirmed"),
+            case((le.c.disputed_at.is_not(None) & le.c.dispute_resolved_at.is_(None), True), else_=False).label("in_dispute"),
+            le.c.evidence_json)
 
 
 def _facts(row: Any, added: dict[int, set[str]], original: EntryFacts | None = None) -> EntryFacts:
@@ -55,9 +59,9 @@ def _facts(row: Any, added: dict[int, set[str]], original: EntryFacts | None = N
     if row.id in added:
         types = types | added[row.id]
     return EntryFacts(
-        payer_confirmed=row.payer_confirmed_at is not None,
-        payee_confirmed=row.payee_confirmed_at is not None,
-        in_dispute=row.disputed_at is not None and row.dispute_resolved_at is None,
+        payer_confirmed=bool(row.payer_confirmed),
+        payee_confirmed=bool(row.payee_confirmed),
+        in_dispute=bool(row.in_dispute),
         evidence_types=types,
         reverses=original,
         is_refund=row.reverses_id is not None,
@@ -120,12 +124,15 @@ def iter_year(year: int, params: Parameters | None = None,
 
     org = Organisation.__table__
 
-    def side(beneficiary):
+    def side(beneficiary, role: str):
+        # only the entry kinds that some rule paying this side reads (every version, every year)
+        kinds = sorted({f.entry_kind for r in LEDGER_RULES if params.rule(r).beneficiary == role
+                        for v in params.rule(r).versions for f in v.base})
         stmt = (select(beneficiary.label("ben"), *_entry_columns(le, li))
-                .select_from(le.outerjoin(li, li.c.id == le.c.listing_id)).where(in_year))
+                .select_from(le.outerjoin(li, li.c.id == le.c.listing_id)).where(in_year, le.c.kind.in_(kinds)))
         return stmt if ids is None else stmt.where(beneficiary.in_(ids))
 
-    sides = union_all(side(le.c.payer_id), side(le.c.payee_id)).subquery()
+    sides = union_all(side(le.c.payer_id, "payer"), side(le.c.payee_id, "payee")).subquery()
     ordered = (select(sides).join(org, org.c.id == sides.c.ben)
                .order_by(func.coalesce(org.c.ref, org.c.uscc), sides.c.ben, sides.c.paid_at, sides.c.id))
     # yield_per: a server-side cursor on PostgreSQL, for this statement only
