@@ -1,8 +1,15 @@
 """Feature package `subsidies`: the subsidy engine (POLICY.md "The rules the platform computes").
 
 No Flask import at module level: ``market.subsidies.rules`` and ``market.subsidies.parameters`` are pure
-and must import without Flask (tests/unit/test_domain.py). The CLI registers through local imports.
+and must import without Flask (tests/unit/test_domain.py). The blueprint and the CLI register through
+local imports in :func:`init_app` and :func:`register_cli`.
 """
+
+
+def init_app(app) -> None:
+    from .views import bp
+
+    app.register_blueprint(bp)
 
 
 def register_cli(app) -> None:

@@ -113,7 +113,8 @@ class Exclusion:
     amount: Decimal
     paid_at: dt.datetime
     reasons: tuple[str, ...]  # codes; the first is the one exports show
-    detail: str = ""  # e.g. which subsidy was chosen instead
+    detail: str = ""  # e.g. which subsidy was chosen instead, which evidence is missing (words)
+    missing: tuple[str, ...] = ()  # the missing evidence types (codes), with "missing_evidence"
 
     @property
     def reason(self) -> str:
@@ -448,7 +449,8 @@ def compute(
                                         judged.problems if p.is_refund else (), day)
             if reasons:
                 detail = "、".join(EVIDENCE_WORDS.get(m, m) for m in p.missing_evidence) if reasons[0] == "missing_evidence" else ""
-                exclusions[(beneficiary, rule.id)].append(Exclusion(p.id, p.ref, p.amount, p.paid_at, reasons, detail))
+                exclusions[(beneficiary, rule.id)].append(
+                    Exclusion(p.id, p.ref, p.amount, p.paid_at, reasons, detail, p.missing_evidence if detail else ()))
             else:
                 version = rule.version_on(day)
                 assert version is not None  # exclusion_reasons refuses a date without a version
