@@ -421,3 +421,12 @@ def test_before_registration_the_facts_settled_on_the_first_day_decide():
                                          Period(joined + dt.timedelta(minutes=1), None, grouped)])})
     p = pay(GROUP_LEADER, GROUP_SME, "100000", at(2027, 3, 1), kind="scenario_contract")
     assert reasons(run(2027, [p], tl)[(GROUP_SME, "art8_supplier")]) == [(p.ref, "related_party")]
+
+
+def test_database_access_is_an_art7_rental_and_public_data_feeds_no_computed_rule():
+    db_access = pay(SME_A, U, "10000", at(2027, 3, 1), kind="data_access", listing_kind="database")
+    public = pay(SME_A, U, "10000", at(2027, 3, 2), kind="data_access", listing_kind="public_data")  # art. 13: a decision
+    out = run(2027, [db_access, public])
+    assert [ln.ref for ln in out[(SME_A, "art7_renter")].lines] == [db_access.ref]
+    assert [ln.ref for ln in out[(U, "art7_provider")].lines] == [db_access.ref]
+    assert set(out) == {(SME_A, "art7_renter"), (U, "art7_provider")}
