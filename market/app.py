@@ -29,6 +29,7 @@ FEATURES = (
     "admin",
     "api",
     "public",
+    "subsidies",
 )
 
 log = logging.getLogger(__name__)

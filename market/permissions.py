@@ -100,6 +100,9 @@ RULES: dict[str, Rule] = {
     "search.save": Rule(frozenset({R.SME_MEMBER, R.ORG_ADMIN}), lambda u, o: _sme_user(u), district_bypass=False),
     "search.saved_manage": Rule(ANY_ROLE, lambda u, o: getattr(o, "user_id", None) == u.id, district_bypass=False),
     "search.manage_synonyms": Rule(ADMIN_ONLY),
+    # subsidies: an organisation's calculation sheet is its members' and district staff's to read
+    "subsidies.view": Rule(ANY_ROLE, own_org),
+    "subsidies.view_all": Rule(DISTRICT),
 }
 
 

@@ -278,6 +278,7 @@ SPECS: dict[str, Spec] = {
     "listings.detail": Spec(listing_params("draft"), get=SEE_DRAFT),
     "listings.attachment": Spec(lambda w, s: {"ref": s.draft.ref, "attachment_id": s.attachment.id}, get=SEE_DRAFT),
     "orgs.profile": Spec(lambda w, s: {"org_id": s.provider.id}, get=anyone),
+    "subsidies.sheet": Spec(lambda w, s: {"org_id": s.sme.id, "year": 2026}, get=rule("subsidies.view", lambda s: s.sme)),
     "listings_api.get_listing": Spec(listing_params("draft"), get=SEE_DRAFT),
     "auth.reset_password": Spec(lambda w, s: {"token": s.reset_token}, get=anyone, post=anyone),
     "auth.accept_invite": Spec(lambda w, s: {"token": s.invite_token}, get=anyone, post=anyone),

@@ -20,6 +20,11 @@ PURE_MODULES = [
     "market.domain.completeness",
     "market.domain.refunds",
     "market.domain.sme",
+    "market.domain.orgfacts",
+    "market.domain.declared",
+    "market.subsidies",
+    "market.subsidies.parameters",
+    "market.subsidies.rules",
     "matching",
 ]
 

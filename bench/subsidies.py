@@ -1,0 +1,193 @@
+"""Subsidy engine benchmark: N ledger entries across M organisations, then a full-year computation
+(``market.subsidies.services.iter_year``, what ``flask --app market subsidies compute`` runs) timed
+beside a bare SQL ``GROUP BY payer, year`` over the same rows, in the same run.
+
+    PYTHONPATH=$PWD /work/main/.venv/bin/python bench/subsidies.py --db sqlite:////tmp/subsidies-bench.db
+    PYTHONPATH=$PWD /work/main/.venv/bin/python bench/subsidies.py \
+        --db 'postgresql+psycopg://postgres@127.0.0.1:5432/DB?options=-csearch_path%3Dbench'
+    (a schema of its own — ``CREATE SCHEMA bench`` first — keeps other tables apart)
+
+Rows are bulk-inserted with ``executemany`` (not through the services: no hash chain, the engine does
+not read it). Organisations get one facts period each (what the flush hook would write). Each
+measurement runs in a child process, so its peak RSS (``ru_maxrss``) is its own: at each checkpoint
+(default 100k and 1M entries) the engine's memory should stay flat while N grows tenfold.
+THIS DROPS AND RECREATES EVERY TABLE of the database given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+YEAR = 2026
+KINDS = ["sme"] * 14 + ["university", "institute", "leading_firm", "leading_firm", "other", "government"]
+
+
+def _app(db_url: str):
+    os.environ.update(MARKET_ENV="development", DATABASE_URL=db_url)
+    from market import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": db_url})
+
+
+def measure(db_url: str, what: str, year: int) -> None:
+    """Child process: run one measurement, print {"seconds", "rss_mb", ...} as JSON."""
+    from sqlalchemy import text
+
+    from market.extensions import db
+
+    app = _app(db_url)
+    with app.app_context():
+        db.session.execute(text("SELECT 1"))  # connect before the clock starts
+        t0 = time.perf_counter()
+        if what == "bare":
+            if db.engine.dialect.name == "postgresql":
+                sql = ("SELECT payer_id, extract(year FROM paid_at AT TIME ZONE 'Asia/Shanghai') AS y, sum(amount_cny) "
+                       "FROM ledger_entry GROUP BY payer_id, y")
+            else:
+                sql = ("SELECT payer_id, strftime('%Y', paid_at, '+8 hours') AS y, sum(amount_cny) "
+                       "FROM ledger_entry GROUP BY payer_id, y")
+            rows = db.session.execute(text(sql)).all()
+            extra = {"groups": len(rows)}
+        else:
+            from market.subsidies.services import iter_year
+
+            n = total = 0
+            lines = 0
+            for r in iter_year(year):
+                n += 1
+                total += r.amount
+                lines += len(r.lines)
+            extra = {"results": n, "lines": lines, "total_cny": f"{total:.2f}"}
+        seconds = time.perf_counter() - t0
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"what": what, "seconds": round(seconds, 2), "rss_mb": round(rss_mb, 1), **extra}))
+
+
+def run_child(db_url: str, what: str, year: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--db", db_url, "--measure", what, "--year", str(year)],
+                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def populate(db_url: str, checkpoints: list[int], orgs_n: int, batch: int, year: int, seed: int):
+    """Create the schema and organisations, then insert entries up to each checkpoint (a generator)."""
+    from sqlalchemy import insert
+
+    from market.extensions import db
+    from market.orgs.uscc import make_valid_uscc
+    from models.base import Base
+    from models.ledger import LedgerEntry
+    from models.organisations import Organisation, OrganisationFacts, RelatedPartyGroup
+
+    rnd = random.Random(seed)
+    app = _app(db_url)
+    with app.app_context():
+        Base.metadata.drop_all(db.engine)
+        Base.metadata.create_all(db.engine)
+        now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+        since = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+        groups = [{"id": g, "name": f"基准集团{g}", "basis": "group", "created_at": now} for g in range(1, orgs_n // 200 + 2)]
+        db.session.execute(insert(RelatedPartyGroup), groups)
+        orgs, facts = [], []
+        by_kind: dict[str, list[int]] = {}
+        for i in range(1, orgs_n + 1):
+            kind = KINDS[i % len(KINDS)]
+            size = rnd.choice(["small", "micro", "medium", "small", "large"]) if kind == "sme" else (
+                "large" if kind == "leading_firm" else None)
+            in_district, verified = rnd.random() < 0.9, rnd.random() < 0.95
+            group = rnd.randrange(1, len(groups) + 1) if rnd.random() < 0.05 else None
+            orgs.append({"id": i, "ref": f"B{i:05d}", "name": f"基准机构{i}", "uscc": make_valid_uscc(500000 + i),
+                         "kind": kind, "size": size, "in_district": in_district, "group_id": group,
+                         "verification_status": "verified" if verified else "pending",
+                         "created_at": since, "updated_at": since})
+            facts.append({"organisation_id": i, "valid_from": since, "valid_to": None, "kind": kind, "size": size,
+                          "in_district": in_district, "verified": verified, "group_id": group})
+            by_kind.setdefault(kind, []).append(i)
+        db.session.execute(insert(Organisation), orgs)
+        db.session.execute(insert(OrganisationFacts), facts)
+        db.session.commit()
+
+        smes = by_kind["sme"]
+        providers = by_kind["university"] + by_kind["institute"] + by_kind["leading_firm"] + by_kind["other"]
+        leaders = by_kind["leading_firm"]
+        evidence = ('[{"filename":"c.pdf","sha256":null,"size":null,"type":"contract"},'
+                    '{"filename":"i.pdf","sha256":null,"size":null,"type":"invoice"},'
+                    '{"filename":"p.pdf","sha256":null,"size":null,"type":"payment_record"}]')
+        start = dt.datetime(year - 1, 1, 1, tzinfo=dt.UTC)
+        span = (dt.datetime(year, 12, 31, 15, 0, tzinfo=dt.UTC) - start).total_seconds()
+        done, recent = 0, []
+        for target in checkpoints:
+            t0 = time.perf_counter()
+            while done < target:
+                rows = []
+                for _ in range(min(batch, target - done)):
+                    done += 1
+                    r = rnd.random()
+                    if recent and r < 0.02:  # a refund of a recent entry
+                        orig = rnd.choice(recent)
+                        rows.append({**orig, "amount_cny": -(orig["amount_cny"] / 2).quantize(Decimal("0.01")),
+                                     "reverses_id": orig["id"], "evidence_json": '[]'})
+                    else:
+                        kind = "rental" if r < 0.6 else ("scenario_contract" if r < 0.9 else "data_access")
+                        payer = rnd.choice(leaders) if kind == "scenario_contract" else rnd.choice(smes)
+                        payee = rnd.choice(smes) if kind == "scenario_contract" else rnd.choice(providers)
+                        paid = start + dt.timedelta(seconds=rnd.random() * span)
+                        rows.append({"kind": kind, "payer_id": payer, "payee_id": payee,
+                                     "amount_cny": Decimal(rnd.randrange(100, 50_000_000)) / 100, "paid_at": paid,
+                                     "reverses_id": None, "evidence_json": evidence})
+                    row = rows[-1]
+                    confirmed = now if rnd.random() < 0.95 else None
+                    row.update(id=done, seq=done, ref=f"E{done:08d}", idempotency_key=f"bench:{done}",
+                               prev_hash=f"{done - 1:064x}", entry_hash=f"{done:064x}", confirmed_by_import=True,
+                               subsidies_json="[]", recorded_at=now, source="bench",
+                               payer_confirmed_at=confirmed, payee_confirmed_at=confirmed)
+                    if row["reverses_id"] is None:
+                        recent.append(dict(row))
+                        recent = recent[-1000:]
+                    else:  # refunds come after their payment
+                        row["paid_at"] = row["paid_at"] + dt.timedelta(days=3)
+                db.session.execute(insert(LedgerEntry), rows)
+                db.session.commit()
+            yield target, time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--entries", default="100000,1000000", help="checkpoints (comma-separated entry counts)")
+    ap.add_argument("--orgs", type=int, default=20_000)
+    ap.add_argument("--batch", type=int, default=20_000)
+    ap.add_argument("--year", type=int, default=YEAR)
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--measure", choices=["bare", "engine"], help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.measure:
+        measure(args.db, args.measure, args.year)
+        return
+    checkpoints = [int(x) for x in args.entries.split(",")]
+    print(f"db: {args.db.split('://')[0]}, organisations: {args.orgs:,}, year {args.year}")
+    for n, insert_s in populate(args.db, checkpoints, args.orgs, args.batch, args.year, args.seed):
+        bare = run_child(args.db, "bare", args.year)
+        engine = run_child(args.db, "engine", args.year)
+        ratio = engine["seconds"] / bare["seconds"] if bare["seconds"] else float("inf")
+        print(f"{n:>9,} entries (inserted in {insert_s:.1f} s): bare GROUP BY {bare['seconds']:.2f} s "
+              f"({bare['groups']:,} groups, RSS {bare['rss_mb']:.0f} MB); engine {engine['seconds']:.2f} s "
+              f"({engine['results']:,} results, {engine['lines']:,} lines, RSS {engine['rss_mb']:.0f} MB); "
+              f"ratio {ratio:.1f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+"""Feature package `subsidies`: the subsidy engine (POLICY.md "The rules the platform computes").
+
+No Flask import at module level: ``market.subsidies.rules`` and ``market.subsidies.parameters`` are pure
+and must import without Flask (tests/unit/test_domain.py). The blueprint and the CLI register through
+local imports in :func:`init_app` and :func:`register_cli`.
+"""
+
+
+def init_app(app) -> None:
+    from .views import bp
+
+    app.register_blueprint(bp)
+
+
+def register_cli(app) -> None:
+    from .cli import subsidies_cli
+
+    app.cli.add_command(subsidies_cli)

@@ -1,0 +1,527 @@
+"""The subsidy rules the ledger feeds: ``art7_provider``, ``art7_renter``, ``art8_supplier`` (POLICY.md).
+
+Pure: plain dataclasses in (payments, organisation fact timelines, the group map, the parameters),
+plain results out, each with its full trace. No Flask, no database, no language machinery (reason
+codes carry their Chinese words; screens translate them).
+
+The steps, each a small named function:
+
+1. :func:`judged_payment` — a refund is judged as the payment it reverses (same beneficiaries, rules,
+   eligibility and version), but counts in the year of its own payment date (interpretation 1).
+2. :func:`candidate_rules` — which rules an entry feeds, from the version's base filters.
+3. :func:`exclusion_reasons` — why an entry earns nothing for a beneficiary under a rule, as codes:
+   completeness (interpretation 1), policy start (6), self-dealing / related party and the
+   beneficiary's and counterparty's facts **on the payment date** (4).
+4. :func:`assign_best_of` — the closing clause and interpretation 3: each entry feeds at most one
+   option per beneficiary; items without a declared other subsidy first, in payment-date order, then
+   items carrying one, in payment-date order, each compared on its marginal amount, caps included.
+5. :func:`rule_amount` — the year's amount: ``round_half_up(Σ_v rate_v × base_v, 0.01)`` once, then the
+   cap of the version in force at year end; a year's net base never below zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from market.domain.declared import DeclaredSubsidy
+from market.domain.localtime import day_start, local_date
+from market.domain.orgfacts import OrgFacts, Timeline
+from market.domain.parties import relation
+
+from .parameters import LEDGER_RULES, Parameters, Rule, Version
+
+ZERO = Decimal("0.00")
+
+
+def N_(message: str) -> str:  # marks words for the catalogue; translated where shown
+    return message
+
+
+# Stable codes (CONTRACT.md) and their words in the default language.
+REASON_WORDS: dict[str, str] = {
+    "not_confirmed": N_("付款方或收款方未确认"),
+    "payer_not_confirmed": N_("付款方未确认"),
+    "payee_not_confirmed": N_("收款方未确认"),
+    "missing_evidence": N_("缺少凭证"),
+    "disputed": N_("有未解决的异议"),
+    "reversed_entry_incomplete": N_("被冲正的原付款不计入"),
+    "before_policy_start": N_("付款日期早于政策施行日期"),
+    "no_rule_in_force": N_("付款日期没有生效的条款参数"),
+    "self_dealing": N_("与自身的交易"),
+    "related_party": N_("关联方之间的交易"),
+    "not_registered": N_("付款日期该机构尚未在平台登记"),
+    "not_sme": N_("付款日期受益方不是中小微企业"),
+    "not_eligible_kind": N_("受益方的机构类型不适用本条款"),
+    "not_verified": N_("付款日期受益方未通过认证"),
+    "out_of_district": N_("付款日期受益方不在新区注册"),
+    "counterparty_not_sme": N_("付款日期租用方不是中小微企业"),
+    "counterparty_out_of_district": N_("付款日期租用方不在新区注册"),
+    "counterparty_kind": N_("交易对方的机构类型不适用本条款（如非龙头企业的项目）"),
+    "other_subsidy_chosen": N_("同一事项已选择其他补贴（按最优执行，不重复执行）"),
+    "other_rule_chosen": N_("同一笔交易已计入本机构的另一条款（不重复执行）"),
+}
+
+EVIDENCE_WORDS = {"contract": N_("合同"), "invoice": N_("发票"), "payment_record": N_("付款凭证"), "other": N_("其他")}
+
+# completeness codes (market.domain.completeness.Reason) -> CONTRACT.md codes
+CONTRACT_CODES = {"payer_not_confirmed": "not_confirmed", "payee_not_confirmed": "not_confirmed"}
+
+
+# ---------------------------------------------------------------- inputs
+@dataclass(frozen=True)
+class Payment:
+    """One ledger entry as the rules see it. ``amount`` is negative for a refund (``reverses`` set)."""
+
+    id: int
+    ref: str
+    kind: str  # rental / scenario_contract / data_access
+    payer_id: int
+    payee_id: int
+    amount: Decimal
+    paid_at: dt.datetime  # aware
+    listing_kind: str | None = None
+    reverses: int | None = None  # id of the payment it refunds
+    problems: tuple[str, ...] = ()  # completeness reason codes; () = complete
+    declared: tuple[DeclaredSubsidy, ...] = ()  # other subsidies declared for this item (per beneficiary)
+    missing_evidence: tuple[str, ...] = ()  # which evidence types are missing (with "missing_evidence")
+
+    @property
+    def is_refund(self) -> bool:
+        return self.reverses is not None
+
+
+# ---------------------------------------------------------------- results
+@dataclass(frozen=True)
+class Line:
+    """An entry that makes up a base."""
+
+    entry_id: int
+    ref: str
+    amount: Decimal
+    paid_at: dt.datetime
+    version: str  # the parameter version it was judged (and rated) by
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    entry_id: int
+    ref: str
+    amount: Decimal
+    paid_at: dt.datetime
+    reasons: tuple[str, ...]  # codes; the first is the one exports show
+    detail: str = ""  # e.g. which subsidy was chosen instead, which evidence is missing (words)
+    missing: tuple[str, ...] = ()  # the missing evidence types (codes), with "missing_evidence"
+
+    @property
+    def reason(self) -> str:
+        return CONTRACT_CODES.get(self.reasons[0], self.reasons[0])
+
+    @property
+    def message(self) -> str:
+        words = REASON_WORDS.get(self.reasons[0], self.reasons[0])
+        return f"{words}：{self.detail}" if self.detail else words
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One best-of decision (interpretation 3): which option won for an item, and why."""
+
+    entry_id: int
+    ref: str
+    winner: str  # a rule id, or "other"
+    ours: Decimal  # the marginal amount the item adds under the best of our rules, caps included
+    other: Decimal  # the declared other subsidy (0 when the choice was between our rules)
+    source: str  # the other subsidy's source, or the rule that lost
+    why: str
+
+
+@dataclass(frozen=True)
+class Result:
+    beneficiary_id: int
+    rule: str
+    year: int
+    base: Decimal  # net, never below zero
+    amount: Decimal
+    uncapped: Decimal  # rounded, before the cap
+    cap: Decimal
+    capped: bool
+    rates: tuple[tuple[str, Decimal], ...]  # (version, rate) of the versions that rated a line
+    versions: tuple[str, ...]  # every version the result used (lines' and the cap's)
+    article: int
+    lines: tuple[Line, ...] = ()
+    exclusions: tuple[Exclusion, ...] = ()
+    choices: tuple[Choice, ...] = ()
+
+    @property
+    def parameters(self) -> str:
+        return ",".join(self.versions)
+
+
+# ---------------------------------------------------------------- step 1: which payment is judged
+def judged_payment(p: Payment, by_id: Mapping[int, Payment]) -> Payment:
+    """A refund is judged as the payment it reverses (interpretation 1)."""
+    if p.reverses is None:
+        return p
+    original = by_id.get(p.reverses)
+    if original is None:
+        raise ValueError(f"refund {p.ref} reverses an entry that was not loaded ({p.reverses})")
+    return original
+
+
+def version_for(rule: Rule, day: dt.date) -> Version | None:
+    return rule.version_on(day)
+
+
+def structural_version(rule: Rule, day: dt.date) -> Version:
+    """The version whose base filters decide whether an entry is the rule's business at all: the one in
+    force, else the nearest (so a payment before the policy still shows as excluded, with its reason)."""
+    v = rule.version_on(day)
+    if v is not None:
+        return v
+    earlier = [x for x in rule.versions if x.effective_from <= day]
+    return earlier[-1] if earlier else rule.versions[0]
+
+
+# ---------------------------------------------------------------- step 2: which rules an entry feeds
+def candidate_rules(p: Payment, params: Parameters, day: dt.date | None = None) -> list[tuple[Rule, int, int]]:
+    """(rule, beneficiary id, counterparty id) for every ledger rule whose base the entry belongs to."""
+    day = day or local_date(p.paid_at)
+    out = []
+    for rule_id in LEDGER_RULES:
+        rule = params.rule(rule_id)
+        if not structural_version(rule, day).feeds(p.kind, p.listing_kind):
+            continue
+        if rule.beneficiary == "payer":
+            out.append((rule, p.payer_id, p.payee_id))
+        else:
+            out.append((rule, p.payee_id, p.payer_id))
+    return out
+
+
+# ---------------------------------------------------------------- step 3: why not
+def facts_on(org_id: int, moment: dt.datetime, timelines: Mapping[int, Timeline], params: Parameters) -> OrgFacts | None:
+    """The organisation's facts at ``moment``.
+
+    Before its first recorded facts (history imported after it joined), with ``before_first_facts:
+    first_known``: the facts it had at the end of its first Beijing day on the platform — registering
+    sets kind, size, group and verification in several steps that day, and the first minutes' partial
+    facts must not decide a year; with ``exclude``: None (reason ``not_registered``)."""
+    timeline = timelines.get(org_id)
+    if timeline is None or not timeline.periods:
+        return None
+    first = timeline.periods[0].valid_from
+    if moment >= first:
+        return timeline.at(moment)
+    if params.before_first_facts != "first_known":
+        return None
+    settled = day_start(local_date(first) + dt.timedelta(days=1)) - dt.timedelta(microseconds=1)
+    return timeline.at(settled) or timeline.periods[0].facts
+
+
+def party_relation(payer: int, payee: int, payer_facts: OrgFacts | None, payee_facts: OrgFacts | None,
+                   group_of: Mapping[int, int | None]) -> str | None:
+    """self_dealing / related_party on the payment date (groups from the dated facts when known,
+    else from the current group map), or None."""
+    groups = {
+        payer: payer_facts.group_id if payer_facts is not None else group_of.get(payer),
+        payee: payee_facts.group_id if payee_facts is not None else group_of.get(payee),
+    }
+    found = relation(payer, payee, groups)
+    return found.value if found is not None else None
+
+
+def beneficiary_reasons(facts: OrgFacts | None, version: Version) -> list[str]:
+    if facts is None:
+        return ["not_registered"]
+    e = version.eligibility
+    out = []
+    if e.sme_required and not facts.is_sme:
+        out.append("not_sme")
+    if e.beneficiary_kinds is not None and facts.kind not in e.beneficiary_kinds:
+        out.append("not_eligible_kind")
+    if e.verified_required and not facts.verified:
+        out.append("not_verified")
+    if e.in_district_required and not facts.in_district:
+        out.append("out_of_district")
+    return out
+
+
+def counterparty_reasons(facts: OrgFacts | None, version: Version) -> list[str]:
+    e = version.eligibility
+    out = []
+    if e.counterparty_sme_required and (facts is None or not facts.is_sme):
+        out.append("counterparty_not_sme")
+    if e.counterparty_sme_required and not e.renter_anywhere and (facts is None or not facts.in_district):
+        out.append("counterparty_out_of_district")
+    if e.counterparty_kinds is not None and (facts is None or facts.kind not in e.counterparty_kinds):
+        out.append("counterparty_kind")
+    return out
+
+
+def exclusion_reasons(p: Payment, judged: Payment, rule: Rule, beneficiary: int, counterparty: int,
+                      timelines: Mapping[int, Timeline], group_of: Mapping[int, int | None],
+                      params: Parameters, judged_problems: tuple[str, ...] = (),
+                      day: dt.date | None = None) -> tuple[str, ...]:
+    """Every reason ``p`` earns nothing for ``beneficiary`` under ``rule`` (empty: it counts).
+    ``day``: the Beijing date of the judged payment, when the caller has it."""
+    reasons = list(p.problems)
+    if p.is_refund and judged_problems and "reversed_entry_incomplete" not in reasons:
+        reasons.append("reversed_entry_incomplete")
+    day = day or local_date(judged.paid_at)
+    if day < params.effective_from:
+        return (*reasons, "before_policy_start")
+    version = rule.version_on(day)
+    if version is None:
+        return (*reasons, "no_rule_in_force")
+    payer_facts = facts_on(judged.payer_id, judged.paid_at, timelines, params)
+    payee_facts = facts_on(judged.payee_id, judged.paid_at, timelines, params)
+    rel = party_relation(judged.payer_id, judged.payee_id, payer_facts, payee_facts, group_of)
+    if rel:
+        reasons.append(rel)
+    ben_facts, other_facts = (payer_facts, payee_facts) if beneficiary == judged.payer_id else (payee_facts, payer_facts)
+    if rel != "self_dealing":
+        reasons += beneficiary_reasons(ben_facts, version)
+        reasons += counterparty_reasons(other_facts, version)
+    return tuple(dict.fromkeys(reasons))
+
+
+# ---------------------------------------------------------------- step 5: the amount of a base
+@dataclass
+class Tally:
+    """One beneficiary's running base under one rule, by version (for rates) — what the amount needs."""
+
+    rule: Rule
+    year: int
+    by_version: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, version: str, amount: Decimal) -> Tally:
+        """In place (the running tally)."""
+        self.by_version[version] = self.by_version.get(version, ZERO) + amount
+        return self
+
+    def plus(self, version: str, amount: Decimal) -> Tally:
+        """A copy with ``amount`` added (to price a marginal amount)."""
+        t = Tally(self.rule, self.year, dict(self.by_version))
+        t.by_version[version] = t.by_version.get(version, ZERO) + amount
+        return t
+
+
+def year_cap(rule: Rule, year: int) -> tuple[Decimal, str]:
+    """The cap of the last version in force in ``year`` (``cap_basis: year_end``)."""
+    v = rule.year_end_version(year) or rule.versions[-1]
+    return (v.cap_cny if v.cap_cny is not None else Decimal("Infinity")), v.id
+
+
+def rule_amount(tally: Tally, params: Parameters) -> tuple[Decimal, Decimal, Decimal, bool]:
+    """(net base ≥ 0, rounded amount before the cap, amount, whether the cap bit).
+
+    Rates per version (each line rated by the version it was judged by), rounded half-up once, then
+    capped; a net base at or below zero earns nothing (interpretation 1)."""
+    versions = {v.id: v for v in tally.rule.versions}
+    net = sum(tally.by_version.values(), ZERO)
+    if net <= 0:
+        return ZERO, ZERO, ZERO, False
+    raw = sum((versions[vid].rate * base for vid, base in tally.by_version.items()), ZERO)
+    uncapped = max(params.round(raw), ZERO)
+    cap, _vid = year_cap(tally.rule, tally.year)
+    amount = min(uncapped, cap)
+    return net, uncapped, amount, uncapped > cap
+
+
+def marginal(tally: Tally, version: str, amount: Decimal, params: Parameters) -> Decimal:
+    """What adding ``amount`` to the base changes in the rule's amount, caps included."""
+    return rule_amount(tally.plus(version, amount), params)[2] - rule_amount(tally, params)[2]
+
+
+# ---------------------------------------------------------------- step 4: best-of per beneficiary
+@dataclass(frozen=True)
+class Item:
+    """An entry that counts for a beneficiary under one or more of our rules (before best-of)."""
+
+    payment: Payment
+    original: Payment
+    beneficiary: int
+    options: tuple[tuple[str, str], ...]  # (rule id, version id), in rule order
+    other: Decimal  # declared other subsidies for this item and beneficiary (0: none)
+    other_source: str
+
+    @property
+    def order(self) -> tuple:
+        # items without a declared other subsidy first, then those carrying one; payment-date order;
+        # a refund after a payment of the same moment; then ref, so input order never matters
+        return (self.other > 0, self.payment.paid_at, self.payment.is_refund, self.payment.ref)
+
+
+def declared_for(p: Payment, beneficiary: int) -> tuple[Decimal, str]:
+    found = [d for d in p.declared if d.beneficiary_id == beneficiary]
+    return sum((d.amount_cny for d in found), ZERO), "、".join(sorted({d.source for d in found}))
+
+
+def fmt(amount: Decimal) -> str:
+    return f"¥{amount:,.2f}"
+
+
+def assign_best_of(items: Sequence[Item], tallies: dict[str, Tally], params: Parameters,
+                   earlier_choices: Mapping[tuple[int, int], str] | None = None,
+                   ) -> tuple[dict[int, str], list[Choice]]:
+    """Decide, item by item, which option each entry feeds for this beneficiary; update ``tallies``.
+
+    Returns {entry id: rule id or "other"} and the choices made. Marginal amounts are computed only
+    where there is a choice (several of our rules, or a declared other subsidy). A refund follows the
+    decision on the payment it reverses (same year: decided here; an earlier year:
+    ``earlier_choices[(beneficiary, original id)]``, by default our first option).
+    """
+    decided: dict[int, str] = {}
+    choices: list[Choice] = []
+    for item in sorted(items, key=lambda i: i.order):
+        p = item.payment
+        options = dict(item.options)
+        if p.is_refund:
+            winner = decided.get(item.original.id) or (earlier_choices or {}).get((item.beneficiary, item.original.id))
+            if winner is None or (winner != "other" and winner not in options):
+                winner = item.options[0][0]
+        elif len(item.options) == 1 and item.other <= 0:
+            winner = item.options[0][0]
+        else:
+            margins = [(marginal(tallies[r], v, p.amount, params), -n, r) for n, (r, v) in enumerate(item.options)]
+            best, _neg, winner = max(margins)
+            if len(item.options) > 1:
+                losers = "、".join(r for _m, _n, r in margins if r != winner)
+                choices.append(Choice(p.id, p.ref, winner, best, ZERO, losers,
+                                      f"{winner} 边际金额 {fmt(best)} 最高（同一交易不重复执行）"))
+            if item.other > 0:
+                if best > item.other:
+                    why = f"本条款边际金额 {fmt(best)} 高于其他补贴 {fmt(item.other)}（{item.other_source}），按本条款执行"
+                else:
+                    winner = "other"
+                    why = f"其他补贴 {fmt(item.other)}（{item.other_source}）不低于本条款边际金额 {fmt(best)}，按其他补贴执行"
+                choices.append(Choice(p.id, p.ref, winner, best, item.other, item.other_source, why))
+        decided[p.id] = winner
+        if winner != "other":
+            tallies[winner] = tallies[winner].add(options[winner], p.amount)
+    return decided, choices
+
+
+# ---------------------------------------------------------------- the year
+def compute(
+    year: int,
+    payments: Iterable[Payment],
+    timelines: Mapping[int, Timeline],
+    group_of: Mapping[int, int | None],
+    params: Parameters,
+    declared: Iterable[DeclaredSubsidy] = (),
+    earlier_choices: Mapping[tuple[int, int], str] | None = None,
+    beneficiaries: Container[int] | None = None,
+) -> list[Result]:
+    """Every (beneficiary, rule) of ``year`` with a base or an exclusion, ordered by beneficiary, rule.
+
+    ``payments``: the entries paid in ``year`` (Beijing calendar year) plus the payments that this
+    year's refunds reverse (those of other years only decide eligibility). ``declared``: declared
+    other subsidies at organisation level (``rule`` and ``year`` set); per-item declarations travel on
+    :attr:`Payment.declared`. ``beneficiaries``: compute only these (a caller streaming the year one
+    beneficiary at a time passes that beneficiary's payments and ``{it}``).
+    """
+    payments = list(payments)
+    by_id = {p.id: p for p in payments}
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+
+    items: dict[int, list[Item]] = defaultdict(list)  # by beneficiary
+    exclusions: dict[tuple[int, str], list[Exclusion]] = defaultdict(list)
+    touched: set[tuple[int, str]] = set()
+    days: dict[int, dt.date] = {}  # each payment's Beijing date, computed once
+    for p in payments:
+        days[p.id] = local_date(p.paid_at)
+    for p in payments:
+        if not first <= days[p.id] <= last:
+            continue
+        judged = judged_payment(p, by_id)
+        day = days[judged.id]
+        options: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        for rule, beneficiary, counterparty in candidate_rules(judged, params, day):
+            if beneficiaries is not None and beneficiary not in beneficiaries:
+                continue
+            touched.add((beneficiary, rule.id))
+            reasons = exclusion_reasons(p, judged, rule, beneficiary, counterparty, timelines, group_of, params,
+                                        judged.problems if p.is_refund else (), day)
+            if reasons:
+                detail = "、".join(EVIDENCE_WORDS.get(m, m) for m in p.missing_evidence) if reasons[0] == "missing_evidence" else ""
+                exclusions[(beneficiary, rule.id)].append(
+                    Exclusion(p.id, p.ref, p.amount, p.paid_at, reasons, detail, p.missing_evidence if detail else ()))
+            else:
+                version = rule.version_on(day)
+                assert version is not None  # exclusion_reasons refuses a date without a version
+                options[beneficiary].append((rule.id, version.id))
+        for beneficiary, opts in options.items():
+            other, source = declared_for(judged, beneficiary)
+            items[beneficiary].append(Item(p, judged, beneficiary, tuple(opts), other, source))
+
+    results: list[Result] = []
+    org_declared: dict[tuple[int, str], list[DeclaredSubsidy]] = defaultdict(list)
+    for d in declared:
+        if d.entry_id is None and d.rule in LEDGER_RULES and d.year == year:
+            org_declared[(d.beneficiary_id, d.rule)].append(d)
+
+    for beneficiary in sorted({b for b, _r in touched}):
+        tallies = {r: Tally(params.rule(r), year) for r in LEDGER_RULES}
+        decisions, choices = assign_best_of(items.get(beneficiary, []), tallies, params, earlier_choices)
+        options_of = {item.payment.id: item.options for item in items.get(beneficiary, [])}
+        rule_choices: dict[str, list[Choice]] = defaultdict(list)
+        for c in choices:  # in the order they were made
+            for rule_id, _v in options_of[c.entry_id]:
+                rule_choices[rule_id].append(c)
+        lines: dict[str, list[Line]] = defaultdict(list)
+        for item in items.get(beneficiary, []):
+            p = item.payment
+            winner = decisions[p.id]
+            for rule_id, version in item.options:
+                if rule_id == winner:
+                    lines[rule_id].append(Line(p.id, p.ref, p.amount, p.paid_at, version))
+                elif winner == "other":
+                    exclusions[(beneficiary, rule_id)].append(Exclusion(
+                        p.id, p.ref, p.amount, p.paid_at, ("other_subsidy_chosen",), item.other_source))
+                else:
+                    exclusions[(beneficiary, rule_id)].append(Exclusion(
+                        p.id, p.ref, p.amount, p.paid_at, ("other_rule_chosen",), winner))
+        for rule_id in LEDGER_RULES:
+            if (beneficiary, rule_id) not in touched:
+                continue
+            rule = params.rule(rule_id)
+            rule_lines = lines.get(rule_id, [])
+            chosen = rule_choices.get(rule_id, [])
+            tally = tallies[rule_id]
+            net, uncapped, amount, capped = rule_amount(tally, params)
+            # an organisation-level declaration covers the rule's whole year for this beneficiary
+            decl = org_declared.get((beneficiary, rule_id))
+            if decl and rule_lines:
+                other = sum((d.amount_cny for d in decl), ZERO)
+                source = "、".join(sorted({d.source for d in decl}))
+                if amount > other:
+                    chosen.append(Choice(0, "", rule_id, amount, other, source,
+                                               f"本条款全年金额 {fmt(amount)} 高于其他补贴 {fmt(other)}（{source}），按本条款执行"))
+                else:
+                    chosen.append(Choice(0, "", "other", amount, other, source,
+                                               f"其他补贴 {fmt(other)}（{source}）不低于本条款全年金额 {fmt(amount)}，按其他补贴执行"))
+                    exclusions[(beneficiary, rule_id)].extend(
+                        Exclusion(ln.entry_id, ln.ref, ln.amount, ln.paid_at, ("other_subsidy_chosen",), source)
+                        for ln in rule_lines)
+                    rule_lines, tally = [], Tally(rule, year)
+                    net, uncapped, amount, capped = ZERO, ZERO, ZERO, False
+            cap, cap_version = year_cap(rule, year)
+            versions = {v.id: v for v in rule.versions}
+            used = sorted({ln.version for ln in rule_lines})
+            results.append(Result(
+                beneficiary_id=beneficiary, rule=rule_id, year=year, base=net, amount=amount, uncapped=uncapped,
+                cap=cap, capped=capped, rates=tuple((vid, versions[vid].rate) for vid in used),  # type: ignore[misc]
+                versions=tuple(sorted({*used, cap_version})), article=rule.article,
+                lines=tuple(sorted(rule_lines, key=lambda ln: (ln.paid_at, ln.ref))),
+                exclusions=tuple(sorted(exclusions.get((beneficiary, rule_id), []), key=lambda e: (e.paid_at, e.ref))),
+                choices=tuple(chosen),
+            ))
+    return results
+
+
+__all__ = ["Payment", "Line", "Exclusion", "Choice", "Result", "compute", "REASON_WORDS", "rule_amount", "Tally"]

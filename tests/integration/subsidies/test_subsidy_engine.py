@@ -1,0 +1,176 @@
+"""The subsidy service on a database: it loads what the pure rules need and gives their answer; a past
+year recomputed after later organisation changes is unchanged; the CLI speaks CONTRACT.md's JSON; the
+demo world's related-party payment is complete in the ledger and excluded by the engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from market.demo import load_demo
+from market.domain.declared import DeclaredSubsidy
+from market.extensions import db
+from market.ledger import services as ledger
+from market.ledger.importer import import_rows
+from market.orgs import services as orgs
+from market.subsidies import parameters, rules, services
+from models.ledger import LedgerEntry
+from models.organisations import Organisation
+from models.users import Role
+
+T0 = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+FULL = ["contract", "invoice", "payment_record"]
+
+
+def at_clock(moment):
+    ticks = itertools.repeat(moment)
+    db.session.info["clock"] = lambda: next(ticks)
+
+
+def row(ref, kind, payer, payee, amount, paid_at, confirmed=True, evidence=FULL, **extra):
+    return {"ref": ref, "kind": kind, "payer": payer, "payee": payee, "amount_cny": amount, "paid_at": paid_at,
+            "confirmed": confirmed, "evidence": evidence, **extra}
+
+
+@pytest.fixture
+def small_world(make_org):
+    at_clock(T0)
+    orgs_ = {
+        "A": make_org(kind="sme", ref="A", size="small"),
+        "B": make_org(kind="sme", ref="B", size="micro", in_district=False),
+        "U": make_org(kind="university", ref="U", size=None),
+        "L": make_org(kind="leading_firm", ref="L", size="large"),
+        "Q": make_org(kind="sme", ref="Q", size="small", verified=False),
+    }
+    rows = [
+        row("R1", "rental", "A", "U", "120000.00", "2026-03-10T10:00:00+08:00"),
+        row("R2", "rental", "A", "U", "380000.00", "2026-05-20T15:30:00+08:00",
+            declared_subsidies=[{"beneficiary": "A", "amount_cny": "25000.00", "source": "省级创新券"}]),
+        row("R3", "rental", "B", "U", "80000.00", "2026-04-01T10:00:00+08:00"),
+        row("R3-refund", "rental", "B", "U", "-20000.00", "2026-04-20T10:00:00+08:00", reverses="R3",
+            evidence=["payment_record"]),
+        row("R4", "rental", "Q", "U", "10000.00", "2026-02-01T10:00:00+08:00"),
+        row("R5", "rental", "A", "U", "5000.00", "2026-08-01T10:00:00+08:00", confirmed=False),
+        row("R6", "rental", "A", "U", "5000.00", "2026-08-02T10:00:00+08:00", evidence=["contract"]),
+        row("C1", "scenario_contract", "L", "A", "2400000.00", "2026-06-30T09:00:00+08:00"),
+        row("OLD", "rental", "A", "U", "1000.00", "2025-12-31T23:59:00+08:00"),
+        row("NY", "rental", "A", "U", "2000.00", "2026-01-01T00:10:00+08:00"),
+    ]
+    import_rows(list(enumerate(rows, start=1)), actor="test")
+    return orgs_
+
+
+def by_key(results, refs):
+    return {(refs[r.beneficiary_id], r.rule): r for r in results}
+
+
+def test_the_service_gives_the_pure_functions_answer(small_world):
+    refs = services.org_refs()
+    got = services.compute_year(2026)
+    # the same inputs, built by hand from the database's plain facts
+    entries = {e.ref: e for e in db.session.execute(select(LedgerEntry)).scalars()}
+    ids = {ref: o.id for ref, o in small_world.items()}
+
+    def payment(ref, problems=(), missing=(), declared=()):
+        e = entries[ref]
+        return rules.Payment(e.id, ref, e.kind, e.payer_id, e.payee_id, e.amount_cny, e.paid_at, None,
+                             e.reverses_id, problems, declared, missing)
+
+    decl = (DeclaredSubsidy(beneficiary_id=ids["A"], amount_cny=Decimal("25000.00"), source="省级创新券",
+                            entry_id=entries["R2"].id),)
+    payments = [payment("R1"), payment("R2", declared=decl), payment("R3"), payment("R3-refund"), payment("R4"),
+                payment("R5", ("payer_not_confirmed", "payee_not_confirmed")),
+                payment("R6", ("missing_evidence",), ("invoice", "payment_record")),
+                payment("C1"), payment("OLD"), payment("NY")]
+    expected = rules.compute(2026, payments, orgs.fact_timelines(), orgs.group_map(), parameters.default())
+    assert sorted(got, key=lambda r: (r.beneficiary_id, r.rule)) == sorted(expected, key=lambda r: (r.beneficiary_id, r.rule))
+
+    out = by_key(got, refs)
+    assert out[("A", "art7_renter")].amount == Decimal("200000.00")  # 502,000 × 50% capped
+    assert [ln.ref for ln in out[("A", "art7_renter")].lines] == ["NY", "R1", "R2"]
+    assert [(e.ref, e.reason) for e in out[("A", "art7_renter")].exclusions] == [("R5", "not_confirmed"), ("R6", "missing_evidence")]
+    assert out[("A", "art8_supplier")].amount == Decimal("120000.00")
+    assert [(e.ref, e.reason) for e in out[("B", "art7_renter")].exclusions] == [("R3", "out_of_district"), ("R3-refund", "out_of_district")]
+    assert [(e.ref, e.reason) for e in out[("Q", "art7_renter")].exclusions] == [("R4", "not_verified")]
+    # U: 2,000 + 500,000 + 60,000 net from the out-of-district SME B + 10,000 from the unverified Q
+    assert (out[("U", "art7_provider")].base, out[("U", "art7_provider")].amount) == (Decimal("572000.00"), Decimal("57200.00"))
+    old = by_key(services.compute_year(2025), refs)
+    assert [(e.ref, e.reason) for e in old[("A", "art7_renter")].exclusions] == [("OLD", "before_policy_start")]
+
+
+def test_recomputing_a_past_year_after_organisation_changes_gives_the_same_result(small_world, make_user):
+    before = [services.as_contract(r, services.org_refs()) for r in services.compute_year(2026)]
+    admin = make_user(role=Role.DISTRICT_ADMIN)
+    at_clock(dt.datetime(2027, 2, 1, tzinfo=dt.UTC))
+    a, u = small_world["A"], small_world["U"]
+    orgs.override_size(admin, a, "large", "2027 年并购后超过中小企业上限")
+    group = orgs.create_group(admin, "新区集团", "group")
+    orgs.add_to_group(admin, group, a)
+    orgs.add_to_group(admin, group, u)
+    a.in_district = False
+    db.session.commit()
+    after = [services.as_contract(r, services.org_refs()) for r in services.compute_year(2026)]
+    assert after == before
+    # ... while a 2027 payment is judged on the new facts
+    import_rows([(1, row("R27", "rental", "A", "U", "1000.00", "2027-02-02T10:00:00+08:00"))], actor="test",
+                now=dt.datetime(2027, 3, 1, tzinfo=dt.UTC))
+    y27 = by_key(services.compute_year(2027), services.org_refs())
+    assert [(e.ref, e.reason) for e in y27[("A", "art7_renter")].exclusions] == [("R27", "related_party")]
+
+
+def test_cli_json_is_the_contract(app, small_world, tmp_path):
+    result = app.test_cli_runner().invoke(args=["subsidies", "compute", "--year", "2026", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [(d["beneficiary"], d["rule"]) for d in data] == [
+        ("A", "art7_renter"), ("A", "art8_supplier"), ("B", "art7_renter"), ("Q", "art7_renter"), ("U", "art7_provider")]
+    first = data[0]
+    assert set(first) == {"beneficiary", "rule", "year", "base_cny", "amount_cny", "capped", "entries", "excluded", "parameters"}
+    assert first == {
+        "beneficiary": "A", "rule": "art7_renter", "year": 2026, "base_cny": "502000.00", "amount_cny": "200000.00",
+        "capped": True, "entries": ["NY", "R1", "R2"],
+        "excluded": [{"entry": "R5", "reason": "not_confirmed", "message": "付款方未确认"},
+                     {"entry": "R6", "reason": "missing_evidence", "message": "缺少凭证：发票、付款凭证"}],
+        "parameters": "2026-01-01",
+    }
+    assert data[2]["base_cny"] == "0.00" and data[2]["amount_cny"] == "0.00"
+    empty = app.test_cli_runner().invoke(args=["subsidies", "compute", "--year", "2031"])
+    assert empty.exit_code == 0 and json.loads(empty.stdout) == []
+    out = tmp_path / "y.json"
+    assert app.test_cli_runner().invoke(args=["subsidies", "compute", "--year", "2026", "--out", str(out)]).exit_code == 0
+    assert json.loads(out.read_text(encoding="utf-8")) == data
+
+
+def test_cli_csv_and_xlsx_carry_the_same_columns_in_chinese(app, small_world, tmp_path):
+    csv_out, xlsx_out = tmp_path / "y.csv", tmp_path / "y.xlsx"
+    for fmt, path in (("csv", csv_out), ("xlsx", xlsx_out)):
+        r = app.test_cli_runner().invoke(args=["subsidies", "compute", "--year", "2026", "--format", fmt, "--out", str(path)])
+        assert r.exit_code == 0, r.output
+    lines = csv_out.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("受益机构,条款,年度,计算基数（元）,补贴金额（元）")
+    assert lines[1].startswith("A,art7_renter,2026,502000.00,200000.00,是,NY;R1;R2,")
+    ws = load_workbook(xlsx_out).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][0] == "受益机构" and rows[1][:5] == ("A", "art7_renter", 2026, 502000, 200000)  # numbers, not text
+    assert ws["D2"].number_format == ws["E2"].number_format == "#,##0.00"
+    assert len(rows) == len(lines)
+
+
+def test_the_demo_related_party_payment_is_complete_but_excluded(app_ctx):
+    load_demo()
+    d08 = db.session.execute(select(LedgerEntry).where(LedgerEntry.ref == "D08")).scalar_one()
+    assert ledger.is_counted(d08)  # complete in the ledger
+    s4 = db.session.execute(select(Organisation).where(Organisation.ref == "S4")).scalar_one()
+    (result,) = services.results_for(s4.id, 2026)
+    assert (result.rule, result.amount, result.lines) == ("art8_supplier", Decimal("0.00"), ())
+    assert [(e.ref, e.reason, e.message) for e in result.exclusions] == [("D08", "related_party", "关联方之间的交易")]
+    # and the worked example holds in the demo world
+    out = {(r["beneficiary"], r["rule"]): r for r in services.contract_rows(2026)}
+    assert out[("S1", "art7_renter")]["amount_cny"] == "200000.00"
+    assert out[("S2", "art8_supplier")]["amount_cny"] == "120000.00"
