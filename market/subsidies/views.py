@@ -49,7 +49,7 @@ def index():
 @permission_required("subsidies.view")
 def sheet(org_id: int, year: int):
     org = db.session.get(Organisation, org_id)
-    if org is None:
+    if org is None or not 2000 <= year <= 2100:  # the platform's date window (market/dates.py)
         abort(404)
     require(current_user, "subsidies.view", org)
     results = services.results_for(org.id, year)
