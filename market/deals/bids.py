@@ -120,7 +120,7 @@ def submit_bid(user: Any, listing_id: int, data: BidInput) -> Bid:
         _("新的揭榜方案：%(title)s", title=listing.title),
         _("%(org)s 提交了方案，报价 %(price)s 元。", org=org.name, price=price), bid_link(bid),
     )
-    db.session.commit()
+    db.session.flush()
     return bid
 
 
@@ -149,7 +149,7 @@ def revise_bid(user: Any, bid_id: int, data: BidInput) -> Bid:
         _("揭榜方案已修改：%(title)s", title=bid.listing.title),
         _("%(org)s 修改了方案（第 %(n)d 版）。", org=bid.bidder.name, n=bid.revision), bid_link(bid),
     )
-    db.session.commit()
+    db.session.flush()
     return bid
 
 
@@ -161,7 +161,7 @@ def withdraw_bid(user: Any, bid_id: int) -> Bid:
     audit.record(user, "bid.withdraw", bid, before, audit.snapshot(bid))
     notify(org_admins(bid.listing.owner_id), "bid.withdrawn",
            _("揭榜方案已撤回：%(title)s", title=bid.listing.title), bid.bidder.name, bid_link(bid))
-    db.session.commit()
+    db.session.flush()
     return bid
 
 
@@ -182,7 +182,7 @@ def shortlist_bid(user: Any, bid_id: int) -> Bid:
     audit.record(user, "bid.shortlist", bid, before, audit.snapshot(bid))
     notify(admins_and_requester(bid.bidder_id, bid.submitted_by_id), "bid.shortlisted",
            _("您的方案已入围：%(title)s", title=bid.listing.title), "", bid_link(bid))
-    db.session.commit()
+    db.session.flush()
     return bid
 
 
@@ -208,7 +208,7 @@ def award_bid(user: Any, bid_id: int, note: str | None = None) -> Bid:
     notify(admins_and_requester(bid.bidder_id, bid.submitted_by_id), "bid.awarded",
            _("恭喜，您的方案中标：%(title)s", title=bid.listing.title),
            _("合同草稿已生成，请与场景方确认。"), bid_link(bid))
-    db.session.commit()
+    db.session.flush()
     return bid
 
 
@@ -218,7 +218,7 @@ def decline_bid(user: Any, bid_id: int, reason: str | None) -> Bid:
     if not bid.is_open:
         raise Conflict(_("该方案已%(status)s，不能再拒绝。", status=status_label(bid)))
     _decline(user, bid, reason)
-    db.session.commit()
+    db.session.flush()
     return bid
 
 
@@ -233,7 +233,7 @@ def decline_remaining(user: Any, listing_id: int, reason: str | None) -> int:
     ).scalars().all()
     for bid in bids:
         _decline(user, bid, reason)
-    db.session.commit()
+    db.session.flush()
     return len(bids)
 
 
@@ -278,7 +278,7 @@ def post_message(user: Any, bid_id: int, body: str | None, reply_to_id: int | No
         recipients = admins_and_requester(bid.bidder_id, bid.submitted_by_id)
     notify(recipients, "bid.message",
            _("揭榜方案有新留言：%(title)s", title=bid.listing.title), body[:200], bid_link(bid))
-    db.session.commit()
+    db.session.flush()
     return msg
 
 

@@ -46,7 +46,7 @@ from .common import (
     require_text,
     serialise_writes,
 )
-from .contracts import cancel_draft_in_transaction, create_contract_draft
+from .contracts import cancel_draft, create_contract_draft
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_HOURS = {str(d): ["09:00-18:00"] for d in range(5)}  # Mon–Fri, when the provider set nothing
@@ -148,7 +148,7 @@ def set_availability(user: Any, listing_id: int, data: AvailabilityInput) -> Res
     avail.lead_time_hours, avail.free_cancel_hours = lead, free_cancel
     db.session.add(avail)
     audit.record(user, "availability.set", avail, before, audit.snapshot(avail))
-    db.session.commit()
+    db.session.flush()
     return avail
 
 
@@ -163,7 +163,7 @@ def add_block(user: Any, listing_id: int, start_at: dt.datetime | None, end_at: 
     block = BlockedPeriod(availability=avail, start_at=start_at, end_at=end_at, reason=reason)
     db.session.add(block)
     audit.record(user, "availability.block", block, None, audit.snapshot(block))
-    db.session.commit()
+    db.session.flush()
     return block
 
 
@@ -175,7 +175,7 @@ def remove_block(user: Any, block_id: int) -> None:
     require(user, "availability.edit", listing)
     audit.record(user, "availability.unblock", block, audit.snapshot(block), None)
     db.session.delete(block)
-    db.session.commit()
+    db.session.flush()
 
 
 def _check_span(start_at: dt.datetime | None, end_at: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
@@ -283,13 +283,7 @@ def request_booking(user: Any, listing_id: int, data: BookingInput) -> Booking:
         _("%(org)s 申请 %(when)s 使用 %(h)s 小时。", org=org.name, when=_local(start_at), h=_fmt_hours(booking.hours)),
         booking_link(booking),
     )
-    try:
-        db.session.commit()
-    except sa_exc.IntegrityError as err:  # deferred check at commit (defensive)
-        db.session.rollback()
-        if getattr(err.orig, "sqlstate", None) == "23P01":
-            raise Conflict(_("该时段已被预约，请选择其他时间。")) from None
-        raise
+    db.session.flush()
     return booking
 
 
@@ -338,7 +332,7 @@ def approve_booking(user: Any, booking_id: int) -> Booking:
     audit.record(user, "booking.approve", booking, before, audit.snapshot(booking))
     notify(admins_and_requester(booking.renter_id, booking.requested_by_id), "booking.approved",
            _("预约已批准：%(title)s", title=booking.listing.title), _local(booking.start_at), booking_link(booking))
-    db.session.commit()
+    db.session.flush()
     return booking
 
 
@@ -354,7 +348,7 @@ def reject_booking(user: Any, booking_id: int, reason: str | None) -> Booking:
     audit.record(user, "booking.reject", booking, before, audit.snapshot(booking))
     notify(admins_and_requester(booking.renter_id, booking.requested_by_id), "booking.rejected",
            _("预约未获批准：%(title)s", title=booking.listing.title), reason, booking_link(booking))
-    db.session.commit()
+    db.session.flush()
     return booking
 
 
@@ -394,11 +388,11 @@ def cancel_booking(user: Any, booking_id: int, reason: str | None = None) -> Boo
     booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = moment
     booking.cancel_reason = reason
-    cancel_draft_in_transaction(user, booking.contract, _("预约已取消。"))
+    cancel_draft(user, booking.contract, _("预约已取消。"))
     audit.record(user, "booking.cancel", booking, before, audit.snapshot(booking))
     notify(recipients, "booking.cancelled",
            _("预约已取消：%(title)s", title=booking.listing.title), reason or "", booking_link(booking))
-    db.session.commit()
+    db.session.flush()
     return booking
 
 
@@ -430,7 +424,7 @@ def check_in(user: Any, booking_id: int, actual_hours: Any) -> Booking:
     notify(admins_and_requester(booking.renter_id, booking.requested_by_id), "booking.checked_in",
            _("使用已登记：%(title)s", title=booking.listing.title),
            _("实际使用 %(h)s 小时。", h=_fmt_hours(hours)), booking_link(booking))
-    db.session.commit()
+    db.session.flush()
     return booking
 
 
@@ -443,11 +437,11 @@ def mark_no_show(user: Any, booking_id: int) -> Booking:
         raise Conflict(_("预约尚未开始，不能登记爽约。"))
     before = audit.snapshot(booking)
     booking.status = BookingStatus.NO_SHOW
-    cancel_draft_in_transaction(user, booking.contract, _("承租方爽约。"))
+    cancel_draft(user, booking.contract, _("承租方爽约。"))
     audit.record(user, "booking.no_show", booking, before, audit.snapshot(booking))
     notify(admins_and_requester(booking.renter_id, booking.requested_by_id), "booking.no_show",
            _("预约被登记为爽约：%(title)s", title=booking.listing.title), "", booking_link(booking))
-    db.session.commit()
+    db.session.flush()
     return booking
 
 

@@ -133,7 +133,7 @@ def apply(user: Any, listing_id: int, data: ApplicationInput) -> DataApplication
     audit.record(user, "data_application.submit", app, None, audit.snapshot(app))
     notify(org_admins(listing.owner_id), "data_application.submitted",
            _("新的数据使用申请：%(title)s", title=listing.title), org.name, application_link(app))
-    db.session.commit()
+    db.session.flush()
     return app
 
 
@@ -193,7 +193,7 @@ def decide(user: Any, application_id: int, decision: Decision) -> DataApplicatio
     app.decided_by_id = user.id
     audit.record(user, f"data_application.{decision.outcome}", app, before, audit.snapshot(app))
     notify(admins_and_requester(app.applicant_id, app.requested_by_id), "data_application.decided", title, body, application_link(app))
-    db.session.commit()
+    db.session.flush()
     return app
 
 
@@ -209,7 +209,7 @@ def withdraw(user: Any, application_id: int) -> DataApplication:
     audit.record(user, "data_application.withdraw", app, before, audit.snapshot(app))
     notify(org_admins(app.listing.owner_id), "data_application.withdrawn",
            _("数据使用申请已撤回：%(title)s", title=app.listing.title), app.applicant.name, application_link(app))
-    db.session.commit()
+    db.session.flush()
     return app
 
 

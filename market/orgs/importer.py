@@ -290,13 +290,10 @@ def import_rows(actor: Any, rows: list[tuple[int, dict[str, Any]]]) -> ImportRes
         with db.session.no_autoflush:
             for finish in finishing:
                 finish(actor)
-        db.session.commit()
-    except IntegrityError:
+        db.session.flush()
+    except IntegrityError:  # a failed flush leaves nothing usable: reset the session, say why
         db.session.rollback()
         raise Conflict(_("导入时与其他操作冲突（统一社会信用代码或 ref 重复），没有保存任何数据，请重试。")) from None
-    except BaseException:
-        db.session.rollback()
-        raise
     return result
 
 

@@ -142,7 +142,7 @@ def save_synonym(user: User, raw: str, synonym_id: int | None = None) -> SearchS
         before = audit.snapshot(row)
         row.terms = terms
     audit.record(user, "search.synonym_saved", row, before, audit.snapshot(row))
-    db.session.commit()
+    db.session.flush()
     invalidate_synonyms()
     return row
 
@@ -154,7 +154,7 @@ def delete_synonym(user: User, synonym_id: int) -> None:
         raise NotFound(_("同义词组不存在。"))
     audit.record(user, "search.synonym_deleted", row, audit.snapshot(row), None)
     db.session.delete(row)
-    db.session.commit()
+    db.session.flush()
     invalidate_synonyms()
 
 
@@ -166,7 +166,7 @@ def seed_synonyms(path: Path | None = None) -> int:
     for group in groups:
         db.session.add(SearchSynonym(terms=[str(t) for t in group]))
     audit.record("cli", "search.synonyms_seeded", None, None, {"groups": len(groups)}, object_type="search_synonym")
-    db.session.commit()
+    db.session.flush()
     invalidate_synonyms()
     return len(groups)
 
@@ -437,6 +437,8 @@ def sync_outbox(timeout: float = 10.0, batch: int = 500) -> int:
     the index may lag the database but never leads it. If another process holds the lock longer
     than ``timeout``, nothing is done and the rows wait for the next sync (no error for the user).
     """
+    from market.web import commit
+
     st = store()
     done = 0
     try:
@@ -467,7 +469,7 @@ def sync_outbox(timeout: float = 10.0, batch: int = 500) -> int:
                 )
                 published = [x for x in listings.values() if x.status == ListingStatus.PUBLISHED]
                 notify_saved_searches(published)
-                db.session.commit()
+                commit()  # the drain is its own boundary: one commit per batch, after the index's
                 done += len(rows)
     except IndexBusy:
         log.info("search index busy; outbox rows left for the next sync")
@@ -476,7 +478,11 @@ def sync_outbox(timeout: float = 10.0, batch: int = 500) -> int:
 
 
 def reindex(procs: int = 1, limitmb: int = 128, timeout: float = 600.0) -> int:
-    """Rebuild the index from the database in a new directory, then swap it in atomically."""
+    """Rebuild the index from the database in a new directory, then swap it in atomically.
+
+    Like :func:`sync_outbox` a drain, not a service: it commits the outbox rows it covered."""
+    from market.web import commit
+
     st = store()
     with st.writer_lock(timeout):
         # Rows visible now are covered by the rebuild: the listings are read after this point.
@@ -510,7 +516,7 @@ def reindex(procs: int = 1, limitmb: int = 128, timeout: float = 600.0) -> int:
                 )
             listings = _load({row.listing_id for row in pending})
             notify_saved_searches([x for x in listings.values() if x.status == ListingStatus.PUBLISHED])
-        db.session.commit()
+        commit()  # a boundary like sync_outbox: the rows are done once the new index is in place
     sync_outbox()  # whatever was committed while we were building
     return count
 
@@ -518,7 +524,7 @@ def reindex(procs: int = 1, limitmb: int = 128, timeout: float = 600.0) -> int:
 def purge_processed(older_than_days: int = 7) -> int:
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than_days)
     result = db.session.execute(delete(SearchOutbox).where(SearchOutbox.processed_at < cutoff))
-    db.session.commit()
+    db.session.flush()
     return result.rowcount or 0
 
 
@@ -588,7 +594,7 @@ def save_search(user: User, name: str, q: str, filters: dict[str, Any]) -> Saved
     row = SavedSearch(user_id=user.id, name=name, query=q, filters=filters)
     db.session.add(row)
     audit.record(user, "search.saved", row, None, audit.snapshot(row))
-    db.session.commit()
+    db.session.flush()
     return row
 
 
@@ -600,7 +606,7 @@ def delete_saved_search(user: User, saved_id: int) -> None:
     audit.record(user, "search.saved_deleted", row, audit.snapshot(row), None)
     db.session.execute(delete(SavedSearchMatch).where(SavedSearchMatch.saved_search_id == row.id))
     db.session.delete(row)
-    db.session.commit()
+    db.session.flush()
 
 
 def saved_searches(user: User) -> list[SavedSearch]:
