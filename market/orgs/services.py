@@ -1,4 +1,4 @@
-"""Organisation services: registration, verification, size, related parties. One transaction per call.
+"""Organisation services: registration, verification, size, related parties. They flush; the caller commits.
 
 POLICY.md interpretation 4: subsidies go only to verified organisations, SMEs by the national
 classification, registered in the district, and never for deals between related parties. The

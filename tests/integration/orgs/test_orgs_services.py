@@ -91,6 +91,7 @@ def test_approve_notifies_admins_and_audits(app_ctx, registration, make_user):
     with pytest.raises(PermissionDenied):
         services.require_verified(org)
     services.approve(reviewer, org)
+    db.session.commit()  # the test is the boundary: mail goes out after the commit
     assert org.is_verified and org.verified_at is not None
     services.require_verified(org)  # no longer raises
     note = db.session.execute(select(Notification).where(Notification.user_id == admin.id)).scalar_one()
