@@ -87,6 +87,7 @@ def test_university_needs_no_figures(app_ctx, registration):
 def test_approve_notifies_admins_and_audits(app_ctx, registration, make_user):
     reviewer = make_user(role=Role.DISTRICT_REVIEWER)
     org, admin = services.register_organisation(registration())
+    db.session.commit()
     outbox.clear()
     with pytest.raises(PermissionDenied):
         services.require_verified(org)
