@@ -229,7 +229,7 @@ def edit(user: Any, listing: Listing, raw: dict[str, Any]) -> ListingRevision | 
 
 
 def _propose(user: Any, listing: Listing, data: dict[str, Any]) -> ListingRevision:
-    """Create or replace the pending revision of a published listing (in the caller's transaction)."""
+    """Create or replace the pending revision of a published listing."""
     revision = listing.pending_revision
     if revision is None:
         revision = ListingRevision(listing=listing, created_by_id=getattr(user, "id", None))
@@ -352,7 +352,7 @@ def _pending(listing: Listing) -> ListingRevision | None:
 
 
 def publish(actor: Any, listing: Listing, comment: str | None = None) -> None:
-    """Make a listing public (in the caller's transaction): checks owner kind and verification."""
+    """Make a listing public: checks owner kind and verification (review and the importer call it)."""
     check_owner_kind(listing.owner, listing.kind)
     require_verified(listing.owner)
     before = audit.snapshot(listing)
