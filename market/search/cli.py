@@ -33,9 +33,13 @@ def sync_cmd() -> None:
 @search_cli.command("seed-synonyms")
 def seed_cmd() -> None:
     """Load the synonym seed (market/search/data/synonyms.yaml) into an empty table."""
+    from market.web import commit
+
     from .services import seed_synonyms
 
-    click.echo(f"seeded {seed_synonyms()} synonym groups")
+    seeded = seed_synonyms()
+    commit()
+    click.echo(f"seeded {seeded} synonym groups")
 
 
 @search_cli.command("query")
