@@ -19,7 +19,7 @@ from models.deals import Contract, ContractKind, ContractStatus
 from models.listings import Listing
 from models.organisations import Organisation
 
-from .common import get_for_update, is_party, now
+from .common import clock, get_for_update, is_party
 
 SIGNED_DOCUMENT_TYPES = frozenset({"pdf"})
 
@@ -170,22 +170,23 @@ def _reset_confirmations(contract: Contract, user: Any) -> None:
         )
 
 
-def confirm(user: Any, contract_id: int) -> Contract:
+def confirm(user: Any, contract_id: int, now: dt.datetime | None = None) -> Contract:
     """One party confirms the draft as it stands; with both confirmations the contract is active."""
     contract = _editable(user, contract_id)
     if not contract.signed_document_sha256:
         raise ValidationError(_("请先上传双方签署的合同文件（PDF）。"), "document")
     before = audit.snapshot(contract)
+    at = clock(now)
     side = parties.side(user.organisation_id, contract)
     if side == "payer":
         if contract.payer_confirmed_at:
             raise Conflict(_("您已确认过该合同。"))
-        contract.payer_confirmed_at, contract.payer_confirmed_by_id = now(), user.id
+        contract.payer_confirmed_at, contract.payer_confirmed_by_id = at, user.id
         other = contract.payee_id
     else:
         if contract.payee_confirmed_at:
             raise Conflict(_("您已确认过该合同。"))
-        contract.payee_confirmed_at, contract.payee_confirmed_by_id = now(), user.id
+        contract.payee_confirmed_at, contract.payee_confirmed_by_id = at, user.id
         other = contract.payer_id
     if contract.payer_confirmed_at and contract.payee_confirmed_at:
         contract.status = ContractStatus.ACTIVE
