@@ -1,8 +1,9 @@
 """Ledger services: record payments and refunds, confirm, dispute, resolve, add evidence; and the
 query helpers the dashboards and the subsidy engine read (POLICY.md interpretation 1).
 
-Every function takes the acting user, checks ``permissions``, does its work in one transaction,
-writes an audit entry, notifies whoever must act next, and commits once. Nothing here edits an
+Every function takes the acting user, checks ``permissions``, does its work, writes an audit
+entry, notifies whoever must act next, and flushes (inside ``_conflicts_as_409`` where a race can
+break a constraint); the view, command or job that called it commits. Nothing here edits an
 entry's content: a refund or correction is a new entry with a negative amount that ``reverses``
 the one it corrects.
 """
