@@ -2,8 +2,9 @@
 
 The row is the organisation's full state: upsert by ``ref``, an identical row is a no-op, and the
 whole file is applied in one transaction (the CLI command or upload view commits it) or not at
-all. Two deliberate exceptions keep district decisions safe: ``verified: true`` verifies (audited as the import) but ``false`` never un-verifies — revoking is
-a reviewer's decision with a reason; and a size set by an admin override is kept.
+all. Two deliberate exceptions keep district decisions safe: ``verified: true`` verifies (audited
+as the import) but ``false`` never un-verifies — revoking is a reviewer's decision with a reason;
+and a size set by an admin override is kept.
 """
 
 from __future__ import annotations
