@@ -41,11 +41,12 @@ def create_app(config: Any = None) -> Flask:
     app = Flask(
         __name__, instance_relative_config=True, instance_path=str(_instance_path().resolve()), template_folder="../templates"
     )
-    from .web import BoundedIntConverter, query_args, refuse_nul_bytes
+    from .web import BoundedIntConverter, discard_uncommitted, query_args, refuse_nul_bytes
 
     app.url_map.converters["int"] = BoundedIntConverter  # ids beyond a primary key: 404, not 500 (issue 8)
     app.jinja_env.globals["query_args"] = query_args
     app.before_request(refuse_nul_bytes)
+    app.teardown_request(discard_uncommitted)  # a view commits (market.web.commit) or its work is dropped
     app.config.from_object(config_for_env())
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)  # the default SQLite file lives here
     if isinstance(config, dict):
@@ -144,6 +145,7 @@ def _http_message(err: HTTPException) -> str:
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(err: DomainError):
+        db.session.rollback()  # nothing a service flushed before it refused survives the error
         if _wants_json():
             return jsonify(error={"code": err.code, "message": err.message}), err.http_status
         return render_template("errors/error.html", status=err.http_status, message=err.message), err.http_status

@@ -73,15 +73,19 @@ def acquire_leader_lock(path: Path) -> IO[str] | None:
 
 
 def _in_app_context(app: Flask, spec: JobSpec) -> Callable[[], None]:
+    """The boundary of a scheduled job: run it in an app context, commit once at its end, or roll
+    back everything it flushed if it fails (jobs call services, which flush and never commit)."""
+
     def run() -> None:
+        from market.web import commit, rollback
+
         with app.app_context():
             log.info("job %s starting", spec.id)
             try:
                 spec.func()
+                commit()
             except Exception:
-                from market.extensions import db
-
-                db.session.rollback()
+                rollback()
                 log.exception("job %s failed", spec.id)
                 raise
             log.info("job %s done", spec.id)

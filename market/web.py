@@ -1,8 +1,10 @@
-"""Helpers for views: the permission decorator, pagination, and domain errors shown on forms."""
+"""Helpers for the edge: the permission decorator, pagination, domain errors shown on forms, and the
+transaction boundary (``commit()``: services flush, the view, endpoint, CLI command or job commits)."""
 
 from __future__ import annotations
 
 import functools
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,13 +14,44 @@ from flask import abort, flash, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import IntegerConverter
 
-from .errors import DomainError, NotFound, ValidationError
+from .errors import Conflict, DomainError, NotFound, ValidationError
 from .extensions import db, login_manager
 from .permissions import rule_for
 
 PUBLIC = "public"
+log = logging.getLogger("market.web")
+
+
+def commit() -> None:
+    """The boundary's one commit: what the services of this request, command or job flushed is saved
+    together, or nothing is. A constraint that only fails here (a concurrent writer got there first)
+    is a 409 Conflict with a generic message, never a 500; the session is rolled back.
+
+    Services never call this: they ``db.session.flush()`` and raise domain errors (DEVELOPING.md).
+    """
+    try:
+        db.session.commit()
+    except IntegrityError as err:
+        db.session.rollback()
+        log.warning("commit refused by a constraint: %s", err.orig)
+        raise Conflict(_("数据已被其他操作修改，未能保存。请刷新后重试。")) from err
+
+
+def rollback() -> None:
+    """Drop whatever this request flushed: after a domain error nothing half-done stays in the session."""
+    db.session.rollback()
+
+
+def discard_uncommitted(exc: BaseException | None = None) -> None:
+    """``teardown_request``: work a view did not commit is dropped at the end of the request.
+
+    In production the session ends with the app context anyway; tests share one app context across
+    requests, and this makes a view that forgot ``commit()`` fail there as it would in production.
+    """
+    db.session.rollback()
 
 
 def permission_required(action: str) -> Callable:
@@ -120,7 +153,11 @@ def paginate(stmt: Select, page: int = 1, per_page: int = 20, scalars: bool = Tr
 
 
 def apply_domain_error(form: Any, err: DomainError) -> None:
-    """Show a service's error on the form field it names, or as a flash message."""
+    """Show a service's error on the form field it names, or as a flash message.
+
+    Rolls the session back first: the form is re-rendered from a clean state, never with rows a
+    service flushed before it failed."""
+    rollback()
     if isinstance(err, ValidationError) and err.field and hasattr(form, err.field):
         getattr(form, err.field).errors.append(err.message)
     else:

@@ -1,5 +1,5 @@
 """Run one piece of work in many threads at once, each with its own app context, session and
-connection, and sort the outcomes the way a web client would see them.
+connection, committing at the end as a view would, and sort the outcomes the way a web client would see them.
 
 On SQLite the tests' database is a file (tests/conftest.py), so every thread really has its own
 connection and SQLite's locking is what is tested; on PostgreSQL each thread has its own session.
@@ -12,6 +12,7 @@ from collections import Counter
 
 from market.errors import Conflict, DomainError
 from market.extensions import db
+from market.web import commit
 
 
 def run_parallel(app, n: int, work, timeout: float = 120) -> list[tuple[str, object]]:
@@ -25,7 +26,9 @@ def run_parallel(app, n: int, work, timeout: float = 120) -> list[tuple[str, obj
         with app.app_context():
             try:
                 barrier.wait()
-                outcomes[i] = ("ok", work(i))
+                result = work(i)
+                commit()  # each thread is a request: its boundary commits (a late constraint is a 409)
+                outcomes[i] = ("ok", result)
             except Conflict as err:
                 db.session.rollback()
                 outcomes[i] = ("conflict", err.message)

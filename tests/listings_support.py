@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from market.extensions import db
 from market.listings import services
 from models.users import Role
 
@@ -45,4 +46,5 @@ def published_instrument(p, raw=None):
     listing = services.create(p["staff"], "instrument", dict(raw or INSTRUMENT))
     services.submit(p["staff"], listing)
     services.review(p["reviewer"], listing, "publish")
+    db.session.commit()  # a test helper is a boundary: what it builds is committed
     return listing

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from market.errors import DomainError
 from market.extensions import db
+from market.web import commit
 from models.users import ApiToken
 
 from . import services
@@ -28,6 +29,7 @@ def create(email: str, name: str) -> None:
         raise click.ClickException(f"no user with email {email}")
     try:
         _token, secret = services.create_token(user, name, actor="cli")
+        commit()
     except DomainError as err:
         raise click.ClickException(err.message) from None
     click.echo(secret)
@@ -61,6 +63,7 @@ def revoke(token: str) -> None:
         token_id = found[0]
     try:
         revoked = services.revoke_token(token_id, actor="cli")
+        commit()
     except DomainError as err:
         raise click.ClickException(err.message) from None
     click.echo(f"revoked token {revoked.id} ({revoked.prefix}) of {revoked.user.email}")

@@ -1,4 +1,4 @@
-"""Authentication and account services: one transaction per call, audited.
+"""Authentication and account services: audited; they flush, the caller (view, CLI) commits.
 
 Password reset and member invitations use signed, expiring links (itsdangerous). A link is
 single-use: it carries a fingerprint of the password hash it was issued for, and setting a
@@ -11,8 +11,9 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+from urllib.parse import urlsplit
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
@@ -72,7 +73,7 @@ def _count_failure(user: User, now: dt.datetime) -> None:
         ).scalar_one_or_none()
         if locked is not None:  # only the attempt that reset the counter records the lock
             record(user, "auth.locked", user, after={"locked_until": until})
-    db.session.commit()
+    db.session.flush()
 
 
 def authenticate(email: str, password: str) -> User:
@@ -96,7 +97,7 @@ def authenticate(email: str, password: str) -> User:
     user.locked_until = None
     user.last_login_at = now
     record(user, "auth.login", user)
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -110,7 +111,7 @@ def logout(user: User) -> None:
     """Log out everywhere: a copy of this session's cookie (or of another device's) no longer works."""
     _end_sessions(user)
     record(user, "auth.logout", user)
-    db.session.commit()
+    db.session.flush()
 
 
 # ---------------------------------------------------------------- passwords
@@ -133,7 +134,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     check_password_strength(new_password, "new_password")
     _set_password(user, new_password)
     record(user, "auth.password_changed", user)
-    db.session.commit()
+    db.session.flush()
 
 
 def _fingerprint(user: User) -> str:
@@ -169,9 +170,11 @@ def user_for_token(token: str, salt: str = RESET_SALT) -> User:
 
 def site_url_for(endpoint: str, **values) -> str:
     """An absolute link for mail: always on ``SITE_URL``, never on the request's Host header."""
-    site = current_app.config["SITE_URL"].rstrip("/")
-    with current_app.test_request_context("/", base_url=site):
-        return url_for(endpoint, **values, _external=True)
+    # built on the URL map, not in a test request context: popping one would run the request
+    # teardown (which drops uncommitted work) in the middle of the caller's transaction
+    site = urlsplit(current_app.config["SITE_URL"].rstrip("/"))
+    adapter = current_app.url_map.bind(site.netloc, script_name=site.path or "/", url_scheme=site.scheme or "http")
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def _send_password_link(user: User, salt: str, subject: str, intro: str) -> str:
@@ -193,7 +196,7 @@ def request_password_reset(email: str) -> str | None:
         log.info("password reset requested for unknown or inactive %s", email)
         return None
     record(user, "auth.password_reset_requested", user)
-    db.session.commit()
+    db.session.flush()
     return _send_password_link(
         user, RESET_SALT, _("重置您的平台密码"), _("有人（希望是您）申请重置长春新区开放场景平台的密码。请打开下面的链接设置新密码：")
     )
@@ -206,7 +209,7 @@ def reset_password(token: str, new_password: str, salt: str = RESET_SALT) -> Use
     _set_password(user, new_password)
     action = "auth.invite_accepted" if salt == INVITE_SALT else "auth.password_reset"
     record(user, action, user, before, {"password_changed_at": user.password_changed_at})
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -225,7 +228,7 @@ def update_account(user: User, name: str, locale: str | None) -> None:
     after = {"name": user.name, "locale": user.locale}
     if before != after:
         record(user, "account.updated", user, before, after)
-    db.session.commit()
+    db.session.flush()
 
 
 # ---------------------------------------------------------------- organisation members
@@ -270,7 +273,7 @@ def add_member(actor: User, org: Organisation, email: str, name: str, role: str)
     db.session.add(user)
     db.session.flush()
     record(actor, "org.member_added", user, after=snapshot(user))
-    db.session.commit()
+    db.session.flush()
     _send_password_link(
         user,
         INVITE_SALT,
@@ -312,7 +315,7 @@ def set_member_active(actor: User, org: Organisation, user_id: int, active: bool
     if not active:
         _end_sessions(user)
         _revoke_tokens_beyond_role(actor, user)
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -328,7 +331,7 @@ def set_member_role(actor: User, org: Organisation, user_id: int, role: str) -> 
     user.role = role
     record(actor, "org.member_role_changed", user, before, {"role": role})
     _revoke_tokens_beyond_role(actor, user)
-    db.session.commit()
+    db.session.flush()
     return user
 
 
@@ -383,7 +386,7 @@ def create_token(user: User, name: str, actor: User | str | None = None) -> tupl
     db.session.add(token)
     db.session.flush()
     record(actor if actor is not None else user, "api_token.created", token, after={"name": name, "prefix": token.prefix, "user": user.email})
-    db.session.commit()
+    db.session.flush()
     return token, secret
 
 
@@ -426,5 +429,5 @@ def revoke_token(token_id: int, actor: User | str) -> ApiToken:
         raise Conflict(_("此令牌已被撤销。"))
     token.revoked_at = utcnow()
     record(actor, "api_token.revoked", token, {"revoked_at": None}, {"revoked_at": token.revoked_at})
-    db.session.commit()
+    db.session.flush()
     return token

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from market.errors import DomainError, ValidationError
-from market.web import PUBLIC, apply_domain_error, permission_required
+from market.web import PUBLIC, apply_domain_error, commit, permission_required
 
 from . import bp, role_label, services
 from .forms import (
@@ -39,8 +39,10 @@ def login():
         try:
             user = services.authenticate(form.email.data, form.password.data)
         except ValidationError as err:
+            commit()  # the refused attempt still counts: the failure counter and a lock are kept
             apply_domain_error(form, err)
         else:
+            commit()
             login_user(user, remember=form.remember.data)
             if user.locale:
                 session["lang"] = user.locale
@@ -53,6 +55,7 @@ def login():
 def logout():
     if current_user.is_authenticated:
         services.logout(current_user)  # every copy of this session's cookies stops working
+        commit()
     logout_user()
     return redirect(url_for("public.home"))
 
@@ -66,6 +69,7 @@ def request_reset():
     form = ResetRequestForm()
     if form.validate_on_submit():
         services.request_password_reset(form.email.data)
+        commit()
         # The same answer whether or not the account exists: no way to probe for emails.
         flash(_("如果该邮箱已注册，我们已向它发送了重置密码的链接。"), "info")
         return redirect(url_for("auth.login"))
@@ -81,6 +85,7 @@ def _set_password_page(token: str, salt: str, title: str):
     if form.validate_on_submit():
         try:
             services.reset_password(token, form.password.data, salt)
+            commit()
         except ValidationError as err:
             apply_domain_error(form, err)
         else:
@@ -114,6 +119,7 @@ def account():
     if form.validate_on_submit():
         try:
             services.update_account(current_user, form.name.data, form.locale.data or None)
+            commit()
         except ValidationError as err:
             apply_domain_error(form, err)
         else:
@@ -133,6 +139,7 @@ def change_password():
     if form.validate_on_submit():
         try:
             services.change_password(current_user, form.current_password.data, form.new_password.data)
+            commit()
         except ValidationError as err:
             apply_domain_error(form, err)
         else:
@@ -199,6 +206,7 @@ def _members_page(org_id: int | None):
     if form.validate_on_submit():
         try:
             user = services.add_member(current_user, org, form.email.data, form.name.data, form.role.data)
+            commit()
         except ValidationError as err:
             apply_domain_error(form, err)
         else:
@@ -226,6 +234,7 @@ def member_role(org_id: int, user_id: int):
     if form.validate_on_submit():
         try:
             user = services.set_member_role(current_user, org, user_id, form.role.data)
+            commit()
         except DomainError as err:
             if err.http_status in (403, 404):
                 raise
@@ -245,6 +254,7 @@ def member_active(org_id: int, user_id: int, op: str):
     if form.validate_on_submit():
         try:
             user = services.set_member_active(current_user, org, user_id, op == "activate")
+            commit()
         except DomainError as err:
             if err.http_status in (403, 404):
                 raise
@@ -265,6 +275,7 @@ def tokens():
     if form.validate_on_submit():
         try:
             token, secret = services.create_token(current_user, form.name.data, actor=current_user)
+            commit()
         except ValidationError as err:
             apply_domain_error(form, err)
         else:
@@ -283,6 +294,7 @@ def revoke_token(token_id: int):
     if form.validate_on_submit():
         try:
             token = services.revoke_token(token_id, current_user)
+            commit()
         except DomainError as err:
             if err.http_status == 404:
                 raise

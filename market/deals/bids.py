@@ -3,6 +3,7 @@ asks questions, awards (a contract draft follows) and declines the rest with a r
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, BinaryIO
@@ -23,10 +24,10 @@ from models.listings import Listing, ListingKind, ListingStatus
 from .common import (
     acting_org,
     admins_and_requester,
+    clock,
     get_for_update,
     is_party,
     listing_of_kind,
-    now,
     require_text,
 )
 from .contracts import create_contract_draft
@@ -54,11 +55,11 @@ def scenario_by_ref(ref: str) -> Listing:
     return listing_of_kind(ref, {ListingKind.SCENARIO}, _("找不到该场景。"))
 
 
-def check_open(listing: Listing) -> None:
+def check_open(listing: Listing, now: dt.datetime | None = None) -> None:
     """A scenario takes bids while published and before its deadline (art. 8)."""
     if listing.status != ListingStatus.PUBLISHED:
         raise Conflict(_("该场景未发布或已关闭，不能揭榜。"))
-    if listing.deadline is not None and now() >= listing.deadline:
+    if listing.deadline is not None and clock(now) >= listing.deadline:
         raise Conflict(_("揭榜截止时间已过，不能再提交或修改方案。"))
 
 
@@ -99,18 +100,19 @@ def open_bid_of(org_id: int, listing_id: int) -> Bid | None:
     ).scalar_one_or_none()
 
 
-def submit_bid(user: Any, listing_id: int, data: BidInput) -> Bid:
+def submit_bid(user: Any, listing_id: int, data: BidInput, now: dt.datetime | None = None) -> Bid:
+    at = clock(now)
     listing = get_for_update(Listing, listing_id, _("找不到该场景。"))
     if listing.kind != ListingKind.SCENARIO:
         raise ValidationError(_("只能对开放场景揭榜。"))
     org = _check_bidder(user, listing)
-    check_open(listing)
+    check_open(listing, at)
     if open_bid_of(org.id, listing.id) is not None:
         raise Conflict(_("您的机构已对该场景提交了方案，请修改原方案。"))
     approach, price, timeline = _clean(data)
     bid = Bid(
         listing=listing, bidder=org, submitted_by_id=user.id, approach=approach, price_cny=price,
-        timeline=timeline, attachments=[], status=BidStatus.SUBMITTED, submitted_at=now(),
+        timeline=timeline, attachments=[], status=BidStatus.SUBMITTED, submitted_at=at,
     )
     _store_files(bid, data)
     db.session.add(bid)
@@ -120,11 +122,11 @@ def submit_bid(user: Any, listing_id: int, data: BidInput) -> Bid:
         _("新的揭榜方案：%(title)s", title=listing.title),
         _("%(org)s 提交了方案，报价 %(price)s 元。", org=org.name, price=price), bid_link(bid),
     )
-    db.session.commit()
+    db.session.flush()
     return bid
 
 
-def _own_open_bid(user: Any, bid_id: int) -> Bid:
+def _own_open_bid(user: Any, bid_id: int, at: dt.datetime) -> Bid:
     require(user, "bid.submit")
     bid = get_for_update(Bid, bid_id, _("找不到该方案。"))
     if not is_party(user, bid.bidder_id):
@@ -132,36 +134,38 @@ def _own_open_bid(user: Any, bid_id: int) -> Bid:
     acting_org(user)
     if not bid.is_open:
         raise Conflict(_("该方案已%(status)s，不能再修改。", status=status_label(bid)))
-    check_open(bid.listing)
+    check_open(bid.listing, at)
     return bid
 
 
-def revise_bid(user: Any, bid_id: int, data: BidInput) -> Bid:
-    bid = _own_open_bid(user, bid_id)
+def revise_bid(user: Any, bid_id: int, data: BidInput, now: dt.datetime | None = None) -> Bid:
+    at = clock(now)
+    bid = _own_open_bid(user, bid_id, at)
     before = audit.snapshot(bid)
     bid.approach, bid.price_cny, bid.timeline = _clean(data)
     _store_files(bid, data)
     bid.revision += 1
-    bid.submitted_at = now()
+    bid.submitted_at = at
     audit.record(user, "bid.revise", bid, before, audit.snapshot(bid))
     notify(
         org_admins(bid.listing.owner_id), "bid.revised",
         _("揭榜方案已修改：%(title)s", title=bid.listing.title),
         _("%(org)s 修改了方案（第 %(n)d 版）。", org=bid.bidder.name, n=bid.revision), bid_link(bid),
     )
-    db.session.commit()
+    db.session.flush()
     return bid
 
 
-def withdraw_bid(user: Any, bid_id: int) -> Bid:
-    bid = _own_open_bid(user, bid_id)
+def withdraw_bid(user: Any, bid_id: int, now: dt.datetime | None = None) -> Bid:
+    at = clock(now)
+    bid = _own_open_bid(user, bid_id, at)
     before = audit.snapshot(bid)
     bid.status = BidStatus.WITHDRAWN
-    bid.decided_at = now()
+    bid.decided_at = at
     audit.record(user, "bid.withdraw", bid, before, audit.snapshot(bid))
     notify(org_admins(bid.listing.owner_id), "bid.withdrawn",
            _("揭榜方案已撤回：%(title)s", title=bid.listing.title), bid.bidder.name, bid_link(bid))
-    db.session.commit()
+    db.session.flush()
     return bid
 
 
@@ -182,11 +186,11 @@ def shortlist_bid(user: Any, bid_id: int) -> Bid:
     audit.record(user, "bid.shortlist", bid, before, audit.snapshot(bid))
     notify(admins_and_requester(bid.bidder_id, bid.submitted_by_id), "bid.shortlisted",
            _("您的方案已入围：%(title)s", title=bid.listing.title), "", bid_link(bid))
-    db.session.commit()
+    db.session.flush()
     return bid
 
 
-def award_bid(user: Any, bid_id: int, note: str | None = None) -> Bid:
+def award_bid(user: Any, bid_id: int, note: str | None = None, now: dt.datetime | None = None) -> Bid:
     """Award one bid (several may be awarded on one scenario); a scenario contract draft follows
     with payer = scenario owner, payee = SME, amount = bid price (art. 8)."""
     bid = _owner_bid(user, bid_id)
@@ -197,7 +201,7 @@ def award_bid(user: Any, bid_id: int, note: str | None = None) -> Bid:
         raise Conflict(problem)
     before = audit.snapshot(bid)
     bid.status = BidStatus.AWARDED
-    bid.decided_at = now()
+    bid.decided_at = clock(now)
     contract = create_contract_draft(
         user, kind=ContractKind.SCENARIO_CONTRACT, payer=bid.listing.owner, payee=bid.bidder,
         amount_cny=bid.price_cny, title=_("场景合同：%(title)s", title=bid.listing.title)[:200],
@@ -208,21 +212,21 @@ def award_bid(user: Any, bid_id: int, note: str | None = None) -> Bid:
     notify(admins_and_requester(bid.bidder_id, bid.submitted_by_id), "bid.awarded",
            _("恭喜，您的方案中标：%(title)s", title=bid.listing.title),
            _("合同草稿已生成，请与场景方确认。"), bid_link(bid))
-    db.session.commit()
+    db.session.flush()
     return bid
 
 
-def decline_bid(user: Any, bid_id: int, reason: str | None) -> Bid:
+def decline_bid(user: Any, bid_id: int, reason: str | None, now: dt.datetime | None = None) -> Bid:
     bid = _owner_bid(user, bid_id)
     reason = require_text(reason, "reason", _("未中标原因"), 2000)
     if not bid.is_open:
         raise Conflict(_("该方案已%(status)s，不能再拒绝。", status=status_label(bid)))
-    _decline(user, bid, reason)
-    db.session.commit()
+    _decline(user, bid, reason, clock(now))
+    db.session.flush()
     return bid
 
 
-def decline_remaining(user: Any, listing_id: int, reason: str | None) -> int:
+def decline_remaining(user: Any, listing_id: int, reason: str | None, now: dt.datetime | None = None) -> int:
     """Decline every still-open bid on a scenario with one reason; returns how many."""
     listing = get_for_update(Listing, listing_id, _("找不到该场景。"))
     require(user, "bid.manage_received", listing)
@@ -231,17 +235,18 @@ def decline_remaining(user: Any, listing_id: int, reason: str | None) -> int:
     bids = db.session.execute(
         select(Bid).where(Bid.listing_id == listing.id, Bid.status.in_(OPEN_BID_STATUSES))
     ).scalars().all()
+    at = clock(now)
     for bid in bids:
-        _decline(user, bid, reason)
-    db.session.commit()
+        _decline(user, bid, reason, at)
+    db.session.flush()
     return len(bids)
 
 
-def _decline(user: Any, bid: Bid, reason: str) -> None:
+def _decline(user: Any, bid: Bid, reason: str, at: dt.datetime) -> None:
     before = audit.snapshot(bid)
     bid.status = BidStatus.DECLINED
     bid.decline_reason = reason
-    bid.decided_at = now()
+    bid.decided_at = at
     audit.record(user, "bid.decline", bid, before, audit.snapshot(bid))
     notify(admins_and_requester(bid.bidder_id, bid.submitted_by_id), "bid.declined",
            _("您的方案未中标：%(title)s", title=bid.listing.title), reason, bid_link(bid))
@@ -278,7 +283,7 @@ def post_message(user: Any, bid_id: int, body: str | None, reply_to_id: int | No
         recipients = admins_and_requester(bid.bidder_id, bid.submitted_by_id)
     notify(recipients, "bid.message",
            _("揭榜方案有新留言：%(title)s", title=bid.listing.title), body[:200], bid_link(bid))
-    db.session.commit()
+    db.session.flush()
     return msg
 
 

@@ -39,14 +39,14 @@ from models.listings import RENTABLE_KINDS, Listing, ListingStatus
 from .common import (
     acting_org,
     admins_and_requester,
+    clock,
     get_for_update,
     is_party,
     listing_of_kind,
-    now,
     require_text,
     serialise_writes,
 )
-from .contracts import cancel_draft_in_transaction, create_contract_draft
+from .contracts import cancel_draft, create_contract_draft
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_HOURS = {str(d): ["09:00-18:00"] for d in range(5)}  # Mon–Fri, when the provider set nothing
@@ -148,7 +148,7 @@ def set_availability(user: Any, listing_id: int, data: AvailabilityInput) -> Res
     avail.lead_time_hours, avail.free_cancel_hours = lead, free_cancel
     db.session.add(avail)
     audit.record(user, "availability.set", avail, before, audit.snapshot(avail))
-    db.session.commit()
+    db.session.flush()
     return avail
 
 
@@ -163,7 +163,7 @@ def add_block(user: Any, listing_id: int, start_at: dt.datetime | None, end_at: 
     block = BlockedPeriod(availability=avail, start_at=start_at, end_at=end_at, reason=reason)
     db.session.add(block)
     audit.record(user, "availability.block", block, None, audit.snapshot(block))
-    db.session.commit()
+    db.session.flush()
     return block
 
 
@@ -175,7 +175,7 @@ def remove_block(user: Any, block_id: int) -> None:
     require(user, "availability.edit", listing)
     audit.record(user, "availability.unblock", block, audit.snapshot(block), None)
     db.session.delete(block)
-    db.session.commit()
+    db.session.flush()
 
 
 def _check_span(start_at: dt.datetime | None, end_at: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
@@ -229,7 +229,7 @@ def overlapping(listing_id: int, start_at: dt.datetime, end_at: dt.datetime, exc
     return db.session.execute(stmt).scalars().first()
 
 
-def request_booking(user: Any, listing_id: int, data: BookingInput) -> Booking:
+def request_booking(user: Any, listing_id: int, data: BookingInput, now: dt.datetime | None = None) -> Booking:
     require(user, "booking.request")
     serialise_writes()  # SQLite: the overlap check and the insert happen under one write lock
     listing = db.session.get(Listing, listing_id)
@@ -246,7 +246,7 @@ def request_booking(user: Any, listing_id: int, data: BookingInput) -> Booking:
     purpose = require_text(data.purpose, "purpose", _("使用目的"), 2000)
     sample = require_text(data.sample_description, "sample_description", _("样品说明"), 2000)
     avail = availability_for(listing)
-    moment = now()
+    moment = clock(now)
     if start_at <= moment:
         raise ValidationError(_("不能预约过去的时间。"), "start_at")
     if start_at < moment + dt.timedelta(hours=avail.lead_time_hours):
@@ -283,13 +283,7 @@ def request_booking(user: Any, listing_id: int, data: BookingInput) -> Booking:
         _("%(org)s 申请 %(when)s 使用 %(h)s 小时。", org=org.name, when=_local(start_at), h=_fmt_hours(booking.hours)),
         booking_link(booking),
     )
-    try:
-        db.session.commit()
-    except sa_exc.IntegrityError as err:  # deferred check at commit (defensive)
-        db.session.rollback()
-        if getattr(err.orig, "sqlstate", None) == "23P01":
-            raise Conflict(_("该时段已被预约，请选择其他时间。")) from None
-        raise
+    db.session.flush()
     return booking
 
 
@@ -318,17 +312,18 @@ def _provider_booking(user: Any, booking_id: int) -> Booking:
     return booking
 
 
-def approve_booking(user: Any, booking_id: int) -> Booking:
+def approve_booking(user: Any, booking_id: int, now: dt.datetime | None = None) -> Booking:
     """The provider approves; a rental contract draft follows (payer = renter, payee = provider,
     amount = hours × rate; art. 7 counts the rent actually paid under it)."""
+    moment = clock(now)
     booking = _provider_booking(user, booking_id)
     if booking.status != BookingStatus.REQUESTED:
         raise Conflict(_("只有待审批的预约可以批准。"))
-    if booking.start_at <= now():
+    if booking.start_at <= moment:
         raise Conflict(_("预约开始时间已过，不能再批准。"))
     before = audit.snapshot(booking)
     booking.status = BookingStatus.APPROVED
-    booking.decided_at = now()
+    booking.decided_at = moment
     if booking.amount_cny > 0:
         booking.contract = create_contract_draft(
             user, kind=ContractKind.RENTAL, payer=booking.renter, payee=booking.listing.owner,
@@ -338,11 +333,11 @@ def approve_booking(user: Any, booking_id: int) -> Booking:
     audit.record(user, "booking.approve", booking, before, audit.snapshot(booking))
     notify(admins_and_requester(booking.renter_id, booking.requested_by_id), "booking.approved",
            _("预约已批准：%(title)s", title=booking.listing.title), _local(booking.start_at), booking_link(booking))
-    db.session.commit()
+    db.session.flush()
     return booking
 
 
-def reject_booking(user: Any, booking_id: int, reason: str | None) -> Booking:
+def reject_booking(user: Any, booking_id: int, reason: str | None, now: dt.datetime | None = None) -> Booking:
     booking = _provider_booking(user, booking_id)
     reason = require_text(reason, "reason", _("拒绝原因"), 2000)
     if booking.status != BookingStatus.REQUESTED:
@@ -350,15 +345,15 @@ def reject_booking(user: Any, booking_id: int, reason: str | None) -> Booking:
     before = audit.snapshot(booking)
     booking.status = BookingStatus.REJECTED
     booking.rejection_reason = reason
-    booking.decided_at = now()
+    booking.decided_at = clock(now)
     audit.record(user, "booking.reject", booking, before, audit.snapshot(booking))
     notify(admins_and_requester(booking.renter_id, booking.requested_by_id), "booking.rejected",
            _("预约未获批准：%(title)s", title=booking.listing.title), reason, booking_link(booking))
-    db.session.commit()
+    db.session.flush()
     return booking
 
 
-def cancel_booking(user: Any, booking_id: int, reason: str | None = None) -> Booking:
+def cancel_booking(user: Any, booking_id: int, reason: str | None = None, now: dt.datetime | None = None) -> Booking:
     """Cancel a pending or approved booking.
 
     The renter may cancel a pending request at any time before it starts, and an approved booking
@@ -368,7 +363,7 @@ def cancel_booking(user: Any, booking_id: int, reason: str | None = None) -> Boo
     booking = get_for_update(Booking, booking_id, _("找不到该预约。"))
     if booking.status not in (BookingStatus.REQUESTED, BookingStatus.APPROVED):
         raise Conflict(_("该预约已结束或已取消。"))
-    moment = now()
+    moment = clock(now)
     is_provider = is_party(user, booking.listing.owner_id)
     if is_provider:
         require(user, "booking.manage", booking.listing)
@@ -394,20 +389,21 @@ def cancel_booking(user: Any, booking_id: int, reason: str | None = None) -> Boo
     booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = moment
     booking.cancel_reason = reason
-    cancel_draft_in_transaction(user, booking.contract, _("预约已取消。"))
+    cancel_draft(user, booking.contract, _("预约已取消。"))
     audit.record(user, "booking.cancel", booking, before, audit.snapshot(booking))
     notify(recipients, "booking.cancelled",
            _("预约已取消：%(title)s", title=booking.listing.title), reason or "", booking_link(booking))
-    db.session.commit()
+    db.session.flush()
     return booking
 
 
-def check_in(user: Any, booking_id: int, actual_hours: Any) -> Booking:
+def check_in(user: Any, booking_id: int, actual_hours: Any, now: dt.datetime | None = None) -> Booking:
     """The provider records the hours actually used; a draft rental contract follows the actual use."""
+    moment = clock(now)
     booking = _provider_booking(user, booking_id)
     if booking.status != BookingStatus.APPROVED:
         raise Conflict(_("只有已批准的预约可以登记使用。"))
-    if booking.start_at > now():
+    if booking.start_at > moment:
         raise Conflict(_("预约尚未开始，不能登记使用。"))
     hours = _hours_value(actual_hours, "actual_hours", _("实际使用时长"))
     if hours > booking.hours:
@@ -417,7 +413,7 @@ def check_in(user: Any, booking_id: int, actual_hours: Any) -> Booking:
     before = audit.snapshot(booking)
     booking.status = BookingStatus.COMPLETED
     booking.actual_hours = hours
-    booking.checked_in_at = now()
+    booking.checked_in_at = moment
     contract = booking.contract
     if contract is not None and contract.status == "draft":
         c_before = audit.snapshot(contract)
@@ -430,24 +426,24 @@ def check_in(user: Any, booking_id: int, actual_hours: Any) -> Booking:
     notify(admins_and_requester(booking.renter_id, booking.requested_by_id), "booking.checked_in",
            _("使用已登记：%(title)s", title=booking.listing.title),
            _("实际使用 %(h)s 小时。", h=_fmt_hours(hours)), booking_link(booking))
-    db.session.commit()
+    db.session.flush()
     return booking
 
 
-def mark_no_show(user: Any, booking_id: int) -> Booking:
+def mark_no_show(user: Any, booking_id: int, now: dt.datetime | None = None) -> Booking:
     """The renter did not come: the slot is released (the state leaves the constraint) and counted."""
     booking = _provider_booking(user, booking_id)
     if booking.status != BookingStatus.APPROVED:
         raise Conflict(_("只有已批准的预约可以登记爽约。"))
-    if booking.start_at > now():
+    if booking.start_at > clock(now):
         raise Conflict(_("预约尚未开始，不能登记爽约。"))
     before = audit.snapshot(booking)
     booking.status = BookingStatus.NO_SHOW
-    cancel_draft_in_transaction(user, booking.contract, _("承租方爽约。"))
+    cancel_draft(user, booking.contract, _("承租方爽约。"))
     audit.record(user, "booking.no_show", booking, before, audit.snapshot(booking))
     notify(admins_and_requester(booking.renter_id, booking.requested_by_id), "booking.no_show",
            _("预约被登记为爽约：%(title)s", title=booking.listing.title), "", booking_link(booking))
-    db.session.commit()
+    db.session.flush()
     return booking
 
 
@@ -458,10 +454,10 @@ def no_show_count(org_id: int) -> int:
 
 
 # ---------------------------------------------------------------- reading
-def bookings_for_resource(listing: Listing, upcoming_only: bool = False) -> list[Booking]:
+def bookings_for_resource(listing: Listing, upcoming_only: bool = False, now: dt.datetime | None = None) -> list[Booking]:
     stmt = select(Booking).where(Booking.listing_id == listing.id)
     if upcoming_only:
-        stmt = stmt.where(Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.end_at > now())
+        stmt = stmt.where(Booking.status.in_(ACTIVE_BOOKING_STATUSES), Booking.end_at > clock(now))
     return list(db.session.execute(stmt.order_by(Booking.start_at)).scalars())
 
 
@@ -509,7 +505,7 @@ def utilisation(org_id: int, year: int | None = None) -> list[Utilisation]:
 
 
 # ---------------------------------------------------------------- iCalendar
-def calendar_ics(bookings: list[Booking], name: str, viewer_org_id: int | None) -> bytes:
+def calendar_ics(bookings: list[Booking], name: str, viewer_org_id: int | None, now: dt.datetime | None = None) -> bytes:
     """RFC 5545 calendar of bookings; other organisations' bookings show only as busy."""
     from icalendar import Calendar, Event
 
@@ -517,7 +513,7 @@ def calendar_ics(bookings: list[Booking], name: str, viewer_org_id: int | None) 
     cal.add("prodid", "-//ccxq-market//deals//ZH")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", name)
-    stamp = now()
+    stamp = clock(now)
     for b in bookings:
         if b.status not in ACTIVE_BOOKING_STATUSES:
             continue

@@ -85,6 +85,10 @@ def admins_and_requester(org_id: int, requester_id: int | None) -> list[User]:
     return users
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+def clock(now: dt.datetime | None = None) -> dt.datetime:
+    """The moment a service acts at: the ``now`` its caller injected (tests, replays), else the real
+    time. Every deals service takes ``now: dt.datetime | None = None``, as the ledger's do."""
+    if now is not None and now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now or dt.datetime.now(dt.UTC)
 

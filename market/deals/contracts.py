@@ -19,7 +19,7 @@ from models.deals import Contract, ContractKind, ContractStatus
 from models.listings import Listing
 from models.organisations import Organisation
 
-from .common import get_for_update, is_party, now
+from .common import clock, get_for_update, is_party
 
 SIGNED_DOCUMENT_TYPES = frozenset({"pdf"})
 
@@ -41,7 +41,7 @@ def create_contract_draft(
     source_id: int | None = None,
     note: str | None = None,
 ) -> Contract:
-    """Add a draft contract to the caller's transaction (no commit: the award/approval commits it).
+    """Add a draft contract (for a bid award, a booking or data access approval).
 
     Used by bid awards (kind scenario_contract, art. 8), booking approvals (rental, art. 7) and
     data access approvals with a fee (data_access, art. 13). Both parties are told it waits on them.
@@ -137,7 +137,7 @@ def update_terms(user: Any, contract_id: int, amount_cny: Any, schedule_rows: li
     if changed:
         _reset_confirmations(contract, user)
     audit.record(user, "contract.update_terms", contract, before, audit.snapshot(contract))
-    db.session.commit()
+    db.session.flush()
     return contract
 
 
@@ -151,7 +151,7 @@ def upload_signed_document(user: Any, contract_id: int, stream: BinaryIO, filena
     contract.signed_document_sha256 = stored.sha256
     contract.signed_document_filename = stored.filename
     audit.record(user, "contract.upload_document", contract, before, audit.snapshot(contract))
-    db.session.commit()
+    db.session.flush()
     return contract
 
 
@@ -170,22 +170,23 @@ def _reset_confirmations(contract: Contract, user: Any) -> None:
         )
 
 
-def confirm(user: Any, contract_id: int) -> Contract:
+def confirm(user: Any, contract_id: int, now: dt.datetime | None = None) -> Contract:
     """One party confirms the draft as it stands; with both confirmations the contract is active."""
     contract = _editable(user, contract_id)
     if not contract.signed_document_sha256:
         raise ValidationError(_("请先上传双方签署的合同文件（PDF）。"), "document")
     before = audit.snapshot(contract)
+    at = clock(now)
     side = parties.side(user.organisation_id, contract)
     if side == "payer":
         if contract.payer_confirmed_at:
             raise Conflict(_("您已确认过该合同。"))
-        contract.payer_confirmed_at, contract.payer_confirmed_by_id = now(), user.id
+        contract.payer_confirmed_at, contract.payer_confirmed_by_id = at, user.id
         other = contract.payee_id
     else:
         if contract.payee_confirmed_at:
             raise Conflict(_("您已确认过该合同。"))
-        contract.payee_confirmed_at, contract.payee_confirmed_by_id = now(), user.id
+        contract.payee_confirmed_at, contract.payee_confirmed_by_id = at, user.id
         other = contract.payer_id
     if contract.payer_confirmed_at and contract.payee_confirmed_at:
         contract.status = ContractStatus.ACTIVE
@@ -205,12 +206,12 @@ def confirm(user: Any, contract_id: int) -> Contract:
             contract_link(contract),
         )
     audit.record(user, "contract.confirm", contract, before, audit.snapshot(contract))
-    db.session.commit()
+    db.session.flush()
     return contract
 
 
-def cancel_draft_in_transaction(actor: Any, contract: Contract | None, reason: str) -> None:
-    """Cancel a contract that is still a draft, inside the caller's transaction (booking cancelled...)."""
+def cancel_draft(actor: Any, contract: Contract | None, reason: str) -> None:
+    """Cancel a contract that is still a draft (its booking was cancelled or missed); a no-op otherwise."""
     if contract is None or contract.status != ContractStatus.DRAFT:
         return
     before = audit.snapshot(contract)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
@@ -28,7 +29,7 @@ from models.deals import (
 )
 from models.listings import Listing
 
-from .common import now
+from .common import clock
 from .data_access import today_local
 from .labels import kind_label, status_label
 
@@ -51,15 +52,16 @@ class Dashboard:
     applications_received: list[DataApplication] = field(default_factory=list)
     contracts: list[Contract] = field(default_factory=list)
     waiting: list[Waiting] = field(default_factory=list)
+    at: dt.datetime | None = None  # the moment the dashboard is for (None: now)
 
     @property
     def access_granted(self) -> list[DataApplication]:
-        day = today_local()
+        day = today_local(self.at)
         return [a for a in self.applications_sent if a.is_valid_on(day)]
 
     @property
     def access_given(self) -> list[DataApplication]:
-        day = today_local()
+        day = today_local(self.at)
         return [a for a in self.applications_received if a.is_valid_on(day)]
 
 
@@ -67,9 +69,9 @@ def _owned_by(model, org_id: int):
     return select(model).join(Listing, model.listing_id == Listing.id).where(Listing.owner_id == org_id)
 
 
-def dashboard_for(org) -> Dashboard:
+def dashboard_for(org, now: dt.datetime | None = None) -> Dashboard:
     s = db.session
-    d = Dashboard(org=org)
+    d = Dashboard(org=org, at=now)
     d.bids_sent = list(s.execute(select(Bid).where(Bid.bidder_id == org.id).order_by(Bid.id.desc())).scalars())
     d.bids_received = list(s.execute(_owned_by(Bid, org.id).order_by(Bid.id.desc())).scalars())
     d.bookings_made = list(s.execute(select(Booking).where(Booking.renter_id == org.id).order_by(Booking.start_at.desc())).scalars())
@@ -88,7 +90,7 @@ def dashboard_for(org) -> Dashboard:
 def _waiting(d: Dashboard) -> list[Waiting]:
     """Steps that wait on this organisation, oldest first."""
     out: list[Waiting] = []
-    moment = now()
+    moment = clock(d.at)
     for b in d.bids_received:
         if b.status in OPEN_BID_STATUSES:
             out.append(Waiting(_("评审揭榜方案：%(t)s · %(o)s", t=b.listing.title, o=b.bidder.name), f"/deals/bids/{b.id}", b.submitted_at))

@@ -27,10 +27,10 @@ from models.listings import DATA_KINDS, Listing, ListingKind, ListingStatus, Ope
 from .common import (
     acting_org,
     admins_and_requester,
+    clock,
     get_for_update,
     is_party,
     listing_of_kind,
-    now,
     require_text,
 )
 from .contracts import create_contract_draft
@@ -58,8 +58,8 @@ def modes_for(listing: Listing) -> tuple[str, ...]:
     return (DataAccessMode.USE.value,)
 
 
-def today_local() -> dt.date:
-    return local_date(now())
+def today_local(now: dt.datetime | None = None) -> dt.date:
+    return local_date(clock(now))
 
 
 def parse_fields(value: Any) -> list[str]:
@@ -95,7 +95,7 @@ class ApplicationInput:
     mode: str | None = None
 
 
-def apply(user: Any, listing_id: int, data: ApplicationInput) -> DataApplication:
+def apply(user: Any, listing_id: int, data: ApplicationInput, now: dt.datetime | None = None) -> DataApplication:
     require(user, "data_application.submit")
     listing = get_for_update(Listing, listing_id, _("找不到该数据资源。"))
     if listing.kind not in DATA_KINDS:
@@ -110,7 +110,7 @@ def apply(user: Any, listing_id: int, data: ApplicationInput) -> DataApplication
     purpose = require_text(data.purpose, "purpose", _("使用目的"), 5000)
     fields = parse_fields(data.fields)
     _check_period(data.period_start, data.period_end, "period_start", "period_end")
-    if data.period_end < today_local():  # type: ignore[operator]
+    if data.period_end < today_local(now):  # type: ignore[operator]
         raise ValidationError(_("使用期限已经结束。"), "period_end")
     modes = modes_for(listing)
     mode = data.mode or (modes[0] if len(modes) == 1 else None)
@@ -133,7 +133,7 @@ def apply(user: Any, listing_id: int, data: ApplicationInput) -> DataApplication
     audit.record(user, "data_application.submit", app, None, audit.snapshot(app))
     notify(org_admins(listing.owner_id), "data_application.submitted",
            _("新的数据使用申请：%(title)s", title=listing.title), org.name, application_link(app))
-    db.session.commit()
+    db.session.flush()
     return app
 
 
@@ -147,7 +147,7 @@ class Decision:
     fee_cny: Any = None
 
 
-def decide(user: Any, application_id: int, decision: Decision) -> DataApplication:
+def decide(user: Any, application_id: int, decision: Decision, now: dt.datetime | None = None) -> DataApplication:
     """The data owner approves (optionally with conditions and a fee) or rejects with a reason.
 
     An approval with a fee creates a data_access contract draft (payer = applicant, payee = owner).
@@ -169,7 +169,7 @@ def decide(user: Any, application_id: int, decision: Decision) -> DataApplicatio
         valid_from = decision.valid_from or app.period_start
         valid_until = decision.valid_until or app.period_end
         _check_period(valid_from, valid_until, "valid_from", "valid_until")
-        if valid_until < today_local():
+        if valid_until < today_local(now):
             raise ValidationError(_("有效期已经结束。"), "valid_until")
         app.valid_from, app.valid_until = valid_from, valid_until
         fee = None
@@ -189,11 +189,11 @@ def decide(user: Any, application_id: int, decision: Decision) -> DataApplicatio
             body += "\n" + _("附加条件：") + app.conditions
     else:
         raise ValidationError(_("请选择审批结果。"), "outcome")
-    app.decided_at = now()
+    app.decided_at = clock(now)
     app.decided_by_id = user.id
     audit.record(user, f"data_application.{decision.outcome}", app, before, audit.snapshot(app))
     notify(admins_and_requester(app.applicant_id, app.requested_by_id), "data_application.decided", title, body, application_link(app))
-    db.session.commit()
+    db.session.flush()
     return app
 
 
@@ -209,7 +209,7 @@ def withdraw(user: Any, application_id: int) -> DataApplication:
     audit.record(user, "data_application.withdraw", app, before, audit.snapshot(app))
     notify(org_admins(app.listing.owner_id), "data_application.withdrawn",
            _("数据使用申请已撤回：%(title)s", title=app.listing.title), app.applicant.name, application_link(app))
-    db.session.commit()
+    db.session.flush()
     return app
 
 

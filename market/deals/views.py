@@ -17,9 +17,8 @@ from market.domain import parties
 from market.domain.localtime import localize
 from market.errors import DomainError, NotFound, PermissionDenied
 from market.exports import Column, Table
-from market.extensions import db
 from market.i18n import N_
-from market.web import apply_domain_error, permission_required
+from market.web import apply_domain_error, commit, permission_required, rollback
 
 from . import bids as bid_svc
 from . import bookings as booking_svc
@@ -49,14 +48,15 @@ bp.add_app_template_global(kind_label, "deal_kind")
 
 
 def _run(fn: Callable, *args: Any, form: Any = None, ok: str | None = None, **kwargs: Any) -> tuple[Any, bool]:
-    """Call a service; on a domain error undo the session and show the message (on the form if it can)."""
+    """Call a service and commit (the view's one boundary); on a domain error roll back and show the
+    message (on the form if it can). 403/404 go on to the error handler, which rolls back too."""
     try:
         result = fn(*args, **kwargs)
+        commit()
     except (NotFound, PermissionDenied):
-        db.session.rollback()
         raise
     except DomainError as err:
-        db.session.rollback()
+        rollback()
         if form is not None:
             apply_domain_error(form, err)
         else:

@@ -11,8 +11,8 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from market.errors import ImportErrors
-from market.extensions import db
 from market.imports import read_path
+from market.web import commit
 
 ledger_cli = AppGroup("ledger", help="交易台账：导入、导出、校验哈希链。")
 
@@ -26,8 +26,8 @@ def import_command(file: str) -> None:
     try:
         rows = read_path(file, current_app.config.get("IMPORT_MAX_BYTES", 20 * 1024 * 1024))
         result = import_rows(rows, actor="cli", filename=Path(file).name)
+        commit()
     except ImportErrors as err:
-        db.session.rollback()
         for e in err.errors:
             click.echo(str(e), err=True)
         click.echo(f"refused: {len(err.errors)} error(s), nothing imported", err=True)

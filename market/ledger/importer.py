@@ -285,10 +285,8 @@ def import_rows(rows: list[tuple[int, dict[str, Any]]], actor: Any = "cli", sour
         in_file[p.ref] = p
         todo.append(p)
     if errors:
-        db.session.rollback()
-        raise ImportErrors(sorted(errors, key=lambda e: e.line))
+        raise ImportErrors(sorted(errors, key=lambda e: e.line))  # the boundary rolls back (head lock)
     if not todo:
-        db.session.rollback()
         return result
     ids = {ref: e.id for ref, e in existing.items()}
     for p in todo:
@@ -304,7 +302,7 @@ def import_rows(rows: list[tuple[int, dict[str, Any]]], actor: Any = "cli", sour
         result.created += 1
     audit.record(actor, "ledger.import", object_type="ledger_import", object_id=filename or None,
                  after={"created": result.created, "unchanged": result.unchanged})
-    db.session.commit()
+    db.session.flush()
     return result
 
 

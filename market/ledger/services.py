@@ -1,8 +1,9 @@
 """Ledger services: record payments and refunds, confirm, dispute, resolve, add evidence; and the
 query helpers the dashboards and the subsidy engine read (POLICY.md interpretation 1).
 
-Every function takes the acting user, checks ``permissions``, does its work in one transaction,
-writes an audit entry, notifies whoever must act next, and commits once. Nothing here edits an
+Every function takes the acting user, checks ``permissions``, does its work, writes an audit
+entry, notifies whoever must act next, and flushes (inside ``_conflicts_as_409`` where a race can
+break a constraint); the view, command or job that called it commits. Nothing here edits an
 entry's content: a refund or correction is a new entry with a negative amount that ``reverses``
 the one it corrects.
 """
@@ -217,8 +218,7 @@ def _check_idempotency(key: str | None, duplicate: str) -> str:
         raise ValidationError(_("幂等键过长。"), "idempotency_key")
     exists = db.session.execute(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == key)).first()
     if exists:
-        db.session.rollback()  # release the head lock, if held
-        raise Conflict(duplicate)
+        raise Conflict(duplicate)  # the boundary rolls back, releasing the head lock
     return key
 
 
@@ -240,7 +240,6 @@ def _check_within_contract(contract: Contract, amount: Decimal) -> None:
     paid = contract_paid(contract.id)
     if paid + amount > contract.amount_cny:
         left = max(Decimal(contract.amount_cny) - paid, Decimal("0.00"))
-        db.session.rollback()  # release the head lock
         raise ValidationError(
             _("付款金额超出合同金额：合同金额 %(total)s 元，已登记付款（扣除退款）%(paid)s 元，"
               "本次最多可登记 %(left)s 元。",
@@ -304,7 +303,7 @@ def record_payment(
         )
         audit.record(user, "ledger.record", entry, after=audit.snapshot(entry))
         _notify_confirmation_needed(entry, user.organisation_id, _("待确认的付款"))
-        db.session.commit()
+        db.session.flush()
     return entry
 
 
@@ -342,7 +341,6 @@ def record_refund(
         locked = _lock_entry(original.id)
         left = chain.remaining(locked)
         if amount > left:
-            db.session.rollback()
             raise ValidationError(
                 _("退款金额 %(a)s 超过原付款剩余可冲正金额 %(left)s。", a=f"{amount:,.2f}", left=f"{left:,.2f}"),
                 "amount_cny",
@@ -355,7 +353,7 @@ def record_refund(
         )
         audit.record(user, "ledger.refund", entry, after=audit.snapshot(entry))
         _notify_confirmation_needed(entry, user.organisation_id, _("待确认的退款/更正"))
-        db.session.commit()
+        db.session.flush()
     return entry
 
 
@@ -402,7 +400,6 @@ def confirm(user: Any, entry: LedgerEntry, now: dt.datetime | None = None) -> Le
             chain.append_event(entry, kind, at=at, org_id=user.organisation_id, user_id=user.id)
             done.append(side)
     if not done:
-        db.session.rollback()
         raise Conflict(_("您方已经确认过这笔记录。"))
     db.session.refresh(entry)
     audit.record(user, "ledger.confirm", entry, after={"sides": done, "at": at})
@@ -412,7 +409,7 @@ def confirm(user: Any, entry: LedgerEntry, now: dt.datetime | None = None) -> Le
                 _("双方均已确认，但还缺少凭证：%(m)s。", m=_("、").join(_(EVIDENCE_LABELS[m]) for m in sorted(missing))))
         notify(org_admins(parties.other_party(user.organisation_id, entry)), "ledger.confirmed",
                _("付款 %(ref)s 已确认", ref=entry.ref), body, entry_link(entry))
-    db.session.commit()
+    db.session.flush()
     return entry
 
 
@@ -433,7 +430,6 @@ def dispute(user: Any, entry: LedgerEntry, reason: str, now: dt.datetime | None 
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        db.session.rollback()
         raise Conflict(_("这笔记录已经有过异议，请联系区审核人员，或登记冲正记录。"))
     chain.append_event(entry, EventKind.DISPUTED, at=at, org_id=user.organisation_id, user_id=user.id, reason=reason)
     db.session.refresh(entry)
@@ -441,7 +437,7 @@ def dispute(user: Any, entry: LedgerEntry, reason: str, now: dt.datetime | None 
     title = _("付款 %(ref)s 有异议", ref=entry.ref)
     notify(org_admins(parties.other_party(user.organisation_id, entry)) + district_staff(), "ledger.disputed",
            title, reason, entry_link(entry))
-    db.session.commit()
+    db.session.flush()
     return entry
 
 
@@ -461,14 +457,13 @@ def resolve_dispute(user: Any, entry: LedgerEntry, note: str, now: dt.datetime |
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        db.session.rollback()
         raise Conflict(_("这笔记录当前没有待处理的异议。"))
     chain.append_event(entry, EventKind.DISPUTE_RESOLVED, at=at, org_id=user.organisation_id, user_id=user.id, reason=note[:1000])
     db.session.refresh(entry)
     audit.record(user, "ledger.resolve", entry, after={"note": note})
     users = org_admins(entry.payer_id) + org_admins(entry.payee_id)
     notify(users, "ledger.resolved", _("付款 %(ref)s 的异议已处理", ref=entry.ref), note, entry_link(entry))
-    db.session.commit()
+    db.session.flush()
     return entry
 
 
@@ -490,7 +485,7 @@ def add_evidence(user: Any, entry: LedgerEntry, uploads: Iterable[Upload], now: 
     audit.record(user, "ledger.add_evidence", entry, after={"evidence": stored})
     if not entry.both_confirmed:
         _notify_confirmation_needed(entry, user.organisation_id, _("付款凭证已补充，请确认"))
-    db.session.commit()
+    db.session.flush()
     return entry
 
 

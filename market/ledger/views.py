@@ -27,7 +27,7 @@ from market.extensions import db
 from market.i18n import N_
 from market.imports import FieldError, money
 from market.permissions import can, require
-from market.web import permission_required
+from market.web import commit, permission_required, rollback
 from models.deals import Contract
 from models.ledger import LedgerEntry
 
@@ -103,13 +103,14 @@ def _entry_or_404(entry_id: int):
 
 
 def _run(action, success: str, default: str):
+    """Run a service and commit (the view's boundary); a domain error rolls back and is flashed."""
     try:
         action()
+        commit()
     except (NotFound, PermissionDenied):
-        db.session.rollback()
         raise  # another organisation's entry: 403/404, never a redirect that hides the refusal
     except DomainError as err:
-        db.session.rollback()
+        rollback()
         flash(err.message, "danger")
     else:
         flash(success, "success")

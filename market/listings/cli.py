@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 from market import exports, imports
 from market.errors import ImportErrors
+from market.web import commit
 from models.listings import ListingStatus
 
 from . import importer
@@ -26,6 +27,7 @@ def import_command(file: Path, publish: bool) -> None:
     try:
         rows = imports.read_path(file, current_app.config["IMPORT_MAX_BYTES"])
         result = importer.import_rows(rows, actor="cli", publish=publish)
+        commit()
     except ImportErrors as err:
         for error in err.errors:
             click.echo(str(error), err=True)

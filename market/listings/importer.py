@@ -95,13 +95,9 @@ def import_rows(rows: list[tuple[int, dict[str, Any]]], actor: Any, publish: boo
     if not checked:
         raise ImportErrors([RowError(0, "file", _("文件中没有数据行。"))])
     result = ImportResult()
-    try:
-        for row in checked:
-            _apply(row, actor, publish, result)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    for row in checked:
+        _apply(row, actor, publish, result)
+    db.session.flush()
     return result
 
 

@@ -198,7 +198,7 @@ def create(user: Any, kind: str, raw: dict[str, Any], org: Organisation | None =
     fields.apply(listing, data)
     db.session.add(listing)
     audit.record(user, "listing.create", listing, after=audit.snapshot(listing))
-    db.session.commit()
+    db.session.flush()
     return listing
 
 
@@ -214,7 +214,7 @@ def edit(user: Any, listing: Listing, raw: dict[str, Any]) -> ListingRevision | 
         before = audit.snapshot(listing)
         fields.apply(listing, data)
         audit.record(user, "listing.edit", listing, before=before, after=audit.snapshot(listing))
-        db.session.commit()
+        db.session.flush()
         return None
     if listing.status == S.SUBMITTED:
         raise Conflict(_("条目正在审核中，不能修改；如需修改请先撤回。"))
@@ -224,12 +224,12 @@ def edit(user: Any, listing: Listing, raw: dict[str, Any]) -> ListingRevision | 
     if revision is None and fields.same(data, current):
         raise ValidationError(_("内容没有变化。"))
     revision = _propose(user, listing, data)
-    db.session.commit()
+    db.session.flush()
     return revision
 
 
 def _propose(user: Any, listing: Listing, data: dict[str, Any]) -> ListingRevision:
-    """Create or replace the pending revision of a published listing (in the caller's transaction)."""
+    """Create or replace the pending revision of a published listing."""
     revision = listing.pending_revision
     if revision is None:
         revision = ListingRevision(listing=listing, created_by_id=getattr(user, "id", None))
@@ -260,7 +260,7 @@ def submit(user: Any, listing: Listing) -> None:
     listing.submitted_at = utcnow()
     audit.record(user, "listing.submit", listing, before=before, after=audit.snapshot(listing))
     _tell_reviewers(listing, _("新条目待审核：%(title)s", title=listing.title))
-    db.session.commit()
+    db.session.flush()
 
 
 def withdraw(user: Any, listing: Listing) -> None:
@@ -278,7 +278,7 @@ def withdraw(user: Any, listing: Listing) -> None:
         audit.record(user, "listing.revision_withdraw", listing, before={"revision": revision.data})
     else:
         raise Conflict(_("没有可撤回的审核申请。"))
-    db.session.commit()
+    db.session.flush()
 
 
 def close(user: Any, listing: Listing) -> None:
@@ -293,7 +293,7 @@ def close(user: Any, listing: Listing) -> None:
     _end_revision(listing)
     audit.record(user, "listing.close", listing, before=before, after=audit.snapshot(listing))
     enqueue(listing.id, op="delete")
-    db.session.commit()
+    db.session.flush()
 
 
 def archive(user: Any, listing: Listing) -> None:
@@ -309,7 +309,7 @@ def archive(user: Any, listing: Listing) -> None:
     audit.record(user, "listing.archive", listing, before=before, after=audit.snapshot(listing))
     if was_public:
         enqueue(listing.id, op="delete")
-    db.session.commit()
+    db.session.flush()
 
 
 def _end_revision(listing: Listing) -> None:
@@ -343,7 +343,7 @@ def review(user: Any, listing: Listing, decision: str, comment: str | None = Non
             _return_revision(user, listing, comment)
     else:
         raise Conflict(_("这个条目没有待审核的内容。"))
-    db.session.commit()
+    db.session.flush()
 
 
 def _pending(listing: Listing) -> ListingRevision | None:
@@ -352,7 +352,7 @@ def _pending(listing: Listing) -> ListingRevision | None:
 
 
 def publish(actor: Any, listing: Listing, comment: str | None = None) -> None:
-    """Make a listing public (in the caller's transaction): checks owner kind and verification."""
+    """Make a listing public: checks owner kind and verification (review and the importer call it)."""
     check_owner_kind(listing.owner, listing.kind)
     require_verified(listing.owner)
     before = audit.snapshot(listing)
@@ -451,7 +451,7 @@ def record_view(user: Any, listing: Listing) -> bool:
     db.session.execute(
         update(Listing).where(Listing.id == listing.id).values(view_count=Listing.view_count + 1)
     )
-    db.session.commit()
+    db.session.flush()
     return True
 
 
@@ -470,7 +470,7 @@ def add_attachment(user: Any, listing: Listing, stream: BinaryIO, filename: str)
     if listing.status == S.PUBLISHED:
         _propose(user, listing, _revision_base(listing))
     audit.record(user, "listing.attachment_add", listing, after={"file": att.filename, "sha256": att.sha256})
-    db.session.commit()
+    db.session.flush()
     return att
 
 
@@ -487,7 +487,7 @@ def remove_attachment(user: Any, listing: Listing, attachment_id: int) -> None:
     else:
         listing.attachments.remove(att)
     audit.record(user, "listing.attachment_remove", listing, before={"file": att.filename, "sha256": att.sha256})
-    db.session.commit()
+    db.session.flush()
 
 
 def _revision_base(listing: Listing) -> dict[str, Any]:

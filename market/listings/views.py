@@ -20,7 +20,7 @@ from market import evidence, exports, imports
 from market.errors import DomainError, ImportErrors, NotFound, PermissionDenied
 from market.extensions import db
 from market.permissions import can
-from market.web import PUBLIC, apply_domain_error, paginate, permission_required
+from market.web import PUBLIC, apply_domain_error, commit, paginate, permission_required, rollback
 from models.audit import AuditEntry
 from models.listings import ListingKind, ListingStatus, Track
 
@@ -31,6 +31,7 @@ VIEWED_KEY = "listings_viewed"
 
 
 def _show_form_errors(form, err: DomainError) -> None:
+    rollback()  # re-render from a clean session (as apply_domain_error does)
     if isinstance(err, fields.ListingInvalid):
         for error in err.errors:
             target = getattr(form, error.field, None)
@@ -59,6 +60,7 @@ def detail(ref: str):
     viewed = session.get(VIEWED_KEY, [])
     if listing.is_public and listing.id not in viewed:
         if services.record_view(current_user, listing):
+            commit()
             session[VIEWED_KEY] = (viewed + [listing.id])[-200:]
     history = []
     if can(current_user, "listing.view_unpublished", listing):
@@ -129,6 +131,7 @@ def create(kind: str):
     if form.validate_on_submit():
         try:
             listing = services.create(current_user, kind, form.to_raw())
+            commit()
         except DomainError as err:
             _show_form_errors(form, err)
         else:
@@ -152,8 +155,8 @@ def edit(ref: str):
     if form.validate_on_submit():
         try:
             revision = services.edit(current_user, listing, form.to_raw())
+            commit()
         except DomainError as err:
-            db.session.rollback()
             _show_form_errors(form, err)
         else:
             if revision is not None:
@@ -171,11 +174,10 @@ def _action(ref: str, fn, done: str):
     listing = services.get_visible(current_user, ref)
     try:
         fn(current_user, listing)
+        commit()
     except (NotFound, PermissionDenied):
-        db.session.rollback()
         raise  # another organisation's listing: 403/404, never a redirect that hides the refusal
     except DomainError as err:
-        db.session.rollback()
         flash(err.message, "danger")
     else:
         flash(done, "success")
@@ -217,8 +219,8 @@ def upload_attachment(ref: str):
     upload = form.file.data
     try:
         services.add_attachment(current_user, listing, upload.stream, upload.filename or "file")
+        commit()
     except DomainError as err:
-        db.session.rollback()
         flash(err.message, "danger")
     else:
         if listing.status == ListingStatus.PUBLISHED:
@@ -252,8 +254,8 @@ def review_detail(ref: str):
         decision = "publish" if form.publish.data else "return"
         try:
             services.review(current_user, listing, decision, form.comment.data)
+            commit()
         except DomainError as err:
-            db.session.rollback()
             apply_domain_error(form, err)
         else:
             flash(_("已发布。") if decision == "publish" else _("已退回，发布方会收到您的意见。"), "success")
@@ -294,8 +296,8 @@ def import_page():
         try:
             rows = list(imports.read_rows(upload.read(), upload.filename or "", current_app_max()))
             result = importer.import_rows(rows, actor=current_user, publish=form.publish.data)
+            commit()
         except ImportErrors as err:
-            db.session.rollback()
             errors = err.errors
         else:
             flash(result.summary(), "success")

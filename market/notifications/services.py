@@ -118,5 +118,5 @@ def mark_read(user: User, notification_id: int | None = None) -> int:
             raise NotFound(_("通知不存在。"))
         stmt = stmt.where(Notification.id == notification_id)
     changed = db.session.execute(stmt.values(read_at=utcnow())).rowcount
-    db.session.commit()
+    db.session.flush()
     return changed

@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from market.auth.forms import ActionForm
 from market.extensions import db
-from market.web import paginate, permission_required
+from market.web import commit, paginate, permission_required
 from models.notifications import Notification
 
 from . import bp, services
@@ -26,6 +26,7 @@ def read(notification_id: int):
     form = ActionForm()
     if form.validate_on_submit():
         services.mark_read(current_user, notification_id)
+        commit()
         note = db.session.get(Notification, notification_id)
         if request.form.get("follow") and note and note.link and note.link.startswith("/"):
             return redirect(note.link)
@@ -38,5 +39,6 @@ def read_all():
     form = ActionForm()
     if form.validate_on_submit():
         services.mark_read(current_user)
+        commit()
     return redirect(url_for("notifications.index"))
 

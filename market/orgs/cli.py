@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from market.errors import DomainError, ImportErrors
+from market.web import commit
 
 orgs_cli = AppGroup("orgs", help="Organisations: bulk import and export (CONTRACT.md).")
 
@@ -26,6 +27,7 @@ def import_command(file: Path) -> None:
 
     try:
         result = import_path("cli", file)
+        commit()
     except ImportErrors as err:
         for e in err.errors:
             click.echo(str(e), err=True)

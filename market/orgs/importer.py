@@ -1,9 +1,10 @@
 """Bulk import and export of organisations (CONTRACT.md, "Organisations").
 
 The row is the organisation's full state: upsert by ``ref``, an identical row is a no-op, and the
-whole file commits or nothing does. Two deliberate exceptions keep district decisions safe:
-``verified: true`` verifies (audited as the import) but ``false`` never un-verifies — revoking is
-a reviewer's decision with a reason; and a size set by an admin override is kept.
+whole file is applied in one transaction (the CLI command or upload view commits it) or not at
+all. Two deliberate exceptions keep district decisions safe: ``verified: true`` verifies (audited
+as the import) but ``false`` never un-verifies — revoking is a reviewer's decision with a reason;
+and a size set by an admin override is kept.
 """
 
 from __future__ import annotations
@@ -290,13 +291,10 @@ def import_rows(actor: Any, rows: list[tuple[int, dict[str, Any]]]) -> ImportRes
         with db.session.no_autoflush:
             for finish in finishing:
                 finish(actor)
-        db.session.commit()
-    except IntegrityError:
+        db.session.flush()
+    except IntegrityError:  # a failed flush leaves nothing usable: reset the session, say why
         db.session.rollback()
         raise Conflict(_("导入时与其他操作冲突（统一社会信用代码或 ref 重复），没有保存任何数据，请重试。")) from None
-    except BaseException:
-        db.session.rollback()
-        raise
     return result
 
 

@@ -1,4 +1,4 @@
-"""Organisation services: registration, verification, size, related parties. One transaction per call.
+"""Organisation services: registration, verification, size, related parties. They flush; the caller commits.
 
 POLICY.md interpretation 4: subsidies go only to verified organisations, SMEs by the national
 classification, registered in the district, and never for deals between related parties. The
@@ -220,7 +220,7 @@ def override_size(actor: User, org: Organisation, size: str | None, reason: str)
                classified=cls.size if cls else None, classified_reason=cls.reason if cls else None, reason=reason)
     org.size_assessed_on = localtime.today()
     audit.record(actor, "org.override_size", org, before, audit.snapshot(org))
-    db.session.commit()
+    db.session.flush()
     return org
 
 
@@ -316,7 +316,7 @@ def register_organisation(reg: Registration) -> tuple[Organisation, User]:
            _("%(name)s（%(uscc)s）已提交注册，请审核营业执照。", name=org.name, uscc=org.uscc),
            f"/orgs/admin/{org.id}")
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:  # a concurrent registration took the code or the email
         db.session.rollback()
         raise Conflict(_("该统一社会信用代码或邮箱刚刚被注册，请检查后重试。")) from None
@@ -337,7 +337,7 @@ def approve(actor: User, org: Organisation) -> Organisation:
     notify(org_admins(org.id), "org.verified", _("您的机构已通过认证"),
            _("%(name)s 已通过长春新区的机构认证，现在可以发布资源、投标、预约、签约和申领补贴。", name=org.name),
            f"/orgs/{org.id}")
-    db.session.commit()
+    db.session.flush()
     return org
 
 
@@ -361,7 +361,7 @@ def reject(actor: User, org: Organisation, reason: str) -> Organisation:
     title = _("您的机构认证已被撤销") if revoking else _("您的机构认证未通过")
     notify(org_admins(org.id), "org.rejected", title,
            _("理由：%(reason)s。请修改资料或重新上传营业执照后再次提交。", reason=reason), f"/orgs/{org.id}/edit")
-    db.session.commit()
+    db.session.flush()
     return org
 
 
@@ -419,7 +419,7 @@ def update_profile(actor: User, org: Organisation, change: ProfileChange) -> Org
         notify(district_staff(Role.DISTRICT_REVIEWER) or district_staff(), "org.pending",
                _("机构重新提交审核：%(name)s", name=org.name), "", f"/orgs/admin/{org.id}")
     audit.record(actor, "org.edit", org, before, audit.snapshot(org))
-    db.session.commit()
+    db.session.flush()
     return org
 
 
@@ -434,7 +434,7 @@ def create_group(actor: User, name: str, basis: str, note: str | None = None) ->
     group = RelatedPartyGroup(name=name, basis=basis, note=(note or "").strip() or None)
     db.session.add(group)
     audit.record(actor, "org.group_create", group, None, audit.snapshot(group))
-    db.session.commit()
+    db.session.flush()
     return group
 
 
@@ -448,7 +448,7 @@ def add_to_group(actor: User, group: RelatedPartyGroup, org: Organisation) -> No
     org.group = group
     _event(org, actor, "group_joined", group=group.name, basis=group.basis)
     audit.record(actor, "org.group_add", org, before, audit.snapshot(org))
-    db.session.commit()
+    db.session.flush()
 
 
 def remove_from_group(actor: User, group: RelatedPartyGroup, org: Organisation) -> None:
@@ -459,7 +459,7 @@ def remove_from_group(actor: User, group: RelatedPartyGroup, org: Organisation) 
     org.group = None
     _event(org, actor, "group_left", group=group.name)
     audit.record(actor, "org.group_remove", org, before, audit.snapshot(org))
-    db.session.commit()
+    db.session.flush()
 
 
 def find_org(key: str) -> Organisation | None:

@@ -19,7 +19,7 @@ from market.domain import localtime
 from market.errors import DomainError, ImportErrors, ValidationError
 from market.extensions import db
 from market.permissions import can
-from market.web import PUBLIC, apply_domain_error, paginate, permission_required
+from market.web import PUBLIC, apply_domain_error, commit, paginate, permission_required
 from models.organisations import Organisation, RelatedPartyGroup
 
 from . import bp, services
@@ -69,6 +69,7 @@ def register():
         )
         try:
             org, user = services.register_organisation(reg)
+            commit()
         except DomainError as err:
             apply_domain_error(form, err)
         else:
@@ -118,8 +119,8 @@ def edit(org_id: int):
         )
         try:
             services.update_profile(current_user, org, change)
+            commit()
         except DomainError as err:
-            db.session.rollback()
             apply_domain_error(form, err)
         else:
             flash(_("机构资料已保存。"), "success")
@@ -191,6 +192,7 @@ def approve(org_id: int):
     if form.validate_on_submit():
         try:
             services.approve(current_user, org)
+            commit()
         except DomainError as err:
             flash(err.message, "danger")
         else:
@@ -206,6 +208,7 @@ def reject(org_id: int):
     if form.validate_on_submit():
         try:
             services.reject(current_user, org, form.reason.data)
+            commit()
         except DomainError as err:
             flash(err.message, "danger")
         else:
@@ -223,6 +226,7 @@ def override_size(org_id: int):
     if form.validate_on_submit():
         try:
             services.override_size(current_user, org, form.size.data or None, form.reason.data)
+            commit()
         except DomainError as err:
             flash(err.message, "danger")
         else:
@@ -239,6 +243,7 @@ def groups():
     if form.validate_on_submit():
         try:
             group = services.create_group(current_user, form.name.data, form.basis.data, form.note.data)
+            commit()
         except DomainError as err:
             apply_domain_error(form, err)
         else:
@@ -260,6 +265,7 @@ def group_detail(group_id: int):
         else:
             try:
                 services.add_to_group(current_user, group, org)
+                commit()
             except DomainError as err:
                 apply_domain_error(form, err)
             else:
@@ -275,6 +281,7 @@ def group_remove(group_id: int, org_id: int):
     if ApproveForm().validate_on_submit():
         try:
             services.remove_from_group(current_user, group, org)
+            commit()
         except DomainError as err:
             flash(err.message, "danger")
         else:
@@ -295,6 +302,7 @@ def import_page():
         data = upload.stream.read(current_app.config["IMPORT_MAX_BYTES"] + 1)
         try:
             result = import_bytes(current_user, data, upload.filename or "")
+            commit()
         except ImportErrors as err:
             errors = err.errors
         except ValidationError as err:

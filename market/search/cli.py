@@ -34,9 +34,13 @@ def sync_cmd() -> None:
 def seed_cmd() -> None:
     """Merge the shipped lexicon (market/search/data/lexicon.yaml): new groups only; groups an
     admin edited or deleted stay as they are. `db upgrade` already seeds it on a fresh install."""
+    from market.web import commit
+
     from .services import seed_synonyms
 
-    click.echo(f"seeded {seed_synonyms()} new synonym groups")
+    seeded = seed_synonyms()
+    commit()
+    click.echo(f"seeded {seeded} new synonym groups")
 
 
 @search_cli.command("query")

@@ -162,7 +162,7 @@ def save_synonym(user: User, raw: str, synonym_id: int | None = None) -> SearchS
         row.terms = terms
     db.session.flush()
     audit.record(user, "search.synonym_saved", row, before, audit.snapshot(row))
-    db.session.commit()
+    db.session.flush()
     invalidate_synonyms()
     return row
 
@@ -181,7 +181,7 @@ def delete_synonym(user: User, synonym_id: int) -> None:
     else:
         audit.record(user, "search.synonym_deleted", row, before, None)
         db.session.delete(row)
-    db.session.commit()
+    db.session.flush()
     invalidate_synonyms()
 
 
@@ -194,7 +194,7 @@ def seed_synonyms(path: Path | None = None) -> int:
     added = merge_shipped(db.session.connection(), groups)
     if added:
         audit.record("cli", "search.synonyms_seeded", None, None, {"groups": added}, object_type="search_synonym")
-    db.session.commit()
+    db.session.flush()
     invalidate_synonyms()
     return added
 
@@ -633,6 +633,8 @@ def sync_outbox(timeout: float = 10.0, batch: int = 500) -> int:
     the index may lag the database but never leads it. If another process holds the lock longer
     than ``timeout``, nothing is done and the rows wait for the next sync (no error for the user).
     """
+    from market.web import commit
+
     st = store()
     if st.outdated():  # an index from before a schema change (e.g. the pinyin fields): rebuild it
         log.info("search index schema is outdated; rebuilding")
@@ -670,7 +672,7 @@ def sync_outbox(timeout: float = 10.0, batch: int = 500) -> int:
                 for x in published:
                     _collect_aliases(mined, x)
                 merge_mined(aliases.mine_all(mined))
-                db.session.commit()
+                commit()  # the drain is its own boundary: one commit per batch, after the index's
                 done += len(rows)
     except IndexBusy:
         log.info("search index busy; outbox rows left for the next sync")
@@ -686,7 +688,11 @@ def _collect_aliases(out: list[tuple[str, str]], listing: Listing) -> None:
 
 
 def reindex(procs: int = 1, limitmb: int = 128, timeout: float = 600.0) -> int:
-    """Rebuild the index from the database in a new directory, then swap it in atomically."""
+    """Rebuild the index from the database in a new directory, then swap it in atomically.
+
+    Like :func:`sync_outbox` a drain, not a service: it commits the outbox rows it covered."""
+    from market.web import commit
+
     st = store()
     with st.writer_lock(timeout):
         # Rows visible now are covered by the rebuild: the listings are read after this point.
@@ -723,7 +729,7 @@ def reindex(procs: int = 1, limitmb: int = 128, timeout: float = 600.0) -> int:
             listings = _load({row.listing_id for row in pending})
             notify_saved_searches([x for x in listings.values() if x.status == ListingStatus.PUBLISHED])
         merge_mined(aliases.mine_all(mined))
-        db.session.commit()
+        commit()  # a boundary like sync_outbox: the rows are done once the new index is in place
     sync_outbox()  # whatever was committed while we were building
     return count
 
@@ -731,7 +737,7 @@ def reindex(procs: int = 1, limitmb: int = 128, timeout: float = 600.0) -> int:
 def purge_processed(older_than_days: int = 7) -> int:
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than_days)
     result = db.session.execute(delete(SearchOutbox).where(SearchOutbox.processed_at < cutoff))
-    db.session.commit()
+    db.session.flush()
     return result.rowcount or 0
 
 
@@ -801,7 +807,7 @@ def save_search(user: User, name: str, q: str, filters: dict[str, Any]) -> Saved
     row = SavedSearch(user_id=user.id, name=name, query=q, filters=filters)
     db.session.add(row)
     audit.record(user, "search.saved", row, None, audit.snapshot(row))
-    db.session.commit()
+    db.session.flush()
     return row
 
 
@@ -813,7 +819,7 @@ def delete_saved_search(user: User, saved_id: int) -> None:
     audit.record(user, "search.saved_deleted", row, audit.snapshot(row), None)
     db.session.execute(delete(SavedSearchMatch).where(SavedSearchMatch.saved_search_id == row.id))
     db.session.delete(row)
-    db.session.commit()
+    db.session.flush()
 
 
 def saved_searches(user: User) -> list[SavedSearch]:

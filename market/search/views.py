@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from market.errors import DomainError, ValidationError
-from market.web import PUBLIC, apply_domain_error, permission_required
+from market.web import PUBLIC, apply_domain_error, commit, permission_required
 
 from . import bp, labels, services
 from .forms import SaveSearchForm, SynonymForm
@@ -61,6 +61,7 @@ def saved_create():
         filters = {name: getattr(form, name).data for name in FILTER_NAMES if getattr(form, name).data}
         try:
             services.save_search(current_user, form.name.data, form.q.data, filters)
+            commit()
         except DomainError as err:
             apply_domain_error(form, err)
         else:
@@ -76,6 +77,7 @@ def saved_create():
 @permission_required("search.saved_manage")
 def saved_delete(saved_id: int):
     services.delete_saved_search(current_user, saved_id)
+    commit()
     flash(_("已删除保存的搜索。"), "success")
     return redirect(url_for("search.saved_list"))
 
@@ -87,6 +89,7 @@ def synonyms_admin():
     if form.validate_on_submit():
         try:
             services.save_synonym(current_user, form.terms.data)
+            commit()
         except DomainError as err:
             apply_domain_error(form, err)
         else:
@@ -101,9 +104,11 @@ def synonym_update(synonym_id: int):
     try:
         if request.form.get("action") == "delete":
             services.delete_synonym(current_user, synonym_id)
+            commit()
             flash(_("已删除同义词组。"), "success")
         else:
             services.save_synonym(current_user, request.form.get("terms", ""), synonym_id)
+            commit()
             flash(_("已更新同义词组。"), "success")
     except ValidationError as err:
         flash(err.message, "danger")

@@ -271,6 +271,7 @@ def test_the_same_pages_in_english(browser, site, parties, make_listing):
     start = next_weekday_at(10)
     booking = booking_svc.request_booking(sme, instrument.id, booking_svc.BookingInput(
         start, start + dt.timedelta(hours=2), "形貌观察", "粉末样品", False))
+    db.session.commit()  # the set-up is one boundary: every service call above commits together
 
     page = _session(browser, site, sme)
     page.click("#lang-menu")

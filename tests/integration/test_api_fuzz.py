@@ -30,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from market.auth.services import create_token, revoke_token
+from market.extensions import db
 from market.listings import services as listing_services
 from market.search import services as search_services
 from tests.listings_support import INSTRUMENT, SCENARIO, people, published_instrument
@@ -110,6 +111,7 @@ def test_api_fuzz_without_a_token(app, api_world):
 
 def test_api_fuzz_with_a_valid_token(app, api_world):
     _token, secret = create_token(api_world["user"], "fuzz", actor="test")
+    db.session.commit()
     labels, n, statuses = _fuzz(app, api_world["refs"], headers={"Authorization": f"Bearer {secret}"})
     assert n >= len(labels) * 5
     assert {"GET /api/v1/me 200", "GET /api/v1/listings/{ref} 200", "GET /api/v1/search 200"} <= statuses
@@ -118,6 +120,7 @@ def test_api_fuzz_with_a_valid_token(app, api_world):
 def test_api_fuzz_with_a_revoked_token(app, api_world):
     token, secret = create_token(api_world["user"], "fuzz", actor="test")
     revoke_token(token.id, "test")
+    db.session.commit()
     labels, n, statuses = _fuzz(app, api_world["refs"], headers={"Authorization": f"Bearer {secret}"})
     assert n >= len(labels) * 5
     assert {"GET /api/v1/me 401", "GET /api/v1/listings/{ref} 401"} <= statuses

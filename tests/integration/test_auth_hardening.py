@@ -32,8 +32,10 @@ def org_with_admins(make_org, make_user):
 def test_demoted_admin_loses_their_tokens(client, org_with_admins):
     org, boss, deputy = org_with_admins
     _token, secret = services.create_token(deputy, "集成", actor=deputy)
+    db.session.commit()
     assert _me(client, secret) == 200
     services.set_member_role(boss, org, deputy.id, services.member_role_for(org))
+    db.session.commit()
     assert _me(client, secret) == 401
     assert "api_token.revoked" in set(db.session.execute(select(AuditEntry.action)).scalars())
 

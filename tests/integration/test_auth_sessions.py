@@ -131,6 +131,7 @@ def test_deactivation_ends_the_members_sessions(app, client, make_user):
     admin = make_user(role=Role.ORG_ADMIN, org=member.organisation)
     _login(client, member)
     services.set_member_active(admin, member.organisation, member.id, False)
+    db.session.commit()
     assert not _logged_in(client)
     db.session.refresh(member)
     assert member.session_version >= 1

@@ -65,6 +65,7 @@ def test_pages_showing_a_listing_do_not_render_markdown(client, login, make_org,
     p = people(make_org, make_user)
     listing = published_instrument(p, {**INSTRUMENT, "description": "**存储的** 描述"})
     services.edit(p["staff"], listing, {**INSTRUMENT, "description": "*修订的* 描述"})
+    db.session.commit()
 
     def refuse(*_a, **_k):
         raise AssertionError("user markup rendered during a request")

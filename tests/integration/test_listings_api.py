@@ -46,6 +46,7 @@ def test_scenario_fields_in_api(client, make_org, make_user):
 def test_draft_is_404_except_for_its_own_org(client, make_org, make_user):
     p = people(make_org, make_user)
     listing = services.create(p["staff"], "instrument", dict(INSTRUMENT))
+    db.session.commit()
     resp = _get(client, f"/api/v1/listings/{listing.ref}")
     assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "not_found"
     other = _get(client, f"/api/v1/listings/{listing.ref}", _token(p["sme"]))

@@ -60,6 +60,7 @@ def test_form_errors_are_shown_on_fields(client, login, make_org, make_user):
 def test_draft_detail_is_hidden_from_public_and_other_orgs(client, login, make_org, make_user):
     p = people(make_org, make_user)
     listing = services.create(p["staff"], "instrument", dict(INSTRUMENT))
+    db.session.commit()
     assert client.get(f"/listings/{listing.ref}").status_code == 404
     assert client.get(f"/api/v1/listings/{listing.ref}").status_code == 404
     login(p["sme"])

@@ -438,6 +438,7 @@ def world(app):
                 resp = client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
                 assert resp.status_code == 302 and "/auth/login" not in resp.headers["Location"], actor
                 w.secrets[actor] = create_token(user, "matrix", actor="test")[1]
+                db.session.commit()
             w.clients[actor] = client
         assert side.p_admin.organisation_id == side.provider.id
         yield w

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from market.auth.services import create_token
+from market.extensions import db
 from market.permissions import RULES
 from market.web import PUBLIC
 from models.users import Role
@@ -110,6 +111,7 @@ def test_role_route_matrix(app, client, role_users):
     rules = _parameterless_get_rules(app)
     assert rules
     secrets = {role: create_token(user, "matrix", actor="test")[1] for role, user in role_users.items()}
+    db.session.commit()
     for rule in rules:
         action = _get_action(app, rule)
         api = _is_api(rule)

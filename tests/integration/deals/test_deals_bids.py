@@ -70,15 +70,17 @@ def test_award_several_and_decline_rest_with_reason(world, make_org, make_user):
 def test_deadline_refuses_new_bids_and_revisions(world):
     scenario = make_listing(world.owner_org)
     bid = bids.submit_bid(world.sme, scenario.id, _input())
-    scenario.deadline = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     db.session.commit()
+    late = scenario.deadline + dt.timedelta(minutes=1)  # the clock is injected, the scenario untouched
     with pytest.raises(Conflict, match="截止"):
-        bids.submit_bid(world.other_sme, scenario.id, _input())
+        bids.submit_bid(world.other_sme, scenario.id, _input(), now=late)
     with pytest.raises(Conflict, match="截止"):
-        bids.revise_bid(world.sme, bid.id, _input(price_cny="1"))
+        bids.revise_bid(world.sme, bid.id, _input(price_cny="1"), now=late)
     with pytest.raises(Conflict, match="截止"):
-        bids.withdraw_bid(world.sme, bid.id)
-    assert db.session.query(Bid).count() == 1 and bid.price_cny == Decimal("120000.00")
+        bids.withdraw_bid(world.sme, bid.id, now=late)
+    db.session.rollback()
+    bids.revise_bid(world.sme, bid.id, _input(price_cny="110000"), now=scenario.deadline - dt.timedelta(minutes=1))
+    assert db.session.query(Bid).count() == 1 and bid.price_cny == Decimal("110000.00")
 
 
 def test_bidder_rules(world, make_org, make_user):

@@ -11,6 +11,7 @@ from market.deals.bids import BidInput
 from market.deals.data_access import ApplicationInput, Decision
 from market.errors import Conflict, PermissionDenied, ValidationError
 from market.extensions import db
+from market.web import commit
 from models.deals import Contract, DataApplication
 from models.notifications import Notification
 from models.users import Role, User
@@ -37,6 +38,7 @@ def test_public_data_application_approved_with_conditions_and_fee(world, make_or
     assert err.value.field == "period_end"
     db.session.rollback()
     app = data_access.apply(world.sme, data.id, _apply())
+    db.session.commit()
     assert app.fields == ["年龄", "诊断", "用药"] and app.mode == "franchise"
     with pytest.raises(Conflict):
         data_access.apply(world.sme, data.id, _apply())
@@ -51,6 +53,7 @@ def test_public_data_application_approved_with_conditions_and_fee(world, make_or
     data_access.decide(gov_admin, app.id, Decision(
         "approve_with_conditions", conditions="仅限脱敏数据，不得出境", fee_cny="30000.00",
         valid_from=TODAY, valid_until=TODAY + dt.timedelta(days=90)))
+    db.session.commit()
     db.session.refresh(app)
     assert app.status == "approved" and app.is_valid_on(TODAY) and not app.is_valid_on(TODAY + dt.timedelta(days=91))
     c = app.contract
@@ -71,11 +74,13 @@ def test_reject_needs_reason_and_open_data_needs_no_application(world, make_org,
     assert data_access.open_public_data() == [open_data]
     db_listing = make_listing(world.owner_org, kind="database")
     app = data_access.apply(world.sme, db_listing.id, _apply(mode=None))
+    db.session.commit()
     assert app.mode == "use"
     with pytest.raises(ValidationError):
         data_access.decide(world.owner, app.id, Decision("reject", reason=" "))
     db.session.rollback()
     data_access.decide(world.owner, app.id, Decision("reject", reason="用途与数据范围不符"))
+    db.session.commit()
     assert app.status == "rejected" and app.contract_id is None
     with pytest.raises(Conflict):
         data_access.decide(world.owner, app.id, Decision("approve"))
@@ -91,6 +96,7 @@ def _awarded_contract(world) -> Contract:
     scenario = make_listing(world.owner_org)
     bid = bids.submit_bid(world.sme, scenario.id, BidInput(approach="方案", price_cny="200000", timeline="6个月"))
     bids.award_bid(world.owner, bid.id)
+    db.session.commit()
     return bid.contract
 
 
@@ -103,6 +109,7 @@ def test_contract_schedule_document_and_both_confirmations(world):
         {"due": "2027-06-01", "amount_cny": "120000", "note": "验收款"},
         {"due": "2027-03-01", "amount_cny": "80000", "note": "首付款"},
     ])
+    db.session.commit()
     assert [r["due"] for r in c.payment_schedule] == ["2027-03-01", "2027-06-01"]
     with pytest.raises(ValidationError, match="PDF"):
         contracts.confirm(world.sme, c.id)
@@ -112,6 +119,7 @@ def test_contract_schedule_document_and_both_confirmations(world):
     db.session.rollback()
     contracts.upload_signed_document(world.sme, c.id, io.BytesIO(MINIMAL_PDF), "合同.pdf")
     contracts.confirm(world.sme, c.id)
+    db.session.commit()
     assert c.status == "draft" and c.payee_confirmed_at is not None
     with pytest.raises(Conflict):
         contracts.confirm(world.sme, c.id)
@@ -133,6 +141,7 @@ def test_contract_schedule_document_and_both_confirmations(world):
 def test_concurrent_confirmations_activate_the_contract(app, world):
     c = _awarded_contract(world)
     contracts.upload_signed_document(world.sme, c.id, io.BytesIO(MINIMAL_PDF), "合同.pdf")
+    db.session.commit()
     cid, uids = c.id, [world.sme.id, world.owner.id]
     barrier = threading.Barrier(2)
     errors = []
@@ -143,6 +152,7 @@ def test_concurrent_confirmations_activate_the_contract(app, world):
                 user = db.session.get(User, uid)
                 barrier.wait()
                 contracts.confirm(user, cid)
+                commit()  # each thread is a request: its boundary commits
             except Exception as err:  # pragma: no cover - reported below
                 errors.append(err)
             finally:

@@ -33,6 +33,7 @@ def three(world):
     w = world
     for amount in ("100", "200", "300"):
         services.record_payment(w.renter_user, w.contract, amount=Decimal(amount), paid_at=PAID, now=NOW)
+    db.session.commit()
     return w
 
 
@@ -78,6 +79,7 @@ def test_checkpoint_prints_and_appends_the_head(app, three, cp_file):
     assert (printed["seq"], printed["hash"]) == (3, head.head_hash)
     assert printed["events_seq"] == 3 and printed["at"].endswith("Z")
     services.record_payment(three.renter_user, three.contract, amount=Decimal("5"), paid_at=PAID, now=NOW)
+    db.session.commit()
     assert run(app, "checkpoint").exit_code == 0
     recorded = lines(cp_file)
     assert [r["seq"] for r in recorded] == [3, 4] and recorded[0] == printed  # appended, never rewritten
@@ -89,6 +91,7 @@ def test_checkpoint_prints_and_appends_the_head(app, three, cp_file):
 def test_an_insider_rewrite_passes_verify_but_not_the_checkpoints(app, three, cp_file):
     assert run(app, "checkpoint").exit_code == 0  # line 1: seq 3
     services.record_payment(three.renter_user, three.contract, amount=Decimal("400"), paid_at=PAID, now=NOW)
+    db.session.commit()
     assert run(app, "checkpoint").exit_code == 0  # line 2: seq 4
 
     rewrite_as_insider(2, Decimal("200000.00"))
@@ -112,6 +115,7 @@ def test_a_rewrite_after_the_last_checkpoint_is_not_claimed(app, three, cp_file)
     """What a checkpoint proves: the chain up to it. Entries after the last one are only as good as verify."""
     assert run(app, "checkpoint").exit_code == 0  # seq 3
     services.record_payment(three.renter_user, three.contract, amount=Decimal("400"), paid_at=PAID, now=NOW)
+    db.session.commit()
     rewrite_as_insider(4, Decimal("4000.00"))
     assert run(app, "verify", "--checkpoint", str(cp_file)).exit_code == 0
 

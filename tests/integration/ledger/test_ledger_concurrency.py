@@ -28,6 +28,7 @@ def _entries() -> int:
 def test_concurrent_confirmations_record_exactly_one(app, world):
     w = world
     entry = services.record_payment(w.renter_user, w.contract, amount=Decimal("100"), paid_at=PAID, now=NOW)
+    db.session.commit()
     entry_id, user_id = entry.id, w.provider_user.id
 
     def work(i):
@@ -66,6 +67,7 @@ def test_twenty_concurrent_refunds_never_exceed_the_original(app, world):
     """The probe: 20 parallel refunds on SQLite gave 10 x 500. 10 x 100 fit in 1000; the rest are refused."""
     w = world
     entry = services.record_payment(w.renter_user, w.contract, amount=Decimal("1000"), paid_at=PAID, now=NOW)
+    db.session.commit()
     entry_id, user_ids = entry.id, [w.renter_user.id, w.provider_user.id]
 
     def work(i):
@@ -104,6 +106,7 @@ def test_one_idempotency_key_submitted_concurrently_records_once(app, world):
 def test_one_refund_idempotency_key_submitted_concurrently_records_once(app, world):
     w = world
     entry = services.record_payment(w.renter_user, w.contract, amount=Decimal("1000"), paid_at=PAID, now=NOW)
+    db.session.commit()
     entry_id, user_id = entry.id, w.renter_user.id
 
     def work(i):
@@ -145,6 +148,7 @@ def test_a_duplicate_key_that_reaches_the_database_is_a_409(world, monkeypatch):
     w = world
     services.record_payment(w.renter_user, w.contract, amount=Decimal("100"), paid_at=PAID, now=NOW,
                             idempotency_key="k-dup")
+    db.session.commit()
     monkeypatch.setattr(services, "_check_idempotency", lambda key, duplicate: key)
     with pytest.raises(Conflict) as err:
         services.record_payment(w.provider_user, w.contract, amount=Decimal("200"), paid_at=PAID, now=NOW,

@@ -31,6 +31,7 @@ def ledger(world):
     e2 = services.record_payment(w.renter_user, w.contract, amount=Decimal("5000"), paid_at=PAID,
                                  uploads=full_evidence("b"), now=NOW)
     e3 = services.record_refund(w.provider_user, e1, amount=Decimal("1000"), paid_at=PAID + dt.timedelta(days=1), now=NOW)
+    db.session.commit()  # the fixture is the boundary
     assert chain.verify().ok
     return w, [e1.ref, e2.ref, e3.ref]
 
@@ -106,6 +107,7 @@ def test_hashes_bind_no_database_id(ledger):
     """Renumber every organisation, user and ledger row behind the app's back: the chains still hold."""
     w, refs = ledger
     services.dispute(w.renter_user, db.session.get(LedgerEntry, w_id(2)), "金额不对", now=NOW)  # disputed_by_id too
+    db.session.commit()
     assert chain.verify().ok
     provider_id = w.provider.id
     tamper(

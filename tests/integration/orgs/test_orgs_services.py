@@ -87,10 +87,12 @@ def test_university_needs_no_figures(app_ctx, registration):
 def test_approve_notifies_admins_and_audits(app_ctx, registration, make_user):
     reviewer = make_user(role=Role.DISTRICT_REVIEWER)
     org, admin = services.register_organisation(registration())
+    db.session.commit()
     outbox.clear()
     with pytest.raises(PermissionDenied):
         services.require_verified(org)
     services.approve(reviewer, org)
+    db.session.commit()  # the test is the boundary: mail goes out after the commit
     assert org.is_verified and org.verified_at is not None
     services.require_verified(org)  # no longer raises
     note = db.session.execute(select(Notification).where(Notification.user_id == admin.id)).scalar_one()
