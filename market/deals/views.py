@@ -122,6 +122,9 @@ def bid_new(ref: str):
         existing = bid_svc.open_bid_of(current_user.organisation_id, listing.id)
         if existing is not None:
             return redirect(url_for("deals.bid_edit", bid_id=existing.id))
+    if bid_svc.is_awarded(listing.id):
+        flash(_("该场景已确定中标方，不再接受新的揭榜方案。"), "warning")
+        return redirect(url_for("listings.detail", ref=listing.ref))
     form = BidForm()
     if form.validate_on_submit():
         data = bid_svc.BidInput(form.approach.data, form.price_cny.data, form.timeline.data, _files(form.attachments))
