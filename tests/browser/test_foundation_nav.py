@@ -37,7 +37,7 @@ def test_reviewer_sees_review_navigation_in_chinese_then_english(page, demo_site
     page.click("#nav-menu-manage")
     page.click("#nav-audit")
     expect(page.locator("h1")).to_have_text("Audit log")
-    expect(page.locator("#audit-entries")).to_contain_text("Login")
+    expect(page.locator("#audit-entries")).to_contain_text("Log in")
     expect(page.locator("#audit-entries")).not_to_contain_text("auth.login")
 
 
