@@ -90,6 +90,7 @@ class TestingConfig(Config):
     MAIL_BACKEND = "memory"
     PASSWORD_HASH_FAST = True  # argon2 with low cost, only in tests
     RATE_LIMITS_ENABLED = False  # tests log in many times; tests of the limits turn them on
+    HOME_CACHE_TTL = 0  # the home page's aggregates: every test sees its own data; the cache test sets a TTL
 
 
 class ProductionConfig(Config):

@@ -145,6 +145,8 @@ class ResourceAvailability(TimestampMixin, Base):
     max_hours: Mapped[Decimal] = mapped_column(default=Decimal("8"))
     lead_time_hours: Mapped[int] = mapped_column(default=24)
     free_cancel_hours: Mapped[int] = mapped_column(default=24)
+    max_horizon_days: Mapped[int] = mapped_column(default=90, server_default="90")  # the farthest day one may book
+    slot_minutes: Mapped[int] = mapped_column(default=60, server_default="60")  # bookings start and last on this grid
     blocks: Mapped[list[BlockedPeriod]] = relationship(
         back_populates="availability", order_by="BlockedPeriod.start_at", cascade="all, delete-orphan"
     )

@@ -12,10 +12,14 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
+    action = StringField(_l("操作"), validators=[Optional(), Length(max=60)], description=_l("如：付款、认证、发布"))
+    organisation = StringField(_l("机构"), validators=[Optional(), Length(max=200)], description=_l("名称、编号或信用代码"))
     actor = StringField(_l("操作人（邮箱）"), validators=[Optional(), Length(max=254)])
-    action = StringField(_l("操作"), validators=[Optional(), Length(max=60)], description=_l("如 org.verify，或前缀 org."))
-    object_type = StringField(_l("对象类型"), validators=[Optional(), Length(max=40)])
-    object_id = StringField(_l("对象编号"), validators=[Optional(), Length(max=64)])
     date_from = SaneDateField(_l("起始日期"), validators=[Optional()])
     date_to = SaneDateField(_l("截止日期"), validators=[Optional()])
+    object_type = StringField(_l("对象类型"), validators=[Optional(), Length(max=40)])
+    object_id = StringField(_l("对象编号"), validators=[Optional(), Length(max=64)])
     submit = SubmitField(_l("筛选"))
+
+
+FILTERS = ("action", "organisation", "actor", "date_from", "date_to", "object_type", "object_id")

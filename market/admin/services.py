@@ -1,18 +1,60 @@
-"""Reading the audit log: filters and a readable before/after diff."""
+"""Reading the audit log: filters in words, objects by name, a readable before/after diff, an export.
+
+The words come from one table, market/admin/labels.py. Object names are resolved with one query per
+object type per page (:func:`resolve_objects`). Nothing here writes.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, select
+from flask_babel import gettext as _
+from sqlalchemy import Select, String, cast, or_, select
+from sqlalchemy.orm import joinedload
 
-from market.domain.localtime import day_start
+from market.domain.localtime import day_start, to_local
 from models.audit import AuditEntry
 
+from . import labels
 
+LONG = 80  # characters: longer values are folded in a <details>
+
+
+# ---------------------------------------------------------------- words
+def action_label(code: str) -> str:
+    """The action in the reader's language (the code itself only if it has no label)."""
+    label = labels.ACTIONS.get(code)
+    return _(label) if label else code
+
+
+def field_label(key: str) -> str:
+    label = labels.FIELDS.get(key)
+    return _(label) if label else key
+
+
+def type_label(object_type: str) -> str:
+    label = labels.OBJECT_TYPES.get(object_type)
+    return _(label) if label else object_type
+
+
+def actions_matching(text: str) -> list[str]:
+    """Action codes whose label (in the reader's language and in Chinese) or code contains ``text``:
+    typing 付款 finds 记录付款, 确认付款...; ``ledger.`` still finds every ledger action."""
+    needle = text.strip().casefold()
+    if not needle:
+        return []
+    return sorted(
+        code for code, zh in labels.ACTIONS.items()
+        if needle in _(zh).casefold() or needle in zh or needle in code
+    )
+
+
+# ---------------------------------------------------------------- the query
 def audit_query(
     actor: str | None = None,
     action: str | None = None,
@@ -20,10 +62,13 @@ def audit_query(
     object_id: str | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    organisation: str | None = None,
 ) -> Select:
     """Entries newest first. Dates are calendar days in Asia/Shanghai, both ends inclusive.
 
-    ``action`` ending in ``.`` (or ``*``) is a prefix (``org.`` = every organisation action).
+    ``action`` in words matches the label table (付款 = every payment action); an exact code or a
+    code prefix ending in ``.`` (or ``*``) still works. ``organisation`` (a name, ref or USCC
+    fragment) keeps the entries about that organisation, its listings, or done by its members.
     """
     stmt = select(AuditEntry)
     if actor:
@@ -32,29 +77,147 @@ def audit_query(
         action = action.strip()
         if action.endswith(("*", ".")):
             stmt = stmt.where(AuditEntry.action.startswith(action.rstrip("*"), autoescape=True))
-        else:
+        elif action in labels.ACTIONS or "." in action:
             stmt = stmt.where(AuditEntry.action == action)
+        else:
+            stmt = stmt.where(AuditEntry.action.in_(actions_matching(action) or ["-"]))
     if object_type:
         stmt = stmt.where(AuditEntry.object_type == object_type.strip())
     if object_id:
         stmt = stmt.where(AuditEntry.object_id == object_id.strip())
+    if organisation:
+        stmt = stmt.where(_about_organisation(organisation.strip()))
     if date_from:
-        stmt = stmt.where(AuditEntry.at >= _day_start(date_from))
+        stmt = stmt.where(AuditEntry.at >= day_start(date_from))
     if date_to:
-        stmt = stmt.where(AuditEntry.at < _day_start(date_to + dt.timedelta(days=1)))
+        stmt = stmt.where(AuditEntry.at < day_start(date_to + dt.timedelta(days=1)))
     return stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    return day_start(day)
+def _about_organisation(text: str):
+    from models.listings import Listing
+    from models.organisations import Organisation
+    from models.users import User
+
+    orgs = select(Organisation.id).where(or_(
+        Organisation.name.contains(text, autoescape=True),
+        Organisation.ref == text,
+        Organisation.uscc == text.upper(),
+    ))
+    org_keys = select(cast(Organisation.id, String)).where(Organisation.id.in_(orgs))
+    org_refs = select(Organisation.ref).where(Organisation.id.in_(orgs), Organisation.ref.is_not(None))
+    listing_refs = select(Listing.ref).where(Listing.owner_id.in_(orgs))
+    members = select(User.id).where(User.organisation_id.in_(orgs))
+    return or_(
+        AuditEntry.actor_id.in_(members),
+        (AuditEntry.object_type == "organisation") & (AuditEntry.object_id.in_(org_keys) | AuditEntry.object_id.in_(org_refs)),
+        (AuditEntry.object_type == "listing") & AuditEntry.object_id.in_(listing_refs),
+    )
+
+
+# ---------------------------------------------------------------- objects by name
+@dataclass(frozen=True)
+class ObjectRef:
+    type_label: str
+    name: str
+    url: str | None = None
+
+
+def _resolvers() -> dict[str, tuple[Any, Callable[[Any], str], Callable[[Any], str | None], bool]]:
+    """object_type -> (model, name of a row, url of a row, keyed also by ref)."""
+    from flask import url_for
+
+    from models.deals import (
+        Bid,
+        BidMessage,
+        BlockedPeriod,
+        Booking,
+        Contract,
+        DataApplication,
+        ResourceAvailability,
+    )
+    from models.ledger import LedgerEntry
+    from models.listings import Listing
+    from models.organisations import Organisation, RelatedPartyGroup
+    from models.search import SavedSearch, SearchSynonym
+    from models.users import ApiToken, User
+
+    def listing_of(row: Any) -> str:
+        return row.listing.title if getattr(row, "listing", None) is not None else ""
+
+    return {
+        "organisation": (Organisation, lambda o: o.name, lambda o: url_for("orgs.admin_detail", org_id=o.id), True),
+        "user": (User, lambda u: f"{u.name}（{u.email}）", lambda u: None, False),
+        "api_token": (ApiToken, lambda t: t.name, lambda t: None, False),
+        "listing": (Listing, lambda x: x.title, lambda x: url_for("listings.detail", ref=x.ref), True),
+        "bid": (Bid, listing_of, lambda b: url_for("deals.bid_detail", bid_id=b.id), False),
+        "bid_message": (BidMessage, lambda m: "", lambda m: url_for("deals.bid_detail", bid_id=m.bid_id), False),
+        "booking": (Booking, listing_of, lambda b: url_for("deals.booking_detail", booking_id=b.id), False),
+        "resource_availability": (ResourceAvailability, listing_of, lambda a: None, False),
+        "blocked_period": (BlockedPeriod, lambda b: "", lambda b: None, False),
+        "data_application": (DataApplication, listing_of, lambda a: url_for("deals.application_detail", application_id=a.id), False),
+        "contract": (Contract, lambda c: c.title, lambda c: url_for("deals.contract_detail", contract_id=c.id), False),
+        "ledger_entry": (LedgerEntry, lambda e: e.ref, lambda e: url_for("ledger.entry", entry_id=e.id), True),
+        "related_party_group": (RelatedPartyGroup, lambda g: g.name, lambda g: url_for("orgs.group_detail", group_id=g.id), False),
+        "search_synonym": (SearchSynonym, lambda s: "", lambda s: None, False),
+        "saved_search": (SavedSearch, lambda s: s.name, lambda s: None, False),
+    }
+
+
+def resolve_objects(entries: Iterable[AuditEntry]) -> dict[tuple[str, str], ObjectRef]:
+    """(object_type, object_id) -> its name and link: one query per object type present."""
+    from market.extensions import db
+
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for e in entries:
+        if e.object_id:
+            wanted[e.object_type].add(e.object_id)
+    resolvers = _resolvers()
+    out: dict[tuple[str, str], ObjectRef] = {}
+    for otype, keys in wanted.items():
+        tlabel = type_label(otype)
+        if otype not in resolvers:
+            for k in keys:
+                out[(otype, k)] = ObjectRef(tlabel, k)
+            continue
+        model, name_of, url_of, by_ref = resolvers[otype]
+        ids = [int(k) for k in keys if k.isdigit()]
+        conds = [model.id.in_(ids)] if ids else []
+        if by_ref:
+            conds.append(model.ref.in_(keys))
+        stmt = select(model).where(or_(*conds))
+        if hasattr(model, "listing"):  # the name is the listing's title: fetched in the same query
+            stmt = stmt.options(joinedload(model.listing))
+        rows = db.session.scalars(stmt).unique().all() if conds else []
+        for row in rows:
+            ref = ObjectRef(tlabel, name_of(row) or f"{_('编号')} {row.id}", url_of(row))
+            out[(otype, str(row.id))] = ref
+            if by_ref and getattr(row, "ref", None):
+                out[(otype, row.ref)] = ref
+        for k in keys:  # deleted objects keep their key
+            out.setdefault((otype, k), ObjectRef(tlabel, f"{_('编号')} {k}"))
+    return out
+
+
+# ---------------------------------------------------------------- the diff
+@dataclass
+class Value:
+    text: str = ""
+    table: list[tuple[str, str]] = field(default_factory=list)  # JSON shown as a small table
+    long: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not self.text and not self.table
 
 
 @dataclass
 class DiffRow:
     key: str
-    before: str
-    after: str
+    before: Any
+    after: Any
     status: str  # added | removed | changed | same
+    label: str = ""
 
 
 def _show(value: Any) -> str:
@@ -66,7 +229,7 @@ def _show(value: Any) -> str:
 
 
 def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[DiffRow]:
-    """One row per key of before ∪ after; changed rows first, unchanged ones last.
+    """One row per key of before ∪ after; changed rows first, unchanged ones last (raw strings).
 
     For a creation (no ``before``) the empty fields are left out.
     """
@@ -87,3 +250,139 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[Di
         rows.append(DiffRow(key, _show(before.get(key)) if key in before else "", _show(after.get(key)) if key in after else "", status))
     rows.sort(key=lambda r: r.status == "same")
     return rows
+
+
+def _iso_local(text: str) -> str | None:
+    if len(text) < 19 or text[4] != "-" or text[10] not in "T ":
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        return None
+    return to_local(value).strftime("%Y-%m-%d %H:%M")
+
+
+def _scalar(key: str, value: Any, object_type: str) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
+    if isinstance(value, str):
+        return _iso_local(value) or value_word(object_type, key, value)
+    return str(value)
+
+
+def render_value(key: str, value: Any, object_type: str = "-") -> Value:
+    """A value as the reader sees it: words for codes, Beijing time for instants, JSON as a table."""
+    if isinstance(value, dict):
+        rows = [(field_label(k), _show_nested(k, v, object_type)) for k, v in value.items() if k not in labels.HIDDEN]
+        return Value(table=rows)
+    if isinstance(value, list):
+        if all(isinstance(v, dict) for v in value) and value:
+            rows = []
+            for i, item in enumerate(value, 1):
+                shown = "；".join(f"{field_label(k)}: {_show_nested(k, v, object_type)}" for k, v in item.items() if k not in labels.HIDDEN)
+                rows.append((str(i), shown))
+            return Value(table=rows)
+        text = "、".join(_scalar(key, v, object_type) for v in value)
+        return Value(text=text or "—", long=len(text) > LONG)
+    text = _scalar(key, value, object_type)
+    return Value(text=text, long=len(text) > LONG)
+
+
+def _show_nested(key: str, value: Any, object_type: str) -> str:
+    if isinstance(value, (dict, list)):
+        return "；".join(f"{field_label(k)}: {_scalar(k, v, object_type)}" for k, v in value.items()) if isinstance(value, dict) \
+            else "、".join(_scalar(key, v, object_type) for v in value)
+    return _scalar(key, value, object_type)
+
+
+def readable_diff(entry: AuditEntry) -> list[DiffRow]:
+    """The changed fields only (a creation: its filled fields), labelled, internals hidden."""
+    rows = []
+    for r in diff(entry.before, entry.after):
+        if r.status == "same" or r.key in labels.HIDDEN:
+            continue
+        b = (entry.before or {}).get(r.key)
+        a = (entry.after or {}).get(r.key)
+        rows.append(DiffRow(
+            r.key,
+            render_value(r.key, b, entry.object_type) if r.status in ("changed", "removed") else None,
+            render_value(r.key, a, entry.object_type) if r.status in ("changed", "added") else None,
+            r.status,
+            field_label(r.key),
+        ))
+    return rows
+
+
+def value_word(object_type: str, key: str, value: str) -> str:
+    """Words for enum values (status, kind, track, role...) where a label table exists."""
+    table = _value_tables(object_type).get(key)
+    if table and value in table:
+        return str(table[value])
+    return value
+
+
+def _value_tables(object_type: str) -> dict[str, dict[str, Any]]:
+    from market.auth import ROLE_LABELS
+    from market.deals import labels as deal_labels
+    from market.listings import fields as lf
+    from market.orgs import labels as ol
+    from models import deals as dm
+
+    common: dict[str, dict[str, Any]] = {"role": ROLE_LABELS, "track": lf.TRACK_LABELS, "size": ol.SIZE_LABELS,
+                                         "verification_status": ol.STATUS_LABELS, "scenario_mode": lf.MODE_LABELS,
+                                         "data_domain": lf.DOMAIN_LABELS, "open_mode": lf.OPEN_MODE_LABELS}
+
+    def enum_table(enum_type: Any) -> dict[str, str]:
+        return {str(k): _(v) for k, v in deal_labels.LABELS[enum_type].items()}
+
+    per_type: dict[str, dict[str, dict[str, Any]]] = {
+        "listing": {"status": lf.STATUS_LABELS, "kind": lf.KIND_LABELS},
+        "organisation": {"kind": ol.KIND_LABELS, "size_source": ol.SIZE_SOURCE_LABELS},
+        "bid": {"status": enum_table(dm.BidStatus)},
+        "booking": {"status": enum_table(dm.BookingStatus)},
+        "data_application": {"status": enum_table(dm.DataApplicationStatus), "mode": enum_table(dm.DataAccessMode)},
+        "contract": {"status": enum_table(dm.ContractStatus), "kind": enum_table(dm.ContractKind)},
+        "ledger_entry": {"kind": enum_table(dm.ContractKind)},
+    }
+    return {**common, **per_type.get(object_type, {})}
+
+
+# ---------------------------------------------------------------- the export
+def export_rows(entries: Iterable[AuditEntry], batch: int = 500) -> Iterable[dict[str, Any]]:
+    """Rows for market/exports.py, names resolved one query per type per batch."""
+    chunk: list[AuditEntry] = []
+
+    def flush() -> Iterable[dict[str, Any]]:
+        names = resolve_objects(chunk)
+        for e in chunk:
+            obj = names.get((e.object_type, e.object_id or ""))
+            changes = "；".join(
+                f"{r.label}: {_plain(r.before)} → {_plain(r.after)}" for r in readable_diff(e)
+            )
+            yield {
+                "at": e.at,
+                "actor": e.actor_label,
+                "action": action_label(e.action),
+                "object": f"{obj.type_label} {obj.name}" if obj else type_label(e.object_type),
+                "changes": changes,
+            }
+
+    for e in entries:
+        chunk.append(e)
+        if len(chunk) >= batch:
+            yield from flush()
+            chunk = []
+    if chunk:
+        yield from flush()
+
+
+def _plain(value: Value | None) -> str:
+    if value is None:
+        return "—"
+    if value.table:
+        return "，".join(f"{k}: {v}" for k, v in value.table)
+    return value.text

@@ -63,6 +63,18 @@ def check_open(listing: Listing, now: dt.datetime | None = None) -> None:
         raise Conflict(_("揭榜截止时间已过，不能再提交或修改方案。"))
 
 
+def is_awarded(listing_id: int) -> bool:
+    """An award closes a scenario to new bids (existing bids keep their states)."""
+    return db.session.execute(
+        select(Bid.id).where(Bid.listing_id == listing_id, Bid.status == BidStatus.AWARDED).limit(1)
+    ).first() is not None
+
+
+def check_not_awarded(listing: Listing) -> None:
+    if is_awarded(listing.id):
+        raise Conflict(_("该场景已确定中标方，不再接受新的揭榜方案。"))
+
+
 def _check_bidder(user: Any, listing: Listing):
     require(user, "bid.submit")
     org = acting_org(user)
@@ -107,6 +119,7 @@ def submit_bid(user: Any, listing_id: int, data: BidInput, now: dt.datetime | No
         raise ValidationError(_("只能对开放场景揭榜。"))
     org = _check_bidder(user, listing)
     check_open(listing, at)
+    check_not_awarded(listing)
     if open_bid_of(org.id, listing.id) is not None:
         raise Conflict(_("您的机构已对该场景提交了方案，请修改原方案。"))
     approach, price, timeline = _clean(data)

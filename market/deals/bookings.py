@@ -70,7 +70,7 @@ def availability_for(listing: Listing) -> ResourceAvailability:
     if avail is None:
         avail = ResourceAvailability(
             listing_id=listing.id, opening_hours=dict(DEFAULT_HOURS), min_hours=Decimal("1"),
-            max_hours=Decimal("8"), lead_time_hours=24, free_cancel_hours=24,
+            max_hours=Decimal("8"), lead_time_hours=24, free_cancel_hours=24, max_horizon_days=90, slot_minutes=60,
         )
     return avail
 
@@ -104,6 +104,8 @@ class AvailabilityInput:
     max_hours: Any
     lead_time_hours: Any
     free_cancel_hours: Any
+    max_horizon_days: Any = None  # None: keep the resource's current value
+    slot_minutes: Any = None
 
 
 def _hours_value(value: Any, field: str, label: str) -> Decimal:
@@ -126,6 +128,16 @@ def _int_value(value: Any, field: str, label: str) -> int:
     return n
 
 
+def _bounded_int(value: Any, field: str, label: str, low: int, high: int) -> int:
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        raise ValidationError(_("%(label)s必须是整数。", label=label), field) from None
+    if not low <= n <= high:
+        raise ValidationError(_("%(label)s必须在 %(a)d 到 %(b)d 之间。", label=label, a=low, b=high), field)
+    return n
+
+
 def set_availability(user: Any, listing_id: int, data: AvailabilityInput) -> ResourceAvailability:
     listing = get_for_update(Listing, listing_id, _("找不到该资源。"))
     require(user, "availability.edit", listing)
@@ -143,9 +155,18 @@ def set_availability(user: Any, listing_id: int, data: AvailabilityInput) -> Res
     lead = _int_value(data.lead_time_hours, "lead_time_hours", _("提前预约时间"))
     free_cancel = _int_value(data.free_cancel_hours, "free_cancel_hours", _("免费取消时限"))
     avail = availability_for(listing)
+    horizon = avail.max_horizon_days if data.max_horizon_days in (None, "") else _bounded_int(
+        data.max_horizon_days, "max_horizon_days", _("最远可预约天数"), 1, 730)
+    slot = avail.slot_minutes if data.slot_minutes in (None, "") else _bounded_int(
+        data.slot_minutes, "slot_minutes", _("时段长度"), 5, 480)
+    if slot % 5:
+        raise ValidationError(_("时段长度必须是 5 分钟的整数倍。"), "slot_minutes")
+    if lead > horizon * 24:
+        raise ValidationError(_("提前预约时间不能超过最远可预约天数。"), "lead_time_hours")
     before = audit.snapshot(avail) if avail.id else None
     avail.opening_hours, avail.min_hours, avail.max_hours = opening, min_h, max_h
     avail.lead_time_hours, avail.free_cancel_hours = lead, free_cancel
+    avail.max_horizon_days, avail.slot_minutes = horizon, slot
     db.session.add(avail)
     audit.record(user, "availability.set", avail, before, audit.snapshot(avail))
     db.session.flush()
@@ -202,6 +223,68 @@ def within_opening_hours(avail: ResourceAvailability, start_at: dt.datetime, end
     return False
 
 
+def on_slot_grid(avail: ResourceAvailability, start_at: dt.datetime, end_at: dt.datetime) -> bool:
+    """The booking starts on a slot boundary (counted from its opening span's start) and lasts whole slots."""
+    slot = avail.slot_minutes or 60
+    minutes = int((end_at - start_at).total_seconds()) // 60
+    if minutes % slot or (end_at - start_at).total_seconds() % 60:
+        return False
+    start_l = start_at.astimezone(SHANGHAI)
+    start_min = start_l.hour * 60 + start_l.minute
+    for span in (avail.opening_hours or {}).get(str(start_l.weekday()), []):
+        if _minutes(span[:5]) <= start_min < _minutes(span[6:]):
+            return (start_min - _minutes(span[:5])) % slot == 0 and start_l.second == 0
+    return False
+
+
+@dataclass
+class Slot:
+    start: dt.datetime  # aware UTC
+    end: dt.datetime
+    state: str  # free | busy | blocked | unavailable (past, too soon, too far)
+
+
+def week_slots(listing: Listing, week_start: dt.date, moment: dt.datetime | None = None) -> list[tuple[dt.date, list[Slot]]]:
+    """The slots of the seven local days from ``week_start`` (Asia/Shanghai): free, booked (busy) or
+    blocked. Only times are given, never who booked: no personal data of other renters."""
+    avail = availability_for(listing)
+    moment = clock(moment)
+    slot = dt.timedelta(minutes=avail.slot_minutes or 60)
+    first = dt.datetime(week_start.year, week_start.month, week_start.day, tzinfo=SHANGHAI).astimezone(dt.UTC)
+    last = first + dt.timedelta(days=7)
+    busy = [(b.start_at, b.end_at) for b in db.session.execute(
+        select(Booking.start_at, Booking.end_at).where(
+            Booking.listing_id == listing.id, Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+            Booking.start_at < last, Booking.end_at > first,
+        )
+    )]
+    blocks = [(b.start_at, b.end_at) for b in (avail.blocks if avail.id else []) if b.start_at < last and b.end_at > first]
+    earliest = moment + dt.timedelta(hours=avail.lead_time_hours)
+    latest_day = (moment + dt.timedelta(days=avail.max_horizon_days)).astimezone(SHANGHAI).date()
+    days = []
+    for n in range(7):
+        day = week_start + dt.timedelta(days=n)
+        slots = []
+        for span in (avail.opening_hours or {}).get(str(day.weekday()), []):
+            begin = dt.datetime(day.year, day.month, day.day, tzinfo=SHANGHAI) + dt.timedelta(minutes=_minutes(span[:5]))
+            stop = dt.datetime(day.year, day.month, day.day, tzinfo=SHANGHAI) + dt.timedelta(minutes=_minutes(span[6:]))
+            t = begin
+            while t + slot <= stop:
+                s_utc, e_utc = t.astimezone(dt.UTC), (t + slot).astimezone(dt.UTC)
+                if any(a < e_utc and b > s_utc for a, b in busy):
+                    state = "busy"
+                elif any(a < e_utc and b > s_utc for a, b in blocks):
+                    state = "blocked"
+                elif s_utc < earliest or day > latest_day:
+                    state = "unavailable"
+                else:
+                    state = "free"
+                slots.append(Slot(s_utc, e_utc, state))
+                t += slot
+        days.append((day, slots))
+    return days
+
+
 def opening_summary(avail: ResourceAvailability) -> list[tuple[str, list[str]]]:
     names = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")]
     return [(names[n], (avail.opening_hours or {}).get(str(n), [])) for n in range(7)]
@@ -251,6 +334,8 @@ def request_booking(user: Any, listing_id: int, data: BookingInput, now: dt.date
         raise ValidationError(_("不能预约过去的时间。"), "start_at")
     if start_at < moment + dt.timedelta(hours=avail.lead_time_hours):
         raise ValidationError(_("该资源需至少提前 %(h)d 小时预约。", h=avail.lead_time_hours), "start_at")
+    if start_at.astimezone(SHANGHAI).date() > (moment + dt.timedelta(days=avail.max_horizon_days)).astimezone(SHANGHAI).date():
+        raise ValidationError(_("该资源最多可提前 %(d)d 天预约。", d=avail.max_horizon_days), "start_at")
     hours = Decimal(int((end_at - start_at).total_seconds())) / Decimal(3600)
     if hours < avail.min_hours:
         raise ValidationError(_("预约时长不能少于 %(h)s 小时。", h=_fmt_hours(avail.min_hours)), "end_at")
@@ -258,6 +343,8 @@ def request_booking(user: Any, listing_id: int, data: BookingInput, now: dt.date
         raise ValidationError(_("预约时长不能超过 %(h)s 小时。", h=_fmt_hours(avail.max_hours)), "end_at")
     if not within_opening_hours(avail, start_at, end_at):
         raise ValidationError(_("所选时间不在开放时间内。"), "start_at")
+    if not on_slot_grid(avail, start_at, end_at):
+        raise ValidationError(_("请按 %(m)d 分钟一个时段预约（从开放时间起算）。", m=avail.slot_minutes), "start_at")
     for block in avail.blocks if avail.id else []:
         if block.start_at < end_at and block.end_at > start_at:
             raise ValidationError(_("该时段资源停用：%(reason)s。", reason=block.reason), "start_at")

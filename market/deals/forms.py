@@ -75,6 +75,8 @@ class AvailabilityForm(FlaskForm):
     max_hours = StringField(_l("最长预约时长（小时）"), validators=[DataRequired()])
     lead_time_hours = StringField(_l("至少提前预约（小时）"), validators=[DataRequired()])
     free_cancel_hours = StringField(_l("开始前多少小时内不可免费取消"), validators=[DataRequired()])
+    max_horizon_days = StringField(_l("最远可提前多少天预约"), validators=[Optional()])  # blank: unchanged
+    slot_minutes = StringField(_l("时段长度（分钟）"), validators=[Optional()])
     submit = SubmitField(_l("保存开放时间"))
 
 

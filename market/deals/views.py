@@ -13,7 +13,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from market import evidence, exports
-from market.domain import parties
+from market.domain import localtime, parties
 from market.domain.localtime import localize
 from market.errors import DomainError, NotFound, PermissionDenied
 from market.exports import Column, Table
@@ -122,6 +122,9 @@ def bid_new(ref: str):
         existing = bid_svc.open_bid_of(current_user.organisation_id, listing.id)
         if existing is not None:
             return redirect(url_for("deals.bid_edit", bid_id=existing.id))
+    if bid_svc.is_awarded(listing.id):
+        flash(_("该场景已确定中标方，不再接受新的揭榜方案。"), "warning")
+        return redirect(url_for("listings.detail", ref=listing.ref))
     form = BidForm()
     if form.validate_on_submit():
         data = bid_svc.BidInput(form.approach.data, form.price_cny.data, form.timeline.data, _files(form.attachments))
@@ -228,10 +231,56 @@ def book(ref: str):
         if ok:
             return redirect(url_for("deals.booking_detail", booking_id=booking.id))
     avail = booking_svc.availability_for(listing)
+    week = _week_start()
     return render_template(
         "deals/book.html", form=form, listing=listing, avail=avail, opening=booking_svc.opening_summary(avail),
         busy=booking_svc.bookings_for_resource(listing, upcoming_only=True), title=_("预约：%(t)s", t=listing.title),
+        week=week, days=booking_svc.week_slots(listing, week),
+        prev_week=week - dt.timedelta(days=7), next_week=week + dt.timedelta(days=7),
     )
+
+
+def _week_start() -> dt.date:
+    """The Monday of ``?week=YYYY-MM-DD`` (inside the 2000..2100 window), or of this week in Beijing time."""
+    from market.dates import in_window
+    from market.domain.localtime import today
+
+    day = None
+    raw = request.args.get("week", "")
+    if raw:
+        try:
+            day = dt.date.fromisoformat(raw[:10])
+        except ValueError:
+            day = None
+        if day is not None and not in_window(day):
+            day = None
+    day = day or today()
+    return day - dt.timedelta(days=day.weekday())
+
+
+@bp.route("/resources/<ref>/slots.json")
+@permission_required("booking.request")
+def resource_slots(ref: str):
+    """The week's slots of a resource, free / busy / blocked / unavailable: times only, never who booked."""
+    listing = booking_svc.resource_by_ref(ref)
+    if listing.status != "published" and listing.owner_id != current_user.organisation_id:
+        abort(404)
+    avail = booking_svc.availability_for(listing)
+    week = _week_start()
+
+    def local(moment: dt.datetime) -> str:
+        return moment.astimezone(localtime.SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+
+    return {
+        "week": week.isoformat(),
+        "slot_minutes": avail.slot_minutes,
+        "lead_time_hours": avail.lead_time_hours,
+        "max_horizon_days": avail.max_horizon_days,
+        "days": [
+            {"date": day.isoformat(), "slots": [{"start": local(s.start), "end": local(s.end), "state": s.state} for s in slots]}
+            for day, slots in booking_svc.week_slots(listing, week)
+        ],
+    }
 
 
 @bp.route("/resources/<ref>/calendar.ics")
@@ -257,10 +306,12 @@ def availability(ref: str):
             getattr(form, day).data = ", ".join((avail.opening_hours or {}).get(str(n), []))
         form.min_hours.data, form.max_hours.data = str(avail.min_hours), str(avail.max_hours)
         form.lead_time_hours.data, form.free_cancel_hours.data = str(avail.lead_time_hours), str(avail.free_cancel_hours)
+        form.max_horizon_days.data, form.slot_minutes.data = str(avail.max_horizon_days), str(avail.slot_minutes)
     elif form.submit.data and form.validate_on_submit():
         data = booking_svc.AvailabilityInput(
             {day: getattr(form, day).data for day in booking_svc.WEEKDAYS}, form.min_hours.data,
             form.max_hours.data, form.lead_time_hours.data, form.free_cancel_hours.data,
+            form.max_horizon_days.data, form.slot_minutes.data,
         )
         _a, ok = _run(booking_svc.set_availability, current_user, listing.id, data, form=_DayErrors(form), ok=_("开放时间已保存。"))
         if ok:

@@ -8,6 +8,7 @@ bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 def init_app(app) -> None:
     app.config.setdefault("LEDGER_EVIDENCE_MAX_MB", 10)
 
+    app.jinja_env.filters["ledger_amount"] = ledger_amount
     app.jinja_env.tests["ledger_side_confirmed"] = lambda side, entry: getattr(entry, f"{side}_confirmed_at") is not None
 
     from market.scheduler import register_job
@@ -22,6 +23,17 @@ def init_app(app) -> None:
         from .views import template_helpers
 
         return template_helpers()
+
+
+def ledger_amount(value) -> str:
+    """A signed ledger amount in words: a refund (negative) reads 退款 ¥20,000.00, not ¥-20,000.00."""
+    from flask_babel import gettext as _
+
+    from market.i18n import format_cny
+
+    if value is not None and value < 0:
+        return _("退款 %(amount)s", amount=format_cny(-value))
+    return format_cny(value)
 
 
 def register_cli(app) -> None:

@@ -8,6 +8,7 @@ from flask import (
     render_template,
     request,
     send_file,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -51,6 +52,29 @@ def _file(field):
 
 
 # ---------------------------------------------------------------- public
+KEPT_LICENCE = "register_licence"  # session key: the licence uploaded on a failed try, kept for the retry
+
+
+def _keep_licence(form: RegisterForm) -> dict | None:
+    """Store a newly uploaded licence at once (the evidence store, by sha256) and remember it in the
+    session, so a form failing on another field does not drop it; a kept one is reused when no new
+    file is chosen (issue 13)."""
+    stream, filename = _file(form.licence)
+    if stream is not None:
+        try:
+            stored = evidence.store(stream, filename, field="licence", max_bytes=services.LICENCE_MAX_BYTES)
+        except ValidationError as err:
+            session.pop(KEPT_LICENCE, None)
+            form.licence.process_errors.append(err.message)  # shown by validate()
+            return None
+        session[KEPT_LICENCE] = {"sha256": stored.sha256, "filename": stored.filename}
+    kept = session.get(KEPT_LICENCE)
+    if kept and not evidence.path_for(kept["sha256"]).is_file():
+        session.pop(KEPT_LICENCE, None)
+        return None
+    return kept
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @permission_required(PUBLIC)
 def register():
@@ -58,14 +82,17 @@ def register():
         flash(_("您已登录。如需为另一家机构注册，请先退出登录。"), "info")
         return redirect(url_for("public.home"))
     form = RegisterForm()
-    if form.validate_on_submit():
-        stream, filename = _file(form.licence)
+    kept = _keep_licence(form) if request.method == "POST" else session.get(KEPT_LICENCE)
+    if kept:
+        form.licence.validators = []  # the kept file stands in for a new choice
+        form.licence.flags.required = False
+    if form.validate_on_submit() and kept:
         reg = services.Registration(
             name=form.name.data, english_name=form.english_name.data, uscc=form.uscc.data, kind=form.kind.data,
             address=form.address.data, in_district=form.in_district.data, industry=form.industry.data or None,
             employees=form.employees.data, revenue_cny=form.revenue_cny.data, assets_cny=form.assets_cny.data,
             admin_name=form.admin_name.data, admin_email=form.admin_email.data, password=form.password.data,
-            licence=stream, licence_filename=filename,
+            licence=evidence.path_for(kept["sha256"]).open("rb"), licence_filename=kept["filename"],
         )
         try:
             org, user = services.register_organisation(reg)
@@ -73,10 +100,14 @@ def register():
         except DomainError as err:
             apply_domain_error(form, err)
         else:
+            session.pop(KEPT_LICENCE, None)
             login_user(user)
             flash(_("注册已提交，区里工作人员审核营业执照后会通知您。"), "success")
             return redirect(url_for("orgs.profile", org_id=org.id))
-    return render_template("orgs/register.html", form=form, title=_("机构注册"))
+        finally:
+            reg.licence.close()
+    return render_template("orgs/register.html", form=form, kept_licence=kept, retry=request.method == "POST",
+                           title=_("机构注册"))
 
 
 def _may_see_unverified(org: Organisation) -> bool:

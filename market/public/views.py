@@ -10,7 +10,23 @@ from . import bp
 @bp.route("/")
 @permission_required(PUBLIC)
 def home():
-    return render_template("public/home.html", title=_("长春新区开放场景与创新资源对接平台"))
+    from flask_babel import get_locale
+
+    from market.listings.fields import KIND_LABELS, TRACK_LABELS
+
+    from . import portal
+
+    return render_template("public/home.html", portal=portal.home_data(str(get_locale())), kind_labels=KIND_LABELS,
+                           track_labels=TRACK_LABELS, title=_("长春新区开放场景与创新资源对接平台"))
+
+
+@bp.route("/policy")
+@permission_required(PUBLIC)
+def policy():
+    """The calculation rules in brief: the articles, their rates and caps, and how the platform counts."""
+    from . import portal
+
+    return render_template("public/policy.html", policy=portal.policy_brief(), title=_("补贴计算规则"))
 
 
 @bp.route("/lang/<code>", methods=["GET", "POST"])

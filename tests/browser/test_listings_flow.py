@@ -24,6 +24,7 @@ def test_instrument_from_draft_to_public_page(page, site, make_org, make_user):
 
     # the provider creates the listing and submits it
     ui_login(page, site, provider.email, PASSWORD)
+    page.click("#nav-menu-mine")
     page.click("#nav-my-listings")
     page.click("#new-listing")
     page.click("[data-kind=instrument]")
@@ -43,6 +44,7 @@ def test_instrument_from_draft_to_public_page(page, site, make_org, make_user):
 
     # the reviewer publishes it from the queue
     ui_login(page, site, reviewer.email, PASSWORD)
+    page.click("#nav-menu-review")
     page.click("#nav-listing-review")
     page.click("#review-queue tbody tr >> text=审核")
     page.fill("textarea[name=comment]", "信息完整，同意发布。")

@@ -45,6 +45,7 @@ def test_register_approve_and_see_verified(page, site, make_user):
 
     # 2. a reviewer finds it in the queue and approves it
     ui_login(page, site, reviewer.email, PASSWORD)
+    page.click("#nav-menu-review")
     page.click("#nav-org-review")
     row = page.locator("#review-queue tr", has_text=org_name)
     expect(row).to_be_visible()
@@ -53,12 +54,14 @@ def test_register_approve_and_see_verified(page, site, make_user):
     page.click("#approve-org")
     expect(page.locator("[data-status=verified]")).to_be_visible()
     expect(page.locator("#org-history tr[data-action=verified]")).to_be_visible()
+    page.click("#nav-menu-review")
     page.click("#nav-org-review")
     expect(page.locator("#review-queue-empty")).to_be_visible()
     logout(page)
 
     # 3. the organisation sees it is verified
     ui_login(page, site, "qian@example.cn", "Strong2026pw")
+    page.click("#nav-menu-mine")
     page.click("#nav-my-org")
     expect(page.locator("#org-name")).to_have_text(org_name)
     expect(page.locator("[data-status=verified]")).to_be_visible()

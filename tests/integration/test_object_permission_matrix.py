@@ -340,6 +340,7 @@ SPECS: dict[str, Spec] = {
     # ---- deals: bookings and availability
     "deals.book": Spec(listing_params("instrument"), get=anyone, post=anyone),
     "deals.resource_calendar": Spec(listing_params("instrument"), get=anyone),
+    "deals.resource_slots": Spec(listing_params("instrument"), get=anyone),
     "deals.availability": Spec(listing_params("instrument"), get=rule("availability.edit", lambda s: s.instrument),
                                post=rule("availability.edit", lambda s: s.instrument)),
     "deals.block_delete": Spec(lambda w, s: {"ref": s.instrument.ref, "block_id": s.block.id},

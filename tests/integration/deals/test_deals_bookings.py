@@ -119,7 +119,7 @@ def test_cancellation_rules(world):
     bookings.set_availability(world.owner, res.id, AvailabilityInput(
         hours={d: "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
         min_hours="1", max_hours="8", lead_time_hours="1", free_cancel_hours="48"))
-    soon = bookings.request_booking(world.sme, res.id, _req(dt.datetime.now(dt.UTC).replace(microsecond=0) + 5 * H, 1))
+    soon = bookings.request_booking(world.sme, res.id, _req((dt.datetime.now(dt.UTC) + 5 * H).replace(minute=0, second=0, microsecond=0), 1))
     later = bookings.request_booking(world.sme, res.id, _req(next_weekday_at(9, days_ahead=5), 1))
     bookings.approve_booking(world.owner, soon.id)
     bookings.approve_booking(world.owner, later.id)
@@ -195,6 +195,9 @@ def test_parallel_requests_for_one_slot_exactly_one_wins(app, world, make_org, m
             pytest.skip("on SQLite the overlap check under the write lock is the guarantee")
         monkeypatch.setattr(bookings, "overlapping", lambda *a, **k: None)
     res = make_listing(world.owner_org, kind="instrument")
+    bookings.set_availability(world.owner, res.id, AvailabilityInput(  # 10-minute slots: the requests below overlap
+        hours={d: "09:00-18:00" for d in ("mon", "tue", "wed", "thu", "fri")}, min_hours="1", max_hours="8",
+        lead_time_hours="24", free_cancel_hours="24", slot_minutes="10"))
     start = next_weekday_at(9)
     user_ids = [make_user(role=Role.SME_MEMBER, org=make_org(kind="sme")).id for _ in range(10)]
     res_id = res.id

@@ -67,7 +67,7 @@ def test_queue_approve_and_reject(client, login, make_user, make_org):
     queue = client.get("/orgs/review").get_data(as_text=True)
     assert "&lt;script&gt;" in queue and XSS not in queue and other.name in queue
     nav = client.get("/").get_data(as_text=True)
-    assert "审核队列" in nav and "机构管理" in nav
+    assert "机构审核" in nav and "机构管理" in nav
     detail = client.get(f"/orgs/admin/{pending.id}").get_data(as_text=True)
     assert "&lt;script&gt;" in detail and XSS not in detail
     assert client.post(f"/orgs/admin/{pending.id}/approve", data={}).status_code == 302
@@ -184,5 +184,5 @@ def test_member_nav_links_to_own_org(client, login, make_user, role):
     user = make_user(role=role)
     login(user)
     nav = client.get("/").get_data(as_text=True)
-    assert "我的机构" in nav and "审核队列" not in nav
+    assert "我的机构" in nav and "机构审核" not in nav
     assert client.get("/orgs/mine").headers["Location"].endswith(f"/orgs/{user.organisation_id}")
