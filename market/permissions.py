@@ -100,6 +100,18 @@ RULES: dict[str, Rule] = {
     "search.save": Rule(frozenset({R.SME_MEMBER, R.ORG_ADMIN}), lambda u, o: _sme_user(u), district_bypass=False),
     "search.saved_manage": Rule(ANY_ROLE, lambda u, o: getattr(o, "user_id", None) == u.id, district_bypass=False),
     "search.manage_synonyms": Rule(ADMIN_ONLY),
+    # matchmaking events (art. 8, 9; issue 11): the admin runs them, owners attach their scenarios,
+    # members of both sides take part; the services check the party and the event's stage
+    "event.view": Rule(ANY_ROLE),
+    "event.manage": Rule(ADMIN_ONLY),
+    "event.attach_scenario": Rule(frozenset({R.PROVIDER_MEMBER, R.ORG_ADMIN}), own_org, district_bypass=False),
+    "event.participate": Rule(EVERY_MEMBER),
+    "event.checkin": Rule(DISTRICT),
+    "event.outcome": Rule(EVERY_MEMBER | DISTRICT),
+    "demo_project.view": Rule(ANY_ROLE),
+    "demo_project.declare": Rule(EVERY_MEMBER),
+    "demo_project.grade": Rule(DISTRICT),
+    "demo_project.handoff": Rule(ADMIN_ONLY),
 }
 
 
