@@ -26,8 +26,8 @@ from market.deals.common import acting_org, get_for_update, now, serialise_write
 from market.domain.localtime import SHANGHAI
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
-from market.notifications.services import org_admins
 from market.notifications.services import notify as _notify
+from market.notifications.services import org_admins
 from market.permissions import DISTRICT, require
 from matching import agenda as agenda_mod
 from matching import scoring
@@ -37,7 +37,6 @@ from models.events import (
     DeclarationStatus,
     DemoDeclaration,
     Event,
-    EventReminder,
     EventScenario,
     EventSlot,
     EventStatus,
