@@ -84,3 +84,34 @@ def world(make_org, make_user, smes: int = 2, owners: int = 2, status: str = Eve
         svc.advance(w.admin, w.event)
     db.session.commit()
     return w
+
+
+def add_to_object_matrix(w) -> None:
+    """The object permission matrix's event: published agenda, both sides' leading firm and SME
+    registered, each side's SME → provider request accepted and placed, one graded declaration."""
+    from models.events import DemoDeclaration, Event, EventScenario, EventSlot, Meeting, MeetingRequest, Registration
+
+    day = dt.date(2027, 6, 18)
+    w.event = Event(title="对象矩阵对接会", track="digital_healthcare", venue="创新中心", event_date=day,
+                    status=EventStatus.AGENDA_PUBLISHED, tables=10, max_meetings=4)
+    db.session.add(w.event)
+    start = dt.datetime(2027, 6, 18, 1, 0, tzinfo=dt.UTC)
+    slot = EventSlot(event=w.event, position=1, start_at=start, end_at=start + dt.timedelta(minutes=20))
+    db.session.add(slot)
+    db.session.flush()
+    for n, s in enumerate(w.side.values(), start=1):
+        db.session.add(EventScenario(event=w.event, listing=s.scenario))
+        for org, side in ((s.provider, "owner"), (s.sme, "sme")):
+            db.session.add(Registration(event=w.event, organisation=org, side=side, interests=[s.scenario.id],
+                                        available_slots=[slot.id], checkin_code=f"MATRIX{org.id}"))
+        low, high = sorted((s.sme.id, s.provider.id))
+        s.event_request = MeetingRequest(event=w.event, from_org_id=s.sme.id, to_org_id=s.provider.id, pair_low=low,
+                                         pair_high=high, listing=s.scenario, status="accepted", weight=2.0)
+        s.meeting = Meeting(event=w.event, request=s.event_request, slot=slot, table_no=n)
+        db.session.add_all([s.event_request, s.meeting])
+    w.declaration = DemoDeclaration(organisation=w.side["A"].sme, listing=w.side["A"].scenario, title="示范",
+                                    summary="说明", status="graded", total_score=90, proposed_tier="A",
+                                    proposed_amount_cny=Decimal("500000.00"),
+                                    scores={"innovation": 30, "demonstration": 30, "replicability": 15, "scale": 15})
+    db.session.add(w.declaration)
+    db.session.commit()

@@ -12,6 +12,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -40,7 +41,7 @@ class EventForm(FlaskForm):
 
 class PlanForm(FlaskForm):
     year = IntegerField(_l("年份"), validators=[DataRequired(), NumberRange(2000, 2100)])
-    quarter = SelectField(_l("季度"), choices=[("1", "Q1"), ("2", "Q2"), ("3", "Q3"), ("4", "Q4")])
+    quarter = SelectField(_l("季度"), choices=[SelectChoice(str(q), f"Q{q}") for q in (1, 2, 3, 4)])
     submit = SubmitField(_l("按年度计划创建"))
 
 
@@ -58,7 +59,7 @@ class RegisterForm(FlaskForm):
 class RequestForm(FlaskForm):
     to_org_id = SelectField(_l("会谈对象"), validators=[DataRequired()])
     listing_id = SelectField(_l("相关场景（可选）"), validators=[Optional()])
-    priority = SelectField(_l("优先级"), choices=[("3", _l("高")), ("2", _l("中")), ("1", _l("低"))], default="2")
+    priority = SelectField(_l("优先级"), choices=[SelectChoice("3", _l("高")), SelectChoice("2", _l("中")), SelectChoice("1", _l("低"))], default="2")
     message = TextAreaField(_l("留言（可选）"), validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
     submit = SubmitField(_l("发起会谈预约"))
 
@@ -97,3 +98,8 @@ class GradeForm(FlaskForm):
     scale = IntegerField(_l("项目规模"), validators=[Optional()])
     comment = TextAreaField(_l("评审意见"), validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
     submit = SubmitField(_l("评分"))
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(str(value), label) for value, label in pairs]

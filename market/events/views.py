@@ -36,6 +36,7 @@ from .forms import (
     PlanForm,
     RegisterForm,
     RequestForm,
+    choices,
 )
 from .labels import OUTCOME, outcome_label
 
@@ -72,8 +73,8 @@ def _int_or_none(value: Any) -> int | None:
     return int(value) if value not in (None, "") and str(value).isdigit() else None
 
 
-def _track_choices() -> list[tuple[str, str]]:
-    return [(k, str(v)) for k, v in TRACK_LABELS.items()]
+def _track_choices():
+    return choices((k, str(v)) for k, v in TRACK_LABELS.items())
 
 
 # ---------------------------------------------------------------- list, create, detail
@@ -127,15 +128,15 @@ def detail(event_id: int):
         if org.kind != "sme" and event.status in svc.OPEN_FOR_SCENARIOS and can(current_user, "event.attach_scenario", org):
             form = AttachForm(prefix="attach")
             attached = set(svc.attached_listing_ids(event))
-            form.listing_id.choices = [(str(li.id), li.title) for li in db.session.execute(select(Listing).where(
+            form.listing_id.choices = choices((li.id, li.title) for li in db.session.execute(select(Listing).where(
                 Listing.owner_id == org.id, Listing.kind == ListingKind.SCENARIO,
-                Listing.status == ListingStatus.PUBLISHED)).scalars() if li.id not in attached]
+                Listing.status == ListingStatus.PUBLISHED)).scalars() if li.id not in attached)
             ctx["attach_form"] = form
         if can(current_user, "event.participate") and (reg is not None or (
                 org.kind == "sme" and event.status == EventStatus.REGISTRATION)):
             rf = RegisterForm(prefix="reg")
-            rf.interests.choices = [(str(s.listing_id), s.listing.title) for s in event.scenarios]
-            rf.slots.choices = [(str(s.id), _slot_label(s)) for s in event.slots]
+            rf.interests.choices = choices((s.listing_id, s.listing.title) for s in event.scenarios)
+            rf.slots.choices = choices((s.id, _slot_label(s)) for s in event.slots)
             if reg is not None:
                 rf.interests.data = [str(i) for i in reg.interests or []]
                 rf.slots.data = [str(i) for i in reg.available_slots or []]
@@ -164,8 +165,8 @@ def _slot_label(slot) -> str:
 def _request_form(event: Event, org: Organisation, reg) -> RequestForm:
     form = RequestForm(prefix="req")
     others = [r for r in event.registrations if r.side != reg.side]
-    form.to_org_id.choices = [(str(r.organisation_id), r.organisation.name) for r in others]
-    form.listing_id.choices = [("", "—")] + [(str(s.listing_id), s.listing.title) for s in event.scenarios]
+    form.to_org_id.choices = choices((r.organisation_id, r.organisation.name) for r in others)
+    form.listing_id.choices = choices([("", "—")] + [(s.listing_id, s.listing.title) for s in event.scenarios])
     return form
 
 
@@ -343,7 +344,7 @@ def outcome(meeting_id: int):
     if not svc.can_record_outcome(current_user, meeting):
         abort(403)
     form = OutcomeForm(obj=meeting.outcome)
-    form.result.choices = [(k, _(v)) for k, v in OUTCOME.items()]
+    form.result.choices = choices((k, _(v)) for k, v in OUTCOME.items())
     if form.validate_on_submit():
         _o, ok = _run(svc.record_outcome, current_user, meeting, form.result.data, form.bid_id.data,
                       form.contract_id.data, form.ledger_entry_id.data, form.note.data, form=form,
@@ -438,12 +439,12 @@ def _declaration_form() -> DeclarationForm:
     form = DeclarationForm(prefix="decl")
     org_id = current_user.organisation_id
     outcomes = svc.outcomes_for_org(org_id) if org_id else []
-    form.outcome_id.choices = [("", "—")] + [
-        (str(o.id), f"{o.meeting.event.title} · {svc.counterpart(o.meeting, org_id).name} · {outcome_label(o.result)}")
-        for o in outcomes]
+    form.outcome_id.choices = choices([("", "—")] + [
+        (o.id, f"{o.meeting.event.title} · {svc.counterpart(o.meeting, org_id).name} · {outcome_label(o.result)}")
+        for o in outcomes])
     listings = db.session.execute(select(Listing).where(Listing.owner_id == org_id,
                                                         Listing.kind == ListingKind.SCENARIO)).scalars().all()
-    form.listing_id.choices = [("", "—")] + [(str(li.id), li.title) for li in listings]
+    form.listing_id.choices = choices([("", "—")] + [(li.id, li.title) for li in listings])
     return form
 
 
