@@ -125,7 +125,9 @@ def test_bad_requests_are_refused_with_clear_errors(make_org, make_user):
 
 def test_english_error_messages(app, make_org, make_user):
     w = world(make_org, make_user, smes=2, owners=1, status=EventStatus.REGISTRATION, accept=False)
-    with app.test_request_context("/?lang=en"):
+    from flask_babel import force_locale
+
+    with force_locale("en"):
         with pytest.raises(ValidationError) as err:
             svc.request_meeting(w.sme_users[0], w.event, w.smes[1].id)
     assert "SME" in err.value.message and "中小企业" not in err.value.message
