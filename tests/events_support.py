@@ -89,7 +89,15 @@ def world(make_org, make_user, smes: int = 2, owners: int = 2, status: str = Eve
 def add_to_object_matrix(w) -> None:
     """The object permission matrix's event: published agenda, both sides' leading firm and SME
     registered, each side's SME → provider request accepted and placed, one graded declaration."""
-    from models.events import DemoDeclaration, Event, EventScenario, EventSlot, Meeting, MeetingRequest, Registration
+    from models.events import (
+        DemoDeclaration,
+        Event,
+        EventScenario,
+        EventSlot,
+        Meeting,
+        MeetingRequest,
+        Registration,
+    )
 
     day = dt.date(2027, 6, 18)
     w.event = Event(title="对象矩阵对接会", track="digital_healthcare", venue="创新中心", event_date=day,
