@@ -303,14 +303,13 @@ def my_agenda_download(event_id: int, fmt: str):
                         headers={"Content-Disposition": exports.content_disposition(
                             f"{_('我的日程')}-{event.id}.ics", f"agenda-{event.id}.ics")})
     meetings = svc.meetings_of(event, org.id) if svc.agenda_is_published(event) else []
-    columns = [
-        Column(N_("时间"), lambda m: _slot_label(m.slot)),
-        Column(N_("桌号"), "table_no", "int"),
-        Column(N_("会谈对象"), lambda m: svc.counterpart(m, org.id).name),
-        Column(N_("相关场景"), lambda m: m.request.listing.title if m.request.listing else ""),
-    ]
+    # plain rows: the download streams after the request's session is gone
+    rows = [{"time": _slot_label(m.slot), "table": m.table_no, "who": svc.counterpart(m, org.id).name,
+             "listing": m.request.listing.title if m.request.listing else ""} for m in meetings]
+    columns = [Column(N_("时间"), "time"), Column(N_("桌号"), "table", "int"), Column(N_("会谈对象"), "who"),
+               Column(N_("相关场景"), "listing")]
     title = f"{event.title} · {org.name} · {_('签到码')} {reg.checkin_code}"
-    return exports.download(fmt, Table(_("我的日程"), columns, meetings), filename=f"{_('我的日程')}-{event.id}",
+    return exports.download(fmt, Table(_("我的日程"), columns, rows), filename=f"{_('我的日程')}-{event.id}",
                             fallback=f"agenda-{event.id}", title=title)
 
 
