@@ -58,7 +58,7 @@ def load(world) -> None:
     owner_list = list(owners.items())
     requests = []
     for i, ref in enumerate(smes):
-        for owner_id, (owner_user, listings) in (owner_list[0], owner_list[(i + 1) % len(owner_list)]):
+        for owner_id, (_owner_user, listings) in (owner_list[0], owner_list[(i + 1) % len(owner_list)]):
             if svc.registration_of(event, owner_id) is None or any(
                     {r.from_org_id, r.to_org_id} == {world.orgs[ref].id, owner_id} for r in requests):
                 continue
