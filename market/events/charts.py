@@ -8,11 +8,22 @@ without the XML declaration, and any <script> element left is stripped.
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 from flask_babel import gettext as _
 
 _SCRIPT = re.compile(r"<script\b.*?</script\s*>", re.S | re.I)
+
+
+def _pygal():
+    """pygal, without the import hook it appends to ``sys.meta_path`` on import (``PluginImportFixer``,
+    for its old ``pygal.maps`` plugin names): the hook lacks ``find_spec``, so every later import in
+    the process raised an ImportWarning (an error under pytest's warning filter)."""
+    import pygal
+
+    sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
+    return pygal
 
 
 def _style():
@@ -28,8 +39,7 @@ def _config(**extra: Any) -> dict[str, Any]:
 
 
 def render(name: str, years: list, plan: dict[str, Any]) -> str:
-    import pygal
-
+    pygal = _pygal()
     labels = [r.key for r in years]
     if name == "events":
         chart = pygal.Bar(**_config(title=_("每年举办的对接会（目标 %(n)d 场）", n=plan["events_per_year"])))

@@ -165,3 +165,12 @@ def test_declaration_pages(app, make_org, make_user):
     _login(app, w.admin).post(f"/events/demo-projects/{decl.id}/handoff")
     db.session.refresh(decl)
     assert decl.status == "handed_off"
+
+
+def test_charts_leave_no_import_hook_behind(app):
+    import sys
+
+    from market.events import charts
+
+    charts.render("events", [], svc.plan())
+    assert not any(type(f).__name__ == "PluginImportFixer" for f in sys.meta_path)
