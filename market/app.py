@@ -25,6 +25,7 @@ FEATURES = (
     "search",
     "deals",
     "ledger",
+    "events",
     "notifications",
     "admin",
     "api",

@@ -103,6 +103,18 @@ RULES: dict[str, Rule] = {
     # subsidies: an organisation's calculation sheet is its members' and district staff's to read
     "subsidies.view": Rule(ANY_ROLE, own_org),
     "subsidies.view_all": Rule(DISTRICT),
+    # matchmaking events (art. 8, 9; issue 11): the admin runs them, owners attach their scenarios,
+    # members of both sides take part; the services check the party and the event's stage
+    "event.view": Rule(ANY_ROLE),
+    "event.manage": Rule(ADMIN_ONLY),
+    "event.attach_scenario": Rule(frozenset({R.PROVIDER_MEMBER, R.ORG_ADMIN}), own_org, district_bypass=False),
+    "event.participate": Rule(EVERY_MEMBER),
+    "event.checkin": Rule(DISTRICT),
+    "event.outcome": Rule(EVERY_MEMBER | DISTRICT),
+    "demo_project.view": Rule(ANY_ROLE),
+    "demo_project.declare": Rule(EVERY_MEMBER),
+    "demo_project.grade": Rule(DISTRICT),
+    "demo_project.handoff": Rule(ADMIN_ONLY),
 }
 
 

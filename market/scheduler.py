@@ -8,6 +8,13 @@ A feature registers its periodic work once, at import or in its ``init_app``::
 Two schedulers on one job store silently run every job twice (STACK.md), so the process takes a
 non-blocking ``fcntl.flock`` on ``instance/scheduler.lock`` and a second one exits at once. Jobs
 must still be idempotent in the database: a crash between work and commit may repeat a run.
+
+Job store: in memory by default. With ``SCHEDULER_JOBSTORE_URL`` set (e.g. to the app database's
+URL) jobs live in APScheduler 3's ``SQLAlchemyJobStore`` (table ``apscheduler_jobs``, created by
+APScheduler): each job is stored as the textual reference ``market.scheduler:run_registered`` with
+its id, and a restart keeps each job's stored next run time, so a run missed while the scheduler was
+down happens once on restart (``coalesce``, within ``misfire_grace_time``). Jobs no longer
+registered are removed from the store.
 """
 
 from __future__ import annotations
@@ -93,17 +100,41 @@ def _in_app_context(app: Flask, spec: JobSpec) -> Callable[[], None]:
     return run
 
 
+_app: Flask | None = None  # the app the persistent job store's jobs run in (set by build_scheduler)
+
+
+def run_registered(job_id: str) -> None:
+    """What a persistent job store stores: a picklable textual reference, run in the app's context."""
+    if _app is None:
+        raise RuntimeError("the scheduler was not built: no app to run jobs in")
+    _in_app_context(_app, _registry[job_id])()
+
+
 def build_scheduler(app: Flask, blocking: bool = True):
     """An APScheduler 3 scheduler (Asia/Shanghai) with every registered job."""
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
+    global _app
+    _app = app
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(timezone=app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))
+    url = app.config.get("SCHEDULER_JOBSTORE_URL")
+    stored: dict[str, Any] = {}
+    if url:
+        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+        store = SQLAlchemyJobStore(url=url, tablename="apscheduler_jobs")
+        store.jobs_t.create(store.engine, checkfirst=True)
+        table = store.jobs_t
+        with store.engine.begin() as conn:
+            stored = dict(conn.execute(table.select().with_only_columns(table.c.id, table.c.next_run_time)).all())
+            gone = set(stored) - set(_registry)
+            if gone:  # a job no longer registered must not run from the store
+                conn.execute(table.delete().where(table.c.id.in_(gone)))
+        scheduler.add_jobstore(store, "default")
     for spec in registered_jobs():
-        scheduler.add_job(
-            _in_app_context(app, spec),
-            spec.trigger,
+        options: dict[str, Any] = dict(
             id=spec.id,
             name=spec.id,
             replace_existing=True,
@@ -112,6 +143,14 @@ def build_scheduler(app: Flask, blocking: bool = True):
             misfire_grace_time=300,
             **spec.trigger_args,
         )
+        if url:
+            if stored.get(spec.id) is not None:  # keep the stored schedule: a missed run still happens
+                import datetime as dt
+
+                options["next_run_time"] = dt.datetime.fromtimestamp(stored[spec.id], dt.UTC)
+            scheduler.add_job("market.scheduler:run_registered", spec.trigger, args=[spec.id], **options)
+        else:
+            scheduler.add_job(_in_app_context(app, spec), spec.trigger, **options)
     return scheduler
 
 

@@ -55,6 +55,12 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_name(name, type_, parent_names):
+    """APScheduler's job store table (SCHEDULER_JOBSTORE_URL on the app database) is APScheduler's:
+    autogenerate must not propose to drop it."""
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -98,6 +104,7 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_name", include_name)
 
     connectable = get_engine()
 

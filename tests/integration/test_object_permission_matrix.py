@@ -65,6 +65,7 @@ from models.organisations import Organisation, RelatedPartyGroup, VerificationSt
 from models.search import SavedSearch, SearchSynonym
 from models.users import Role, User
 from tests.conftest import PASSWORD, _clear_tables
+from tests.events_support import add_to_object_matrix
 from tests.integration.test_role_route_matrix import EXEMPT_ENDPOINTS, EXEMPT_PREFIXES, _actions
 from tests.ledger_helpers import full_evidence
 
@@ -185,6 +186,7 @@ def _build_world() -> SimpleNamespace:
     for u in (w.reviewer, w.d_admin):
         notify([u], "matrix", "对象矩阵通知")
     db.session.commit()
+    add_to_object_matrix(w)  # events (issue 11)
     return w
 
 
@@ -375,6 +377,27 @@ SPECS: dict[str, Spec] = {
     "ledger.refund": Spec(lambda w, s: {"entry_id": s.entry.id}, post=rule("ledger.refund", lambda s: s.entry),
                           data=lambda w, s: {"amount_cny": "1.00", "paid_at": "2026-03-02T10:00"}),
     "ledger.add_evidence": Spec(lambda w, s: {"entry_id": s.entry.id}, post=rule("ledger.confirm", lambda s: s.entry)),
+    # ---- events (issue 11): one district event; each side's meeting and request are the side's
+    "events.detail": Spec(lambda w, s: {"event_id": w.event.id}, get=anyone, per_side=False),
+    "events.advance": Spec(lambda w, s: {"event_id": w.event.id}, post=anyone, per_side=False),
+    "events.agenda": Spec(lambda w, s: {"event_id": w.event.id}, get=anyone, per_side=False),
+    "events.attach": Spec(lambda w, s: {"event_id": w.event.id}, post=anyone, per_side=False),
+    "events.detach": Spec(lambda w, s: {"event_id": w.event.id, "listing_id": s.scenario.id},
+                          post=rule("event.attach_scenario", lambda s: s.scenario)),
+    "events.register": Spec(lambda w, s: {"event_id": w.event.id}, post=anyone, per_side=False),
+    "events.request_meeting": Spec(lambda w, s: {"event_id": w.event.id}, post=anyone, per_side=False),
+    "events.respond": Spec(lambda w, s: {"request_id": s.event_request.id, "action": "accept"},
+                           post=lambda w, s, u: u.organisation_id == s.provider.id),  # the invited side only
+    "events.compute": Spec(lambda w, s: {"event_id": w.event.id}, post=anyone, per_side=False),
+    "events.publish": Spec(lambda w, s: {"event_id": w.event.id}, post=anyone, per_side=False),
+    "events.my_agenda": Spec(lambda w, s: {"event_id": w.event.id}, get=anyone, per_side=False),
+    "events.my_agenda_download": Spec(lambda w, s: {"event_id": w.event.id, "fmt": "ics"}, get=anyone, per_side=False),
+    "events.checkin": Spec(lambda w, s: {"event_id": w.event.id}, get=anyone, post=anyone, per_side=False),
+    "events.outcome": Spec(lambda w, s: {"meeting_id": s.meeting.id}, get=parties("sme", "provider"),
+                           post=parties("sme", "provider")),
+    "events.kpi_chart": Spec(lambda w, s: {"name": "funnel"}, get=anyone, per_side=False),
+    "events.demo_project": Spec(lambda w, s: {"decl_id": w.declaration.id}, get=anyone, post=anyone, per_side=False),
+    "events.demo_handoff": Spec(lambda w, s: {"decl_id": w.declaration.id}, post=anyone, per_side=False),
 }
 
 # Parameters that name no object (a format, a language, a listing kind): a route whose parameters are

@@ -145,7 +145,7 @@ def _wipe_ledger():
     db.session.remove()
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE ledger_event, ledger_entry, ledger_chain RESTART IDENTITY"))
+            conn.execute(text("TRUNCATE ledger_event, ledger_entry, ledger_chain RESTART IDENTITY CASCADE"))
         else:
             for t in ("ledger_event", "ledger_entry", "ledger_chain"):
                 conn.execute(text(f"DELETE FROM {t}"))

@@ -1,0 +1,60 @@
+"""Words for the events enums, translated where shown."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from market.i18n import N_
+from models.events import DeclarationStatus, EventStatus, OutcomeResult, RequestStatus
+
+EVENT_STATUS = {
+    EventStatus.PLANNED: N_("计划中"),
+    EventStatus.CALL_FOR_SCENARIOS: N_("场景征集"),
+    EventStatus.REGISTRATION: N_("报名中"),
+    EventStatus.REQUESTS: N_("会谈预约"),
+    EventStatus.AGENDA_PUBLISHED: N_("日程已发布"),
+    EventStatus.HELD: N_("已举办"),
+    EventStatus.CLOSED: N_("已结束"),
+}
+REQUEST_STATUS = {
+    RequestStatus.PENDING: N_("待答复"),
+    RequestStatus.ACCEPTED: N_("已接受"),
+    RequestStatus.DECLINED: N_("已谢绝"),
+}
+OUTCOME = {
+    OutcomeResult.NO_SHOW: N_("未到场"),
+    OutcomeResult.TALKED: N_("已洽谈"),
+    OutcomeResult.FOLLOW_UP: N_("待跟进"),
+    OutcomeResult.BID: N_("已投标"),
+    OutcomeResult.CONTRACT: N_("已签约"),
+}
+DECLARATION_STATUS = {
+    DeclarationStatus.SUBMITTED: N_("已申报"),
+    DeclarationStatus.GRADED: N_("已评分"),
+    DeclarationStatus.HANDED_OFF: N_("已移交补贴审批"),
+}
+SIDE = {"sme": N_("中小企业"), "owner": N_("场景方")}
+
+
+def _word(table: dict, value: str | None) -> str:
+    return _(table[value]) if value in table else (value or "—")
+
+
+def event_status_label(value: str | None) -> str:
+    return _word(EVENT_STATUS, value)
+
+
+def request_status_label(value: str | None) -> str:
+    return _word(REQUEST_STATUS, value)
+
+
+def outcome_label(value: str | None) -> str:
+    return _word(OUTCOME, value)
+
+
+def declaration_status_label(value: str | None) -> str:
+    return _word(DECLARATION_STATUS, value)
+
+
+def side_label(value: str | None) -> str:
+    return _word(SIDE, value)

@@ -1,0 +1,33 @@
+"""The demo world gets one held event with scenarios, registrations, requests, an optimal agenda,
+outcomes (one linked to the awarded bid's contract) and a graded declaration; loading twice adds nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from market.demo import load_demo
+from market.events import services as svc
+from market.extensions import db
+from matching import agenda as agenda_mod
+from models.events import DemoDeclaration, Event, EventStatus, Meeting, MeetingRequest, Outcome
+
+
+def _count(model) -> int:
+    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_demo_event(app_ctx):
+    load_demo()
+    counts = [_count(m) for m in (Event, MeetingRequest, Meeting, Outcome, DemoDeclaration)]
+    load_demo()
+    assert [_count(m) for m in (Event, MeetingRequest, Meeting, Outcome, DemoDeclaration)] == counts
+    event = db.session.execute(select(Event)).scalar_one()
+    assert event.status == EventStatus.HELD and event.agenda_optimal
+    assert len(event.scenarios) >= 5 and sum(r.side == "sme" for r in event.registrations) == 5
+    instance, _ = svc.build_instance(event)
+    stored = [agenda_mod.Meeting(f"r{m.request_id}", f"s{m.slot_id}") for m in svc.meetings_of(event)]
+    assert stored and agenda_mod.check(instance, stored) == []
+    years, _tracks = svc.kpis()
+    row = years[-1]
+    assert row.events_held == 1 and row.meetings == len(stored) and row.contracts == 1 and row.contract_value > 0
+    assert db.session.execute(select(DemoDeclaration)).scalar_one().proposed_tier == "B"
