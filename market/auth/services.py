@@ -12,7 +12,7 @@ import hashlib
 import logging
 import secrets
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
@@ -167,21 +167,16 @@ def user_for_token(token: str, salt: str = RESET_SALT) -> User:
     return user
 
 
-def site_url_for(endpoint: str, **values) -> str:
-    """An absolute link for mail: always on ``SITE_URL``, never on the request's Host header."""
-    site = current_app.config["SITE_URL"].rstrip("/")
-    with current_app.test_request_context("/", base_url=site):
-        return url_for(endpoint, **values, _external=True)
-
-
 def _send_password_link(user: User, salt: str, subject: str, intro: str) -> str:
-    from market.notifications.mail import send_mail
+    """Queue the mail in the caller's transaction (sent by the outbox drain after the commit)."""
+    from market.links import external_url
+    from market.notifications.mail import queue_mail
 
     endpoint = "auth.accept_invite" if salt == INVITE_SALT else "auth.reset_password"
-    link = site_url_for(endpoint, token=make_password_token(user, salt))
+    link = external_url(endpoint, token=make_password_token(user, salt))
     hours = max(1, _max_age(salt) // 3600)
     body = _("%(intro)s\n\n%(link)s\n\n此链接 %(hours)d 小时内有效，只能使用一次。", intro=intro, link=link, hours=hours)
-    send_mail(user.email, subject, body)
+    queue_mail(user.email, subject, body)
     log.info("password link for %s: %s", user.email, link)
     return link
 
@@ -193,10 +188,11 @@ def request_password_reset(email: str) -> str | None:
         log.info("password reset requested for unknown or inactive %s", email)
         return None
     record(user, "auth.password_reset_requested", user)
-    db.session.commit()
-    return _send_password_link(
+    link = _send_password_link(
         user, RESET_SALT, _("重置您的平台密码"), _("有人（希望是您）申请重置长春新区开放场景平台的密码。请打开下面的链接设置新密码：")
     )
+    db.session.commit()
+    return link
 
 
 def reset_password(token: str, new_password: str, salt: str = RESET_SALT) -> User:
@@ -270,13 +266,13 @@ def add_member(actor: User, org: Organisation, email: str, name: str, role: str)
     db.session.add(user)
     db.session.flush()
     record(actor, "org.member_added", user, after=snapshot(user))
-    db.session.commit()
     _send_password_link(
         user,
         INVITE_SALT,
         _("欢迎加入长春新区开放场景平台"),
         _("%(org)s 的管理员为您开通了平台账号。请打开下面的链接设置密码：", org=org.name),
     )
+    db.session.commit()
     return user
 
 
