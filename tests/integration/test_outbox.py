@@ -262,3 +262,50 @@ def test_no_service_writes_a_path_by_hand():
         if HAND_WRITTEN.search(line)
     ]
     assert offenders == []
+
+
+# ---------------------------------------------------------------- the migration
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_moves_pending_search_rows_and_back(backend, tmp_path):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect, text
+
+    from market import create_app
+    from tests.integration.test_migrations import _fresh_postgres, _fresh_sqlite
+
+    before = "a3c9e51f0b27"
+    fresh = _fresh_sqlite(tmp_path) if backend == "sqlite" else _fresh_postgres()
+    with fresh as url:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            try:
+                upgrade(revision=before)
+                with db.engine.begin() as conn:
+                    conn.execute(text(
+                        "INSERT INTO search_outbox (listing_id, op, created_at, processed_at) VALUES "
+                        "(7, 'upsert', '2026-12-01 00:00:00+00:00', NULL), "
+                        "(8, 'delete', '2026-12-01 00:00:00+00:00', '2026-12-01 00:01:00+00:00'), "
+                        "(9, 'delete', '2026-12-02 00:00:00+00:00', NULL)"))
+                upgrade()
+                with db.engine.connect() as conn:
+                    assert "search_outbox" not in inspect(conn).get_table_names()
+                    rows = conn.execute(text("SELECT topic, payload, status, attempts FROM outbox ORDER BY id")).all()
+                import json
+
+                def payload(p):
+                    return p if isinstance(p, dict) else json.loads(p)
+
+                assert [(t, payload(p), s, a) for t, p, s, a in rows] == [
+                    ("search.index", {"listing_id": 7, "op": "upsert"}, "pending", 0),
+                    ("search.index", {"listing_id": 9, "op": "delete"}, "pending", 0),
+                ]  # the processed row is history and stays behind
+                downgrade(revision=before)
+                with db.engine.connect() as conn:
+                    assert "outbox" not in inspect(conn).get_table_names()
+                    back = conn.execute(text("SELECT listing_id, op, processed_at FROM search_outbox ORDER BY id")).all()
+                assert [tuple(r) for r in back] == [(7, "upsert", None), (9, "delete", None)]
+            finally:
+                db.session.remove()
+                db.engine.dispose()
