@@ -87,6 +87,8 @@ def test_university_needs_no_figures(app_ctx, registration):
 
 def test_approve_notifies_admins_and_audits(app_ctx, registration, make_user):
     reviewer = make_user(role=Role.DISTRICT_REVIEWER)
+    drain_outbox()
+    outbox.clear()
     org, admin = services.register_organisation(registration())
     drain_outbox()
     assert [m["To"] for m in outbox] == [reviewer.email]  # told about the new organisation
