@@ -1,6 +1,7 @@
 from flask import render_template, request
 from flask_babel import gettext as _
 
+from market import outbox
 from market.web import paginate, permission_required
 
 from . import bp
@@ -16,4 +17,6 @@ def audit_log():
     names = ("actor", "action", "object_type", "object_id", "date_from", "date_to")
     filters = {k: form[k].data for k in names if not form[k].errors}
     page = paginate(audit_query(**filters), request.args.get("page", 1, type=int), 50)
-    return render_template("admin/audit.html", form=form, page=page, diff=diff, title=_("审计日志"))
+    return render_template(
+        "admin/audit.html", form=form, page=page, diff=diff, title=_("审计日志"), dead_outbox=outbox.dead_count()
+    )

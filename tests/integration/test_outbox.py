@@ -142,6 +142,17 @@ def test_dead_after_max_attempts_shown_by_the_cli_and_retried(app, app_ctx, monk
     assert runner.invoke(args=["outbox", "retry", str(row.id)]).exit_code != 0  # delivered: nothing to retry
 
 
+def test_district_staff_see_dead_rows_on_the_audit_page(app_ctx, client, login, make_user):
+    from models.users import Role
+
+    login(make_user(role=Role.DISTRICT_ADMIN))
+    assert 'id="outbox-dead"' not in client.get("/admin/audit").get_data(as_text=True)
+    db.session.add(OutboxMessage(topic="mail", payload={}, status=OutboxStatus.DEAD, attempts=10, last_error="boom"))
+    db.session.commit()
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert 'id="outbox-dead"' in page and "outbox list --dead" in page
+
+
 def test_handler_writes_commit_with_the_mark_and_roll_back_with_a_failure(app, app_ctx, make_user, monkeypatch):
     """A handler's own database writes (an alert's notifications) are part of its delivery: kept
     when the row is marked delivered, rolled back when it fails, so a retry does not repeat them."""
