@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -141,9 +142,24 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(seconds, _cfg("OUTBOX_BACKOFF_MAX_SECONDS")))
 
 
+_sqlite_drain = threading.Lock()
+
+
 def drain(limit: int = 1000, now: dt.datetime | None = None, topics: Iterable[str] | None = None) -> DrainReport:
     """Deliver up to ``limit`` due rows (rows enqueued by handlers meanwhile included). Owns its
-    transactions: call it with nothing pending in the session."""
+    transactions: call it with nothing pending in the session.
+
+    On SQLite, drains in one process take turns: two writers there can deadlock ("database is
+    locked" without waiting), and one writer at a time is all SQLite offers anyway. PostgreSQL
+    drains run side by side, each skipping the rows another has locked.
+    """
+    if db.engine.dialect.name == "sqlite":
+        with _sqlite_drain:
+            return _drain(limit, now, topics)
+    return _drain(limit, now, topics)
+
+
+def _drain(limit: int, now: dt.datetime | None, topics: Iterable[str] | None) -> DrainReport:
     report = DrainReport()
     wanted = tuple(topics) if topics else None
     while report.claimed < limit:

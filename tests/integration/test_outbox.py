@@ -190,7 +190,7 @@ def test_a_resend_after_a_crash_carries_the_same_message_id(app_ctx, make_user):
 
 def test_two_drains_at_once_deliver_every_row_once(app, app_ctx, monkeypatch):
     """Four drains at once, each claiming five rows at a time: on PostgreSQL they interleave through
-    FOR UPDATE SKIP LOCKED; on SQLite the claim is one atomic UPDATE … RETURNING under its write lock."""
+    FOR UPDATE SKIP LOCKED; on SQLite they take turns (and the claim is one atomic UPDATE … RETURNING)."""
     monkeypatch.setitem(app.config, "OUTBOX_BATCH", 5)
     delivered: list[int] = []
     lock = threading.Lock()
@@ -209,7 +209,8 @@ def test_two_drains_at_once_deliver_every_row_once(app, app_ctx, monkeypatch):
         assert tally(outcomes) == {"ok": 4}, outcomes
         assert sum(v for _k, v in outcomes) == 120
         assert sorted(delivered) == list(range(120))  # each once, none twice
-        assert sum(1 for _k, v in outcomes if v) >= 2  # the drains really shared the work
+        if db.engine.dialect.name == "postgresql":
+            assert sum(1 for _k, v in outcomes if v) >= 2  # the drains really shared the work
         assert outbox.drain().claimed == 0
     finally:
         outbox._handlers.pop("test.count")
