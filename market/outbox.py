@@ -142,7 +142,7 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(seconds, _cfg("OUTBOX_BACKOFF_MAX_SECONDS")))
 
 
-_sqlite_drain = threading.Lock()
+_sqlite_drain = threading.RLock()  # re-entrant: a handler may drain (reindex → sync_outbox)
 
 
 def drain(limit: int = 1000, now: dt.datetime | None = None, topics: Iterable[str] | None = None) -> DrainReport:
