@@ -185,8 +185,7 @@ def main() -> None:
     from models.base import Base
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/rel.db", "SEARCH_INDEX_DIR": f"{tmp}/index",
-                          "SEARCH_SYNC_ON_COMMIT": False})
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/rel.db", "SEARCH_INDEX_DIR": f"{tmp}/index"})
         with app.app_context(), app.test_request_context():
             Base.metadata.create_all(db.engine)
             if "--no-lexicon" not in sys.argv:  # --no-lexicon: only the aliases mined from the data

@@ -112,8 +112,7 @@ def main() -> None:
 
     work = Path(args.dir or tempfile.mkdtemp(prefix="search-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{work}/bench.db", "SEARCH_INDEX_DIR": str(work / "index"),
-                      "SEARCH_SYNC_ON_COMMIT": False})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{work}/bench.db", "SEARCH_INDEX_DIR": str(work / "index")})
     with app.app_context():
         if not args.reuse:
             build_world(args, db, Base, DATA, json, make_valid_uscc, Organisation, insert, Listing, seed_synonyms,

@@ -79,8 +79,10 @@ def create_app(config: Any = None) -> Flask:
             app.register_blueprint(module.bp)
         if hasattr(module, "register_cli"):
             module.register_cli(app)
-    from . import cli
+    from . import cli, outbox
 
+    outbox.init_app(app)  # the drain: scheduler job, after-response fallback, `flask outbox`
+    outbox.register_cli(app)
     cli.register(app)
     init_security(app)  # security headers, rate limits (after the blueprints: limits wrap their views)
     _register_error_handlers(app)

@@ -31,6 +31,10 @@ class Config:
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "noreply@ccxq-market.local")
     SMTP_HOST = os.environ.get("SMTP_HOST", "localhost")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+    # Mail, index updates and alerts wait in the outbox table until a drain delivers them (market/outbox.py).
+    # The scheduler drains every minute; with this on, a request that queued rows also drains them after
+    # its response (development and tests; production leaves it to the scheduler).
+    OUTBOX_DRAIN_AFTER_REQUEST = os.environ.get("OUTBOX_DRAIN_AFTER_REQUEST", "1") == "1"
 
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"  # Babel spells zh_CN this way (STACK.md)
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -100,6 +104,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SITE_URL = os.environ.get("SITE_URL")  # type: ignore[assignment]  # required: links in mail
+    OUTBOX_DRAIN_AFTER_REQUEST = os.environ.get("OUTBOX_DRAIN_AFTER_REQUEST", "0") == "1"  # the scheduler drains
 
 
 CONFIGS = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}

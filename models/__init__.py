@@ -1,6 +1,17 @@
 """SQLAlchemy 2 models, one module per aggregate. Importing this package registers them all."""
 
-from . import audit, deals, events, ledger, listings, notifications, organisations, search, users  # noqa: F401
+from . import (  # noqa: F401
+    audit,
+    deals,
+    events,
+    ledger,
+    listings,
+    notifications,
+    organisations,
+    outbox,
+    search,
+    users,
+)
 from .base import Base
 
 metadata = Base.metadata

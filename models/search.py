@@ -1,7 +1,6 @@
-"""The search outbox: a row per listing change, written in the same transaction as the change.
+"""Search: synonym groups, saved searches and the listings already alerted for them.
 
-The index is updated from it after commit; a crash between commit and indexing leaves the row for
-the next sync, so the index can lag the database but never lead it.
+Index updates go through the generic outbox (``models.outbox``, topic ``search.index``).
 """
 
 from __future__ import annotations
@@ -16,16 +15,6 @@ from .base import Base, utcnow
 
 if TYPE_CHECKING:
     from .users import User
-
-
-class SearchOutbox(Base):
-    __tablename__ = "search_outbox"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    listing_id: Mapped[int] = mapped_column(index=True)  # no FK: the listing may be gone
-    op: Mapped[str] = mapped_column(String(10), default="upsert")  # upsert | delete
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    processed_at: Mapped[dt.datetime | None] = mapped_column(index=True)
 
 
 class SearchSynonym(Base):

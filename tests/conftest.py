@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 os.environ["MARKET_ENV"] = "testing"
@@ -38,6 +39,35 @@ def _tmp_root():
         yield Path(d)
 
 
+class _ClosingClient(FlaskClient):
+    """A test client that finishes each response as a server would, so callbacks registered with
+    ``response.call_on_close`` (the outbox drain after the response) run before the test looks."""
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
+def drain_outbox():
+    """Deliver what services queued (mail, index, alerts), as the scheduler would after the commit."""
+    from market import outbox
+
+    db.session.commit()
+    return outbox.drain()
+
+
+def queued(topic: str, status: str | None = None) -> list[dict]:
+    """The payloads of the outbox rows of ``topic`` (optionally in ``status``), oldest first."""
+    from sqlalchemy import select
+
+    from models.outbox import OutboxMessage
+
+    stmt = select(OutboxMessage).where(OutboxMessage.topic == topic).order_by(OutboxMessage.id)
+    if status:
+        stmt = stmt.where(OutboxMessage.status == status)
+    return [row.payload for row in db.session.execute(stmt).scalars()]
+
+
 @pytest.fixture(scope="session")
 def app(_tmp_root):
     app = create_app(
@@ -48,6 +78,7 @@ def app(_tmp_root):
             "MAIL_FILE_DIR": str(_tmp_root / "mail"),
         }
     )
+    app.test_client_class = _ClosingClient
     with app.app_context():
         Base.metadata.drop_all(db.engine)
         Base.metadata.create_all(db.engine)

@@ -1,7 +1,7 @@
 from flask import abort, render_template, request
 from flask_babel import gettext as _
 
-from market import exports
+from market import exports, outbox
 from market.exports import Column, Table
 from market.extensions import db
 from market.i18n import N_
@@ -42,6 +42,7 @@ def audit_log():
     return render_template(
         "admin/audit.html", form=form, page=page, objects=objects, readable_diff=readable_diff,
         action_label=action_label, type_label=type_label, export_args=query_args(page=None), title=_("审计日志"),
+        dead_outbox=outbox.dead_count(),
     )
 
 

@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
-from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -168,23 +167,16 @@ def user_for_token(token: str, salt: str = RESET_SALT) -> User:
     return user
 
 
-def site_url_for(endpoint: str, **values) -> str:
-    """An absolute link for mail: always on ``SITE_URL``, never on the request's Host header."""
-    # built on the URL map, not in a test request context: popping one would run the request
-    # teardown (which drops uncommitted work) in the middle of the caller's transaction
-    site = urlsplit(current_app.config["SITE_URL"].rstrip("/"))
-    adapter = current_app.url_map.bind(site.netloc, script_name=site.path or "/", url_scheme=site.scheme or "http")
-    return adapter.build(endpoint, values, force_external=True)
-
-
 def _send_password_link(user: User, salt: str, subject: str, intro: str) -> str:
-    from market.notifications.mail import send_mail
+    """Queue the mail in the caller's transaction (sent by the outbox drain after the commit)."""
+    from market.links import external_url
+    from market.notifications.mail import queue_mail
 
     endpoint = "auth.accept_invite" if salt == INVITE_SALT else "auth.reset_password"
-    link = site_url_for(endpoint, token=make_password_token(user, salt))
+    link = external_url(endpoint, token=make_password_token(user, salt))
     hours = max(1, _max_age(salt) // 3600)
     body = _("%(intro)s\n\n%(link)s\n\n此链接 %(hours)d 小时内有效，只能使用一次。", intro=intro, link=link, hours=hours)
-    send_mail(user.email, subject, body)
+    queue_mail(user.email, subject, body)
     log.info("password link for %s: %s", user.email, link)
     return link
 
@@ -197,9 +189,10 @@ def request_password_reset(email: str) -> str | None:
         return None
     record(user, "auth.password_reset_requested", user)
     db.session.flush()
-    return _send_password_link(
+    link = _send_password_link(
         user, RESET_SALT, _("重置您的平台密码"), _("有人（希望是您）申请重置长春新区开放场景平台的密码。请打开下面的链接设置新密码：")
     )
+    return link
 
 
 def reset_password(token: str, new_password: str, salt: str = RESET_SALT) -> User:

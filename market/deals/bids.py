@@ -14,6 +14,7 @@ from sqlalchemy import select
 from market import audit, evidence
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
+from market.links import path_for
 from market.money import parse_money
 from market.notifications.services import notify, org_admins
 from market.orgs.services import verification_problem
@@ -48,7 +49,7 @@ class BidInput:
 
 
 def bid_link(bid: Bid) -> str:
-    return f"/deals/bids/{bid.id}"
+    return path_for("deals.bid_detail", bid_id=bid.id)
 
 
 def scenario_by_ref(ref: str) -> Listing:

@@ -23,6 +23,7 @@ from market import audit
 from market.domain.localtime import SHANGHAI, local_year, stamp
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
+from market.links import path_for
 from market.notifications.services import notify, org_admins
 from market.permissions import require
 from models.deals import (
@@ -54,7 +55,7 @@ _SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-(([01]\d|2[0-3]):([0-5]\d)|24:00
 
 
 def booking_link(booking: Booking) -> str:
-    return f"/deals/bookings/{booking.id}"
+    return path_for("deals.booking_detail", booking_id=booking.id)
 
 
 def resource_by_ref(ref: str) -> Listing:

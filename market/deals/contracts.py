@@ -12,6 +12,7 @@ from market import audit, evidence
 from market.domain import parties
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
+from market.links import path_for
 from market.money import parse_money
 from market.notifications.services import notify, org_admins
 from market.permissions import require
@@ -25,7 +26,7 @@ SIGNED_DOCUMENT_TYPES = frozenset({"pdf"})
 
 
 def contract_link(contract: Contract) -> str:
-    return f"/deals/contracts/{contract.id}"
+    return path_for("deals.contract_detail", contract_id=contract.id)
 
 
 def create_contract_draft(

@@ -29,8 +29,11 @@ from models.deals import (
 )
 from models.listings import Listing
 
+from .bids import bid_link
+from .bookings import booking_link
 from .common import clock
-from .data_access import today_local
+from .contracts import contract_link
+from .data_access import application_link, today_local
 from .labels import kind_label, status_label
 
 
@@ -93,22 +96,22 @@ def _waiting(d: Dashboard) -> list[Waiting]:
     moment = clock(d.at)
     for b in d.bids_received:
         if b.status in OPEN_BID_STATUSES:
-            out.append(Waiting(_("评审揭榜方案：%(t)s · %(o)s", t=b.listing.title, o=b.bidder.name), f"/deals/bids/{b.id}", b.submitted_at))
+            out.append(Waiting(_("评审揭榜方案：%(t)s · %(o)s", t=b.listing.title, o=b.bidder.name), bid_link(b), b.submitted_at))
     for bk in d.bookings_received:
         if bk.status == BookingStatus.REQUESTED:
-            out.append(Waiting(_("审批预约：%(t)s · %(o)s", t=bk.listing.title, o=bk.renter.name), f"/deals/bookings/{bk.id}", bk.created_at))
+            out.append(Waiting(_("审批预约：%(t)s · %(o)s", t=bk.listing.title, o=bk.renter.name), booking_link(bk), bk.created_at))
         elif bk.status == BookingStatus.APPROVED and bk.start_at <= moment:
-            out.append(Waiting(_("登记使用情况：%(t)s · %(o)s", t=bk.listing.title, o=bk.renter.name), f"/deals/bookings/{bk.id}", bk.start_at))
+            out.append(Waiting(_("登记使用情况：%(t)s · %(o)s", t=bk.listing.title, o=bk.renter.name), booking_link(bk), bk.start_at))
     for a in d.applications_received:
         if a.status == DataApplicationStatus.SUBMITTED:
-            out.append(Waiting(_("审批数据申请：%(t)s · %(o)s", t=a.listing.title, o=a.applicant.name), f"/deals/applications/{a.id}", a.created_at))
+            out.append(Waiting(_("审批数据申请：%(t)s · %(o)s", t=a.listing.title, o=a.applicant.name), application_link(a), a.created_at))
     for c in d.contracts:
         if c.status != ContractStatus.DRAFT:
             continue
         side = parties.side(d.org.id, c)
         mine = c.payer_confirmed_at if side == "payer" else c.payee_confirmed_at
         if not mine:
-            out.append(Waiting(_("确认合同：%(t)s", t=c.title), f"/deals/contracts/{c.id}", c.created_at))
+            out.append(Waiting(_("确认合同：%(t)s", t=c.title), contract_link(c), c.created_at))
     out.sort(key=lambda w: w.since)
     return out
 

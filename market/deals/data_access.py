@@ -18,6 +18,7 @@ from market import audit
 from market.domain.localtime import local_date
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
+from market.links import path_for
 from market.money import parse_money
 from market.notifications.services import notify, org_admins
 from market.permissions import require
@@ -40,7 +41,7 @@ MAX_PERIOD_DAYS = 366 * 5
 
 
 def application_link(app: DataApplication) -> str:
-    return f"/deals/applications/{app.id}"
+    return path_for("deals.application_detail", application_id=app.id)
 
 
 def data_listing_by_ref(ref: str) -> Listing:

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from market.domain.localtime import today as local_today
 from market.errors import DomainError
 from market.extensions import db
+from market.links import path_for
 from market.notifications.services import org_admins
 from market.scheduler import register_job
 from models.events import Event, EventReminder, EventStatus
@@ -115,7 +116,7 @@ def send_reminders(today: dt.date | None = None) -> int:
             svc.notify(org_admins(reg.organisation_id), "event.reminder",
                        _("明天参加：%(title)s", title=event.title),
                        _("地点：%(venue)s。请查看个人日程与桌号，并携带签到二维码。", venue=event.venue),
-                       f"/events/{event.id}/my-agenda")
+                       path_for("events.my_agenda", event_id=event.id))
             sent += 1
         db.session.commit()  # per event: the reminders and their notifications together
     return sent

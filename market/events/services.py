@@ -26,6 +26,7 @@ from market.deals.common import acting_org, clock, get_for_update, serialise_wri
 from market.domain.localtime import SHANGHAI
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
+from market.links import path_for
 from market.notifications.services import notify as _notify
 from market.notifications.services import org_admins
 from market.permissions import DISTRICT, require
@@ -247,7 +248,7 @@ def advance(actor: Any, event: Event, to: str | None = None) -> Event:
 def _tell_owners(event: Event, kind: str, title: str) -> None:
     for reg in event.registrations:
         if reg.side == "owner":
-            notify(org_admins(reg.organisation_id), kind, title, "", f"/events/{event.id}")
+            notify(org_admins(reg.organisation_id), kind, title, "", path_for("events.detail", event_id=event.id))
 
 
 # ---------------------------------------------------------------- scenarios and registrations
@@ -564,7 +565,7 @@ def request_meeting(user: Any, event: Event, to_org_id: int, listing_id: int | N
     audit.record(user, "event.request_meeting", req, None, audit.snapshot(req))
     notify(org_admins(to_org_id), "event.meeting_requested",
            _("%(org)s 希望在%(event)s与您会谈", org=org.name, event=event.title), message or "",
-           f"/events/{event.id}")
+           path_for("events.detail", event_id=event.id))
     return req
 
 
@@ -584,7 +585,7 @@ def respond(user: Any, req: MeetingRequest, accept: bool) -> MeetingRequest:
     audit.record(user, "event.accept_meeting" if accept else "event.decline_meeting", req, before, audit.snapshot(req))
     notify(org_admins(req.from_org_id), "event.meeting_answered",
            _("%(org)s 接受了会谈预约", org=org.name) if accept else _("%(org)s 谢绝了会谈预约", org=org.name),
-           "", f"/events/{req.event_id}")
+           "", path_for("events.detail", event_id=req.event_id))
     return req
 
 
@@ -675,7 +676,7 @@ def publish_agenda(actor: Any, event: Event) -> Event:
     for reg in event.registrations:
         notify(org_admins(reg.organisation_id), "event.agenda_published",
                _("%(title)s 的个人日程已发布", title=event.title), _("请查看会谈时间与桌号，并携带签到二维码。"),
-               f"/events/{event.id}/my-agenda")
+               path_for("events.my_agenda", event_id=event.id))
     return event
 
 

@@ -36,6 +36,7 @@ from market.domain.localtime import local_year, year_bounds
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
 from market.i18n import N_
+from market.links import path_for
 from market.money import parse_money
 from market.notifications.services import district_staff, notify, org_admins
 from market.permissions import require
@@ -175,7 +176,7 @@ def sides_of(user: Any, entry: LedgerEntry | Contract) -> tuple[parties.Side, ..
 
 
 def entry_link(entry: LedgerEntry) -> str:
-    return f"/ledger/entries/{entry.id}"
+    return path_for("ledger.entry", entry_id=entry.id)
 
 
 def _is_lock_timeout(err: OperationalError) -> bool:

@@ -15,7 +15,6 @@ import re
 import zlib
 from typing import Any, BinaryIO
 
-from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, text, update
@@ -24,6 +23,7 @@ from market import audit, evidence
 from market.deals.common import serialise_writes
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
+from market.links import path_for
 from market.notifications.services import district_staff, notify, org_admins
 from market.orgs.services import require_verified
 from market.permissions import can, require
@@ -419,11 +419,8 @@ def _drop_pending_attachments(listing: Listing) -> None:
             att.remove_requested = False
 
 
-def _link(listing: Listing) -> str | None:
-    try:
-        return url_for("listings.detail", ref=listing.ref)
-    except RuntimeError:  # outside a request (CLI import)
-        return None
+def _link(listing: Listing) -> str:
+    return path_for("listings.detail", ref=listing.ref)
 
 
 def _tell_owner(listing: Listing, kind: str, title: str, comment: str | None) -> None:
@@ -432,10 +429,7 @@ def _tell_owner(listing: Listing, kind: str, title: str, comment: str | None) ->
 
 
 def _tell_reviewers(listing: Listing, title: str) -> None:
-    try:
-        link = url_for("listings.review_detail", ref=listing.ref)
-    except RuntimeError:
-        link = None
+    link = path_for("listings.review_detail", ref=listing.ref)
     notify(district_staff(Role.DISTRICT_REVIEWER), "listing.submitted", title, listing.owner.name, link)
 
 

@@ -8,7 +8,5 @@ from . import views  # noqa: E402,F401
 
 
 def init_app(app) -> None:
-    from .services import install_mail_hooks, unread_count_for_current_user
-
-    install_mail_hooks()
+    from .services import unread_count_for_current_user
     app.jinja_env.globals["unread_notifications"] = unread_count_for_current_user

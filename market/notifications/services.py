@@ -1,40 +1,33 @@
-"""notify(): an in-app notification in the caller's transaction, and an email after it commits."""
+"""notify(): an in-app notification and an email, both in the caller's transaction.
+
+The email is an outbox row (``market.outbox``): it is sent by the drain after the commit, retried
+if the mail server is down, and never reaches a user whose change was rolled back.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from market.extensions import db
+from market.links import absolute
 from models.notifications import Notification
 from models.users import Role, User
 
-from .mail import send_mail
-
-_PENDING_KEY = "market_pending_mail"
+from .mail import queue_mail
 
 
 def notify(users: User | Iterable[User], kind: str, title: str, body: str = "", link: str | None = None) -> None:
-    """Tell ``users`` about something waiting on them. Email goes out only if the transaction commits."""
+    """Tell ``users`` about something waiting on them. ``link`` is a site-relative path (from
+    ``market.links.path_for``); the email carries it absolute, on SITE_URL."""
     if isinstance(users, User):
         users = [users]
-    session = db.session()
-    pending = session.info.setdefault(_PENDING_KEY, [])
     for user in users:
         if not user.active:
             continue
-        session.add(Notification(user_id=user.id, kind=kind, title=title, body=body, link=link))
-        pending.append((user.email, title, body + (f"\n\n{_mail_link(link)}" if link else "")))
-
-
-def _mail_link(link: str) -> str:
-    """A link in mail is absolute on SITE_URL (never on a request's Host header)."""
-    from flask import current_app
-
-    if link.startswith("/") and not link.startswith("//"):
-        return current_app.config["SITE_URL"].rstrip("/") + link
-    return link
+        db.session.add(Notification(user_id=user.id, kind=kind, title=title, body=body, link=link))
+        queue_mail(user.email, title, body + (f"\n\n{absolute(link)}" if link else ""))
 
 
 def org_admins(org_id: int) -> list[User]:
@@ -47,27 +40,6 @@ def org_admins(org_id: int) -> list[User]:
 def district_staff(role: str | None = None) -> list[User]:
     roles = [role] if role else [Role.DISTRICT_REVIEWER, Role.DISTRICT_ADMIN]
     return list(db.session.execute(select(User).where(User.role.in_(roles), User.active)).scalars())
-
-
-_hooks_installed = False
-
-
-def install_mail_hooks() -> None:
-    """Send queued mail after commit; drop it on rollback (nothing is promised that did not happen)."""
-    global _hooks_installed
-    if _hooks_installed:
-        return
-    _hooks_installed = True
-
-    @event.listens_for(db.session, "after_commit")
-    def _send(session):
-        pending = session.info.pop(_PENDING_KEY, [])
-        for to, subject, body in pending:
-            send_mail(to, subject, body)
-
-    @event.listens_for(db.session, "after_soft_rollback")
-    def _drop(session, previous_transaction):
-        session.info.pop(_PENDING_KEY, None)
 
 
 # ---------------------------------------------------------------- the notification centre

@@ -24,6 +24,7 @@ from market.domain import localtime, orgfacts, parties
 from market.domain.sme import Classification, classify, industry_codes
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
+from market.links import path_for
 from market.notifications.services import district_staff, notify, org_admins
 from market.permissions import require
 from models.base import utcnow
@@ -314,7 +315,7 @@ def register_organisation(reg: Registration) -> tuple[Organisation, User]:
     notify(district_staff(Role.DISTRICT_REVIEWER) or district_staff(), "org.pending",
            _("新机构待审核：%(name)s", name=org.name),
            _("%(name)s（%(uscc)s）已提交注册，请审核营业执照。", name=org.name, uscc=org.uscc),
-           f"/orgs/admin/{org.id}")
+           path_for("orgs.admin_detail", org_id=org.id))
     try:
         db.session.flush()
     except IntegrityError:  # a concurrent registration took the code or the email
@@ -336,7 +337,7 @@ def approve(actor: User, org: Organisation) -> Organisation:
     audit.record(actor, "org.verify", org, before, audit.snapshot(org))
     notify(org_admins(org.id), "org.verified", _("您的机构已通过认证"),
            _("%(name)s 已通过长春新区的机构认证，现在可以发布资源、投标、预约、签约和申领补贴。", name=org.name),
-           f"/orgs/{org.id}")
+           path_for("orgs.profile", org_id=org.id))
     db.session.flush()
     return org
 
@@ -360,7 +361,7 @@ def reject(actor: User, org: Organisation, reason: str) -> Organisation:
     audit.record(actor, "org.revoke" if revoking else "org.reject", org, before, audit.snapshot(org))
     title = _("您的机构认证已被撤销") if revoking else _("您的机构认证未通过")
     notify(org_admins(org.id), "org.rejected", title,
-           _("理由：%(reason)s。请修改资料或重新上传营业执照后再次提交。", reason=reason), f"/orgs/{org.id}/edit")
+           _("理由：%(reason)s。请修改资料或重新上传营业执照后再次提交。", reason=reason), path_for("orgs.edit", org_id=org.id))
     db.session.flush()
     return org
 
@@ -417,7 +418,7 @@ def update_profile(actor: User, org: Organisation, change: ProfileChange) -> Org
         org.verification_status = VerificationStatus.PENDING
         _event(org, actor, "resubmitted")
         notify(district_staff(Role.DISTRICT_REVIEWER) or district_staff(), "org.pending",
-               _("机构重新提交审核：%(name)s", name=org.name), "", f"/orgs/admin/{org.id}")
+               _("机构重新提交审核：%(name)s", name=org.name), "", path_for("orgs.admin_detail", org_id=org.id))
     audit.record(actor, "org.edit", org, before, audit.snapshot(org))
     db.session.flush()
     return org

@@ -1,83 +1,29 @@
-"""Chinese-first search. The Whoosh index is derived from the database through an outbox.
+"""Chinese-first search. The Whoosh index is derived from the database through the outbox.
 
-``init_app`` installs the session hooks: a commit that wrote outbox rows is followed by a sync
-(in a fresh app context and session, so the request's own session is untouched); a failure there
-is logged and repaired by the next sync (`flask --app market search sync`, or the scheduler job
-:func:`sync_outbox`).
+Listing services enqueue a ``search.index`` row in their transaction (``outbox.enqueue``); the
+drain applies it after the commit (``services.index_changes``) and then queues a ``search.alert``
+for saved searches that match newly published listings. ``flask --app market search sync`` drains
+just those topics; ``search reindex`` rebuilds the whole index.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, current_app
-from sqlalchemy import event
+from flask import Blueprint, Flask
 
 bp = Blueprint("search", __name__, url_prefix="/search")
 
 log = logging.getLogger(__name__)
-_PENDING = "market_search_pending"
-_hooks_installed = False
-
-
-def sync_outbox() -> int:
-    """Scheduler job: process pending outbox rows (needs an app context)."""
-    from .services import sync_outbox as run
-
-    return run()
-
-
-def _install_hooks() -> None:
-    global _hooks_installed
-    if _hooks_installed:
-        return
-    _hooks_installed = True
-    from market.extensions import db
-    from models.search import SearchOutbox
-
-    @event.listens_for(db.session, "before_flush")
-    def _note(session, flush_context, instances):
-        if any(isinstance(obj, SearchOutbox) for obj in session.new):
-            session.info[_PENDING] = True
-
-    @event.listens_for(db.session, "after_commit")
-    def _sync(session):
-        if not session.info.pop(_PENDING, False):
-            return
-        try:
-            app = current_app._get_current_object()
-        except RuntimeError:  # no app context: the next sync picks the rows up
-            return
-        if not app.config.get("SEARCH_SYNC_ON_COMMIT", True):
-            return
-        try:
-            with app.app_context():  # a new scoped session: the committed one cannot emit SQL
-                from .services import sync_outbox as run
-
-                run(timeout=app.config.get("SEARCH_SYNC_TIMEOUT", 3.0))
-        except Exception:  # never fail the user's request: the outbox keeps the work
-            log.exception("search sync after commit failed; left for the next sync")
-
-    @event.listens_for(db.session, "after_soft_rollback")
-    def _drop(session, previous_transaction):
-        session.info.pop(_PENDING, None)
-
-
-def purge_outbox() -> int:
-    """Scheduler job: forget outbox rows processed more than a week ago."""
-    from .services import purge_processed
-
-    return purge_processed()
 
 
 def init_app(app: Flask) -> None:
-    _install_hooks()
     from market.scheduler import register_job
 
-    # the index catches up with any change a crashed or busy sync left behind
-    register_job("search.sync_outbox", sync_outbox, "interval", minutes=1)
-    register_job("search.purge_outbox", purge_outbox, "cron", hour=3, minute=30)
-    from . import labels, views  # noqa: F401
+    from . import labels, services, views  # noqa: F401  (services registers the outbox handlers)
+
+    # The outbox handler only updates documents; an index from before a schema change waits for this.
+    register_job("search.rebuild_outdated", services.rebuild_if_outdated, "interval", minutes=5)
 
     app.jinja_env.globals["search_labels"] = labels
     app.jinja_env.globals["similar_listings"] = _similar
@@ -86,18 +32,14 @@ def init_app(app: Flask) -> None:
 
 def listing_url(listing) -> str:
     """The listing's detail page (the listings feature's), or a search for it until that exists."""
-    from flask import has_request_context, url_for
     from werkzeug.routing import BuildError
 
-    def build(endpoint: str, **values) -> str:
-        if has_request_context():
-            return url_for(endpoint, **values)
-        return current_app.url_map.bind("").build(endpoint, values)  # a path, e.g. from the CLI sync
+    from market.links import path_for
 
     try:
-        return build("listings.detail", ref=listing.ref)
+        return path_for("listings.detail", ref=listing.ref)
     except BuildError:
-        return build("search.search_page", q=listing.title)
+        return path_for("search.search_page", q=listing.title)
 
 
 def _similar(listing, limit: int = 5):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from market.extensions import db
-from models.search import SearchOutbox
+from market import outbox
 
 
 def enqueue(listing_id: int, op: str = "upsert") -> None:
-    db.session.add(SearchOutbox(listing_id=listing_id, op=op))
+    """Queue an index update for the listing (applied by ``services.index_changes`` after commit)."""
+    outbox.enqueue("search.index", {"listing_id": listing_id, "op": op})

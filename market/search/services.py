@@ -15,16 +15,16 @@ from typing import Any
 import numpy as np
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import contains_eager, selectinload
 from whoosh import collectors, sorting
 from whoosh import query as Q
 
-from market import audit, permissions
+from market import audit, outbox, permissions
 from market.errors import NotFound, ValidationError
 from market.extensions import db
 from models.listings import Listing, ListingStatus
-from models.search import SavedSearch, SavedSearchMatch, SearchOutbox, SearchSynonym
+from models.search import SavedSearch, SavedSearchMatch, SearchSynonym
 from models.users import User
 
 from . import aliases, fast, labels, pinyin
@@ -625,59 +625,81 @@ def _load(ids: set[int]) -> dict[int, Listing]:
     return {row.id: row for row in rows}
 
 
-def sync_outbox(timeout: float = 10.0, batch: int = 500) -> int:
-    """Bring the index up to date with the outbox; returns the number of rows processed.
+@outbox.handler("search.index", batch=True)
+def index_changes(messages: list[outbox.Message]) -> None:
+    """Outbox handler: apply listing changes to the index (a batch at a time, one index commit).
 
-    Listings are read from the database *after* taking the writer lock, and rows are marked done
-    only after the index commit: a crash in between re-applies them (upserts are idempotent), so
-    the index may lag the database but never leads it. If another process holds the lock longer
-    than ``timeout``, nothing is done and the rows wait for the next sync (no error for the user).
+    Listings are read from the database *after* taking the writer lock, and the rows are marked
+    delivered only after the index commit: a crash in between re-applies them (upserts are
+    idempotent), so the index may lag the database but never leads it. A writer lock held longer
+    than ``SEARCH_SYNC_TIMEOUT`` (a rebuild) defers the rows without using up an attempt.
     """
-    from market.web import commit
-
+    timeout = float(current_app.config.get("SEARCH_SYNC_TIMEOUT", 10.0))
+    ids = {int(m.payload["listing_id"]) for m in messages}
     st = store()
-    if st.outdated():  # an index from before a schema change (e.g. the pinyin fields): rebuild it
-        log.info("search index schema is outdated; rebuilding")
-        return reindex()
-    done = 0
     try:
         with st.writer_lock(timeout):
-            while True:
-                rows = list(db.session.execute(
-                    select(SearchOutbox).where(SearchOutbox.processed_at.is_(None)).order_by(SearchOutbox.id).limit(batch)
-                ).scalars())
-                if not rows:
-                    break
-                listings = _load({r.listing_id for r in rows})
-                ix = st.ensure()
-                writer = ix.writer(timeout=timeout, delay=0.05)
-                try:
-                    for lid in {r.listing_id for r in rows}:
-                        listing = listings.get(lid)
-                        if listing is not None and listing.status == ListingStatus.PUBLISHED:
-                            writer.update_document(**document(listing))
-                        else:
-                            writer.delete_by_term("id", str(lid))
-                    writer.commit()
-                except BaseException:
-                    writer.cancel()
-                    raise
-                now = dt.datetime.now(dt.UTC)
-                db.session.execute(
-                    update(SearchOutbox).where(SearchOutbox.id.in_([r.id for r in rows])).values(processed_at=now)
-                )
-                published = [x for x in listings.values() if x.status == ListingStatus.PUBLISHED]
-                notify_saved_searches(published)
-                mined: list[tuple[str, str]] = []
-                for x in published:
-                    _collect_aliases(mined, x)
+            listings = _load(ids)
+            if st.outdated():  # an index from before a schema change (e.g. the pinyin fields): rebuild it
+                log.info("search index schema is outdated; rebuilding")
+                _count, mined = _build_index(st)
                 merge_mined(aliases.mine_all(mined))
-                commit()  # the drain is its own boundary: one commit per batch, after the index's
-                done += len(rows)
-    except IndexBusy:
-        log.info("search index busy; outbox rows left for the next sync")
-        db.session.rollback()
-    return done
+                _queue_alerts(listings.values())
+                return
+            writer = st.ensure().writer(timeout=timeout, delay=0.05)
+            try:
+                for lid in sorted(ids):
+                    listing = listings.get(lid)
+                    if listing is not None and listing.status == ListingStatus.PUBLISHED:
+                        writer.update_document(**document(listing))
+                    else:
+                        writer.delete_by_term("id", str(lid))
+                writer.commit()
+            except BaseException:
+                writer.cancel()
+                raise
+    except IndexBusy as err:
+        raise outbox.Defer("search index busy") from err
+    published = [x for x in listings.values() if x.status == ListingStatus.PUBLISHED]
+    mined: list[tuple[str, str]] = []
+    for x in published:
+        _collect_aliases(mined, x)
+    merge_mined(aliases.mine_all(mined))  # committed with the rows' delivered mark
+    _queue_alerts(listings.values())
+
+
+def _queue_alerts(listings) -> None:
+    published = sorted(x.id for x in listings if x.status == ListingStatus.PUBLISHED)
+    if published:  # alerts run after the index has the listings (they are matched by searching it)
+        outbox.enqueue("search.alert", {"listing_ids": published})
+
+
+@outbox.handler("search.alert")
+def alert_saved_searches(message: outbox.Message) -> None:
+    """Outbox handler: notify saved searches that match newly published listings (once per pair)."""
+    listings = _load({int(i) for i in message.payload["listing_ids"]})
+    notify_saved_searches([x for x in listings.values() if x.status == ListingStatus.PUBLISHED])
+
+
+SEARCH_TOPICS = ("search.index", "search.alert")
+
+
+def rebuild_if_outdated() -> bool:
+    """Rebuild an index whose schema is older than the code's (scheduler job; idempotent)."""
+    if not store().outdated():
+        return False
+    log.info("search index schema is outdated; rebuilding")
+    reindex()
+    return True
+
+
+def sync_outbox(limit: int = 1_000_000) -> int:
+    """Bring the index (and saved-search alerts) up to date now; returns the rows delivered.
+
+    An index from before a schema change (e.g. the pinyin fields) is rebuilt first: the handler
+    only updates documents, it never changes the schema."""
+    rebuild_if_outdated()
+    return outbox.drain(limit=limit, topics=SEARCH_TOPICS).delivered
 
 
 def _collect_aliases(out: list[tuple[str, str]], listing: Listing) -> None:
@@ -685,6 +707,33 @@ def _collect_aliases(out: list[tuple[str, str]], listing: Listing) -> None:
     text = " ".join([listing.title or "", *[str(t) for t in listing.tags or []], plain_text(listing.description)])
     if aliases.pairs(text):
         out.append((listing.ref or str(listing.id), text))
+
+
+def _build_index(st: Any, procs: int = 1, limitmb: int = 128) -> tuple[int, list[tuple[str, str]]]:
+    """Write every published listing into a new index directory and swap it in (the caller holds
+    the writer lock); returns the count and the alias candidates met on the way."""
+    count = 0
+    mined: list[tuple[str, str]] = []
+    with st.build_new() as ix:
+        kwargs: dict[str, Any] = {"limitmb": limitmb}
+        if procs > 1:
+            kwargs.update(procs=procs, multisegment=True)
+        writer = ix.writer(**kwargs)
+        try:
+            stmt = (
+                select(Listing).options(selectinload(Listing.owner))
+                .where(Listing.status == ListingStatus.PUBLISHED).order_by(Listing.id)
+                .execution_options(yield_per=1000)
+            )
+            for listing in db.session.execute(stmt).scalars():
+                writer.add_document(**document(listing))
+                _collect_aliases(mined, listing)
+                count += 1
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            raise
+    return count, mined
 
 
 def reindex(procs: int = 1, limitmb: int = 128, timeout: float = 600.0) -> int:
@@ -696,49 +745,15 @@ def reindex(procs: int = 1, limitmb: int = 128, timeout: float = 600.0) -> int:
     st = store()
     with st.writer_lock(timeout):
         # Rows visible now are covered by the rebuild: the listings are read after this point.
-        pending = list(db.session.execute(
-            select(SearchOutbox.id, SearchOutbox.listing_id).where(SearchOutbox.processed_at.is_(None))
-        ))
-        count = 0
-        mined: list[tuple[str, str]] = []
-        with st.build_new() as ix:
-            kwargs: dict[str, Any] = {"limitmb": limitmb}
-            if procs > 1:
-                kwargs.update(procs=procs, multisegment=True)
-            writer = ix.writer(**kwargs)
-            try:
-                stmt = (
-                    select(Listing).options(selectinload(Listing.owner))
-                    .where(Listing.status == ListingStatus.PUBLISHED).order_by(Listing.id)
-                    .execution_options(yield_per=1000)
-                )
-                for listing in db.session.execute(stmt).scalars():
-                    writer.add_document(**document(listing))
-                    _collect_aliases(mined, listing)
-                    count += 1
-                writer.commit()
-            except BaseException:
-                writer.cancel()
-                raise
+        pending = outbox.pending("search.index")
+        count, mined = _build_index(st, procs, limitmb)
         if pending:
-            ids = [row.id for row in pending]
-            for i in range(0, len(ids), 500):
-                db.session.execute(
-                    update(SearchOutbox).where(SearchOutbox.id.in_(ids[i : i + 500])).values(processed_at=dt.datetime.now(dt.UTC))
-                )
-            listings = _load({row.listing_id for row in pending})
-            notify_saved_searches([x for x in listings.values() if x.status == ListingStatus.PUBLISHED])
+            outbox.mark_delivered([m.id for m in pending])
+            _queue_alerts(_load({int(m.payload["listing_id"]) for m in pending}).values())
         merge_mined(aliases.mine_all(mined))
         commit()  # a boundary like sync_outbox: the rows are done once the new index is in place
     sync_outbox()  # whatever was committed while we were building
     return count
-
-
-def purge_processed(older_than_days: int = 7) -> int:
-    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than_days)
-    result = db.session.execute(delete(SearchOutbox).where(SearchOutbox.processed_at < cutoff))
-    db.session.flush()
-    return result.rowcount or 0
 
 
 # ---------------------------------------------------------------- saved searches

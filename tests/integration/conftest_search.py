@@ -11,6 +11,7 @@ import pytest
 from market.extensions import db
 from market.search.outbox import enqueue
 from models.listings import Listing
+from tests.conftest import drain_outbox
 
 _seq = itertools.count(1)
 
@@ -49,7 +50,7 @@ def make_listing(search_index, make_org):
         db.session.add(listing)
         db.session.flush()
         enqueue(listing.id)
-        db.session.commit()  # the after-commit hook brings the index up to date
+        drain_outbox()  # commit, then the drain brings the index up to date
         return listing
 
     return make

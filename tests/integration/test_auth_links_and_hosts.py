@@ -8,8 +8,9 @@ import re
 import pytest
 
 from market import create_app
+from market.extensions import db
 from market.notifications.mail import outbox
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, drain_outbox
 
 
 @pytest.fixture(autouse=True)
@@ -44,17 +45,18 @@ def test_invitation_link_is_on_site_url(app, make_user):
     with app.test_request_context("/auth/members", base_url="http://evil.example"):
         org = admin.organisation
         services.add_member(admin, org, "new@example.cn", "新人", services.member_role_for(org))
+        db.session.commit()  # the test is the boundary: the mail is queued in its transaction
+    drain_outbox()
     body = outbox[-1].get_content()
     assert "evil.example" not in body and "http://localhost:5000/auth/welcome/" in body
 
 
 def test_notification_mail_links_are_absolute_on_site_url(app_ctx, make_user):
-    from market.extensions import db
     from market.notifications.services import notify
 
     user = make_user()
     notify(user, "test.kind", "标题", "正文", "/deals/bids/1")
-    db.session.commit()
+    drain_outbox()
     assert "http://localhost:5000/deals/bids/1" in outbox[-1].get_content()
 
 

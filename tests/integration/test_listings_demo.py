@@ -3,7 +3,7 @@ from sqlalchemy import func, select
 from market.demo import load_demo
 from market.extensions import db
 from models.listings import Listing, ListingKind, ListingStatus, Track
-from models.search import SearchOutbox
+from models.outbox import OutboxMessage
 
 
 def test_demo_listings_cover_every_kind_and_track_and_load_once(app_ctx):
@@ -16,8 +16,8 @@ def test_demo_listings_cover_every_kind_and_track_and_load_once(app_ctx):
     assert dict(statuses)[ListingStatus.DRAFT] == 1 and dict(statuses)[ListingStatus.SUBMITTED] == 1
     owners = {lst.ref: lst.owner.ref for lst in published}
     assert owners["G01"] == "GOV2" and owners["H01"] == "U1" and owners["S0001"] == "L1"
-    outbox = db.session.execute(select(func.count()).select_from(SearchOutbox)).scalar_one()
+    outbox = db.session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
     total = db.session.execute(select(func.count()).select_from(Listing)).scalar_one()
     load_demo()
     assert db.session.execute(select(func.count()).select_from(Listing)).scalar_one() == total
-    assert db.session.execute(select(func.count()).select_from(SearchOutbox)).scalar_one() == outbox
+    assert db.session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == outbox

@@ -14,7 +14,7 @@ from market.imports import read_rows
 from market.listings import importer
 from models.audit import AuditEntry
 from models.listings import Listing, ListingStatus
-from models.search import SearchOutbox
+from tests.conftest import queued
 
 ROWS = [
     {"ref": "S0001", "kind": "scenario", "owner": "L1", "title": "药物研发 AI 辅助筛选", "description": "虚拟筛选 **200 万** 化合物",
@@ -58,19 +58,19 @@ def test_import_creates_drafts_and_second_import_is_a_noop(orgs):
     audits = _count(AuditEntry)
     again = importer.import_rows(_rows(_jsonl(ROWS), "a.jsonl"), actor="cli")
     assert sorted(again.unchanged) == ["G01", "H01", "S0001"] and not again.updated
-    assert _count(AuditEntry) == audits and _count(SearchOutbox) == 0
+    assert _count(AuditEntry) == audits and len(queued("search.index")) == 0
 
 
 def test_publish_flag_publishes_audited_and_enqueued(orgs):
     result = importer.import_rows(_rows(_jsonl(ROWS), "a.jsonl"), actor="cli", publish=True)
     assert sorted(result.published) == ["G01", "H01", "S0001"]
     assert all(lst.status == ListingStatus.PUBLISHED for lst in db.session.execute(select(Listing)).scalars())
-    assert _count(SearchOutbox) == 3
+    assert len(queued("search.index")) == 3
     actions = db.session.execute(select(AuditEntry.action).where(AuditEntry.object_id == "H01")).scalars().all()
     assert actions == ["listing.import", "listing.publish"]
     # re-import with --publish: nothing changes
     again = importer.import_rows(_rows(_jsonl(ROWS), "a.jsonl"), actor="cli", publish=True)
-    assert len(again.unchanged) == 3 and _count(SearchOutbox) == 3
+    assert len(again.unchanged) == 3 and len(queued("search.index")) == 3
 
 
 def test_change_to_published_listing_without_publish_becomes_a_revision(orgs):

@@ -14,8 +14,8 @@ from market.listings import fields, services
 from models.audit import AuditEntry
 from models.listings import ListingStatus, RevisionStatus
 from models.notifications import Notification
-from models.search import SearchOutbox
 from models.users import Role
+from tests.conftest import queued
 from tests.listings_support import INSTRUMENT, SCENARIO, people, published_instrument
 
 PDF = b"%PDF-1.4\n% test\n"
@@ -29,7 +29,7 @@ def _actions(listing):
 
 
 def _outbox(listing):
-    return [r.op for r in db.session.execute(select(SearchOutbox).where(SearchOutbox.listing_id == listing.id).order_by(SearchOutbox.id)).scalars()]
+    return [p["op"] for p in queued("search.index") if p["listing_id"] == listing.id]
 
 
 def test_full_lifecycle_is_audited_indexed_and_notified(make_org, make_user):

@@ -6,6 +6,7 @@ from market.extensions import db
 from market.notifications.mail import outbox
 from market.notifications.services import notify, unread_count
 from models.notifications import Notification
+from tests.conftest import drain_outbox
 
 
 def test_centre_badge_and_mark_read(client, login, make_user):
@@ -50,9 +51,12 @@ def test_mail_goes_out_only_after_commit(app_ctx, make_user):
     user = make_user()
     notify(user, "test", "回滚的通知")
     db.session.rollback()
-    assert outbox == []
+    assert drain_outbox().claimed == 0 and outbox == []
     notify(user, "test", "提交的通知")
+    assert outbox == []  # queued in the transaction, not sent
     db.session.commit()
+    assert outbox == []  # committed: waiting for the drain (the scheduler, or after the response)
+    drain_outbox()
     assert [m["Subject"] for m in outbox] == ["提交的通知"]
     outbox.clear()
 

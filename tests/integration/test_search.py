@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
+from sqlalchemy import select
 
+from market import outbox
 from market.extensions import db
 from market.search import services
 from market.search.outbox import enqueue
+from models.base import utcnow
 from models.listings import Listing
 from models.notifications import Notification
-from models.search import SearchOutbox, SearchSynonym
+from models.outbox import OutboxMessage
+from models.search import SearchSynonym
 from models.users import Role
+from tests.conftest import drain_outbox, queued
 
 pytest_plugins = ["tests.integration.conftest_search"]
 
@@ -63,7 +69,7 @@ def test_only_published_listings_are_found_and_unpublishing_removes(make_listing
     assert refs(services.search("冷冻电镜")) == [live.ref]
     live.status = "closed"
     enqueue(live.id)
-    db.session.commit()
+    drain_outbox()
     assert services.search("冷冻电镜").total == 0
     assert draft.ref not in refs(services.search(""))
 
@@ -116,17 +122,18 @@ def test_did_you_mean_for_a_homophone_typo(make_listing):
     assert nothing.total == 0 and nothing.suggestion is None  # no unrelated fragment proposed
 
 
-def test_lost_update_is_repaired_by_sync(app, make_listing):
-    app.config["SEARCH_SYNC_ON_COMMIT"] = False  # as if the process died right after commit
-    try:
-        listing = make_listing("高通量基因测序仪")
-    finally:
-        app.config["SEARCH_SYNC_ON_COMMIT"] = True
+def test_lost_update_is_repaired_by_sync(app, make_listing, make_org):
+    listing = Listing(ref="LU1", kind="instrument", owner=make_org(kind="university"), title="高通量基因测序仪",
+                      description="", status="published")
+    db.session.add(listing)
+    db.session.flush()
+    enqueue(listing.id)
+    db.session.commit()  # and no drain yet: as if the process died right after commit
     assert services.search("测序").total == 0  # index behind the database, never ahead
-    assert db.session.query(SearchOutbox).filter(SearchOutbox.processed_at.is_(None)).count() == 1
-    assert services.sync_outbox() == 1
+    assert queued("search.index", "pending") == [{"listing_id": listing.id, "op": "upsert"}]
+    assert services.sync_outbox() == 2  # the index row, then the saved-search alert it queued
     assert refs(services.search("测序")) == [listing.ref]
-    assert services.sync_outbox() == 0
+    assert services.sync_outbox() == 0 and queued("search.index", "pending") == []
 
 
 def test_rolled_back_change_never_reaches_the_index(make_listing, make_org):
@@ -154,14 +161,17 @@ def test_busy_writer_leaves_rows_for_later_without_error(make_listing, app):
     held.wait(5)
     try:
         app.config["SEARCH_SYNC_TIMEOUT"] = 0.2
-        listing = make_listing("激光共聚焦显微镜")  # commit succeeds; the sync gives up quietly
-        assert services.sync_outbox(timeout=0.2) == 0
+        listing = make_listing("激光共聚焦显微镜")  # commit succeeds; the drain gives up quietly
+        assert services.sync_outbox() == 0
     finally:
         app.config.pop("SEARCH_SYNC_TIMEOUT")
         release.set()
         t.join()
     assert services.search("共聚焦").total == 0
-    services.sync_outbox()
+    row = db.session.execute(select(OutboxMessage).where(OutboxMessage.topic == "search.index")).scalar_one()
+    assert row.status == "pending" and row.attempts == 0 and row.last_error.startswith("deferred")  # not a failure
+    assert services.sync_outbox() == 0  # deferred a minute: not due yet
+    outbox.drain(now=utcnow() + dt.timedelta(minutes=2))
     assert refs(services.search("共聚焦")) == [listing.ref]
 
 
@@ -176,7 +186,7 @@ def test_reindex_reproduces_incremental_results(make_listing):
     enqueue(items[1].id)
     items[5].status = "closed"
     enqueue(items[5].id)
-    db.session.commit()
+    drain_outbox()
     queries = ["电镜", "SEM", "结构", "公交", "核磁", ""]
     before = {q: [(h.listing.ref, h.score) for h in services.search(q).hits] for q in queries}
     services.reindex()
@@ -195,7 +205,7 @@ def test_saved_search_notifies_once_for_new_matches(make_listing, make_user):
     assert [(n.kind, n.body) for n in notes] == [("search.saved_match", "场发射扫描电镜")]
     match.description = "已更新"
     enqueue(match.id)
-    db.session.commit()
+    drain_outbox()
     assert db.session.query(Notification).filter_by(user_id=user.id).count() == 1
     services.delete_saved_search(user, saved.id)
     assert services.saved_searches(user) == []

@@ -15,6 +15,7 @@ from models.audit import AuditEntry
 from models.notifications import Notification
 from models.organisations import Organisation
 from models.users import Role, User
+from tests.conftest import drain_outbox
 
 from .conftest import PNG
 
@@ -86,8 +87,12 @@ def test_university_needs_no_figures(app_ctx, registration):
 
 def test_approve_notifies_admins_and_audits(app_ctx, registration, make_user):
     reviewer = make_user(role=Role.DISTRICT_REVIEWER)
+    drain_outbox()
+    outbox.clear()
     org, admin = services.register_organisation(registration())
     db.session.commit()
+    drain_outbox()
+    assert [m["To"] for m in outbox] == [reviewer.email]  # told about the new organisation
     outbox.clear()
     with pytest.raises(PermissionDenied):
         services.require_verified(org)
@@ -97,7 +102,9 @@ def test_approve_notifies_admins_and_audits(app_ctx, registration, make_user):
     services.require_verified(org)  # no longer raises
     note = db.session.execute(select(Notification).where(Notification.user_id == admin.id)).scalar_one()
     assert note.kind == "org.verified"
+    drain_outbox()
     assert [m["To"] for m in outbox] == [admin.email]
+    assert f"http://localhost:5000/orgs/{org.id}" in outbox[0].get_content()  # absolute, from the URL map
     assert org.events[-1].action == "verified" and org.events[-1].actor_id == reviewer.id
     assert "org.verify" in audit_actions()
     with pytest.raises(Conflict):
