@@ -132,8 +132,9 @@ def require_import(actor: Any, action: str) -> None:
         require(actor, action)
 
 
-def batched(rows: Iterable[tuple[int, Any]], report: ImportReport, size: int = BATCH) -> Iterator[list[tuple[int, Any]]]:
-    """Lists of up to ``size`` rows, read lazily; a reader's unreadable lines go into ``report``."""
+def batched(rows: Iterable[tuple[int, Any]], report: ImportReport, size: int | None = None) -> Iterator[list[tuple[int, Any]]]:
+    """Lists of up to ``size`` (default BATCH) rows, read lazily; a reader's unreadable lines go into ``report``."""
+    size = size or BATCH
     chunk: list[tuple[int, Any]] = []
     try:
         for line, row in rows:
@@ -358,7 +359,8 @@ def run_cli(import_rows: Callable[..., ImportReport], path: str | Path, *, quiet
 
     path = Path(path)
     if not path.is_file():
-        click.echo(f"line 0: file: {_('找不到文件 %(name)s。', name=str(path))}", err=True)
+        missing = _("找不到文件 %(name)s。", name=str(path))
+        click.echo(f"line 0: file: {missing}", err=True)
         sys.exit(1)
     try:
         with path.open("rb") as stream:
