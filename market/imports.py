@@ -51,7 +51,6 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 LIST_SPLIT = re.compile(r"[;；、]")
 BATCH = 1000  # rows checked and written together, then flushed and let go
 MAX_ERRORS = 1000  # errors kept (and printed); the rest are only counted
-SYSTEM_ACTORS = frozenset({"cli", "demo"})
 
 
 class FieldError(ValueError):
