@@ -350,9 +350,11 @@ def run_cli(import_rows: Callable[..., ImportReport], path: str | Path, *, quiet
 
     Streams the file (any size), shows a progress bar when stdout and stderr are a terminal and
     ``quiet`` is off, commits once when every row is good; otherwise rolls back, prints each error as
-    ``line N: field: message`` (at most MAX_ERRORS, then how many more) and exits 1.
+    ``line N: field: message`` (at most MAX_ERRORS, then how many more) and exits 1. Listings it
+    publishes are queued in the search outbox and indexed later by the scheduler, never in this process.
     """
     import click
+    from flask import current_app
 
     from .extensions import db
 
@@ -361,12 +363,19 @@ def run_cli(import_rows: Callable[..., ImportReport], path: str | Path, *, quiet
         missing = _("找不到文件 %(name)s。", name=str(path))
         click.echo(f"line 0: file: {missing}", err=True)
         sys.exit(1)
+    app = current_app._get_current_object()
+    sync = app.config.get("SEARCH_SYNC_ON_COMMIT", True)
     try:
         with path.open("rb") as stream:
             source = Source(stream, path.name)
             with _progress(source, quiet) as rows:
                 report = import_rows("cli", rows, **options)
-        db.session.commit()
+        # a bulk import leaves the search index to the scheduler (`search sync`), not to this commit
+        app.config["SEARCH_SYNC_ON_COMMIT"] = False
+        try:
+            db.session.commit()
+        finally:
+            app.config["SEARCH_SYNC_ON_COMMIT"] = sync
     except ImportErrors as err:
         db.session.rollback()
         for e in err.errors:
@@ -385,6 +394,9 @@ def run_cli(import_rows: Callable[..., ImportReport], path: str | Path, *, quiet
         raise
     if not quiet:
         click.echo(report.counts())
+        if report.published:
+            click.echo(f"{report.published} listing(s) queued for the search index: the scheduler indexes them, "
+                       "or run `flask --app market search sync`", err=True)
 
 
 @contextlib.contextmanager

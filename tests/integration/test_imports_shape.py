@@ -159,6 +159,19 @@ def test_errors_are_capped_with_a_count_of_the_rest(app, two_orgs, tmp_path, mon
     assert lines[-2:] == ["... 7 more error(s) not shown", "12 error(s); nothing was imported."]
 
 
+def test_a_published_import_queues_the_search_index_and_does_not_build_it(app, two_orgs, tmp_path):
+    from models.search import SearchOutbox
+
+    path = tmp_path / "pub.jsonl"
+    path.write_text("".join(json.dumps(listing_row(n)) + "\n" for n in range(3)), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["listings", "import", str(path), "--publish"])
+    assert result.exit_code == 0 and "created 3, updated 0, unchanged 0, published 3" in result.output
+    db.session.expire_all()
+    queued = db.session.execute(select(SearchOutbox.processed_at)).scalars().all()
+    assert queued == [None, None, None]  # left for the scheduler's `search sync`
+    assert app.config["SEARCH_SYNC_ON_COMMIT"] is True  # the web app still syncs after its commits
+
+
 def test_quiet_prints_nothing_and_no_bar_without_a_terminal(app, two_orgs, tmp_path):
     path = tmp_path / "ok.jsonl"
     path.write_text(json.dumps(listing_row(1)) + "\n", encoding="utf-8")
