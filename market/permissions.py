@@ -95,6 +95,7 @@ RULES: dict[str, Rule] = {
     "ledger.dispute": Rule(EVERY_MEMBER, party_to, district_bypass=False),
     "ledger.resolve": Rule(EVERY_MEMBER | DISTRICT, party_to),
     "ledger.review": Rule(DISTRICT),
+    "ledger.import": Rule(ADMIN_ONLY),  # `ledger import` runs as the system; a user importing must be an admin
     "ledger.view_entry": Rule(ANY_ROLE, party_to),
     # search (saved searches are an SME's own; synonyms are data an admin curates)
     "search.save": Rule(frozenset({R.SME_MEMBER, R.ORG_ADMIN}), lambda u, o: _sme_user(u), district_bypass=False),

@@ -7,32 +7,21 @@ import sys
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
-from market.errors import ImportErrors
-from market.imports import read_path
-from market.web import commit
+from market import imports
 
 ledger_cli = AppGroup("ledger", help="交易台账：导入、导出、校验哈希链。")
 
 
 @ledger_cli.command("import")
-@click.argument("file", type=click.Path(dir_okay=False))
-def import_command(file: str) -> None:
-    """Import payments/refunds from .jsonl/.csv/.xlsx: all-or-nothing, idempotent by ref."""
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--quiet", is_flag=True, help="No progress bar and no summary line (errors still go to stderr).")
+def import_command(file: Path, quiet: bool) -> None:
+    """Import payments/refunds from .jsonl/.csv/.xlsx (any size, read streaming): all-or-nothing, idempotent by ref."""
     from .importer import import_rows
 
-    try:
-        rows = read_path(file, current_app.config.get("IMPORT_MAX_BYTES", 20 * 1024 * 1024))
-        result = import_rows(rows, actor="cli", filename=Path(file).name)
-        commit()
-    except ImportErrors as err:
-        for e in err.errors:
-            click.echo(str(e), err=True)
-        click.echo(f"refused: {len(err.errors)} error(s), nothing imported", err=True)
-        sys.exit(1)
-    click.echo(f"imported {result.created} new entries, {result.unchanged} unchanged")
+    imports.run_cli(import_rows, file, quiet=quiet, filename=file.name)
 
 
 @ledger_cli.command("export")

@@ -60,7 +60,7 @@ def load(world) -> None:
         _row("D08", "scenario_contract", "L1", "S4", "500000.00", "2026-07-01T10:00:00+08:00"),
         _row("D09", "rental", "S1", "I1", "45000.00", "2026-08-12T10:00:00+08:00", evidence=["contract", "payment_record"]),
     ]
-    result = import_rows(list(enumerate(rows, start=1)), actor="demo", source="demo", filename="demo")
+    result = import_rows("demo", enumerate(rows, start=1), source="demo", filename="demo")
 
     def entry(ref: str) -> LedgerEntry:
         return db.session.execute(select(LedgerEntry).where(LedgerEntry.ref == ref)).scalar_one()

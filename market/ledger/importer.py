@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -24,13 +24,15 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import aliased, selectinload
 
-from market import audit, exports
+from market import audit, exports, imports
 from market import evidence as evidence_store
 from market.domain.localtime import to_local
-from market.errors import ImportErrors, RowError, ValidationError
+from market.domain.refunds import Original, refund_problems
+from market.errors import ValidationError
 from market.extensions import db
 from market.imports import (
     FieldError,
+    ImportReport,
     aware_time,
     boolean,
     check_fields,
@@ -44,7 +46,14 @@ from models.listings import Listing
 from models.organisations import Organisation
 
 from . import chain
-from .services import EVIDENCE_TYPES, check_amount, check_paid_at, evidence_json, subsidies_json
+from .services import (
+    EVIDENCE_TYPES,
+    check_amount,
+    check_paid_at,
+    evidence_json,
+    refund_message,
+    subsidies_json,
+)
 
 FIELDS = frozenset({
     "ref", "kind", "payer", "payee", "amount_cny", "paid_at", "confirmed", "evidence", "listing",
@@ -69,12 +78,6 @@ class Parsed:
     listing_id: int | None
     reverses: str | None
     subsidies_json: str
-
-
-@dataclass
-class ImportResult:
-    created: int = 0
-    unchanged: int = 0
 
 
 def _evidence(row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -111,7 +114,7 @@ def _evidence(row: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _lookup_orgs() -> tuple[dict[str, int], dict[int, str]]:
-    """Organisation ref or USCC -> id, and id -> USCC (what the ledger binds)."""
+    """Organisation ref or USCC -> id, and id -> USCC (what the ledger binds): two small maps."""
     orgs: dict[str, int] = {}
     uscc_of: dict[int, str] = {}
     for org_id, ref, uscc in db.session.execute(select(Organisation.id, Organisation.ref, Organisation.uscc)):
@@ -122,99 +125,103 @@ def _lookup_orgs() -> tuple[dict[str, int], dict[int, str]]:
     return orgs, uscc_of
 
 
-def parse_rows(rows: list[tuple[int, dict[str, Any]]], now: dt.datetime | None = None) -> tuple[list[Parsed], list[RowError]]:
-    orgs, uscc_of = _lookup_orgs()
-    errors: list[RowError] = []
-    parsed: list[Parsed] = []
-    seen: dict[str, int] = {}
-    now = now or dt.datetime.now(dt.UTC)
-    for line, row in rows:
-        row_errors: list[RowError] = []
+@dataclass
+class _Context:
+    """What the whole file shares: small maps, never the rows themselves."""
 
-        def err(field: str, message: str, line=line, row_errors=row_errors) -> None:
-            row_errors.append(RowError(line, field, message))
+    now: dt.datetime
+    orgs: dict[str, int]
+    uscc_of: dict[int, str]
+    seen: dict[str, int] = field(default_factory=dict)  # ref -> first line
+    left: dict[str, Decimal] = field(default_factory=dict)  # reversed ref -> what is left to reverse
+    unwritten: dict[str, Original] = field(default_factory=dict)  # checked rows not in the database (after an error)
 
-        for name in check_fields(row, FIELDS | EXPORT_ONLY):
-            err(name, _("未知字段。"))
 
-        def get(fn, *args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except FieldError as fe:
-                err(fe.field, fe.message)
-            except ValidationError as ve:
-                err(ve.field or "-", ve.message)
-            return None
+def _parse_row(line: int, row: dict[str, Any], ctx: _Context, listings: dict[str, int],
+               report: ImportReport) -> Parsed | None:
+    before = report.error_count
 
-        ref = get(text, row, "ref", required=True, max_len=64)
-        kind = get(choice, row, "kind", KINDS, required=True)
-        payer_id = payee_id = None
-        for field in ("payer", "payee"):
-            value = get(text, row, field, required=True, max_len=64)
-            if value is not None:
-                if value not in orgs:
-                    err(field, _("找不到机构 %(ref)s。", ref=value))
-                elif field == "payer":
-                    payer_id = orgs[value]
-                else:
-                    payee_id = orgs[value]
-        amount = get(money, row, "amount_cny", required=True, allow_negative=True)
-        if amount is not None:
-            amount = get(check_amount, amount, "amount_cny")
-        paid_at = get(aware_time, row, "paid_at", required=True)
-        if paid_at is not None:
-            paid_at = get(check_paid_at, paid_at, now, "paid_at")
-        confirmed = get(boolean, row, "confirmed", False)
-        evidence = get(_evidence, row)
-        listing_id = None
-        listing_ref = get(text, row, "listing", max_len=64)
-        if listing_ref is not None:
-            listing_id = db.session.execute(select(Listing.id).where(Listing.ref == listing_ref)).scalar()
-            if listing_id is None:
-                err("listing", _("找不到资源 %(ref)s。", ref=listing_ref))
-        reverses = get(text, row, "reverses", max_len=64)
-        if amount is not None and amount < 0 and reverses is None:
-            err("reverses", _("负数金额（退款或更正）必须用 reverses 指明被冲正的记录。"))
-        if amount is not None and amount > 0 and reverses is not None:
-            err("reverses", _("只有负数金额（退款或更正）才能冲正其他记录。"))
-        subsidies = []
-        for item in get(json_list, row, "declared_subsidies") or []:
-            unknown = sorted(set(item) - SUBSIDY_FIELDS)
-            if unknown:
-                err("declared_subsidies", _("未知字段：%(f)s。", f=", ".join(unknown)))
-                continue
-            beneficiary = str(item.get("beneficiary") or "").strip()
-            b_id = orgs.get(beneficiary)
-            if b_id is None:
-                err("declared_subsidies", _("找不到受益机构 %(ref)s。", ref=beneficiary))
-                continue
-            if b_id not in (payer_id, payee_id):
-                err("declared_subsidies", _("受益机构 %(ref)s 必须是这笔交易的一方。", ref=beneficiary))
-            try:
-                sub_amount = money(item, "amount_cny", required=True)
-            except FieldError as fe:
-                err("declared_subsidies", fe.message)
-                continue
-            if sub_amount == 0:
-                err("declared_subsidies", _("补贴金额不能为零。"))
-            source = str(item.get("source") or "").strip()
-            if not source or len(source) > 200:
-                err("declared_subsidies", _("请填写补贴来源（不超过 200 字）。"))
-                continue
-            subsidies.append({"beneficiary_uscc": uscc_of[b_id], "amount_cny": sub_amount, "source": source})
-        if ref is not None:
-            if ref in seen:
-                err("ref", _("与第 %(n)d 行的 ref 重复。", n=seen[ref]))
-            seen.setdefault(ref, line)
-        if row_errors:
-            errors.extend(row_errors)
+    def err(field: str, message: str) -> None:
+        report.error(line, field, message)
+
+    for name in check_fields(row, FIELDS | EXPORT_ONLY):
+        err(name, _("未知字段。"))
+
+    def get(fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except FieldError as fe:
+            err(fe.field, fe.message)
+        except ValidationError as ve:
+            err(ve.field or "-", ve.message)
+        return None
+
+    ref = get(text, row, "ref", required=True, max_len=64)
+    kind = get(choice, row, "kind", KINDS, required=True)
+    party: dict[str, int | None] = {"payer": None, "payee": None}
+    for name in party:
+        value = get(text, row, name, required=True, max_len=64)
+        if value is not None:
+            if value not in ctx.orgs:
+                err(name, _("找不到机构 %(ref)s。", ref=value))
+            else:
+                party[name] = ctx.orgs[value]
+    payer_id, payee_id = party["payer"], party["payee"]
+    amount = get(money, row, "amount_cny", required=True, allow_negative=True)
+    if amount is not None:
+        amount = get(check_amount, amount, "amount_cny")
+    paid_at = get(aware_time, row, "paid_at", required=True)
+    if paid_at is not None:
+        paid_at = get(check_paid_at, paid_at, ctx.now, "paid_at")
+    confirmed = get(boolean, row, "confirmed", False)
+    evidence = get(_evidence, row)
+    listing_id = None
+    listing_ref = get(text, row, "listing", max_len=64)
+    if listing_ref is not None:
+        listing_id = listings.get(listing_ref)
+        if listing_id is None:
+            err("listing", _("找不到资源 %(ref)s。", ref=listing_ref))
+    reverses = get(text, row, "reverses", max_len=64)
+    if amount is not None and amount < 0 and reverses is None:
+        err("reverses", _("负数金额（退款或更正）必须用 reverses 指明被冲正的记录。"))
+    if amount is not None and amount > 0 and reverses is not None:
+        err("reverses", _("只有负数金额（退款或更正）才能冲正其他记录。"))
+    subsidies = []
+    for item in get(json_list, row, "declared_subsidies") or []:
+        unknown = sorted(set(item) - SUBSIDY_FIELDS)
+        if unknown:
+            err("declared_subsidies", _("未知字段：%(f)s。", f=", ".join(unknown)))
             continue
-        parsed.append(Parsed(
-            line=line, ref=ref, kind=kind, payer_id=payer_id, payee_id=payee_id, amount=amount, paid_at=paid_at,
-            confirmed=bool(confirmed), evidence_json=evidence_json(evidence or []), listing_id=listing_id,
-            reverses=reverses, subsidies_json=subsidies_json(subsidies),
-        ))
-    return parsed, errors
+        beneficiary = str(item.get("beneficiary") or "").strip()
+        b_id = ctx.orgs.get(beneficiary)
+        if b_id is None:
+            err("declared_subsidies", _("找不到受益机构 %(ref)s。", ref=beneficiary))
+            continue
+        if b_id not in (payer_id, payee_id):
+            err("declared_subsidies", _("受益机构 %(ref)s 必须是这笔交易的一方。", ref=beneficiary))
+        try:
+            sub_amount = money(item, "amount_cny", required=True)
+        except FieldError as fe:
+            err("declared_subsidies", fe.message)
+            continue
+        if sub_amount == 0:
+            err("declared_subsidies", _("补贴金额不能为零。"))
+        source = str(item.get("source") or "").strip()
+        if not source or len(source) > 200:
+            err("declared_subsidies", _("请填写补贴来源（不超过 200 字）。"))
+            continue
+        subsidies.append({"beneficiary_uscc": ctx.uscc_of[b_id], "amount_cny": sub_amount, "source": source})
+    if ref is not None:
+        if ref in ctx.seen:
+            err("ref", _("与第 %(n)d 行的 ref 重复。", n=ctx.seen[ref]))
+        ctx.seen.setdefault(ref, line)
+    if report.error_count > before:
+        return None
+    return Parsed(
+        line=line, ref=ref, kind=kind, payer_id=payer_id, payee_id=payee_id, amount=amount, paid_at=paid_at,
+        confirmed=bool(confirmed), evidence_json=evidence_json(evidence or []), listing_id=listing_id,
+        reverses=reverses, subsidies_json=subsidies_json(subsidies),
+    )
 
 
 def _same(entry: LedgerEntry, p: Parsed, reverses_id: int | None) -> bool:
@@ -230,80 +237,101 @@ def _same(entry: LedgerEntry, p: Parsed, reverses_id: int | None) -> bool:
     )
 
 
-def import_rows(rows: list[tuple[int, dict[str, Any]]], actor: Any = "cli", source: str = "import",
-                now: dt.datetime | None = None, filename: str = "") -> ImportResult:
-    """Validate every row, then append the new ones in one transaction, or nothing at all."""
+def _original(target: LedgerEntry | Original, left: Decimal) -> Original:
+    if isinstance(target, Original):
+        return Original(target.kind, target.payer_id, target.payee_id, target.paid_at, left, target.is_refund)
+    return Original(target.kind, target.payer_id, target.payee_id, target.paid_at, left,
+                    is_refund=target.amount_cny < 0)
+
+
+def import_rows(actor: Any, rows: Iterable[tuple[int, dict[str, Any]]], *, now: dt.datetime | None = None,
+                source: str = "import", filename: str = "") -> ImportReport:
+    """Check the rows and append the new ones batch by batch in the caller's transaction, under the
+    entries chain's lock; refuse the whole file (ImportRefused, the caller rolls back) if any row is
+    bad. ``source`` is recorded on each entry ("import", "demo"); ``filename`` in the audit entry."""
+    imports.require_import(actor, "ledger.import")
     now = now or dt.datetime.now(dt.UTC)
-    parsed, errors = parse_rows(rows, now)
+    report = ImportReport()
     # lock the chain first: what is left to reverse cannot change under us (lock order as services)
     head = chain.lock_head(chain.ENTRIES)
+    orgs, uscc_of = _lookup_orgs()
+    ctx = _Context(now=now, orgs=orgs, uscc_of=uscc_of)
+    batches = imports.Batches(head)
+    for batch in imports.batched(rows, report):
+        todo, ids = _check_batch(batch, ctx, report)  # ids: ref -> id of the entries this batch reverses
+        if report.error_count:
+            for p in todo:  # later rows may reverse these: remember them without writing them
+                ctx.unwritten[p.ref] = Original(p.kind, p.payer_id, p.payee_id, p.paid_at, p.amount, p.amount < 0)
+            continue
+        for p in todo:
+            entry = chain.append_entry(
+                head, ref=p.ref, kind=p.kind, payer_id=p.payer_id, payee_id=p.payee_id, contract_id=None,
+                listing_id=p.listing_id, amount_cny=p.amount, paid_at=p.paid_at,
+                reverses_id=ids[p.reverses] if p.reverses else None, idempotency_key=f"import:{p.ref}",
+                confirmed_by_import=p.confirmed, evidence_json=p.evidence_json, subsidies_json=p.subsidies_json,
+                recorded_at=now, source=source,
+                payer_confirmed_at=now if p.confirmed else None, payee_confirmed_at=now if p.confirmed else None,
+            )
+            ids[p.ref] = entry.id  # a later row of the batch may reverse it
+            report.created += 1
+        batches.release()
+    report.refuse_if_errors()
+    if report.created:
+        audit.record(actor, "ledger.import", object_type="ledger_import", object_id=filename or None,
+                     after={"created": report.created, "unchanged": report.unchanged})
+    return report
+
+
+def _check_batch(batch: list[tuple[int, dict[str, Any]]], ctx: _Context,
+                 report: ImportReport) -> tuple[list[Parsed], dict[str, int]]:
+    """The batch's rows checked against the database and the earlier rows: the new ones to append,
+    and the ids of the entries already in the database that they reverse."""
+    listing_refs = {str(row["listing"]).strip() for _line, row in batch if row.get("listing")}
+    listings = dict(db.session.execute(select(Listing.ref, Listing.id).where(Listing.ref.in_(listing_refs))).all())
+    parsed = [p for line, row in batch if (p := _parse_row(line, row, ctx, listings, report)) is not None]
     refs = [p.ref for p in parsed] + [p.reverses for p in parsed if p.reverses]
     existing: dict[str, LedgerEntry] = {}
     for i in range(0, len(refs), 500):
-        chunk = refs[i:i + 500]
-        for e in db.session.execute(select(LedgerEntry).where(LedgerEntry.ref.in_(chunk))).scalars():
+        for e in db.session.execute(select(LedgerEntry).where(LedgerEntry.ref.in_(refs[i:i + 500]))).scalars():
             existing[e.ref] = e
-    # what is left to reverse, per ref (entries in the database and earlier rows of this file)
-    left: dict[str, Decimal] = {}
-    in_file: dict[str, Parsed] = {}
+    in_batch: dict[str, Parsed] = {}
     todo: list[Parsed] = []
-    result = ImportResult()
+    ids: dict[str, int] = {}
     for p in parsed:
-        target = None
+        target: LedgerEntry | Original | None = None
         if p.reverses:
-            target = existing.get(p.reverses) or in_file.get(p.reverses)
+            target = existing.get(p.reverses) or ctx.unwritten.get(p.reverses)
+            if target is None and p.reverses in in_batch:
+                q = in_batch[p.reverses]
+                target = Original(q.kind, q.payer_id, q.payee_id, q.paid_at, q.amount, q.amount < 0)
             if target is None:
-                errors.append(RowError(p.line, "reverses", _("找不到被冲正的记录 %(ref)s（须在本文件前面或已导入）。", ref=p.reverses)))
+                report.error(p.line, "reverses", _("找不到被冲正的记录 %(ref)s（须在本文件前面或已导入）。", ref=p.reverses))
                 continue
-            t_kind, t_payer, t_payee = target.kind, target.payer_id, target.payee_id
-            t_amount = target.amount_cny if isinstance(target, LedgerEntry) else target.amount
-            t_paid = target.paid_at
-            if t_amount < 0:
-                errors.append(RowError(p.line, "reverses", _("不能冲正一笔退款，请冲正原付款。")))
-                continue
-            if (t_kind, t_payer, t_payee) != (p.kind, p.payer_id, p.payee_id):
-                errors.append(RowError(p.line, "reverses", _("冲正记录的类型、付款方和收款方必须与原记录一致。")))
-                continue
-            if p.paid_at < t_paid:
-                errors.append(RowError(p.line, "paid_at", _("退款时间不能早于原付款时间。")))
         old = existing.get(p.ref)
         if old is not None:
             reverses_id = existing[p.reverses].id if p.reverses and p.reverses in existing else None
             if not _same(old, p, reverses_id):
-                errors.append(RowError(p.line, "ref", _("记录 %(ref)s 已存在且内容不同；台账不能修改，请导入一笔冲正记录。", ref=p.ref)))
+                report.error(p.line, "ref", _("记录 %(ref)s 已存在且内容不同；台账不能修改，请导入一笔冲正记录。", ref=p.ref))
             else:
-                result.unchanged += 1
+                report.unchanged += 1
             continue
-        if p.reverses:
-            if p.reverses not in left:
-                left[p.reverses] = chain.remaining(target) if isinstance(target, LedgerEntry) else target.amount
-            if -p.amount > left[p.reverses]:
-                errors.append(RowError(p.line, "amount_cny", _("退款金额超过原记录 %(ref)s 剩余可冲正金额 %(left)s。",
-                                                              ref=p.reverses, left=f"{left[p.reverses]:,.2f}")))
+        if target is not None:
+            if p.reverses not in ctx.left:
+                ctx.left[p.reverses] = (chain.remaining(target) if isinstance(target, LedgerEntry)
+                                        else target.remaining)
+            left = ctx.left[p.reverses]
+            problems = refund_problems(_original(target, left), -p.amount, p.paid_at,
+                                       kind=p.kind, payer_id=p.payer_id, payee_id=p.payee_id)
+            for code in problems:
+                report.error(p.line, *refund_message(code, amount=-p.amount, left=left, ref=p.reverses))
+            if problems:
                 continue
-            left[p.reverses] += p.amount
-        in_file[p.ref] = p
+            ctx.left[p.reverses] = left + p.amount
+            if isinstance(target, LedgerEntry):
+                ids[p.reverses] = target.id
+        in_batch[p.ref] = p
         todo.append(p)
-    if errors:
-        raise ImportErrors(sorted(errors, key=lambda e: e.line))  # the boundary rolls back (head lock)
-    if not todo:
-        return result
-    ids = {ref: e.id for ref, e in existing.items()}
-    for p in todo:
-        entry = chain.append_entry(
-            head, ref=p.ref, kind=p.kind, payer_id=p.payer_id, payee_id=p.payee_id, contract_id=None,
-            listing_id=p.listing_id, amount_cny=p.amount, paid_at=p.paid_at,
-            reverses_id=ids.get(p.reverses) if p.reverses else None, idempotency_key=f"import:{p.ref}",
-            confirmed_by_import=p.confirmed, evidence_json=p.evidence_json, subsidies_json=p.subsidies_json,
-            recorded_at=now, source=source,
-            payer_confirmed_at=now if p.confirmed else None, payee_confirmed_at=now if p.confirmed else None,
-        )
-        ids[p.ref] = entry.id
-        result.created += 1
-    audit.record(actor, "ledger.import", object_type="ledger_import", object_id=filename or None,
-                 after={"created": result.created, "unchanged": result.unchanged})
-    db.session.flush()
-    return result
+    return todo, ids
 
 
 # ---------------------------------------------------------------- export
@@ -368,4 +396,4 @@ def export_table() -> exports.Table:
     return exports.Table("ledger", EXPORT_COLUMNS, export_records())
 
 
-__all__ = ["import_rows", "parse_rows", "export_records", "export_table"]
+__all__ = ["import_rows", "export_records", "export_table"]

@@ -33,6 +33,7 @@ from market.domain.completeness import EntryFacts, Finding, Reason, findings
 from market.domain.completeness import missing_evidence as completeness_missing
 from market.domain.declared import DeclaredSubsidy
 from market.domain.localtime import local_year, year_bounds
+from market.domain.refunds import Original, RefundProblem, refund_problems
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
 from market.i18n import N_
@@ -88,6 +89,32 @@ def check_paid_at(paid_at: Any, now: dt.datetime | None = None, field: str = "pa
     if paid_at > now:
         raise ValidationError(_("付款时间不能晚于现在。"), field)
     return paid_at.astimezone(dt.UTC)
+
+
+# The one table of what each refund rule code (market.domain.refunds) says and which field it concerns:
+# the web refund (record_refund) and `ledger import` both check with refund_problems and say it so.
+REFUND_MESSAGES: dict[RefundProblem, tuple[str, str]] = {
+    RefundProblem.REFUND_OF_REFUND: ("reverses", N_("退款记录不能再被冲正，请冲正原付款。")),
+    RefundProblem.PARTIES_DIFFER: ("reverses", N_("冲正记录的类型、付款方和收款方必须与原记录一致。")),
+    RefundProblem.BEFORE_ORIGINAL: ("paid_at", N_("退款时间不能早于原付款时间。")),
+    RefundProblem.EXCEEDS_REMAINING: ("amount_cny", N_("退款金额 %(amount)s 超过原付款剩余可冲正金额 %(left)s（原记录 %(ref)s）。")),
+}
+
+
+def refund_message(code: RefundProblem, *, amount: Decimal, left: Decimal, ref: str | None) -> tuple[str, str]:
+    """The field and the translated sentence for a refund rule code."""
+    field_name, message = REFUND_MESSAGES[code]
+    return field_name, _(message, amount=f"{amount:,.2f}", left=f"{left:,.2f}", ref=ref or "-")
+
+
+def _refund_check(original: LedgerEntry, amount: Decimal, paid_at: dt.datetime, left: Decimal) -> None:
+    """Raise the first refund rule ``original`` breaks (in the order of refund_problems)."""
+    facts = Original(kind=original.kind, payer_id=original.payer_id, payee_id=original.payee_id,
+                     paid_at=original.paid_at, remaining=left, is_refund=original.reverses_id is not None)
+    problems = refund_problems(facts, amount, paid_at)
+    if problems:
+        field_name, message = refund_message(problems[0], amount=amount, left=left, ref=original.ref)
+        raise ValidationError(message, field_name)
 
 
 def _max_evidence_bytes() -> int:
@@ -327,25 +354,17 @@ def record_refund(
     sides = sides_of(user, original)
     if not sides:
         raise PermissionDenied(_("只有付款双方可以登记退款或更正。"))
-    if original.reverses_id is not None:
-        raise ValidationError(_("退款记录不能再被冲正，请冲正原付款。"))
     amount = abs(check_amount(amount))
     paid_at = check_paid_at(paid_at, now)
-    if paid_at < original.paid_at:
-        raise ValidationError(_("退款时间不能早于原付款时间。"), "paid_at")
     duplicate = _("这笔退款已经登记过了（重复提交）。")
     key = _check_idempotency(idempotency_key, duplicate)
+    _refund_check(original, amount, paid_at, chain.remaining(original))  # early, before storing uploads; final under the lock
     stored = _store_uploads(uploads)
     with _conflicts_as_409(duplicate):
         head = chain.lock_head(chain.ENTRIES)  # lock order: entries head, then the entry row
         _check_idempotency(key, duplicate)
         locked = _lock_entry(original.id)
-        left = chain.remaining(locked)
-        if amount > left:
-            raise ValidationError(
-                _("退款金额 %(a)s 超过原付款剩余可冲正金额 %(left)s。", a=f"{amount:,.2f}", left=f"{left:,.2f}"),
-                "amount_cny",
-            )
+        _refund_check(locked, amount, paid_at, chain.remaining(locked))  # the boundary rolls back (head lock)
         entry = _append_with_confirmation(
             user, sides, now, head=head,
             kind=locked.kind, payer_id=locked.payer_id, payee_id=locked.payee_id,

@@ -6,12 +6,10 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 
 from market import exports, imports
-from market.errors import ImportErrors
-from market.web import commit
 from models.listings import ListingStatus
 
 from . import importer
@@ -22,18 +20,10 @@ listings_cli = AppGroup("listings", help="Listings: bulk import and export.")
 @listings_cli.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--publish", is_flag=True, help="Publish the rows as a reviewer would (audited, indexed).")
-def import_command(file: Path, publish: bool) -> None:
-    """Import listings from FILE (.jsonl, .csv or .xlsx); all rows or none."""
-    try:
-        rows = imports.read_path(file, current_app.config["IMPORT_MAX_BYTES"])
-        result = importer.import_rows(rows, actor="cli", publish=publish)
-        commit()
-    except ImportErrors as err:
-        for error in err.errors:
-            click.echo(str(error), err=True)
-        click.echo(f"{len(err.errors)} error(s); nothing was imported.", err=True)
-        sys.exit(1)
-    click.echo(result.summary())
+@click.option("--quiet", is_flag=True, help="No progress bar and no summary line (errors still go to stderr).")
+def import_command(file: Path, publish: bool, quiet: bool) -> None:
+    """Import listings from FILE (.jsonl, .csv or .xlsx, any size, read streaming); all rows or none."""
+    imports.run_cli(importer.import_rows, file, quiet=quiet, publish=publish)
 
 
 @listings_cli.command("export")

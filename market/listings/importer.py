@@ -12,17 +12,20 @@ live). With ``publish`` the rows are published as a reviewer would: audited and 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from market import audit, exports, imports
-from market.errors import ImportErrors, RowError
+from market.errors import RowError
 from market.extensions import db
+from market.imports import ImportReport
 from market.orgs.services import verification_problem
 from models.listings import (
     RENTABLE_KINDS,
@@ -54,21 +57,6 @@ def applies(name: str, kind: str) -> bool:
 
 
 @dataclass
-class ImportResult:
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    revised: list[str] = field(default_factory=list)  # published listings given a pending revision
-    published: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        return _(
-            "新建 %(c)d 条，更新 %(u)d 条，提交修订 %(r)d 条，发布 %(p)d 条，未变化 %(n)d 条。",
-            c=len(self.created), u=len(self.updated), r=len(self.revised), p=len(self.published), n=len(self.unchanged),
-        )
-
-
-@dataclass
 class _Row:
     line: int
     ref: str
@@ -78,31 +66,55 @@ class _Row:
     existing: Listing | None
 
 
-def import_rows(rows: list[tuple[int, dict[str, Any]]], actor: Any, publish: bool = False) -> ImportResult:
-    """Validate every row, then apply all of them in one transaction, or raise ImportErrors."""
-    errors: list[RowError] = []
-    checked: list[_Row] = []
-    seen: dict[str, int] = {}
-    orgs = {o.ref: o for o in db.session.execute(select(Organisation).where(Organisation.ref.is_not(None))).scalars()}
-    for line, row in rows:
+def import_rows(actor: Any, rows: Iterable[tuple[int, dict[str, Any]]], *, now: dt.datetime | None = None,
+                publish: bool = False) -> ImportReport:
+    """Check and write the rows batch by batch in the caller's transaction; refuse the whole file
+    (ImportRefused, the caller rolls back) if any row is bad. ``now``: when new publications happen."""
+    imports.require_import(actor, "listing.import")
+    report = ImportReport()
+    seen: dict[str, int] = {}  # ref -> first line: the only thing kept for the whole file
+    batches = imports.Batches()
+    for batch in imports.batched(rows, report):
+        checked = _check_batch(batch, seen, publish, report)
+        if report.error_count:
+            continue  # nothing more is written, but every row is still checked and every error listed
+        drafts = [draft for row in checked if (draft := _apply(row, actor, publish, report, now)) is not None]
+        if drafts:  # their audit entries after one flush for the batch, not one flush per row
+            db.session.flush()
+            for listing in drafts:
+                audit.record(actor, "listing.import", None, after=audit.snapshot(listing),
+                             object_type=Listing.__tablename__, object_id=listing.ref)
+        batches.release()
+    if not report.rows and not report.error_count:
+        report.error(0, "file", _("文件中没有数据行。"))
+    report.refuse_if_errors()
+    return report
+
+
+def _check_batch(batch: list[tuple[int, dict[str, Any]]], seen: dict[str, int], publish: bool,
+                 report: ImportReport) -> list[_Row]:
+    """One query for the batch's owners and one for its existing listings, then each row as a form."""
+    refs = {str(row.get("ref")).strip() for _line, row in batch if row.get("ref")}
+    owner_refs = {str(row.get("owner")).strip() for _line, row in batch if row.get("owner")}
+    orgs = {o.ref: o for o in db.session.execute(select(Organisation).where(Organisation.ref.in_(owner_refs))).scalars()}
+    existing = {
+        lst.ref: lst for lst in db.session.execute(
+            select(Listing).where(Listing.ref.in_(refs)).options(selectinload(Listing.revisions))
+        ).scalars()
+    }
+    checked = []
+    for line, row in batch:
         row_errors = [RowError(line, name, _("未知字段。")) for name in imports.check_fields(row, set(FIELDS))]
-        parsed = _check_row(line, row, orgs, seen, publish, row_errors)
-        errors.extend(row_errors)
+        parsed = _check_row(line, row, orgs, existing, seen, publish, row_errors)
+        for e in row_errors:
+            report.add(e)
         if parsed is not None and not row_errors:
             checked.append(parsed)
-    if errors:
-        raise ImportErrors(errors)
-    if not checked:
-        raise ImportErrors([RowError(0, "file", _("文件中没有数据行。"))])
-    result = ImportResult()
-    for row in checked:
-        _apply(row, actor, publish, result)
-    db.session.flush()
-    return result
+    return checked
 
 
-def _check_row(line: int, row: dict[str, Any], orgs: dict[str, Organisation], seen: dict[str, int],
-               publish: bool, errors: list[RowError]) -> _Row | None:
+def _check_row(line: int, row: dict[str, Any], orgs: dict[str, Organisation], listings: dict[str, Listing],
+               seen: dict[str, int], publish: bool, errors: list[RowError]) -> _Row | None:
     def parse(name: str, fn):
         try:
             return fn()
@@ -133,7 +145,7 @@ def _check_row(line: int, row: dict[str, Any], orgs: dict[str, Organisation], se
                 errors.append(RowError(line, "owner", verification_problem(owner)))
     existing = None
     if ref is not None:
-        existing = db.session.execute(select(Listing).where(Listing.ref == ref)).scalar_one_or_none()
+        existing = listings.get(ref)
         if existing is not None and kind is not None and existing.kind != kind:
             errors.append(RowError(line, "kind", _("已有条目 %(ref)s 的类型是 %(k)s，不能更改。", ref=ref, k=existing.kind)))
         if existing is not None and owner is not None and existing.owner_id != owner.id:
@@ -166,52 +178,61 @@ def _base_data(existing: Listing | None, kind: str) -> dict[str, Any]:
     return fields.read(existing)
 
 
-def _apply(row: _Row, actor: Any, publish: bool, result: ImportResult) -> None:
+def _apply(row: _Row, actor: Any, publish: bool, report: ImportReport, now: dt.datetime | None) -> Listing | None:
+    """Write one checked row; a new draft is returned for the caller to audit with its batch."""
+    def publish_now(listing: Listing) -> None:
+        if now is not None and listing.published_at is None:
+            listing.published_at = now
+        services.publish(actor, listing)
+        report.published += 1
+
     listing = row.existing
     if listing is None:
         listing = Listing(ref=row.ref, kind=row.kind, owner=row.owner, status=S.DRAFT, details={})
         fields.apply(listing, row.data)
         db.session.add(listing)
-        audit.record(actor, "listing.import", listing, after=audit.snapshot(listing))
-        result.created.append(row.ref)
-        if publish:
-            services.publish(actor, listing)
-            result.published.append(row.ref)
-        return
+        report.created += 1
+        if not publish:
+            return listing
+        _audit(actor, listing)  # the import first, then the publication
+        publish_now(listing)
+        return None
     current = fields.read(listing)
     revision = listing.pending_revision
     if listing.status == S.PUBLISHED:
         if publish:
             if fields.same(row.data, current) and revision is None:
-                result.unchanged.append(row.ref)
+                report.unchanged += 1
                 return
             before = audit.snapshot(listing)
             fields.apply(listing, row.data)
             if revision is not None:  # the import decides; the owner's pending edit is superseded
                 revision.status = RevisionStatus.WITHDRAWN
-            audit.record(actor, "listing.import", listing, before=before, after=audit.snapshot(listing))
-            services.publish(actor, listing)
-            result.updated.append(row.ref)
-            result.published.append(row.ref)
+            _audit(actor, listing, before)
+            publish_now(listing)
+            report.updated += 1
             return
         proposed = fields.from_json(listing.kind, revision.data) if revision is not None else current
         if fields.same(row.data, proposed) and (revision is None or revision.status == RevisionStatus.PENDING):
-            result.unchanged.append(row.ref)
+            report.unchanged += 1
             return
         services._propose(actor, listing, row.data)
-        result.revised.append(row.ref)
+        report.revised += 1
         return
     changed = not fields.same(row.data, current)
     if changed:
         before = audit.snapshot(listing)
         fields.apply(listing, row.data)
-        audit.record(actor, "listing.import", listing, before=before, after=audit.snapshot(listing))
-        result.updated.append(row.ref)
+        _audit(actor, listing, before)
+        report.updated += 1
     if publish and listing.status in (S.DRAFT, S.RETURNED, S.SUBMITTED):
-        services.publish(actor, listing)
-        result.published.append(row.ref)
+        publish_now(listing)
     elif not changed:
-        result.unchanged.append(row.ref)
+        report.unchanged += 1
+
+
+def _audit(actor: Any, listing: Listing, before: dict[str, Any] | None = None) -> None:
+    audit.record(actor, "listing.import", listing, before=before, after=audit.snapshot(listing))
 
 
 # ---------------------------------------------------------------- export

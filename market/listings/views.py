@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import (
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -289,25 +290,21 @@ def review_detail(ref: str):
 @permission_required("listing.import")
 def import_page():
     form = ImportForm()
-    errors = []
+    errors: list = []
+    error_count = 0
     result = None
     if form.validate_on_submit():
-        upload = form.file.data
+        source = imports.read_upload(form.file.data, current_app.config["IMPORT_MAX_BYTES"])
         try:
-            rows = list(imports.read_rows(upload.read(), upload.filename or "", current_app_max()))
-            result = importer.import_rows(rows, actor=current_user, publish=form.publish.data)
+            result = importer.import_rows(current_user, source, publish=form.publish.data)
             commit()
         except ImportErrors as err:
             errors = err.errors
+            error_count = err.report.error_count if isinstance(err, imports.ImportRefused) else len(errors)
         else:
             flash(result.summary(), "success")
-    return render_template("listings/import.html", form=form, errors=errors, result=result, title=_("批量导入条目"))
-
-
-def current_app_max() -> int:
-    from flask import current_app
-
-    return current_app.config["IMPORT_MAX_BYTES"]
+    return render_template("listings/import.html", form=form, errors=errors, error_count=error_count,
+                           result=result, title=_("批量导入条目"))
 
 
 @bp.route("/export.<fmt>")

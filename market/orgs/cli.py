@@ -9,36 +9,23 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from market.errors import DomainError, ImportErrors
-from market.web import commit
-
 orgs_cli = AppGroup("orgs", help="Organisations: bulk import and export (CONTRACT.md).")
 
 
 @orgs_cli.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def import_command(file: Path) -> None:
-    """Import organisations from FILE (.jsonl, .csv in UTF-8/GBK, .xlsx; at most IMPORT_MAX_MB, default 20 MB).
+@click.option("--quiet", is_flag=True, help="No progress bar and no summary line (errors still go to stderr).")
+def import_command(file: Path, quiet: bool) -> None:
+    """Import organisations from FILE (.jsonl, .csv in UTF-8/GBK, .xlsx; any size, read streaming).
 
     Upsert by `ref`; all-or-nothing: any bad row prints every error as `line N: field: message`,
     exits 1 and saves nothing.
     """
-    from .importer import import_path
+    from market import imports
 
-    try:
-        result = import_path("cli", file)
-        commit()
-    except ImportErrors as err:
-        for e in err.errors:
-            click.echo(str(e), err=True)
-        click.echo(f"{len(err.errors)} error(s); nothing was imported.", err=True)
-        sys.exit(1)
-    except DomainError as err:
-        click.echo(f"line 0: file: {err.message}", err=True)
-        sys.exit(1)
-    click.echo(
-        f"created {len(result.created)}, updated {len(result.updated)}, unchanged {len(result.unchanged)}"
-    )
+    from .importer import import_rows
+
+    imports.run_cli(import_rows, file, quiet=quiet)
 
 
 @orgs_cli.command("export")

@@ -9,13 +9,11 @@ and a size set by an admin override is kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import datetime as dt
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,11 +22,10 @@ from sqlalchemy.orm import selectinload
 from market import audit, exports, imports
 from market.domain import localtime
 from market.domain.sme import classify, industry_codes
-from market.errors import Conflict, ImportErrors, RowError, ValidationError
+from market.errors import Conflict, RowError, ValidationError
 from market.extensions import db
-from market.imports import FieldError
+from market.imports import FieldError, ImportReport
 from market.ledger.services import has_entries as ledger_has_entries
-from market.permissions import require
 from models.base import utcnow
 from models.organisations import (
     ExternalSubsidy,
@@ -52,16 +49,6 @@ RULE_IDS = frozenset({"art7_provider", "art7_renter", "art8_supplier", "art8_ope
 REF_MAX = 64
 _CHUNK = 500
 _EAGER = (selectinload(Organisation.group), selectinload(Organisation.external_subsidies))
-
-
-@dataclass
-class ImportResult:
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        return _("新建 %(c)d 个，更新 %(u)d 个，未变 %(n)d 个。", c=len(self.created), u=len(self.updated), n=len(self.unchanged))
 
 
 # ---------------------------------------------------------------- canonical rows
@@ -235,15 +222,45 @@ def _load(column, values: list[str]) -> dict[str, Organisation]:
 
 
 # ---------------------------------------------------------------- import
-def import_rows(actor: Any, rows: list[tuple[int, dict[str, Any]]]) -> ImportResult:
-    """Validate every row, then apply all of them in one transaction. ``actor``: a User or "cli"."""
-    if not isinstance(actor, str):
-        require(actor, "org.import")
-    errors: list[RowError] = []
-    parsed: list[tuple[int, dict[str, Any]]] = []
+def import_rows(actor: Any, rows: Iterable[tuple[int, dict[str, Any]]], *, now: dt.datetime | None = None) -> ImportReport:
+    """Check and write the rows batch by batch in the caller's transaction; refuse the whole file
+    (ImportRefused, the caller rolls back) if any row is bad. ``actor``: a User or "cli".
+
+    ``now`` dates what the import records (verification, size assessment, the facts history).
+    """
+    imports.require_import(actor, "org.import")
+    report = ImportReport()
     seen_ref: dict[str, int] = {}
     seen_uscc: dict[str, int] = {}
-    for line, row in rows:
+    batches = imports.Batches()
+    session = db.session
+    clock = session.info.get("clock")
+    if now is not None:
+        session.info["clock"] = lambda: now
+    try:
+        for batch in imports.batched(rows, report):
+            plans = _plan_batch(batch, seen_ref, seen_uscc, report)
+            if report.error_count:
+                continue  # nothing more is written, but every row is still checked and every error listed
+            _write_batch(actor, plans, report, now)
+            batches.release()
+    except IntegrityError:
+        raise Conflict(_("导入时与其他操作冲突（统一社会信用代码或 ref 重复），没有保存任何数据，请重试。")) from None
+    finally:
+        if now is not None:
+            if clock is None:
+                session.info.pop("clock", None)
+            else:
+                session.info["clock"] = clock
+    report.refuse_if_errors()
+    return report
+
+
+def _plan_batch(batch: list[tuple[int, dict[str, Any]]], seen_ref: dict[str, int], seen_uscc: dict[str, int],
+                report: ImportReport) -> list[tuple[dict[str, Any], Organisation | None, dict[str, Any], str | None]]:
+    errors: list[RowError] = []
+    parsed: list[tuple[int, dict[str, Any]]] = []
+    for line, row in batch:
         p = parse_row(line, row, errors)
         if p is None:
             continue
@@ -255,9 +272,8 @@ def import_rows(actor: Any, rows: list[tuple[int, dict[str, Any]]]) -> ImportRes
             continue
         seen_ref[p["ref"]], seen_uscc[p["uscc"]] = line, line
         parsed.append((line, p))
-
-    by_ref = _load(Organisation.ref, list(seen_ref))
-    by_uscc = _load(Organisation.uscc, list(seen_uscc))
+    by_ref = _load(Organisation.ref, [p["ref"] for _line, p in parsed])
+    by_uscc = _load(Organisation.uscc, [p["uscc"] for _line, p in parsed])
     plans = []
     for line, p in parsed:
         existing = by_ref.get(p["ref"])
@@ -273,33 +289,33 @@ def import_rows(actor: Any, rows: list[tuple[int, dict[str, Any]]]) -> ImportRes
             errors.append(RowError(line, "size", _("与划型标准的结果不符（%(r)s）。如需人工调整，请在机构详情页填写理由。", r=conflict.reason)))
             continue
         desired, source = _desired(p, existing)
-        plans.append((line, p, existing, desired, source))
-    if errors:
-        raise ImportErrors(sorted(errors, key=lambda e: e.line))
+        plans.append((p, existing, desired, source))
+    for e in sorted(errors, key=lambda e: e.line):
+        report.add(e)
+    return plans
 
-    result = ImportResult()
-    groups = {g.name: g for g in db.session.execute(select(RelatedPartyGroup)).scalars()}
+
+def _write_batch(actor: Any, plans: list, report: ImportReport, now: dt.datetime | None) -> None:
+    names = {desired["group"] for _p, _e, desired, _s in plans if desired.get("group")}
+    groups = {g.name: g for g in db.session.execute(select(RelatedPartyGroup).where(RelatedPartyGroup.name.in_(names))).scalars()}
     finishing = []
-    try:
-        for _line, p, existing, desired, source in plans:
-            if existing is not None and _comparable(org_to_row(existing)) == _comparable(desired):
-                result.unchanged.append(p["ref"])
-                continue
-            finishing.append(_apply(existing, desired, source, p, groups))
-            (result.updated if existing is not None else result.created).append(p["ref"])
-        db.session.flush()  # one flush for the whole file: ids for the history and the audit
-        with db.session.no_autoflush:
-            for finish in finishing:
-                finish(actor)
-        db.session.flush()
-    except IntegrityError:  # a failed flush leaves nothing usable: reset the session, say why
-        db.session.rollback()
-        raise Conflict(_("导入时与其他操作冲突（统一社会信用代码或 ref 重复），没有保存任何数据，请重试。")) from None
-    return result
+    for p, existing, desired, source in plans:
+        if existing is not None and _comparable(org_to_row(existing)) == _comparable(desired):
+            report.unchanged += 1
+            continue
+        finishing.append(_apply(existing, desired, source, p, groups, now))
+        if existing is not None:
+            report.updated += 1
+        else:
+            report.created += 1
+    db.session.flush()  # one flush for the batch: ids for the history and the audit
+    with db.session.no_autoflush:
+        for finish in finishing:
+            finish(actor)
 
 
 def _apply(org: Organisation | None, desired: dict[str, Any], source: str | None,
-           p: dict[str, Any], groups: dict[str, RelatedPartyGroup]):
+           p: dict[str, Any], groups: dict[str, RelatedPartyGroup], now: dt.datetime | None):
     """Set the organisation's fields; return what writes its history and audit once ids exist."""
     creating = org is None
     if creating:
@@ -317,7 +333,7 @@ def _apply(org: Organisation | None, desired: dict[str, Any], source: str | None
     new_size = desired.get("size")
     if new_size != org.size or source != org.size_source:
         org.size, org.size_source = new_size, source
-        org.size_assessed_on = localtime.today() if new_size else None
+        org.size_assessed_on = (localtime.to_local(now).date() if now else localtime.today()) if new_size else None
         if source != "override":
             org.size_override_reason = None
     group_name = desired.get("group")
@@ -355,23 +371,12 @@ def _apply(org: Organisation | None, desired: dict[str, Any], source: str | None
         if desired["verified"] and org.verification_status != VerificationStatus.VERIFIED:
             verify_before = audit.snapshot(org)
             org.verification_status = VerificationStatus.VERIFIED
-            org.verified_at = utcnow()
+            org.verified_at = now or utcnow()
             org.rejection_reason = None
             event("verified", by="import")
             record("org.verify", verify_before)
 
     return finish
-
-
-def import_bytes(actor: Any, data: bytes, filename: str) -> ImportResult:
-    max_bytes = current_app.config["IMPORT_MAX_BYTES"]
-    rows = list(imports.read_rows(data, filename, max_bytes))
-    return import_rows(actor, rows)
-
-
-def import_path(actor: Any, path: str | Path) -> ImportResult:
-    rows = imports.read_path(path, current_app.config["IMPORT_MAX_BYTES"])
-    return import_rows(actor, rows)
 
 
 # ---------------------------------------------------------------- export

@@ -323,27 +323,34 @@ def group_remove(group_id: int, org_id: int):
 @bp.route("/admin/import", methods=["GET", "POST"])
 @permission_required("org.import")
 def import_page():
-    from .importer import import_bytes
+    from market import imports
+
+    from .importer import import_rows
 
     form = ImportForm()
-    errors = []
+    errors: list = []
+    error_count = 0
     limit_mb = current_app.config["IMPORT_MAX_BYTES"] // (1024 * 1024)
     if form.validate_on_submit():
-        upload = form.file.data
-        data = upload.stream.read(current_app.config["IMPORT_MAX_BYTES"] + 1)
+        source = imports.read_upload(form.file.data, current_app.config["IMPORT_MAX_BYTES"])
         try:
-            result = import_bytes(current_user, data, upload.filename or "")
+            result = import_rows(current_user, source)
             commit()
         except ImportErrors as err:
+            db.session.rollback()
             errors = err.errors
+            error_count = err.report.error_count if isinstance(err, imports.ImportRefused) else len(errors)
         except ValidationError as err:
-            errors = [f"line 0: file: {err.message}"]
+            db.session.rollback()
+            errors, error_count = [f"line 0: file: {err.message}"], 1
         except DomainError as err:
+            db.session.rollback()
             flash(err.message, "danger")
         else:
             flash(_("导入完成：%(s)s", s=result.summary()), "success")
             return redirect(url_for("orgs.admin_list"))
-    return render_template("orgs/import.html", form=form, errors=errors, limit_mb=limit_mb, title=_("批量导入机构"))
+    return render_template("orgs/import.html", form=form, errors=errors, error_count=error_count, limit_mb=limit_mb,
+                           title=_("批量导入机构"))
 
 
 @bp.route("/admin/export.<fmt>")

@@ -35,26 +35,27 @@ def _jsonl(rows) -> bytes:
 @pytest.fixture
 def evil(app_ctx):
     """Organisations, a listing and ledger entries whose text starts with every dangerous character."""
-    orgs_importer.import_bytes("cli", _jsonl([
+    orgs_importer.import_rows("cli", read_rows(_jsonl([
         {"ref": "S1", "name": "-慧医健康", "uscc": make_valid_uscc(9101), "kind": "sme", "size": "small",
          "address": "-1 号楼", "english_name": "-Huiyi", "revenue_cny": "1234567.80", "in_district": True,
          "verified": True},
         {"ref": "U1", "name": "-吉林某大学", "uscc": make_valid_uscc(9102), "kind": "university",
          "verified": True, "address": "'=已带引号"},
-    ]), "orgs.jsonl")
-    listings_importer.import_rows(list(read_rows(_jsonl([
+    ]), "orgs.jsonl"))
+    listings_importer.import_rows("cli", read_rows(_jsonl([
         {"ref": "H01", "kind": "instrument", "owner": "U1", "title": EVIL, "description": "-- 说明\n=1+1",
          "tags": ["-标签", "电镜"], "track": "smart_materials", "rate_cny_per_hour": "1800.00"},
-    ]), "l.jsonl")), actor="cli", publish=True)
+    ]), "l.jsonl"), publish=True)
     from market.ledger.importer import import_rows as ledger_import
 
-    ledger_import([
+    ledger_import("cli", [
         (1, {"ref": "@P01", "kind": "rental", "payer": "S1", "payee": "U1", "amount_cny": "120000.00",
              "paid_at": "2026-03-01T10:00:00+08:00", "confirmed": True, "listing": "H01",
              "evidence": ["contract", "invoice", "payment_record"]}),
         (2, {"ref": "-P01R", "kind": "rental", "payer": "S1", "payee": "U1", "amount_cny": "-20000.00",
              "paid_at": "2026-04-01T10:00:00+08:00", "confirmed": True, "reverses": "@P01"}),
     ])
+    db.session.commit()  # importers leave the commit to their caller
     return db.session.execute(select(Organisation).where(Organisation.ref == "S1")).scalar_one()
 
 
@@ -87,8 +88,8 @@ def test_orgs_export_neutralises_and_round_trips(evil, fmt):
     assert rows["S1"]["english_name"] == "'-Huiyi" and rows["U1"]["name"] == "'-吉林某大学"
     assert rows["U1"]["address"] == "''=已带引号"
     assert rows["S1"]["revenue_cny"] == ("1234567.80" if fmt == "csv" else 1234567.8)
-    result = orgs_importer.import_bytes("cli", data, f"orgs.{fmt}")
-    assert sorted(result.unchanged) == ["S1", "U1"] and not result.updated
+    result = orgs_importer.import_rows("cli", read_rows(data, f"orgs.{fmt}"))
+    assert result.unchanged == 2 and not result.updated and not result.created
     db.session.expire_all()
     assert evil.name == "-慧医健康" and evil.address == "-1 号楼"
 
@@ -107,8 +108,8 @@ def test_listings_export_neutralises_and_round_trips(evil, fmt):
     assert row["title"] == "'" + EVIL and row["tags"] == "'-标签;电镜"
     assert row["description"] == "'-- 说明\n=1+1"
     assert row["rate_cny_per_hour"] == ("1800.00" if fmt == "csv" else 1800)
-    result = listings_importer.import_rows(list(read_rows(data, f"x.{fmt}")), actor="cli")
-    assert result.unchanged == ["H01"] and not result.updated
+    result = listings_importer.import_rows("cli", read_rows(data, f"x.{fmt}"))
+    assert result.unchanged == 1 and not result.updated and not result.created
     listing = db.session.execute(select(Listing)).scalar_one()
     assert listing.title == EVIL and listing.tags == ["-标签", "电镜"]
 
@@ -125,7 +126,7 @@ def test_ledger_cli_export_neutralises_text_not_numbers_and_round_trips(app, evi
         assert rows[1]["amount_cny"] == ("-20000.00" if fmt == "csv" else -20000)  # a number, never quoted
         assert rows[0]["paid_at"] == "2026-03-01T10:00:00+08:00"
         result = runner.invoke(args=["ledger", "import", str(path)])
-        assert "0 new entries, 2 unchanged" in result.output, result.output
+        assert "created 0, updated 0, unchanged 2" in result.output, result.output
 
 
 def test_cli_exports_to_stdout_are_jsonl_as_it_is(app, evil):

@@ -38,12 +38,12 @@ def test_every_save_path_stores_the_rendered_html(make_org, make_user):
 def test_import_stores_html_and_refuses_pathological_markup(make_org):
     make_org(kind="university", ref="U1")
     row = {"ref": "H01", "kind": "instrument", "owner": "U1", "title": "电镜", "description": "*斜体*"}
-    importer.import_rows(list(read_rows(json.dumps(row).encode(), "a.jsonl")), actor="cli", publish=True)
+    importer.import_rows("cli", read_rows(json.dumps(row).encode(), "a.jsonl"), publish=True)
     listing = db.session.execute(select(Listing)).scalar_one()
     assert listing.description_html == "<p><em>斜体</em></p>\n"
     bad = {**row, "description": PATHOLOGICAL}
     with pytest.raises(ImportErrors) as err:
-        importer.import_rows(list(read_rows(json.dumps(bad).encode(), "a.jsonl")), actor="cli")
+        importer.import_rows("cli", read_rows(json.dumps(bad).encode(), "a.jsonl"))
     assert "line 1: description: 描述中的标记嵌套过深" in str(err.value.message)
 
 

@@ -56,14 +56,14 @@ def test_import_then_reimport_is_a_noop(app, orgs, tmp_path):
     path = write_jsonl(tmp_path, GOOD)
     result = run(app, "import", str(path))
     assert result.exit_code == 0, result.output
-    assert "imported 4 new entries" in result.output
+    assert "created 4, updated 0, unchanged 0" in result.output
     p01 = db.session.execute(select(LedgerEntry).where(LedgerEntry.ref == "P01")).scalar_one()
     assert p01.both_confirmed and p01.listing.ref == "H01" and p01.evidence_types == {"contract", "invoice", "payment_record"}
     assert p01.declared_subsidies[0]["amount_cny"] == "25000.00"
     refund = db.session.execute(select(LedgerEntry).where(LedgerEntry.ref == "P01R")).scalar_one()
     assert refund.reverses_id == p01.id and refund.amount_cny == Decimal("-20000.00")
     again = run(app, "import", str(path))
-    assert again.exit_code == 0 and "0 new entries, 4 unchanged" in again.output
+    assert again.exit_code == 0 and "created 0, updated 0, unchanged 4" in again.output
     assert n_entries() == 4
     assert run(app, "verify").exit_code == 0
 
@@ -166,7 +166,7 @@ def test_export_round_trips(app, orgs, tmp_path):
     exported = tmp_path / "export.jsonl"
     assert run(app, "export", "--out", str(exported)).exit_code == 0
     # into the same database: nothing changes
-    assert "0 new entries, 4 unchanged" in run(app, "import", str(exported)).output
+    assert "created 0, updated 0, unchanged 4" in run(app, "import", str(exported)).output
     # into an emptied ledger (ids restart): the same entries, the same chain
     _wipe_ledger()
     assert run(app, "import", str(exported)).exit_code == 0
@@ -176,7 +176,7 @@ def test_export_round_trips(app, orgs, tmp_path):
     for fmt in ("csv", "xlsx"):
         path = tmp_path / f"export.{fmt}"
         assert run(app, "export", "--out", str(path)).exit_code == 0
-        assert "0 new entries, 4 unchanged" in run(app, "import", str(path)).output
+        assert "created 0, updated 0, unchanged 4" in run(app, "import", str(path)).output
 
 
 def _behind_the_app(*statements, **params) -> None:

@@ -62,7 +62,7 @@ def small_world(make_org):
         row("OLD", "rental", "A", "U", "1000.00", "2025-12-31T23:59:00+08:00"),
         row("NY", "rental", "A", "U", "2000.00", "2026-01-01T00:10:00+08:00"),
     ]
-    import_rows(list(enumerate(rows, start=1)), actor="test")
+    import_rows("test", list(enumerate(rows, start=1)))
     return orgs_
 
 
@@ -118,7 +118,7 @@ def test_recomputing_a_past_year_after_organisation_changes_gives_the_same_resul
     after = [services.as_contract(r, services.org_refs()) for r in services.compute_year(2026)]
     assert after == before
     # ... while a 2027 payment is judged on the new facts
-    import_rows([(1, row("R27", "rental", "A", "U", "1000.00", "2027-02-02T10:00:00+08:00"))], actor="test",
+    import_rows("test", [(1, row("R27", "rental", "A", "U", "1000.00", "2027-02-02T10:00:00+08:00"))],
                 now=dt.datetime(2027, 3, 1, tzinfo=dt.UTC))
     y27 = by_key(services.compute_year(2027), services.org_refs())
     assert [(e.ref, e.reason) for e in y27[("A", "art7_renter")].exclusions] == [("R27", "related_party")]
