@@ -29,6 +29,7 @@ FEATURES = (
     "admin",
     "api",
     "public",
+    "dashboard",
 )
 
 log = logging.getLogger(__name__)

@@ -100,6 +100,11 @@ RULES: dict[str, Rule] = {
     "search.save": Rule(frozenset({R.SME_MEMBER, R.ORG_ADMIN}), lambda u, o: _sme_user(u), district_bypass=False),
     "search.saved_manage": Rule(ANY_ROLE, lambda u, o: getattr(o, "user_id", None) == u.id, district_bypass=False),
     "search.manage_synonyms": Rule(ADMIN_ONLY),
+    # dashboards (issue 13): everyone's landing page; the district-wide views, charts and their exports
+    "dashboard.view": Rule(ANY_ROLE),
+    "dashboard.district": Rule(DISTRICT),
+    "deals.home": Rule(EVERY_MEMBER | DISTRICT),  # /deals/: district staff are sent to the district lists
+    "deals.utilisation": Rule(frozenset({R.PROVIDER_MEMBER, R.ORG_ADMIN}) | DISTRICT),  # district: the district view
 }
 
 

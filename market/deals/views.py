@@ -84,8 +84,10 @@ def _org():
 
 # ---------------------------------------------------------------- dashboard
 @bp.route("/")
-@permission_required("deals.dashboard")
+@permission_required("deals.home")
 def dashboard():
+    if current_user.is_district_staff:  # the district sees every organisation's deals (issue 13)
+        return redirect(url_for("dashboard.district_bids"))
     org = _org()
     return render_template(
         "deals/dashboard.html", d=dash_svc.dashboard_for(org), open_data=data_svc.open_public_data(),
@@ -303,8 +305,10 @@ def resource_bookings(ref: str):
 
 
 @bp.route("/utilisation")
-@permission_required("booking.manage")
+@permission_required("deals.utilisation")
 def utilisation():
+    if current_user.is_district_staff:  # every provider's resources (issue 13)
+        return redirect(url_for("dashboard.district_utilisation", **request.args))
     year = request.args.get("year", type=int)
     rows = booking_svc.utilisation(_org().id, year)
     return render_template("deals/utilisation.html", rows=rows, year=year, title=_("资源利用率"))

@@ -1,0 +1,260 @@
+"""The district's ledger: every organisation's entries, filtered, sorted and paged in SQL, with
+yearly totals by kind, track and organisation computed by GROUP BY.
+
+Completeness (POLICY.md interpretation 1) is :mod:`market.domain.completeness` translated into SQL
+column by column, so a filter on "does not count because ..." runs in the database:
+
+- payments: both confirmations set, no open dispute, and each required evidence type either in the
+  hashed ``evidence_json`` (canonical JSON: ``"type":"invoice"`` appears literally; a filename cannot
+  fake it because JSON escapes its quotes) or in a later ``evidence_added`` event;
+- refunds: no open dispute, and the reversed payment complete (a refund never reverses a refund:
+  ``ledger.services.record_refund``).
+
+``tests/integration/dashboard`` checks the SQL codes against ``ledger.services.completeness`` entry by
+entry, and every total against a Python recomputation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, literal, not_, or_, select
+from sqlalchemy.orm import aliased, selectinload
+
+from market.domain.completeness import REQUIRED_EVIDENCE, Reason
+from market.domain.localtime import year_bounds
+from market.extensions import db
+from models.ledger import EventKind, LedgerEntry, LedgerEvent
+from models.listings import Listing
+from models.organisations import Organisation
+
+from .sqltime import local_year
+
+Orig = aliased(LedgerEntry, name="orig")
+Lst = aliased(Listing, name="lst")
+
+
+def _has_evidence(e, doc_type: str):
+    return or_(
+        e.evidence_json.like(f'%"type":"{doc_type}"%'),
+        exists().where(LedgerEvent.entry_id == e.id, LedgerEvent.kind == EventKind.EVIDENCE_ADDED,
+                       LedgerEvent.doc_type == doc_type),
+    )
+
+
+def _in_dispute(e):
+    return and_(e.disputed_at.is_not(None), e.dispute_resolved_at.is_(None))
+
+
+def _all_evidence(e):
+    return and_(*(_has_evidence(e, t) for t in sorted(REQUIRED_EVIDENCE)))
+
+
+def _payment_complete(e):
+    return and_(e.payer_confirmed_at.is_not(None), e.payee_confirmed_at.is_not(None), not_(_in_dispute(e)),
+                _all_evidence(e))
+
+
+E = LedgerEntry
+REFUND = E.reverses_id.is_not(None)
+PAYMENT = E.reverses_id.is_(None)
+
+# reason code -> SQL condition on (ledger_entry, orig): true when the reason applies
+REASON_SQL = {
+    Reason.PAYER_NOT_CONFIRMED: and_(PAYMENT, E.payer_confirmed_at.is_(None)),
+    Reason.PAYEE_NOT_CONFIRMED: and_(PAYMENT, E.payee_confirmed_at.is_(None)),
+    Reason.DISPUTED: _in_dispute(E),
+    Reason.MISSING_EVIDENCE: and_(PAYMENT, not_(_all_evidence(E))),
+    Reason.REVERSED_ENTRY_INCOMPLETE: and_(REFUND, not_(_payment_complete(Orig))),
+}
+
+
+def _flag(cond):
+    return case((cond, 1), else_=0)
+
+
+COMPLETE = and_(*(not_(c) for c in REASON_SQL.values()))
+COUNTED_FLAG = _flag(COMPLETE)
+
+
+def with_original(stmt):
+    """Join the reversed payment (refunds only) that ``REVERSED_ENTRY_INCOMPLETE`` reads."""
+    return stmt.outerjoin(Orig, E.reverses_id == Orig.id)
+
+
+# ---------------------------------------------------------------- filters
+STATUS_CHOICES = ("complete", "incomplete", *(r.value for r in Reason))
+SORTS = {  # whitelisted sort keys -> columns (ties broken by seq)
+    "seq": E.seq, "paid_at": E.paid_at, "amount": E.amount_cny,
+}
+
+
+@dataclass
+class LedgerFilters:
+    year: int | None = None
+    kind: str | None = None
+    track: str | None = None
+    org_id: int | None = None
+    status: str | None = None  # complete | incomplete | a Reason code
+    disputed: bool | None = None
+    sort: str = "seq"
+    desc: bool = True
+
+    def query_args(self) -> dict[str, Any]:
+        out = {k: v for k, v in (("year", self.year), ("kind", self.kind), ("track", self.track),
+                                  ("org", self.org_id), ("status", self.status)) if v not in (None, "")}
+        if self.disputed is not None:
+            out["disputed"] = "1" if self.disputed else "0"
+        return out
+
+
+def apply_filters(stmt, f: LedgerFilters, *, skip_track_join: bool = False):
+    if f.year is not None:
+        start, end = year_bounds(f.year)
+        stmt = stmt.where(E.paid_at >= start, E.paid_at < end)
+    if f.kind:
+        stmt = stmt.where(E.kind == f.kind)
+    if f.track:
+        stmt = stmt.where(E.listing_id.in_(select(Listing.id).where(Listing.track == f.track)))
+    if f.org_id is not None:
+        stmt = stmt.where(or_(E.payer_id == f.org_id, E.payee_id == f.org_id))
+    if f.disputed is not None:
+        stmt = stmt.where(_in_dispute(E) if f.disputed else not_(_in_dispute(E)))
+    if f.status == "complete":
+        stmt = stmt.where(COMPLETE)
+    elif f.status == "incomplete":
+        stmt = stmt.where(not_(COMPLETE))
+    elif f.status in REASON_SQL:
+        stmt = stmt.where(REASON_SQL[Reason(f.status)])
+    return stmt
+
+
+def _ordered(stmt, f: LedgerFilters):
+    col = SORTS.get(f.sort, E.seq)
+    if f.desc:
+        return stmt.order_by(col.desc(), E.seq.desc())
+    return stmt.order_by(col.asc(), E.seq.asc())
+
+
+def entries_stmt(f: LedgerFilters):
+    """The filtered entries, sorted; the same statement feeds the page and the export."""
+    stmt = with_original(select(E))
+    return _ordered(apply_filters(stmt, f), f)
+
+
+def _loaded(stmt):
+    return stmt.options(
+        selectinload(E.events), selectinload(E.reverses).selectinload(LedgerEntry.events),
+        selectinload(E.payer), selectinload(E.payee), selectinload(E.listing),
+    )
+
+
+@dataclass
+class EntryPage:
+    items: list[LedgerEntry]
+    page: int
+    per_page: int
+    has_next: bool
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+def page_of_entries(f: LedgerFilters, page: int = 1, per_page: int = 50) -> EntryPage:
+    """One page (LIMIT/OFFSET on an indexed sort; one row more tells whether a next page exists,
+    so no COUNT(*) over a million rows per request)."""
+    page = max(1, min(page, 100_000))
+    rows = list(db.session.execute(
+        _loaded(entries_stmt(f)).limit(per_page + 1).offset((page - 1) * per_page)).scalars())
+    return EntryPage(rows[:per_page], page, per_page, len(rows) > per_page)
+
+
+def all_entries(f: LedgerFilters, batch: int = 1000):
+    """Every filtered entry in the page order, streamed in batches (for the export)."""
+    offset = 0
+    while True:
+        rows = list(db.session.execute(_loaded(entries_stmt(f)).limit(batch).offset(offset)).scalars())
+        yield from rows
+        if len(rows) < batch:
+            return
+        offset += batch
+        db.session.expunge_all()
+
+
+def reason_codes(entry_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """The SQL reason codes of the given entries (for the page and the consistency test)."""
+    if not entry_ids:
+        return {}
+    cols = [_flag(cond).label(code.value) for code, cond in REASON_SQL.items()]
+    stmt = with_original(select(E.id, *cols)).where(E.id.in_(entry_ids))
+    out = {}
+    for row in db.session.execute(stmt):
+        out[row[0]] = tuple(code.value for code, flag in zip(REASON_SQL, row[1:], strict=True) if flag)
+    return out
+
+
+# ---------------------------------------------------------------- totals (GROUP BY)
+@dataclass
+class TotalRow:
+    key: Any
+    entries: int
+    amount: Decimal
+    counted: Decimal
+    label: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def totals_by(dimension: str, f: LedgerFilters, limit: int | None = None) -> list[TotalRow]:
+    """Net amount and counted amount by ``year`` | ``kind`` | ``track`` | ``payee`` | ``payer``, for
+    the filtered entries. Year in Beijing time; an organisation appears under the side it is on."""
+    amount = func.sum(E.amount_cny)
+    counted = func.sum(case((COMPLETE, E.amount_cny), else_=literal(0)))
+    n = func.count(E.id)
+    if dimension == "year":
+        key = local_year(E.paid_at)
+        stmt = with_original(select(key.label("k"), n, amount, counted))
+    elif dimension == "kind":
+        key = E.kind
+        stmt = with_original(select(key.label("k"), n, amount, counted))
+    elif dimension == "track":
+        key = func.coalesce(Lst.track, "")
+        stmt = with_original(select(key.label("k"), n, amount, counted)).outerjoin(Lst, E.listing_id == Lst.id)
+    elif dimension in ("payee", "payer"):
+        key = E.payee_id if dimension == "payee" else E.payer_id
+        stmt = with_original(select(key.label("k"), n, amount, counted))
+    else:
+        raise ValueError(dimension)
+    stmt = apply_filters(stmt, f).group_by(key)
+    if dimension in ("payee", "payer"):
+        stmt = stmt.order_by(amount.desc(), key)
+    else:
+        stmt = stmt.order_by(key)
+    if limit:
+        stmt = stmt.limit(limit)
+    rows = [TotalRow(r[0], int(r[1]), _money(r[2]), _money(r[3])) for r in db.session.execute(stmt)]
+    if dimension in ("payee", "payer") and rows:
+        names = dict(db.session.execute(
+            select(Organisation.id, Organisation.name).where(Organisation.id.in_([r.key for r in rows]))).all())
+        for r in rows:
+            r.label = names.get(r.key, "")
+    return rows
+
+
+def year_choices() -> list[int]:
+    """Years with entries, newest first (min/max use the paid_at index)."""
+    lo, hi = db.session.execute(select(func.min(E.paid_at), func.max(E.paid_at))).one()
+    if lo is None:
+        return []
+    from market.domain.localtime import local_year as py_year
+
+    lo = lo if lo.tzinfo else lo.replace(tzinfo=dt.UTC)
+    hi = hi if hi.tzinfo else hi.replace(tzinfo=dt.UTC)
+    return list(range(py_year(hi), py_year(lo) - 1, -1))
