@@ -1,13 +1,14 @@
 """Server-rendered SVG charts (pygal): no JavaScript, nothing from a CDN.
 
-pygal embeds scripts for tooltips by default; ``js=[]`` leaves them out and the XML declaration is
-dropped. The SVG is served as its own ``image/svg+xml`` response and shown with ``<img src=...>``, so
+pygal embeds scripts for tooltips by default; ``js=[]`` leaves them out, the inline config script it
+still writes is removed, and the XML declaration is dropped. The SVG is served as its own ``image/svg+xml`` response and shown with ``<img src=...>``, so
 the pages keep their CSP (no inline script or style); the SVG response carries a CSP of its own that
 allows only the chart's embedded stylesheet.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pygal
@@ -24,6 +25,7 @@ STYLE = Style(
     colors=("#0d6efd", "#20c997", "#fd7e14", "#6f42c1", "#dc3545", "#198754", "#6c757d"),
     label_font_size=11, major_label_font_size=11, legend_font_size=12, title_font_size=14,
 )
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL | re.IGNORECASE)
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
 
@@ -39,4 +41,7 @@ def render(s: Series, width: int = 640, height: int = 300) -> bytes:
     for name, values in s.series.items():
         chart.add(name, [float(v) for v in values])
     out = chart.render()
-    return out if isinstance(out, bytes) else out.encode()
+    text = out.decode() if isinstance(out, bytes) else out
+    # js=[] drops the tooltip scripts, but pygal still writes its config as an inline <script>: remove it
+    # (the SVG's own CSP, default-src 'none', would refuse to run it anyway)
+    return _SCRIPT.sub("", text).encode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from operator import itemgetter
 from typing import Any
 
 from flask import Response, abort, render_template, request
@@ -108,8 +109,9 @@ def chart_data(chart: str, fmt: str):
     """The numbers behind a chart: one row per label, one column per series."""
     s = _series(chart)
     kind = "money" if s.money else "int"
-    cols = [Column(_("期间") if s.kind != "bar" or chart != "listings_track" else _("赛道"), 0, width=14)]
-    cols += [Column(name, i + 1, kind, width=16) for i, name in enumerate(s.series)]
+    first = _("赛道") if chart == "listings_track" else _("期间")
+    cols = [Column(first, itemgetter(0), width=14, translate=False)]
+    cols += [Column(name, itemgetter(i + 1), kind, width=16, translate=False) for i, name in enumerate(s.series)]
     rows = [[lab, *(vals[j] for vals in s.series.values())] for j, lab in enumerate(s.labels)]
     return exports.download(_fmt(fmt), Table(s.title, cols, rows), filename=f"{s.title}-{exports.stamp()}",
                             fallback=f"{chart}-{exports.stamp()}", title=s.title)
