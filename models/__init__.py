@@ -1,6 +1,6 @@
 """SQLAlchemy 2 models, one module per aggregate. Importing this package registers them all."""
 
-from . import audit, deals, ledger, listings, notifications, organisations, search, users  # noqa: F401
+from . import audit, dashboard, deals, ledger, listings, notifications, organisations, search, users  # noqa: F401
 from .base import Base
 
 metadata = Base.metadata

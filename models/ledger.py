@@ -128,6 +128,7 @@ class LedgerEntry(Base):
         CheckConstraint("amount_cny <> 0", name="amount_not_zero"),
         CheckConstraint("(amount_cny > 0) = (reverses_id IS NULL)", name="negative_iff_reversing"),
         Index("ix_ledger_entry_paid_at", "paid_at"),
+        Index("ix_ledger_entry_amount_cny", "amount_cny"),  # district ledger sorted by amount (issue 13)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,18 +12,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, literal, select, union
+from sqlalchemy import case, func, literal, select, union
 
 from market.domain.localtime import SHANGHAI, day_start
 from market.extensions import db
 from market.search.labels import KIND_LABELS, TRACK_LABELS
+from models.dashboard import LedgerFact
 from models.deals import Bid, Booking, Contract, ContractStatus, DataApplication
-from models.ledger import LedgerEntry
 from models.listings import Listing, ListingStatus
 from models.organisations import Organisation, OrgKind
 
-from .ledger_sql import COMPLETE, with_original
-from .sqltime import local_month, local_year
+from .sqltime import local_month, no_jit
 
 
 @dataclass
@@ -121,19 +120,20 @@ def deals(now=None) -> Series:
 
 def confirmed_amounts(now=None) -> Series:
     """Net amounts of complete ledger entries (both confirmed, evidence, no dispute), by payment month."""
+    no_jit()
     labels = months(now=now)
-    m = local_month(LedgerEntry.paid_at)
-    stmt = with_original(select(m, func.sum(LedgerEntry.amount_cny))).where(
-        LedgerEntry.paid_at >= _since(labels), COMPLETE).group_by(m)
+    m = local_month(LedgerFact.paid_at)
+    stmt = select(m, func.sum(LedgerFact.amount_cny)).where(
+        LedgerFact.paid_at >= _since(labels), LedgerFact.reasons == 0).group_by(m)
     rows = [(k, Decimal(str(v or 0)).quantize(Decimal("0.01"))) for k, v in db.session.execute(stmt)]
     return Series("confirmed_amounts", _("每月确认的交易金额（元）"), labels, {_("计入金额"): _by_month(rows, labels)},
                   kind="bar", money=True)
 
 
 def ledger_years(now=None) -> Series:
-    y = local_year(LedgerEntry.paid_at)
-    counted = func.sum(case((COMPLETE, LedgerEntry.amount_cny), else_=literal(0)))
-    stmt = with_original(select(y, func.sum(LedgerEntry.amount_cny), counted)).group_by(y).order_by(y)
+    no_jit()
+    counted = func.sum(case((LedgerFact.reasons == 0, LedgerFact.amount_cny), else_=literal(0)))
+    stmt = select(LedgerFact.year, func.sum(LedgerFact.amount_cny), counted).group_by(LedgerFact.year).order_by(LedgerFact.year)
     rows = db.session.execute(stmt).all()
     q = Decimal("0.01")
     return Series("ledger_years", _("台账年度合计（元）"), [str(r[0]) for r in rows],
@@ -151,4 +151,4 @@ KPIS: dict[str, Callable[..., Series]] = {
     "ledger_years": ledger_years,
 }
 
-__all__ = ["KPIS", "Series", "months", "and_"]
+__all__ = ["KPIS", "Series", "months"]

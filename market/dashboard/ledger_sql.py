@@ -10,13 +10,14 @@ column by column, so a filter on "does not count because ..." runs in the databa
 - refunds: no open dispute, and the reversed payment complete (a refund never reverses a refund:
   ``ledger.services.record_refund``).
 
-``tests/integration/dashboard`` checks the SQL codes against ``ledger.services.completeness`` entry by
+The codes are stored, as bits, in ``ledger_fact`` (models/dashboard.py, kept in step by ``facts``): the
+district ledger filters, sorts and sums those narrow rows instead of re-deriving completeness from
+a million wide entries per request. ``tests/integration/dashboard`` checks the stored codes against ``ledger.services.completeness`` entry by
 entry, and every total against a Python recomputation.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -25,13 +26,13 @@ from sqlalchemy import and_, case, exists, func, literal, not_, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from market.domain.completeness import REQUIRED_EVIDENCE, Reason
-from market.domain.localtime import year_bounds
 from market.extensions import db
+from models.dashboard import LedgerFact
 from models.ledger import EventKind, LedgerEntry, LedgerEvent
 from models.listings import Listing
 from models.organisations import Organisation
 
-from .sqltime import local_year
+from .sqltime import no_jit
 
 Orig = aliased(LedgerEntry, name="orig")
 Lst = aliased(Listing, name="lst")
@@ -85,10 +86,12 @@ def with_original(stmt):
     return stmt.outerjoin(Orig, E.reverses_id == Orig.id)
 
 
-# ---------------------------------------------------------------- filters
+# ---------------------------------------------------------------- filters (on ledger_fact)
+F = LedgerFact
+BITS = {code: 1 << i for i, code in enumerate(REASON_SQL)}  # the order of REASON_SQL, as facts store it
 STATUS_CHOICES = ("complete", "incomplete", *(r.value for r in Reason))
-SORTS = {  # whitelisted sort keys -> columns (ties broken by seq)
-    "seq": E.seq, "paid_at": E.paid_at, "amount": E.amount_cny,
+SORTS = {  # whitelisted sort keys -> indexed columns of ledger_fact (ties broken by seq)
+    "seq": F.seq, "paid_at": F.paid_at, "amount": F.amount_cny,
 }
 
 
@@ -103,45 +106,38 @@ class LedgerFilters:
     sort: str = "seq"
     desc: bool = True
 
-    def query_args(self) -> dict[str, Any]:
-        out = {k: v for k, v in (("year", self.year), ("kind", self.kind), ("track", self.track),
-                                  ("org", self.org_id), ("status", self.status)) if v not in (None, "")}
-        if self.disputed is not None:
-            out["disputed"] = "1" if self.disputed else "0"
-        return out
 
-
-def apply_filters(stmt, f: LedgerFilters, *, skip_track_join: bool = False):
+def apply_filters(stmt, f: LedgerFilters):
+    """Filters on ``ledger_fact`` (the statement must select from or join it)."""
     if f.year is not None:
-        start, end = year_bounds(f.year)
-        stmt = stmt.where(E.paid_at >= start, E.paid_at < end)
+        stmt = stmt.where(F.year == f.year)
     if f.kind:
-        stmt = stmt.where(E.kind == f.kind)
+        stmt = stmt.where(F.kind == f.kind)
     if f.track:
-        stmt = stmt.where(E.listing_id.in_(select(Listing.id).where(Listing.track == f.track)))
+        stmt = stmt.where(F.listing_id.in_(select(Listing.id).where(Listing.track == f.track)))
     if f.org_id is not None:
-        stmt = stmt.where(or_(E.payer_id == f.org_id, E.payee_id == f.org_id))
+        stmt = stmt.where(or_(F.payer_id == f.org_id, F.payee_id == f.org_id))
     if f.disputed is not None:
-        stmt = stmt.where(_in_dispute(E) if f.disputed else not_(_in_dispute(E)))
+        stmt = stmt.where(F.disputed.is_(f.disputed))
     if f.status == "complete":
-        stmt = stmt.where(COMPLETE)
+        stmt = stmt.where(F.reasons == 0)
     elif f.status == "incomplete":
-        stmt = stmt.where(not_(COMPLETE))
-    elif f.status in REASON_SQL:
-        stmt = stmt.where(REASON_SQL[Reason(f.status)])
+        stmt = stmt.where(F.reasons != 0)
+    elif f.status in STATUS_CHOICES:
+        stmt = stmt.where(F.reasons.op("&")(BITS[Reason(f.status)]) != 0)
     return stmt
 
 
 def _ordered(stmt, f: LedgerFilters):
-    col = SORTS.get(f.sort, E.seq)
+    col = SORTS.get(f.sort, F.seq)
     if f.desc:
-        return stmt.order_by(col.desc(), E.seq.desc())
-    return stmt.order_by(col.asc(), E.seq.asc())
+        return stmt.order_by(col.desc(), F.seq.desc())
+    return stmt.order_by(col.asc(), F.seq.asc())
 
 
 def entries_stmt(f: LedgerFilters):
     """The filtered entries, sorted; the same statement feeds the page and the export."""
-    stmt = with_original(select(E))
+    stmt = select(E).join(F, F.entry_id == E.id)
     return _ordered(apply_filters(stmt, f), f)
 
 
@@ -167,6 +163,7 @@ class EntryPage:
 def page_of_entries(f: LedgerFilters, page: int = 1, per_page: int = 50) -> EntryPage:
     """One page (LIMIT/OFFSET on an indexed sort; one row more tells whether a next page exists,
     so no COUNT(*) over a million rows per request)."""
+    no_jit()
     page = max(1, min(page, 100_000))
     rows = list(db.session.execute(
         _loaded(entries_stmt(f)).limit(per_page + 1).offset((page - 1) * per_page)).scalars())
@@ -175,6 +172,7 @@ def page_of_entries(f: LedgerFilters, page: int = 1, per_page: int = 50) -> Entr
 
 def all_entries(f: LedgerFilters, batch: int = 1000):
     """Every filtered entry in the page order, streamed in batches (for the export)."""
+    no_jit()
     offset = 0
     while True:
         rows = list(db.session.execute(_loaded(entries_stmt(f)).limit(batch).offset(offset)).scalars())
@@ -186,15 +184,11 @@ def all_entries(f: LedgerFilters, batch: int = 1000):
 
 
 def reason_codes(entry_ids: list[int]) -> dict[int, tuple[str, ...]]:
-    """The SQL reason codes of the given entries (for the page and the consistency test)."""
+    """The reason codes ``ledger_fact`` holds for these entries (the page's words come from Python)."""
     if not entry_ids:
         return {}
-    cols = [_flag(cond).label(code.value) for code, cond in REASON_SQL.items()]
-    stmt = with_original(select(E.id, *cols)).where(E.id.in_(entry_ids))
-    out = {}
-    for row in db.session.execute(stmt):
-        out[row[0]] = tuple(code.value for code, flag in zip(REASON_SQL, row[1:], strict=True) if flag)
-    return out
+    rows = db.session.execute(select(F.entry_id, F.reasons).where(F.entry_id.in_(entry_ids)))
+    return {eid: tuple(code.value for code, bit in BITS.items() if bits & bit) for eid, bits in rows}
 
 
 # ---------------------------------------------------------------- totals (GROUP BY)
@@ -214,24 +208,19 @@ def _money(value: Any) -> Decimal:
 
 def totals_by(dimension: str, f: LedgerFilters, limit: int | None = None) -> list[TotalRow]:
     """Net amount and counted amount by ``year`` | ``kind`` | ``track`` | ``payee`` | ``payer``, for
-    the filtered entries. Year in Beijing time; an organisation appears under the side it is on."""
-    amount = func.sum(E.amount_cny)
-    counted = func.sum(case((COMPLETE, E.amount_cny), else_=literal(0)))
-    n = func.count(E.id)
-    if dimension == "year":
-        key = local_year(E.paid_at)
-        stmt = with_original(select(key.label("k"), n, amount, counted))
-    elif dimension == "kind":
-        key = E.kind
-        stmt = with_original(select(key.label("k"), n, amount, counted))
-    elif dimension == "track":
+    the filtered entries (GROUP BY on ``ledger_fact``). Year in Beijing time; an organisation appears
+    under the side it is on."""
+    amount = func.sum(F.amount_cny)
+    counted = func.sum(case((F.reasons == 0, F.amount_cny), else_=literal(0)))
+    n = func.count()
+    if dimension == "track":
         key = func.coalesce(Lst.track, "")
-        stmt = with_original(select(key.label("k"), n, amount, counted)).outerjoin(Lst, E.listing_id == Lst.id)
-    elif dimension in ("payee", "payer"):
-        key = E.payee_id if dimension == "payee" else E.payer_id
-        stmt = with_original(select(key.label("k"), n, amount, counted))
+        stmt = select(key.label("k"), n, amount, counted).select_from(F).outerjoin(Lst, F.listing_id == Lst.id)
     else:
-        raise ValueError(dimension)
+        key = {"year": F.year, "kind": F.kind, "payee": F.payee_id, "payer": F.payer_id}.get(dimension)
+        if key is None:
+            raise ValueError(dimension)
+        stmt = select(key.label("k"), n, amount, counted).select_from(F)
     stmt = apply_filters(stmt, f).group_by(key)
     if dimension in ("payee", "payer"):
         stmt = stmt.order_by(amount.desc(), key)
@@ -250,11 +239,7 @@ def totals_by(dimension: str, f: LedgerFilters, limit: int | None = None) -> lis
 
 def year_choices() -> list[int]:
     """Years with entries, newest first (min/max use the paid_at index)."""
-    lo, hi = db.session.execute(select(func.min(E.paid_at), func.max(E.paid_at))).one()
+    lo, hi = db.session.execute(select(func.min(F.year), func.max(F.year))).one()
     if lo is None:
         return []
-    from market.domain.localtime import local_year as py_year
-
-    lo = lo if lo.tzinfo else lo.replace(tzinfo=dt.UTC)
-    hi = hi if hi.tzinfo else hi.replace(tzinfo=dt.UTC)
-    return list(range(py_year(hi), py_year(lo) - 1, -1))
+    return list(range(hi, lo - 1, -1))

@@ -15,10 +15,11 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, union_all
 
-from market.domain.localtime import local_year, year_bounds
+from market.domain.localtime import local_year
 from market.extensions import db
 from market.ledger.services import pending_for_org
 from market.search.labels import TRACK_LABELS
+from models.dashboard import LedgerFact
 from models.deals import (
     OPEN_BID_STATUSES,
     Bid,
@@ -28,11 +29,8 @@ from models.deals import (
     DataApplication,
     DataApplicationStatus,
 )
-from models.ledger import LedgerEntry
 from models.listings import Listing, ListingStatus
 from models.search import SavedSearch
-
-from .ledger_sql import COMPLETE, with_original
 
 
 @dataclass
@@ -63,9 +61,8 @@ def _waiting(model, cond, org_id: int, order, limit: int = 8):
 
 def confirmed_revenue(org_id: int, year: int) -> Decimal:
     """Net amounts received in ``year`` (Beijing time) by entries that count (both confirmed, evidence, no dispute)."""
-    start, end = year_bounds(year)
-    stmt = with_original(select(func.coalesce(func.sum(LedgerEntry.amount_cny), 0))).where(
-        LedgerEntry.payee_id == org_id, LedgerEntry.paid_at >= start, LedgerEntry.paid_at < end, COMPLETE)
+    stmt = select(func.coalesce(func.sum(LedgerFact.amount_cny), 0)).where(
+        LedgerFact.payee_id == org_id, LedgerFact.year == year, LedgerFact.reasons == 0)
     return Decimal(str(db.session.execute(stmt).scalar_one() or 0)).quantize(Decimal("0.01"))
 
 

@@ -62,3 +62,18 @@ def _hours_pg(element, compiler, **kw):
 def _hours_sqlite(element, compiler, **kw):
     a, b = list(element.clauses)
     return f"((julianday({compiler.process(b, **kw)}) - julianday({compiler.process(a, **kw)})) * 24.0)"
+
+
+def no_jit() -> None:
+    """PostgreSQL only: no JIT compilation for this transaction's queries.
+
+    The completeness expression makes the planner's cost estimate large, and PostgreSQL then spends
+    0.5-1.5 s compiling the query (measured: 1.5 s of JIT for 1.3 ms of work on 20,000 entries), far
+    more than running it. ``SET LOCAL`` ends with the transaction (the request's).
+    """
+    from sqlalchemy import text
+
+    from market.extensions import db
+
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL jit = off"))

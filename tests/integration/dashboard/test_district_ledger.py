@@ -166,3 +166,19 @@ def test_members_may_not_see_the_district_ledger(dash_world, login):
     client = login(dash_world.users["a"])
     assert client.get("/dashboard/district/ledger").status_code == 403
     assert client.get("/dashboard/district/ledger/export.csv").status_code == 403
+
+
+def test_facts_kept_in_step_equal_a_rebuild(dash_world):
+    from market.dashboard import facts
+    from models.dashboard import LedgerFact
+
+    def snapshot():
+        return sorted(tuple(getattr(f, c) for c in facts.COLUMNS)
+                      for f in db.session.execute(select(LedgerFact)).scalars())
+
+    db.session.expire_all()
+    before = snapshot()
+    assert len(before) == len(_all())
+    facts.rebuild(db.session.connection())
+    db.session.expire_all()
+    assert snapshot() == before

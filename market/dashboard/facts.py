@@ -1,0 +1,67 @@
+"""Keep ``ledger_fact`` (models/dashboard.py) in step with the ledger, in the writer's transaction.
+
+After every flush that inserts or updates a ledger entry or inserts a ledger event (a confirmation, a dispute, its
+resolution, evidence added later: every change of an entry's state comes with an event, see
+models/ledger.py), the facts of the touched entries — and of the refunds that reverse them, whose
+completeness depends on their original — are recomputed in SQL from the ledger itself
+(``ledger_sql.REASON_SQL``): DELETE then INSERT ... SELECT, so they are exactly what a rebuild gives.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, event, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from models.dashboard import LedgerFact
+from models.ledger import LedgerEntry, LedgerEvent
+
+from . import ledger_sql
+from .sqltime import local_year
+
+
+def _select_facts(where=None):
+    E = LedgerEntry
+    bits = sum((ledger_sql._flag(cond) * (1 << i) for i, cond in enumerate(ledger_sql.REASON_SQL.values())),
+               start=ledger_sql.literal(0))
+    stmt = ledger_sql.with_original(select(
+        E.id, E.seq, E.paid_at, local_year(E.paid_at), E.kind, E.listing_id, E.payer_id, E.payee_id, E.amount_cny,
+        bits, ledger_sql._flag(ledger_sql._in_dispute(E)) == 1,
+    ))
+    return stmt if where is None else stmt.where(where)
+
+
+COLUMNS = ["entry_id", "seq", "paid_at", "year", "kind", "listing_id", "payer_id", "payee_id", "amount_cny",
+           "reasons", "disputed"]
+
+
+def refresh(connection, entry_ids: set[int]) -> None:
+    """Recompute the facts of these entries and of the refunds reversing them."""
+    if not entry_ids:
+        return
+    ids = sorted(entry_ids)
+    touched = or_(LedgerEntry.id.in_(ids), LedgerEntry.reverses_id.in_(ids))
+    connection.execute(delete(LedgerFact).where(LedgerFact.entry_id.in_(select(LedgerEntry.id).where(touched))))
+    connection.execute(insert(LedgerFact).from_select(COLUMNS, _select_facts(touched)))
+
+
+def rebuild(connection) -> int:
+    """Every fact again from the ledger (``flask --app market dashboard rebuild-facts``)."""
+    connection.execute(delete(LedgerFact))
+    connection.execute(insert(LedgerFact).from_select(COLUMNS, _select_facts()))
+    return connection.execute(select(func.count()).select_from(LedgerFact)).scalar_one()
+
+
+def _after_flush(session: Session, _flush_context) -> None:
+    ids: set[int] = set()
+    for obj in (*session.new, *session.dirty):  # dirty: a state column set on an entry of this transaction
+        if isinstance(obj, LedgerEntry):
+            ids.add(obj.id)
+        elif isinstance(obj, LedgerEvent):
+            ids.add(obj.entry_id)
+    if ids:
+        refresh(session.connection(), ids)
+
+
+def install() -> None:
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)

@@ -1,0 +1,45 @@
+"""Derived reporting rows for the district views (issue 13); never the only copy of anything.
+
+``ledger_fact`` is one narrow row per ledger entry: what the district ledger filters, sorts and sums
+(year in Beijing time, kind, listing, parties, amount) plus its completeness as a bit set of
+``market.domain.completeness`` reason codes (0 = the entry counts). The ledger entry itself is wide
+(hashes, evidence JSON) and its completeness depends on events and on the reversed entry; reading
+a million of them per request is what this table avoids. ``market.dashboard.facts`` keeps it in step
+in the same transaction as every ledger write and ``flask --app market dashboard rebuild-facts``
+rebuilds it from the ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+
+class LedgerFact(Base):
+    __tablename__ = "ledger_fact"
+    __table_args__ = (
+        Index("ix_ledger_fact_year_kind", "year", "kind"),
+        Index("ix_ledger_fact_paid_at", "paid_at"),
+        Index("ix_ledger_fact_amount", "amount_cny"),
+        Index("ix_ledger_fact_payer", "payer_id"),
+        Index("ix_ledger_fact_payee", "payee_id"),
+        Index("ix_ledger_fact_listing", "listing_id"),
+        Index("ix_ledger_fact_reasons", "reasons"),
+    )
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(unique=True)
+    paid_at: Mapped[dt.datetime]
+    year: Mapped[int]  # Beijing time (POLICY.md interpretation 5)
+    kind: Mapped[str] = mapped_column(String(20))
+    listing_id: Mapped[int | None]
+    payer_id: Mapped[int]
+    payee_id: Mapped[int]
+    amount_cny: Mapped[Decimal]
+    reasons: Mapped[int] = mapped_column(default=0)  # bit set of completeness reasons; 0 = counts
+    disputed: Mapped[bool] = mapped_column(default=False)  # an open dispute
