@@ -180,7 +180,10 @@ def all_entries(f: LedgerFilters, batch: int = 1000):
         if len(rows) < batch:
             return
         offset += batch
-        db.session.expunge_all()
+        for e in rows:  # keep memory flat on a large export (the organisations stay: a few thousand at most)
+            for ev in e.__dict__.get("events", ()):
+                db.session.expunge(ev)
+            db.session.expunge(e)
 
 
 def reason_codes(entry_ids: list[int]) -> dict[int, tuple[str, ...]]:

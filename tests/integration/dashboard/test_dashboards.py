@@ -163,3 +163,14 @@ def test_utilisation_per_resource_and_provider(dash_world, login):
     assert any(r[0] == inst.ref and r[5] == "9.00" for r in rows[1:])
 
 
+
+
+def test_dashboard_and_charts_in_the_readers_language(dash_world, login, app):
+    client = login(dash_world.users["reviewer"])
+    html = client.get("/dashboard/?lang=en").get_data(as_text=True)
+    assert "Work waiting" in html and "Organisations to verify" in html and "待办事项" not in html
+    svg = client.get("/dashboard/charts/ledger_years.svg?lang=en").get_data(as_text=True)
+    assert "Ledger totals per year" in svg and "台账" not in svg
+    sme = app.test_client()
+    assert _login(sme, dash_world.users["a"]).status_code == 302
+    assert "Recommended for you" in sme.get("/dashboard/?lang=en").get_data(as_text=True)
