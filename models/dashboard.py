@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -23,21 +23,28 @@ from .base import Base
 class LedgerFact(Base):
     __tablename__ = "ledger_fact"
     __table_args__ = (
-        Index("ix_ledger_fact_year_kind", "year", "kind"),
+        # totals of a year: an index-only scan on PostgreSQL (the summed columns are included)
+        Index("ix_ledger_fact_year_kind", "year", "kind",
+              postgresql_include=["amount_cny", "reasons", "track", "payer_id", "payee_id"]),
+        Index("ix_ledger_fact_month", "month", postgresql_include=["amount_cny", "reasons"]),
+        Index("ix_ledger_fact_track_year", "track", "year"),
         Index("ix_ledger_fact_paid_at", "paid_at"),
         Index("ix_ledger_fact_amount", "amount_cny"),
         Index("ix_ledger_fact_payer", "payer_id"),
         Index("ix_ledger_fact_payee", "payee_id"),
         Index("ix_ledger_fact_listing", "listing_id"),
         Index("ix_ledger_fact_reasons", "reasons"),
+        Index("ix_ledger_fact_disputed", "seq", postgresql_where=text("disputed"), sqlite_where=text("disputed")),
     )
 
     entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(unique=True)
     paid_at: Mapped[dt.datetime]
     year: Mapped[int]  # Beijing time (POLICY.md interpretation 5)
+    month: Mapped[str] = mapped_column(String(7))  # 'YYYY-MM', Beijing time
     kind: Mapped[str] = mapped_column(String(20))
     listing_id: Mapped[int | None]
+    track: Mapped[str | None] = mapped_column(String(40))  # the listing's track (kept in step on edits)
     payer_id: Mapped[int]
     payee_id: Mapped[int]
     amount_cny: Mapped[Decimal]

@@ -10,6 +10,7 @@ the page only.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -221,8 +222,18 @@ def _availability(listing_ids: list[int], year: int) -> dict[int, Decimal]:
             .where(ResourceAvailability.listing_id.in_(list(avails)), BlockedPeriod.end_at > lo, BlockedPeriod.start_at < hi))
         for lid, s, e in rows:
             blocks[lid].append((s, e))
-    return {lid: available_hours(avails[lid].opening_hours if lid in avails else DEFAULT_HOURS, blocks[lid], start, end)
-            for lid in listing_ids}
+    plain: dict[str, Decimal] = {}  # resources with the same opening hours and no blocks: computed once
+
+    def hours_of(lid: int) -> Decimal:
+        opening = avails[lid].opening_hours if lid in avails else DEFAULT_HOURS
+        if blocks.get(lid):
+            return available_hours(opening, blocks[lid], start, end)
+        key = json.dumps(opening, sort_keys=True)
+        if key not in plain:
+            plain[key] = available_hours(opening, [], start, end)
+        return plain[key]
+
+    return {lid: hours_of(lid) for lid in listing_ids}
 
 
 def _booking_sums(group_col, year: int, where=()):
@@ -244,21 +255,25 @@ UTIL_SORTS = ("label", "booked_hours", "no_shows")
 
 def utilisation_by_resource(year: int, provider_id: int | None = None, page: int = 1, per_page: int = 50,
                             sort: str = "booked_hours") -> tuple[list[UtilRow], bool]:
-    """One row per rentable resource: hours booked (approved, used, no-show) against opening hours."""
-    booked = func.coalesce(
-        select(func.sum(hours_between(Booking.start_at, Booking.end_at)))
-        .where(Booking.listing_id == Listing.id, Booking.status.in_(COUNTED_BOOKINGS),
-               Booking.start_at >= year_bounds(year)[0], Booking.start_at < year_bounds(year)[1])
-        .correlate(Listing).scalar_subquery(), 0)
-    stmt = select(Listing.id, Listing.ref, Listing.title, Organisation.name, booked.label("booked")).join(
-        Organisation, Listing.owner_id == Organisation.id).where(Listing.kind.in_(RENTABLE_KINDS))
+    """One row per rentable resource: hours booked (approved, used, no-show) against opening hours.
+
+    The year's bookings are summed once per resource (GROUP BY) and joined to the resources for the
+    sort; only the page's resources get their opening hours read."""
+    lo, hi = year_bounds(year)
+    per = (select(Booking.listing_id.label("lid"),
+                  func.sum(hours_between(Booking.start_at, Booking.end_at)).label("hours"),
+                  func.sum(case((Booking.status == BookingStatus.NO_SHOW, 1), else_=0)).label("no_shows"))
+           .where(Booking.status.in_(COUNTED_BOOKINGS), Booking.start_at >= lo, Booking.start_at < hi)
+           .group_by(Booking.listing_id).subquery())
+    booked = func.coalesce(per.c.hours, 0)
+    stmt = (select(Listing.id, Listing.ref, Listing.title, Organisation.name)
+            .join(Organisation, Listing.owner_id == Organisation.id)
+            .outerjoin(per, per.c.lid == Listing.id)
+            .where(Listing.kind.in_(RENTABLE_KINDS)))
     if provider_id is not None:
         stmt = stmt.where(Listing.owner_id == provider_id)
-    order = {"label": (Listing.ref,), "booked_hours": (booked.desc(), Listing.ref)}.get(sort, (booked.desc(), Listing.ref))
-    if sort == "no_shows":
-        order = (select(func.count(Booking.id)).where(Booking.listing_id == Listing.id,
-                                                      Booking.status == BookingStatus.NO_SHOW)
-                 .correlate(Listing).scalar_subquery().desc(), Listing.ref)
+    order = {"label": (Listing.ref,), "no_shows": (func.coalesce(per.c.no_shows, 0).desc(), Listing.ref)}.get(
+        sort, (booked.desc(), Listing.ref))
     page = max(1, min(page, 100_000))
     rows = db.session.execute(stmt.order_by(*order).limit(per_page + 1).offset((page - 1) * per_page)).all()
     has_next = len(rows) > per_page
@@ -267,7 +282,7 @@ def utilisation_by_resource(year: int, provider_id: int | None = None, page: int
     sums = _booking_sums(Booking.listing_id, year, (Booking.listing_id.in_(ids),)) if ids else {}
     avail = _availability(ids, year) if ids else {}
     out = []
-    for lid, ref, title, owner, _booked in rows:
+    for lid, ref, title, owner in rows:
         n, hours, used, completed, no_shows = sums.get(lid, (0, 0, 0, 0, 0))
         out.append(UtilRow(lid, title, owner, ref, 1, int(n), _d(hours), _d(used), avail.get(lid, Decimal("0")),
                            int(completed or 0), int(no_shows or 0)))

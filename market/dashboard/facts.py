@@ -9,14 +9,15 @@ completeness depends on their original — are recomputed in SQL from the ledger
 
 from __future__ import annotations
 
-from sqlalchemy import delete, event, func, insert, or_, select
+from sqlalchemy import delete, event, func, insert, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from models.dashboard import LedgerFact
 from models.ledger import LedgerEntry, LedgerEvent
+from models.listings import Listing
 
 from . import ledger_sql
-from .sqltime import local_year
+from .sqltime import local_month, local_year
 
 
 def _select_facts(where=None):
@@ -24,14 +25,14 @@ def _select_facts(where=None):
     bits = sum((ledger_sql._flag(cond) * (1 << i) for i, cond in enumerate(ledger_sql.REASON_SQL.values())),
                start=ledger_sql.literal(0))
     stmt = ledger_sql.with_original(select(
-        E.id, E.seq, E.paid_at, local_year(E.paid_at), E.kind, E.listing_id, E.payer_id, E.payee_id, E.amount_cny,
-        bits, ledger_sql._flag(ledger_sql._in_dispute(E)) == 1,
-    ))
+        E.id, E.seq, E.paid_at, local_year(E.paid_at), local_month(E.paid_at), E.kind, E.listing_id,
+        ledger_sql.Lst.track, E.payer_id, E.payee_id, E.amount_cny, bits, ledger_sql._flag(ledger_sql._in_dispute(E)) == 1,
+    )).outerjoin(ledger_sql.Lst, E.listing_id == ledger_sql.Lst.id)
     return stmt if where is None else stmt.where(where)
 
 
-COLUMNS = ["entry_id", "seq", "paid_at", "year", "kind", "listing_id", "payer_id", "payee_id", "amount_cny",
-           "reasons", "disputed"]
+COLUMNS = ["entry_id", "seq", "paid_at", "year", "month", "kind", "listing_id", "track", "payer_id", "payee_id",
+           "amount_cny", "reasons", "disputed"]
 
 
 def refresh(connection, entry_ids: set[int]) -> None:
@@ -60,6 +61,10 @@ def _after_flush(session: Session, _flush_context) -> None:
             ids.add(obj.entry_id)
     if ids:
         refresh(session.connection(), ids)
+    for obj in session.dirty:  # a listing moved to another track: its entries' facts follow
+        if isinstance(obj, Listing) and inspect(obj).attrs.track.history.has_changes():
+            session.connection().execute(
+                update(LedgerFact).where(LedgerFact.listing_id == obj.id).values(track=obj.track))
 
 
 def install() -> None:

@@ -122,9 +122,9 @@ def confirmed_amounts(now=None) -> Series:
     """Net amounts of complete ledger entries (both confirmed, evidence, no dispute), by payment month."""
     no_jit()
     labels = months(now=now)
-    m = local_month(LedgerFact.paid_at)
+    m = LedgerFact.month
     stmt = select(m, func.sum(LedgerFact.amount_cny)).where(
-        LedgerFact.paid_at >= _since(labels), LedgerFact.reasons == 0).group_by(m)
+        LedgerFact.month >= labels[0], LedgerFact.reasons == 0).group_by(m)
     rows = [(k, Decimal(str(v or 0)).quantize(Decimal("0.01"))) for k, v in db.session.execute(stmt)]
     return Series("confirmed_amounts", _("每月确认的交易金额（元）"), labels, {_("计入金额"): _by_month(rows, labels)},
                   kind="bar", money=True)

@@ -27,13 +27,23 @@ INDEXES = (
 )
 
 FACT_INDEXES = (
-    ("ix_ledger_fact_year_kind", ["year", "kind"]),
-    ("ix_ledger_fact_paid_at", ["paid_at"]),
-    ("ix_ledger_fact_amount", ["amount_cny"]),
-    ("ix_ledger_fact_payer", ["payer_id"]),
-    ("ix_ledger_fact_payee", ["payee_id"]),
-    ("ix_ledger_fact_listing", ["listing_id"]),
-    ("ix_ledger_fact_reasons", ["reasons"]),
+    ("ix_ledger_fact_year_kind", ["year", "kind"],
+     {"postgresql_include": ["amount_cny", "reasons", "track", "payer_id", "payee_id"]}),
+    ("ix_ledger_fact_month", ["month"], {"postgresql_include": ["amount_cny", "reasons"]}),
+    ("ix_ledger_fact_track_year", ["track", "year"], {}),
+    ("ix_ledger_fact_paid_at", ["paid_at"], {}),
+    ("ix_ledger_fact_amount", ["amount_cny"], {}),
+    ("ix_ledger_fact_payer", ["payer_id"], {}),
+    ("ix_ledger_fact_payee", ["payee_id"], {}),
+    ("ix_ledger_fact_listing", ["listing_id"], {}),
+    ("ix_ledger_fact_reasons", ["reasons"], {}),
+    ("ix_ledger_fact_disputed", ["seq"], {"postgresql_where": sa.text("disputed"), "sqlite_where": sa.text("disputed")}),
+)
+UNCONFIRMED_SQL = "payer_confirmed_at IS NULL OR payee_confirmed_at IS NULL"
+OPEN_DISPUTE_SQL = "disputed_at IS NOT NULL AND dispute_resolved_at IS NULL"
+PARTIAL = (
+    ("ix_ledger_entry_unconfirmed", ["recorded_at"], UNCONFIRMED_SQL),
+    ("ix_ledger_entry_open_dispute", ["disputed_at"], OPEN_DISPUTE_SQL),
 )
 
 
@@ -46,8 +56,10 @@ def upgrade():
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("paid_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("listing_id", sa.Integer(), nullable=True),
+        sa.Column("track", sa.String(length=40), nullable=True),
         sa.Column("payer_id", sa.Integer(), nullable=False),
         sa.Column("payee_id", sa.Integer(), nullable=False),
         sa.Column("amount_cny", sa.Numeric(precision=18, scale=2), nullable=False),
@@ -58,15 +70,19 @@ def upgrade():
         sa.PrimaryKeyConstraint("entry_id", name=op.f("pk_ledger_fact")),
         sa.UniqueConstraint("seq", name=op.f("uq_ledger_fact_seq")),
     )
-    for name, cols in FACT_INDEXES:
-        op.create_index(name, "ledger_fact", cols)
+    for name, cols, kw in FACT_INDEXES:
+        op.create_index(name, "ledger_fact", cols, **kw)
+    for name, cols, where in PARTIAL:
+        op.create_index(name, "ledger_entry", cols, postgresql_where=sa.text(where), sqlite_where=sa.text(where))
     from market.dashboard import facts  # the same INSERT ... SELECT as `flask dashboard rebuild-facts`
 
     facts.rebuild(op.get_bind())
 
 
 def downgrade():
-    for name, _cols in reversed(FACT_INDEXES):
+    for name, _cols, _where in reversed(PARTIAL):
+        op.drop_index(name, table_name="ledger_entry")
+    for name, _cols, _kw in reversed(FACT_INDEXES):
         op.drop_index(name, table_name="ledger_fact")
     op.drop_table("ledger_fact")
     for name, table, _cols in reversed(INDEXES):
