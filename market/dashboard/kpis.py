@@ -22,6 +22,7 @@ from models.deals import Bid, Booking, Contract, ContractStatus, DataApplication
 from models.listings import Listing, ListingStatus
 from models.organisations import Organisation, OrgKind
 
+from . import cache
 from .sqltime import local_month, no_jit
 
 
@@ -125,7 +126,8 @@ def confirmed_amounts(now=None) -> Series:
     m = LedgerFact.month
     stmt = select(m, func.sum(LedgerFact.amount_cny)).where(
         LedgerFact.month >= labels[0], LedgerFact.reasons == 0).group_by(m)
-    rows = [(k, Decimal(str(v or 0)).quantize(Decimal("0.01"))) for k, v in db.session.execute(stmt)]
+    rows = cache.cached(("confirmed_amounts", labels[0]), lambda: [
+        (k, Decimal(str(v or 0)).quantize(Decimal("0.01"))) for k, v in db.session.execute(stmt)])
     return Series("confirmed_amounts", _("每月确认的交易金额（元）"), labels, {_("计入金额"): _by_month(rows, labels)},
                   kind="bar", money=True)
 
@@ -134,7 +136,7 @@ def ledger_years(now=None) -> Series:
     no_jit()
     counted = func.sum(case((LedgerFact.reasons == 0, LedgerFact.amount_cny), else_=literal(0)))
     stmt = select(LedgerFact.year, func.sum(LedgerFact.amount_cny), counted).group_by(LedgerFact.year).order_by(LedgerFact.year)
-    rows = db.session.execute(stmt).all()
+    rows = cache.cached(("ledger_years",), lambda: [tuple(r) for r in db.session.execute(stmt)])
     q = Decimal("0.01")
     return Series("ledger_years", _("台账年度合计（元）"), [str(r[0]) for r in rows],
                   {_("全部"): [Decimal(str(r[1] or 0)).quantize(q) for r in rows],

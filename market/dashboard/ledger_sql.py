@@ -32,6 +32,7 @@ from models.ledger import EventKind, LedgerEntry, LedgerEvent
 from models.listings import Listing
 from models.organisations import Organisation
 
+from . import cache
 from .sqltime import no_jit
 
 Orig = aliased(LedgerEntry, name="orig")
@@ -213,7 +214,14 @@ def _money(value: Any) -> Decimal:
 def totals_by(dimension: str, f: LedgerFilters, limit: int | None = None) -> list[TotalRow]:
     """Net amount and counted amount by ``year`` | ``kind`` | ``track`` | ``payee`` | ``payer``, for
     the filtered entries (GROUP BY on ``ledger_fact``). Year in Beijing time; an organisation appears
-    under the side it is on."""
+    under the side it is on. Cached by ledger version (``cache``) unless it depends on tracks."""
+    if dimension == "track" or f.track:
+        return _totals_by(dimension, f, limit)
+    key = ("totals", dimension, f.year, f.kind, f.org_id, f.status, f.disputed, limit)
+    return [TotalRow(**vars(r)) for r in cache.cached(key, lambda: _totals_by(dimension, f, limit))]
+
+
+def _totals_by(dimension: str, f: LedgerFilters, limit: int | None) -> list[TotalRow]:
     amount = func.sum(F.amount_cny)
     counted = func.sum(case((F.reasons == 0, F.amount_cny), else_=literal(0)))
     n = func.count()

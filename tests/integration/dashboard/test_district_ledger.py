@@ -182,3 +182,27 @@ def test_facts_kept_in_step_equal_a_rebuild(dash_world):
     facts.rebuild(db.session.connection())
     db.session.expire_all()
     assert snapshot() == before
+
+
+def test_a_listing_moved_to_another_track_moves_its_entries(dash_world):
+    listing = dash_world.listings["instrument"]
+    before = {t.key: t.entries for t in ledger_sql.totals_by("track", LedgerFilters())}
+    listing.track = "smart_transport"
+    db.session.commit()
+    after = {t.key: t.entries for t in ledger_sql.totals_by("track", LedgerFilters())}
+    assert after.get("smart_transport") == before["digital_healthcare"] and "digital_healthcare" not in after
+    assert {e.ref for e in ledger_sql.all_entries(LedgerFilters(track="smart_transport"))} == {
+        e.ref for e in _all() if e.listing_id == listing.id}
+
+
+def test_cached_totals_follow_every_ledger_change(dash_world):
+    from tests.integration.dashboard.conftest import NOW
+
+    def counted_2026():
+        return {t.key: t.counted for t in ledger_sql.totals_by("year", LedgerFilters())}[2026]
+
+    before = counted_2026()
+    assert counted_2026() == before  # served from the cache
+    ledger.confirm(dash_world.users["firm"], dash_world.entries["new_year"], now=NOW)
+    db.session.commit()
+    assert counted_2026() == before + Decimal("200000.00")
