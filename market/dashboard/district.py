@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased, selectinload
 
 from market.deals.bookings import DEFAULT_HOURS
@@ -209,31 +209,42 @@ def available_hours(opening_hours: dict[str, Any], blocks: list[tuple[dt.datetim
     return _d(Decimal(str(max(minutes, 0))) / 60)
 
 
-def _availability(listing_ids: list[int], year: int) -> dict[int, Decimal]:
+def _availability_rows(year: int, where) -> dict[int, tuple[int, Decimal]]:
+    """Available hours of the resources that have opening hours of their own (ResourceAvailability),
+    as {listing id: (owner id, hours)}; the others open DEFAULT_HOURS (``default_hours``)."""
     start, end = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
     lo, hi = year_bounds(year)
-    avails = {a.listing_id: a for a in db.session.execute(
-        select(ResourceAvailability).where(ResourceAvailability.listing_id.in_(listing_ids))).scalars()}
+    rows = db.session.execute(
+        select(ResourceAvailability.id, ResourceAvailability.listing_id, Listing.owner_id, ResourceAvailability.opening_hours)
+        .join(Listing, Listing.id == ResourceAvailability.listing_id).where(where)).all()
+    if not rows:
+        return {}
     blocks: dict[int, list] = defaultdict(list)
-    if avails:
-        rows = db.session.execute(
-            select(ResourceAvailability.listing_id, BlockedPeriod.start_at, BlockedPeriod.end_at)
-            .join(BlockedPeriod, BlockedPeriod.availability_id == ResourceAvailability.id)
-            .where(ResourceAvailability.listing_id.in_(list(avails)), BlockedPeriod.end_at > lo, BlockedPeriod.start_at < hi))
-        for lid, s, e in rows:
-            blocks[lid].append((s, e))
-    plain: dict[str, Decimal] = {}  # resources with the same opening hours and no blocks: computed once
-
-    def hours_of(lid: int) -> Decimal:
-        opening = avails[lid].opening_hours if lid in avails else DEFAULT_HOURS
-        if blocks.get(lid):
-            return available_hours(opening, blocks[lid], start, end)
+    for aid, s_at, e_at in db.session.execute(
+            select(BlockedPeriod.availability_id, BlockedPeriod.start_at, BlockedPeriod.end_at)
+            .where(BlockedPeriod.availability_id.in_([r[0] for r in rows]), BlockedPeriod.end_at > lo, BlockedPeriod.start_at < hi)):
+        blocks[aid].append((s_at, e_at))
+    plain: dict[str, Decimal] = {}  # the same opening hours and no blocks: computed once
+    out = {}
+    for aid, lid, owner, opening in rows:
+        if blocks.get(aid):
+            out[lid] = (owner, available_hours(opening, blocks[aid], start, end))
+            continue
         key = json.dumps(opening, sort_keys=True)
         if key not in plain:
             plain[key] = available_hours(opening, [], start, end)
-        return plain[key]
+        out[lid] = (owner, plain[key])
+    return out
 
-    return {lid: hours_of(lid) for lid in listing_ids}
+
+def default_hours(year: int) -> Decimal:
+    return available_hours(DEFAULT_HOURS, [], dt.date(year, 1, 1), dt.date(year + 1, 1, 1))
+
+
+def _availability(listing_ids: list[int], year: int) -> dict[int, Decimal]:
+    own = _availability_rows(year, Listing.id.in_(listing_ids))
+    default = default_hours(year)
+    return {lid: own[lid][1] if lid in own else default for lid in listing_ids}
 
 
 def _booking_sums(group_col, year: int, where=()):
@@ -303,12 +314,15 @@ def utilisation_by_provider(year: int, page: int = 1, per_page: int = 50) -> tup
     if not org_ids:
         return [], False
     sums = _booking_sums(Listing.owner_id, year, (Listing.owner_id.in_(org_ids),))
-    res = db.session.execute(select(Listing.id, Listing.owner_id).where(
-        Listing.owner_id.in_(org_ids), Listing.kind.in_(RENTABLE_KINDS))).all()
-    avail = _availability([r[0] for r in res], year)
+    own = _availability_rows(year, and_(Listing.owner_id.in_(org_ids), Listing.kind.in_(RENTABLE_KINDS)))
     per_org: dict[int, Decimal] = defaultdict(Decimal)
-    for lid, oid in res:
-        per_org[oid] += avail.get(lid, Decimal("0"))
+    with_own: dict[int, int] = defaultdict(int)
+    for owner, hours in own.values():
+        per_org[owner] += hours
+        with_own[owner] += 1
+    default = default_hours(year)
+    for oid, _name, count in rows:  # resources without opening hours of their own open the default hours
+        per_org[oid] += default * (int(count) - with_own[oid])
     out = []
     for oid, name, count in rows:
         n, hours, used, completed, no_shows = sums.get(oid, (0, 0, 0, 0, 0))

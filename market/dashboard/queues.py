@@ -19,6 +19,8 @@ from models.ledger import LedgerEntry
 from models.listings import Listing, ListingRevision, ListingStatus, RevisionStatus
 from models.organisations import Organisation, VerificationStatus
 
+from . import cache
+
 
 @dataclass
 class Queue:
@@ -58,14 +60,16 @@ def moderation() -> Queue:
 
 
 def disputes() -> Queue:
-    n, oldest = _count_oldest(select(func.count(LedgerEntry.id), func.min(LedgerEntry.disputed_at)).where(
-        LedgerEntry.disputed_at.is_not(None), LedgerEntry.dispute_resolved_at.is_(None)))
+    n, oldest = cache.cached("queue.disputes", lambda: _count_oldest(
+        select(func.count(LedgerEntry.id), func.min(LedgerEntry.disputed_at)).where(
+            LedgerEntry.disputed_at.is_not(None), LedgerEntry.dispute_resolved_at.is_(None))))
     return Queue("disputes", _("台账异议"), n, oldest, "/dashboard/district/ledger?disputed=1")
 
 
 def unconfirmed() -> Queue:
-    n, oldest = _count_oldest(select(func.count(LedgerEntry.id), func.min(LedgerEntry.recorded_at)).where(
-        or_(LedgerEntry.payer_confirmed_at.is_(None), LedgerEntry.payee_confirmed_at.is_(None))))
+    n, oldest = cache.cached("queue.unconfirmed", lambda: _count_oldest(
+        select(func.count(LedgerEntry.id), func.min(LedgerEntry.recorded_at)).where(
+            or_(LedgerEntry.payer_confirmed_at.is_(None), LedgerEntry.payee_confirmed_at.is_(None)))))
     return Queue("unconfirmed", _("未确认的台账记录"), n, oldest, "/dashboard/district/ledger?status=incomplete")
 
 

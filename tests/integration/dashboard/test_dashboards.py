@@ -174,3 +174,20 @@ def test_dashboard_and_charts_in_the_readers_language(dash_world, login, app):
     sme = app.test_client()
     assert _login(sme, dash_world.users["a"]).status_code == 302
     assert "Recommended for you" in sme.get("/dashboard/?lang=en").get_data(as_text=True)
+
+
+def test_available_hours_follow_the_resources_opening_hours_and_blocks(dash_world):
+    from models.deals import BlockedPeriod, ResourceAvailability
+
+    w = dash_world
+    inst = w.listings["instrument"]
+    bj = dt.timezone(dt.timedelta(hours=8))
+    avail = ResourceAvailability(listing_id=inst.id, opening_hours={"0": ["09:00-12:00"]})
+    avail.blocks.append(BlockedPeriod(start_at=dt.datetime(2026, 3, 2, 0, tzinfo=bj), end_at=dt.datetime(2026, 3, 3, 0, tzinfo=bj),
+                                      reason="检修"))
+    db.session.add(avail)
+    db.session.commit()
+    rows, _more = district.utilisation_by_resource(2026)
+    assert next(r for r in rows if r.key == inst.id).available_hours == Decimal(52 * 3 - 3)  # 52 Mondays, one blocked
+    prov, _more = district.utilisation_by_provider(2026)
+    assert next(r for r in prov if r.key == w.uni.id).available_hours == Decimal(52 * 3 - 3)
