@@ -10,9 +10,14 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import ui_login
 from tests.conftest import PASSWORD
-from tests.integration.dashboard.conftest import dash_world  # noqa: F401  (the fixture)
+from tests.integration.dashboard.conftest import build_world
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def dash_world(make_org, make_user):
+    return build_world(make_org, make_user)
 
 
 def _page(browser, site, user, problems):

@@ -45,6 +45,10 @@ def _contract(payer, payee, kind, listing=None) -> Contract:
 
 @pytest.fixture
 def dash_world(make_org, make_user) -> DashWorld:
+    return build_world(make_org, make_user)
+
+
+def build_world(make_org, make_user) -> DashWorld:
     sme_a = make_org(kind="sme", name="中小企业甲")
     sme_b = make_org(kind="sme", name="中小企业乙")
     uni = make_org(kind="university", name="高校丙", size=None)

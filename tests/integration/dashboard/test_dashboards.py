@@ -15,7 +15,6 @@ from market.extensions import db
 from market.ledger import services as ledger
 from models.deals import Bid, Booking
 from models.ledger import LedgerEntry
-from models.organisations import VerificationStatus
 from tests.conftest import PASSWORD
 
 
