@@ -19,7 +19,7 @@ from market.errors import DomainError, NotFound, PermissionDenied
 from market.exports import Column, Table
 from market.extensions import db
 from market.i18n import N_
-from market.web import apply_domain_error, permission_required
+from market.web import apply_domain_error, permission_required, query_args
 
 from . import bids as bid_svc
 from . import bookings as booking_svc
@@ -308,7 +308,7 @@ def resource_bookings(ref: str):
 @permission_required("deals.utilisation")
 def utilisation():
     if current_user.is_district_staff:  # every provider's resources (issue 13)
-        return redirect(url_for("dashboard.district_utilisation", **request.args))
+        return redirect(url_for("dashboard.district_utilisation", **query_args()))
     year = request.args.get("year", type=int)
     rows = booking_svc.utilisation(_org().id, year)
     return render_template("deals/utilisation.html", rows=rows, year=year, title=_("资源利用率"))
