@@ -50,3 +50,17 @@ class LedgerFact(Base):
     amount_cny: Mapped[Decimal]
     reasons: Mapped[int] = mapped_column(default=0)  # bit set of completeness reasons; 0 = counts
     disputed: Mapped[bool] = mapped_column(default=False)  # an open dispute
+
+
+class LedgerYearTotal(Base):
+    """Entries and net amount per Beijing-time year, kind and whether they count: the sums of
+    ``ledger_fact``, adjusted by ``market.dashboard.facts`` whenever facts change (the yearly totals
+    and the ledger-years chart read these few rows instead of summing a million)."""
+
+    __tablename__ = "ledger_year_total"
+
+    year: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    counted: Mapped[bool] = mapped_column(primary_key=True)
+    entries: Mapped[int] = mapped_column(default=0)
+    amount_cny: Mapped[Decimal] = mapped_column(default=Decimal("0"))

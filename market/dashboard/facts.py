@@ -9,10 +9,14 @@ completeness depends on their original — are recomputed in SQL from the ledger
 
 from __future__ import annotations
 
-from sqlalchemy import delete, event, func, insert, inspect, or_, select, update
+from decimal import Decimal
+
+from sqlalchemy import delete, event, func, insert, inspect, literal_column, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from models.dashboard import LedgerFact
+from models.dashboard import LedgerFact, LedgerYearTotal
 from models.ledger import LedgerEntry, LedgerEvent
 from models.listings import Listing
 
@@ -35,20 +39,44 @@ COLUMNS = ["entry_id", "seq", "paid_at", "year", "month", "kind", "listing_id", 
            "amount_cny", "reasons", "disputed"]
 
 
+def _year_sums(connection, where):
+    counts = LedgerFact.reasons == literal_column("0")  # no bound parameter: the same text in SELECT and GROUP BY
+    stmt = (select(LedgerFact.year, LedgerFact.kind, counts, func.count(), func.sum(LedgerFact.amount_cny))
+            .where(where).group_by(LedgerFact.year, LedgerFact.kind, counts))
+    return [(y, k, bool(c), int(n), Decimal(str(a or 0))) for y, k, c, n, a in connection.execute(stmt)]
+
+
+def _add_year_totals(connection, rows, sign: int) -> None:
+    """Add (sign=1) or take away (sign=-1) sums from ledger_year_total: an upsert, race-free."""
+    if not rows:
+        return
+    ins = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    for year, kind, counted, n, amount in rows:
+        stmt = ins(LedgerYearTotal).values(year=year, kind=kind, counted=counted, entries=sign * n, amount_cny=sign * amount)
+        connection.execute(stmt.on_conflict_do_update(
+            index_elements=["year", "kind", "counted"],
+            set_={"entries": LedgerYearTotal.entries + sign * n, "amount_cny": LedgerYearTotal.amount_cny + sign * amount}))
+
+
 def refresh(connection, entry_ids: set[int]) -> None:
-    """Recompute the facts of these entries and of the refunds reversing them."""
+    """Recompute the facts of these entries and of the refunds reversing them (and the year totals)."""
     if not entry_ids:
         return
     ids = sorted(entry_ids)
     touched = or_(LedgerEntry.id.in_(ids), LedgerEntry.reverses_id.in_(ids))
-    connection.execute(delete(LedgerFact).where(LedgerFact.entry_id.in_(select(LedgerEntry.id).where(touched))))
+    mine = LedgerFact.entry_id.in_(select(LedgerEntry.id).where(touched))
+    _add_year_totals(connection, _year_sums(connection, mine), -1)
+    connection.execute(delete(LedgerFact).where(mine))
     connection.execute(insert(LedgerFact).from_select(COLUMNS, _select_facts(touched)))
+    _add_year_totals(connection, _year_sums(connection, mine), 1)
 
 
 def rebuild(connection) -> int:
     """Every fact again from the ledger (``flask --app market dashboard rebuild-facts``)."""
     connection.execute(delete(LedgerFact))
     connection.execute(insert(LedgerFact).from_select(COLUMNS, _select_facts()))
+    connection.execute(delete(LedgerYearTotal))
+    _add_year_totals(connection, _year_sums(connection, LedgerFact.entry_id.is_not(None)), 1)
     return connection.execute(select(func.count()).select_from(LedgerFact)).scalar_one()
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import case, func, literal, select, union
+from sqlalchemy import func, select, union
 
 from market.domain.localtime import SHANGHAI, day_start
 from market.extensions import db
@@ -22,7 +22,7 @@ from models.deals import Bid, Booking, Contract, ContractStatus, DataApplication
 from models.listings import Listing, ListingStatus
 from models.organisations import Organisation, OrgKind
 
-from . import cache
+from . import cache, ledger_sql
 from .sqltime import local_month, no_jit
 
 
@@ -133,14 +133,10 @@ def confirmed_amounts(now=None) -> Series:
 
 
 def ledger_years(now=None) -> Series:
-    no_jit()
-    counted = func.sum(case((LedgerFact.reasons == 0, LedgerFact.amount_cny), else_=literal(0)))
-    stmt = select(LedgerFact.year, func.sum(LedgerFact.amount_cny), counted).group_by(LedgerFact.year).order_by(LedgerFact.year)
-    rows = cache.cached(("ledger_years",), lambda: [tuple(r) for r in db.session.execute(stmt)])
-    q = Decimal("0.01")
-    return Series("ledger_years", _("台账年度合计（元）"), [str(r[0]) for r in rows],
-                  {_("全部"): [Decimal(str(r[1] or 0)).quantize(q) for r in rows],
-                   _("计入"): [Decimal(str(r[2] or 0)).quantize(q) for r in rows]}, kind="bar", money=True)
+    """Net amounts per Beijing-time year, all and counted (from ``ledger_year_total``)."""
+    rows = ledger_sql.totals_by("year", ledger_sql.LedgerFilters())
+    return Series("ledger_years", _("台账年度合计（元）"), [str(r.key) for r in rows],
+                  {_("全部"): [r.amount for r in rows], _("计入"): [r.counted for r in rows]}, kind="bar", money=True)
 
 
 KPIS: dict[str, Callable[..., Series]] = {

@@ -27,7 +27,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from market.domain.completeness import REQUIRED_EVIDENCE, Reason
 from market.extensions import db
-from models.dashboard import LedgerFact
+from models.dashboard import LedgerFact, LedgerYearTotal
 from models.ledger import EventKind, LedgerEntry, LedgerEvent
 from models.listings import Listing
 from models.organisations import Organisation
@@ -215,10 +215,26 @@ def totals_by(dimension: str, f: LedgerFilters, limit: int | None = None) -> lis
     """Net amount and counted amount by ``year`` | ``kind`` | ``track`` | ``payee`` | ``payer``, for
     the filtered entries (GROUP BY on ``ledger_fact``). Year in Beijing time; an organisation appears
     under the side it is on. Cached by ledger version (``cache``) unless it depends on tracks."""
+    if dimension in ("year", "kind") and not (f.track or f.org_id or f.status or f.disputed is not None):
+        return _totals_from_year_table(dimension, f)
     if dimension == "track" or f.track:
         return _totals_by(dimension, f, limit)
     key = ("totals", dimension, f.year, f.kind, f.org_id, f.status, f.disputed, limit)
     return [TotalRow(**vars(r)) for r in cache.cached(key, lambda: _totals_by(dimension, f, limit))]
+
+
+def _totals_from_year_table(dimension: str, f: LedgerFilters) -> list[TotalRow]:
+    """The same totals from ``ledger_year_total`` (a few rows kept in step by ``facts``)."""
+    T = LedgerYearTotal
+    key = T.year if dimension == "year" else T.kind
+    stmt = select(key, func.sum(T.entries), func.sum(T.amount_cny),
+                  func.sum(case((T.counted.is_(True), T.amount_cny), else_=literal(0)))).group_by(key)
+    if f.year is not None:
+        stmt = stmt.where(T.year == f.year)
+    if f.kind:
+        stmt = stmt.where(T.kind == f.kind)
+    stmt = stmt.having(func.sum(T.entries) > 0).order_by(key)
+    return [TotalRow(r[0], int(r[1]), _money(r[2]), _money(r[3])) for r in db.session.execute(stmt)]
 
 
 def _totals_by(dimension: str, f: LedgerFilters, limit: int | None) -> list[TotalRow]:

@@ -1,5 +1,6 @@
 """District views and dashboards (issue 13): ``ledger_fact`` (narrow reporting rows of the ledger
-with completeness bits, back-filled from the ledger) and indexes for sorts and month buckets.
+with completeness bits) and ``ledger_year_total`` (their sums per year and kind), both back-filled
+from the ledger; indexes for sorts, month buckets and the work queues.
 
 Revision ID: d4b7e2a91c35
 Revises: b3c9e1a47d20
@@ -74,12 +75,22 @@ def upgrade():
         op.create_index(name, "ledger_fact", cols, **kw)
     for name, cols, where in PARTIAL:
         op.create_index(name, "ledger_entry", cols, postgresql_where=sa.text(where), sqlite_where=sa.text(where))
+    op.create_table(
+        "ledger_year_total",
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("counted", sa.Boolean(), nullable=False),
+        sa.Column("entries", sa.Integer(), nullable=False),
+        sa.Column("amount_cny", sa.Numeric(precision=18, scale=2), nullable=False),
+        sa.PrimaryKeyConstraint("year", "kind", "counted", name=op.f("pk_ledger_year_total")),
+    )
     from market.dashboard import facts  # the same INSERT ... SELECT as `flask dashboard rebuild-facts`
 
     facts.rebuild(op.get_bind())
 
 
 def downgrade():
+    op.drop_table("ledger_year_total")
     for name, _cols, _where in reversed(PARTIAL):
         op.drop_index(name, table_name="ledger_entry")
     for name, _cols, _kw in reversed(FACT_INDEXES):

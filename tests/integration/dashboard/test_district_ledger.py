@@ -212,3 +212,28 @@ def test_cached_totals_follow_every_ledger_change(dash_world):
     ledger.confirm(dash_world.users["firm"], dash_world.entries["new_year"], now=NOW)
     db.session.commit()
     assert counted_2026() == before + Decimal("200000.00")
+
+
+def test_year_totals_table_equals_the_sums_of_the_facts(dash_world):
+    from sqlalchemy import func, literal_column
+
+    from market.dashboard import facts
+    from models.dashboard import LedgerFact, LedgerYearTotal
+
+    def from_table():
+        rows = db.session.execute(select(LedgerYearTotal.year, LedgerYearTotal.kind, LedgerYearTotal.counted,
+                                         LedgerYearTotal.entries, LedgerYearTotal.amount_cny)
+                                  .where(LedgerYearTotal.entries != 0)).all()
+        return sorted((y, k, bool(c), n, Decimal(a)) for y, k, c, n, a in rows)
+
+    def from_facts():
+        counts = LedgerFact.reasons == literal_column("0")
+        rows = db.session.execute(select(LedgerFact.year, LedgerFact.kind, counts, func.count(),
+                                         func.sum(LedgerFact.amount_cny))
+                                  .group_by(LedgerFact.year, LedgerFact.kind, counts)).all()
+        return sorted((y, k, bool(c), n, Decimal(a)) for y, k, c, n, a in rows)
+
+    kept = from_table()
+    assert kept == from_facts() and kept
+    facts.rebuild(db.session.connection())
+    assert from_table() == kept

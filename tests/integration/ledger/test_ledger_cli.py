@@ -146,9 +146,9 @@ def _wipe_ledger():
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # ledger_fact: the dashboards' reporting rows of the entries (models/dashboard.py)
-            conn.execute(text("TRUNCATE ledger_fact, ledger_event, ledger_entry, ledger_chain RESTART IDENTITY"))
+            conn.execute(text("TRUNCATE ledger_year_total, ledger_fact, ledger_event, ledger_entry, ledger_chain RESTART IDENTITY"))
         else:
-            for t in ("ledger_fact", "ledger_event", "ledger_entry", "ledger_chain"):
+            for t in ("ledger_year_total", "ledger_fact", "ledger_event", "ledger_entry", "ledger_chain"):
                 conn.execute(text(f"DELETE FROM {t}"))
 
 
