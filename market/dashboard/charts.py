@@ -8,6 +8,7 @@ allows only the chart's embedded stylesheet.
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 
@@ -38,6 +39,10 @@ def render(s: Series, width: int = 640, height: int = 300) -> bytes:
         value_formatter=(lambda v: f"¥{v:,.0f}") if s.money else (lambda v: f"{v:,.0f}"),
     )
     chart.x_labels = s.labels
+    if not s.money:  # counts: whole-number ticks (pygal would print 0.2, 0.4... rounded to 0 0 1 1)
+        top = max((float(v) for values in s.series.values() for v in values), default=0)
+        step = max(1, math.ceil(top / 5))
+        chart.y_labels = list(range(0, int(top) + step + 1, step))
     for name, values in s.series.items():
         chart.add(name, [float(v) for v in values])
     out = chart.render()
