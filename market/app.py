@@ -31,6 +31,7 @@ FEATURES = (
     "api",
     "public",
     "subsidies",
+    "dashboard",
 )
 
 log = logging.getLogger(__name__)

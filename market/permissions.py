@@ -116,6 +116,11 @@ RULES: dict[str, Rule] = {
     "demo_project.declare": Rule(EVERY_MEMBER),
     "demo_project.grade": Rule(DISTRICT),
     "demo_project.handoff": Rule(ADMIN_ONLY),
+    # dashboards (issue 13): everyone's landing page; the district-wide views, charts and their exports
+    "dashboard.view": Rule(ANY_ROLE),
+    "dashboard.district": Rule(DISTRICT),
+    "deals.home": Rule(EVERY_MEMBER | DISTRICT),  # /deals/: district staff are sent to the district lists
+    "deals.utilisation": Rule(frozenset({R.PROVIDER_MEMBER, R.ORG_ADMIN}) | DISTRICT),  # district: the district view
 }
 
 

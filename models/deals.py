@@ -16,7 +16,7 @@ import enum
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DDL, ForeignKey, String, Text, event
+from sqlalchemy import DDL, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, TimestampMixin, utcnow
@@ -42,6 +42,7 @@ class ContractStatus(enum.StrEnum):
 
 class Contract(TimestampMixin, Base):
     __tablename__ = "contract"
+    __table_args__ = (Index("ix_contract_created_at", "created_at"),)  # district lists, KPIs by month
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))  # ContractKind
@@ -84,6 +85,7 @@ class Bid(TimestampMixin, Base):
     """An SME's proposal on a scenario."""
 
     __tablename__ = "bid"
+    __table_args__ = (Index("ix_bid_submitted_at", "submitted_at"),)  # district lists, KPIs by month
 
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
@@ -178,6 +180,7 @@ ACTIVE_BOOKING_STATUSES = (BookingStatus.REQUESTED, BookingStatus.APPROVED, Book
 
 class Booking(TimestampMixin, Base):
     __tablename__ = "booking"
+    __table_args__ = (Index("ix_booking_start_at", "start_at"), Index("ix_booking_created_at", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
@@ -246,6 +249,7 @@ class DataApplicationStatus(enum.StrEnum):
 
 class DataApplication(TimestampMixin, Base):
     __tablename__ = "data_application"
+    __table_args__ = (Index("ix_data_application_created_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)

@@ -82,6 +82,7 @@ class OpenMode(enum.StrEnum):
 
 class Listing(TimestampMixin, Base):
     __tablename__ = "listing"
+    __table_args__ = (Index("ix_listing_published_at", "published_at"),)  # KPIs by month (issue 13)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(64), unique=True)

@@ -7,7 +7,7 @@ import enum
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, String, Text, event, inspect
+from sqlalchemy import ForeignKey, Index, String, Text, event, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .base import Base, TimestampMixin, utcnow
@@ -54,6 +54,7 @@ class RelatedPartyGroup(Base):
 
 class Organisation(TimestampMixin, Base):
     __tablename__ = "organisation"
+    __table_args__ = (Index("ix_organisation_created_at", "created_at"), Index("ix_organisation_verified_at", "verified_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str | None] = mapped_column(String(64), unique=True)  # importer's stable key

@@ -46,7 +46,7 @@ def login():
             login_user(user, remember=form.remember.data)
             if user.locale:
                 session["lang"] = user.locale
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next"), url_for("dashboard.home")))
     return render_template("auth/login.html", form=form, title=_("登录"))
 
 

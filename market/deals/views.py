@@ -18,7 +18,7 @@ from market.domain.localtime import localize
 from market.errors import DomainError, NotFound, PermissionDenied
 from market.exports import Column, Table
 from market.i18n import N_
-from market.web import apply_domain_error, commit, permission_required, rollback
+from market.web import apply_domain_error, commit, permission_required, query_args, rollback
 
 from . import bids as bid_svc
 from . import bookings as booking_svc
@@ -84,8 +84,10 @@ def _org():
 
 # ---------------------------------------------------------------- dashboard
 @bp.route("/")
-@permission_required("deals.dashboard")
+@permission_required("deals.home")
 def dashboard():
+    if current_user.is_district_staff:  # the district sees every organisation's deals (issue 13)
+        return redirect(url_for("dashboard.district_bids"))
     org = _org()
     return render_template(
         "deals/dashboard.html", d=dash_svc.dashboard_for(org), open_data=data_svc.open_public_data(),
@@ -354,8 +356,10 @@ def resource_bookings(ref: str):
 
 
 @bp.route("/utilisation")
-@permission_required("booking.manage")
+@permission_required("deals.utilisation")
 def utilisation():
+    if current_user.is_district_staff:  # every provider's resources (issue 13)
+        return redirect(url_for("dashboard.district_utilisation", **query_args()))
     year = request.args.get("year", type=int)
     rows = booking_svc.utilisation(_org().id, year)
     return render_template("deals/utilisation.html", rows=rows, year=year, title=_("资源利用率"))

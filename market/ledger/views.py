@@ -122,8 +122,8 @@ def _run(action, success: str, default: str):
 @permission_required("ledger.view")
 def dashboard():
     org_id = current_user.organisation_id
-    if current_user.is_district_staff and org_id is None:
-        return redirect(url_for("ledger.review"))
+    if current_user.is_district_staff:  # every organisation's entries, filtered, with totals (issue 13)
+        return redirect(url_for("dashboard.district_ledger"))
     entries = list(db.session.execute(services.entries_query(org_id)).scalars())
     entries.reverse()
     return render_template(

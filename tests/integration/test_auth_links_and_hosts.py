@@ -106,7 +106,7 @@ def test_login_never_redirects_off_site(client, make_user, target):
     user = make_user()
     resp = client.post(f"/auth/login?next={target}", data={"email": user.email, "password": PASSWORD})
     location = _location(resp)
-    assert location == "/", location
+    assert location == "/dashboard/", location  # the landing page after login (issue 13), never off site
 
 
 def test_login_redirects_to_a_local_next(client, make_user):

@@ -18,7 +18,7 @@ def test_district_admin_navigation_in_menus(client, login, make_user):
     html = client.get("/").get_data(as_text=True)
     bar = html.split('id="nav-features"', 1)[1].split("</ul>\n    <ul", 1)[0]
     top_links = re.findall(r'class="nav-link"[^>]*id="(nav-[a-z-]+)"', bar)
-    assert top_links == ["nav-search", "nav-listings", "nav-ledger", "nav-events"]
+    assert top_links == ["nav-dashboard", "nav-search", "nav-listings", "nav-ledger", "nav-events"]
     assert {"nav-org-review", "nav-listing-review", "nav-ledger-review"} <= set(re.findall(r'id="(nav-[a-z-]+)"', _menu(html, "review")))
     assert {"nav-org-admin", "nav-synonyms", "nav-audit"} <= set(re.findall(r'id="(nav-[a-z-]+)"', _menu(html, "manage")))
     assert 'id="nav-menu-mine"' not in html  # nothing of their own to list

@@ -402,7 +402,7 @@ SPECS: dict[str, Spec] = {
 
 # Parameters that name no object (a format, a language, a listing kind): a route whose parameters are
 # all of these needs no spec; only its role rule applies.
-FIXED_PARAMS = {"fmt": "csv", "code": "zh_CN", "kind": "scenario"}
+FIXED_PARAMS = {"fmt": "csv", "code": "zh_CN", "kind": "scenario", "chart": "ledger_years"}
 
 
 def _spec_for(route) -> Spec | None:

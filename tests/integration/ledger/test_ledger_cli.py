@@ -145,9 +145,10 @@ def _wipe_ledger():
     db.session.remove()
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE ledger_event, ledger_entry, ledger_chain RESTART IDENTITY CASCADE"))
+            # ledger_fact: the dashboards' reporting rows of the entries (models/dashboard.py)
+            conn.execute(text("TRUNCATE ledger_year_total, ledger_fact, ledger_event, ledger_entry, ledger_chain RESTART IDENTITY CASCADE"))
         else:
-            for t in ("ledger_event", "ledger_entry", "ledger_chain"):
+            for t in ("ledger_year_total", "ledger_fact", "ledger_event", "ledger_entry", "ledger_chain"):
                 conn.execute(text(f"DELETE FROM {t}"))
 
 
