@@ -71,7 +71,7 @@ class Config:
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", "3600"))  # seconds
     INVITE_MAX_AGE = int(os.environ.get("INVITE_MAX_AGE", str(7 * 24 * 3600)))  # new members' set-password link
     SCHEDULER_LOCK_FILE = os.environ.get("SCHEDULER_LOCK_FILE")  # default: instance/scheduler.lock
-    SCHEDULER_JOBSTORE_URL = os.environ.get("SCHEDULER_JOBSTORE_URL")  # unset: jobs kept in memory
+    SCHEDULER_JOBSTORE_URL = os.environ.get("SCHEDULER_JOBSTORE_URL")  # unset: the app database; "memory": none
     LEDGER_SANITY_LIMIT_CNY = Decimal(os.environ.get("LEDGER_SANITY_LIMIT_CNY", "1000000000.00"))
     LEDGER_CHECKPOINT_FILE = os.environ.get("LEDGER_CHECKPOINT_FILE")  # default: instance/ledger-checkpoints.jsonl
 

@@ -9,8 +9,8 @@ Two schedulers on one job store silently run every job twice (STACK.md), so the 
 non-blocking ``fcntl.flock`` on ``instance/scheduler.lock`` and a second one exits at once. Jobs
 must still be idempotent in the database: a crash between work and commit may repeat a run.
 
-Job store: in memory by default. With ``SCHEDULER_JOBSTORE_URL`` set (e.g. to the app database's
-URL) jobs live in APScheduler 3's ``SQLAlchemyJobStore`` (table ``apscheduler_jobs``, created by
+Job store: the app database by default (``SCHEDULER_JOBSTORE_URL`` names another, ``memory`` keeps
+jobs in memory; tests use memory): jobs live in APScheduler 3's ``SQLAlchemyJobStore`` (table ``apscheduler_jobs``, created by
 APScheduler): each job is stored as the textual reference ``market.scheduler:run_registered`` with
 its id, and a restart keeps each job's stored next run time, so a run missed while the scheduler was
 down happens once on restart (``coalesce``, within ``misfire_grace_time``). Jobs no longer
@@ -43,6 +43,16 @@ class JobSpec:
 
 
 _registry: dict[str, JobSpec] = {}
+
+
+def jobstore_url(app: Any) -> str | None:
+    """Where the scheduler keeps its jobs: SCHEDULER_JOBSTORE_URL, else the app database (persistent);
+    None (in memory) for ``memory``, in tests, and for an in-memory SQLite database."""
+    url = app.config.get("SCHEDULER_JOBSTORE_URL")
+    if url == "memory" or (url is None and app.testing):
+        return None
+    url = url or app.config["SQLALCHEMY_DATABASE_URI"]
+    return None if url in ("sqlite://", "sqlite:///:memory:") else url
 
 
 def register_job(job_id: str, func: Callable[[], Any], trigger: str, **trigger_args: Any) -> JobSpec:
@@ -119,7 +129,7 @@ def build_scheduler(app: Flask, blocking: bool = True):
     _app = app
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(timezone=app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))
-    url = app.config.get("SCHEDULER_JOBSTORE_URL")
+    url = jobstore_url(app)
     stored: dict[str, Any] = {}
     if url:
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore

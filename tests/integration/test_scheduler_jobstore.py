@@ -71,3 +71,16 @@ def test_events_jobs_are_storable(app, tmp_path, monkeypatch):
     finally:
         sched.shutdown(wait=False)
     assert {"events.plan", "events.advance", "events.reminders"} <= ids
+
+
+def test_the_store_is_the_app_database_unless_told_otherwise(app, monkeypatch):
+    from market.scheduler import jobstore_url
+
+    assert jobstore_url(app) is None  # tests: in memory
+    monkeypatch.setattr(app, "testing", False)
+    monkeypatch.setitem(app.config, "SQLALCHEMY_DATABASE_URI", "postgresql+psycopg://u@h/market")
+    assert jobstore_url(app) == "postgresql+psycopg://u@h/market"  # persistent by default
+    monkeypatch.setitem(app.config, "SCHEDULER_JOBSTORE_URL", "memory")
+    assert jobstore_url(app) is None
+    monkeypatch.setitem(app.config, "SCHEDULER_JOBSTORE_URL", "sqlite:////srv/jobs.db")
+    assert jobstore_url(app) == "sqlite:////srv/jobs.db"
