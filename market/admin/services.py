@@ -55,6 +55,23 @@ def actions_matching(text: str) -> list[str]:
 
 
 # ---------------------------------------------------------------- the query
+def entries_in_batches(stmt: Select, batch: int = 500):
+    """The entries of ``stmt`` (newest first), read a page at a time by id: no server-side cursor is
+    held open across a streamed download (the response outlives the view's transaction)."""
+    from market.extensions import db
+
+    last_id = None
+    while True:
+        page = stmt.order_by(None).order_by(AuditEntry.id.desc()).limit(batch)
+        if last_id is not None:
+            page = page.where(AuditEntry.id < last_id)
+        rows = db.session.scalars(page).all()
+        yield from rows
+        if len(rows) < batch:
+            return
+        last_id = rows[-1].id
+
+
 def audit_query(
     actor: str | None = None,
     action: str | None = None,

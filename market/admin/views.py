@@ -3,7 +3,6 @@ from flask_babel import gettext as _
 
 from market import exports, outbox
 from market.exports import Column, Table
-from market.extensions import db
 from market.i18n import N_
 from market.web import paginate, permission_required, query_args
 
@@ -12,6 +11,7 @@ from .forms import FILTERS, AuditFilterForm
 from .services import (
     action_label,
     audit_query,
+    entries_in_batches,
     export_rows,
     readable_diff,
     resolve_objects,
@@ -53,7 +53,6 @@ def audit_export(fmt: str):
     if fmt not in ("csv", "xlsx", "pdf"):
         abort(404)
     _form, filters = _filters()
-    entries = db.session.scalars(audit_query(**filters).execution_options(yield_per=500))
-    table = Table(_("审计日志"), EXPORT_COLUMNS, export_rows(entries))
+    table = Table(_("审计日志"), EXPORT_COLUMNS, export_rows(entries_in_batches(audit_query(**filters))))
     stamp = exports.stamp()
     return exports.download(fmt, table, filename=f"{_('审计日志')}-{stamp}", fallback=f"audit-{stamp}", title=_("审计日志"))
