@@ -660,6 +660,7 @@ def sync_outbox(timeout: float = 10.0, batch: int = 500) -> int:
                 except BaseException:
                     writer.cancel()
                     raise
+                _export_merged(st)
                 now = dt.datetime.now(dt.UTC)
                 db.session.execute(
                     update(SearchOutbox).where(SearchOutbox.id.in_([r.id for r in rows])).values(processed_at=now)
@@ -678,6 +679,17 @@ def sync_outbox(timeout: float = 10.0, batch: int = 500) -> int:
     return done
 
 
+def _export_merged(st: IndexStore) -> None:
+    """Posting arrays for a large segment a sync's merge produced (best effort: without them
+    the readers decode Whoosh's blocks)."""
+    from .build import SCORED_FIELDS
+
+    try:
+        fast.export_missing(st.ensure(), SCORED_FIELDS)
+    except Exception:  # noqa: BLE001 - an optimisation only; the index itself is committed
+        log.exception("writing posting arrays after a sync failed")
+
+
 def _collect_aliases(out: list[tuple[str, str]], listing: Listing) -> None:
     """Keep (ref, text) of a listing whose text holds an alias pattern (``aliases.pairs``)."""
     text = " ".join([listing.title or "", *[str(t) for t in listing.tags or []], plain_text(listing.description)])
@@ -686,34 +698,23 @@ def _collect_aliases(out: list[tuple[str, str]], listing: Listing) -> None:
 
 
 def reindex(procs: int = 1, limitmb: int = 128, timeout: float = 600.0) -> int:
-    """Rebuild the index from the database in a new directory, then swap it in atomically."""
+    """Rebuild the index from the database in a new directory, then swap it in atomically.
+
+    ``procs`` > 1 writes the segments in that many forked processes (``build.py``); each segment's
+    posting arrays are written with it, so readers start warm (``fast.SideArrays``)."""
+    from . import build
+
     st = store()
     with st.writer_lock(timeout):
         # Rows visible now are covered by the rebuild: the listings are read after this point.
         pending = list(db.session.execute(
             select(SearchOutbox.id, SearchOutbox.listing_id).where(SearchOutbox.processed_at.is_(None))
         ))
-        count = 0
-        mined: list[tuple[str, str]] = []
+        ids = list(db.session.execute(
+            select(Listing.id).where(Listing.status == ListingStatus.PUBLISHED).order_by(Listing.id)
+        ).scalars())
         with st.build_new() as ix:
-            kwargs: dict[str, Any] = {"limitmb": limitmb}
-            if procs > 1:
-                kwargs.update(procs=procs, multisegment=True)
-            writer = ix.writer(**kwargs)
-            try:
-                stmt = (
-                    select(Listing).options(selectinload(Listing.owner))
-                    .where(Listing.status == ListingStatus.PUBLISHED).order_by(Listing.id)
-                    .execution_options(yield_per=1000)
-                )
-                for listing in db.session.execute(stmt).scalars():
-                    writer.add_document(**document(listing))
-                    _collect_aliases(mined, listing)
-                    count += 1
-                writer.commit()
-            except BaseException:
-                writer.cancel()
-                raise
+            count, mined = build.build(db.session, db.engine, ix, ids, procs, limitmb)
         if pending:
             ids = [row.id for row in pending]
             for i in range(0, len(ids), 500):
