@@ -164,6 +164,12 @@ def write_part(session, index_dir: str, lo: int, hi: int, limitmb: int) -> tuple
     return segment, mined, count
 
 
+def _in_memory(engine) -> bool:
+    """An in-memory SQLite database: a forked worker's new connection would see an empty one."""
+    url = engine.url
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
 _FORKED: dict[str, Any] = {}
 
 
@@ -183,7 +189,7 @@ def build(session, engine, ix, ids: list[int], procs: int, limitmb: int) -> tupl
     index_dir = ix.storage.folder
     ranges = parts(ids, procs)
     jobs = [(index_dir, lo, hi, limitmb) for lo, hi in ranges]
-    if procs > 1 and len(jobs) > 1:
+    if procs > 1 and len(jobs) > 1 and not _in_memory(engine):
         _FORKED["engine"] = engine
         try:
             ctx = multiprocessing.get_context("fork")

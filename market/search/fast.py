@@ -339,7 +339,7 @@ def side_arrays(seg_reader) -> SideArrays | None:
         return side
 
 
-def export_segment(storage, schema, segment, fields, min_df: int = EXPORT_MIN_DF) -> int:
+def export_segment(storage, schema, segment, fields, min_df: int | None = None) -> int:
     """Write one segment's posting arrays (see above); returns the number of terms written."""
     import os
     import shutil
@@ -353,6 +353,7 @@ def export_segment(storage, schema, segment, fields, min_df: int = EXPORT_MIN_DF
     tmp = final + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
+    min_df = EXPORT_MIN_DF if min_df is None else min_df
     reader = SegmentReader(storage, schema, segment)
     directory: dict[str, dict[str, tuple[int, int, int, int]]] = {}
     ids, ws, keys = [], [], []

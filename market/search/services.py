@@ -374,9 +374,22 @@ class _TopWithDocset(collectors.TopCollector):
         return collectors.TopCollector._collect(self, global_docnum, score)
 
 
+_facet_cache: dict[tuple, dict] = {}
+
+
+def _index_state(searcher) -> tuple:
+    """The segments of a searcher and their deletion counts: what the document numbers mean."""
+    return tuple(
+        (seg.segment_id(), seg.deleted_count()) if seg is not None else None
+        for seg in (s.reader().segment() for s, _o in searcher.leaf_searchers())
+    )
+
+
 def _facet_docsets(searcher) -> dict[str, dict[str, np.ndarray]]:
-    """Per facet value, a boolean mask over the global document numbers; built once per searcher."""
-    cached = getattr(searcher, "_market_facet_docsets", None)
+    """Per facet value, a boolean mask over the global document numbers; built once per index
+    state (shared by the threads of a process, so the warm-up thread builds them for requests)."""
+    key = (searcher.doc_count_all(), _index_state(searcher))
+    cached = _facet_cache.get(key)
     if cached is None:
         reader = searcher.reader()
         n = searcher.doc_count_all()
@@ -389,8 +402,42 @@ def _facet_docsets(searcher) -> dict[str, dict[str, np.ndarray]]:
                     continue
                 values[value] = _mask(n, reader.postings(field, raw).all_ids())
             cached[name] = values
-        searcher._market_facet_docsets = cached
+        _facet_cache.clear()  # one index state at a time
+        _facet_cache[key] = cached
     return cached
+
+
+WARM_QUERIES = ("电镜", "dianjing", "zpy", "SEM", "我们想找一台能观察材料表面形貌的扫描电镜", "电境")
+
+
+def warm() -> float:
+    """Load what a process's first queries on the current index would otherwise pay for: jieba
+    and the synonyms, the searcher, each segment's posting arrays (``fast.SideArrays``, mapped)
+    and field lengths, the facet masks, the "did you mean" vocabulary; then run a query of each
+    shape once (code paths, imports). Returns the seconds it took."""
+    from .analysis import init_jieba
+    from .build import SCORED_FIELDS
+
+    started = time.perf_counter()
+    init_jieba()
+    synonyms()
+    searcher = store().searcher()
+    for seg_searcher, _o in searcher.leaf_searchers():
+        reader = seg_searcher.reader()
+        if reader.segment() is None or not reader.doc_count_all():
+            continue
+        fast.side_arrays(reader)
+        for field in SCORED_FIELDS:
+            if field in searcher.schema:
+                fast._field_lengths(reader, field)
+    _facet_docsets(searcher)
+    vocabulary(searcher)
+    for q in WARM_QUERIES:
+        search(q, per_page=5)
+    db.session.rollback()
+    took = time.perf_counter() - started
+    log.info("search index warmed in %.2f s", took)
+    return took
 
 
 def _mask(n: int, ids) -> np.ndarray:
