@@ -79,24 +79,36 @@ class _Pool(PostingPool):
 
     def _write_run(self, f, items):
         batch = []
+
+        def flush():
+            blob = marshal.dumps(batch)
+            f.write(len(blob).to_bytes(8, "little"))
+            f.write(blob)
+
         for item in items:
             batch.append(item)
             if len(batch) >= self.BATCH:
-                marshal.dump(batch, f)
+                flush()
                 batch = []
         if batch:
-            marshal.dump(batch, f)
+            flush()
         f.close()
 
     def _read_run(self, path):
-        f = self._open_run(path)
+        f = self._open_run(path)  # a raw file: one read per batch, not marshal.load's many small ones
         try:
             while True:
-                try:
-                    batch = marshal.load(f)
-                except EOFError:
+                head = f.read(8)
+                if len(head) < 8:
                     return
-                yield from batch
+                size = int.from_bytes(head, "little")
+                blob = bytearray()
+                while len(blob) < size:
+                    chunk = f.read(size - len(blob))
+                    if not chunk:
+                        raise EOFError(f"truncated posting run {path}")
+                    blob += chunk
+                yield from marshal.loads(bytes(blob))
         finally:
             f.close()
             self._remove_run(path)

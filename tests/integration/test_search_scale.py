@@ -157,3 +157,21 @@ def test_parts_are_balanced_and_bounded():
     ids = list(range(1, 100_001))
     got = build.parts(ids, 2)
     assert len(got) == 4 and got[0] == (1, 25_000) and got[-1] == (75_001, 100_000)
+
+
+def test_posting_pool_spills_sorted_runs_and_merges_them_back(tmp_path):
+    import random
+
+    from whoosh.filedb.filestore import FileStorage
+
+    pool = build._Pool(FileStorage(str(tmp_path)).create(), None, limitmb=1)
+    pool.BATCH = 777  # several batches per run
+    rng = random.Random(3)
+    items = [("all_g", f"词{rng.randrange(500)}".encode(), i, float(rng.randrange(1, 4)), bytes(rng.randrange(3)) or None)
+             for i in range(20_000)]
+    rng.shuffle(items)
+    for item in items:
+        pool.add(item)
+    assert len(pool.runs) >= 2  # 1 MB of postings spilled to disk more than once
+    assert list(pool.items()) == sorted(items)
+    assert not list(tmp_path.glob("*.run"))  # each run removed once read
