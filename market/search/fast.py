@@ -282,9 +282,10 @@ class SideArrays:
         path = Path(path)
         with open(path / "dir.pkl", "rb") as f:
             self.dir: dict[str, dict[str, tuple[int, int, int, int]]] = pickle.load(f)
-        self.ids = np.load(path / "ids.npy", mmap_mode="r")
-        self.weights = np.load(path / "w.npy", mmap_mode="r")
-        self.pos = np.load(path / "pos.npy", mmap_mode="r")
+        # plain ndarray views of the maps: slicing a np.memmap costs a Python-level finalizer each time
+        self.ids = np.load(path / "ids.npy", mmap_mode="r").view(np.ndarray)
+        self.weights = np.load(path / "w.npy", mmap_mode="r").view(np.ndarray)
+        self.pos = np.load(path / "pos.npy", mmap_mode="r").view(np.ndarray)
 
     def postings(self, field: str, word: str) -> tuple[np.ndarray, np.ndarray] | None:
         got = self.dir.get(field, {}).get(word)
@@ -318,6 +319,9 @@ def side_arrays(seg_reader) -> SideArrays | None:
     import os
     import time
 
+    held = getattr(seg_reader, "_market_side", None)
+    if held is not None:  # found before for this reader (segment readers are per index state)
+        return held
     seg = seg_reader.segment()
     folder = _folder(seg_reader)
     if seg is None or folder is None:
@@ -326,6 +330,8 @@ def side_arrays(seg_reader) -> SideArrays | None:
     got = _SIDES.get(key)
     now = time.monotonic()
     if got is not None and (got[1] is not None or now - got[0] < 30):
+        if got[1] is not None:
+            seg_reader._market_side = got[1]
         return got[1]
     with _SIDES_LOCK:
         path = os.path.join(folder, SIDE_DIR, seg.segment_id())
@@ -336,6 +342,8 @@ def side_arrays(seg_reader) -> SideArrays | None:
             except Exception:  # noqa: BLE001 - unreadable arrays: Whoosh's blocks are still there
                 side = None
         _SIDES[key] = (now, side)
+        if side is not None:
+            seg_reader._market_side = side
         return side
 
 
