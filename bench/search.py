@@ -1,6 +1,7 @@
 """Search at scale: 100,000 generated listings, indexing time, endpoint vs raw Whoosh latency.
 
     PYTHONPATH=$PWD /work/main/.venv/bin/python bench/search.py [--n 100000] [--procs 2] [--limitmb 256]
+    (``--no-index``: only generate the database, e.g. for bench/search_cold.py)
 
 Listings are generated from the relevance set's vocabulary (titles, tags, sentences recombined),
 about 100-150 characters each. The endpoint is timed through Flask's test client (routing,

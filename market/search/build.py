@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 # fields the vectorised scorer reads (their arrays are written at index time)
 SCORED_FIELDS = tuple(f"{n}_{v}" for n in TEXT_FIELDS for v in ("j", "g")) + PINYIN_FIELDS
-PART_DOCS = 25_000  # listings per segment (bounds each writer's memory)
+PART_DOCS = 25_000  # listings per segment at most (bounds each writer's memory)
+MIN_PART_DOCS = 5_000  # a smaller collection stays one segment, whatever ``procs`` (as Whoosh would write it)
 
 
 class _Lengths:
@@ -133,11 +134,11 @@ class PartWriter(SegmentWriter):
 
 
 def parts(ids: list[int], procs: int) -> list[tuple[int, int]]:
-    """Inclusive (first id, last id) ranges of about equal size: at least ``procs`` of them, and
-    none larger than PART_DOCS listings."""
+    """Inclusive (first id, last id) ranges of about equal size: one per process (but none smaller
+    than MIN_PART_DOCS listings), and none larger than PART_DOCS listings."""
     if not ids:
         return []
-    n = max(procs, -(-len(ids) // PART_DOCS))
+    n = max(min(procs, len(ids) // MIN_PART_DOCS), -(-len(ids) // PART_DOCS), 1)
     n = min(n, len(ids))
     size = -(-len(ids) // n)
     return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]

@@ -58,6 +58,7 @@ def file_app(tmp_path, monkeypatch):
 
 def test_parallel_rebuild_equals_serial_and_its_arrays_equal_whooshs_postings(file_app, monkeypatch):
     monkeypatch.setattr(build, "PART_DOCS", 40)  # several segments from 150-odd listings
+    monkeypatch.setattr(build, "MIN_PART_DOCS", 20)
     qs = [item["q"] for item in queries()]
     services.reindex(procs=1)  # mines the collection's aliases
     services.synonyms()  # jieba learns every synonym word before both builds (workers inherit it)
@@ -153,7 +154,9 @@ def test_export_missing_covers_merged_segments_and_forgets_gone_ones(file_app, m
 
 def test_parts_are_balanced_and_bounded():
     assert build.parts([], 2) == []
-    assert build.parts([1, 2, 3], 2) == [(1, 2), (3, 3)]
+    assert build.parts([1, 2, 3], 2) == [(1, 3)]  # a small collection stays one segment
+    assert build.parts(list(range(1, 10_001)), 2) == [(1, 5_000), (5_001, 10_000)]
+    assert build.parts(list(range(1, 10_001)), 1) == [(1, 10_000)]
     ids = list(range(1, 100_001))
     got = build.parts(ids, 2)
     assert len(got) == 4 and got[0] == (1, 25_000) and got[-1] == (75_001, 100_000)
