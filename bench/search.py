@@ -1,6 +1,7 @@
 """Search at scale: 100,000 generated listings, indexing time, endpoint vs raw Whoosh latency.
 
     PYTHONPATH=$PWD /work/main/.venv/bin/python bench/search.py [--n 100000] [--procs 2] [--limitmb 256]
+    (``--no-index``: only generate the database, e.g. for bench/search_cold.py)
 
 Listings are generated from the relevance set's vocabulary (titles, tags, sentences recombined),
 about 100-150 characters each. The endpoint is timed through Flask's test client (routing,
@@ -91,6 +92,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--dir", default=None, help="work directory (default: a temporary one)")
     ap.add_argument("--reuse", action="store_true", help="reuse the database and index in --dir (latency only)")
+    ap.add_argument("--no-index", action="store_true", help="generate the database only (no reindex, no timing)")
     args = ap.parse_args()
 
     import json
@@ -117,6 +119,8 @@ def main() -> None:
         if not args.reuse:
             build_world(args, db, Base, DATA, json, make_valid_uscc, Organisation, insert, Listing, seed_synonyms,
                         reindex, store)
+        if args.no_index:
+            return
         measure(args, app, db, labels, build, parse, store, synonyms, Q, sorting)
 
 
@@ -147,6 +151,8 @@ def build_world(args, db, Base, DATA, json, make_valid_uscc, Organisation, inser
             db.session.execute(insert(Listing), chunk)
         db.session.commit()
         print(f"generated {args.n} listings in {time.perf_counter() - t0:.1f} s", flush=True)
+        if args.no_index:
+            return
 
         t0 = time.perf_counter()
         count = reindex(procs=args.procs, limitmb=args.limitmb, timeout=3600)

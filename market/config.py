@@ -20,6 +20,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{_instance_path() / 'market.db'}"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR") or str(_instance_path() / "search-index")
+    # a web process loads the index's caches at start and again after a reindex (market/search)
+    SEARCH_WARM = os.environ.get("SEARCH_WARM", "1") == "1"
     EVIDENCE_DIR = os.environ.get("EVIDENCE_DIR") or str(_instance_path() / "evidence")
     # Every link in mail is built from SITE_URL, never from the request's Host. Production requires it.
     SITE_URL = os.environ.get("SITE_URL", "http://localhost:5000")
@@ -96,6 +98,7 @@ class TestingConfig(Config):
     PASSWORD_HASH_FAST = True  # argon2 with low cost, only in tests
     RATE_LIMITS_ENABLED = False  # tests log in many times; tests of the limits turn them on
     HOME_CACHE_TTL = 0  # the home page's aggregates: every test sees its own data; the cache test sets a TTL
+    SEARCH_WARM = False  # tests call search.services.warm themselves
 
 
 class ProductionConfig(Config):

@@ -26,8 +26,59 @@ def init_app(app: Flask) -> None:
     register_job("search.rebuild_outdated", services.rebuild_if_outdated, "interval", minutes=5)
 
     app.jinja_env.globals["search_labels"] = labels
+    if app.config.get("SEARCH_WARM") and not _in_cli():
+        _start_warming(app)
     app.jinja_env.globals["similar_listings"] = _similar
     app.jinja_env.globals["listing_url"] = listing_url
+
+
+def _in_cli() -> bool:
+    """Is the app being created for a `flask ...` command (no web requests to warm up for)?"""
+    import click
+
+    return click.get_current_context(silent=True) is not None
+
+
+def _start_warming(app: Flask) -> None:
+    """A web process: load the index caches now (the worker answers once they are loaded), then
+    watch for a new index (a reindex swaps the ``current`` link) and load it off the request path."""
+    import threading
+    import time
+
+    from .services import store, warm
+
+    def once():
+        with app.app_context():
+            try:
+                warm()
+            except Exception:  # never keep the site from starting: queries warm up by themselves
+                log.exception("search warm-up failed")
+            finally:
+                from market.extensions import db
+
+                db.session.remove()
+
+    def current():
+        with app.app_context():
+            return store().current_dir()
+
+    once()
+    seen = current()
+
+    def watch():
+        nonlocal seen
+        interval = app.config.get("SEARCH_WARM_INTERVAL", 1.0)
+        while True:
+            time.sleep(interval)
+            try:
+                now = current()
+            except Exception:  # noqa: BLE001 - keep watching
+                continue
+            if now != seen:
+                seen = now
+                once()
+
+    threading.Thread(target=watch, name="search-warmer", daemon=True).start()
 
 
 def listing_url(listing) -> str:

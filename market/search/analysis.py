@@ -64,9 +64,13 @@ def add_words(words) -> None:
     import jieba
 
     init_jieba()
+    added = False
     for w in words:
-        if len(w) > 1:
+        if len(w) > 1 and jieba.dt.FREQ.get(w) != 2000:
             jieba.add_word(w, 2000)
+            added = True
+    if added:
+        _BLOCKS.clear()  # the dictionary changed: blocks may split differently now
 
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -147,11 +151,80 @@ def pinyin_analyzer():
     return PinyinTokenizer()
 
 
+# jieba cuts a text block by block (runs of its ``re_han_default``; everything between them comes
+# out as one-character pieces that jieba's whoosh tokenizer drops), so the words of a block depend
+# on the block alone: cached per block. Titles, tags, owner names, labels and boilerplate clauses
+# repeat across listings; cutting (a DAG and an HMM per block in Python) was ~15 % of a reindex.
+_BLOCKS: dict[str, tuple[tuple[str, bool], ...]] = {}
+_BLOCKS_MAX = 300_000
+
+
+def _block_words(block: str) -> tuple[tuple[str, bool], ...]:
+    """(word, stopped) of one block exactly as jieba's ChineseAnalyzer makes them (search mode,
+    lower case, its stop list, Porter stems)."""
+    got = _BLOCKS.get(block)
+    if got is None:
+        import jieba
+        from jieba.analyse.analyzer import STOP_WORDS, accepted_chars
+        from whoosh.lang.porter import stem
+
+        out = []
+        for w, _s, _e in jieba.tokenize(block, mode="search"):
+            if not accepted_chars.match(w) and len(w) <= 1:
+                continue
+            w = w.lower()
+            stopped = w in STOP_WORDS
+            out.append((w, stopped) if stopped else (_stem(w, stem), False))
+        got = tuple(out)
+        if len(_BLOCKS) >= _BLOCKS_MAX:
+            _BLOCKS.clear()
+        _BLOCKS[block] = got
+    return got
+
+
+_stems: dict[str, str] = {}
+
+
+def _stem(word: str, stem) -> str:
+    got = _stems.get(word)
+    if got is None:
+        got = stem(word)
+        if len(_stems) < 100_000:
+            _stems[word] = got
+    return got
+
+
+class JiebaTokenizer(Tokenizer):
+    """jieba's ChineseAnalyzer (tokenizer, lower case, stop words, stems) with a per-block cache.
+
+    The index fields using it store frequencies only (no positions), so the tokens it yields are
+    the same multiset as the original chain's; positions are still counted in order."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        import jieba
+
+        init_jieba()
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        pos = start_pos
+        for block in jieba.re_han_default.findall(value):
+            for word, stopped in _block_words(block):
+                if stopped and removestops:
+                    continue
+                t.text = word
+                t.boost = 1.0
+                t.stopped = stopped
+                if keeporiginal:
+                    t.original = word
+                if positions:
+                    t.pos = pos
+                pos += 1
+                yield t
+
+
 def jieba_analyzer():
     init_jieba()
-    from jieba.analyse import ChineseAnalyzer
-
-    return ChineseAnalyzer()
+    return JiebaTokenizer()
 
 
 # ``title`` alone (for its boost) and ``all`` = title, tags (twice: they weigh more than prose),

@@ -11,12 +11,15 @@ search_cli = AppGroup("search", help="Search index: rebuild, catch up, synonyms.
 
 
 @search_cli.command("reindex")
-@click.option("--procs", default=1, show_default=True, help="Indexing processes.")
-@click.option("--limitmb", default=128, show_default=True, help="Memory per indexing process (MB).")
+@click.option("--procs", default=0, show_default=True, help="Indexing processes (0: one per core, at most 4).")
+@click.option("--limitmb", default=256, show_default=True, help="Posting pool memory per indexing process (MB).")
 def reindex_cmd(procs: int, limitmb: int) -> None:
     """Rebuild the index from the database in a new directory and swap it in atomically."""
+    import os
+
     from .services import reindex
 
+    procs = procs or min(os.cpu_count() or 1, 4)
     started = time.perf_counter()
     count = reindex(procs=procs, limitmb=limitmb)
     click.echo(f"indexed {count} published listings in {time.perf_counter() - started:.1f} s")

@@ -196,54 +196,230 @@ def _position_deltas(values: list, fmt) -> list:
 
 def _postings(seg_reader, field: str, word: str) -> tuple[np.ndarray, np.ndarray] | None:
     """(ids int64, weights float64) of one term in one segment, or None if it is absent."""
+    side = side_arrays(seg_reader)
+    if side is not None:
+        got = side.postings(field, word)
+        if got is not None:
+            return got
     if (field, word) not in seg_reader:
         return None
+    return CACHE.get((seg_reader.segment().segment_id(), "post", field, word),
+                     lambda: _read_postings(seg_reader, field, word))
 
-    def build():
-        m = _matcher(seg_reader, field, word)
-        if isinstance(m, ListMatcher):
-            ids = list(m._ids)
-            ws = list(m._weights) if m._weights else [1.0] * len(ids)
-        elif isinstance(m, W3LeafMatcher):
-            id_chunks, w_chunks = [], []
-            for _m in _blocks(m):
-                id_chunks.append(_block_ids(m))
-                m._read_weights()
-                w_chunks.append(np.asarray(m._weights, dtype=np.float64))
-            # weights are float32 in whoosh's blocks: float64 holds them exactly, as Python floats did
-            return np.concatenate(id_chunks), np.concatenate(w_chunks)
-        else:
-            raise TypeError(f"unexpected postings matcher {type(m)!r}")
-        return np.array(ids, dtype=np.int64), np.array(ws, dtype=np.float64)
 
-    return CACHE.get((seg_reader.segment().segment_id(), "post", field, word), build)
+def _read_postings(seg_reader, field: str, word: str) -> tuple[np.ndarray, np.ndarray]:
+    """Decode one term's posting list from Whoosh's blocks."""
+    m = _matcher(seg_reader, field, word)
+    if isinstance(m, ListMatcher):
+        ids = list(m._ids)
+        ws = list(m._weights) if m._weights else [1.0] * len(ids)
+    elif isinstance(m, W3LeafMatcher):
+        id_chunks, w_chunks = [], []
+        for _m in _blocks(m):
+            id_chunks.append(_block_ids(m))
+            m._read_weights()
+            w_chunks.append(np.asarray(m._weights, dtype=np.float64))
+        # weights are float32 in whoosh's blocks: float64 holds them exactly, as Python floats did
+        return np.concatenate(id_chunks), np.concatenate(w_chunks)
+    else:
+        raise TypeError(f"unexpected postings matcher {type(m)!r}")
+    return np.array(ids, dtype=np.int64), np.array(ws, dtype=np.float64)
 
 
 def _position_keys(seg_reader, field: str, word: str, fmt) -> np.ndarray:
     """Every (document, position) of a term as ``doc << 32 | position``, ascending."""
+    side = side_arrays(seg_reader)
+    if side is not None:
+        got = side.positions(field, word)
+        if got is not None:
+            return got
+    return CACHE.get((seg_reader.segment().segment_id(), "pos", field, word),
+                     lambda: _read_position_keys(seg_reader, field, word, fmt))
 
-    def build():
-        m = _matcher(seg_reader, field, word)
-        if isinstance(m, ListMatcher):
-            ids, vs = np.array(m._ids, dtype=np.int64), list(m._values)
-        else:
-            id_chunks, vs = [], []
-            for _m in _blocks(m):
-                id_chunks.append(_block_ids(m))
-                m._read_values()
-                vs.extend(m._values)
-            ids = np.concatenate(id_chunks)
-        deltas = _position_deltas(vs, fmt)
-        lens = np.fromiter((len(d) for d in deltas), dtype=np.int64, count=len(deltas))
-        flat = np.fromiter((x for d in deltas for x in d), dtype=np.int64, count=int(lens.sum()))
-        # positions are stored as deltas within each document: a running sum restarted per document
-        run = np.cumsum(flat)
-        starts = np.cumsum(lens) - lens
-        before = np.where(starts > 0, run[np.maximum(starts - 1, 0)], 0) if len(run) else starts
-        positions = run - np.repeat(before, lens)
-        return (np.repeat(ids, lens) << 32) | positions
 
-    return CACHE.get((seg_reader.segment().segment_id(), "pos", field, word), build)
+def _read_position_keys(seg_reader, field: str, word: str, fmt) -> np.ndarray:
+    """Decode one term's positions from Whoosh's blocks."""
+    m = _matcher(seg_reader, field, word)
+    if isinstance(m, ListMatcher):
+        ids, vs = np.array(m._ids, dtype=np.int64), list(m._values)
+    else:
+        id_chunks, vs = [], []
+        for _m in _blocks(m):
+            id_chunks.append(_block_ids(m))
+            m._read_values()
+            vs.extend(m._values)
+        ids = np.concatenate(id_chunks)
+    deltas = _position_deltas(vs, fmt)
+    lens = np.fromiter((len(d) for d in deltas), dtype=np.int64, count=len(deltas))
+    flat = np.fromiter((x for d in deltas for x in d), dtype=np.int64, count=int(lens.sum()))
+    # positions are stored as deltas within each document: a running sum restarted per document
+    run = np.cumsum(flat)
+    starts = np.cumsum(lens) - lens
+    before = np.where(starts > 0, run[np.maximum(starts - 1, 0)], 0) if len(run) else starts
+    positions = run - np.repeat(before, lens)
+    return (np.repeat(ids, lens) << 32) | positions
+
+
+# ---------------------------------------------------------------- per-segment arrays on disk
+# A term's first query used to decode Whoosh's blocks (unpickling, zlib): hundreds of milliseconds
+# for a common word at 100,000 listings, in every worker process and again after every reindex.
+# The writer of a segment therefore also writes its posting lists as flat numpy arrays
+# (``<index dir>/fastpost/<segment id>/``): ids (int32), weights (float32: Whoosh stores them as
+# float32, so they convert back to the same float64) and, for fields with positions, the
+# ``doc << 32 | position`` keys (int64), plus a directory {field: {word: (i0, i1, p0, p1)}}.
+# Readers map them (``np.load(mmap_mode="r")``): gunicorn workers share one copy in the page cache
+# and a term's first query is a slice. Only terms in at least EXPORT_MIN_DF documents are written:
+# rarer ones are one block, cheap to decode.
+SIDE_DIR = "fastpost"
+EXPORT_MIN_DF = 8
+EXPORT_MIN_DOCS = 2000  # smaller segments (an outbox sync's) are read from Whoosh's blocks
+
+
+class SideArrays:
+    def __init__(self, path):
+        from pathlib import Path
+
+        path = Path(path)
+        with open(path / "dir.pkl", "rb") as f:
+            self.dir: dict[str, dict[str, tuple[int, int, int, int]]] = pickle.load(f)
+        # plain ndarray views of the maps: slicing a np.memmap costs a Python-level finalizer each time
+        self.ids = np.load(path / "ids.npy", mmap_mode="r").view(np.ndarray)
+        self.weights = np.load(path / "w.npy", mmap_mode="r").view(np.ndarray)
+        self.pos = np.load(path / "pos.npy", mmap_mode="r").view(np.ndarray)
+
+    def postings(self, field: str, word: str) -> tuple[np.ndarray, np.ndarray] | None:
+        got = self.dir.get(field, {}).get(word)
+        if got is None:
+            return None
+        i0, i1 = got[0], got[1]
+        return self.ids[i0:i1], self.weights[i0:i1].astype(np.float64)
+
+    def positions(self, field: str, word: str) -> np.ndarray | None:
+        got = self.dir.get(field, {}).get(word)
+        if got is None or got[2] == got[3]:
+            return None
+        return self.pos[got[2] : got[3]]
+
+
+_SIDES: dict[tuple[str, str], tuple[float, SideArrays | None]] = {}
+_SIDES_LOCK = threading.Lock()
+
+
+def _folder(seg_reader) -> str | None:
+    st = seg_reader.storage() if hasattr(seg_reader, "storage") else None
+    for candidate in (st, getattr(st, "b", None), getattr(st, "a", None)):
+        folder = getattr(candidate, "folder", None)
+        if folder:
+            return folder
+    return None
+
+
+def side_arrays(seg_reader) -> SideArrays | None:
+    """The segment's arrays on disk (mapped once per process), or None if it has none."""
+    import os
+    import time
+
+    held = getattr(seg_reader, "_market_side", None)
+    if held is not None:  # found before for this reader (segment readers are per index state)
+        return held
+    seg = seg_reader.segment()
+    folder = _folder(seg_reader)
+    if seg is None or folder is None:
+        return None
+    key = (folder, seg.segment_id())
+    got = _SIDES.get(key)
+    now = time.monotonic()
+    if got is not None and (got[1] is not None or now - got[0] < 30):
+        if got[1] is not None:
+            seg_reader._market_side = got[1]
+        return got[1]
+    with _SIDES_LOCK:
+        path = os.path.join(folder, SIDE_DIR, seg.segment_id())
+        side = None
+        if os.path.exists(os.path.join(path, "dir.pkl")):
+            try:
+                side = SideArrays(path)
+            except Exception:  # noqa: BLE001 - unreadable arrays: Whoosh's blocks are still there
+                side = None
+        _SIDES[key] = (now, side)
+        if side is not None:
+            seg_reader._market_side = side
+        return side
+
+
+def export_segment(storage, schema, segment, fields, min_df: int | None = None) -> int:
+    """Write one segment's posting arrays (see above); returns the number of terms written."""
+    import os
+    import shutil
+
+    from whoosh.reading import SegmentReader
+
+    folder = storage.folder
+    final = os.path.join(folder, SIDE_DIR, segment.segment_id())
+    if os.path.exists(os.path.join(final, "dir.pkl")):
+        return 0
+    tmp = final + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    min_df = EXPORT_MIN_DF if min_df is None else min_df
+    reader = SegmentReader(storage, schema, segment)
+    directory: dict[str, dict[str, tuple[int, int, int, int]]] = {}
+    ids, ws, keys = [], [], []
+    n_i = n_p = terms = 0
+    try:
+        for field in fields:
+            if field not in schema:
+                continue
+            fmt = schema[field].format
+            with_pos = fmt.supports("positions")
+            entries: dict[str, tuple[int, int, int, int]] = {}
+            for raw, info in reader.iter_field(field):
+                if info.doc_frequency() < min_df:
+                    continue
+                word = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                i, w = _read_postings(reader, field, word)
+                ids.append(i.astype(np.int32))
+                ws.append(w.astype(np.float32))
+                p0 = n_p
+                if with_pos:
+                    k = _read_position_keys(reader, field, word, fmt)
+                    keys.append(k)
+                    n_p += len(k)
+                entries[word] = (n_i, n_i + len(i), p0, n_p)
+                n_i += len(i)
+                terms += 1
+            directory[field] = entries
+    finally:
+        reader.close()
+    np.save(os.path.join(tmp, "ids.npy"), np.concatenate(ids) if ids else np.zeros(0, np.int32))
+    np.save(os.path.join(tmp, "w.npy"), np.concatenate(ws) if ws else np.zeros(0, np.float32))
+    np.save(os.path.join(tmp, "pos.npy"), np.concatenate(keys) if keys else np.zeros(0, np.int64))
+    with open(os.path.join(tmp, "dir.pkl"), "wb") as f:
+        pickle.dump(directory, f, protocol=pickle.HIGHEST_PROTOCOL)
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    return terms
+
+
+def export_missing(ix, fields, min_docs: int = EXPORT_MIN_DOCS) -> int:
+    """Arrays for every segment of ``ix`` with at least ``min_docs`` documents that has none yet
+    (e.g. one an outbox sync merged), and none kept for segments that are gone."""
+    import os
+    import shutil
+
+    segments = ix._segments()
+    folder = ix.storage.folder
+    done = 0
+    for seg in segments:
+        if seg.doc_count_all() >= min_docs:
+            done += export_segment(ix.storage, ix.schema, seg, fields) > 0
+    side_root = os.path.join(folder, SIDE_DIR)
+    if os.path.isdir(side_root):
+        live = {seg.segment_id() for seg in segments}
+        for name in os.listdir(side_root):
+            if name.split(".")[0] not in live:
+                shutil.rmtree(os.path.join(side_root, name), ignore_errors=True)
+    return done
 
 
 def _phrase_docs(keys: list[np.ndarray]) -> np.ndarray:

@@ -374,9 +374,22 @@ class _TopWithDocset(collectors.TopCollector):
         return collectors.TopCollector._collect(self, global_docnum, score)
 
 
+_facet_cache: dict[tuple, dict] = {}
+
+
+def _index_state(searcher) -> tuple:
+    """The segments of a searcher and their deletion counts: what the document numbers mean."""
+    return tuple(
+        (seg.segment_id(), seg.deleted_count()) if seg is not None else None
+        for seg in (s.reader().segment() for s, _o in searcher.leaf_searchers())
+    )
+
+
 def _facet_docsets(searcher) -> dict[str, dict[str, np.ndarray]]:
-    """Per facet value, a boolean mask over the global document numbers; built once per searcher."""
-    cached = getattr(searcher, "_market_facet_docsets", None)
+    """Per facet value, a boolean mask over the global document numbers; built once per index
+    state (shared by the threads of a process, so the warm-up thread builds them for requests)."""
+    key = (searcher.doc_count_all(), _index_state(searcher))
+    cached = _facet_cache.get(key)
     if cached is None:
         reader = searcher.reader()
         n = searcher.doc_count_all()
@@ -389,8 +402,42 @@ def _facet_docsets(searcher) -> dict[str, dict[str, np.ndarray]]:
                     continue
                 values[value] = _mask(n, reader.postings(field, raw).all_ids())
             cached[name] = values
-        searcher._market_facet_docsets = cached
+        _facet_cache.clear()  # one index state at a time
+        _facet_cache[key] = cached
     return cached
+
+
+WARM_QUERIES = ("电镜", "dianjing", "zpy", "SEM", "我们想找一台能观察材料表面形貌的扫描电镜", "电境")
+
+
+def warm() -> float:
+    """Load what a process's first queries on the current index would otherwise pay for: jieba
+    and the synonyms, the searcher, each segment's posting arrays (``fast.SideArrays``, mapped)
+    and field lengths, the facet masks, the "did you mean" vocabulary; then run a query of each
+    shape once (code paths, imports). Returns the seconds it took."""
+    from .analysis import init_jieba
+    from .build import SCORED_FIELDS
+
+    started = time.perf_counter()
+    init_jieba()
+    synonyms()
+    searcher = store().searcher()
+    for seg_searcher, _o in searcher.leaf_searchers():
+        reader = seg_searcher.reader()
+        if reader.segment() is None or not reader.doc_count_all():
+            continue
+        fast.side_arrays(reader)
+        for field in SCORED_FIELDS:
+            if field in searcher.schema:
+                fast._field_lengths(reader, field)
+    _facet_codes(searcher)
+    vocabulary(searcher)
+    for q in WARM_QUERIES:
+        search(q, per_page=5)
+    db.session.rollback()
+    took = time.perf_counter() - started
+    log.info("search index warmed in %.2f s", took)
+    return took
 
 
 def _mask(n: int, ids) -> np.ndarray:
@@ -413,11 +460,33 @@ def _allowed_docs(searcher, filters: dict[str, str]) -> np.ndarray:
     return allowed
 
 
+_codes_cache: dict[tuple, dict] = {}
+
+
+def _facet_codes(searcher) -> dict[str, tuple[list[str], np.ndarray]]:
+    """Per facet, its values and each document's value as an index into them (the last index:
+    none). A facet field holds one value per listing, so its masks never overlap."""
+    key = (searcher.doc_count_all(), _index_state(searcher))
+    got = _codes_cache.get(key)
+    if got is None:
+        got = {}
+        for name, values in _facet_docsets(searcher).items():
+            names = list(values)
+            codes = np.full(searcher.doc_count_all(), len(names), dtype=np.int16)
+            for i, v in enumerate(names):
+                codes[values[v]] = i
+            got[name] = (names, codes)
+        _codes_cache.clear()
+        _codes_cache[key] = got
+    return got
+
+
 def _facet_counts(searcher, docs: np.ndarray) -> dict[str, dict[str, int]]:
-    """Facet counts: per value, its mask at the matching documents, summed (numpy)."""
+    """Facet counts: one ``bincount`` per facet over the matching documents' values (numpy)."""
     out: dict[str, dict[str, int]] = {}
-    for name, values in _facet_docsets(searcher).items():
-        counts = {v: int(np.count_nonzero(mask[docs])) for v, mask in values.items()}
+    for name, (names, codes) in _facet_codes(searcher).items():
+        binc = np.bincount(codes[docs], minlength=len(names) + 1)
+        counts = {v: int(binc[i]) for i, v in enumerate(names)}
         out[name] = {v: n for v, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n}
     return out
 
@@ -658,6 +727,7 @@ def index_changes(messages: list[outbox.Message]) -> None:
             except BaseException:
                 writer.cancel()
                 raise
+            _export_merged(st)  # a merge that made a large segment gets its posting arrays
     except IndexBusy as err:
         raise outbox.Defer("search index busy") from err
     published = [x for x in listings.values() if x.status == ListingStatus.PUBLISHED]
@@ -702,6 +772,17 @@ def sync_outbox(limit: int = 1_000_000) -> int:
     return outbox.drain(limit=limit, topics=SEARCH_TOPICS).delivered
 
 
+def _export_merged(st: IndexStore) -> None:
+    """Posting arrays for a large segment a sync's merge produced (best effort: without them
+    the readers decode Whoosh's blocks)."""
+    from .build import SCORED_FIELDS
+
+    try:
+        fast.export_missing(st.ensure(), SCORED_FIELDS)
+    except Exception:  # noqa: BLE001 - an optimisation only; the index itself is committed
+        log.exception("writing posting arrays after a sync failed")
+
+
 def _collect_aliases(out: list[tuple[str, str]], listing: Listing) -> None:
     """Keep (ref, text) of a listing whose text holds an alias pattern (``aliases.pairs``)."""
     text = " ".join([listing.title or "", *[str(t) for t in listing.tags or []], plain_text(listing.description)])
@@ -711,35 +792,23 @@ def _collect_aliases(out: list[tuple[str, str]], listing: Listing) -> None:
 
 def _build_index(st: Any, procs: int = 1, limitmb: int = 128) -> tuple[int, list[tuple[str, str]]]:
     """Write every published listing into a new index directory and swap it in (the caller holds
-    the writer lock); returns the count and the alias candidates met on the way."""
-    count = 0
-    mined: list[tuple[str, str]] = []
+    the writer lock); returns the count and the alias candidates met on the way. ``procs`` > 1
+    writes the segments in forked processes (``build.py``)."""
+    from . import build
+
+    ids = list(db.session.execute(
+        select(Listing.id).where(Listing.status == ListingStatus.PUBLISHED).order_by(Listing.id)
+    ).scalars())
     with st.build_new() as ix:
-        kwargs: dict[str, Any] = {"limitmb": limitmb}
-        if procs > 1:
-            kwargs.update(procs=procs, multisegment=True)
-        writer = ix.writer(**kwargs)
-        try:
-            stmt = (
-                select(Listing).options(selectinload(Listing.owner))
-                .where(Listing.status == ListingStatus.PUBLISHED).order_by(Listing.id)
-                .execution_options(yield_per=1000)
-            )
-            for listing in db.session.execute(stmt).scalars():
-                writer.add_document(**document(listing))
-                _collect_aliases(mined, listing)
-                count += 1
-            writer.commit()
-        except BaseException:
-            writer.cancel()
-            raise
-    return count, mined
+        return build.build(db.session, db.engine, ix, ids, procs, limitmb)
 
 
 def reindex(procs: int = 1, limitmb: int = 128, timeout: float = 600.0) -> int:
     """Rebuild the index from the database in a new directory, then swap it in atomically.
 
-    Like :func:`sync_outbox` a drain, not a service: it commits the outbox rows it covered."""
+    Like :func:`sync_outbox` a drain, not a service: it commits the outbox rows it covered.
+    ``procs`` > 1 writes the segments in that many forked processes (``build.py``); each segment's
+    posting arrays are written with it, so readers start warm (``fast.SideArrays``)."""
     from market.web import commit
 
     st = store()
