@@ -12,7 +12,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from market import audit, evidence
-from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from market.db import get_or_404
+from market.errors import Conflict, PermissionDenied, ValidationError
 from market.extensions import db
 from market.links import path_for
 from market.money import parse_money
@@ -268,9 +269,7 @@ def _decline(user: Any, bid: Bid, reason: str, at: dt.datetime) -> None:
 
 # ---------------------------------------------------------------- questions
 def get_bid(user: Any, bid_id: int) -> Bid:
-    bid = db.session.get(Bid, bid_id)
-    if bid is None:
-        raise NotFound(_("找不到该方案。"))
+    bid = get_or_404(Bid, bid_id, _("找不到该方案。"))
     require(user, "deals.view")
     if not (user.is_district_staff or is_party(user, bid.bidder_id, bid.listing.owner_id)):
         raise PermissionDenied(_("只有场景方和投标机构可以查看该方案。"))

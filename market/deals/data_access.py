@@ -15,8 +15,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from market import audit
+from market.db import get_or_404
 from market.domain.localtime import local_date
-from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from market.errors import Conflict, PermissionDenied, ValidationError
 from market.extensions import db
 from market.links import path_for
 from market.money import parse_money
@@ -215,9 +216,7 @@ def withdraw(user: Any, application_id: int) -> DataApplication:
 
 
 def get_application(user: Any, application_id: int) -> DataApplication:
-    app = db.session.get(DataApplication, application_id)
-    if app is None:
-        raise NotFound(_("找不到该申请。"))
+    app = get_or_404(DataApplication, application_id, _("找不到该申请。"))
     require(user, "deals.view")
     if not (user.is_district_staff or is_party(user, app.applicant_id, app.listing.owner_id)):
         raise PermissionDenied(_("只有申请双方可以查看该申请。"))

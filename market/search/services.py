@@ -21,6 +21,7 @@ from whoosh import collectors, sorting
 from whoosh import query as Q
 
 from market import audit, outbox, permissions
+from market.db import get_or_404
 from market.errors import NotFound, ValidationError
 from market.extensions import db
 from models.listings import Listing, ListingStatus
@@ -827,9 +828,7 @@ def save_search(user: User, name: str, q: str, filters: dict[str, Any]) -> Saved
 
 
 def delete_saved_search(user: User, saved_id: int) -> None:
-    row = db.session.get(SavedSearch, saved_id)
-    if row is None:
-        raise NotFound(_("保存的搜索不存在。"))
+    row = get_or_404(SavedSearch, saved_id, _("保存的搜索不存在。"))
     permissions.require(user, "search.saved_manage", row)
     audit.record(user, "search.saved_deleted", row, audit.snapshot(row), None)
     db.session.execute(delete(SavedSearchMatch).where(SavedSearchMatch.saved_search_id == row.id))
