@@ -172,10 +172,6 @@ def judged_payment(p: Payment, by_id: Mapping[int, Payment]) -> Payment:
     return original
 
 
-def version_for(rule: Rule, day: dt.date) -> Version | None:
-    return rule.version_on(day)
-
-
 def structural_version(rule: Rule, day: dt.date) -> Version:
     """The version whose base filters decide whether an entry is the rule's business at all: the one in
     force, else the nearest (so a payment before the policy still shows as excluded, with its reason)."""
