@@ -286,7 +286,7 @@ def clean_filters(raw: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _filter_query(filters: dict[str, str], exclude_ids: list[int] | None = None) -> Q.Query | None:
+def _filter_query(filters: dict[str, str]) -> Q.Query | None:
     terms = [Q.Term(labels.FACET_FIELDS[name], value) for name, value in filters.items()]
     if not terms:
         return None
