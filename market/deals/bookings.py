@@ -42,6 +42,7 @@ from .common import (
     acting_org,
     admins_and_requester,
     clock,
+    get_for_parties,
     get_for_update,
     is_party,
     listing_of_kind,
@@ -383,11 +384,8 @@ def _local(moment: dt.datetime) -> str:
 
 
 def get_booking(user: Any, booking_id: int) -> Booking:
-    booking = get_or_404(Booking, booking_id, _("找不到该预约。"))
-    require(user, "deals.view")
-    if not (user.is_district_staff or is_party(user, booking.renter_id, booking.listing.owner_id)):
-        raise PermissionDenied(_("只有预约双方可以查看该预约。"))
-    return booking
+    return get_for_parties(user, Booking, booking_id, lambda b: (b.renter_id, b.listing.owner_id),
+                           _("找不到该预约。"), _("只有预约双方可以查看该预约。"))
 
 
 def _provider_booking(user: Any, booking_id: int) -> Booking:

@@ -15,7 +15,6 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from market import audit
-from market.db import get_or_404
 from market.domain.localtime import local_date
 from market.errors import Conflict, PermissionDenied, ValidationError
 from market.extensions import db
@@ -30,6 +29,7 @@ from .common import (
     acting_org,
     admins_and_requester,
     clock,
+    get_for_parties,
     get_for_update,
     is_party,
     listing_of_kind,
@@ -216,11 +216,8 @@ def withdraw(user: Any, application_id: int) -> DataApplication:
 
 
 def get_application(user: Any, application_id: int) -> DataApplication:
-    app = get_or_404(DataApplication, application_id, _("找不到该申请。"))
-    require(user, "deals.view")
-    if not (user.is_district_staff or is_party(user, app.applicant_id, app.listing.owner_id)):
-        raise PermissionDenied(_("只有申请双方可以查看该申请。"))
-    return app
+    return get_for_parties(user, DataApplication, application_id, lambda a: (a.applicant_id, a.listing.owner_id),
+                           _("找不到该申请。"), _("只有申请双方可以查看该申请。"))
 
 
 def open_public_data() -> list[Listing]:
