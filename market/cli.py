@@ -14,8 +14,7 @@ def register(app: Flask) -> None:
     register_scheduler_cli(app)
 
     @app.cli.command("demo")
-    @click.option("--reset", is_flag=True, help="Delete existing demo data first (only the demo's own rows).")
-    def demo(reset: bool) -> None:
+    def demo() -> None:
         """Load the Chinese demo world: organisations of every kind, users of every role, deals."""
         from flask import current_app
 
@@ -25,6 +24,6 @@ def register(app: Flask) -> None:
                 "flask demo refuses to run with MARKET_ENV=production: its accounts use the password published "
                 "in the README. Load the demo only into a development or test instance."
             )
-        summary = demo_module.load_demo(reset=reset)
+        summary = demo_module.load_demo()
         for line in summary:
             click.echo(line)

@@ -28,7 +28,7 @@ class DemoWorld:
     summary: list[str] = field(default_factory=list)
 
 
-def load_demo(reset: bool = False) -> list[str]:
+def load_demo() -> list[str]:
     world = DemoWorld()
     for name in DEMO_FEATURES:
         try:

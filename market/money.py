@@ -52,13 +52,6 @@ def parse_money(
         raise ValidationError(money_message(err.problem, limit), field) from None
 
 
-def optional_money(value: Any, field: str, **kwargs: Any) -> Decimal | None:
-    """None for an empty value, else :func:`parse_money`."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    return parse_money(value, field, **kwargs)
-
-
 class MoneyField(StringField):
     """A form field read by :func:`parse_cny`: ``38万`` and ``380,000`` are what people type."""
 

@@ -34,9 +34,6 @@ class EventStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
-EVENT_FLOW = tuple(EventStatus)
-
-
 class RequestStatus(enum.StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"

@@ -200,10 +200,6 @@ class LedgerEntry(Base):
         return json.loads(self.subsidies_json)
 
     @property
-    def is_reversal(self) -> bool:
-        return self.reverses_id is not None
-
-    @property
     def both_confirmed(self) -> bool:
         return self.payer_confirmed_at is not None and self.payee_confirmed_at is not None
 
@@ -342,13 +338,6 @@ END $$ LANGUAGE plpgsql
     "FOR EACH ROW EXECUTE FUNCTION ledger_append_only()",
     "CREATE TRIGGER ledger_chain_guard BEFORE DELETE ON ledger_chain "
     "FOR EACH ROW EXECUTE FUNCTION ledger_append_only()",
-)
-PG_TRIGGERS_DOWN = (
-    "DROP TRIGGER IF EXISTS ledger_chain_guard ON ledger_chain",
-    "DROP TRIGGER IF EXISTS ledger_event_guard ON ledger_event",
-    "DROP TRIGGER IF EXISTS ledger_entry_guard ON ledger_entry",
-    "DROP FUNCTION IF EXISTS ledger_append_only()",
-    "DROP FUNCTION IF EXISTS ledger_entry_guard()",
 )
 
 

@@ -1,7 +1,8 @@
 """Server-rendered SVG charts (pygal): no JavaScript, nothing from a CDN.
 
 pygal embeds scripts for tooltips by default; ``js=[]`` leaves them out, the inline config script it
-still writes is removed, and the XML declaration is dropped. The SVG is served as its own ``image/svg+xml`` response and shown with ``<img src=...>``, so
+still writes is removed, and the XML declaration is dropped. The SVG is served as its own ``image/svg+xml`` response and
+shown with ``<img src=...>``, so
 the pages keep their CSP (no inline script or style); the SVG response carries a CSP of its own that
 allows only the chart's embedded stylesheet.
 """

@@ -78,10 +78,6 @@ def _flag(cond):
     return case((cond, 1), else_=0)
 
 
-COMPLETE = and_(*(not_(c) for c in REASON_SQL.values()))
-COUNTED_FLAG = _flag(COMPLETE)
-
-
 def with_original(stmt):
     """Join the reversed payment (refunds only) that ``REVERSED_ENTRY_INCOMPLETE`` reads."""
     return stmt.outerjoin(Orig, E.reverses_id == Orig.id)

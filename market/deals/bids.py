@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from market import audit, evidence
-from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from market.errors import Conflict, PermissionDenied, ValidationError
 from market.extensions import db
 from market.links import path_for
 from market.money import parse_money
@@ -26,6 +26,7 @@ from .common import (
     acting_org,
     admins_and_requester,
     clock,
+    get_for_parties,
     get_for_update,
     is_party,
     listing_of_kind,
@@ -268,13 +269,8 @@ def _decline(user: Any, bid: Bid, reason: str, at: dt.datetime) -> None:
 
 # ---------------------------------------------------------------- questions
 def get_bid(user: Any, bid_id: int) -> Bid:
-    bid = db.session.get(Bid, bid_id)
-    if bid is None:
-        raise NotFound(_("找不到该方案。"))
-    require(user, "deals.view")
-    if not (user.is_district_staff or is_party(user, bid.bidder_id, bid.listing.owner_id)):
-        raise PermissionDenied(_("只有场景方和投标机构可以查看该方案。"))
-    return bid
+    return get_for_parties(user, Bid, bid_id, lambda b: (b.bidder_id, b.listing.owner_id),
+                           _("找不到该方案。"), _("只有场景方和投标机构可以查看该方案。"))
 
 
 def post_message(user: Any, bid_id: int, body: str | None, reply_to_id: int | None = None) -> BidMessage:

@@ -20,6 +20,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, or_, select
 
 from market import audit
+from market.db import get_or_404
 from market.domain.localtime import SHANGHAI, local_year, stamp
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
@@ -41,6 +42,7 @@ from .common import (
     acting_org,
     admins_and_requester,
     clock,
+    get_for_parties,
     get_for_update,
     is_party,
     listing_of_kind,
@@ -190,9 +192,7 @@ def add_block(user: Any, listing_id: int, start_at: dt.datetime | None, end_at: 
 
 
 def remove_block(user: Any, block_id: int) -> None:
-    block = db.session.get(BlockedPeriod, block_id)
-    if block is None:
-        raise NotFound(_("找不到该停用时段。"))
+    block = get_or_404(BlockedPeriod, block_id, _("找不到该停用时段。"))
     listing = get_for_update(Listing, block.availability.listing_id)
     require(user, "availability.edit", listing)
     audit.record(user, "availability.unblock", block, audit.snapshot(block), None)
@@ -384,13 +384,8 @@ def _local(moment: dt.datetime) -> str:
 
 
 def get_booking(user: Any, booking_id: int) -> Booking:
-    booking = db.session.get(Booking, booking_id)
-    if booking is None:
-        raise NotFound(_("找不到该预约。"))
-    require(user, "deals.view")
-    if not (user.is_district_staff or is_party(user, booking.renter_id, booking.listing.owner_id)):
-        raise PermissionDenied(_("只有预约双方可以查看该预约。"))
-    return booking
+    return get_for_parties(user, Booking, booking_id, lambda b: (b.renter_id, b.listing.owner_id),
+                           _("找不到该预约。"), _("只有预约双方可以查看该预约。"))
 
 
 def _provider_booking(user: Any, booking_id: int) -> Booking:

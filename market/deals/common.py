@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from flask_babel import gettext as _
 
+from market.db import get_or_404
 from market.domain import parties
-from market.errors import NotFound, ValidationError
+from market.errors import NotFound, PermissionDenied, ValidationError
 from market.extensions import db
 from market.notifications.services import org_admins
 from market.orgs.services import require_verified
+from market.permissions import require
 from models.users import User
 
 
@@ -72,6 +75,17 @@ def acting_org(user: Any):
 def is_party(user: Any, *org_ids: int | None) -> bool:
     """The user's organisation is one of ``org_ids`` (the bidder, owner, renter or applicant)."""
     return parties.is_party(getattr(user, "organisation_id", None), *org_ids)
+
+
+def get_for_parties(user: Any, model: type, obj_id: Any, sides: Callable[[Any], tuple[int | None, ...]],
+                    not_found: str, refused: str) -> Any:
+    """A deal record only its parties (``sides(record)``: the organisations on either side) and district
+    staff may see: NotFound with ``not_found``, then the ``deals.view`` rule, then PermissionDenied."""
+    obj = get_or_404(model, obj_id, not_found)
+    require(user, "deals.view")
+    if not (user.is_district_staff or is_party(user, *sides(obj))):
+        raise PermissionDenied(refused)
+    return obj
 
 
 def admins_and_requester(org_id: int, requester_id: int | None) -> list[User]:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from market import audit
 from market.domain.localtime import local_date
-from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from market.errors import Conflict, PermissionDenied, ValidationError
 from market.extensions import db
 from market.links import path_for
 from market.money import parse_money
@@ -29,6 +29,7 @@ from .common import (
     acting_org,
     admins_and_requester,
     clock,
+    get_for_parties,
     get_for_update,
     is_party,
     listing_of_kind,
@@ -215,13 +216,8 @@ def withdraw(user: Any, application_id: int) -> DataApplication:
 
 
 def get_application(user: Any, application_id: int) -> DataApplication:
-    app = db.session.get(DataApplication, application_id)
-    if app is None:
-        raise NotFound(_("找不到该申请。"))
-    require(user, "deals.view")
-    if not (user.is_district_staff or is_party(user, app.applicant_id, app.listing.owner_id)):
-        raise PermissionDenied(_("只有申请双方可以查看该申请。"))
-    return app
+    return get_for_parties(user, DataApplication, application_id, lambda a: (a.applicant_id, a.listing.owner_id),
+                           _("找不到该申请。"), _("只有申请双方可以查看该申请。"))
 
 
 def open_public_data() -> list[Listing]:

@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from market import audit
+from market.db import get_or_404
 from market.deals.common import acting_org, clock, get_for_update, serialise_writes
 from market.domain.localtime import SHANGHAI
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -70,13 +71,6 @@ def plan() -> dict[str, Any]:
 def _require(actor: Any, action: str, obj: Any = None) -> None:
     if not isinstance(actor, str):
         require(actor, action, obj)
-
-
-def _get(model: type, obj_id: Any, message: str):
-    obj = db.session.get(model, obj_id) if obj_id is not None else None
-    if obj is None:
-        raise NotFound(message)
-    return obj
 
 
 def notify(users, kind: str, title: str, body: str = "", link: str | None = None) -> None:
@@ -219,7 +213,7 @@ def create_from_plan(actor: Any, year: int, quarter: int) -> tuple[Event, bool]:
 def get_event(event_id: int, lock: bool = False) -> Event:
     if lock:
         return get_for_update(Event, event_id, _("找不到该活动。"))
-    return _get(Event, event_id, _("找不到该活动。"))
+    return get_or_404(Event, event_id, _("找不到该活动。"))
 
 
 def advance(actor: Any, event: Event, to: str | None = None) -> Event:

@@ -147,7 +147,7 @@ def detail(event_id: int):
             ctx["requests"] = svc.requests_of(event, org.id)
             if event.status in svc.OPEN_FOR_REQUESTS:
                 ctx["recommendations"] = svc.recommendations(event, org)
-                ctx["request_form"] = _request_form(event, org, reg)
+                ctx["request_form"] = _request_form(event, reg)
     if can(current_user, "event.manage"):
         ctx["participants"] = event.registrations
         ctx["accepted"] = db.session.execute(select(MeetingRequest).where(
@@ -162,7 +162,7 @@ def _slot_label(slot) -> str:
     return f"{format_local(slot.start_at, 'HH:mm')}–{format_local(slot.end_at, 'HH:mm')}"
 
 
-def _request_form(event: Event, org: Organisation, reg) -> RequestForm:
+def _request_form(event: Event, reg) -> RequestForm:
     form = RequestForm(prefix="req")
     others = [r for r in event.registrations if r.side != reg.side]
     form.to_org_id.choices = choices((r.organisation_id, r.organisation.name) for r in others)

@@ -285,13 +285,6 @@ def _lock_entry(entry_id: int) -> LedgerEntry:
     return entry
 
 
-def get_entry(entry_id: int) -> LedgerEntry:
-    entry = db.session.get(LedgerEntry, entry_id)
-    if entry is None:
-        raise NotFound(_("找不到这笔记录。"))
-    return entry
-
-
 # ---------------------------------------------------------------- recording
 def record_payment(
     user: Any,

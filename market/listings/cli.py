@@ -27,7 +27,8 @@ def import_command(file: Path, publish: bool, quiet: bool) -> None:
 
 
 @listings_cli.command("export")
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="File to write (.jsonl, .csv or .xlsx); default: JSON lines on stdout.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (.jsonl, .csv or .xlsx); default: JSON lines on stdout.")
 @click.option("--status", type=click.Choice([s.value for s in ListingStatus]), help="Only listings in this status.")
 def export_command(out: Path | None, status: str | None) -> None:
     """Export listings in the import format."""

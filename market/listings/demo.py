@@ -21,7 +21,8 @@ from . import fields
 
 SCENARIOS: list[dict[str, Any]] = [
     dict(ref="S0001", owner="L1", track="digital_healthcare", title="药物研发 AI 辅助筛选：小分子先导化合物虚拟筛选",
-         description="光华医疗在抗肿瘤小分子药物研发中，需要对约 **200 万** 个化合物进行虚拟筛选。\n\n欢迎具备分子对接、深度学习活性预测能力的中小企业参与，提供算法与算力服务。",
+         description="光华医疗在抗肿瘤小分子药物研发中，需要对约 **200 万** 个化合物进行虚拟筛选。\n\n"
+                     "欢迎具备分子对接、深度学习活性预测能力的中小企业参与，提供算法与算力服务。",
          tags=["人工智能", "药物研发", "虚拟筛选", "分子对接"], scenario_mode="rd_collaboration", budget_cny="800000.00", days=60,
          in_district_only=True, requirements="1. 基于深度学习的活性预测模型，AUC 不低于 0.85；\n2. 支持 GPU 集群并行对接；\n3. 数据不出园区。",
          deliverables="筛选报告、Top 500 候选化合物清单、可复现的模型与代码。"),

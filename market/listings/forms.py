@@ -115,7 +115,8 @@ def form_for(kind: str, **kwargs: Any) -> ListingForm:
 
 
 class ReviewForm(FlaskForm):
-    comment = TextAreaField(_l("审核意见"), validators=[Optional(), Length(max=2000)], description=_l("退回时必填，发布方会看到这段意见。"), render_kw={"rows": 3})
+    comment = TextAreaField(_l("审核意见"), validators=[Optional(), Length(max=2000)],
+                            description=_l("退回时必填，发布方会看到这段意见。"), render_kw={"rows": 3})
     publish = SubmitField(_l("通过并发布"))
     send_back = SubmitField(_l("退回修改"))
 

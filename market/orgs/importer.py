@@ -180,7 +180,10 @@ def parse_row(line: int, row: dict[str, Any], errors: list[RowError]) -> dict[st
         if size and cls.size and size != cls.size:
             p["size_conflict"] = cls
         elif not size and not cls.size and p["kind"] == "sme":
-            errors.append(RowError(line, "size", _("中小微企业必须填写 size，或提供足以划型的 industry、employees、revenue_cny（部分行业需 assets_cny）：%(r)s", r=cls.reason)))
+            errors.append(RowError(
+                line, "size",
+                _("中小微企业必须填写 size，或提供足以划型的 industry、employees、revenue_cny（部分行业需 assets_cny）：%(r)s",
+                  r=cls.reason)))
     return None if len(errors) > before else p
 
 
@@ -279,7 +282,8 @@ def _plan_batch(batch: list[tuple[int, dict[str, Any]]], seen_ref: dict[str, int
         existing = by_ref.get(p["ref"])
         holder = by_uscc.get(p["uscc"])
         if holder is not None and holder is not existing:
-            errors.append(RowError(line, "uscc", _("该统一社会信用代码已属于机构 %(ref)s（%(name)s）。", ref=holder.ref or holder.id, name=holder.name)))
+            errors.append(RowError(line, "uscc", _("该统一社会信用代码已属于机构 %(ref)s（%(name)s）。",
+                                                   ref=holder.ref or holder.id, name=holder.name)))
         if existing is not None and existing.uscc != p["uscc"] and ledger_has_entries(existing.id):
             # the ledger's hashes bind the code (models/ledger.py): changing it would break `ledger verify`
             errors.append(RowError(line, "uscc", _("该机构已有台账记录，统一社会信用代码不能再修改。")))
@@ -350,7 +354,8 @@ def _apply(org: Organisation | None, desired: dict[str, Any], source: str | None
     if _comparable({"external_subsidies": [_subsidy_row(s) for s in org.external_subsidies]}) != _comparable({"external_subsidies": new_subsidies}):
         org.external_subsidies.clear()
         for s in new_subsidies:
-            org.external_subsidies.append(ExternalSubsidy(rule=s["rule"], year=s["year"], amount_cny=s["amount_cny"], source=s["source"], item=s.get("item")))
+            org.external_subsidies.append(ExternalSubsidy(rule=s["rule"], year=s["year"], amount_cny=s["amount_cny"],
+                                                     source=s["source"], item=s.get("item")))
     new_row = _comparable(desired)
     changed = sorted(k for k in set(old_row) | set(new_row) if old_row.get(k) != new_row.get(k) and k != "verified")
     cls = p.get("classification")

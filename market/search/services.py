@@ -21,6 +21,7 @@ from whoosh import collectors, sorting
 from whoosh import query as Q
 
 from market import audit, outbox, permissions
+from market.db import get_or_404
 from market.errors import NotFound, ValidationError
 from market.extensions import db
 from models.listings import Listing, ListingStatus
@@ -285,7 +286,7 @@ def clean_filters(raw: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _filter_query(filters: dict[str, str], exclude_ids: list[int] | None = None) -> Q.Query | None:
+def _filter_query(filters: dict[str, str]) -> Q.Query | None:
     terms = [Q.Term(labels.FACET_FIELDS[name], value) for name, value in filters.items()]
     if not terms:
         return None
@@ -896,9 +897,7 @@ def save_search(user: User, name: str, q: str, filters: dict[str, Any]) -> Saved
 
 
 def delete_saved_search(user: User, saved_id: int) -> None:
-    row = db.session.get(SavedSearch, saved_id)
-    if row is None:
-        raise NotFound(_("保存的搜索不存在。"))
+    row = get_or_404(SavedSearch, saved_id, _("保存的搜索不存在。"))
     permissions.require(user, "search.saved_manage", row)
     audit.record(user, "search.saved_deleted", row, audit.snapshot(row), None)
     db.session.execute(delete(SavedSearchMatch).where(SavedSearchMatch.saved_search_id == row.id))

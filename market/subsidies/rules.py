@@ -172,10 +172,6 @@ def judged_payment(p: Payment, by_id: Mapping[int, Payment]) -> Payment:
     return original
 
 
-def version_for(rule: Rule, day: dt.date) -> Version | None:
-    return rule.version_on(day)
-
-
 def structural_version(rule: Rule, day: dt.date) -> Version:
     """The version whose base filters decide whether an entry is the rule's business at all: the one in
     force, else the nearest (so a payment before the policy still shows as excluded, with its reason)."""
@@ -262,7 +258,7 @@ def counterparty_reasons(facts: OrgFacts | None, version: Version) -> list[str]:
     return out
 
 
-def exclusion_reasons(p: Payment, judged: Payment, rule: Rule, beneficiary: int, counterparty: int,
+def exclusion_reasons(p: Payment, judged: Payment, rule: Rule, beneficiary: int,
                       timelines: Mapping[int, Timeline], group_of: Mapping[int, int | None],
                       params: Parameters, judged_problems: tuple[str, ...] = (),
                       day: dt.date | None = None) -> tuple[str, ...]:
@@ -441,11 +437,11 @@ def compute(
         judged = judged_payment(p, by_id)
         day = days[judged.id]
         options: dict[int, list[tuple[str, str]]] = defaultdict(list)
-        for rule, beneficiary, counterparty in candidate_rules(judged, params, day):
+        for rule, beneficiary, _counterparty in candidate_rules(judged, params, day):
             if beneficiaries is not None and beneficiary not in beneficiaries:
                 continue
             touched.add((beneficiary, rule.id))
-            reasons = exclusion_reasons(p, judged, rule, beneficiary, counterparty, timelines, group_of, params,
+            reasons = exclusion_reasons(p, judged, rule, beneficiary, timelines, group_of, params,
                                         judged.problems if p.is_refund else (), day)
             if reasons:
                 detail = "、".join(EVIDENCE_WORDS.get(m, m) for m in p.missing_evidence) if reasons[0] == "missing_evidence" else ""

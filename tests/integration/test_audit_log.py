@@ -42,7 +42,8 @@ def test_filters_in_words_by_organisation_and_dates(client, login, make_user, ma
     org = make_org(name="长春光谱科技", ref="S1")
     sme = make_user(role=Role.ORG_ADMIN, email="boss@sme.cn", org=org)
     other = make_user(role=Role.ORG_ADMIN, email="x@other.cn")
-    _entry(reviewer, "org.verify", "organisation", "S1", dt.datetime(2026, 3, 1, 2, tzinfo=UTC), {"verification_status": "pending"}, {"verification_status": "verified"})
+    _entry(reviewer, "org.verify", "organisation", "S1", dt.datetime(2026, 3, 1, 2, tzinfo=UTC),
+           {"verification_status": "pending"}, {"verification_status": "verified"})
     _entry(sme, "listing.publish", "listing", "L7", dt.datetime(2026, 3, 1, 17, tzinfo=UTC))  # 3-02 01:00 in Beijing
     _entry(sme, "ledger.record", "ledger_entry", "E1", dt.datetime(2026, 3, 4, tzinfo=UTC))
     _entry(other, "ledger.confirm", "ledger_entry", "E2", dt.datetime(2026, 3, 4, 1, tzinfo=UTC))

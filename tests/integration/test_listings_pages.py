@@ -85,7 +85,8 @@ def test_detail_counts_views_but_not_the_owners(client, login, make_org, make_us
 
 def test_html_in_listing_text_is_sanitised_everywhere(client, login, make_org, make_user, app):
     p = people(make_org, make_user)
-    listing = published_instrument(p, {**INSTRUMENT, "title": "<b>SEM</b><script>t()</script>", "description": XSS, "booking_rules": XSS, "tags": "<i>x</i>"})
+    listing = published_instrument(p, {**INSTRUMENT, "title": "<b>SEM</b><script>t()</script>", "description": XSS,
+                                                 "booking_rules": XSS, "tags": "<i>x</i>"})
     for url in (f"/listings/{listing.ref}", "/listings/", "/listings/?kind=instrument"):
         body = client.get(url).get_data(as_text=True)
         assert "<script>alert" not in body and "<script>t()" not in body and "<img" not in body, url

@@ -21,7 +21,8 @@ TODAY = dt.date.today()
 
 
 def _apply(**kw):
-    base = dict(purpose="研发慢病管理模型", fields="年龄、诊断、用药", period_start=TODAY, period_end=TODAY + dt.timedelta(days=180), mode="franchise")
+    base = dict(purpose="研发慢病管理模型", fields="年龄、诊断、用药", period_start=TODAY,
+                period_end=TODAY + dt.timedelta(days=180), mode="franchise")
     base.update(kw)
     return ApplicationInput(**base)
 

@@ -76,7 +76,8 @@ def test_bid_pages_from_submission_to_contract(app, world):
     contract = db.session.query(Contract).one()
     body = owner.get(f"/deals/contracts/{contract.id}").get_data(as_text=True)
     assert "¥150,000.00" in body and "确认合同" in body
-    r = owner.post(f"/deals/contracts/{contract.id}", data={"t-amount_cny": "150000", "t-schedule": "2027-03-01 50000 首付款\n2027-06-01 90000 尾款", "t-submit": "1"})
+    r = owner.post(f"/deals/contracts/{contract.id}", data={"t-amount_cny": "150000",
+                                                               "t-schedule": "2027-03-01 50000 首付款\n2027-06-01 90000 尾款", "t-submit": "1"})
     assert r.status_code == 200 and "不一致" in r.get_data(as_text=True)
     r = sme.post(f"/deals/contracts/{contract.id}", data={"d-document": (io.BytesIO(MINIMAL_PDF), "合同.pdf"), "d-submit": "1"},
                  content_type="multipart/form-data")
@@ -146,7 +147,8 @@ def test_data_application_pages(app, world, make_org, make_user):
     r = owner.post(f"/deals/applications/{app_row.id}", data={"outcome": "reject", "reason": ""})
     assert r.status_code == 200 and "请填写拒绝原因" in r.get_data(as_text=True)
     r = owner.post(f"/deals/applications/{app_row.id}", data={"outcome": "approve", "fee_cny": "5000",
-                                                             "valid_from": today.isoformat(), "valid_until": (today + dt.timedelta(days=30)).isoformat()})
+                                                             "valid_from": today.isoformat(),
+                                                             "valid_until": (today + dt.timedelta(days=30)).isoformat()})
     assert r.status_code == 302
     assert "医保结算数据" in sme.get("/deals/").get_data(as_text=True)
     assert db.session.query(Contract).one().kind == "data_access"
