@@ -113,9 +113,9 @@ def confirm_email(token: str):
     try:
         user = services.confirm_email(token)
         commit()
-    except Conflict as err:  # already confirmed: the link is spent, the account works
+    except Conflict as err:  # already confirmed: the link is spent, the account works (the flash says log in)
         flash(err.message, "info")
-        return redirect(url_for("auth.login"))
+        return redirect(url_for("public.home"))
     except ValidationError as err:
         return render_template("errors/error.html", status=400, message=err.message, title=_("确认邮箱")), 400
     login_user(user)

@@ -117,9 +117,9 @@ def test_confirmation_link_is_single_use(app, client):
     assert app.test_client().get(link).status_code == 302
     again = app.test_client()
     resp = again.get(link)
-    assert resp.status_code == 302 and resp.headers["Location"] == "/auth/login"  # spent: log in instead
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"  # spent: told to log in instead
+    assert again.get("/").get_data(as_text=True).count("此邮箱已确认，请直接登录") == 1
     assert again.get("/auth/account").status_code == 302  # and it did not log this browser in
-    assert again.get("/auth/login").get_data(as_text=True).count("此邮箱已确认，请直接登录") == 1
 
 
 def test_expired_or_forged_confirmation_link_is_refused(app, client, monkeypatch):
