@@ -45,6 +45,10 @@ class User(TimestampMixin, Base):
     # Bumped by logout, password change or reset and deactivation: every session and remember-me cookie
     # carries the version it was issued for (get_id), and one of an older version no longer logs in.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When the user proved the e-mail is theirs. NULL only for a self-registered organisation's first
+    # user who has not opened the confirmation link yet: such an account cannot log in (issue 8).
+    # Accounts made any other way (invitations, CLI, import) are confirmed when created.
+    email_confirmed_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow)
 
     # Flask-Login protocol, kept here so models need no Flask import.
     @property

@@ -22,6 +22,7 @@ ACTIONS: dict[str, str] = {
     "auth.password_reset_requested": N_("申请重置密码"),
     "auth.password_reset": N_("重置密码"),
     "auth.invite_accepted": N_("接受邀请并设置密码"),
+    "auth.email_confirmed": N_("确认注册邮箱"),
     # organisations
     "org.register": N_("机构注册"),
     "org.edit": N_("修改机构资料"),
@@ -160,6 +161,7 @@ FIELDS: dict[str, str] = {
     "locale": N_("界面语言"),
     "locked_until": N_("锁定至"),
     "password_changed_at": N_("密码修改时间"),
+    "email_confirmed_at": N_("邮箱确认时间"),
     "last_login_at": N_("最近登录"),
     "user": N_("用户"),
     "user_id": N_("用户"),

@@ -31,6 +31,8 @@ log = logging.getLogger("market.auth")
 
 RESET_SALT = "market.password-reset"
 INVITE_SALT = "market.member-invite"
+CONFIRM_SALT = "market.email-confirm"  # a registered organisation's first user confirms the e-mail
+CONFIRM_MAX_AGE = 24 * 3600
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -90,7 +92,7 @@ def authenticate(email: str, password: str) -> User:
     if not password_ok:
         _count_failure(user, now)
         raise _login_refused()
-    if not user.active:
+    if not user.active or user.email_confirmed_at is None:
         raise _login_refused()
     user.failed_logins = 0
     user.locked_until = None
@@ -149,6 +151,8 @@ def make_password_token(user: User, salt: str = RESET_SALT) -> str:
 
 
 def _max_age(salt: str) -> int:
+    if salt == CONFIRM_SALT:
+        return int(current_app.config.get("EMAIL_CONFIRM_MAX_AGE", CONFIRM_MAX_AGE))
     key = "INVITE_MAX_AGE" if salt == INVITE_SALT else "PASSWORD_RESET_MAX_AGE"
     return int(current_app.config[key])
 
@@ -200,8 +204,62 @@ def reset_password(token: str, new_password: str, salt: str = RESET_SALT) -> Use
     check_password_strength(new_password, "password")
     before = {"password_changed_at": user.password_changed_at}
     _set_password(user, new_password)
+    if user.email_confirmed_at is None:  # the link came by mail: the mailbox is theirs
+        user.email_confirmed_at = utcnow()
     action = "auth.invite_accepted" if salt == INVITE_SALT else "auth.password_reset"
     record(user, action, user, before, {"password_changed_at": user.password_changed_at})
+    db.session.flush()
+    return user
+
+
+# ---------------------------------------------------------------- e-mail confirmation (registration)
+
+
+def send_confirmation(user: User) -> str:
+    """Queue the link that confirms a newly registered user's e-mail (and logs them in)."""
+    from market.links import external_url
+    from market.notifications.mail import queue_mail
+
+    link = external_url("auth.confirm_email", token=make_password_token(user, CONFIRM_SALT))
+    hours = max(1, _max_age(CONFIRM_SALT) // 3600)
+    body = _("您（或有人用您的邮箱）在长春新区开放场景平台申请注册机构 %(org)s。请打开下面的链接确认邮箱并完成注册：\n\n%(link)s\n\n"
+             "此链接 %(hours)d 小时内有效，只能使用一次。如果不是您本人操作，请忽略本邮件。",
+             org=user.organisation.name if user.organisation else "", link=link, hours=hours)
+    queue_mail(user.email, _("请确认您的邮箱，完成机构注册"), body)
+    log.info("confirmation link for %s: %s", user.email, link)
+    return link
+
+
+def send_registration_notice(user: User) -> None:
+    """Someone tried to register an organisation with ``user``'s e-mail: tell the owner, and nothing else
+    (the registration page answers as for a new e-mail, so it cannot be used to probe for accounts)."""
+    from market.links import external_url
+    from market.notifications.mail import queue_mail
+
+    body = _("有人尝试用您的邮箱在长春新区开放场景平台注册机构。您的账号没有任何改动。"
+             "如果是您本人，请直接登录或找回密码：\n\n%(login)s\n%(reset)s\n\n如果不是您本人，请忽略本邮件。",
+             login=external_url("auth.login"), reset=external_url("auth.request_reset"))
+    queue_mail(user.email, _("有人尝试用您的邮箱注册机构"), body)
+    log.info("registration attempted with the existing account %s", user.email)
+
+
+def confirm_email(token: str) -> User:
+    """Confirm the e-mail a confirmation link was issued for. Single-use: a confirmed user's link is
+    refused with Conflict (the caller sends them to log in); an expired or forged one with ValidationError."""
+    try:
+        data = _serializer(CONFIRM_SALT).loads(token, max_age=_max_age(CONFIRM_SALT))
+    except SignatureExpired:
+        raise ValidationError(_("此确认链接已过期。请用“忘记密码”重新获取链接，设置密码后即可登录。"), "token") from None
+    except BadSignature:
+        raise ValidationError(_("此链接无效。"), "token") from None
+    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    if user is None or not user.active or data.get("fp") != _fingerprint(user):
+        raise ValidationError(_("此链接已使用过或已失效，请重新申请。"), "token")
+    if user.email_confirmed_at is not None:
+        raise Conflict(_("此邮箱已确认，请直接登录。"))
+    user.email_confirmed_at = utcnow()
+    user.last_login_at = user.email_confirmed_at
+    record(user, "auth.email_confirmed", user, {"email_confirmed_at": None}, {"email_confirmed_at": user.email_confirmed_at})
     db.session.flush()
     return user
 

@@ -3,7 +3,7 @@ from flask import flash as _flash
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from market.errors import DomainError, ValidationError
+from market.errors import Conflict, DomainError, ValidationError
 from market.web import PUBLIC, apply_domain_error, commit, permission_required
 
 from . import bp, role_label, services
@@ -104,6 +104,27 @@ def reset_password(token: str):
 @permission_required(PUBLIC)
 def accept_invite(token: str):
     return _set_password_page(token, services.INVITE_SALT, _("设置密码"))
+
+
+@bp.route("/confirm/<token>")
+@permission_required(PUBLIC)
+def confirm_email(token: str):
+    """The link mailed on registration: confirms the e-mail and logs the new organisation admin in."""
+    try:
+        user = services.confirm_email(token)
+        commit()
+    except Conflict as err:  # already confirmed: the link is spent, the account works (the flash says log in)
+        flash(err.message, "info")
+        return redirect(url_for("public.home"))
+    except ValidationError as err:
+        return render_template("errors/error.html", status=400, message=err.message, title=_("确认邮箱")), 400
+    login_user(user)
+    if user.locale:
+        session["lang"] = user.locale
+    flash(_("邮箱已确认，注册完成。区里工作人员审核营业执照后会通知您。"), "success")
+    if user.organisation_id:
+        return redirect(url_for("orgs.profile", org_id=user.organisation_id))
+    return redirect(url_for("dashboard.home"))
 
 
 # ---------------------------------------------------------------- own account

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, BinaryIO
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, null, select
 from sqlalchemy.exc import IntegrityError
 
 from market import audit, evidence
@@ -256,9 +256,15 @@ def _check_figures(industry: str | None, employees: int | None, revenue: Decimal
         raise ValidationError(_("资产总额不能为负数。"), "assets_cny")
 
 
-def register_organisation(reg: Registration) -> tuple[Organisation, User]:
-    """A new organisation and its first org_admin; pending until a district reviewer decides."""
-    from market.auth.services import find_user_by_email
+def register_organisation(reg: Registration) -> tuple[Organisation, User] | None:
+    """A new organisation and its first org_admin; pending until a district reviewer decides.
+
+    The org_admin cannot log in until they open the confirmation link mailed to them. If the e-mail
+    already has an account, nothing is created and its owner is mailed a notice instead (None is
+    returned): the caller answers exactly as for a new e-mail, so registration cannot be used to
+    probe which e-mails have accounts (issue 8). A password is hashed either way (no timing oracle).
+    """
+    from market.auth.services import find_user_by_email, send_confirmation, send_registration_notice
 
     name = check_name(reg.name, "name")
     english_name = check_name(reg.english_name, "english_name", required=False)
@@ -281,12 +287,15 @@ def register_organisation(reg: Registration) -> tuple[Organisation, User]:
     email = (reg.admin_email or "").strip().lower()
     if not email or "@" not in email or len(email) > 254:
         raise ValidationError(_("请填写有效的邮箱。"), "admin_email")
-    if find_user_by_email(email):
-        raise ValidationError(_("该邮箱已注册，请直接登录。"), "admin_email")
     check_password_strength(reg.password, "password")
     if reg.licence is None:
         raise ValidationError(_("请上传营业执照（PDF、PNG 或 JPG）。"), "licence")
     stored = evidence.store(reg.licence, reg.licence_filename or "licence", field="licence", max_bytes=LICENCE_MAX_BYTES)
+    password_hash = hash_password(reg.password)
+    owner = find_user_by_email(email)
+    if owner is not None:
+        send_registration_notice(owner)
+        return None
 
     org = Organisation(
         ref=reg.uscc,  # a registered organisation's stable key is its code (exports need a ref)
@@ -307,7 +316,8 @@ def register_organisation(reg: Registration) -> tuple[Organisation, User]:
         licence_sha256=stored.sha256,
         licence_filename=stored.filename,
     )
-    user = User(email=email, name=admin_name, password_hash=hash_password(reg.password), role=Role.ORG_ADMIN, organisation=org)
+    user = User(email=email, name=admin_name, password_hash=password_hash, role=Role.ORG_ADMIN, organisation=org,
+                email_confirmed_at=null())  # NULL, not the column default: unconfirmed until the link
     db.session.add_all([org, user])
     db.session.flush()
     _event(org, user, "registered", size=org.size, classification=cls.reason if cls else None, licence=stored.sha256)
@@ -321,6 +331,7 @@ def register_organisation(reg: Registration) -> tuple[Organisation, User]:
     except IntegrityError:  # a concurrent registration took the code or the email
         db.session.rollback()
         raise Conflict(_("该统一社会信用代码或邮箱刚刚被注册，请检查后重试。")) from None
+    send_confirmation(user)
     return org, user
 
 

@@ -12,7 +12,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 from sqlalchemy import or_, select
 
 from market import evidence
@@ -53,6 +53,7 @@ def _file(field):
 
 # ---------------------------------------------------------------- public
 KEPT_LICENCE = "register_licence"  # session key: the licence uploaded on a failed try, kept for the retry
+SENT_TO = "register_sent_to"  # session key: the e-mail the "we sent you a mail" page names
 
 
 def _keep_licence(form: RegisterForm) -> dict | None:
@@ -95,19 +96,29 @@ def register():
             licence=evidence.path_for(kept["sha256"]).open("rb"), licence_filename=kept["filename"],
         )
         try:
-            org, user = services.register_organisation(reg)
+            services.register_organisation(reg)  # None when the e-mail is taken: answered the same way
             commit()
         except DomainError as err:
             apply_domain_error(form, err)
         else:
             session.pop(KEPT_LICENCE, None)
-            login_user(user)
-            flash(_("注册已提交，区里工作人员审核营业执照后会通知您。"), "success")
-            return redirect(url_for("orgs.profile", org_id=org.id))
+            session[SENT_TO] = (form.admin_email.data or "").strip().lower()
+            return redirect(url_for("orgs.register_sent"))
         finally:
             reg.licence.close()
     return render_template("orgs/register.html", form=form, kept_licence=kept, retry=request.method == "POST",
                            title=_("机构注册"))
+
+
+@bp.route("/register/sent")
+@permission_required(PUBLIC)
+def register_sent():
+    """One page whether the e-mail was new (a confirmation link was mailed) or already had an account
+    (its owner was mailed a notice): the answer reveals nothing about which e-mails have accounts."""
+    email = session.get(SENT_TO)
+    if not email:
+        return redirect(url_for("orgs.register"))
+    return render_template("orgs/register_sent.html", email=email, title=_("申请已提交"))
 
 
 def _may_see_unverified(org: Organisation) -> bool:

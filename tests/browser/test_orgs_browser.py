@@ -1,8 +1,12 @@
 """In the browser: an organisation registers, a reviewer approves it, the organisation sees it verified."""
 
+import re
+import time
+
 import pytest
 from playwright.sync_api import expect
 
+from market.notifications.mail import outbox
 from market.orgs.uscc import make_valid_uscc
 from models.users import Role
 from tests.browser.conftest import ui_login
@@ -11,6 +15,18 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.browser
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def confirmation_path(email: str) -> str:
+    """The confirmation link mailed to ``email`` (memory backend, drained by the live server after the
+    response, so wait a moment), as a path on the live server (the mail's host is SITE_URL)."""
+    for _ in range(100):
+        bodies = [m.get_content() for m in outbox if m["To"] == email]
+        found = [re.search(r"https?://[^/\s]+(/auth/confirm/\S+)", body) for body in bodies]
+        if found and found[-1]:
+            return found[-1].group(1)
+        time.sleep(0.05)
+    raise AssertionError(f"no confirmation mail to {email}")
 
 
 def logout(page):
@@ -39,6 +55,9 @@ def test_register_approve_and_see_verified(page, site, make_user):
     page.fill("input[name=password]", "Strong2026pw")
     page.fill("input[name=password2]", "Strong2026pw")
     page.click("#register-form [type=submit]")
+    # not logged in yet: the same answer as for a taken e-mail, and a link by mail
+    expect(page.locator("#register-sent")).to_contain_text("我们已向 qian@example.cn 发送了一封邮件")
+    page.goto(site + confirmation_path("qian@example.cn"))
     expect(page.locator("#org-name")).to_have_text(org_name)
     expect(page.locator("[data-status=pending]")).to_be_visible()
     logout(page)

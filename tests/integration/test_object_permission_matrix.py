@@ -45,7 +45,7 @@ from sqlalchemy import func, select
 
 from market import evidence
 from market.auth.passwords import hash_password
-from market.auth.services import INVITE_SALT, create_token, make_password_token
+from market.auth.services import CONFIRM_SALT, INVITE_SALT, create_token, make_password_token
 from market.extensions import db
 from market.ledger import services as ledger_svc
 from market.notifications.services import notify
@@ -183,6 +183,7 @@ def _build_world() -> SimpleNamespace:
         s.token, _secret = create_token(s.p_admin, "对象矩阵", actor="test")
         s.reset_token = make_password_token(s.p_extra)
         s.invite_token = make_password_token(s.p_extra, INVITE_SALT)
+        s.confirm_token = make_password_token(s.p_extra, CONFIRM_SALT)  # already confirmed: sends to log in
     for u in (w.reviewer, w.d_admin):
         notify([u], "matrix", "对象矩阵通知")
     db.session.commit()
@@ -284,6 +285,7 @@ SPECS: dict[str, Spec] = {
     "listings_api.get_listing": Spec(listing_params("draft"), get=SEE_DRAFT),
     "auth.reset_password": Spec(lambda w, s: {"token": s.reset_token}, get=anyone, post=anyone),
     "auth.accept_invite": Spec(lambda w, s: {"token": s.invite_token}, get=anyone, post=anyone),
+    "auth.confirm_email": Spec(lambda w, s: {"token": s.confirm_token}, get=anyone),
     # ---- listings (the draft belongs to the provider; the reviewer handles it in the queue)
     "listings.edit": Spec(listing_params("draft"), get=OWN_LISTING, post=OWN_LISTING,
                           data=lambda w, s: {"title": s.draft.title, "description": "改", "track": "digital_healthcare",

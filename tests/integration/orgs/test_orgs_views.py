@@ -27,14 +27,15 @@ def register_data(**over):
     return data
 
 
-def test_register_page_creates_pending_org_and_logs_in(client):
+def test_register_page_creates_pending_org_and_mails_the_confirmation(client):
     assert "机构注册" in client.get("/orgs/register").get_data(as_text=True)
     resp = client.post("/orgs/register", data=register_data(), content_type="multipart/form-data")
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     org = db.session.execute(select(Organisation)).scalar_one()
     assert org.uscc == make_valid_uscc(31337)  # typed in lower case, normalised by the form
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
-    assert "正在审核中" in page and 'data-status="pending"' in page
+    assert "我们已向 zhao@example.cn 发送了一封邮件" in page
+    assert client.get(f"/orgs/{org.id}").status_code == 404  # not logged in: the pending profile is hidden
 
 
 def test_register_shows_field_errors_and_saves_nothing(client):
