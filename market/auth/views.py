@@ -35,6 +35,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("public.home"))
     form = LoginForm()
+    if request.method == "GET" and request.args.get("email"):  # from the e-mail confirmation link
+        form.email.data = request.args["email"][:254]
     if form.validate_on_submit():
         try:
             user = services.authenticate(form.email.data, form.password.data)
@@ -109,7 +111,10 @@ def accept_invite(token: str):
 @bp.route("/confirm/<token>")
 @permission_required(PUBLIC)
 def confirm_email(token: str):
-    """The link mailed on registration: confirms the e-mail and logs the new organisation admin in."""
+    """The link mailed on registration: confirms the e-mail, then asks for the password.
+
+    It never logs anyone in by itself: a mailed link that switched the browser into its account would
+    let someone sign a victim into an account the sender controls (login CSRF)."""
     try:
         user = services.confirm_email(token)
         commit()
@@ -118,13 +123,9 @@ def confirm_email(token: str):
         return redirect(url_for("public.home"))
     except ValidationError as err:
         return render_template("errors/error.html", status=400, message=err.message, title=_("确认邮箱")), 400
-    login_user(user)
-    if user.locale:
-        session["lang"] = user.locale
-    flash(_("邮箱已确认，注册完成。区里工作人员审核营业执照后会通知您。"), "success")
-    if user.organisation_id:
-        return redirect(url_for("orgs.profile", org_id=user.organisation_id))
-    return redirect(url_for("dashboard.home"))
+    flash(_("邮箱已确认，请用注册时设置的密码登录。区里工作人员审核营业执照后会通知您。"), "success")
+    next_page = url_for("orgs.profile", org_id=user.organisation_id) if user.organisation_id else None
+    return redirect(url_for("auth.login", email=user.email, next=next_page))
 
 
 # ---------------------------------------------------------------- own account

@@ -57,7 +57,10 @@ def test_register_approve_and_see_verified(page, site, make_user):
     page.click("#register-form [type=submit]")
     # not logged in yet: the same answer as for a taken e-mail, and a link by mail
     expect(page.locator("#register-sent")).to_contain_text("我们已向 qian@example.cn 发送了一封邮件")
-    page.goto(site + confirmation_path("qian@example.cn"))
+    page.goto(site + confirmation_path("qian@example.cn"))  # confirms, then asks for the password
+    expect(page.locator("input[name=email]")).to_have_value("qian@example.cn")
+    page.fill("input[name=password]", "Strong2026pw")
+    page.click("form [type=submit]")
     expect(page.locator("#org-name")).to_have_text(org_name)
     expect(page.locator("[data-status=pending]")).to_be_visible()
     logout(page)

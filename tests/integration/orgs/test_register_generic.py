@@ -99,12 +99,15 @@ def test_new_admin_cannot_log_in_before_confirming_and_can_after(app, client, ma
     assert client.get("/auth/account").status_code == 302
     refused = app.test_client().post("/auth/login", data={"email": user.email, "password": "Strong2026pw"})
     assert refused.status_code == 200 and "邮箱或密码不正确" in refused.get_data(as_text=True)
-    # the mailed link confirms and logs in
+    # the mailed link confirms, then asks for the password: a link never logs a browser in by itself
     resp = client.get(confirm_link(user.email))
-    assert resp.status_code == 302 and resp.headers["Location"] == f"/orgs/{org.id}"
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/auth/login?")
+    assert client.get("/auth/account").status_code == 302
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
-    assert "邮箱已确认" in page and 'data-status="pending"' in page
-    assert client.get("/auth/account").status_code == 200
+    assert "邮箱已确认" in page and user.email in page
+    resp = client.post(resp.headers["Location"], data={"email": user.email, "password": "Strong2026pw"})
+    assert resp.status_code == 302 and resp.headers["Location"] == f"/orgs/{org.id}"
+    assert 'data-status="pending"' in client.get(f"/orgs/{org.id}").get_data(as_text=True)
     db.session.refresh(user)
     assert user.email_confirmed_at is not None
     assert "auth.email_confirmed" in [a.action for a in db.session.execute(select(AuditEntry)).scalars()]
