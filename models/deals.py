@@ -52,7 +52,10 @@ class Contract(TimestampMixin, Base):
     payer: Mapped[Organisation] = relationship(foreign_keys=[payer_id])
     payee_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     payee: Mapped[Organisation] = relationship(foreign_keys=[payee_id])
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200))  # in the creator's language (exports, old rows)
+    # the untranslated msgid and parameters of a generated title, rendered in the reader's language
+    title_key: Mapped[str | None] = mapped_column(String(200))
+    title_params: Mapped[dict[str, Any] | None]
     amount_cny: Mapped[Decimal]
     # [{"due": "2027-03-01", "amount_cny": "60000.00", "note": "首付款"}, ...]
     payment_schedule: Mapped[list[Any]] = mapped_column(default=list)
@@ -67,6 +70,19 @@ class Contract(TimestampMixin, Base):
     source_type: Mapped[str | None] = mapped_column(String(20))
     source_id: Mapped[int | None]
     note: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def display_title(self) -> str:
+        from market.textkeys import render
+
+        return render(self.title_key, self.title_params, self.title)
+
+    @property
+    def title_text(self) -> Any:
+        """The title as a generated-text parameter (translated where it is shown)."""
+        from market.textkeys import keyed
+
+        return keyed(self.title_key, self.title_params, self.title)
 
 
 # ---------------------------------------------------------------- bids (揭榜, art. 8)

@@ -149,6 +149,7 @@ HIDDEN: frozenset[str] = frozenset({
     "event_hash", "description_html", "session_version", "failed_logins", "view_count", "seq",
     "prefix", "source_id", "source_type", "processed_at", "last_notified_at", "last_used_at",
     "seed_key", "checkin_code", "pair_low", "pair_high", "weight_detail",
+    "title_key", "title_params", "body_key", "params",  # generated text keys: the title column shows the text
 })
 
 FIELDS: dict[str, str] = {

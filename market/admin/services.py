@@ -173,7 +173,7 @@ def _resolvers() -> dict[str, tuple[Any, Callable[[Any], str], Callable[[Any], s
         "resource_availability": (ResourceAvailability, listing_of, lambda a: None, False),
         "blocked_period": (BlockedPeriod, lambda b: "", lambda b: None, False),
         "data_application": (DataApplication, listing_of, lambda a: url_for("deals.application_detail", application_id=a.id), False),
-        "contract": (Contract, lambda c: c.title, lambda c: url_for("deals.contract_detail", contract_id=c.id), False),
+        "contract": (Contract, lambda c: c.display_title, lambda c: url_for("deals.contract_detail", contract_id=c.id), False),
         "ledger_entry": (LedgerEntry, lambda e: e.ref, lambda e: url_for("ledger.entry", entry_id=e.id), True),
         "related_party_group": (RelatedPartyGroup, lambda g: g.name, lambda g: url_for("orgs.group_detail", group_id=g.id), False),
         "search_synonym": (SearchSynonym, lambda s: "", lambda s: None, False),

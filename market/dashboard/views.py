@@ -214,7 +214,7 @@ def _application_row(a: DataApplication) -> dict[str, Any]:
 
 
 def _contract_row(c: Contract) -> dict[str, Any]:
-    return {"id": f"C{c.id}", "link": f"/deals/contracts/{c.id}", "listing": c.title, "provider": c.payee.name,
+    return {"id": f"C{c.id}", "link": f"/deals/contracts/{c.id}", "listing": c.display_title, "provider": c.payee.name,
             "party": c.payer.name, "status": status_label(c), "amount": c.amount_cny, "at": c.created_at,
             "note": label(ContractKind, c.kind)}
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, BinaryIO
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from market import audit, evidence
@@ -134,8 +135,8 @@ def submit_bid(user: Any, listing_id: int, data: BidInput, now: dt.datetime | No
     audit.record(user, "bid.submit", bid, None, audit.snapshot(bid))
     notify(
         org_admins(listing.owner_id), "bid.submitted",
-        _("新的揭榜方案：%(title)s", title=listing.title),
-        _("%(org)s 提交了方案，报价 %(price)s 元。", org=org.name, price=price), bid_link(bid),
+        _l("新的揭榜方案：%(title)s", title=listing.title),
+        _l("%(org)s 提交了方案，报价 %(price)s 元。", org=org.name, price=price), bid_link(bid),
     )
     db.session.flush()
     return bid
@@ -164,8 +165,8 @@ def revise_bid(user: Any, bid_id: int, data: BidInput, now: dt.datetime | None =
     audit.record(user, "bid.revise", bid, before, audit.snapshot(bid))
     notify(
         org_admins(bid.listing.owner_id), "bid.revised",
-        _("揭榜方案已修改：%(title)s", title=bid.listing.title),
-        _("%(org)s 修改了方案（第 %(n)d 版）。", org=bid.bidder.name, n=bid.revision), bid_link(bid),
+        _l("揭榜方案已修改：%(title)s", title=bid.listing.title),
+        _l("%(org)s 修改了方案（第 %(n)d 版）。", org=bid.bidder.name, n=bid.revision), bid_link(bid),
     )
     db.session.flush()
     return bid
@@ -179,7 +180,7 @@ def withdraw_bid(user: Any, bid_id: int, now: dt.datetime | None = None) -> Bid:
     bid.decided_at = at
     audit.record(user, "bid.withdraw", bid, before, audit.snapshot(bid))
     notify(org_admins(bid.listing.owner_id), "bid.withdrawn",
-           _("揭榜方案已撤回：%(title)s", title=bid.listing.title), bid.bidder.name, bid_link(bid))
+           _l("揭榜方案已撤回：%(title)s", title=bid.listing.title), bid.bidder.name, bid_link(bid))
     db.session.flush()
     return bid
 
@@ -200,7 +201,7 @@ def shortlist_bid(user: Any, bid_id: int) -> Bid:
     bid.status = BidStatus.SHORTLISTED
     audit.record(user, "bid.shortlist", bid, before, audit.snapshot(bid))
     notify(admins_and_requester(bid.bidder_id, bid.submitted_by_id), "bid.shortlisted",
-           _("您的方案已入围：%(title)s", title=bid.listing.title), "", bid_link(bid))
+           _l("您的方案已入围：%(title)s", title=bid.listing.title), "", bid_link(bid))
     db.session.flush()
     return bid
 
@@ -219,14 +220,14 @@ def award_bid(user: Any, bid_id: int, note: str | None = None, now: dt.datetime 
     bid.decided_at = clock(now)
     contract = create_contract_draft(
         user, kind=ContractKind.SCENARIO_CONTRACT, payer=bid.listing.owner, payee=bid.bidder,
-        amount_cny=bid.price_cny, title=_("场景合同：%(title)s", title=bid.listing.title)[:200],
+        amount_cny=bid.price_cny, title=_l("场景合同：%(title)s", title=bid.listing.title),
         listing=bid.listing, source_type="bid", source_id=bid.id, note=(note or "").strip() or None,
     )
     bid.contract = contract
     audit.record(user, "bid.award", bid, before, audit.snapshot(bid))
     notify(admins_and_requester(bid.bidder_id, bid.submitted_by_id), "bid.awarded",
-           _("恭喜，您的方案中标：%(title)s", title=bid.listing.title),
-           _("合同草稿已生成，请与场景方确认。"), bid_link(bid))
+           _l("恭喜，您的方案中标：%(title)s", title=bid.listing.title),
+           _l("合同草稿已生成，请与场景方确认。"), bid_link(bid))
     db.session.flush()
     return bid
 
@@ -264,7 +265,7 @@ def _decline(user: Any, bid: Bid, reason: str, at: dt.datetime) -> None:
     bid.decided_at = at
     audit.record(user, "bid.decline", bid, before, audit.snapshot(bid))
     notify(admins_and_requester(bid.bidder_id, bid.submitted_by_id), "bid.declined",
-           _("您的方案未中标：%(title)s", title=bid.listing.title), reason, bid_link(bid))
+           _l("您的方案未中标：%(title)s", title=bid.listing.title), reason, bid_link(bid))
 
 
 # ---------------------------------------------------------------- questions
@@ -292,7 +293,7 @@ def post_message(user: Any, bid_id: int, body: str | None, reply_to_id: int | No
     else:
         recipients = admins_and_requester(bid.bidder_id, bid.submitted_by_id)
     notify(recipients, "bid.message",
-           _("揭榜方案有新留言：%(title)s", title=bid.listing.title), body[:200], bid_link(bid))
+           _l("揭榜方案有新留言：%(title)s", title=bid.listing.title), body[:200], bid_link(bid))
     db.session.flush()
     return msg
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, or_, select
 
@@ -367,8 +368,8 @@ def request_booking(user: Any, listing_id: int, data: BookingInput, now: dt.date
     audit.record(user, "booking.request", booking, None, audit.snapshot(booking))
     notify(
         org_admins(listing.owner_id), "booking.requested",
-        _("新的预约申请：%(title)s", title=listing.title),
-        _("%(org)s 申请 %(when)s 使用 %(h)s 小时。", org=org.name, when=_local(start_at), h=_fmt_hours(booking.hours)),
+        _l("新的预约申请：%(title)s", title=listing.title),
+        _l("%(org)s 申请 %(when)s 使用 %(h)s 小时。", org=org.name, when=_local(start_at), h=_fmt_hours(booking.hours)),
         booking_link(booking),
     )
     db.session.flush()
@@ -411,11 +412,11 @@ def approve_booking(user: Any, booking_id: int, now: dt.datetime | None = None) 
         booking.contract = create_contract_draft(
             user, kind=ContractKind.RENTAL, payer=booking.renter, payee=booking.listing.owner,
             amount_cny=booking.amount_cny, listing=booking.listing, source_type="booking", source_id=booking.id,
-            title=_("租用合同：%(title)s（%(when)s）", title=booking.listing.title, when=_local(booking.start_at))[:200],
+            title=_l("租用合同：%(title)s（%(when)s）", title=booking.listing.title, when=_local(booking.start_at)),
         )
     audit.record(user, "booking.approve", booking, before, audit.snapshot(booking))
     notify(admins_and_requester(booking.renter_id, booking.requested_by_id), "booking.approved",
-           _("预约已批准：%(title)s", title=booking.listing.title), _local(booking.start_at), booking_link(booking))
+           _l("预约已批准：%(title)s", title=booking.listing.title), _local(booking.start_at), booking_link(booking))
     db.session.flush()
     return booking
 
@@ -431,7 +432,7 @@ def reject_booking(user: Any, booking_id: int, reason: str | None, now: dt.datet
     booking.decided_at = clock(now)
     audit.record(user, "booking.reject", booking, before, audit.snapshot(booking))
     notify(admins_and_requester(booking.renter_id, booking.requested_by_id), "booking.rejected",
-           _("预约未获批准：%(title)s", title=booking.listing.title), reason, booking_link(booking))
+           _l("预约未获批准：%(title)s", title=booking.listing.title), reason, booking_link(booking))
     db.session.flush()
     return booking
 
@@ -475,7 +476,7 @@ def cancel_booking(user: Any, booking_id: int, reason: str | None = None, now: d
     cancel_draft(user, booking.contract, _("预约已取消。"))
     audit.record(user, "booking.cancel", booking, before, audit.snapshot(booking))
     notify(recipients, "booking.cancelled",
-           _("预约已取消：%(title)s", title=booking.listing.title), reason or "", booking_link(booking))
+           _l("预约已取消：%(title)s", title=booking.listing.title), reason or "", booking_link(booking))
     db.session.flush()
     return booking
 
@@ -507,8 +508,8 @@ def check_in(user: Any, booking_id: int, actual_hours: Any, now: dt.datetime | N
         audit.record(user, "contract.actual_usage", contract, c_before, audit.snapshot(contract))
     audit.record(user, "booking.check_in", booking, before, audit.snapshot(booking))
     notify(admins_and_requester(booking.renter_id, booking.requested_by_id), "booking.checked_in",
-           _("使用已登记：%(title)s", title=booking.listing.title),
-           _("实际使用 %(h)s 小时。", h=_fmt_hours(hours)), booking_link(booking))
+           _l("使用已登记：%(title)s", title=booking.listing.title),
+           _l("实际使用 %(h)s 小时。", h=_fmt_hours(hours)), booking_link(booking))
     db.session.flush()
     return booking
 
@@ -525,7 +526,7 @@ def mark_no_show(user: Any, booking_id: int, now: dt.datetime | None = None) -> 
     cancel_draft(user, booking.contract, _("承租方爽约。"))
     audit.record(user, "booking.no_show", booking, before, audit.snapshot(booking))
     notify(admins_and_requester(booking.renter_id, booking.requested_by_id), "booking.no_show",
-           _("预约被登记为爽约：%(title)s", title=booking.listing.title), "", booking_link(booking))
+           _l("预约被登记为爽约：%(title)s", title=booking.listing.title), "", booking_link(booking))
     db.session.flush()
     return booking
 

@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Any, BinaryIO
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from market import audit, evidence
+from market import audit, evidence, textkeys
 from market.domain import parties
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
@@ -36,7 +37,7 @@ def create_contract_draft(
     payer: Organisation,
     payee: Organisation,
     amount_cny: Decimal,
-    title: str,
+    title: Any,  # _l(...) for a generated title: shown in the reader's language
     listing: Listing | None = None,
     source_type: str | None = None,
     source_id: int | None = None,
@@ -52,12 +53,15 @@ def create_contract_draft(
     if payer.id == payee.id:
         raise ValidationError(_("付款方与收款方不能是同一机构。"), "payee")
     amount = parse_money(amount_cny, "amount_cny")
+    title_key, title_params = textkeys.freeze(title)
     contract = Contract(
         kind=kind,
         payer=payer,
         payee=payee,
         listing=listing,
-        title=title[:200],
+        title=str(title)[:200],
+        title_key=title_key,
+        title_params=title_params,
         amount_cny=amount,
         payment_schedule=[],
         status=ContractStatus.DRAFT,
@@ -71,8 +75,8 @@ def create_contract_draft(
         notify(
             org_admins(org.id),
             "contract.draft",
-            _("合同草稿待确认：%(title)s", title=contract.title),
-            _("请核对金额与付款计划，上传双方签署的合同（PDF）后确认。"),
+            _l("合同草稿待确认：%(title)s", title=contract.title_text),
+            _l("请核对金额与付款计划，上传双方签署的合同（PDF）后确认。"),
             contract_link(contract),
         )
     return contract
@@ -165,7 +169,7 @@ def _reset_confirmations(contract: Contract, user: Any) -> None:
         notify(
             org_admins(other),
             "contract.changed",
-            _("合同已修改，请重新确认：%(title)s", title=contract.title),
+            _l("合同已修改，请重新确认：%(title)s", title=contract.title_text),
             "",
             contract_link(contract),
         )
@@ -194,15 +198,15 @@ def confirm(user: Any, contract_id: int, now: dt.datetime | None = None) -> Cont
         notify(
             org_admins(contract.payer_id) + org_admins(contract.payee_id),
             "contract.active",
-            _("合同已生效：%(title)s", title=contract.title),
-            _("双方均已确认，付款可在台账中登记。"),
+            _l("合同已生效：%(title)s", title=contract.title_text),
+            _l("双方均已确认，付款可在台账中登记。"),
             contract_link(contract),
         )
     else:
         notify(
             org_admins(other),
             "contract.confirm_requested",
-            _("对方已确认合同，等待您确认：%(title)s", title=contract.title),
+            _l("对方已确认合同，等待您确认：%(title)s", title=contract.title_text),
             "",
             contract_link(contract),
         )

@@ -111,7 +111,7 @@ def _waiting(d: Dashboard) -> list[Waiting]:
         side = parties.side(d.org.id, c)
         mine = c.payer_confirmed_at if side == "payer" else c.payee_confirmed_at
         if not mine:
-            out.append(Waiting(_("确认合同：%(t)s", t=c.title), contract_link(c), c.created_at))
+            out.append(Waiting(_("确认合同：%(t)s", t=c.display_title), contract_link(c), c.created_at))
     out.sort(key=lambda w: w.since)
     return out
 
@@ -161,7 +161,7 @@ def export_rows(d: Dashboard) -> list[tuple[str, list[list[Any]]]]:
     for c in d.contracts:
         side = parties.side(d.org.id, c)
         other = c.payee.name if side == "payer" else c.payer.name
-        rows.append([_("合同"), f"C{c.id}", c.listing.ref if c.listing else "", c.listing.title if c.listing else c.title,
+        rows.append([_("合同"), f"C{c.id}", c.listing.ref if c.listing else "", c.listing.title if c.listing else c.display_title,
                      _("付款方") if side == "payer" else _("收款方"), other, status_label(c), c.amount_cny,
                      c.created_at, kind_label(c.kind)])
     sections.append((pgettext("deals section", "合同"), rows))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from market import audit
@@ -134,7 +135,7 @@ def apply(user: Any, listing_id: int, data: ApplicationInput, now: dt.datetime |
     db.session.add(app)
     audit.record(user, "data_application.submit", app, None, audit.snapshot(app))
     notify(org_admins(listing.owner_id), "data_application.submitted",
-           _("新的数据使用申请：%(title)s", title=listing.title), org.name, application_link(app))
+           _l("新的数据使用申请：%(title)s", title=listing.title), org.name, application_link(app))
     db.session.flush()
     return app
 
@@ -163,7 +164,7 @@ def decide(user: Any, application_id: int, decision: Decision, now: dt.datetime 
     if decision.outcome == "reject":
         app.rejection_reason = require_text(decision.reason, "reason", _("拒绝原因"), 2000)
         app.status = DataApplicationStatus.REJECTED
-        title = _("数据使用申请未获批准：%(title)s", title=app.listing.title)
+        title = _l("数据使用申请未获批准：%(title)s", title=app.listing.title)
         body = app.rejection_reason
     elif decision.outcome in ("approve", "approve_with_conditions"):
         if decision.outcome == "approve_with_conditions":
@@ -183,10 +184,10 @@ def decide(user: Any, application_id: int, decision: Decision, now: dt.datetime 
             app.contract = create_contract_draft(
                 user, kind=ContractKind.DATA_ACCESS, payer=app.applicant, payee=app.listing.owner,
                 amount_cny=fee, listing=app.listing, source_type="data_application", source_id=app.id,
-                title=_("数据授权合同：%(title)s", title=app.listing.title)[:200], note=app.conditions,
+                title=_l("数据授权合同：%(title)s", title=app.listing.title), note=app.conditions,
             )
-        title = _("数据使用申请已批准：%(title)s", title=app.listing.title)
-        body = _("有效期 %(a)s 至 %(b)s。", a=valid_from.isoformat(), b=valid_until.isoformat())
+        title = _l("数据使用申请已批准：%(title)s", title=app.listing.title)
+        body = _l("有效期 %(a)s 至 %(b)s。", a=valid_from.isoformat(), b=valid_until.isoformat())
         if app.conditions:
             body += "\n" + _("附加条件：") + app.conditions
     else:
@@ -210,7 +211,7 @@ def withdraw(user: Any, application_id: int) -> DataApplication:
     app.status = DataApplicationStatus.WITHDRAWN
     audit.record(user, "data_application.withdraw", app, before, audit.snapshot(app))
     notify(org_admins(app.listing.owner_id), "data_application.withdrawn",
-           _("数据使用申请已撤回：%(title)s", title=app.listing.title), app.applicant.name, application_link(app))
+           _l("数据使用申请已撤回：%(title)s", title=app.listing.title), app.applicant.name, application_link(app))
     db.session.flush()
     return app
 

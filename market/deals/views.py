@@ -506,7 +506,7 @@ def contract_detail(contract_id: int):
         terms.schedule.data = "\n".join(f"{r['due']} {r['amount_cny']} {r.get('note', '')}".strip() for r in contract.payment_schedule)
     side = parties.side(current_user.organisation_id, contract)
     return render_template("deals/contract_detail.html", contract=contract, terms=terms, doc=doc, action_form=ActionForm(),
-                           side=side, title=contract.title)
+                           side=side, title=contract.display_title)
 
 
 class _ScheduleErrors:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -114,8 +114,8 @@ def send_reminders(today: dt.date | None = None) -> int:
             except IntegrityError:
                 continue  # already reminded (this run's twin, or an earlier run)
             svc.notify(org_admins(reg.organisation_id), "event.reminder",
-                       _("明天参加：%(title)s", title=event.title),
-                       _("地点：%(venue)s。请查看个人日程与桌号，并携带签到二维码。", venue=event.venue),
+                       _l("明天参加：%(title)s", title=event.title),
+                       _l("地点：%(venue)s。请查看个人日程与桌号，并携带签到二维码。", venue=event.venue),
                        path_for("events.my_agenda", event_id=event.id))
             sent += 1
         db.session.commit()  # per event: the reminders and their notifications together

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -235,7 +236,7 @@ def advance(actor: Any, event: Event, to: str | None = None) -> Event:
     db.session.flush()
     audit.record(actor, "event.advance", event, before, audit.snapshot(event))
     if target == EventStatus.REGISTRATION:
-        _tell_owners(event, "event.registration_open", _("对接会开始报名：%(title)s", title=event.title))
+        _tell_owners(event, "event.registration_open", _l("对接会开始报名：%(title)s", title=event.title))
     return event
 
 
@@ -558,7 +559,7 @@ def request_meeting(user: Any, event: Event, to_org_id: int, listing_id: int | N
     req.weight, req.weight_detail = request_weight(event, req)
     audit.record(user, "event.request_meeting", req, None, audit.snapshot(req))
     notify(org_admins(to_org_id), "event.meeting_requested",
-           _("%(org)s 希望在%(event)s与您会谈", org=org.name, event=event.title), message or "",
+           _l("%(org)s 希望在%(event)s与您会谈", org=org.name, event=event.title), message or "",
            path_for("events.detail", event_id=event.id))
     return req
 
@@ -578,7 +579,7 @@ def respond(user: Any, req: MeetingRequest, accept: bool) -> MeetingRequest:
     db.session.flush()
     audit.record(user, "event.accept_meeting" if accept else "event.decline_meeting", req, before, audit.snapshot(req))
     notify(org_admins(req.from_org_id), "event.meeting_answered",
-           _("%(org)s 接受了会谈预约", org=org.name) if accept else _("%(org)s 谢绝了会谈预约", org=org.name),
+           _l("%(org)s 接受了会谈预约", org=org.name) if accept else _l("%(org)s 谢绝了会谈预约", org=org.name),
            "", path_for("events.detail", event_id=req.event_id))
     return req
 
@@ -669,7 +670,7 @@ def publish_agenda(actor: Any, event: Event) -> Event:
     audit.record(actor, "event.publish_agenda", event, before, audit.snapshot(event))
     for reg in event.registrations:
         notify(org_admins(reg.organisation_id), "event.agenda_published",
-               _("%(title)s 的个人日程已发布", title=event.title), _("请查看会谈时间与桌号，并携带签到二维码。"),
+               _l("%(title)s 的个人日程已发布", title=event.title), _l("请查看会谈时间与桌号，并携带签到二维码。"),
                path_for("events.my_agenda", event_id=event.id))
     return event
 
@@ -973,7 +974,7 @@ def hand_off(user: Any, decl: DemoDeclaration) -> DemoDeclaration:
     db.session.flush()
     audit.record(user, "demo_project.handoff", decl, before, audit.snapshot(decl))
     notify(org_admins(decl.organisation_id), "demo_project.handed_off",
-           _("示范项目“%(title)s”已评为 %(tier)s 档，进入补贴审批", title=decl.title, tier=decl.proposed_tier))
+           _l("示范项目“%(title)s”已评为 %(tier)s 档，进入补贴审批", title=decl.title, tier=decl.proposed_tier))
     return decl
 
 

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
@@ -323,7 +324,7 @@ def record_payment(
             idempotency_key=key, evidence_json=evidence_json(stored),
         )
         audit.record(user, "ledger.record", entry, after=audit.snapshot(entry))
-        _notify_confirmation_needed(entry, user.organisation_id, _("待确认的付款"))
+        _notify_confirmation_needed(entry, user.organisation_id, _l("待确认的付款"))
         db.session.flush()
     return entry
 
@@ -365,7 +366,7 @@ def record_refund(
             reverses_id=locked.id, idempotency_key=key, evidence_json=evidence_json(stored),
         )
         audit.record(user, "ledger.refund", entry, after=audit.snapshot(entry))
-        _notify_confirmation_needed(entry, user.organisation_id, _("待确认的退款/更正"))
+        _notify_confirmation_needed(entry, user.organisation_id, _l("待确认的退款/更正"))
         db.session.flush()
     return entry
 
@@ -387,7 +388,7 @@ def _notify_confirmation_needed(entry: LedgerEntry, acting_org_id: int | None, t
     other = parties.other_party(acting_org_id, entry)
     if other == acting_org_id:
         return
-    body = _("%(ref)s：%(kind)s %(amount)s，请核对并确认，或提出异议。",
+    body = _l("%(ref)s：%(kind)s %(amount)s，请核对并确认，或提出异议。",
              ref=entry.ref, kind=kind_label(entry.kind), amount=f"¥{abs(entry.amount_cny):,.2f}")
     notify(org_admins(other), "ledger.confirm_needed", title, body, entry_link(entry))
 
@@ -421,7 +422,7 @@ def confirm(user: Any, entry: LedgerEntry, now: dt.datetime | None = None) -> Le
         body = (_("双方均已确认。") if not missing else
                 _("双方均已确认，但还缺少凭证：%(m)s。", m=_("、").join(_(EVIDENCE_LABELS[m]) for m in sorted(missing))))
         notify(org_admins(parties.other_party(user.organisation_id, entry)), "ledger.confirmed",
-               _("付款 %(ref)s 已确认", ref=entry.ref), body, entry_link(entry))
+               _l("付款 %(ref)s 已确认", ref=entry.ref), body, entry_link(entry))
     db.session.flush()
     return entry
 
@@ -447,7 +448,7 @@ def dispute(user: Any, entry: LedgerEntry, reason: str, now: dt.datetime | None 
     chain.append_event(entry, EventKind.DISPUTED, at=at, org_id=user.organisation_id, user_id=user.id, reason=reason)
     db.session.refresh(entry)
     audit.record(user, "ledger.dispute", entry, after={"reason": reason})
-    title = _("付款 %(ref)s 有异议", ref=entry.ref)
+    title = _l("付款 %(ref)s 有异议", ref=entry.ref)
     notify(org_admins(parties.other_party(user.organisation_id, entry)) + district_staff(), "ledger.disputed",
            title, reason, entry_link(entry))
     db.session.flush()
@@ -475,7 +476,7 @@ def resolve_dispute(user: Any, entry: LedgerEntry, note: str, now: dt.datetime |
     db.session.refresh(entry)
     audit.record(user, "ledger.resolve", entry, after={"note": note})
     users = org_admins(entry.payer_id) + org_admins(entry.payee_id)
-    notify(users, "ledger.resolved", _("付款 %(ref)s 的异议已处理", ref=entry.ref), note, entry_link(entry))
+    notify(users, "ledger.resolved", _l("付款 %(ref)s 的异议已处理", ref=entry.ref), note, entry_link(entry))
     db.session.flush()
     return entry
 
@@ -497,7 +498,7 @@ def add_evidence(user: Any, entry: LedgerEntry, uploads: Iterable[Upload], now: 
     db.session.expire(entry, ["events"])
     audit.record(user, "ledger.add_evidence", entry, after={"evidence": stored})
     if not entry.both_confirmed:
-        _notify_confirmation_needed(entry, user.organisation_id, _("付款凭证已补充，请确认"))
+        _notify_confirmation_needed(entry, user.organisation_id, _l("付款凭证已补充，请确认"))
     db.session.flush()
     return entry
 

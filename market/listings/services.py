@@ -243,7 +243,7 @@ def _propose(user: Any, listing: Listing, data: dict[str, Any]) -> ListingRevisi
     audit.record(
         user, "listing.revise", listing, before=before, after={"revision": revision.data},
     )
-    _tell_reviewers(listing, _("条目修订待审核：%(title)s", title=listing.title))
+    _tell_reviewers(listing, _l("条目修订待审核：%(title)s", title=listing.title))
     return revision
 
 
@@ -259,7 +259,7 @@ def submit(user: Any, listing: Listing) -> None:
     listing.status = S.SUBMITTED
     listing.submitted_at = utcnow()
     audit.record(user, "listing.submit", listing, before=before, after=audit.snapshot(listing))
-    _tell_reviewers(listing, _("新条目待审核：%(title)s", title=listing.title))
+    _tell_reviewers(listing, _l("新条目待审核：%(title)s", title=listing.title))
     db.session.flush()
 
 
@@ -363,7 +363,7 @@ def publish(actor: Any, listing: Listing, comment: str | None = None) -> None:
     _settle_attachments(listing)
     audit.record(actor, "listing.publish", listing, before=before, after=audit.snapshot(listing))
     enqueue(listing.id, op="upsert")
-    _tell_owner(listing, "listing.published", _("条目已发布：%(title)s", title=listing.title), comment)
+    _tell_owner(listing, "listing.published", _l("条目已发布：%(title)s", title=listing.title), comment)
 
 
 def _return(user: Any, listing: Listing, comment: str | None) -> None:
@@ -371,7 +371,7 @@ def _return(user: Any, listing: Listing, comment: str | None) -> None:
     listing.status = S.RETURNED
     listing.review_comment = comment
     audit.record(user, "listing.return", listing, before=before, after=audit.snapshot(listing))
-    _tell_owner(listing, "listing.returned", _("条目被退回修改：%(title)s", title=listing.title), comment)
+    _tell_owner(listing, "listing.returned", _l("条目被退回修改：%(title)s", title=listing.title), comment)
 
 
 def approve_revision(actor: Any, listing: Listing, comment: str | None = None) -> None:
@@ -388,7 +388,7 @@ def approve_revision(actor: Any, listing: Listing, comment: str | None = None) -
     _settle_attachments(listing)
     audit.record(actor, "listing.revision_approve", listing, before=before, after=audit.snapshot(listing))
     enqueue(listing.id, op="upsert")
-    _tell_owner(listing, "listing.published", _("条目修订已通过并发布：%(title)s", title=listing.title), comment)
+    _tell_owner(listing, "listing.published", _l("条目修订已通过并发布：%(title)s", title=listing.title), comment)
 
 
 def _return_revision(user: Any, listing: Listing, comment: str | None) -> None:
@@ -399,7 +399,7 @@ def _return_revision(user: Any, listing: Listing, comment: str | None) -> None:
     revision.decided_at = utcnow()
     revision.comment = comment
     audit.record(user, "listing.revision_return", listing, after={"comment": comment, "revision": revision.data})
-    _tell_owner(listing, "listing.returned", _("条目修订被退回：%(title)s", title=listing.title), comment)
+    _tell_owner(listing, "listing.returned", _l("条目修订被退回：%(title)s", title=listing.title), comment)
 
 
 def _settle_attachments(listing: Listing) -> None:
@@ -424,7 +424,7 @@ def _link(listing: Listing) -> str:
 
 
 def _tell_owner(listing: Listing, kind: str, title: str, comment: str | None) -> None:
-    body = _("审核意见：%(c)s", c=comment) if comment else ""
+    body = _l("审核意见：%(c)s", c=comment) if comment else ""
     notify(org_admins(listing.owner_id), kind, title, body, _link(listing))
 
 

@@ -6,10 +6,13 @@ if the mail server is down, and never reaches a user whose change was rolled bac
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select
 
+from market import textkeys
 from market.extensions import db
 from market.links import absolute
 from models.notifications import Notification
@@ -18,16 +21,37 @@ from models.users import Role, User
 from .mail import queue_mail
 
 
-def notify(users: User | Iterable[User], kind: str, title: str, body: str = "", link: str | None = None) -> None:
+def notify(users: User | Iterable[User], kind: str, title: Any, body: Any = "", link: str | None = None) -> None:
     """Tell ``users`` about something waiting on them. ``link`` is a site-relative path (from
-    ``market.links.path_for``); the email carries it absolute, on SITE_URL."""
+    ``market.links.path_for``); the email carries it absolute, on SITE_URL.
+
+    ``title`` and ``body`` given as lazy ``_l("…%(x)s…", x=…)`` strings are stored as their msgid and
+    parameters and shown in each reader's language (``market.textkeys``); the stored text and the
+    mail are in the recipient's locale. Plain strings (user-written notes) are stored as they are.
+    """
     if isinstance(users, User):
         users = [users]
+    title_key, title_params = textkeys.freeze(title)
+    body_key, body_params = textkeys.freeze(body)
+    params = {"title": title_params or {}, "body": body_params or {}} if (title_key or body_key) else None
     for user in users:
         if not user.active:
             continue
-        db.session.add(Notification(user_id=user.id, kind=kind, title=title, body=body, link=link))
-        queue_mail(user.email, title, body + (f"\n\n{absolute(link)}" if link else ""))
+        with _locale_of(user):
+            title_text = textkeys.render(title_key, title_params, str(title))[:200]
+            body_text = textkeys.render(body_key, body_params, str(body or ""))
+        db.session.add(Notification(user_id=user.id, kind=kind, title=title_text, body=body_text, link=link,
+                                    title_key=title_key, body_key=body_key, params=params))
+        queue_mail(user.email, title_text, body_text + (f"\n\n{absolute(link)}" if link else ""))
+
+
+def _locale_of(user: User):
+    """The recipient's language for the stored text and the mail (the active one if unset)."""
+    from flask import current_app
+    from flask_babel import force_locale
+
+    locale = user.locale if user.locale in current_app.config["LANGUAGES"] else None
+    return force_locale(locale) if locale else contextlib.nullcontext()
 
 
 def org_admins(org_id: int) -> list[User]:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, BinaryIO
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, null, select
 from sqlalchemy.exc import IntegrityError
 
@@ -323,8 +324,8 @@ def register_organisation(reg: Registration) -> tuple[Organisation, User] | None
     _event(org, user, "registered", size=org.size, classification=cls.reason if cls else None, licence=stored.sha256)
     audit.record(user, "org.register", org, None, audit.snapshot(org))
     notify(district_staff(Role.DISTRICT_REVIEWER) or district_staff(), "org.pending",
-           _("新机构待审核：%(name)s", name=org.name),
-           _("%(name)s（%(uscc)s）已提交注册，请审核营业执照。", name=org.name, uscc=org.uscc),
+           _l("新机构待审核：%(name)s", name=org.name),
+           _l("%(name)s（%(uscc)s）已提交注册，请审核营业执照。", name=org.name, uscc=org.uscc),
            path_for("orgs.admin_detail", org_id=org.id))
     try:
         db.session.flush()
@@ -346,8 +347,8 @@ def approve(actor: User, org: Organisation) -> Organisation:
     org.rejection_reason = None
     _event(org, actor, "verified")
     audit.record(actor, "org.verify", org, before, audit.snapshot(org))
-    notify(org_admins(org.id), "org.verified", _("您的机构已通过认证"),
-           _("%(name)s 已通过长春新区的机构认证，现在可以发布资源、投标、预约、签约和申领补贴。", name=org.name),
+    notify(org_admins(org.id), "org.verified", _l("您的机构已通过认证"),
+           _l("%(name)s 已通过长春新区的机构认证，现在可以发布资源、投标、预约、签约和申领补贴。", name=org.name),
            path_for("orgs.profile", org_id=org.id))
     db.session.flush()
     return org
@@ -370,9 +371,9 @@ def reject(actor: User, org: Organisation, reason: str) -> Organisation:
     org.rejection_reason = reason
     _event(org, actor, "revoked" if revoking else "rejected", reason=reason)
     audit.record(actor, "org.revoke" if revoking else "org.reject", org, before, audit.snapshot(org))
-    title = _("您的机构认证已被撤销") if revoking else _("您的机构认证未通过")
+    title = _l("您的机构认证已被撤销") if revoking else _l("您的机构认证未通过")
     notify(org_admins(org.id), "org.rejected", title,
-           _("理由：%(reason)s。请修改资料或重新上传营业执照后再次提交。", reason=reason), path_for("orgs.edit", org_id=org.id))
+           _l("理由：%(reason)s。请修改资料或重新上传营业执照后再次提交。", reason=reason), path_for("orgs.edit", org_id=org.id))
     db.session.flush()
     return org
 
@@ -429,7 +430,7 @@ def update_profile(actor: User, org: Organisation, change: ProfileChange) -> Org
         org.verification_status = VerificationStatus.PENDING
         _event(org, actor, "resubmitted")
         notify(district_staff(Role.DISTRICT_REVIEWER) or district_staff(), "org.pending",
-               _("机构重新提交审核：%(name)s", name=org.name), "", path_for("orgs.admin_detail", org_id=org.id))
+               _l("机构重新提交审核：%(name)s", name=org.name), "", path_for("orgs.admin_detail", org_id=org.id))
     audit.record(actor, "org.edit", org, before, audit.snapshot(org))
     db.session.flush()
     return org

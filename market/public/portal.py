@@ -4,6 +4,7 @@ locale) so the page renders fast for every anonymous visitor."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from decimal import Decimal
@@ -17,6 +18,7 @@ from sqlalchemy import func, literal, select, union_all
 from market.extensions import db
 from market.i18n import N_
 from models.deals import Bid, Booking, DataApplication
+from models.events import Event, EventStatus
 from models.listings import Listing, ListingKind, ListingStatus
 
 PER_KIND = 3  # newest / most requested listings shown per kind
@@ -29,7 +31,8 @@ ARTICLE_TITLES = {
     9: N_("第九条 场景对接"),
     13: N_("第十三条 公共数据开放"),
 }
-# plain words per rule id; %(rate)s and %(cap)s are filled from policy_brief.yaml
+# plain words per rule id; %(rate)s and %(cap)s are filled from market/subsidies/parameters.yaml (the
+# version in force today), %(events)s and %(scenarios)s from policy_brief.yaml
 RULE_WORDS = {
     "art7_provider": N_("高校、院所和龙头企业向中小企业出租科研仪器、实验设施、中试基地和数据库：按年度租赁收入的 %(rate)s 补贴，最高 %(cap)s。"),
     "art7_renter": N_("租用这些资源的中小企业：按年度租赁支出的 %(rate)s 补贴，最高 %(cap)s。"),
@@ -43,18 +46,37 @@ _lock = threading.Lock()
 _cache: dict[str, tuple[float, dict[str, Any]]] = {}
 
 
-def policy_brief() -> list[dict[str, Any]]:
-    """[{article, title, rules: [{id, text}]}] from policy_brief.yaml, in the reader's language."""
+def policy_figures(day: dt.date | None = None) -> dict[str, dict[str, Decimal | None]]:
+    """{rule id: {rate, cap}} of the subsidy parameters in force on ``day`` (today in Beijing): the
+    engine's own figures, so the home page never disagrees with the calculation. Before the policy
+    starts, its first version (what will apply)."""
+    from market.domain.localtime import today
+    from market.subsidies import parameters
+
+    day = day or today()
+    out = {}
+    for rule_id in parameters.RULE_IDS:
+        rule = parameters.default().rule(rule_id)
+        version = rule.version_on(day) or next((v for v in rule.versions if v.effective_from > day), rule.versions[-1])
+        out[rule_id] = {"rate": version.rate, "cap": version.cap_cny}
+    return out
+
+
+def policy_brief(day: dt.date | None = None) -> list[dict[str, Any]]:
+    """[{article, title, rules: [{id, text}]}] in the reader's language: the articles and the plain
+    words from policy_brief.yaml, the rates and caps from the subsidy parameters in force."""
     from flask_babel import gettext as _
 
     data = yaml.safe_load((Path(__file__).with_name("policy_brief.yaml")).read_text(encoding="utf-8"))
+    figures = policy_figures(day)
     out = []
     for art in data["articles"]:
         rules = []
         for rule in art["rules"]:
+            rate, cap = figures[rule["id"]]["rate"], figures[rule["id"]]["cap"]
             values = {
-                "rate": f"{Decimal(rule['rate']) * 100:.0f}%" if "rate" in rule else "",
-                "cap": _money_words(Decimal(rule["cap"])) if "cap" in rule else "",
+                "rate": f"{rate * 100:.0f}%" if rate is not None else "",
+                "cap": _money_words(cap) if cap is not None else "",
                 "events": str(rule.get("events_per_year", "")),
                 "scenarios": str(rule.get("scenarios_per_year", "")),
             }
@@ -121,10 +143,25 @@ def most_requested_by_kind() -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def upcoming_events() -> list[dict[str, Any]]:
-    """HOOK for the events issue: upcoming matchmaking events (art. 9). No events model exists yet,
-    so there is nothing to show; when one lands, return [{title, starts_at, url}] here."""
-    return []
+UPCOMING = 3  # matchmaking events shown on the home page
+# announced (not a draft plan entry, not over): what a visitor can still take part in
+ANNOUNCED = (EventStatus.CALL_FOR_SCENARIOS, EventStatus.REGISTRATION, EventStatus.REQUESTS,
+             EventStatus.AGENDA_PUBLISHED)
+
+
+def upcoming_events(day: dt.date | None = None) -> list[dict[str, Any]]:
+    """The next announced matchmaking events (art. 9) from today on (Beijing): [{title, theme (the
+    track), date, status, url}], soonest first."""
+    from market.domain.localtime import today
+    from market.links import path_for
+
+    rows = db.session.execute(
+        select(Event.id, Event.title, Event.track, Event.event_date, Event.status)
+        .where(Event.status.in_([str(s) for s in ANNOUNCED]), Event.event_date >= (day or today()))
+        .order_by(Event.event_date, Event.id).limit(UPCOMING)
+    ).all()
+    return [{"title": r.title, "theme": r.track, "date": r.event_date, "status": r.status,
+             "url": path_for("events.detail", event_id=r.id)} for r in rows]
 
 
 def compute() -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import contains_eager, selectinload
 from whoosh import collectors, sorting
@@ -862,7 +863,7 @@ def notify_saved_searches(listings: list[Listing]) -> int:
             db.session.add(SavedSearchMatch(saved_search_id=s.id, listing_id=listing.id))
             notify(
                 s.user, "search.saved_match",
-                _("您保存的搜索“%(name)s”有新结果", name=s.name),
+                _l("您保存的搜索“%(name)s”有新结果", name=s.name),
                 listing.title,
                 _listing_link(listing),
             )

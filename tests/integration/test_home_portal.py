@@ -84,3 +84,69 @@ def test_second_request_uses_the_cache(client, app, make_org):
     assert first >= 10 and second == 0
     assert _count(html, "scenario") == 1  # cached
     assert _count(client.get("/").get_data(as_text=True), "scenario") == 2  # TTL 0: fresh again
+
+
+def test_upcoming_events_on_the_anonymous_home_page(client):
+    from market.domain.localtime import today
+    from models.events import Event, EventStatus
+
+    day = today()
+
+    def ev(title, status, days):
+        db.session.add(Event(title=title, track="satellite_internet", venue="长春新区", status=status,
+                             event_date=day + dt.timedelta(days=days)))
+
+    ev("卫星互联网专题对接会", EventStatus.REGISTRATION, 20)
+    ev("数字医疗专题对接会", EventStatus.CALL_FOR_SCENARIOS, 10)
+    ev("未公布的计划活动", EventStatus.PLANNED, 5)  # a draft plan entry: not announced
+    ev("已举办的对接会", EventStatus.HELD, 3)
+    ev("去年的对接会", EventStatus.AGENDA_PUBLISHED, -30)  # past
+    db.session.commit()
+    portal.clear_cache()
+    html = client.get("/").get_data(as_text=True)
+    section = html.split('id="upcoming-events"', 1)[1].split('id="how-to-register"', 1)[0]
+    assert section.index("数字医疗专题对接会") < section.index("卫星互联网专题对接会")  # soonest first
+    assert "未公布的计划活动" not in section and "已举办的对接会" not in section and "去年的对接会" not in section
+    assert "卫星互联网" in section and (day + dt.timedelta(days=10)).isoformat() in section
+    assert re.search(r'href="/events/\d+"', section)
+
+
+def test_policy_brief_numbers_are_the_subsidy_parameters(app_ctx):
+    from flask_babel import force_locale
+
+    from market.domain.localtime import today
+    from market.subsidies import parameters
+
+    params = parameters.default()
+    with force_locale("zh_Hans_CN"):
+        brief = {r["id"]: r["text"] for art in portal.policy_brief() for r in art["rules"]}
+    for rule_id in ("art7_provider", "art7_renter", "art8_supplier", "art8_opener", "art9_demo"):
+        version = params.rule(rule_id).version_on(today())
+        if version.rate is not None:
+            assert f"{version.rate * 100:.0f}%" in brief[rule_id], rule_id
+        assert f"{version.cap_cny / 10000:,.0f} 万元" in brief[rule_id], rule_id
+    assert portal.policy_figures()["art7_renter"] == {"rate": Decimal("0.50"), "cap": Decimal("200000.00")}
+
+
+def test_policy_brief_follows_a_revision_from_its_first_day(app_ctx, monkeypatch):
+    """A new version of a rule (a revision adds one) is what the brief shows once it is in force."""
+    import dataclasses
+
+    from flask_babel import force_locale
+
+    from market.subsidies import parameters
+
+    params = parameters.default()
+    rule = params.rule("art7_renter")
+    first = rule.versions[0]
+    old = dataclasses.replace(first, effective_to=dt.date(2026, 7, 1))
+    new = dataclasses.replace(first, effective_from=dt.date(2026, 7, 1), effective_to=None,
+                              rate=Decimal("0.40"), cap_cny=Decimal("300000.00"))
+    revised = dataclasses.replace(params, rules={**params.rules, "art7_renter": dataclasses.replace(rule, versions=(old, new))})
+    monkeypatch.setattr(parameters, "default", lambda: revised)
+    with force_locale("zh_Hans_CN"):
+        def text(day):
+            return {r["id"]: r["text"] for art in portal.policy_brief(day) for r in art["rules"]}["art7_renter"]
+
+        assert "50% 补贴，最高 20 万元" in text(dt.date(2026, 6, 30))
+        assert "40% 补贴，最高 30 万元" in text(dt.date(2026, 7, 1))
