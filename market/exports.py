@@ -423,6 +423,15 @@ def content_disposition(filename: str, fallback: str | None = None) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
+def require_format(fmt: str, allowed: Iterable[str] = ("csv", "xlsx", "pdf")) -> str:
+    """A download route's format, or 404: ``/export.<fmt>`` names only the formats that route offers."""
+    if fmt not in allowed:
+        from flask import abort
+
+        abort(404)
+    return fmt
+
+
 def download(fmt: str, *tables: Table, filename: str, fallback: str, title: str = ""):
     """A Flask response streaming the export (``filename`` without the extension; ``fallback`` ASCII)."""
     from flask import Response, stream_with_context

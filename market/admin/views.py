@@ -1,4 +1,4 @@
-from flask import abort, render_template, request
+from flask import render_template, request
 from flask_babel import gettext as _
 
 from market import exports, outbox
@@ -50,8 +50,7 @@ def audit_log():
 @permission_required("audit.view")
 def audit_export(fmt: str):
     """The filtered view for inspectors (CSV, XLSX, PDF), through market/exports.py."""
-    if fmt not in ("csv", "xlsx", "pdf"):
-        abort(404)
+    exports.require_format(fmt)
     _form, filters = _filters()
     table = Table(_("审计日志"), EXPORT_COLUMNS, export_rows(entries_in_batches(audit_query(**filters))))
     stamp = exports.stamp()

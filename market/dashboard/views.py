@@ -50,8 +50,7 @@ def _bool_arg(name: str) -> bool | None:
 
 
 def _fmt(fmt: str) -> str:
-    if fmt not in FORMATS:
-        abort(404)
+    exports.require_format(fmt, FORMATS)
     return fmt
 
 

@@ -98,8 +98,7 @@ def dashboard():
 @bp.route("/export.<fmt>")
 @permission_required("deals.dashboard")
 def export(fmt: str):
-    if fmt not in ("csv", "xlsx", "pdf"):
-        abort(404)
+    exports.require_format(fmt)
     org = _org()
     return exports.download(fmt, *dash_svc.export_tables(dash_svc.dashboard_for(org), fmt),
                             filename=f"{_('我的交易')}-{exports.stamp()}", fallback=f"deals-{exports.stamp()}",
@@ -380,8 +379,7 @@ UTILISATION_COLUMNS = (
 @bp.route("/utilisation/export.<fmt>")
 @permission_required("booking.manage")
 def utilisation_export(fmt: str):
-    if fmt not in ("csv", "xlsx", "pdf"):
-        abort(404)
+    exports.require_format(fmt)
     year = request.args.get("year", type=int)
     org = _org()
     title = _("资源利用率") + (f" · {year}" if year else "")

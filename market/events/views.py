@@ -410,8 +410,7 @@ KPI_COLUMNS = [
 @bp.route("/kpi/export.<fmt>")
 @permission_required("event.manage")
 def kpi_export(fmt: str):
-    if fmt not in ("xlsx", "csv", "pdf"):
-        abort(404)
+    exports.require_format(fmt, ("xlsx", "csv", "pdf"))
     years, tracks = svc.kpis(_year_arg())
     track_rows = [{**vars(r), "key": str(TRACK_LABELS.get(r.key, r.key)), "scenarios_total": r.scenarios_total,
                    "events_reaching_target": r.events_reaching_target} for r in tracks]

@@ -247,8 +247,7 @@ EXPORT_COLUMNS = (  # headers and labels translated in the reader's language whe
 @bp.get("/export.<fmt>")
 @permission_required("ledger.view")
 def export(fmt: str):
-    if fmt not in ("csv", "xlsx", "pdf"):
-        abort(404)
+    exports.require_format(fmt)
     org_id = None if (current_user.is_district_staff and can(current_user, "ledger.review")) else current_user.organisation_id
     if org_id is None and not current_user.is_district_staff:
         abort(403)

@@ -310,8 +310,7 @@ def import_page():
 @bp.route("/export.<fmt>")
 @permission_required("listing.import")
 def export(fmt: str):
-    if fmt not in ("jsonl", "csv", "xlsx"):
-        abort(404)
+    exports.require_format(fmt, ("jsonl", "csv", "xlsx"))
     name = _("条目")
     return exports.download(fmt, importer.export_table(), filename=f"{name}-{exports.stamp()}",
                             fallback=f"listings-{exports.stamp()}")

@@ -371,6 +371,5 @@ def export(fmt: str):
 
     from .importer import export_table
 
-    if fmt not in ("jsonl", "csv", "xlsx"):
-        abort(404)
+    exports.require_format(fmt, ("jsonl", "csv", "xlsx"))
     return exports.download(fmt, export_table(), filename=f"{_('机构')}-{exports.stamp()}", fallback=f"organisations-{exports.stamp()}")
