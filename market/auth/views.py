@@ -21,10 +21,6 @@ from .forms import (
 from .safe_url import safe_next
 
 
-def _safe_next(target: str | None) -> str:
-    return safe_next(target, url_for("public.home"))
-
-
 def flash(message: str, category: str = "success") -> None:
     _flash(message, category)
 
