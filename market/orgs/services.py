@@ -21,9 +21,10 @@ from sqlalchemy.exc import IntegrityError
 
 from market import audit, evidence
 from market.auth.passwords import check_password_strength, hash_password
+from market.db import get_or_404
 from market.domain import localtime, orgfacts, parties
 from market.domain.sme import Classification, classify, industry_codes
-from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from market.errors import Conflict, PermissionDenied, ValidationError
 from market.extensions import db
 from market.links import path_for
 from market.notifications.services import district_staff, notify, org_admins
@@ -54,17 +55,11 @@ NAME_MAX = 200
 
 # ---------------------------------------------------------------- small helpers
 def get_org(org_id: int) -> Organisation:
-    org = db.session.get(Organisation, org_id)
-    if org is None:
-        raise NotFound(_("找不到该机构。"))
-    return org
+    return get_or_404(Organisation, org_id, _("找不到该机构。"))
 
 
 def get_group(group_id: int) -> RelatedPartyGroup:
-    group = db.session.get(RelatedPartyGroup, group_id)
-    if group is None:
-        raise NotFound(_("找不到该关联方组。"))
-    return group
+    return get_or_404(RelatedPartyGroup, group_id, _("找不到该关联方组。"))
 
 
 def _actor_id(actor: Any) -> int | None:
