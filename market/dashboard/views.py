@@ -27,8 +27,6 @@ from models.organisations import Organisation
 
 from . import bp, charts, district, kpis, ledger_sql, queues, roles
 
-FORMATS = ("csv", "xlsx", "pdf")
-
 
 # ---------------------------------------------------------------- parsing
 def _int_arg(name: str, lo: int = 1, hi: int = 2**31 - 1) -> int | None:
@@ -47,11 +45,6 @@ def _page() -> int:
 def _bool_arg(name: str) -> bool | None:
     raw = request.args.get(name)
     return {"1": True, "0": False}.get(raw or "")
-
-
-def _fmt(fmt: str) -> str:
-    exports.require_format(fmt, FORMATS)
-    return fmt
 
 
 def _org_choice() -> Organisation | None:
@@ -112,7 +105,7 @@ def chart_data(chart: str, fmt: str):
     cols = [Column(first, itemgetter(0), width=14, translate=False)]
     cols += [Column(name, itemgetter(i + 1), kind, width=16, translate=False) for i, name in enumerate(s.series)]
     rows = [[lab, *(vals[j] for vals in s.series.values())] for j, lab in enumerate(s.labels)]
-    return exports.download(_fmt(fmt), Table(s.title, cols, rows), filename=f"{s.title}-{exports.stamp()}",
+    return exports.download(exports.require_format(fmt), Table(s.title, cols, rows), filename=f"{s.title}-{exports.stamp()}",
                             fallback=f"{chart}-{exports.stamp()}", title=s.title)
 
 
@@ -180,7 +173,7 @@ def district_ledger_export(fmt: str):
     f = _ledger_filters()
     title = _("全区交易台账")
     table = Table(title, DISTRICT_LEDGER_COLUMNS, (_entry_row(e) for e in ledger_sql.all_entries(f)))
-    return exports.download(_fmt(fmt), table, filename=f"{title}-{exports.stamp()}",
+    return exports.download(exports.require_format(fmt), table, filename=f"{title}-{exports.stamp()}",
                             fallback=f"district-ledger-{exports.stamp()}", title=title)
 
 
@@ -256,7 +249,7 @@ def _district_list_export(section: str, fmt: str):
     f = _list_filters(spec)
     title, row, _party, _at = SECTIONS[section]
     table = Table(_(title), _list_columns(section), (row(x) for x in district.all_rows(spec, f)))
-    return exports.download(_fmt(fmt), table, filename=f"{_(title)}-{exports.stamp()}",
+    return exports.download(exports.require_format(fmt), table, filename=f"{_(title)}-{exports.stamp()}",
                             fallback=f"district-{section}-{exports.stamp()}", title=_(title))
 
 
@@ -356,6 +349,6 @@ def district_utilisation_export(fmt: str):
             page += 1
 
     title = _("全区仪器设施利用率") + f" · {year}"
-    return exports.download(_fmt(fmt), Table(title, UTIL_COLUMNS, rows()), filename=f"{title}-{exports.stamp()}",
+    return exports.download(exports.require_format(fmt), Table(title, UTIL_COLUMNS, rows()), filename=f"{title}-{exports.stamp()}",
                             fallback=f"district-utilisation-{year}", title=title)
 
