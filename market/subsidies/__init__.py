@@ -7,9 +7,11 @@ local imports in :func:`init_app` and :func:`register_cli`.
 
 
 def init_app(app) -> None:
+    from .rewards_views import bp as rewards_bp
     from .views import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(rewards_bp)
 
 
 def register_cli(app) -> None:
