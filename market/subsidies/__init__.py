@@ -7,11 +7,15 @@ local imports in :func:`init_app` and :func:`register_cli`.
 
 
 def init_app(app) -> None:
+    from .estimate_views import bp as estimates_bp
+    from .estimate_views import subsidy_estimate
     from .rewards_views import bp as rewards_bp
     from .views import bp
 
     app.register_blueprint(bp)
     app.register_blueprint(rewards_bp)
+    app.register_blueprint(estimates_bp)
+    app.jinja_env.globals["subsidy_estimate"] = subsidy_estimate
 
 
 def register_cli(app) -> None:
