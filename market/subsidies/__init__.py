@@ -8,7 +8,7 @@ local imports in :func:`init_app` and :func:`register_cli`.
 
 def init_app(app) -> None:
     from .estimate_views import bp as estimates_bp
-    from .estimate_views import subsidy_estimate
+    from .estimate_views import engine_answer_for, provider_standing_for, subsidy_estimate
     from .rewards_views import bp as rewards_bp
     from .views import bp
 
@@ -16,6 +16,8 @@ def init_app(app) -> None:
     app.register_blueprint(rewards_bp)
     app.register_blueprint(estimates_bp)
     app.jinja_env.globals["subsidy_estimate"] = subsidy_estimate
+    app.jinja_env.globals["provider_standing_for"] = provider_standing_for
+    app.jinja_env.globals["subsidy_engine_answer"] = engine_answer_for
 
 
 def register_cli(app) -> None:

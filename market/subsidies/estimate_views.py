@@ -15,13 +15,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from market.domain.localtime import today
 from market.extensions import db
 from market.i18n import format_cny
 from market.web import permission_required
 from models.listings import Listing
 from models.users import Role
 
-from . import estimates
+from . import estimates, parameters
 from .estimates import Estimate
 
 bp = Blueprint("subsidy_estimates", __name__, url_prefix="/subsidies")
@@ -59,6 +60,36 @@ def subsidy_estimate(listing: Listing, amount: Any = None) -> dict[str, Any] | N
     if est is None:
         return None
     return {"estimate": est, "text": estimate_text(est, listing.kind), "amount": value}
+
+
+PROVIDER_KINDS = frozenset({"university", "institute", "leading_firm"})
+
+
+def provider_standing_for(org: Any) -> estimates.Standing | None:
+    """For the deals dashboard: a university's, institute's or leading firm's art7_provider figure this year."""
+    if org is None or org.kind not in PROVIDER_KINDS:
+        return None
+    return estimates.provider_standing(org.id, today().year)
+
+
+def engine_answer_for(entry: Any) -> list[dict[str, Any]]:
+    """For the ledger entry page: per side, the rule it counts under and its contribution, or the
+    exclusions with their reasons in words (the engine's answer, beside the ledger's completeness)."""
+    from .rules import REASON_WORDS
+
+    params = parameters.default()
+    out = []
+    for ans in estimates.entry_answer(entry, params):
+        org = entry.payer if ans.side == "payer" else entry.payee
+        excluded = []
+        for rule_id, codes, detail in ans.reasons:
+            words = [_(REASON_WORDS.get(c, c)) for c in codes]
+            excluded.append({"rule": rule_id, "title": params.rule(rule_id).title, "codes": codes,
+                             "words": _("；").join(words) + (f"：{detail}" if detail else "")})
+        out.append({"side": ans.side, "org": org, "rule": ans.rule,
+                    "title": params.rule(ans.rule).title if ans.rule else "",
+                    "contribution": ans.contribution, "excluded": excluded})
+    return out
 
 
 def _amount_arg() -> Decimal | None:

@@ -95,3 +95,22 @@ def test_district_staff_and_visitors_see_no_estimate(client, login):
     assert client.get("/subsidies/estimate?listing=S0002&amount=1").status_code == 302
     login(user("reviewer@ccxq.gov.cn"), DEMO_PASSWORD)
     assert client.get("/subsidies/estimate?listing=S0002&amount=1").status_code == 403
+
+
+def test_provider_sees_its_art7_standing_on_the_deals_dashboard(client, login):
+    load_demo()
+    u1 = org("U1")
+    result = next(r for r in services.results_for(u1.id, today().year) if r.rule == "art7_provider")
+    login(user("lab@jlxq-univ.edu.cn"), DEMO_PASSWORD)
+    text = page(client, "/deals/")
+    box = text[text.index('id="provider-standing"'):]
+    box = box[:box.index("</section>")]
+    assert f'data-field="base">¥{result.base:,.2f}<' in box and f'data-field="amount">¥{result.amount:,.2f}<' in box
+    assert 'data-field="cap">¥10,000,000.00' in box
+    assert f'data-field="remaining">¥{Decimal("10000000.00") - result.amount:,.2f}<' in box
+    assert f'data-field="excluded">{len(result.exclusions)}<' in box
+    assert f"/subsidies/{u1.id}/{today().year}#rule-art7_provider" in box
+    assert result.amount >= Decimal("50000.00")  # the worked example's 10% x 500,000 at least
+    client.post("/auth/logout")
+    login(user("ceo@huiyi-health.cn"), DEMO_PASSWORD)
+    assert 'id="provider-standing"' not in page(client, "/deals/")
