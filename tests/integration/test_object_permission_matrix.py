@@ -298,6 +298,8 @@ SPECS: dict[str, Spec] = {
     "rewards.detail": Spec(lambda w, s: {"decision_id": s.reward.id}, get=rule("subsidies.view", lambda s: s.reward)),
     "rewards.revoke": Spec(lambda w, s: {"decision_id": s.reward.id}, post=anyone,
                            data=lambda w, s: {"reason": "矩阵撤销理由"}),
+    "subsidy_exports.sheet_export": Spec(lambda w, s: {"org_id": s.sme.id, "year": 2026},
+                                         get=rule("subsidies.view", lambda s: s.sme)),
     "subsidies.sheet": Spec(lambda w, s: {"org_id": s.sme.id, "year": 2026}, get=rule("subsidies.view", lambda s: s.sme)),
     "listings_api.get_listing": Spec(listing_params("draft"), get=SEE_DRAFT),
     "auth.reset_password": Spec(lambda w, s: {"token": s.reset_token}, get=anyone, post=anyone),
