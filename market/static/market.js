@@ -17,7 +17,7 @@
 
 /* <div id="subsidy-estimate" data-estimate-url="..." data-amount-from="price_cny|booking" [data-rate]>:
  * when the user changes the price (a bid) or the period (a booking: hours x data-rate), asks
- * GET /subsidies/estimate?listing=REF&amount=X and replaces the [data-estimate-text] sentence.
+ * GET /subsidies/estimate/REF?amount=X and replaces the [data-estimate-text] sentence.
  * Without script the server-rendered sentence stays as it is.
  */
 (function () {

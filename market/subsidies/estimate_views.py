@@ -105,11 +105,11 @@ def _amount_arg() -> Decimal | None:
     return value.quantize(Decimal("0.01"))
 
 
-@bp.get("/estimate")
+@bp.get("/estimate/<ref>")
 @permission_required("subsidies.estimate")
-def estimate():
-    """GET /subsidies/estimate?listing=REF&amount=X → the estimate as JSON (with the sentence)."""
-    listing = db.session.execute(select(Listing).where(Listing.ref == (request.args.get("listing") or ""))).scalar_one_or_none()
+def estimate(ref: str):
+    """GET /subsidies/estimate/REF?amount=X → the estimate as JSON (with the sentence)."""
+    listing = db.session.execute(select(Listing).where(Listing.ref == ref)).scalar_one_or_none()
     if listing is None or current_user.organisation_id is None:
         abort(404)
     if listing.status != "published" and listing.owner_id != current_user.organisation_id:

@@ -71,11 +71,11 @@ def test_bid_form_shows_the_supplier_estimate_and_the_related_party_reason(clien
     assert "提交揭榜方案" in text  # a new bid: estimated on the scenario's budget
     expected = min((s0002.budget_cny * Decimal("0.05")).quantize(Decimal("0.01")), remaining)
     assert f"本项目预计可获补贴 ¥{expected:,.2f}（按合同金额的5%），今年剩余额度 ¥{remaining:,.2f}" in text
-    data = client.get("/subsidies/estimate?listing=S0002&amount=100000").get_json()
+    data = client.get("/subsidies/estimate/S0002?amount=100000").get_json()
     assert data["rule"] == "art8_supplier" and data["eligible"]
     assert data["amount_cny"] == f"{min(Decimal('5000.00'), remaining):.2f}" and "¥5,000.00" in data["text"]
-    assert client.get("/subsidies/estimate?listing=S0002&amount=abc").status_code == 400
-    assert client.get("/subsidies/estimate?listing=NOPE").status_code == 404
+    assert client.get("/subsidies/estimate/S0002?amount=abc").status_code == 400
+    assert client.get("/subsidies/estimate/NOPE").status_code == 404
     client.post("/auth/logout")
     login(user("ceo@ghmed-sales.cn"), DEMO_PASSWORD)  # S4, same group as L1
     text = page(client, "/deals/scenarios/S0002/bid")
@@ -92,9 +92,9 @@ def test_data_application_page_gives_rate_and_room(client, login):
 
 def test_district_staff_and_visitors_see_no_estimate(client, login):
     load_demo()
-    assert client.get("/subsidies/estimate?listing=S0002&amount=1").status_code == 302
+    assert client.get("/subsidies/estimate/S0002?amount=1").status_code == 302
     login(user("reviewer@ccxq.gov.cn"), DEMO_PASSWORD)
-    assert client.get("/subsidies/estimate?listing=S0002&amount=1").status_code == 403
+    assert client.get("/subsidies/estimate/S0002?amount=1").status_code == 403
 
 
 def test_provider_sees_its_art7_standing_on_the_deals_dashboard(client, login):
