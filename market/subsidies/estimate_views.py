@@ -92,6 +92,13 @@ def engine_answer_for(entry: Any) -> list[dict[str, Any]]:
     return out
 
 
+def reward_decisions_for(org_id: int, year: int) -> list[Any]:
+    """For the calculation sheet: the organisation's admin-decided rewards of the year."""
+    from .rewards import decisions_in_year
+
+    return decisions_in_year(org_id, year)
+
+
 def _amount_arg() -> Decimal | None:
     raw = (request.args.get("amount") or "").replace(",", "").strip()
     if not raw:

@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from market import audit
 from market.db import get_or_404
-from market.domain.localtime import local_date, year_bounds
+from market.domain.localtime import local_date
 from market.errors import Conflict, ValidationError
 from market.extensions import db
 from market.links import path_for
@@ -167,8 +167,9 @@ def _record(user: Any, decision: RewardDecision, conflict: str) -> RewardDecisio
         db.session.rollback()
         raise Conflict(conflict) from None
     audit.record(user, f"reward.decide_{decision.rule}", decision, None, audit.snapshot(decision))
+    title = decision.project_title or parameters_mod.default().rule(decision.rule).title
     notify(org_admins(decision.organisation_id), "reward.decided",
-           _l("补贴审定：%(title)s，金额 ¥%(amount)s", title=decision.project_title or "", amount=f"{decision.amount_cny:,.2f}"),
+           _l("补贴审定：%(title)s，金额 ¥%(amount)s", title=title, amount=f"{decision.amount_cny:,.2f}"),
            _l("决定理由：%(reason)s", reason=decision.reason),
            path_for("rewards.detail", decision_id=decision.id))
     return decision
@@ -189,7 +190,7 @@ def decide_opener(user: Any, org: Organisation, amount: Any, reason: str, *,
         raise Conflict(_("该企业已获得第八条一次性奖励，不能重复奖励。"))
     evidence = opener_evidence(org.id)
     decision = RewardDecision(
-        rule="art8_opener", organisation_id=org.id, project_title=_("开放场景一次性奖励"), amount_cny=amount,
+        rule="art8_opener", organisation_id=org.id, project_title=None, amount_cny=amount,
         reason=reason, evidence=evidence.summary(), parameter_version=version.id, decided_on=day, decided_at=now,
         decided_by_id=user.id, status=RewardStatus.DECIDED)
     return _record(user, decision, _("该企业已获得第八条一次性奖励，不能重复奖励。"))
@@ -268,7 +269,8 @@ def revoke(user: Any, decision: RewardDecision, reason: str, *, now: dt.datetime
     db.session.flush()
     audit.record(user, "reward.revoke", decision, before, audit.snapshot(decision))
     notify(org_admins(decision.organisation_id), "reward.revoked",
-           _l("补贴审定已撤销：%(title)s", title=decision.project_title or ""),
+           _l("补贴审定已撤销：%(title)s",
+              title=decision.project_title or parameters_mod.default().rule(decision.rule).title),
            _l("撤销理由：%(reason)s", reason=reason), path_for("rewards.detail", decision_id=decision.id))
     return decision
 
@@ -300,10 +302,18 @@ def leading_firms() -> list[tuple[Organisation, RewardDecision | None]]:
     return [(f, live.get(f.id)) for f in firms]
 
 
+def decisions_in_year(org_id: int, year: int) -> list[RewardDecision]:
+    """An organisation's decisions taken in ``year`` (Beijing date of the decision), live and revoked."""
+    return list(db.session.execute(
+        select(RewardDecision).where(RewardDecision.organisation_id == org_id,
+                                     RewardDecision.decided_on >= dt.date(year, 1, 1),
+                                     RewardDecision.decided_on <= dt.date(year, 12, 31))
+        .order_by(RewardDecision.decided_on, RewardDecision.id)).scalars())
+
+
 def decided_totals(year: int) -> dict[str, Decimal]:
     """Rule → the total of the live decisions taken in ``year`` (Beijing year of the decision date)."""
-    start, end = year_bounds(year)
-    first, last = local_date(start), local_date(end - dt.timedelta(microseconds=1))
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)  # decided_on is the Beijing calendar day
     rows = db.session.execute(
         select(RewardDecision.rule, func.sum(RewardDecision.amount_cny))
         .where(RewardDecision.status == RewardStatus.DECIDED,

@@ -82,10 +82,30 @@ def sheet_rows(results: Iterable[Result], params: Parameters) -> Iterator[dict[s
                    "note": f"{c.why}（{_('选择')}：{c.winner}；{_('其他补贴')} ¥{c.other:,.2f}）"}
 
 
+def decision_rows(decisions: Iterable[Any], params: Parameters) -> Iterator[dict[str, Any]]:
+    """The admin-decided rewards of the year (art. 8 opener, art. 9, art. 13): live and revoked."""
+    for d in decisions:
+        rule = params.rule(d.rule)
+        revoked = d.status == "revoked"
+        note = (d.project_title or rule.title) + (f"（{d.tier}）" if d.tier else "") + "：" + d.reason
+        if revoked:
+            note += f"；{_('已撤销')}：{d.revocation_reason}"
+        yield {"rule": d.rule, "title": rule.title, "row": _("已撤销") if revoked else _("审定"),
+               "cap": rule.version_on(d.decided_on).cap_cny if rule.version_on(d.decided_on) else None,
+               "subsidy": None if revoked else d.amount_cny, "amount": d.amount_cny,
+               "parameters": d.parameter_version, "note": note}
+
+
 def sheet_table(org: Organisation, year: int, params: Parameters | None = None) -> Table:
+    from itertools import chain
+
+    from .rewards import decisions_in_year
+
     params = params or parameters.default()
     title = _("补贴计算明细") + f"：{org.name} · {year}"
-    return Table(title, COLUMNS, sheet_rows(services.results_for(org.id, year, params), params))
+    rows = chain(sheet_rows(services.results_for(org.id, year, params), params),
+                 decision_rows(decisions_in_year(org.id, year), params))
+    return Table(title, COLUMNS, rows)
 
 
 @bp.get("/<int:org_id>/<int:year>/export.<fmt>")

@@ -74,3 +74,20 @@ def test_related_party_exclusion_in_the_export(client, login):
     rows = list(csv.DictReader(io.StringIO(resp.get_data().decode("utf-8-sig"))))
     d08 = next(r for r in rows if r["台账编号"] == "D08")
     assert d08["行类型"] == "排除" and d08["原因或说明"] == "关联方之间的交易（related_party）"
+
+
+def test_the_sheet_and_its_export_carry_the_years_reward_decisions(client, login):
+    from market.domain.localtime import today
+
+    load_demo()
+    year = today().year  # the demo decides on the day it is loaded
+    l1 = org("L1")
+    login(user("admin@guanghua-med.cn"), DEMO_PASSWORD)
+    page = client.get(f"/subsidies/{l1.id}/{year}").get_data(as_text=True)
+    assert 'id="reward-decisions"' in page and 'data-rule="art8_opener" data-status="decided"' in page
+    assert "¥800,000.00" in page
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/subsidies/{l1.id}/{year}/export.csv").get_data().decode("utf-8-sig"))))
+    opener = next(r for r in rows if r["条款"] == "art8_opener")
+    assert (opener["行类型"], opener["补贴金额（元）"], opener["上限（元）"], opener["参数版本"]) == (
+        "审定", "800000.00", "1000000.00", "2026-01-01")
+    assert client.get(f"/subsidies/{l1.id}/{year - 1}").get_data(as_text=True).count('id="reward-decisions"') == 0
