@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from market.domain.orgfacts import OrgFacts, Period, Timeline
 from market.subsidies import parameters as params_mod
 from market.subsidies.estimates import estimate, side_answer, standing
@@ -100,3 +103,22 @@ def test_provider_standing_and_side_answers():
     assert out.rule is None and out.reasons == (("art7_renter", ("out_of_district",), ""),)
     empty = standing("art7_provider", 2027, u_results, P)
     assert (empty.amount, empty.remaining) == (D("0.00"), D("10000000.00"))
+
+amounts = st.decimals(min_value=D("0.01"), max_value=D("600000"), places=2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(earlier=st.lists(amounts, max_size=6), new=amounts, renter=st.sampled_from([SME, OUT, UNVER, L]))
+def test_the_estimate_is_what_the_engine_adds_once_the_deal_is_paid(earlier, new, renter):
+    """The estimate before the deal equals the engine's amount after it minus before it."""
+    before = [rental(i + 1, renter, U, a, WHEN - dt.timedelta(days=i + 1)) for i, a in enumerate(earlier)]
+    after = [*before, rental(99, renter, U, new, WHEN)]
+
+    def amount(payments):
+        found = [r for r in results_of(renter, payments) if r.rule == "art7_renter"]
+        return found[0].amount if found else D("0.00")
+
+    e = rent(renter, str(new), results_of(renter, before))
+    assert e.amount == amount(after) - amount(before)
+    assert e.eligible == (renter == SME)
+    assert D("0.00") <= e.amount <= e.remaining <= D("200000.00")
