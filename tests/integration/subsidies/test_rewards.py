@@ -166,3 +166,22 @@ def test_pages_reviewer_decides_and_member_reads(client, login):
     assert client.get("/subsidies/rewards/").status_code == 403
     other = db.session.execute(select(RewardDecision).where(RewardDecision.rule == "art8_opener")).scalar_one()
     assert client.get(f"/subsidies/rewards/{other.id}").status_code == 403
+
+
+def test_two_reviewers_racing_give_the_firm_one_reward(app, make_org, make_user):
+    from tests.concurrency import run_parallel, tally
+
+    firm_id = make_org(kind="leading_firm").id
+    reviewer_ids = [make_user(Role.DISTRICT_REVIEWER).id for _ in range(4)]
+    db.session.commit()
+
+    def work(i):
+        d = rewards.decide_opener(db.session.get(User, reviewer_ids[i]), db.session.get(Organisation, firm_id),
+                                  "300000.00", f"评审意见第{i}份", now=NOW)
+        return d.id
+
+    outcomes = run_parallel(app, 4, work)
+    counts = tally(outcomes)
+    assert counts["ok"] == 1 and counts["conflict"] == 3, outcomes
+    db.session.expire_all()
+    assert len(rewards.decisions("art8_opener", firm_id)) == 1
