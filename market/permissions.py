@@ -104,6 +104,8 @@ RULES: dict[str, Rule] = {
     # subsidies: an organisation's calculation sheet is its members' and district staff's to read
     "subsidies.view": Rule(ANY_ROLE, own_org),
     "subsidies.view_all": Rule(DISTRICT),
+    "subsidies.decide": Rule(DISTRICT),  # art. 8 opener, art. 9 tiers, art. 13 awards (interpretation 7)
+    "subsidies.estimate": Rule(EVERY_MEMBER),  # what a deal would add to one's own subsidy
     # matchmaking events (art. 8, 9; issue 11): the admin runs them, owners attach their scenarios,
     # members of both sides take part; the services check the party and the event's stage
     "event.view": Rule(ANY_ROLE),

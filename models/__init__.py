@@ -10,6 +10,7 @@ from . import (  # noqa: F401
     notifications,
     organisations,
     outbox,
+    rewards,
     search,
     users,
 )

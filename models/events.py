@@ -52,6 +52,7 @@ class DeclarationStatus(enum.StrEnum):
     SUBMITTED = "submitted"
     GRADED = "graded"
     HANDED_OFF = "handed_off"  # waiting for the subsidy engine's admin decision (art. 9)
+    DECIDED = "decided"  # the subsidy engine recorded the tier decision (market/subsidies/rewards.py)
 
 
 class Event(Base):

@@ -114,6 +114,13 @@ ACTIONS: dict[str, str] = {
     "demo_project.declare": N_("申报示范项目"),
     "demo_project.grade": N_("示范项目评级"),
     "demo_project.handoff": N_("示范项目移交补贴审定"),
+    "demo_project.decided": N_("示范项目补贴档次已审定"),
+    "demo_project.reopened": N_("示范项目退回补贴审定"),
+    # admin-decided subsidy rewards (issue 10: art. 8, 9, 13)
+    "reward.decide_art8_opener": N_("审定第八条龙头企业一次性奖励"),
+    "reward.decide_art9_demo": N_("审定第九条示范项目档次"),
+    "reward.decide_art13_data": N_("审定第十三条公共数据项目奖励"),
+    "reward.revoke": N_("撤销补贴审定"),
 }
 
 OBJECT_TYPES: dict[str, str] = {
@@ -141,6 +148,7 @@ OBJECT_TYPES: dict[str, str] = {
     "event_outcome": N_("洽谈成果"),
     "event_checkin": N_("签到"),
     "demo_declaration": N_("示范项目申报"),
+    "reward_decision": N_("补贴审定"),
 }
 
 # Internals nobody reading the log needs: keys, hashes, pre-rendered HTML, counters.
@@ -351,4 +359,13 @@ FIELDS: dict[str, str] = {
     "filters": N_("筛选条件"),
     "published": N_("已发布"),
     "revoked_at": N_("吊销时间"),
+    # subsidy reward decisions
+    "rule": N_("条款"),
+    "declaration_id": N_("示范项目申报"),
+    "project_title": N_("项目名称"),
+    "tier": N_("档次"),
+    "parameter_version": N_("参数版本"),
+    "decided_on": N_("决定日期"),
+    "revoked_by_id": N_("撤销人"),
+    "revocation_reason": N_("撤销理由"),
 }

@@ -32,6 +32,7 @@ DECLARATION_STATUS = {
     DeclarationStatus.SUBMITTED: N_("已申报"),
     DeclarationStatus.GRADED: N_("已评分"),
     DeclarationStatus.HANDED_OFF: N_("已移交补贴审批"),
+    DeclarationStatus.DECIDED: N_("已审定补贴档次"),
 }
 SIDE = {"sme": N_("中小企业"), "owner": N_("场景方")}
 

@@ -936,7 +936,7 @@ def grade(user: Any, decl: DemoDeclaration, scores: dict[str, Any], comment: str
     """A reviewer grades the four criteria (技术创新性、示范效应、可复制推广性、项目规模) by the rubric;
     the total proposes a tier."""
     require(user, "demo_project.grade")
-    if decl.status == DeclarationStatus.HANDED_OFF:
+    if decl.status in (DeclarationStatus.HANDED_OFF, DeclarationStatus.DECIDED):
         raise Conflict(_("该项目已移交补贴审批，不能再评分。"))
     clean = {}
     for key, spec in criteria().items():

@@ -14,3 +14,54 @@
     }
   }, true);
 })();
+
+/* <div id="subsidy-estimate" data-estimate-url="..." data-amount-from="price_cny|booking" [data-rate]>:
+ * when the user changes the price (a bid) or the period (a booking: hours x data-rate), asks
+ * GET /subsidies/estimate/REF?amount=X and replaces the [data-estimate-text] sentence.
+ * Without script the server-rendered sentence stays as it is.
+ */
+(function () {
+  "use strict";
+  var box = document.getElementById("subsidy-estimate");
+  if (!box || !window.fetch) return;
+  var url = box.getAttribute("data-estimate-url");
+  var from = box.getAttribute("data-amount-from");
+  var text = box.querySelector("[data-estimate-text]");
+  var basis = box.querySelector("[data-estimate-basis]");
+  if (!url || !from || !text) return;
+  var timer = null;
+  function amount() {
+    if (from === "booking") {
+      var start = document.querySelector("#booking-form input[name=start_at]");
+      var end = document.querySelector("#booking-form input[name=end_at]");
+      var rate = parseFloat(box.getAttribute("data-rate") || "");
+      if (!start || !end || !start.value || !end.value || isNaN(rate)) return null;
+      var hours = (Date.parse(end.value) - Date.parse(start.value)) / 3600000;
+      if (!(hours > 0)) return null;
+      return (hours * rate).toFixed(2);
+    }
+    var input = document.querySelector("input[name=" + from + "]");
+    var value = input ? input.value.replace(/,/g, "").trim() : "";
+    return /^\d+(\.\d{1,2})?$/.test(value) ? value : null;
+  }
+  function update() {
+    var value = amount();
+    if (value === null) return;
+    var sep = url.indexOf("?") < 0 ? "?" : "&";
+    fetch(url + sep + "amount=" + encodeURIComponent(value), {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        text.textContent = data.text;
+        if (basis) basis.textContent = box.getAttribute("data-basis-live") || "";
+        box.setAttribute("data-amount", value);
+      })
+      .catch(function () { /* keep the server-rendered sentence */ });
+  }
+  function later() {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(update, 300);
+  }
+  document.addEventListener("input", later);
+  document.addEventListener("change", later);
+})();

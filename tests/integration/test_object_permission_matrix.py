@@ -188,7 +188,19 @@ def _build_world() -> SimpleNamespace:
         notify([u], "matrix", "对象矩阵通知")
     db.session.commit()
     add_to_object_matrix(w)  # events (issue 11)
+    _add_reward_decisions(w)  # subsidies (issue 10)
     return w
+
+
+def _add_reward_decisions(w) -> None:
+    from models.rewards import RewardDecision
+
+    for s in w.side.values():
+        s.reward = RewardDecision(rule="art13_data", organisation_id=s.provider.id, project_title="矩阵项目",
+                                  amount_cny=Decimal("1000.00"), reason="矩阵评价意见", parameter_version="2026-01-01",
+                                  decided_on=dt.date(2026, 6, 1), evidence={})
+        db.session.add(s.reward)
+    db.session.commit()
 
 
 def _latest_notification(user: User):
@@ -281,6 +293,14 @@ SPECS: dict[str, Spec] = {
     "listings.detail": Spec(listing_params("draft"), get=SEE_DRAFT),
     "listings.attachment": Spec(lambda w, s: {"ref": s.draft.ref, "attachment_id": s.attachment.id}, get=SEE_DRAFT),
     "orgs.profile": Spec(lambda w, s: {"org_id": s.provider.id}, get=anyone),
+    "rewards.opener": Spec(lambda w, s: {"org_id": s.provider.id}, get=anyone, post=anyone),
+    "rewards.demo": Spec(lambda w, s: {"decl_id": w.declaration.id}, get=anyone, post=anyone, per_side=False),
+    "rewards.detail": Spec(lambda w, s: {"decision_id": s.reward.id}, get=rule("subsidies.view", lambda s: s.reward)),
+    "rewards.revoke": Spec(lambda w, s: {"decision_id": s.reward.id}, post=anyone,
+                           data=lambda w, s: {"reason": "矩阵撤销理由"}),
+    "subsidy_exports.sheet_export": Spec(lambda w, s: {"org_id": s.sme.id, "year": 2026, "fmt": "csv"},
+                                         get=rule("subsidies.view", lambda s: s.sme)),
+    "subsidy_estimates.estimate": Spec(lambda w, s: {"ref": s.scenario.ref}, get=anyone),
     "subsidies.sheet": Spec(lambda w, s: {"org_id": s.sme.id, "year": 2026}, get=rule("subsidies.view", lambda s: s.sme)),
     "listings_api.get_listing": Spec(listing_params("draft"), get=SEE_DRAFT),
     "auth.reset_password": Spec(lambda w, s: {"token": s.reset_token}, get=anyone, post=anyone),

@@ -47,7 +47,7 @@ def test_the_platform_file_loads_with_the_policy_figures():
         ("  effective_from: 2026-01-01\n\nrounding", "  effective_from: 2026-13-01\n\nrounding", "policy.effective_from", "2026-13-01"),
         ("mode: ROUND_HALF_UP", "mode: ROUND_DOWN", "rounding.mode", "ROUND_DOWN"),
         ("          sme_required: true", "          sme_required: maybe", "rules.art7_renter.versions[0].eligibility.sme_required", "maybe"),
-        ("一档: \"500000.00\"", "一档: \"600000.00\"", "rules.art9_demo.versions[0].tiers.一档", "600000.00"),
+        ("A: \"500000.00\"", "A: \"600000.00\"", "rules.art9_demo.versions[0].tiers.A", "600000.00"),
         ("entry_kind: scenario_contract", "entry_kind: lease", "rules.art8_supplier.versions[0].base[0].entry_kind", "lease"),
         ("        period: year\n", "        period: year\n        typo_key: 1\n", "rules.art7_provider.versions[0].typo_key", "typo_key"),
     ],
