@@ -136,7 +136,7 @@ def ledger_years(now=None) -> Series:
     """Net amounts per Beijing-time year, all and counted (from ``ledger_year_total``)."""
     rows = ledger_sql.totals_by("year", ledger_sql.LedgerFilters())
     return Series("ledger_years", _("台账年度合计（元）"), [str(r.key) for r in rows],
-                  {_("全部"): [r.amount for r in rows], _("计入"): [r.counted for r in rows]}, kind="bar", money=True)
+                  {_("全部"): [r.amount for r in rows], _("完整记录"): [r.counted for r in rows]}, kind="bar", money=True)
 
 
 KPIS: dict[str, Callable[..., Series]] = {

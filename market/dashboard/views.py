@@ -127,7 +127,7 @@ def _ledger_filters() -> ledger_sql.LedgerFilters:
     )
 
 
-STATUS_WORDS = {"complete": N_("计入"), "incomplete": N_("不计入"), **{r.value: REASON_LABELS[r] for r in Reason}}
+STATUS_WORDS = {"complete": N_("记录完整"), "incomplete": N_("记录不完整"), **{r.value: REASON_LABELS[r] for r in Reason}}
 
 
 def _entry_row(e: LedgerEntry) -> dict[str, Any]:
@@ -146,7 +146,7 @@ def _entry_row(e: LedgerEntry) -> dict[str, Any]:
 DISTRICT_LEDGER_COLUMNS = (
     *LEDGER_COLUMNS[:-1],
     Column(N_("赛道"), "track", width=14),
-    Column(N_("不计入原因"), "why", width=30),
+    Column(N_("不完整原因"), "why", width=30),
     LEDGER_COLUMNS[-1],
 )
 

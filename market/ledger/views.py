@@ -238,7 +238,7 @@ EXPORT_COLUMNS = (  # headers and labels translated in the reader's language whe
     Column(N_("收款方已确认"), yes_no("payee_confirmed")),
     Column(N_("异议中"), yes_no("disputed")),
     Column(N_("凭证"), lambda r: "、".join(_(EVIDENCE_LABELS.get(t, t)) for t in r["evidence"]), width=20),
-    Column(N_("计入"), yes_no("counted")),
+    Column(N_("记录完整"), yes_no("counted")),
     Column(N_("冲正"), "reverses"),
     Column(N_("哈希"), "entry_hash", width=66),
 )

@@ -94,7 +94,7 @@ def _counted_on_ledger(page, site, ref: str, amount: str) -> None:
     expect(row).to_contain_text(amount)
     expect(row).to_contain_text("付款方已确认")
     expect(row).to_contain_text("收款方已确认")
-    expect(row.locator(".badge", has_text=re.compile("^计入$"))).to_have_count(1)
+    expect(row.locator(".badge", has_text=re.compile("^记录完整$"))).to_have_count(1)
     expect(page.locator("#totals-table")).to_contain_text(amount)
 
 

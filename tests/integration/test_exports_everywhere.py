@@ -162,7 +162,7 @@ def test_ledger_dashboard_exports_csv_xlsx_pdf(client, login, make_user, evil_na
     assert list(rows[0])[:6] == ["编号", "类型", "付款方", "收款方", "金额（元）", "付款时间（北京时间）"]
     first = {r["编号"]: r for r in rows}["'@P01"]
     assert first["付款方"] == "'" + EVIL and first["收款方"] == "'-吉林某大学" and first["金额（元）"] == "120000.00"
-    assert first["付款时间（北京时间）"] == "2026-03-01 10:00" and first["类型"] == "仪器设施租用" and first["计入"] == "是"
+    assert first["付款时间（北京时间）"] == "2026-03-01 10:00" and first["类型"] == "仪器设施租用" and first["记录完整"] == "是"
     refund = {r["编号"]: r for r in rows}["'-P01R"]
     assert refund["金额（元）"] == "-20000.00" and refund["冲正"] == "'@P01"
     wb = load_workbook(io.BytesIO(client.get("/ledger/export.xlsx").get_data()))
