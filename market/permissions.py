@@ -104,6 +104,14 @@ RULES: dict[str, Rule] = {
     # subsidies: an organisation's calculation sheet is its members' and district staff's to read
     "subsidies.view": Rule(ANY_ROLE, own_org),
     "subsidies.view_all": Rule(DISTRICT),
+    # claims (issue 10): an org admin files for its organisation, members read its claims; a reviewer
+    # decides and runs the 公示; anyone logged in may object; the admin finalises and records payments
+    "subsidies.claims": Rule(ANY_ROLE),
+    "subsidies.claim_view": Rule(ANY_ROLE, own_org),
+    "subsidies.claim": Rule(frozenset({R.ORG_ADMIN}), own_org, district_bypass=False),
+    "subsidies.review": Rule(DISTRICT),
+    "subsidies.object": Rule(ANY_ROLE),
+    "subsidies.finalise": Rule(ADMIN_ONLY),
     # matchmaking events (art. 8, 9; issue 11): the admin runs them, owners attach their scenarios,
     # members of both sides take part; the services check the party and the event's stage
     "event.view": Rule(ANY_ROLE),
