@@ -274,5 +274,7 @@ def test_award_list_exports(client, login, world):
     pdf = client.get(f"/subsidies/awards/{award.id}/export.pdf")
     assert pdf.status_code == 200 and pdf.data[:4] == b"%PDF"
     assert client.get(f"/subsidies/awards/{award.id}/export.json").status_code == 404
+    with client.session_transaction() as session:
+        session.clear()
     login(world.admin)
     assert client.get(f"/subsidies/awards/{award.id}/export.csv").status_code == 403
