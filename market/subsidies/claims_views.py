@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from market import exports
@@ -48,7 +49,7 @@ def _labels() -> dict[str, Any]:
 # ---------------------------------------------------------------- forms
 class FileClaimForm(FlaskForm):
     other = RadioField(_l("同一事项是否已享受其他补贴"), default="none",
-                       choices=[("none", _l("没有其他补贴")), ("list", _l("有，列明如下"))])
+                       choices=[SelectChoice("none", _l("没有其他补贴")), SelectChoice("list", _l("有，列明如下"))])
     source_1 = StringField(_l("其他补贴名称（来源）1"), validators=[Optional(), Length(max=200)])
     amount_1 = StringField(_l("金额（元）1"), validators=[Optional(), Length(max=20)])
     item_1 = StringField(_l("对应事项（留空表示全年）1"), validators=[Optional(), Length(max=200)])
@@ -70,7 +71,8 @@ class FileClaimForm(FlaskForm):
 
 class DecideForm(FlaskForm):
     decision = RadioField(_l("审核决定"), default="approve", choices=[
-        ("approve", _l("按计算金额核定")), ("adjust", _l("调整金额（须说明理由）")), ("reject", _l("驳回（须说明理由）"))])
+        SelectChoice("approve", _l("按计算金额核定")), SelectChoice("adjust", _l("调整金额（须说明理由）")),
+        SelectChoice("reject", _l("驳回（须说明理由）"))])
     amount = StringField(_l("核定金额（元，仅调整时填写）"), validators=[Optional(), Length(max=20)])
     reason = TextAreaField(_l("理由"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("提交审核决定"))
@@ -89,7 +91,8 @@ class ObjectionForm(FlaskForm):
 
 class ResolveForm(FlaskForm):
     decision = RadioField(_l("处理结果"), default="dismiss",
-                          choices=[("dismiss", _l("异议不成立，继续公示")), ("uphold", _l("异议成立，退回重新审核"))])
+                          choices=[SelectChoice("dismiss", _l("异议不成立，继续公示")),
+                                   SelectChoice("uphold", _l("异议成立，退回重新审核"))])
     resolution = TextAreaField(_l("处理意见"), validators=[DataRequired(), Length(max=2000)])
     submit = SubmitField(_l("提交处理意见"))
 
@@ -129,8 +132,8 @@ def _claim(claim_id: int) -> SubsidyClaim:
     return get_or_404(SubsidyClaim, claim_id, _("找不到该申报。"))
 
 
-def _years_choices(years: list[int]) -> list[tuple[str, str]]:
-    return [(str(y), str(y)) for y in years]
+def _years_choices(years: list[int]) -> list[SelectChoice]:
+    return [SelectChoice(str(y), str(y)) for y in years]
 
 
 # ---------------------------------------------------------------- lists
@@ -268,7 +271,7 @@ def notice(notice_id: int):
     form = None
     if current_user.is_authenticated and can(current_user, "subsidies.object") and n.status == NoticeStatus.OPEN:
         form = ObjectionForm()
-        form.claim_id.choices = [(str(c.id), f"{c.organisation.name} · {labels.rule_label(c.rule)}")
+        form.claim_id.choices = [SelectChoice(str(c.id), f"{c.organisation.name} · {labels.rule_label(c.rule)}")
                                  for c in n.claims if c.status == ClaimStatus.IN_NOTICE]
     return render_template("subsidies/claims/notice.html", notice=n, form=form,
                            claims=[c for c in n.claims], may_review=can(current_user, "subsidies.review"))
@@ -279,7 +282,7 @@ def notice(notice_id: int):
 def object_(notice_id: int):
     n = get_or_404(PublicNotice, notice_id, _("找不到该公示。"))
     form = ObjectionForm()
-    form.claim_id.choices = [(str(c.id), str(c.id)) for c in n.claims]
+    form.claim_id.choices = [SelectChoice(str(c.id), str(c.id)) for c in n.claims]
     if form.validate_on_submit():
         c = _claim(int(form.claim_id.data))
         _run(svc.file_objection, current_user, n, c, form.text.data, ok=_("异议已提交，新区审核人员将核实处理。"))
