@@ -15,7 +15,7 @@ from .extensions import db
 DEMO_PASSWORD = "Demo2026ccxq"
 
 # the features that contribute demo data, in dependency order
-DEMO_FEATURES = ("orgs", "auth", "listings", "deals", "ledger", "events", "search")
+DEMO_FEATURES = ("orgs", "auth", "listings", "deals", "ledger", "subsidies", "events", "search")
 
 
 @dataclass

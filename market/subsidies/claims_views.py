@@ -22,13 +22,13 @@ from wtforms.validators import DataRequired, Length, Optional
 from market import exports
 from market.dates import SaneDateField
 from market.db import get_or_404
+from market.domain.localtime import local_date
+from market.domain.localtime import today as local_today
 from market.errors import DomainError, NotFound, PermissionDenied
-from market.extensions import db
 from market.i18n import N_
 from market.permissions import can, require
 from market.web import PUBLIC, apply_domain_error, commit, permission_required, rollback
 from models.claims import AwardList, ClaimObjection, ClaimStatus, NoticeStatus, PublicNotice, SubsidyClaim
-from models.organisations import Organisation
 
 from . import claims as svc
 from . import claims_labels as labels
@@ -198,6 +198,7 @@ def claim(claim_id: int):
     if can(current_user, "subsidies.finalise") and c.status == ClaimStatus.FINALISED:
         pay_form = PaymentForm()
         pay_form.amount_cny.data = (c.approved_cny or 0) - c.paid_cny
+        pay_form.paid_on.data = local_today()
     withdraw_form = (WithdrawForm() if can(current_user, "subsidies.claim", c)
                      and c.status in (ClaimStatus.FILED, ClaimStatus.APPROVED) else None)
     resolve_forms = {}
@@ -325,30 +326,36 @@ def award(award_id: int):
     return render_template("subsidies/claims/award.html", award=a, may_pay=can(current_user, "subsidies.finalise"))
 
 
-def award_table(a: AwardList) -> exports.Table:
-    """The award list's export: one row per claim (organisation, USCC, rule, article, amounts, period, date)."""
-    orgs = {o.id: o for o in db.session.execute(db.select(Organisation).where(
-        Organisation.id.in_([c.organisation_id for c in a.claims]))).scalars()}
-
-    def period(c: SubsidyClaim) -> str:
+def award_rows(a: AwardList) -> list[dict[str, Any]]:
+    """The award list as plain rows (read before the response streams: no session is open then)."""
+    rows = []
+    for c in a.claims:
         n = c.notice
-        if n is None:
-            return ""
-        from market.domain.localtime import local_date
-        return f"{local_date(n.starts_at).isoformat()} ~ {local_date(n.ends_at).isoformat()}"
+        rows.append({
+            "name": c.organisation.name, "uscc": c.organisation.uscc, "rule": labels.rule_label(c.rule),
+            "article": _("第%(n)s条", n=c.snapshot.get("article", "")), "computed_cny": c.computed_cny,
+            "approved_cny": c.approved_cny, "paid_cny": c.paid_cny,
+            "period": f"{local_date(n.starts_at).isoformat()} ~ {local_date(n.ends_at).isoformat()}" if n else "",
+            "finalised_at": a.finalised_at,
+        })
+    return rows
 
+
+def award_table(a: AwardList) -> exports.Table:
+    """The award list's export: organisation, USCC, rule, article, computed, approved, paid, notice period,
+    finalised date."""
     columns = [
-        exports.Column(N_("机构名称"), lambda c: orgs[c.organisation_id].name),
-        exports.Column(N_("统一社会信用代码"), lambda c: orgs[c.organisation_id].uscc),
-        exports.Column(N_("条款"), lambda c: labels.rule_label(c.rule)),
-        exports.Column(N_("政策条文"), lambda c: _("第%(n)s条", n=c.snapshot.get("article", ""))),
+        exports.Column(N_("机构名称"), "name"),
+        exports.Column(N_("统一社会信用代码"), "uscc"),
+        exports.Column(N_("条款"), "rule"),
+        exports.Column(N_("政策条文"), "article"),
         exports.Column(N_("计算金额（元）"), "computed_cny", "money"),
         exports.Column(N_("核定金额（元）"), "approved_cny", "money"),
-        exports.Column(N_("已拨付（元）"), lambda c: c.paid_cny, "money"),
-        exports.Column(N_("公示期"), period),
-        exports.Column(N_("确定日期"), lambda c: a.finalised_at, "datetime"),
+        exports.Column(N_("已拨付（元）"), "paid_cny", "money"),
+        exports.Column(N_("公示期"), "period"),
+        exports.Column(N_("确定时间"), "finalised_at", "datetime"),
     ]
-    return exports.Table(N_("补贴拨付名单"), columns, list(a.claims))
+    return exports.Table(N_("补贴拨付名单"), columns, award_rows(a))
 
 
 @bp.get("/awards/<int:award_id>/export.<fmt>")

@@ -19,7 +19,7 @@ from models.audit import AuditEntry
 from models.claims import ClaimObjection, ClaimStatus, NoticeStatus, ObjectionStatus, SubsidyClaim
 from models.notifications import Notification
 from models.users import Role
-from tests.integration.subsidies.test_subsidy_engine import FULL, at_clock, row
+from tests.integration.subsidies.test_subsidy_engine import at_clock, row
 
 NOW = dt.datetime(2026, 9, 1, 2, 0, tzinfo=dt.UTC)  # 10:00 in Beijing
 DAY = dt.timedelta(days=1)
