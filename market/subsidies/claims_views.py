@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -365,3 +365,40 @@ def award_export(award_id: int, fmt: str):
     a = get_or_404(AwardList, award_id, _("找不到该拨付名单。"))
     title = _("%(year)s年度补贴拨付名单", year=a.year)
     return exports.download(fmt, award_table(a), filename=title, fallback=f"award-list-{a.year}-{a.id}", title=title)
+
+
+# ---------------------------------------------------------------- the budget view (district)
+def _budget_year() -> int:
+    try:
+        year = int(request.args.get("year", ""))
+    except ValueError:
+        return local_today().year
+    return year if 2000 <= year <= 2100 else local_today().year
+
+
+@bp.get("/budget")
+@permission_required("subsidies.view_all")
+def budget():
+    from .budget import budget as compute_budget
+
+    year = _budget_year()
+    return render_template("subsidies/claims/budget.html", b=compute_budget(year), year=year)
+
+
+@bp.get("/budget/<int:year>.svg")
+@permission_required("subsidies.view_all")
+def budget_chart(year: int):
+    from market.dashboard import charts
+    from market.dashboard.kpis import Series
+
+    from .budget import budget as compute_budget
+
+    if not 2000 <= year <= 2100:
+        abort(404)
+    b = compute_budget(year)
+    names = {"claimed": _("已申报"), "approved": _("已核定"), "paid": _("已拨付")}
+    series = Series("subsidy_budget", _("%(year)s年度补贴按月（元）", year=year), b.months,
+                    {names[k]: v for k, v in b.monthly.items()}, kind="bar", money=True)
+    resp = Response(charts.render(series), mimetype="image/svg+xml")
+    resp.headers["Content-Security-Policy"] = charts.SVG_CSP
+    return resp

@@ -414,6 +414,7 @@ SPECS: dict[str, Spec] = {
                                    data=lambda w, s: {"claim_id": str(w.side["A"].claim_in_notice.id), "text": "异议"}),
     "subsidy_claims.resolve": Spec(lambda w, s: {"objection_id": s.objection.id}, post=anyone),
     "subsidy_claims.award": Spec(lambda w, s: {"award_id": w.award_list.id}, get=anyone, per_side=False),
+    "subsidy_claims.budget_chart": Spec(lambda w, s: {"year": 2026}, get=anyone, per_side=False),
     "subsidy_claims.award_export": Spec(lambda w, s: {"award_id": w.award_list.id, "fmt": "csv"}, get=anyone,
                                         per_side=False),
 }
