@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from market import audit
-from market.deals.common import get_for_update
+from market.deals.common import get_for_update, serialise_writes
 from market.domain.localtime import today as local_today
 from market.errors import Conflict, ValidationError
 from market.extensions import db
@@ -216,6 +216,7 @@ def file_claim(user: Any, org: Organisation, year: int, rule: str, declarations:
     subsidies received for the same items (none: an empty list)."""
     require(user, "subsidies.claim", org)
     now = _now(now)
+    serialise_writes()  # SQLite: the check for a live claim and the insert are one writer's (PostgreSQL: the index)
     if rule not in LEDGER_RULES:
         raise ValidationError(_("未知的补贴条款。"), "rule")
     if year not in claim_years(now):
@@ -314,6 +315,7 @@ def open_notice(user: Any, year: int, *, now: dt.datetime | None = None) -> Publ
     """Put every approved claim of ``year`` into a new public notice of ``notice_days`` days."""
     require(user, "subsidies.review")
     now = _now(now)
+    serialise_writes()
     claims = list(db.session.execute(select(SubsidyClaim).where(
         SubsidyClaim.year == year, SubsidyClaim.status == ClaimStatus.APPROVED).order_by(SubsidyClaim.id)).scalars())
     if not claims:
@@ -432,6 +434,7 @@ def close_due_notices(actor: Any = "scheduler", *, now: dt.datetime | None = Non
 def finalise(user: Any, year: int, *, now: dt.datetime | None = None) -> AwardList:
     require(user, "subsidies.finalise")
     now = _now(now)
+    serialise_writes()
     claims = list(db.session.execute(select(SubsidyClaim).where(
         SubsidyClaim.year == year, SubsidyClaim.status == ClaimStatus.NOTICED).order_by(SubsidyClaim.id)).scalars())
     if not claims:

@@ -278,3 +278,43 @@ def test_award_list_exports(client, login, world):
         session.clear()
     login(world.admin)
     assert client.get(f"/subsidies/awards/{award.id}/export.csv").status_code == 403
+
+
+def test_concurrent_filings_make_one_claim(app, world):
+    from models.users import User
+    from tests.concurrency import run_parallel, tally
+
+    admin_id, org_id = world.admin.id, world.sme.id
+
+    def work(i):
+        from models.organisations import Organisation
+
+        return svc.file_claim(db.session.get(User, admin_id), db.session.get(Organisation, org_id), 2026,
+                              "art7_renter", now=NOW).id
+
+    outcomes = run_parallel(app, 4, work)
+    assert tally(outcomes) == {"ok": 1, "conflict": 3}, outcomes
+    db.session.expire_all()
+    assert db.session.execute(select(func.count(SubsidyClaim.id))).scalar_one() == 1
+
+
+def test_concurrent_payments_never_exceed_the_approved_amount(app, world):
+    from models.users import User
+    from tests.concurrency import run_parallel, tally
+
+    claim, notice = through_notice(world)
+    svc.close_due_notices(now=notice.ends_at)
+    svc.finalise(world.d_admin, 2026, now=notice.ends_at)
+    db.session.commit()
+    admin_id, claim_id, later = world.d_admin.id, claim.id, notice.ends_at + DAY
+
+    def work(i):
+        return svc.record_payment(db.session.get(User, admin_id), db.session.get(SubsidyClaim, claim_id), "20000.00",
+                                  dt.date(2026, 9, 9), f"ZF-{i}", now=later).id
+
+    outcomes = run_parallel(app, 4, work)
+    counts = tally(outcomes)  # the fourth finds the claim paid (409) or the total reached (422)
+    assert counts["ok"] == 3 and counts["conflict"] + counts["refused"] == 1, outcomes
+    db.session.expire_all()
+    claim = db.session.get(SubsidyClaim, claim_id)
+    assert claim.paid_cny == Decimal("60000.00") and claim.status == ClaimStatus.PAID
