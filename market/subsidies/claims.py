@@ -422,11 +422,17 @@ def close_due_notices(actor: Any = "scheduler", *, now: dt.datetime | None = Non
         notice.status, notice.closed_at = NoticeStatus.CLOSED, now
         db.session.flush()
         audit.record(actor, "subsidy_notice.close", notice, before, audit.snapshot(notice))
+        passed = 0
         for claim in list(notice.claims):
             claim_before = _audit_view(claim)
             if _settle_if_closed(actor, claim, now):
+                passed += 1
                 audit.record(actor, "subsidy_claim.notice_passed", claim, claim_before, _audit_view(claim))
                 _tell_org(claim, "subsidy_notice.passed", _l("补贴申报公示期满无异议"), _l("等待新区确定最终拨付名单。"))
+        if passed:  # the admin has an award list to finalise
+            notify(district_staff(Role.DISTRICT_ADMIN), "subsidy_notice.closed",
+                   _l("补贴公示期满：%(title)s", title=notice.title),
+                   _l("%(n)s 项申报公示期满，可以确定拨付名单。", n=passed), path_for("subsidy_claims.index"))
     return due
 
 

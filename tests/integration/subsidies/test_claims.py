@@ -192,6 +192,8 @@ def test_the_job_closes_notices_once_and_leaves_objected_claims_until_resolved(w
     assert claims_jobs.close_notices(now=notice.ends_at) == 1
     db.session.commit()
     assert notice.status == NoticeStatus.CLOSED and notice.closed_at == notice.ends_at
+    told = db.session.execute(select(Notification.user_id).where(Notification.kind == "subsidy_notice.closed"))
+    assert list(told.scalars()) == [world.d_admin.id]  # the admin has a list to finalise
     assert claim.status == ClaimStatus.NOTICED and provider.status == ClaimStatus.IN_NOTICE
     assert claims_jobs.close_notices(now=notice.ends_at + DAY) == 0  # idempotent
     db.session.commit()
