@@ -320,3 +320,10 @@ def test_concurrent_payments_never_exceed_the_approved_amount(app, world):
     db.session.expire_all()
     claim = db.session.get(SubsidyClaim, claim_id)
     assert claim.paid_cny == Decimal("60000.00") and claim.status == ClaimStatus.PAID
+
+
+def test_the_close_job_is_registered_with_the_scheduler(app):
+    from market.scheduler import registered_jobs
+
+    spec = next(s for s in registered_jobs() if s.id == "subsidies.close_notices")
+    assert spec.func is claims_jobs.close_notices and spec.trigger == "interval"
