@@ -106,6 +106,14 @@ RULES: dict[str, Rule] = {
     "subsidies.view_all": Rule(DISTRICT),
     "subsidies.decide": Rule(DISTRICT),  # art. 8 opener, art. 9 tiers, art. 13 awards (interpretation 7)
     "subsidies.estimate": Rule(EVERY_MEMBER),  # what a deal would add to one's own subsidy
+    # claims (issue 10): an org admin files for its organisation, members read its claims; a reviewer
+    # decides and runs the 公示; anyone logged in may object; the admin finalises and records payments
+    "subsidies.claims": Rule(ANY_ROLE),
+    "subsidies.claim_view": Rule(ANY_ROLE, own_org),
+    "subsidies.claim": Rule(frozenset({R.ORG_ADMIN}), own_org, district_bypass=False),
+    "subsidies.review": Rule(DISTRICT),
+    "subsidies.object": Rule(ANY_ROLE),
+    "subsidies.finalise": Rule(ADMIN_ONLY),
     # matchmaking events (art. 8, 9; issue 11): the admin runs them, owners attach their scenarios,
     # members of both sides take part; the services check the party and the event's stage
     "event.view": Rule(ANY_ROLE),

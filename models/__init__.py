@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401
     audit,
+    claims,
     dashboard,
     deals,
     events,

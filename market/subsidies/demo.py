@@ -1,4 +1,6 @@
-"""Demo reward decisions (issue 10, POLICY.md interpretation 7): the art. 8 one-time reward of L1, the
+"""The subsidy feature's demo data: the claims workflow (``claims_demo``), then reward decisions.
+
+Reward decisions (issue 10, POLICY.md interpretation 7): the art. 8 one-time reward of L1, the
 art. 9 tier of the events demo's graded project (handed off, then decided), a second project handed off
 and waiting for the reviewer, and an art. 13 public-data project award. Idempotent: each step runs only
 when its result is not there yet."""
@@ -16,6 +18,13 @@ from . import rewards
 
 
 def load(world) -> None:
+    from . import claims_demo
+
+    claims_demo.load(world)
+    _load_rewards(world)
+
+
+def _load_rewards(world) -> None:
     users = world.users
     reviewer, admin = users.get("reviewer@ccxq.gov.cn"), users.get("admin@ccxq.gov.cn")
     if reviewer is None or admin is None or not {"L1", "L2", "S3"} <= set(world.orgs):

@@ -121,6 +121,8 @@ class Parameters:
     before_first_facts: str  # first_known | exclude
     closing_clause: str
     rules: dict[str, Rule]
+    notice_days: int = 7  # claims workflow: the length of a public notice (公示), in days
+
 
     def rule(self, rule_id: str) -> Rule:
         return self.rules[rule_id]
@@ -305,7 +307,7 @@ def parse(text: str, source: str = "parameters.yaml") -> Parameters:
     r = _Reader(source)
     if root is None:
         raise ParameterError(source, 1, "(document)", "the file is empty")
-    m = r.mapping(root, "", ("policy", "rounding", "cap_basis", "rules"), ("before_first_facts", "closing_clause"))
+    m = r.mapping(root, "", ("policy", "rounding", "cap_basis", "rules"), ("before_first_facts", "closing_clause", "claims"))
     pm = r.mapping(m["policy"], "policy", ("title", "effective_from"))
     rm = r.mapping(m["rounding"], "rounding", ("quantum", "mode"))
     quantum = r.money(rm["quantum"], "rounding.quantum")
@@ -324,7 +326,16 @@ def parse(text: str, source: str = "parameters.yaml") -> Parameters:
                             if "before_first_facts" in m else "first_known"),
         closing_clause=r.text(m["closing_clause"], "closing_clause") if "closing_clause" in m else "",
         rules=rules,
+        notice_days=_notice_days(r, m["claims"]) if "claims" in m else 7,
     )
+
+
+def _notice_days(r: _Reader, node: yaml.Node) -> int:
+    cm = r.mapping(node, "claims", ("notice_days",))
+    days = r.integer(cm["notice_days"], "claims.notice_days")
+    if not 1 <= days <= 90:
+        raise r.fail(cm["notice_days"], "claims.notice_days", "must be between 1 and 90 days")
+    return days
 
 
 def load(path: Path | str = DATA_FILE) -> Parameters:

@@ -64,6 +64,7 @@ from models.listings import Listing, ListingAttachment
 from models.organisations import Organisation, RelatedPartyGroup, VerificationStatus
 from models.search import SavedSearch, SearchSynonym
 from models.users import Role, User
+from tests.claims_support import add_to_object_matrix as add_claims_to_object_matrix
 from tests.conftest import PASSWORD, _clear_tables
 from tests.events_support import add_to_object_matrix
 from tests.integration.test_role_route_matrix import EXEMPT_ENDPOINTS, EXEMPT_PREFIXES, _actions
@@ -189,6 +190,7 @@ def _build_world() -> SimpleNamespace:
     db.session.commit()
     add_to_object_matrix(w)  # events (issue 11)
     _add_reward_decisions(w)  # subsidies (issue 10)
+    add_claims_to_object_matrix(w)  # subsidy claims (issue 10)
     return w
 
 
@@ -420,6 +422,21 @@ SPECS: dict[str, Spec] = {
     "events.kpi_chart": Spec(lambda w, s: {"name": "funnel"}, get=anyone, per_side=False),
     "events.demo_project": Spec(lambda w, s: {"decl_id": w.declaration.id}, get=anyone, post=anyone, per_side=False),
     "events.demo_handoff": Spec(lambda w, s: {"decl_id": w.declaration.id}, post=anyone, per_side=False),
+    # subsidy claims (issue 10): members read their organisation's claims, its admin files and withdraws;
+    # the district acts by role; the notice is public
+    "subsidy_claims.claim": Spec(lambda w, s: {"claim_id": s.claim.id}, get=rule("subsidies.claim_view", lambda s: s.claim)),
+    "subsidy_claims.decide": Spec(lambda w, s: {"claim_id": s.claim.id}, post=anyone),
+    "subsidy_claims.withdraw": Spec(lambda w, s: {"claim_id": s.claim.id}, post=rule("subsidies.claim", lambda s: s.claim)),
+    "subsidy_claims.pay": Spec(lambda w, s: {"claim_id": s.claim_final.id}, post=anyone,
+                               data=lambda w, s: {"amount_cny": "1.00", "paid_on": "2026-01-05", "reference": "M1"}),
+    "subsidy_claims.notice": Spec(lambda w, s: {"notice_id": w.notice.id}, get=anyone, per_side=False),
+    "subsidy_claims.object_": Spec(lambda w, s: {"notice_id": w.notice.id}, post=anyone, per_side=False,
+                                   data=lambda w, s: {"claim_id": str(w.side["A"].claim_in_notice.id), "text": "异议"}),
+    "subsidy_claims.resolve": Spec(lambda w, s: {"objection_id": s.objection.id}, post=anyone),
+    "subsidy_claims.award": Spec(lambda w, s: {"award_id": w.award_list.id}, get=anyone, per_side=False),
+    "subsidy_claims.budget_chart": Spec(lambda w, s: {"year": 2026}, get=anyone, per_side=False),
+    "subsidy_claims.award_export": Spec(lambda w, s: {"award_id": w.award_list.id, "fmt": "csv"}, get=anyone,
+                                        per_side=False),
 }
 
 # Parameters that name no object (a format, a language, a listing kind): a route whose parameters are

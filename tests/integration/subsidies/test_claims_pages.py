@@ -1,0 +1,105 @@
+"""The claims pages: filing through the form (with a declaration), the public notice read without
+logging in, objections only for logged-in users, the budget view and its chart for district staff."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from market.domain.localtime import today
+from market.extensions import db
+from market.ledger.importer import import_rows
+from market.subsidies import budget
+from market.subsidies import claims as svc
+from models.claims import ClaimStatus, SubsidyClaim
+from models.organisations import ExternalSubsidy
+from models.users import Role
+from tests.integration.subsidies.test_subsidy_engine import row
+
+
+def _world(make_org, make_user):
+    day = today()
+    year = day.year if day.month > 1 else day.year - 1
+    sme = make_org(kind="sme", ref="A", size="small", name="长春慧医科技有限公司")
+    make_org(kind="university", ref="U", size=None)
+    import_rows("test", [(1, row("R1", "rental", "A", "U", "100000.00", f"{year}-01-10T10:00:00+08:00"))])
+    admin = make_user(role=Role.ORG_ADMIN, org=sme)
+    reviewer = make_user(role=Role.DISTRICT_REVIEWER)
+    db.session.commit()
+    return year, sme, admin, reviewer
+
+
+def logout(client):
+    with client.session_transaction() as session:
+        session.clear()
+
+
+def test_filing_through_the_form_with_a_declaration(client, login, make_org, make_user):
+    year, sme, admin, _reviewer = _world(make_org, make_user)
+    login(admin)
+    page = client.get("/subsidies/claims/").get_data(as_text=True)
+    assert f'id="file-{year}-art7_renter"' in page and "¥50,000.00" in page
+    form = client.get(f"/subsidies/claims/new?year={year}&rule=art7_renter").get_data(as_text=True)
+    assert 'id="computed-amount">¥50,000.00' in form
+    resp = client.post(f"/subsidies/claims/new?year={year}&rule=art7_renter",
+                       data={"other": "list", "source_1": "省级创新券", "amount_1": "8000.00", "item_1": "R1"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    claim = db.session.execute(select(SubsidyClaim)).scalar_one()
+    assert claim.declaration["items"][0]["source"] == "省级创新券"
+    ext = db.session.execute(select(ExternalSubsidy)).scalar_one()
+    assert (ext.organisation_id, ext.rule, ext.year, ext.amount_cny) == (sme.id, "art7_renter", year, Decimal("8000.00"))
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert 'data-status="filed"' in page and "省级创新券" in page and 'data-winner="art7_renter"' in page
+    # a bad amount is shown on the form, nothing is filed twice
+    again = client.post(f"/subsidies/claims/new?year={year}&rule=art7_renter", data={"other": "none"})
+    assert again.status_code == 200 and "已有申报" in again.get_data(as_text=True)
+
+
+def test_the_notice_is_public_and_objections_need_a_login(client, login, make_org, make_user):
+    year, sme, admin, reviewer = _world(make_org, make_user)
+    now = dt.datetime.now(dt.UTC)
+    claim = svc.file_claim(admin, sme, year, "art7_renter", now=now)
+    svc.decide(reviewer, claim, "approve", now=now)
+    notice = svc.open_notice(reviewer, year, now=now)
+    db.session.commit()
+    page = client.get(f"/subsidies/notices/{notice.id}").get_data(as_text=True)
+    assert "长春慧医科技有限公司" in page and "¥50,000.00" in page and "登录后可提出异议" in page
+    assert notice.title in client.get("/subsidies/notices/").get_data(as_text=True)
+    resp = client.post(f"/subsidies/notices/{notice.id}/objections", data={"claim_id": claim.id, "text": "匿名"})
+    assert resp.status_code == 302 and "/auth/login" in resp.headers["Location"]
+    login(make_user(role=Role.SME_MEMBER))
+    resp = client.post(f"/subsidies/notices/{notice.id}/objections", data={"claim_id": claim.id, "text": "请核实"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert [o.text for o in db.session.get(SubsidyClaim, claim.id).objections] == ["请核实"]
+
+
+def test_the_budget_view(client, login, make_org, make_user):
+    year, sme, admin, reviewer = _world(make_org, make_user)
+    d_admin = make_user(role=Role.DISTRICT_ADMIN)
+    now = dt.datetime.now(dt.UTC)
+    claim = svc.file_claim(admin, sme, year, "art7_renter", now=now)
+    svc.decide(reviewer, claim, "adjust", amount="45000.00", reason="核减", now=now)
+    notice = svc.open_notice(reviewer, year, now=now)
+    svc.close_due_notices(now=notice.ends_at)
+    svc.finalise(d_admin, year, now=notice.ends_at)
+    svc.record_payment(d_admin, claim, "15000.00", today(), "ZF-9", now=notice.ends_at)
+    db.session.commit()
+    assert claim.status == ClaimStatus.FINALISED
+    b = budget.budget(year)
+    renter = next(t for t in b.rules if t.rule == "art7_renter")
+    assert (renter.computed, renter.claimed, renter.approved, renter.noticed, renter.paid) == (
+        Decimal("50000.00"), Decimal("50000.00"), Decimal("45000.00"), Decimal("45000.00"), Decimal("15000.00"))
+    head = next(h for h in b.headroom if h.ref == "A" and h.rule == "art7_renter")
+    assert head.left == Decimal("150000.00")  # cap 200,000 (art. 7, renter)
+    assert sum(b.monthly["paid"]) == Decimal("15000.00")
+    login(reviewer)
+    page = client.get(f"/subsidies/budget?year={year}").get_data(as_text=True)
+    assert 'data-rule="art7_renter"' in page and "¥45,000.00" in page and "¥150,000.00" in page
+    svg = client.get(f"/subsidies/budget/{year}.svg")
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml" and b"<script" not in svg.data
+    logout(client)
+    login(admin)
+    assert client.get(f"/subsidies/budget?year={year}").status_code == 403
