@@ -3,7 +3,9 @@ claimed, approved, publicly noticed and paid; each beneficiary's distance to its
 
 Read-only. "Approved" counts every claim a reviewer approved that is still standing (approved, in
 notice, noticed, finalised, paid); "noticed" those that passed their notice (noticed, finalised,
-paid); "claimed" every live claim (not rejected, not withdrawn), at its computed amount.
+paid); "claimed" every live claim (not rejected, not withdrawn), at its computed amount. The rewards
+an admin decides (art. 8 opener, art. 9 tiers, art. 13 awards) are listed apart, by the Beijing year
+of their decision: they are not computed from the ledger and go through no claim.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from sqlalchemy import select
 from market.domain.localtime import local_date, local_year
 from market.extensions import db
 from models.claims import AwardPayment, ClaimStatus, SubsidyClaim
+from models.organisations import Organisation
 
-from . import services
+from . import rewards, services
 from .parameters import LEDGER_RULES
 
 ZERO = Decimal("0.00")
@@ -42,6 +45,7 @@ class RuleTotals:
 class Headroom:
     beneficiary_id: int
     ref: str
+    name: str
     rule: str
     amount: Decimal
     cap: Decimal
@@ -58,6 +62,7 @@ class Budget:
     headroom: list[Headroom]
     months: list[str] = field(default_factory=list)
     monthly: dict[str, list[Decimal]] = field(default_factory=dict)  # series name -> 12 amounts
+    decided: dict[str, Decimal] = field(default_factory=dict)  # admin-decided rule -> total decided in the year
 
     @property
     def total(self) -> RuleTotals:
@@ -71,13 +76,15 @@ class Budget:
 def budget(year: int) -> Budget:
     totals = {r: RuleTotals(r) for r in LEDGER_RULES}
     refs = services.org_refs()
+    names = dict(db.session.execute(select(Organisation.id, Organisation.name)).all())
     headroom = []
     for result in services.iter_year(year):
         t = totals[result.rule]
         t.computed += result.amount
         if result.amount > 0:
             t.beneficiaries += 1
-            headroom.append(Headroom(result.beneficiary_id, refs.get(result.beneficiary_id, "?"), result.rule,
+            headroom.append(Headroom(result.beneficiary_id, refs.get(result.beneficiary_id, "?"),
+                                     names.get(result.beneficiary_id, ""), result.rule,
                                      result.amount, result.cap))
     headroom.sort(key=lambda h: (h.left, h.ref, h.rule))
 
@@ -111,4 +118,4 @@ def budget(year: int) -> Budget:
         if c.status in NOTICED and c.approved_cny is not None:
             t.noticed += c.approved_cny
         t.paid += paid_by_claim[c.id]
-    return Budget(year, [totals[r] for r in LEDGER_RULES], headroom, months, monthly)
+    return Budget(year, [totals[r] for r in LEDGER_RULES], headroom, months, monthly, rewards.decided_totals(year))

@@ -27,6 +27,10 @@ RULE_NAMES: dict[str, str] = {
     "art7_provider": N_("第七条 开放创新资源（提供单位）"),
     "art7_renter": N_("第七条 开放创新资源（租用单位）"),
     "art8_supplier": N_("第八条 开放场景（承接项目的中小微企业）"),
+    # decided by an admin, never claimed (listed on the budget view)
+    "art8_opener": N_("第八条 开放场景（龙头企业一次性奖励）"),
+    "art9_demo": N_("第九条 场景示范项目"),
+    "art13_data": N_("第十三条 公共数据增值开发优质项目"),
 }
 
 

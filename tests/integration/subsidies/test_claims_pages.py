@@ -11,7 +11,7 @@ from sqlalchemy import select
 from market.domain.localtime import today
 from market.extensions import db
 from market.ledger.importer import import_rows
-from market.subsidies import budget
+from market.subsidies import budget, rewards
 from market.subsidies import claims as svc
 from models.claims import ClaimStatus, SubsidyClaim
 from models.organisations import ExternalSubsidy
@@ -95,9 +95,17 @@ def test_the_budget_view(client, login, make_org, make_user):
     head = next(h for h in b.headroom if h.ref == "A" and h.rule == "art7_renter")
     assert head.left == Decimal("150000.00")  # cap 200,000 (art. 7, renter)
     assert sum(b.monthly["paid"]) == Decimal("15000.00")
+    # an admin-decided reward (art. 13) is listed apart, in the year of its decision
+    assert b.decided["art13_data"] == Decimal("0.00")
+    rewards.decide_data(reviewer, sme, "交通数据增值开发", "120000.00", "绩效评价良好")
+    db.session.commit()
+    b = budget.budget(today().year)
+    assert b.decided["art13_data"] == Decimal("120000.00") and b.decided["art8_opener"] == Decimal("0.00")
     login(reviewer)
     page = client.get(f"/subsidies/budget?year={year}").get_data(as_text=True)
     assert 'data-rule="art7_renter"' in page and "¥45,000.00" in page and "¥150,000.00" in page
+    if year == today().year:
+        assert 'data-rule="art13_data"' in page and "¥120,000.00" in page
     svg = client.get(f"/subsidies/budget/{year}.svg")
     assert svg.status_code == 200 and svg.mimetype == "image/svg+xml" and b"<script" not in svg.data
     logout(client)
