@@ -612,12 +612,10 @@ def compute_plain(year: int, beneficiary: int, entries: Iterable[PlainEntry], ti
     entry may feed two of its rules (:func:`single_option`). Each entry is judged exactly as there
     (steps 2 and 3, :func:`reasons_on`), and feeds its one rule: no best-of, no choices.
 
-    ``memo``: a dict the caller may keep across beneficiaries (what is remembered depends only on the
-    parameters, dates and facts values, so it stays small)."""
-    memo = ({} if memo is None else memo).setdefault(id(params), {})
-    if "single_option" not in memo:
-        memo["single_option"] = single_option(params)
-    if not memo["single_option"]:
+    ``memo``: a dict the caller may keep across beneficiaries (a :class:`PlainJudge` per parameters,
+    timelines and group map; what it remembers is bounded by dates and facts, not by entries)."""
+    judge = PlainJudge.of(memo, params, timelines, group_of)
+    if not judge.single_option:
         return None
     for d in declared:
         if d.entry_id is None and d.beneficiary_id == beneficiary and d.rule in LEDGER_RULES and d.year == year:
@@ -634,24 +632,12 @@ def compute_plain(year: int, beneficiary: int, entries: Iterable[PlainEntry], ti
             role = "payee"
         else:  # a refund whose original is between other parties: not this beneficiary's
             continue
-        feeds = memo.get((e.day, role, e.kind, e.listing_kind))
-        if feeds is None:
-            feeds = memo[(e.day, role, e.kind, e.listing_kind)] = _plain_rule(params, e.day, role, e.kind, e.listing_kind)
-        rule, version = feeds
+        rule, version = judge.rule_for(e.day, role, e.kind, e.listing_kind)
         if rule is None:
             continue
         if rule.id not in tallies:
             lines[rule.id], exclusions[rule.id], tallies[rule.id] = [], [], Tally(rule, year)
-        payer_facts = facts_on(e.payer_id, e.judged_at, timelines, params)
-        payee_facts = facts_on(e.payee_id, e.judged_at, timelines, params)
-        rel = party_relation(e.payer_id, e.payee_id, payer_facts, payee_facts, group_of)
-        ben_facts, other_facts = (payer_facts, payee_facts) if role == "payer" else (payee_facts, payer_facts)
-        key = (rule.id, version.id if version else None, e.problems, e.reverses_incomplete, e.day < params.effective_from,
-               rel, ben_facts, other_facts)
-        reasons = memo.get(key)
-        if reasons is None:
-            reasons = memo[key] = reasons_on(e.problems, e.reverses_incomplete, e.day, version, rel, ben_facts,
-                                             other_facts, params)
+        reasons = judge.reasons(e, rule, version, role)
         if reasons:
             detail = "、".join(EVIDENCE_WORDS.get(m, m) for m in e.missing) if reasons[0] == "missing_evidence" else ""
             exclusions[rule.id].append(
@@ -663,16 +649,82 @@ def compute_plain(year: int, beneficiary: int, entries: Iterable[PlainEntry], ti
             for r in LEDGER_RULES if r in tallies]
 
 
-def _plain_rule(params: Parameters, day: dt.date, role: str, kind: str, listing_kind: str | None,
-                ) -> tuple[Rule | None, Version | None]:
-    """The one ledger rule paying ``role`` that an entry of ``kind`` feeds on ``day`` (step 2), and its
-    version in force that day; (None, None) when none does."""
-    for rule_id in LEDGER_RULES:
-        rule = params.rule(rule_id)
-        if rule.beneficiary == role and structural_version(rule, day).feeds(kind, listing_kind):
-            return rule, rule.version_on(day)
-    return None, None
+class PlainJudge:
+    """Steps 2 and 3 for :func:`compute_plain`, remembering what repeats: the rule an entry kind feeds on a
+    day, an organisation's facts when it has one open-ended period, and the reasons for each combination
+    of (rule, version, completeness, facts values) — so a year asks each question once, not per entry."""
 
+    def __init__(self, params: Parameters, timelines: Mapping[int, Timeline], group_of: Mapping[int, int | None]):
+        self.params, self.timelines, self.group_of = params, timelines, group_of  # held: ids below stay valid
+        self.single_option = single_option(params)
+        self._rules: dict[tuple, tuple[Rule | None, Version | None]] = {}
+        self._steady: dict[int, tuple[dt.datetime, OrgFacts, int] | None] = {}
+        self._class_of: dict[int, int] = {}  # id(facts) -> the number of its value
+        self._classes: dict[OrgFacts, int] = {}
+        self._reasons: dict[tuple, tuple[str, ...]] = {}
+
+    @classmethod
+    def of(cls, memo: dict | None, params: Parameters, timelines: Mapping[int, Timeline],
+           group_of: Mapping[int, int | None]) -> PlainJudge:
+        if memo is None:
+            return cls(params, timelines, group_of)
+        key = (id(params), id(timelines), id(group_of))
+        if key not in memo:
+            memo[key] = cls(params, timelines, group_of)
+        return memo[key]
+
+    def rule_for(self, day: dt.date, role: str, kind: str, listing_kind: str | None) -> tuple[Rule | None, Version | None]:
+        """The one ledger rule paying ``role`` that an entry of ``kind`` feeds on ``day`` (step 2), and its
+        version in force that day; (None, None) when none does."""
+        key = (day, role, kind, listing_kind)
+        found = self._rules.get(key)
+        if found is None:
+            found = self._rules[key] = (None, None)
+            for rule_id in LEDGER_RULES:
+                rule = self.params.rule(rule_id)
+                if rule.beneficiary == role and structural_version(rule, day).feeds(kind, listing_kind):
+                    found = self._rules[key] = (rule, rule.version_on(day))
+                    break
+        return found
+
+    def facts(self, org_id: int, moment: dt.datetime) -> tuple[OrgFacts | None, int]:
+        """:func:`facts_on` (without the look-up for an organisation whose one period covers ``moment``),
+        and the number of its value (-1 for None)."""
+        steady = self._steady.get(org_id, False)
+        if steady is False:
+            timeline = self.timelines.get(org_id)
+            one = timeline is not None and len(timeline.periods) == 1 and timeline.periods[0].valid_to is None
+            steady = self._steady[org_id] = (
+                (timeline.periods[0].valid_from, timeline.periods[0].facts, self._class(timeline.periods[0].facts))  # type: ignore[union-attr]
+                if one else None)
+        if steady is not None and moment >= steady[0]:
+            return steady[1], steady[2]
+        facts = facts_on(org_id, moment, self.timelines, self.params)
+        return facts, (self._class(facts) if facts is not None else -1)
+
+    def _class(self, facts: OrgFacts) -> int:
+        found = self._class_of.get(id(facts))
+        if found is None:
+            found = self._class_of[id(facts)] = self._classes.setdefault(facts, len(self._classes))
+        return found
+
+    def reasons(self, e: PlainEntry, rule: Rule, version: Version | None, role: str) -> tuple[str, ...]:
+        """:func:`exclusion_reasons` of ``e`` for its ``role``'s beneficiary under ``rule``."""
+        payer_facts, payer_class = self.facts(e.payer_id, e.judged_at)
+        payee_facts, payee_class = self.facts(e.payee_id, e.judged_at)
+        key = None
+        if payer_facts is not None and payee_facts is not None:  # then facts values decide it all
+            key = (rule.id, version.id if version else None, e.problems, e.reverses_incomplete,
+                   e.day < self.params.effective_from, role, payer_class, payee_class)
+            found = self._reasons.get(key)
+            if found is not None:
+                return found
+        rel = party_relation(e.payer_id, e.payee_id, payer_facts, payee_facts, self.group_of)
+        ben_facts, other_facts = (payer_facts, payee_facts) if role == "payer" else (payee_facts, payer_facts)
+        found = reasons_on(e.problems, e.reverses_incomplete, e.day, version, rel, ben_facts, other_facts, self.params)
+        if key is not None:
+            self._reasons[key] = found
+        return found
 
 __all__ = ["Payment", "Line", "Exclusion", "Choice", "Result", "compute", "compute_plain", "PlainEntry", "plain_entries",
            "REASON_WORDS", "rule_amount", "Tally"]

@@ -75,10 +75,19 @@ class _Completeness:
     def __init__(self, added: dict[int, set[str]]):
         self.added = added
         self.known: dict[tuple, tuple[EntryFacts, tuple[str, ...], tuple[str, ...]]] = {}
+        self.plain: dict[int, tuple] = {}  # state -> of(...) of an entry with nothing else to it
 
     def of(self, entry_id: int, state: int, original: tuple | None = None, is_refund: bool = False) -> tuple:
         """(key, problems, missing evidence); ``original``: the key of the payment a refund reverses."""
+        if original is None and not is_refund and entry_id not in self.added:  # the usual case
+            found = self.plain.get(state)
+            if found is None:
+                found = self.plain[state] = self._of(state, None, None, False)
+            return found
         added = frozenset(self.added[entry_id]) if entry_id in self.added else None
+        return self._of(state, added, original, is_refund)
+
+    def _of(self, state: int, added: frozenset[str] | None, original: tuple | None, is_refund: bool) -> tuple:
         key = (state, added, original, is_refund)
         found = self.known.get(key)
         if found is None:
@@ -214,19 +223,18 @@ def _iter_year(year: int, params: Parameters | None = None, beneficiary_ids: Ite
         """The beneficiary's rows for :func:`rules.compute_plain`, or None when one needs the general rules."""
         out = []
         for _ben, entry_id, ref, kind, listing_kind, payer_id, payee_id, amount, paid_at, reverses_id, state in rows:
-            if payer_id == payee_id or entry_id in per_entry:
+            if payer_id == payee_id or entry_id in per_entry or reverses_id in per_entry:
                 return None
             if reverses_id is None:
                 _key, problems, missing = completeness.of(entry_id, state)
                 out.append(PlainEntry(entry_id, ref, amount, paid_at, problems, missing, kind, listing_kind,
                                       payer_id, payee_id, paid_at, days.of(paid_at), False))
-                continue
-            original, okey, oday = originals[reverses_id]
-            if reverses_id in per_entry:
-                return None
-            _key, problems, missing = completeness.of(entry_id, state, okey, True)
-            out.append(PlainEntry(entry_id, ref, amount, paid_at, problems, missing, original.kind, original.listing_kind,
-                                  original.payer_id, original.payee_id, original.paid_at, oday, bool(original.problems)))
+            else:  # judged as the payment it reverses
+                original, okey, oday = originals[reverses_id]
+                _key, problems, missing = completeness.of(entry_id, state, okey, True)
+                out.append(PlainEntry(entry_id, ref, amount, paid_at, problems, missing, original.kind,
+                                      original.listing_kind, original.payer_id, original.payee_id, original.paid_at,
+                                      oday, bool(original.problems)))
         return out
 
     def general(ben: int, rows: list[tuple]) -> list[Result]:
