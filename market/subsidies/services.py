@@ -222,13 +222,16 @@ def _iter_year(year: int, params: Parameters | None = None, beneficiary_ids: Ite
     def plain_entries(rows: list[tuple]) -> list[PlainEntry] | None:
         """The beneficiary's rows for :func:`rules.compute_plain`, or None when one needs the general rules."""
         out = []
+        usual, starts, dates = completeness.plain, days.starts, days.dates  # the hot loop of the year
         for _ben, entry_id, ref, kind, listing_kind, payer_id, payee_id, amount, paid_at, reverses_id, state in rows:
             if payer_id == payee_id or entry_id in per_entry or reverses_id in per_entry:
                 return None
             if reverses_id is None:
-                _key, problems, missing = completeness.of(entry_id, state)
+                found = usual.get(state) if entry_id not in added else None
+                _key, problems, missing = found or completeness.of(entry_id, state)
+                # paid in the year (the query says so): its Beijing date by bisecting the day starts
                 out.append(PlainEntry(entry_id, ref, amount, paid_at, problems, missing, kind, listing_kind,
-                                      payer_id, payee_id, paid_at, days.of(paid_at), False))
+                                      payer_id, payee_id, paid_at, dates[bisect.bisect_right(starts, paid_at) - 1], False))
             else:  # judged as the payment it reverses
                 original, okey, oday = originals[reverses_id]
                 _key, problems, missing = completeness.of(entry_id, state, okey, True)
