@@ -17,6 +17,10 @@ The steps, each a small named function:
    items carrying one, in payment-date order, each compared on its marginal amount, caps included.
 5. :func:`rule_amount` — the year's amount: ``round_half_up(Σ_v rate_v × base_v, 0.01)`` once, then the
    cap of the version in force at year end; a year's net base never below zero.
+
+:func:`compute` is the reference. :func:`compute_plain` gives the same results faster for a beneficiary
+whose year needs no best-of (each entry feeds one of its rules, no other subsidy declared): steps 1–3
+as above, step 4 reduces to "its one option", step 5 is shared.
 """
 
 from __future__ import annotations

@@ -4,9 +4,12 @@ Queries per computation, whatever the size of the year: the organisations' refs,
 timelines and group map (``market.orgs.services``), the declared other subsidies
 (``market.ledger.services.declared_subsidies``), the payments that this year's refunds reverse, the
 evidence added later by events, and ONE streamed query over the year's entries, each entry once per
-side (payer and payee), ordered by beneficiary. The rules run one beneficiary at a time, so memory
-holds one beneficiary's entries (plus the organisations), not the year: PostgreSQL streams through a
-server-side cursor, SQLite's cursor is lazy by nature.
+side (payer and payee), ordered by beneficiary, read as plain tuples with the entry's state as one
+integer. The rules run one beneficiary at a time, so memory holds one beneficiary's entries (plus the
+organisations), not the year: PostgreSQL streams through a server-side cursor, SQLite's cursor is lazy
+by nature. A beneficiary whose year needs no best-of goes through ``rules.compute_plain``, every other
+through ``rules.compute`` (proven equal where both apply: tests/unit/test_subsidy_rules.py,
+tests/integration/subsidies/test_subsidy_engine.py).
 """
 
 from __future__ import annotations
