@@ -151,7 +151,7 @@ def _year_rows(le, li, year: int, params: Parameters, ids: list[int] | None):
                     .where(in_year, le.c.kind.in_(kinds[role]), beneficiary.in_(ids)))
 
         rows = union_all(side(le.c.payer_id, "payer"), side(le.c.payee_id, "payee")).subquery()
-    else:  # the whole year: one scan of the entries, two rows each (a two-row table of sides)
+    else:  # the whole year: the entries read sequentially, two rows each (joined to a two-row table of sides)
         two = union_all(select(literal(0).label("side")), select(literal(1).label("side"))).subquery()
         is_payer = two.c.side == 0
         paid_at, kind = _unindexed(le.c.paid_at), _unindexed(le.c.kind)
