@@ -76,10 +76,25 @@ def measure(db_url: str, what: str, year: int) -> None:
     print(json.dumps({"what": what, "seconds": round(seconds, 2), "rss_mb": round(rss_mb, 1), **extra}))
 
 
-def run_child(db_url: str, what: str, year: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--db", db_url, "--measure", what, "--year", str(year)],
-                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+def run_child(db_url: str, what: str, year: int, root: Path = ROOT) -> dict:
+    """One measurement in a child process; ``root``: the checkout whose engine (and app) it imports."""
+    out = subprocess.run([sys.executable, str(root / "bench" / "subsidies.py"), "--db", db_url, "--measure", what,
+                          "--year", str(year)],
+                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(root)})
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def report(db_url: str, n: int, year: int, before: Path | None, note: str = "") -> None:
+    """bare, engine (and the engine of ``before``), one after the other, at this size."""
+    bare = run_child(db_url, "bare", year)
+    line = (f"{n:>9,} entries{note}: bare GROUP BY {bare['seconds']:.2f} s ({bare['groups']:,} groups, "
+            f"RSS {bare['rss_mb']:.0f} MB)")
+    for label, root in (("engine", ROOT), *((("before", before),) if before else ())):
+        engine = run_child(db_url, "engine", year, root)
+        ratio = engine["seconds"] / bare["seconds"] if bare["seconds"] else float("inf")
+        line += (f"; {label} {engine['seconds']:.2f} s ({engine['results']:,} results, {engine['lines']:,} lines, "
+                 f"total {engine['total_cny']}, RSS {engine['rss_mb']:.0f} MB) ratio {ratio:.1f}x")
+    print(line, flush=True)
 
 
 def populate(db_url: str, checkpoints: list[int], orgs_n: int, batch: int, year: int, seed: int):
@@ -161,7 +176,17 @@ def populate(db_url: str, checkpoints: list[int], orgs_n: int, batch: int, year:
                         row["paid_at"] = row["paid_at"] + dt.timedelta(days=3)
                 db.session.execute(insert(LedgerEntry), rows)
                 db.session.commit()
+            analyze(db)
             yield target, time.perf_counter() - t0
+
+
+def analyze(db) -> None:
+    """Planner statistics for the rows just inserted (what autovacuum would gather on a live database):
+    without them PostgreSQL plans the engine's query for the 61 rows it last counted."""
+    from sqlalchemy import text
+
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
 
 
 def main() -> None:
@@ -172,21 +197,33 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=20_000)
     ap.add_argument("--year", type=int, default=YEAR)
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--before", type=Path, help="also time the engine of this checkout (e.g. an export of an "
+                    "earlier commit that has this script), in the same run, on the same rows")
+    ap.add_argument("--existing", type=int, metavar="N", help="measure the database as it is (N entries, "
+                    "from an earlier run) instead of populating it")
+    ap.add_argument("--repeat", type=int, default=1, help="measurements per checkpoint")
     ap.add_argument("--measure", choices=["bare", "engine"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:
         measure(args.db, args.measure, args.year)
         return
+    before = args.before.resolve() if args.before else None
+    print(f"db: {args.db.split('://')[0]}, organisations: {args.orgs:,}, year {args.year}, "
+          f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    if args.existing:
+        app = _app(args.db)
+        with app.app_context():
+            from market.extensions import db
+
+            analyze(db)
+        for _ in range(args.repeat):
+            report(args.db, args.existing, args.year, before)
+        return
     checkpoints = [int(x) for x in args.entries.split(",")]
-    print(f"db: {args.db.split('://')[0]}, organisations: {args.orgs:,}, year {args.year}")
     for n, insert_s in populate(args.db, checkpoints, args.orgs, args.batch, args.year, args.seed):
-        bare = run_child(args.db, "bare", args.year)
-        engine = run_child(args.db, "engine", args.year)
-        ratio = engine["seconds"] / bare["seconds"] if bare["seconds"] else float("inf")
-        print(f"{n:>9,} entries (inserted in {insert_s:.1f} s): bare GROUP BY {bare['seconds']:.2f} s "
-              f"({bare['groups']:,} groups, RSS {bare['rss_mb']:.0f} MB); engine {engine['seconds']:.2f} s "
-              f"({engine['results']:,} results, {engine['lines']:,} lines, RSS {engine['rss_mb']:.0f} MB); "
-              f"ratio {ratio:.1f}x", flush=True)
+        for _ in range(args.repeat):
+            report(args.db, n, args.year, before, f" (inserted in {insert_s:.1f} s)")
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

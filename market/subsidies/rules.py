@@ -17,6 +17,10 @@ The steps, each a small named function:
    items carrying one, in payment-date order, each compared on its marginal amount, caps included.
 5. :func:`rule_amount` — the year's amount: ``round_half_up(Σ_v rate_v × base_v, 0.01)`` once, then the
    cap of the version in force at year end; a year's net base never below zero.
+
+:func:`compute` is the reference. :func:`compute_plain` gives the same results faster for a beneficiary
+whose year needs no best-of (each entry feeds one of its rules, no other subsidy declared): steps 1–3
+as above, step 4 reduces to "its one option", step 5 is shared.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from collections import defaultdict
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from market.domain.declared import DeclaredSubsidy
 from market.domain.localtime import day_start, local_date
@@ -95,9 +100,8 @@ class Payment:
 
 
 # ---------------------------------------------------------------- results
-@dataclass(frozen=True)
-class Line:
-    """An entry that makes up a base."""
+class Line(NamedTuple):
+    """An entry that makes up a base. (A named tuple, not a dataclass: a year builds half a million.)"""
 
     entry_id: int
     ref: str
@@ -106,8 +110,9 @@ class Line:
     version: str  # the parameter version it was judged (and rated) by
 
 
-@dataclass(frozen=True)
-class Exclusion:
+class Exclusion(NamedTuple):
+    """An entry that earns nothing for a beneficiary under a rule, and why. (A named tuple, like :class:`Line`.)"""
+
     entry_id: int
     ref: str
     amount: Decimal
@@ -264,21 +269,30 @@ def exclusion_reasons(p: Payment, judged: Payment, rule: Rule, beneficiary: int,
                       day: dt.date | None = None) -> tuple[str, ...]:
     """Every reason ``p`` earns nothing for ``beneficiary`` under ``rule`` (empty: it counts).
     ``day``: the Beijing date of the judged payment, when the caller has it."""
-    reasons = list(p.problems)
-    if p.is_refund and judged_problems and "reversed_entry_incomplete" not in reasons:
-        reasons.append("reversed_entry_incomplete")
     day = day or local_date(judged.paid_at)
-    if day < params.effective_from:
-        return (*reasons, "before_policy_start")
-    version = rule.version_on(day)
-    if version is None:
-        return (*reasons, "no_rule_in_force")
     payer_facts = facts_on(judged.payer_id, judged.paid_at, timelines, params)
     payee_facts = facts_on(judged.payee_id, judged.paid_at, timelines, params)
     rel = party_relation(judged.payer_id, judged.payee_id, payer_facts, payee_facts, group_of)
+    ben_facts, other_facts = (payer_facts, payee_facts) if beneficiary == judged.payer_id else (payee_facts, payer_facts)
+    return reasons_on(p.problems, p.is_refund and bool(judged_problems), day, rule.version_on(day), rel,
+                      ben_facts, other_facts, params)
+
+
+def reasons_on(problems: tuple[str, ...], reverses_incomplete: bool, day: dt.date, version: Version | None,
+               rel: str | None, ben_facts: OrgFacts | None, other_facts: OrgFacts | None,
+               params: Parameters) -> tuple[str, ...]:
+    """:func:`exclusion_reasons` from the values it depends on: the entry's completeness codes, whether it
+    is a refund of an incomplete payment, the judged payment's Beijing date and the rule's version on it,
+    the parties' relation and facts on the payment date."""
+    reasons = list(problems)
+    if reverses_incomplete and "reversed_entry_incomplete" not in reasons:
+        reasons.append("reversed_entry_incomplete")
+    if day < params.effective_from:
+        return (*reasons, "before_policy_start")
+    if version is None:
+        return (*reasons, "no_rule_in_force")
     if rel:
         reasons.append(rel)
-    ben_facts, other_facts = (payer_facts, payee_facts) if beneficiary == judged.payer_id else (payee_facts, payer_facts)
     if rel != "self_dealing":
         reasons += beneficiary_reasons(ben_facts, version)
         reasons += counterparty_reasons(other_facts, version)
@@ -403,6 +417,27 @@ def assign_best_of(items: Sequence[Item], tallies: dict[str, Tally], params: Par
 
 
 # ---------------------------------------------------------------- the year
+def rule_result(beneficiary: int, rule: Rule, year: int, amounts: tuple[Decimal, Decimal, Decimal, bool],
+                lines: Iterable[Line], exclusions: Iterable[Exclusion], choices: Iterable[Choice] = ()) -> Result:
+    """One (beneficiary, rule) result: ``amounts`` from :func:`rule_amount`, the lines and exclusions in
+    payment-date order, the versions the lines used and the year-end cap's."""
+    net, uncapped, amount, capped = amounts
+    cap, cap_version = year_cap(rule, year)
+    versions = {v.id: v for v in rule.versions}
+    lines = sorted(lines, key=_by_date)
+    used = sorted({ln.version for ln in lines})
+    return Result(
+        beneficiary_id=beneficiary, rule=rule.id, year=year, base=net, amount=amount, uncapped=uncapped,
+        cap=cap, capped=capped, rates=tuple((vid, versions[vid].rate) for vid in used),  # type: ignore[misc]
+        versions=tuple(sorted({*used, cap_version})), article=rule.article,
+        lines=tuple(lines), exclusions=tuple(sorted(exclusions, key=_by_date)), choices=tuple(choices),
+    )
+
+
+def _by_date(x: Line | Exclusion) -> tuple[dt.datetime, str]:
+    return x.paid_at, x.ref
+
+
 def compute(
     year: int,
     payments: Iterable[Payment],
@@ -506,18 +541,194 @@ def compute(
                         for ln in rule_lines)
                     rule_lines, tally = [], Tally(rule, year)
                     net, uncapped, amount, capped = ZERO, ZERO, ZERO, False
-            cap, cap_version = year_cap(rule, year)
-            versions = {v.id: v for v in rule.versions}
-            used = sorted({ln.version for ln in rule_lines})
-            results.append(Result(
-                beneficiary_id=beneficiary, rule=rule_id, year=year, base=net, amount=amount, uncapped=uncapped,
-                cap=cap, capped=capped, rates=tuple((vid, versions[vid].rate) for vid in used),  # type: ignore[misc]
-                versions=tuple(sorted({*used, cap_version})), article=rule.article,
-                lines=tuple(sorted(rule_lines, key=lambda ln: (ln.paid_at, ln.ref))),
-                exclusions=tuple(sorted(exclusions.get((beneficiary, rule_id), []), key=lambda e: (e.paid_at, e.ref))),
-                choices=tuple(chosen),
-            ))
+            results.append(rule_result(beneficiary, rule, year, (net, uncapped, amount, capped), rule_lines,
+                                       exclusions.get((beneficiary, rule_id), []), chosen))
     return results
 
 
-__all__ = ["Payment", "Line", "Exclusion", "Choice", "Result", "compute", "REASON_WORDS", "rule_amount", "Tally"]
+# ---------------------------------------------------------------- the plain path
+# Most beneficiaries' years need no best-of: every entry feeds one rule of theirs, nobody declared another
+# subsidy for it, they are on one side of each deal. Their results are then sums per version and the
+# lines in date order; :func:`compute_plain` gives them without the per-item machinery (Payment, Item,
+# marginal pricing), and :func:`compute` stays the reference: tests/unit/test_subsidy_rules.py proves
+# them equal on random worlds, tests/integration/subsidies/test_subsidy_engine.py on a database.
+class PlainEntry(NamedTuple):
+    """One entry of a beneficiary's year for :func:`compute_plain`, with what it is judged on: the payment
+    itself, or for a refund the payment it reverses (step 1)."""
+
+    id: int
+    ref: str
+    amount: Decimal
+    paid_at: dt.datetime
+    problems: tuple[str, ...]  # its completeness codes
+    missing: tuple[str, ...]  # missing evidence types (with "missing_evidence")
+    kind: str  # the judged payment's
+    listing_kind: str | None
+    payer_id: int
+    payee_id: int
+    judged_at: dt.datetime
+    day: dt.date  # the Beijing date of judged_at
+    reverses_incomplete: bool  # a refund of a payment that has completeness problems
+
+
+def plain_entry(p: Payment, judged: Payment, day: dt.date | None = None) -> PlainEntry:
+    return PlainEntry(p.id, p.ref, p.amount, p.paid_at, p.problems, p.missing_evidence, judged.kind,
+                      judged.listing_kind, judged.payer_id, judged.payee_id, judged.paid_at,
+                      day or local_date(judged.paid_at), p.is_refund and bool(judged.problems))
+
+
+def plain_entries(year: int, payments: Iterable[Payment], beneficiary: int) -> list[PlainEntry] | None:
+    """``beneficiary``'s entries of ``year`` (Beijing calendar year) for :func:`compute_plain`, or None when
+    its year is not plain: a deal it is on both sides of, or an other subsidy declared for it on an item."""
+    payments = list(payments)
+    by_id = {p.id: p for p in payments}
+    out = []
+    for p in payments:
+        if local_date(p.paid_at).year != year:
+            continue
+        judged = judged_payment(p, by_id)
+        if beneficiary not in (judged.payer_id, judged.payee_id):
+            continue
+        if judged.payer_id == judged.payee_id or declared_for(judged, beneficiary)[0] > 0:
+            return None
+        out.append(plain_entry(p, judged))
+    return out
+
+
+def single_option(params: Parameters) -> bool:
+    """No entry can feed two ledger rules paying the same side (then best-of is needed between them)."""
+    for a, b in ((a, b) for i, a in enumerate(LEDGER_RULES) for b in LEDGER_RULES[i + 1:]):
+        ra, rb = params.rule(a), params.rule(b)
+        if ra.beneficiary != rb.beneficiary:
+            continue
+        for fa in (f for v in ra.versions for f in v.base):
+            for fb in (f for v in rb.versions for f in v.base):
+                if fa.entry_kind == fb.entry_kind and fa.listing_kinds & fb.listing_kinds:
+                    return False
+    return True
+
+
+def compute_plain(year: int, beneficiary: int, entries: Iterable[PlainEntry], timelines: Mapping[int, Timeline],
+                  group_of: Mapping[int, int | None], params: Parameters, declared: Iterable[DeclaredSubsidy] = (),
+                  memo: dict | None = None) -> list[Result] | None:
+    """:func:`compute` for one beneficiary whose year is plain (:func:`plain_entries`), or None when it is
+    not after all: an organisation-level declaration for one of its rules, or parameters under which an
+    entry may feed two of its rules (:func:`single_option`). Each entry is judged exactly as there
+    (steps 2 and 3, :func:`reasons_on`), and feeds its one rule: no best-of, no choices.
+
+    ``memo``: a dict the caller may keep across beneficiaries (a :class:`PlainJudge` per parameters,
+    timelines and group map; what it remembers is bounded by dates and facts, not by entries)."""
+    judge = PlainJudge.of(memo, params, timelines, group_of)
+    if not judge.single_option:
+        return None
+    for d in declared:
+        if d.entry_id is None and d.beneficiary_id == beneficiary and d.rule in LEDGER_RULES and d.year == year:
+            return None
+    lines: dict[str, list[Line]] = {}
+    exclusions: dict[str, list[Exclusion]] = {}
+    tallies: dict[str, Tally] = {}
+    for e in entries:
+        if e.payer_id == e.payee_id:  # self-dealing: both sides' rules are options for it
+            return None
+        if beneficiary == e.payer_id:
+            role = "payer"
+        elif beneficiary == e.payee_id:
+            role = "payee"
+        else:  # a refund whose original is between other parties: not this beneficiary's
+            continue
+        rule, version = judge.rule_for(e.day, role, e.kind, e.listing_kind)
+        if rule is None:
+            continue
+        if rule.id not in tallies:
+            lines[rule.id], exclusions[rule.id], tallies[rule.id] = [], [], Tally(rule, year)
+        reasons = judge.reasons(e, rule, version, role)
+        if reasons:
+            detail = "、".join(EVIDENCE_WORDS.get(m, m) for m in e.missing) if reasons[0] == "missing_evidence" else ""
+            exclusions[rule.id].append(
+                Exclusion(e.id, e.ref, e.amount, e.paid_at, reasons, detail, e.missing if detail else ()))
+        else:
+            lines[rule.id].append(Line(e.id, e.ref, e.amount, e.paid_at, version.id))  # type: ignore[union-attr]
+            tallies[rule.id].add(version.id, e.amount)  # type: ignore[union-attr]
+    return [rule_result(beneficiary, tallies[r].rule, year, rule_amount(tallies[r], params), lines[r], exclusions[r])
+            for r in LEDGER_RULES if r in tallies]
+
+
+class PlainJudge:
+    """Steps 2 and 3 for :func:`compute_plain`, remembering what repeats: the rule an entry kind feeds on a
+    day, an organisation's facts when it has one open-ended period, and the reasons for each combination
+    of (rule, version, completeness, facts values) — so a year asks each question once, not per entry."""
+
+    def __init__(self, params: Parameters, timelines: Mapping[int, Timeline], group_of: Mapping[int, int | None]):
+        self.params, self.timelines, self.group_of = params, timelines, group_of  # held: ids below stay valid
+        self.single_option = single_option(params)
+        self._rules: dict[tuple, tuple[Rule | None, Version | None]] = {}
+        self._steady: dict[int, tuple[dt.datetime, OrgFacts, int] | None] = {}
+        self._class_of: dict[int, int] = {}  # id(facts) -> the number of its value
+        self._classes: dict[OrgFacts, int] = {}
+        self._reasons: dict[tuple, tuple[str, ...]] = {}
+
+    @classmethod
+    def of(cls, memo: dict | None, params: Parameters, timelines: Mapping[int, Timeline],
+           group_of: Mapping[int, int | None]) -> PlainJudge:
+        if memo is None:
+            return cls(params, timelines, group_of)
+        key = (id(params), id(timelines), id(group_of))
+        if key not in memo:
+            memo[key] = cls(params, timelines, group_of)
+        return memo[key]
+
+    def rule_for(self, day: dt.date, role: str, kind: str, listing_kind: str | None) -> tuple[Rule | None, Version | None]:
+        """The one ledger rule paying ``role`` that an entry of ``kind`` feeds on ``day`` (step 2), and its
+        version in force that day; (None, None) when none does."""
+        key = (day, role, kind, listing_kind)
+        found = self._rules.get(key)
+        if found is None:
+            found = self._rules[key] = (None, None)
+            for rule_id in LEDGER_RULES:
+                rule = self.params.rule(rule_id)
+                if rule.beneficiary == role and structural_version(rule, day).feeds(kind, listing_kind):
+                    found = self._rules[key] = (rule, rule.version_on(day))
+                    break
+        return found
+
+    def facts(self, org_id: int, moment: dt.datetime) -> tuple[OrgFacts | None, int]:
+        """:func:`facts_on` (without the look-up for an organisation whose one period covers ``moment``),
+        and the number of its value (-1 for None)."""
+        steady = self._steady.get(org_id, False)
+        if steady is False:
+            timeline = self.timelines.get(org_id)
+            one = timeline is not None and len(timeline.periods) == 1 and timeline.periods[0].valid_to is None
+            steady = self._steady[org_id] = (
+                (timeline.periods[0].valid_from, timeline.periods[0].facts, self._class(timeline.periods[0].facts))  # type: ignore[union-attr]
+                if one else None)
+        if steady is not None and moment >= steady[0]:
+            return steady[1], steady[2]
+        facts = facts_on(org_id, moment, self.timelines, self.params)
+        return facts, (self._class(facts) if facts is not None else -1)
+
+    def _class(self, facts: OrgFacts) -> int:
+        found = self._class_of.get(id(facts))
+        if found is None:
+            found = self._class_of[id(facts)] = self._classes.setdefault(facts, len(self._classes))
+        return found
+
+    def reasons(self, e: PlainEntry, rule: Rule, version: Version | None, role: str) -> tuple[str, ...]:
+        """:func:`exclusion_reasons` of ``e`` for its ``role``'s beneficiary under ``rule``."""
+        payer_facts, payer_class = self.facts(e.payer_id, e.judged_at)
+        payee_facts, payee_class = self.facts(e.payee_id, e.judged_at)
+        key = None
+        if payer_facts is not None and payee_facts is not None:  # then facts values decide it all
+            key = (rule.id, version.id if version else None, e.problems, e.reverses_incomplete,
+                   e.day < self.params.effective_from, role, payer_class, payee_class)
+            found = self._reasons.get(key)
+            if found is not None:
+                return found
+        rel = party_relation(e.payer_id, e.payee_id, payer_facts, payee_facts, self.group_of)
+        ben_facts, other_facts = (payer_facts, payee_facts) if role == "payer" else (payee_facts, payer_facts)
+        found = reasons_on(e.problems, e.reverses_incomplete, e.day, version, rel, ben_facts, other_facts, self.params)
+        if key is not None:
+            self._reasons[key] = found
+        return found
+
+__all__ = ["Payment", "Line", "Exclusion", "Choice", "Result", "compute", "compute_plain", "PlainEntry", "plain_entries",
+           "REASON_WORDS", "rule_amount", "Tally"]

@@ -4,23 +4,30 @@ Queries per computation, whatever the size of the year: the organisations' refs,
 timelines and group map (``market.orgs.services``), the declared other subsidies
 (``market.ledger.services.declared_subsidies``), the payments that this year's refunds reverse, the
 evidence added later by events, and ONE streamed query over the year's entries, each entry once per
-side (payer and payee), ordered by beneficiary. The rules run one beneficiary at a time, so memory
-holds one beneficiary's entries (plus the organisations), not the year: PostgreSQL streams through a
-server-side cursor, SQLite's cursor is lazy by nature.
+side (payer and payee), ordered by beneficiary, read as plain tuples with the entry's state as one
+integer. The rules run one beneficiary at a time, so memory holds one beneficiary's entries (plus the
+organisations), not the year: PostgreSQL streams through a server-side cursor, SQLite's cursor is lazy
+by nature. A beneficiary whose year needs no best-of goes through ``rules.compute_plain``, every other
+through ``rules.compute`` (proven equal where both apply: tests/unit/test_subsidy_rules.py,
+tests/integration/subsidies/test_subsidy_engine.py).
 """
 
 from __future__ import annotations
 
+import bisect
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select, union_all
+from sqlalchemy import case, func, literal, or_, select, true, union_all
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from market.domain.completeness import EntryFacts, findings
 from market.domain.declared import DeclaredSubsidy
-from market.domain.localtime import year_bounds
+from market.domain.localtime import day_start, local_date, year_bounds
 from market.extensions import db
 from market.ledger.services import declared_subsidies
 from market.orgs.services import fact_timelines, group_map
@@ -30,52 +37,131 @@ from models.organisations import Organisation
 
 from . import parameters as parameters_mod
 from .parameters import LEDGER_RULES, Parameters
-from .rules import Payment, Result, compute
+from .rules import Payment, PlainEntry, Result, compute, compute_plain
 
 EVIDENCE_TYPES = ("contract", "invoice", "payment_record", "other")
-_EVIDENCE_MARKS = tuple((t, f'"type":"{t}"') for t in EVIDENCE_TYPES)  # canonical JSON (models.ledger)
 STREAM_BATCH = 5_000
+# an entry's state as one integer the database computes (no datetime, JSON or boolean conversion per row)
+PAYER_CONFIRMED, PAYEE_CONFIRMED, IN_DISPUTE = 1, 2, 4
+EVIDENCE_BITS = {"contract": 8, "invoice": 16, "payment_record": 32, "other": 64}
 
 
-def _evidence_types(raw: str) -> frozenset[str]:
-    """The types in an entry's canonical ``evidence_json``, without parsing JSON a million times."""
-    if raw == "[]":
-        return frozenset()
-    return frozenset(t for t, mark in _EVIDENCE_MARKS if mark in raw)
+def _contains(column, text: str):
+    """``text`` occurs in ``column``, case-sensitively (LIKE is not, on SQLite)."""
+    if db.engine.dialect.name == "postgresql":
+        return func.strpos(column, text) > 0
+    return func.instr(column, text) > 0
+
+
+def _state(le):
+    """Confirmations, an open dispute and the evidence types of the canonical ``evidence_json``
+    (models.ledger), as the bits above."""
+    bit = lambda cond, value: case((cond, value), else_=0)  # noqa: E731
+    marks = [bit(_contains(le.c.evidence_json, f'"type":"{t}"'), b) for t, b in EVIDENCE_BITS.items()]
+    return sum([
+        bit(le.c.payer_confirmed_at.is_not(None), PAYER_CONFIRMED),
+        bit(le.c.payee_confirmed_at.is_not(None), PAYEE_CONFIRMED),
+        bit(le.c.disputed_at.is_not(None) & le.c.dispute_resolved_at.is_(None), IN_DISPUTE),
+        *marks[1:]], marks[0]).label("state")
 
 
 def _entry_columns(le, li):
-    # the state columns as booleans computed by the database: no datetime conversion per row
-    return (le.c.id, le.c.ref, le.c.kind, le.c.payer_id, le.c.payee_id, le.c.amount_cny, le.c.paid_at,
-            le.c.reverses_id, li.c.kind.label("listing_kind"),
-            case((le.c.payer_confirmed_at.is_(None), False), else_=True).label("payer_confirmed"),
-            case((le.c.payee_confirmed_at.is_(None), False), else_=True).label("payee_confirmed"),
-            case((le.c.disputed_at.is_not(None) & le.c.dispute_resolved_at.is_(None), True), else_=False).label("in_dispute"),
-            le.c.evidence_json)
+    # (id, ref, kind, listing kind, payer, payee, amount, paid_at, reverses, state): read as plain tuples
+    return (le.c.id, le.c.ref, le.c.kind, li.c.kind.label("listing_kind"), le.c.payer_id, le.c.payee_id,
+            le.c.amount_cny, le.c.paid_at, le.c.reverses_id, _state(le))
 
 
-def _facts(row: Any, added: dict[int, set[str]], original: EntryFacts | None = None) -> EntryFacts:
-    types = _evidence_types(row.evidence_json)
-    if row.id in added:
-        types = types | added[row.id]
-    return EntryFacts(
-        payer_confirmed=bool(row.payer_confirmed),
-        payee_confirmed=bool(row.payee_confirmed),
-        in_dispute=bool(row.in_dispute),
-        evidence_types=types,
-        reverses=original,
-        is_refund=row.reverses_id is not None,
-    )
+class _Completeness:
+    """Each entry's completeness codes (``market.domain.completeness``) from its state bits, the evidence
+    added by events and, for a refund, the original's: remembered per distinct combination, a handful."""
+
+    def __init__(self, added: dict[int, set[str]]):
+        self.added = added
+        self.known: dict[tuple, tuple[EntryFacts, tuple[str, ...], tuple[str, ...]]] = {}
+        self.plain: dict[int, tuple] = {}  # state -> of(...) of an entry with nothing else to it
+
+    def of(self, entry_id: int, state: int, original: tuple | None = None, is_refund: bool = False) -> tuple:
+        """(key, problems, missing evidence); ``original``: the key of the payment a refund reverses."""
+        if original is None and not is_refund and entry_id not in self.added:  # the usual case
+            found = self.plain.get(state)
+            if found is None:
+                found = self.plain[state] = self._of(state, None, None, False)
+            return found
+        added = frozenset(self.added[entry_id]) if entry_id in self.added else None
+        return self._of(state, added, original, is_refund)
+
+    def _of(self, state: int, added: frozenset[str] | None, original: tuple | None, is_refund: bool) -> tuple:
+        key = (state, added, original, is_refund)
+        found = self.known.get(key)
+        if found is None:
+            types = frozenset(t for t, b in EVIDENCE_BITS.items() if state & b) | (added or frozenset())
+            facts = EntryFacts(payer_confirmed=bool(state & PAYER_CONFIRMED), payee_confirmed=bool(state & PAYEE_CONFIRMED),
+                               in_dispute=bool(state & IN_DISPUTE), evidence_types=types,
+                               reverses=self.known[original][0] if original is not None else None, is_refund=is_refund)
+            got = findings(facts)
+            found = self.known[key] = (facts, tuple(f.reason.value for f in got), next((f.missing for f in got if f.missing), ()))
+        return key, found[1], found[2]
 
 
-def _payment(row: Any, facts: EntryFacts, declared: tuple[DeclaredSubsidy, ...]) -> Payment:
-    found = findings(facts)
+def _payment(row: tuple, problems: tuple[str, ...], missing: tuple[str, ...], declared: tuple[DeclaredSubsidy, ...]) -> Payment:
+    entry_id, ref, kind, listing_kind, payer_id, payee_id, amount, paid_at, reverses_id = row[:9]
     return Payment(
-        id=row.id, ref=row.ref, kind=row.kind, payer_id=row.payer_id, payee_id=row.payee_id,
-        amount=Decimal(row.amount_cny), paid_at=row.paid_at, listing_kind=row.listing_kind,
-        reverses=row.reverses_id, problems=tuple(f.reason.value for f in found), declared=declared,
-        missing_evidence=next((f.missing for f in found if f.missing), ()),
+        id=entry_id, ref=ref, kind=kind, payer_id=payer_id, payee_id=payee_id, amount=Decimal(amount),
+        paid_at=paid_at, listing_kind=listing_kind, reverses=reverses_id, problems=problems, declared=declared,
+        missing_evidence=missing,
     )
+
+
+class _Days:
+    """The Beijing date of a UTC instant of ``year`` by bisecting the year's precomputed day starts."""
+
+    def __init__(self, year: int):
+        first = dt.date(year, 1, 1)
+        self.dates = [first + dt.timedelta(days=n) for n in range((dt.date(year + 1, 1, 1) - first).days)]
+        self.starts = [day_start(d) for d in self.dates]
+        self.end = day_start(dt.date(year + 1, 1, 1))
+
+    def of(self, moment: dt.datetime) -> dt.date:
+        if self.starts[0] <= moment < self.end:
+            return self.dates[bisect.bisect_right(self.starts, moment) - 1]
+        return local_date(moment)
+
+
+def _unindexed(column):
+    """``column`` in a condition SQLite must not answer from an index (its unary ``+``): the year's
+    entries are a large share of the table, which one sequential scan reads several times faster than
+    an index's random reads. Other databases plan this themselves."""
+    if db.engine.dialect.name != "sqlite":
+        return column
+    return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+
+
+def _year_rows(le, li, year: int, params: Parameters, ids: list[int] | None):
+    """The statement of the year's (beneficiary, entry) rows, ordered by beneficiary ref: each entry once
+    for its payer and once for its payee, if some rule paying that side reads the entry's kind."""
+    org = Organisation.__table__
+    start, end = year_bounds(year)
+    in_year = (le.c.paid_at >= start) & (le.c.paid_at < end)
+    kinds = {role: sorted({f.entry_kind for r in LEDGER_RULES if params.rule(r).beneficiary == role
+                           for v in params.rule(r).versions for f in v.base}) for role in ("payer", "payee")}
+    entries = le.outerjoin(li, li.c.id == le.c.listing_id)
+    if ids is not None:  # a few beneficiaries: through the payer and payee indexes
+        def side(beneficiary, role: str):
+            return (select(beneficiary.label("ben"), *_entry_columns(le, li)).select_from(entries)
+                    .where(in_year, le.c.kind.in_(kinds[role]), beneficiary.in_(ids)))
+
+        rows = union_all(side(le.c.payer_id, "payer"), side(le.c.payee_id, "payee")).subquery()
+    else:  # the whole year: the entries read sequentially, two rows each (joined to a two-row table of sides)
+        two = union_all(select(literal(0).label("side")), select(literal(1).label("side"))).subquery()
+        is_payer = two.c.side == 0
+        paid_at, kind = _unindexed(le.c.paid_at), _unindexed(le.c.kind)
+        rows = (select(case((is_payer, le.c.payer_id), else_=le.c.payee_id).label("ben"), *_entry_columns(le, li))
+                .select_from(entries.join(two, true()))
+                .where(paid_at >= start, paid_at < end,
+                       or_(is_payer & kind.in_(kinds["payer"]), ~is_payer & kind.in_(kinds["payee"])))
+                .subquery())
+    return (select(rows).join(org, org.c.id == rows.c.ben)
+            .order_by(func.coalesce(org.c.ref, org.c.uscc), rows.c.ben, rows.c.paid_at, rows.c.id))
 
 
 def org_refs() -> dict[int, str]:
@@ -88,6 +174,12 @@ def iter_year(year: int, params: Parameters | None = None,
               beneficiary_ids: Iterable[int] | None = None) -> Iterator[Result]:
     """Every (beneficiary, rule) result of ``year``, ordered by beneficiary ref then rule, streamed
     (only ``beneficiary_ids``' when given)."""
+    return _iter_year(year, params, beneficiary_ids)
+
+
+def _iter_year(year: int, params: Parameters | None = None, beneficiary_ids: Iterable[int] | None = None,
+               plain: bool = True) -> Iterator[Result]:
+    """:func:`iter_year`; ``plain=False`` sends every beneficiary through the general rules (tests compare)."""
     ids = list(beneficiary_ids) if beneficiary_ids is not None else None
     params = params or parameters_mod.default()
     start, end = year_bounds(year)
@@ -113,50 +205,74 @@ def iter_year(year: int, params: Parameters | None = None,
     )
     for entry_id, doc_type in ev_rows:
         added[entry_id].add(doc_type)
+    completeness = _Completeness(dict(added))
+    days = _Days(year)
 
-    originals: dict[int, Payment] = {}
-    original_facts: dict[int, EntryFacts] = {}
+    # the payments this year's refunds reverse (any year): (Payment, completeness key, Beijing date)
+    originals: dict[int, tuple[Payment, tuple, dt.date]] = {}
     stmt = (select(*_entry_columns(le, li)).select_from(le.outerjoin(li, li.c.id == le.c.listing_id))
             .where(le.c.id.in_(reversed_ids)))
     for row in db.session.execute(stmt):
-        original_facts[row.id] = facts = _facts(row, added)
-        originals[row.id] = _payment(row, facts, tuple(per_entry.get(row.id, ())))
+        key, problems, missing = completeness.of(row[0], row[9], None, row[8] is not None)
+        payment = _payment(row, problems, missing, tuple(per_entry.get(row[0], ())))
+        originals[row[0]] = (payment, key, days.of(payment.paid_at))
 
-    org = Organisation.__table__
-
-    def side(beneficiary, role: str):
-        # only the entry kinds that some rule paying this side reads (every version, every year)
-        kinds = sorted({f.entry_kind for r in LEDGER_RULES if params.rule(r).beneficiary == role
-                        for v in params.rule(r).versions for f in v.base})
-        stmt = (select(beneficiary.label("ben"), *_entry_columns(le, li))
-                .select_from(le.outerjoin(li, li.c.id == le.c.listing_id)).where(in_year, le.c.kind.in_(kinds)))
-        return stmt if ids is None else stmt.where(beneficiary.in_(ids))
-
-    sides = union_all(side(le.c.payer_id, "payer"), side(le.c.payee_id, "payee")).subquery()
-    ordered = (select(sides).join(org, org.c.id == sides.c.ben)
-               .order_by(func.coalesce(org.c.ref, org.c.uscc), sides.c.ben, sides.c.paid_at, sides.c.id))
+    ordered = _year_rows(le, li, year, params, ids)
     # yield_per: a server-side cursor on PostgreSQL, for this statement only
     result = db.session.execute(ordered.execution_options(yield_per=STREAM_BATCH))
+    memo: dict = {}
 
-    def finish(ben: int, rows: list[Any]) -> list[Result]:
+    def plain_entries(rows: list[tuple]) -> list[PlainEntry] | None:
+        """The beneficiary's rows for :func:`rules.compute_plain`, or None when one needs the general rules."""
+        out = []
+        usual, starts, dates = completeness.plain, days.starts, days.dates  # the hot loop of the year
+        for _ben, entry_id, ref, kind, listing_kind, payer_id, payee_id, amount, paid_at, reverses_id, state in rows:
+            if payer_id == payee_id or entry_id in per_entry or reverses_id in per_entry:
+                return None
+            if reverses_id is None:
+                found = usual.get(state) if entry_id not in added else None
+                _key, problems, missing = found or completeness.of(entry_id, state)
+                # paid in the year (the query says so): its Beijing date by bisecting the day starts
+                out.append(PlainEntry(entry_id, ref, amount, paid_at, problems, missing, kind, listing_kind,
+                                      payer_id, payee_id, paid_at, dates[bisect.bisect_right(starts, paid_at) - 1], False))
+            else:  # judged as the payment it reverses
+                original, okey, oday = originals[reverses_id]
+                _key, problems, missing = completeness.of(entry_id, state, okey, True)
+                out.append(PlainEntry(entry_id, ref, amount, paid_at, problems, missing, original.kind,
+                                      original.listing_kind, original.payer_id, original.payee_id, original.paid_at,
+                                      oday, bool(original.problems)))
+        return out
+
+    def general(ben: int, rows: list[tuple]) -> list[Result]:
         payments: dict[int, Payment] = {}
         for row in rows:
-            if row.id in payments:  # one organisation on both sides: the row came twice
+            entry_id, reverses_id, state = row[1], row[9], row[10]
+            if entry_id in payments:  # one organisation on both sides: the row came twice
                 continue
-            original = original_facts.get(row.reverses_id) if row.reverses_id is not None else None
-            payments[row.id] = _payment(row, _facts(row, added, original), tuple(per_entry.get(row.id, ())))
+            okey = originals[reverses_id][1] if reverses_id is not None else None
+            _key, problems, missing = completeness.of(entry_id, state, okey, reverses_id is not None)
+            payments[entry_id] = _payment(row[1:], problems, missing, tuple(per_entry.get(entry_id, ())))
         for p in list(payments.values()):
             if p.reverses is not None and p.reverses not in payments:
-                payments[p.reverses] = originals[p.reverses]
+                payments[p.reverses] = originals[p.reverses][0]
         return compute(year, payments.values(), timelines, groups, params, org_level, beneficiaries={ben})
+
+    def finish(ben: int, rows: list[tuple]) -> list[Result]:
+        if plain:
+            entries = plain_entries(rows)
+            if entries is not None:
+                found = compute_plain(year, ben, entries, timelines, groups, params, org_level, memo)
+                if found is not None:
+                    return found
+        return general(ben, rows)
 
     current, rows = None, []
     for partition in result.partitions(STREAM_BATCH):
         for row in partition:
-            if row.ben != current:
+            if row[0] != current:
                 if rows:
                     yield from finish(current, rows)
-                current, rows = row.ben, []
+                current, rows = row[0], []
             rows.append(row)
     if rows:
         yield from finish(current, rows)

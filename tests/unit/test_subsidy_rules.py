@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from market.domain.declared import DeclaredSubsidy
 from market.domain.orgfacts import OrgFacts, Period, Timeline
 from market.subsidies import parameters as params_mod
-from market.subsidies.rules import Payment, compute
+from market.subsidies.rules import Payment, compute, compute_plain, plain_entries
 
 P = params_mod.default()
 BJ = dt.timezone(dt.timedelta(hours=8))
@@ -430,3 +430,78 @@ def test_database_access_is_an_art7_rental_and_public_data_feeds_no_computed_rul
     assert [ln.ref for ln in out[(SME_A, "art7_renter")].lines] == [db_access.ref]
     assert [ln.ref for ln in out[(U, "art7_provider")].lines] == [db_access.ref]
     assert set(out) == {(SME_A, "art7_renter"), (U, "art7_provider")}
+
+
+# ---------------------------------------------------------------- the plain path equals the general one
+PROBLEMS = [(), (), (), (), (), (), ("disputed",), ("payer_not_confirmed", "payee_not_confirmed"),
+            ("missing_evidence",), ("payee_not_confirmed", "missing_evidence")]
+JUNE = dt.datetime(2027, 6, 1, tzinfo=dt.UTC)
+CHANGED = {  # facts that change mid-year: an SME grows large, a university leaves the district, a group forms
+    SME_A: Timeline([Period(START, JUNE, FACTS[SME_A]), Period(JUNE, None, dataclasses.replace(FACTS[SME_A], size="large"))]),
+    U: Timeline([Period(START, JUNE, FACTS[U]), Period(JUNE, None, dataclasses.replace(FACTS[U], in_district=False))]),
+    SME_B: Timeline([Period(dt.datetime(2027, 3, 1, tzinfo=dt.UTC), None, dataclasses.replace(FACTS[SME_B], group_id=77))]),
+}
+
+
+@st.composite
+def rich_worlds(draw):
+    """Payments of 2026–2028 with every completeness problem, listings that feed no rule, refunds of
+    other years' payments, and some declared other subsidies (which make a beneficiary's year not plain)."""
+    n = draw(st.integers(min_value=0, max_value=14))
+    out = []
+    for i in range(n):
+        kind = draw(st.sampled_from(["rental", "scenario_contract", "data_access"]))
+        if draw(st.booleans()):  # a deal that may well count
+            payer, payee = draw(st.sampled_from([(L, SME_A), (L, SME_B), (GROUP_LEADER, SME_B)] if kind == "scenario_contract"
+                                                else [(SME_A, U), (SME_B, U), (SME_A, L), (SME_B, L)]))
+        else:
+            payer, payee = draw(st.sampled_from(ORGS)), draw(st.sampled_from(ORGS))
+        listing = draw(st.sampled_from({"rental": ["instrument", None, "scenario"], "scenario_contract": ["scenario", None],
+                                        "data_access": ["database", "public_data"]}[kind]))
+        problems = draw(st.sampled_from(PROBLEMS))
+        missing = ("invoice",) if "missing_evidence" in problems else ()
+        decl = draw(st.sampled_from([(), (), (), (), declared(payer, "5000"), declared(payee, "300000")]))
+        when = draw(st.datetimes(min_value=dt.datetime(2025, 12, 20), max_value=dt.datetime(2028, 1, 5))).replace(tzinfo=dt.UTC)
+        p = Payment(i + 1, f"P{i:03d}", kind, payer, payee, draw(amounts), when, listing, None, problems, decl, missing)
+        out.append(p)
+        if draw(st.booleans()):
+            back = min(p.amount, draw(amounts))
+            out.append(Payment(1000 + i, f"R{i:03d}", kind, payer, payee, -back,
+                               p.paid_at + dt.timedelta(days=draw(st.integers(0, 400))), listing, p.id,
+                               draw(st.sampled_from([(), (), ("disputed",)]))))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(rich_worlds(), st.sampled_from([P, REVISED]), st.booleans(), st.sampled_from([(), declared(SME_A, "1000")]))
+def test_the_plain_path_gives_the_general_paths_results(payments, params, changed, org_level):
+    tl = timelines(CHANGED if changed else None)
+    org_level = tuple(dataclasses.replace(d, rule="art7_renter", year=2027) for d in org_level)
+    for year in (2026, 2027):
+        for ben in ORGS:
+            entries = plain_entries(year, payments, ben)
+            general = compute(year, payments, tl, GROUPS, params, org_level, beneficiaries={ben})
+            if entries is None:
+                continue
+            plain = compute_plain(year, ben, entries, tl, GROUPS, params, org_level)
+            if plain is None:  # an organisation-level declaration for one of its rules
+                assert ben == SME_A and org_level
+                continue
+            assert plain == general
+
+
+def test_the_plain_path_declines_what_needs_best_of():
+    decl = pay(SME_A, U, "1000", at(2027, 3, 1), declared=declared(SME_A, "100"))
+    assert plain_entries(2027, [decl], SME_A) is None  # an other subsidy declared for the item
+    assert plain_entries(2027, [decl], U) is not None  # ... for the renter, not for the provider
+    own = pay(SME_A, SME_A, "1000", at(2027, 3, 1))
+    assert plain_entries(2027, [own], SME_A) is None  # on both sides
+    ok = pay(SME_A, U, "1000", at(2027, 3, 1))
+    entries = plain_entries(2027, [ok], SME_A)
+    assert compute_plain(2027, SME_A, entries, timelines(), GROUPS, P) == compute(2027, [ok], timelines(), GROUPS, P, beneficiaries={SME_A})
+    org = DeclaredSubsidy(beneficiary_id=SME_A, amount_cny=D("10"), source="x", year=2027, rule="art7_renter")
+    assert compute_plain(2027, SME_A, entries, timelines(), GROUPS, P, [org]) is None
+    both = params_mod.parse(params_mod.DATA_FILE.read_text(encoding="utf-8").replace(
+        "          - entry_kind: scenario_contract\n            listing_kinds: [scenario, unlisted]",
+        "          - entry_kind: rental\n            listing_kinds: [instrument]"))
+    assert compute_plain(2027, U, plain_entries(2027, [ok], U), timelines(), GROUPS, both) is None  # two rules for one side

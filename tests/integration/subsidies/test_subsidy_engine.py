@@ -174,3 +174,96 @@ def test_the_demo_related_party_payment_is_complete_but_excluded(app_ctx):
     out = {(r["beneficiary"], r["rule"]): r for r in services.contract_rows(2026)}
     assert out[("S1", "art7_renter")]["amount_cny"] == "200000.00"
     assert out[("S2", "art8_supplier")]["amount_cny"] == "120000.00"
+
+
+def test_the_plain_path_gives_the_general_rules_answer_on_a_generated_world(make_org, make_user, monkeypatch):
+    """iter_year sends most beneficiaries through rules.compute_plain; every result, line and exclusion
+    must be what rules.compute gives (services._iter_year(plain=False)) on a varied world."""
+    import random
+
+    from models.organisations import ExternalSubsidy
+
+    rnd = random.Random(7)
+    at_clock(T0)
+    specs = [("sme", "small", True, True), ("sme", "micro", True, True), ("sme", "medium", False, True),
+             ("sme", "large", True, True), ("sme", "small", True, False), ("university", None, True, True),
+             ("institute", None, True, True), ("leading_firm", "large", True, True), ("leading_firm", "large", False, True),
+             ("other", None, True, True), ("sme", "small", True, True), ("university", None, False, True)]
+    made = [make_org(kind=k, ref=f"G{i:02d}", size=s, in_district=d, verified=v) for i, (k, s, d, v) in enumerate(specs)]
+    refs = [o.ref for o in made]
+    rows, payments = [], []
+    for n in range(220):
+        kind = rnd.choice(["rental", "rental", "scenario_contract", "data_access"])
+        payer, payee = rnd.sample(refs, 2)
+        if rnd.random() < 0.6:  # a deal that may well count
+            smes, providers = [refs[i] for i in (0, 1, 2, 10)], [refs[i] for i in (5, 6, 7, 9, 11)]
+            payer, payee = ((rnd.choice(refs[7:9]), rnd.choice(smes)) if kind == "scenario_contract"
+                            else (rnd.choice(smes), rnd.choice(providers)))
+        when = dt.datetime(2025, 11, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=rnd.randrange(60 * 24 * 500))
+        extra = {}
+        if rnd.random() < 0.025:
+            extra["declared_subsidies"] = [{"beneficiary": rnd.choice([payer, payee]), "amount_cny": f"{rnd.randrange(1, 90000)}.00",
+                                            "source": "省级创新券"}]
+        evidence = FULL if rnd.random() < 0.85 else rnd.choice([["contract"], ["invoice", "payment_record"]])
+        amount = f"{rnd.randrange(1, 3_000_000)}.{rnd.randrange(100):02d}"
+        r = row(f"W{n:03d}", kind, payer, payee, amount, when.isoformat(), confirmed=rnd.random() < 0.9,
+                evidence=evidence, **extra)
+        rows.append(r)
+        payments.append(r)
+        if rnd.random() < 0.15:
+            back = (Decimal(amount) * Decimal(rnd.choice(["0.5", "1"]))).quantize(Decimal("0.01"))
+            later = when + dt.timedelta(days=rnd.randrange(1, 120))
+            rows.append(row(f"W{n:03d}-R", kind, payer, payee, f"-{back}", later.isoformat(), reverses=r["ref"],
+                            evidence=["payment_record"], confirmed=rnd.random() < 0.9))
+    for n, when in enumerate(["2025-12-31T23:50:00+08:00", "2026-01-01T00:10:00+08:00", "2026-06-30T23:50:00+08:00",
+                              "2026-07-01T00:10:00+08:00", "2026-12-31T23:50:00+08:00", "2027-01-01T00:10:00+08:00"]):
+        rows.append(row(f"EDGE{n}", "rental", refs[2], refs[6], "1000.00", when))  # Beijing days at the edges
+    rows.sort(key=lambda r: r["paid_at"])
+    report = import_rows("test", list(enumerate(rows, start=1)), now=dt.datetime(2027, 12, 1, tzinfo=dt.UTC))
+    assert report.created == len(rows)
+    db.session.add(ExternalSubsidy(organisation_id=made[0].id, rule="art7_renter", year=2026,
+                                   amount_cny=Decimal("5000.00"), source="市级补贴"))
+    # facts that change in the middle of 2026: an SME grows large, a group forms
+    admin = make_user(role=Role.DISTRICT_ADMIN)
+    at_clock(dt.datetime(2026, 7, 1, 4, tzinfo=dt.UTC))
+    orgs.override_size(admin, made[1], "large", "并购")
+    group = orgs.create_group(admin, "生成集团", "group")
+    orgs.add_to_group(admin, group, made[5])
+    orgs.add_to_group(admin, group, made[10])
+    db.session.commit()
+
+    used = {"plain": 0, "general": 0}
+    real_plain, real_general = services.compute_plain, services.compute
+
+    def plain_path(*args, **kwargs):
+        found = real_plain(*args, **kwargs)
+        used["plain"] += found is not None
+        return found
+
+    def general_path(*args, **kwargs):
+        used["general"] += 1
+        return real_general(*args, **kwargs)
+
+    monkeypatch.setattr(services, "compute_plain", plain_path)
+    monkeypatch.setattr(services, "compute", general_path)
+    # a revision on 1 July (another rate and cap, narrower base and eligibility): dates decide versions
+    old = '      - effective_from: 2026-01-01\n        rate: "0.50"'
+    july = ('      - effective_from: 2026-07-01\n        rate: "0.40"\n        cap_cny: "300000.00"\n        period: year\n'
+            '        base:\n          - entry_kind: rental\n            listing_kinds: [instrument, unlisted]\n'
+            '        eligibility:\n          verified_required: true\n          in_district_required: false\n'
+            '          sme_required: true\n          beneficiary_kinds: [sme]\n          counterparty_sme_required: false\n'
+            '          counterparty_kinds: [university, institute]\n')
+    revised = parameters.parse(parameters.DATA_FILE.read_text(encoding="utf-8").replace(old, july + old))
+    assert [v.id for v in revised.rule("art7_renter").versions] == ["2026-01-01", "2026-07-01"]
+    for params in (parameters.default(), revised):
+        for year in (2025, 2026, 2027):
+            plain = list(services.iter_year(year, params))
+            general = list(services._iter_year(year, params, plain=False))
+            assert plain == general
+            for org in made:  # one beneficiary (the calculation sheet) through its indexes
+                assert services.results_for(org.id, year, params) == [r for r in general if r.beneficiary_id == org.id]
+    used.update(plain=0, general=0)
+    y26 = list(services.iter_year(2026))
+    assert used["plain"] >= 3 and used["general"] >= 2, used  # both paths were taken
+    assert sum(len(r.lines) for r in y26) > 50 and sum(len(r.exclusions) for r in y26) > 20
+    assert any(r.choices for r in y26)  # best-of happened (general path) somewhere
