@@ -185,6 +185,8 @@ def declared_subsidies(year: int | None = None, beneficiary_ids: Iterable[int] |
     if year is not None:
         start, end = year_bounds(year)
         entries = entries.where(LedgerEntry.paid_at >= start, LedgerEntry.paid_at < end)
+    if ids is not None:  # a declaration names a beneficiary that is a party to the entry
+        entries = entries.where(or_(LedgerEntry.payer_id.in_(ids), LedgerEntry.payee_id.in_(ids)))
     rows = db.session.execute(entries).all()
     usccs = {i["beneficiary_uscc"] for _id, raw in rows for i in json.loads(raw)}
     org_of = dict(db.session.execute(select(Organisation.uscc, Organisation.id).where(Organisation.uscc.in_(usccs))).all())

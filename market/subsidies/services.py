@@ -185,11 +185,19 @@ def _iter_year(year: int, params: Parameters | None = None, beneficiary_ids: Ite
     start, end = year_bounds(year)
     le, li, ev = LedgerEntry.__table__, Listing.__table__, LedgerEvent.__table__
     in_year = (le.c.paid_at >= start) & (le.c.paid_at < end)
-    reversed_ids = select(le.c.reverses_id).where(in_year, le.c.reverses_id.is_not(None))
-
-    timelines = fact_timelines()
-    groups = group_map()
-    declared = declared_subsidies(year)
+    if ids is None:
+        scope = in_year
+        reversed_ids = select(le.c.reverses_id).where(scope, le.c.reverses_id.is_not(None))
+        timelines, groups = fact_timelines(), group_map()
+    else:  # one sheet, estimate or entry page: only the facts of these beneficiaries and their counterparties
+        scope = in_year & (le.c.payer_id.in_(ids) | le.c.payee_id.in_(ids))
+        reversed_ids = select(le.c.reverses_id).where(scope, le.c.reverses_id.is_not(None))
+        involved = set(ids)
+        for payer, payee in db.session.execute(
+                select(le.c.payer_id, le.c.payee_id).where(scope | le.c.id.in_(reversed_ids)).distinct()):
+            involved.update((payer, payee))
+        timelines, groups = fact_timelines(involved), group_map(involved)
+    declared = declared_subsidies(year, beneficiary_ids=ids)
     per_entry: dict[int, list[DeclaredSubsidy]] = defaultdict(list)
     for d in declared:
         if d.entry_id is not None:
@@ -200,7 +208,7 @@ def _iter_year(year: int, params: Parameters | None = None, beneficiary_ids: Ite
     ev_rows = db.session.execute(
         select(ev.c.entry_id, ev.c.doc_type).where(
             ev.c.kind == EventKind.EVIDENCE_ADDED,
-            ev.c.entry_id.in_(select(le.c.id).where(in_year | le.c.id.in_(reversed_ids))),
+            ev.c.entry_id.in_(select(le.c.id).where(scope | le.c.id.in_(reversed_ids))),
         )
     )
     for entry_id, doc_type in ev_rows:
