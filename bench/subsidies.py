@@ -39,7 +39,7 @@ def _app(db_url: str):
     os.environ.update(MARKET_ENV="development", DATABASE_URL=db_url)
     from market import create_app
 
-    return create_app({"SQLALCHEMY_DATABASE_URI": db_url})
+    return create_app({"SQLALCHEMY_DATABASE_URI": db_url, "SEARCH_WARM": False})  # no search tables here
 
 
 def measure(db_url: str, what: str, year: int) -> None:
@@ -61,6 +61,21 @@ def measure(db_url: str, what: str, year: int) -> None:
                        "FROM ledger_entry GROUP BY payer_id, y")
             rows = db.session.execute(text(sql)).all()
             extra = {"groups": len(rows)}
+        elif what == "sheet":  # one organisation's year, as a sheet, estimate or entry page computes it
+            import random
+
+            from market.subsidies.services import results_for
+
+            payers = [r[0] for r in db.session.execute(text("SELECT DISTINCT payer_id FROM ledger_entry")).all()]
+            sample = random.Random(7).sample(sorted(payers), min(50, len(payers)))
+            times = []
+            for org_id in sample:
+                t1 = time.perf_counter()
+                results_for(org_id, year)
+                times.append(time.perf_counter() - t1)
+            times.sort()
+            extra = {"orgs": len(sample), "p50_ms": round(1000 * times[len(times) // 2], 1),
+                     "p95_ms": round(1000 * times[int(len(times) * 0.95) - 1], 1)}
         else:
             from market.subsidies.services import iter_year
 
@@ -94,6 +109,8 @@ def report(db_url: str, n: int, year: int, before: Path | None, note: str = "") 
         ratio = engine["seconds"] / bare["seconds"] if bare["seconds"] else float("inf")
         line += (f"; {label} {engine['seconds']:.2f} s ({engine['results']:,} results, {engine['lines']:,} lines, "
                  f"total {engine['total_cny']}, RSS {engine['rss_mb']:.0f} MB) ratio {ratio:.1f}x")
+    sheet = run_child(db_url, "sheet", year)
+    line += f"; one organisation (results_for, {sheet['orgs']} payers) p50 {sheet['p50_ms']} ms, p95 {sheet['p95_ms']} ms"
     print(line, flush=True)
 
 
@@ -202,7 +219,7 @@ def main() -> None:
     ap.add_argument("--existing", type=int, metavar="N", help="measure the database as it is (N entries, "
                     "from an earlier run) instead of populating it")
     ap.add_argument("--repeat", type=int, default=1, help="measurements per checkpoint")
-    ap.add_argument("--measure", choices=["bare", "engine"], help=argparse.SUPPRESS)
+    ap.add_argument("--measure", choices=["bare", "engine", "sheet"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:
         measure(args.db, args.measure, args.year)
