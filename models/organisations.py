@@ -123,6 +123,9 @@ class ExternalSubsidy(Base):
     amount_cny: Mapped[Decimal]
     source: Mapped[str] = mapped_column(String(200))  # e.g. 省级创新券
     item: Mapped[str | None] = mapped_column(String(200))
+    # where it was declared: "import" (``orgs import``, whose file is the truth for these rows) or "claim"
+    # (with a subsidy claim, which owns it: a later import that does not list it leaves it alone)
+    declared_in: Mapped[str] = mapped_column(String(20), default="import", server_default="import")
 
 
 class OrganisationEvent(Base):

@@ -68,9 +68,14 @@ def org_to_row(org: Organisation) -> dict[str, Any]:
         row["english_name"] = org.english_name
     if org.address:
         row["address"] = org.address
-    if org.external_subsidies:
-        row["external_subsidies"] = [_subsidy_row(s) for s in org.external_subsidies]
+    if _imported_subsidies(org):
+        row["external_subsidies"] = [_subsidy_row(s) for s in _imported_subsidies(org)]
     return row
+
+
+def _imported_subsidies(org: Organisation) -> list[ExternalSubsidy]:
+    """The declarations the import file is the truth for (those filed with a claim belong to the claim)."""
+    return [s for s in org.external_subsidies if s.declared_in != "claim"]
 
 
 def _subsidy_row(s: ExternalSubsidy) -> dict[str, Any]:
@@ -351,8 +356,9 @@ def _apply(org: Organisation | None, desired: dict[str, Any], source: str | None
             groups[group_name] = group
         org.group = group
     new_subsidies = desired.get("external_subsidies", [])
-    if _comparable({"external_subsidies": [_subsidy_row(s) for s in org.external_subsidies]}) != _comparable({"external_subsidies": new_subsidies}):
-        org.external_subsidies.clear()
+    if _comparable({"external_subsidies": [_subsidy_row(s) for s in _imported_subsidies(org)]}) != _comparable({"external_subsidies": new_subsidies}):
+        for s in _imported_subsidies(org):
+            org.external_subsidies.remove(s)
         for s in new_subsidies:
             org.external_subsidies.append(ExternalSubsidy(rule=s["rule"], year=s["year"], amount_cny=s["amount_cny"],
                                                      source=s["source"], item=s.get("item")))

@@ -231,7 +231,8 @@ def file_claim(user: Any, org: Organisation, year: int, rule: str, declarations:
     for old in db.session.execute(select(ExternalSubsidy).where(ExternalSubsidy.id.in_(stale))).scalars():
         db.session.delete(old)
     rows = [ExternalSubsidy(organisation_id=org.id, rule=rule, year=year, amount_cny=Decimal(d["amount_cny"]),
-                            source=d["source"], item=d["item"] or _("（全年同一事项）")) for d in declared]
+                            source=d["source"], item=d["item"] or _("（全年同一事项）"), declared_in="claim")
+            for d in declared]
     db.session.add_all(rows)
     db.session.flush()  # the engine reads the declaration: the best-of decides with it
     result = current_result(org.id, year, rule)

@@ -327,3 +327,23 @@ def test_the_close_job_is_registered_with_the_scheduler(app):
 
     spec = next(s for s in registered_jobs() if s.id == "subsidies.close_notices")
     assert spec.func is claims_jobs.close_notices and spec.trigger == "interval"
+
+
+def test_an_organisations_import_leaves_the_declarations_filed_with_a_claim(world):
+    """``orgs import`` replaces the declarations its file is the truth for; a claim's stay with the claim."""
+    from market.orgs.importer import import_rows as import_orgs
+    from market.orgs.importer import org_to_row
+
+    claim = file(world, [{"source": "省级创新券", "amount_cny": "10000.00", "item": "R1 电镜租用"}])
+    db.session.commit()
+    row_out = org_to_row(world.sme)
+    assert "external_subsidies" not in row_out  # the export lists only the import's own declarations
+    import_orgs("cli", [(1, {**row_out, "external_subsidies": [
+        {"rule": "art8_supplier", "year": 2026, "amount_cny": "500.00", "source": "市级奖励"}]})])
+    db.session.commit()
+    declared = sorted((s.source, s.declared_in) for s in world.sme.external_subsidies)
+    assert declared == [("市级奖励", "import"), ("省级创新券", "claim")]
+    import_orgs("cli", [(1, org_to_row(world.sme) | {"external_subsidies": []})])  # the file lists none now
+    db.session.commit()
+    assert [(s.source, s.declared_in) for s in world.sme.external_subsidies] == [("省级创新券", "claim")]
+    assert not svc.snapshot_diff(claim).any  # the engine still sees the claim's declaration
