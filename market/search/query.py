@@ -42,6 +42,8 @@ class Strategy:
     head_weight: float = 0.5
     modifier_weight: float = 0.1
     coverage: float = 2.0  # score x (rarity-weighted share of the concepts matched) ** coverage
+    hyponyms: bool = True  # a category word (显微镜, 质谱) also matches its members (电镜, SEM, LC-MS)
+    hyponym_weight: float = 0.6
 
 
 DEFAULT = Strategy()
@@ -66,6 +68,7 @@ class Concept:
     initials: tuple[str, ...] | None = None  # letters to match the in_* fields (zpy)
     typo: bool = False  # its characters are not in the index: matched by their pinyin
     role: str = ""  # "head" / "modifier": a part of a longer word of the query
+    narrower: tuple[str, ...] = ()  # members of the category the concept names (SynonymTable.narrower)
 
     @property
     def text(self) -> str:
@@ -79,12 +82,25 @@ class ParsedQuery:
 
     @property
     def highlight_terms(self) -> list[str]:
-        return [v for c in self.concepts for v in c.variants]
+        return [v for c in self.concepts for v in (*c.variants, *c.narrower)]
 
     @property
     def needs_suggestion(self) -> bool:
         """Something typed was matched only by its sound (pinyin, a homophone typo)."""
         return any(c.typo or (c.pinyin is not None and not c.synonym) for c in self.concepts)
+
+
+_CJK_TAIL = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+$")
+HEAD_SUFFIXES = "仪机器计台镜箱炉"  # 质谱 + 仪: an instrument suffix belongs to the head
+MAX_NARROWER = 40  # member terms added to one concept
+MAX_NARROWER_GROUPS = 30  # a head shared by more groups is generic (数据 ends 气象数据, 人口数据 …)
+# Heads that end many unrelated names: a listing is not a "member" of 数据 or 检测.
+GENERIC_HEADS = frozenset(
+    """数据 数据库 数据集 检测 测试 分析 材料 服务 平台 系统 技术 设备 中心 试验 加工 管理 信息 工艺 制造
+    产业 研发 监测 认证 计算 识别 实验室 基地 场景 应用 工程 模型 产品 处理 开发 设计 测量 控制 网络 能源
+    安全 经济 资源 交通 工作站 测试仪 分析仪 试验机 试验箱 测量仪 检测仪 成像 装置 仪器 机器 系统集成
+    服务平台 公共服务 合作 项目 方案 需求 建设 运营 监管 治理 融合 创新 转化 研究""".split()
+)
 
 
 class SynonymTable:
@@ -125,6 +141,51 @@ class SynonymTable:
         self.by_first: dict[str, list[str]] = {}
         for term in sorted(self.groups, key=len, reverse=True):
             self.by_first.setdefault(term[0], []).append(term)
+        # Head-noun index for hyponyms: every Chinese ending of a term (扫描电子显微镜 -> 显微镜,
+        # 子显微镜 …; 质谱仪 -> 质谱 too) -> the groups holding such a term, in group order.
+        self._group_list: list[tuple[str, ...]] = list(dict.fromkeys(self.groups.values()))
+        self._by_head: dict[str, list[int]] = {}
+        for gi, terms in enumerate(self._group_list):
+            heads: set[str] = set()
+            for term in terms:
+                for stem in (term, term[:-1] if term[-1:] and term[-1] in HEAD_SUFFIXES else ""):
+                    tail = _CJK_TAIL.search(stem)
+                    if not tail:
+                        continue
+                    run = tail.group()
+                    heads.update(run[-k:] for k in range(2, len(run) + 1) if run[-k:] != term)
+            for head in heads:
+                self._by_head.setdefault(head, []).append(gi)
+
+    def narrower(self, words: tuple[str, ...] | list[str], limit: int = MAX_NARROWER) -> tuple[str, ...]:
+        """Terms of the groups whose terms end with one of ``words`` (their head noun): the members
+        of the category ``words`` name. 显微镜 -> 电镜, SEM, 透射电镜, AFM, 共聚焦显微镜 …; 质谱 -> LC-MS,
+        ICP-MS, 气质联用 …. A term that already contains one of ``words`` is left out (the word itself
+        finds it), and so are generic heads (数据, 检测, 平台 …) and categories with too many groups:
+        they name no family a user means."""
+        own = {w for w in words if w}
+        keys: list[str] = []
+        for w in own:
+            if len(w) < 2 or not _CJK_ONLY.match(w) or w in GENERIC_HEADS:
+                continue
+            keys.append(w)
+            if w[-1] in HEAD_SUFFIXES and len(w) >= 3 and w[:-1] not in GENERIC_HEADS:
+                keys.append(w[:-1])
+        gids: list[int] = []
+        for key in keys:
+            got = self._by_head.get(key, ())
+            if len(got) > MAX_NARROWER_GROUPS:
+                continue
+            gids.extend(got)
+        out: list[str] = []
+        for gi in dict.fromkeys(gids):
+            terms = self._group_list[gi]
+            if own.intersection(terms):
+                continue  # the word's own group: its synonyms, not its members
+            for term in terms:
+                if term not in out and not any(w in term for w in own):
+                    out.append(term)
+        return tuple(out[:limit])
 
     def match_at(self, text: str, i: int) -> str | None:
         for term in self.by_first.get(text[i], ()):
@@ -181,9 +242,6 @@ def _pinyin_spans(text: str, synonyms: SynonymTable, known) -> list[tuple[int, i
     return out
 
 
-HEAD_SUFFIXES = "仪机器计台镜箱炉"  # 质谱 + 仪: an instrument suffix belongs to the head
-
-
 def _compound_parts(word: str) -> tuple[str, list[str]] | None:
     """(head, modifiers) of a long Chinese word, from jieba's sub-words (search mode).
 
@@ -212,7 +270,7 @@ def _compound_parts(word: str) -> tuple[str, list[str]] | None:
 
 
 def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: bool = True,
-          known=None, use_pinyin: bool = True, compounds: bool = True) -> ParsedQuery:
+          known=None, use_pinyin: bool = True, compounds: bool = True, hyponyms: bool = True) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
@@ -274,6 +332,11 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             concept.pinyin = tuple(py.word_syllables(w))
             concept.typo = True
         add(concept)
+    if hyponyms and use_synonyms:
+        for concept in concepts:
+            if concept.typo or concept.initials:
+                continue
+            concept.narrower = synonyms.narrower(concept.variants)
     if compounds:
         for concept in list(concepts):
             got = _compound_parts(concept.text)
@@ -343,6 +406,13 @@ def concept_query(concept: Concept, strategy: Strategy = DEFAULT) -> Q.Query | N
             if i:  # what the user typed ranks a little above its synonyms
                 q = Q.Or(q.subqueries, boost=strategy.synonym_weight)
             subs.append(q)
+    if strategy.hyponyms and strategy.synonyms:
+        for i, v in enumerate(concept.narrower, start=1):
+            q = variant_query(v, strategy)
+            if q is not None:
+                member = Q.Or(q.subqueries, boost=strategy.hyponym_weight)
+                member.market_alt = i  # fast.run: members do not add up (see ``alternatives``)
+                subs.append(member)
     if strategy.pinyin and concept.pinyin:
         subs.append(pinyin_query(concept.pinyin, ("py_t", "py_a"), strategy.pinyin_weight))
     if strategy.pinyin and concept.initials:

@@ -344,7 +344,7 @@ def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_pag
     shape = fast.leaves(wq) if sort == "relevance" else None
     if shape is not None:
         allow = _allowed_docs(searcher, filters) if flt is not None else None
-        top, docset = fast.run(searcher, shape[0], shape[1], allow, limit, coverage)
+        top, docset = fast.run(searcher, shape[0], shape[1], allow, limit, coverage, alternatives=True)
         window = top[(page - 1) * per_page : page * per_page]
         ids_scores = [(int(searcher.stored_fields(g)["id"]), score) for g, score in window]
         facets = _facet_counts(searcher, docset) if with_facets else {}
