@@ -83,7 +83,7 @@ def leaves(q: Q.Query) -> tuple[list[Leaf], float | None] | None:
     return out, scale
 
 
-ALT_CAP = 1.0  # see ``run(alternatives=True)``: a member's best score <= this x the word's best
+ALT_CAP = 0.8  # see ``run(alternatives=True)``: a member's best score <= this x the word's best
 
 
 # ---------------------------------------------------------------- per-segment array cache

@@ -103,6 +103,37 @@ GENERIC_HEADS = frozenset(
 )
 
 
+# Latin members that are also units of measure (100 ml, 5 kg, 10 ms): never searched as a member.
+UNIT_LIKE = frozenset("ml dl kg mg ms mm cm um nm km kw mw kv hz db ps fs ns pa mpa gb tb mb".split())
+
+
+def _covers(word: str, term: str) -> bool:
+    """Does a search for ``word`` already find ``term`` (a substring; a whole Latin word)?"""
+    if _ASCII.match(word[0]):
+        return word in re.findall(r"[0-9a-z]+", term) or word == term
+    return word in term
+
+
+_categories: dict[str, tuple[str, ...]] | None = None
+
+
+def categories() -> dict[str, tuple[str, ...]]:
+    """Category word -> its members, from data/categories.yaml (normalised; loaded once)."""
+    global _categories
+    if _categories is None:
+        import yaml
+
+        from .analysis import DATA_DIR
+
+        got: dict[str, list[str]] = {}
+        for section in yaml.safe_load((DATA_DIR / "categories.yaml").read_text(encoding="utf-8")) or []:
+            for word, members in (section.get("categories") or {}).items():
+                bucket = got.setdefault(normalize(str(word)), [])
+                bucket.extend(m for m in (normalize(str(x)) for x in members or []) if m and m not in bucket)
+        _categories = {w: tuple(ms) for w, ms in got.items()}
+    return _categories
+
+
 class SynonymTable:
     """Normalised term -> its group, with a longest-match scanner."""
 
@@ -163,7 +194,7 @@ class SynonymTable:
         ICP-MS, 气质联用 …. A term that already contains one of ``words`` is left out (the word itself
         finds it), and so are generic heads (数据, 检测, 平台 …) and categories with too many groups:
         they name no family a user means."""
-        own = {w for w in words if w}
+        own = tuple(dict.fromkeys(w for w in words if w))  # ordered: the cut at ``limit`` is stable
         keys: list[str] = []
         for w in own:
             if len(w) < 2 or not _CJK_ONLY.match(w) or w in GENERIC_HEADS:
@@ -171,19 +202,25 @@ class SynonymTable:
             keys.append(w)
             if w[-1] in HEAD_SUFFIXES and len(w) >= 3 and w[:-1] not in GENERIC_HEADS:
                 keys.append(w[:-1])
+        out: list[str] = []
+        for w in own:  # the shipped categories first (data/categories.yaml): members named otherwise
+            for member in categories().get(w, ()):
+                for term in (member, *self.groups.get(member, ())):
+                    if term not in out and term not in own and term not in UNIT_LIKE \
+                            and not any(_covers(x, term) for x in own):
+                        out.append(term)
         gids: list[int] = []
         for key in keys:
             got = self._by_head.get(key, ())
             if len(got) > MAX_NARROWER_GROUPS:
                 continue
             gids.extend(got)
-        out: list[str] = []
         for gi in dict.fromkeys(gids):
             terms = self._group_list[gi]
-            if own.intersection(terms):
+            if set(own).intersection(terms):
                 continue  # the word's own group: its synonyms, not its members
             for term in terms:
-                if term not in out and not any(w in term for w in own):
+                if term not in out and term not in UNIT_LIKE and not any(_covers(w, term) for w in own):
                     out.append(term)
         return tuple(out[:limit])
 
@@ -332,20 +369,22 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             concept.pinyin = tuple(py.word_syllables(w))
             concept.typo = True
         add(concept)
-    if hyponyms and use_synonyms:
-        for concept in concepts:
-            if concept.typo or concept.initials:
-                continue
-            concept.narrower = synonyms.narrower(concept.variants)
     if compounds:
         for concept in list(concepts):
             got = _compound_parts(concept.text)
             if got is None:
                 continue
             head, modifiers = got
-            add(Concept((head,), role="head"))
+            # 质谱仪 is also 质谱: 气相色谱质谱联用仪 is one without saying 质谱仪
+            bare = head[:-1] if head.endswith("仪") and len(head) >= 3 else None
+            add(Concept((head, bare) if bare else (head,), role="head"))
             for m in modifiers:
                 add(Concept((m,), role="modifier"))
+    if hyponyms and use_synonyms:
+        for concept in concepts:
+            if concept.typo or concept.initials or concept.role == "modifier":
+                continue
+            concept.narrower = synonyms.narrower(concept.variants)
     return ParsedQuery(text=normalize(q)[:MAX_QUERY_CHARS], concepts=concepts)
 
 
