@@ -79,6 +79,7 @@ class Concept:
 class ParsedQuery:
     text: str  # normalised
     concepts: list[Concept]
+    corrected: bool = False  # a homophone typo was replaced by a term (SynonymTable.correct_homophones)
 
     @property
     def highlight_terms(self) -> list[str]:
@@ -87,9 +88,10 @@ class ParsedQuery:
     @property
     def needs_suggestion(self) -> bool:
         """Something typed was matched only by its sound (pinyin, a homophone typo)."""
-        return any(c.typo or (c.pinyin is not None and not c.synonym) for c in self.concepts)
+        return self.corrected or any(c.typo or (c.pinyin is not None and not c.synonym) for c in self.concepts)
 
 
+_CJK_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _CJK_TAIL = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+$")
 HEAD_SUFFIXES = "仪机器计台镜箱炉"  # 质谱 + 仪: an instrument suffix belongs to the head
 MAX_NARROWER = 40  # member terms added to one concept
@@ -174,6 +176,8 @@ class SynonymTable:
             self.by_first.setdefault(term[0], []).append(term)
         # Head-noun index for hyponyms: every Chinese ending of a term (扫描电子显微镜 -> 显微镜,
         # 子显微镜 …; 质谱仪 -> 质谱 too) -> the groups holding such a term, in group order.
+        self._by_sound: dict[str, str] | None = None  # fuzzy pinyin -> term (correct_homophones)
+        self._sound_max = 0
         self._group_list: list[tuple[str, ...]] = list(dict.fromkeys(self.groups.values()))
         self._by_head: dict[str, list[int]] = {}
         for gi, terms in enumerate(self._group_list):
@@ -187,6 +191,40 @@ class SynonymTable:
                     heads.update(run[-k:] for k in range(2, len(run) + 1) if run[-k:] != term)
             for head in heads:
                 self._by_head.setdefault(head, []).append(gi)
+
+    def correct_homophones(self, text: str, known) -> str:
+        """``text`` with each run of three or more Chinese characters that sounds exactly like a
+        term of the table (fuzzy pinyin), but is neither that term, a word of the language nor in
+        the index, replaced by the term: 和磁共振 -> 核磁共振, 拉曼光普 -> 拉曼光谱, 液相色普 -> 液相色谱."""
+        if self._by_sound is None:
+            self._by_sound = {}
+            for term in self.groups:
+                if len(term) >= 3 and _CJK_ONLY.match(term):
+                    self._by_sound.setdefault(" ".join(py.word_syllables(term)), term)
+            self._sound_max = max((len(t) for t in self._by_sound.values()), default=0)
+        if not self._by_sound:
+            return text
+        import jieba
+
+        out = text
+        for m in _CJK_RUNS.finditer(text):
+            run = m.group()
+            syls = py.word_syllables(run)
+            if len(run) < 3 or len(syls) != len(run):
+                continue
+            i = 0
+            while i < len(run) - 2:
+                for n in range(min(self._sound_max, len(run) - i), 2, -1):
+                    sub = run[i : i + n]
+                    term = self._by_sound.get(" ".join(syls[i : i + n]))
+                    if term and term != sub and sub not in self.groups and not jieba.dt.FREQ.get(sub) \
+                            and not known(sub):
+                        out = out.replace(sub, term, 1)
+                        i += n
+                        break
+                else:
+                    i += 1
+        return out
 
     def narrower(self, words: tuple[str, ...] | list[str], limit: int = MAX_NARROWER) -> tuple[str, ...]:
         """Terms of the groups whose terms end with one of ``words`` (their head noun): the members
@@ -334,6 +372,10 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             add(concept)
         for lo, hi, _c in reversed(spans):  # the rest of the query is read as words
             text = text[:lo] + " " + text[hi:]
+    corrected = False
+    if use_pinyin and use_synonyms and known is not None:
+        fixed = synonyms.correct_homophones(text, known)
+        corrected, text = fixed != text, fixed
     plain: list[str] = []
     buf: list[str] = []
     i = 0
@@ -385,7 +427,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             if concept.typo or concept.initials or concept.role == "modifier":
                 continue
             concept.narrower = synonyms.narrower(concept.variants)
-    return ParsedQuery(text=normalize(q)[:MAX_QUERY_CHARS], concepts=concepts)
+    return ParsedQuery(text=normalize(q)[:MAX_QUERY_CHARS], concepts=concepts, corrected=corrected)
 
 
 _jieba_term_cache: dict[str, str | None] = {}

@@ -115,9 +115,13 @@ def synonyms(refresh: bool = False) -> SynonymTable:
             groups = [row.terms for row in db.session.execute(
                 select(SearchSynonym).where(SearchSynonym.deleted_at.is_(None))
             ).scalars()]
-            table = SynonymTable(groups)
-            add_words(table.words())
-            _syn_cache.update(at=time.monotonic(), table=table)
+            key = tuple(tuple(str(t) for t in g or ()) for g in groups)
+            if key != _syn_cache.get("key") or _syn_cache["table"] is None:
+                # unchanged groups keep their table (its head-noun and sound indexes are built once)
+                table = SynonymTable(groups)
+                add_words(table.words())
+                _syn_cache.update(table=table, key=key)
+            _syn_cache["at"] = time.monotonic()
         return _syn_cache["table"]
 
 
@@ -605,7 +609,7 @@ def suggest(parsed: ParsedQuery, searcher=None) -> str | None:
     title word spelt like them. None if nothing changes or the proposal finds nothing."""
     searcher = searcher or store().searcher()
     vocab = vocabulary(searcher)
-    changed = False
+    changed = parsed.corrected  # 和磁共振 was searched as 核磁共振: say so
     words = []
     for concept in parsed.concepts:
         if concept.role:
