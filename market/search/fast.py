@@ -51,7 +51,8 @@ class Leaf:
     mult: float  # the product of the boosts from the root down to the leaf
     group: int = 0  # which top-level clause (query concept) the leaf belongs to
     weight: float = 1.0  # that clause's boost (its concept's weight: 1, or less for a modifier)
-    alt: int = 0  # > 0: a leaf of the concept's alt-th member term (a hyponym, ``market_alt``)
+    alt: int = 0  # > 0: a leaf of another name of the concept (a synonym or a member, ``market_alt``)
+    capped: bool = False  # a member (hyponym): scored under the concept's own best (``market_capped``)
 
 
 def leaves(q: Q.Query) -> tuple[list[Leaf], float | None] | None:
@@ -59,15 +60,16 @@ def leaves(q: Q.Query) -> tuple[list[Leaf], float | None] | None:
     out: list[Leaf] = []
     group = [0, 1.0]
 
-    def walk(node, mult: float, alt: int = 0) -> bool:
+    def walk(node, mult: float, alt: int = 0, capped: bool = False) -> bool:
         alt = getattr(node, "market_alt", alt)
+        capped = getattr(node, "market_capped", capped)
         if isinstance(node, Q.Or) and not isinstance(node, Q.DisjunctionMax) and not node.minmatch:
-            return all(walk(sub, mult * node.boost, alt) for sub in node.subqueries)
+            return all(walk(sub, mult * node.boost, alt, capped) for sub in node.subqueries)
         if type(node) is Q.Term:
-            out.append(Leaf(node.fieldname, (node.text,), mult * node.boost, group[0], group[1], alt))
+            out.append(Leaf(node.fieldname, (node.text,), mult * node.boost, group[0], group[1], alt, capped))
             return True
         if type(node) is Q.Phrase and node.slop == 1 and len(node.words) > 1:
-            out.append(Leaf(node.fieldname, tuple(node.words), mult * node.boost, group[0], group[1], alt))
+            out.append(Leaf(node.fieldname, tuple(node.words), mult * node.boost, group[0], group[1], alt, capped))
             return True
         return False
 
@@ -83,6 +85,7 @@ def leaves(q: Q.Query) -> tuple[list[Leaf], float | None] | None:
     return out, scale
 
 
+ALT_TIE = 0.5  # see ``_Alternatives``: what a concept's other matching names add, as a share
 ALT_CAP = 0.8  # see ``run(alternatives=True)``: a member's best score <= this x the word's best
 
 
@@ -452,27 +455,35 @@ def _phrase_docs(keys: list[np.ndarray]) -> np.ndarray:
 
 
 class _Alternatives:
-    """``run(alternatives=True)`` for one segment: per concept with member leaves (``Leaf.alt``), its
-    own words' scores and its best single member's, so that members do not add up."""
+    """``run(alternatives=True)`` for one segment. Per concept with other names (``Leaf.alt``): the
+    score of the words typed (``own``), of its best single synonym and of its best single member
+    (hyponym); the concept scores the largest, so names do not add up."""
 
     def __init__(self, parsed_leaves: list[Leaf], n: int, scores: np.ndarray):
         self.scores = scores
+        self.n = n
         self.groups = {lf.group for lf in parsed_leaves if lf.alt}
         self.own = {g: np.zeros(n, dtype=np.float64) for g in self.groups}
-        self.best = {g: np.zeros(n, dtype=np.float64) for g in self.groups}
+        self.own_total = {g: np.zeros(n, dtype=np.float64) for g in self.groups}  # typed + every synonym
+        self.best: dict[tuple[int, bool], np.ndarray] = {}
         self.cur = np.zeros(n, dtype=np.float64) if self.groups else None
         self.touched: list[np.ndarray] = []
-        self.key: tuple[int, int] | None = None  # the member being summed in ``cur``
+        self.key: tuple[int, int, bool] | None = None  # the name being summed in ``cur``
 
     def add(self, leaf: Leaf, ids: np.ndarray, values: np.ndarray) -> None:
-        if leaf.group not in self.groups or not leaf.alt:
+        if leaf.group not in self.groups:
             self.scores[ids] += values
-            if leaf.group in self.groups:
-                self.own[leaf.group][ids] += values
             return
-        if self.key != (leaf.group, leaf.alt):  # a member's leaves are consecutive
+        if not leaf.alt:
+            self.own[leaf.group][ids] += values
+            self.own_total[leaf.group][ids] += values
+            return
+        if not leaf.capped:
+            self.own_total[leaf.group][ids] += values
+        key = (leaf.group, leaf.alt, leaf.capped)
+        if self.key != key:  # a name's leaves are consecutive
             self._flush()
-            self.key = (leaf.group, leaf.alt)
+            self.key = key
         self.cur[ids] += values
         self.touched.append(ids)
 
@@ -480,7 +491,10 @@ class _Alternatives:
         if self.key is None or not self.touched:
             return
         idx = np.unique(np.concatenate(self.touched))
-        b = self.best[self.key[0]]
+        g, _alt, capped = self.key
+        b = self.best.get((g, capped))
+        if b is None:
+            b = self.best[(g, capped)] = np.zeros(self.n, dtype=np.float64)
         b[idx] = np.maximum(b[idx], self.cur[idx])
         self.cur[idx] = 0.0
         self.touched.clear()
@@ -488,13 +502,20 @@ class _Alternatives:
     def finish(self) -> None:
         self._flush()
         for g in self.groups:
-            own, best = self.own[g], self.best[g]
-            # A member never outranks the best listing naming the typed word itself (a rare
-            # member term has a higher idf than the category word): scaled under it.
-            top_own, top_best = float(own.max()), float(best.max())
-            if top_own > 0 and top_best > ALT_CAP * top_own:
-                best *= ALT_CAP * top_own / top_best
-            self.scores += np.maximum(best - own, 0.0)
+            own = self.own[g]
+            syn = self.best.get((g, False))
+            top = own if syn is None else np.maximum(own, syn)
+            # the other names a listing also uses count a little (a dis-max tie-breaker)
+            top = top + ALT_TIE * (self.own_total[g] - top)
+            hyp = self.best.get((g, True))
+            if hyp is not None:
+                # A member never outranks the best listing naming the concept itself (a rare
+                # member term has a higher idf than the category word): scaled under it.
+                top_own, top_hyp = float(top.max()), float(hyp.max())
+                if top_own > 0 and top_hyp > ALT_CAP * top_own:
+                    hyp = hyp * (ALT_CAP * top_own / top_hyp)
+                top = np.maximum(top, hyp)
+            self.scores += top
 
 
 def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndarray | None,

@@ -44,6 +44,7 @@ class Strategy:
     coverage: float = 2.0  # score x (rarity-weighted share of the concepts matched) ** coverage
     hyponyms: bool = True  # a category word (显微镜, 质谱) also matches its members (电镜, SEM, LC-MS)
     hyponym_weight: float = 0.6
+    max_variants: bool = True  # a concept scores its best-matching synonym, not the sum of all
 
 
 DEFAULT = Strategy()
@@ -188,7 +189,9 @@ class SynonymTable:
                     if not tail:
                         continue
                     run = tail.group()
-                    heads.update(run[-k:] for k in range(2, len(run) + 1) if run[-k:] != term)
+                    # a member has a modifier of two characters or more: 扫描+电镜, 液相+色谱, not
+                    # 比+表面 (specific surface area is no kind of surface)
+                    heads.update(run[-k:] for k in range(2, len(run) - 1) if run[-k:] != term)
             for head in heads:
                 self._by_head.setdefault(head, []).append(gi)
 
@@ -486,13 +489,16 @@ def concept_query(concept: Concept, strategy: Strategy = DEFAULT) -> Q.Query | N
         if q is not None:
             if i:  # what the user typed ranks a little above its synonyms
                 q = Q.Or(q.subqueries, boost=strategy.synonym_weight)
+                if strategy.max_variants:
+                    q.market_alt = i  # fast.run: a concept counts once, by its best-matching name
             subs.append(q)
     if strategy.hyponyms and strategy.synonyms:
         for i, v in enumerate(concept.narrower, start=1):
             q = variant_query(v, strategy)
             if q is not None:
                 member = Q.Or(q.subqueries, boost=strategy.hyponym_weight)
-                member.market_alt = i  # fast.run: members do not add up (see ``alternatives``)
+                member.market_alt = 1000 + i  # fast.run: members do not add up (see ``alternatives``)
+                member.market_capped = True  # and never outrank the best listing naming the word
                 subs.append(member)
     if strategy.pinyin and concept.pinyin:
         subs.append(pinyin_query(concept.pinyin, ("py_t", "py_a"), strategy.pinyin_weight))

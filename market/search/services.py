@@ -112,14 +112,19 @@ SYNONYM_TTL = 30.0  # seconds; other processes see an admin's edit within this d
 def synonyms(refresh: bool = False) -> SynonymTable:
     with _syn_lock:
         if refresh or _syn_cache["table"] is None or time.monotonic() - _syn_cache["at"] > SYNONYM_TTL:
-            groups = [row.terms for row in db.session.execute(
-                select(SearchSynonym).where(SearchSynonym.deleted_at.is_(None))
-            ).scalars()]
+            rows = db.session.execute(
+                select(SearchSynonym.terms, SearchSynonym.origin).where(SearchSynonym.deleted_at.is_(None))
+            ).all()
+            groups = [r.terms for r in rows]
             key = tuple(tuple(str(t) for t in g or ()) for g in groups)
             if key != _syn_cache.get("key") or _syn_cache["table"] is None:
                 # unchanged groups keep their table (its head-noun and sound indexes are built once)
                 table = SynonymTable(groups)
-                add_words(table.words())
+                # Shipped and admin terms become jieba words (documents and queries split on them);
+                # mined ones do not: they come out of a reindex, and a word added after the documents
+                # were cut would split the next build's documents differently from this one's. A
+                # mined term is found by its bigrams like any other phrase.
+                add_words(normalize(str(t)) for r in rows if r.origin != "mined" for t in r.terms or ())
                 _syn_cache.update(table=table, key=key)
             _syn_cache["at"] = time.monotonic()
         return _syn_cache["table"]
@@ -714,6 +719,7 @@ def index_changes(messages: list[outbox.Message]) -> None:
     st = store()
     try:
         with st.writer_lock(timeout):
+            synonyms()  # documents are cut with the lexicon's words, as a rebuild cuts them
             listings = _load(ids)
             if st.outdated():  # an index from before a schema change (e.g. the pinyin fields): rebuild it
                 log.info("search index schema is outdated; rebuilding")
@@ -821,6 +827,7 @@ def reindex(procs: int = 1, limitmb: int = 128, timeout: float = 600.0) -> int:
     with st.writer_lock(timeout):
         # Rows visible now are covered by the rebuild: the listings are read after this point.
         pending = outbox.pending("search.index")
+        synonyms(refresh=True)  # the lexicon's words in jieba before any document is cut
         count, mined = _build_index(st, procs, limitmb)
         if pending:
             outbox.mark_delivered([m.id for m in pending])
