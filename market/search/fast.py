@@ -490,7 +490,7 @@ class _Alternatives:
     def _flush(self) -> None:
         if self.key is None or not self.touched:
             return
-        idx = np.unique(np.concatenate(self.touched))
+        idx = self.touched[0] if len(self.touched) == 1 else np.unique(np.concatenate(self.touched))
         g, _alt, capped = self.key
         b = self.best.get((g, capped))
         if b is None:

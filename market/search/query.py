@@ -21,6 +21,7 @@ MAX_QUERY_CHARS = 200  # a 1,000-character paste is cut here: ranking needs no m
 MAX_CONCEPTS = 24
 
 FIELD_BOOSTS = {"title": 3.0, "all": 1.0}  # a title match also matches `all`: 4 in total
+MEMBER_BOOSTS = {"all": 2.0}  # a category's members (see ``variant_query``)
 
 
 @dataclasses.dataclass
@@ -95,7 +96,7 @@ class ParsedQuery:
 _CJK_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _CJK_TAIL = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+$")
 HEAD_SUFFIXES = "仪机器计台镜箱炉"  # 质谱 + 仪: an instrument suffix belongs to the head
-MAX_NARROWER = 40  # member terms added to one concept
+MAX_NARROWER = 32  # member terms added to one concept
 MAX_NARROWER_GROUPS = 30  # a head shared by more groups is generic (数据 ends 气象数据, 人口数据 …)
 # Heads that end many unrelated names: a listing is not a "member" of 数据 or 检测.
 GENERIC_HEADS = frozenset(
@@ -452,11 +453,14 @@ def _jieba_term(word: str) -> str | None:
     return result
 
 
-def variant_query(variant: str, strategy: Strategy = DEFAULT) -> Q.Query | None:
+def variant_query(variant: str, strategy: Strategy = DEFAULT, member: bool = False) -> Q.Query | None:
+    """``member``: a category's member term, searched as the phrase of its bigrams in ``all`` only
+    (title, tags, description): one leaf instead of four, and it finds every listing the whole
+    word would; members rank under the listings naming the category anyway."""
     subs: list[Q.Query] = []
-    grams = bigram_tokens(variant) if strategy.bigram else []
-    jterm = _jieba_term(variant) if strategy.jieba else None
-    for field, boost in FIELD_BOOSTS.items():
+    grams = bigram_tokens(variant) if strategy.bigram or member else []
+    jterm = _jieba_term(variant) if strategy.jieba and not member else None
+    for field, boost in (MEMBER_BOOSTS if member else FIELD_BOOSTS).items():
         if jterm and field in strategy.jieba_fields:
             subs.append(Q.Term(f"{field}_j", jterm, boost=boost * strategy.jieba_weight))
         if len(grams) == 1:
@@ -494,7 +498,7 @@ def concept_query(concept: Concept, strategy: Strategy = DEFAULT) -> Q.Query | N
             subs.append(q)
     if strategy.hyponyms and strategy.synonyms:
         for i, v in enumerate(concept.narrower, start=1):
-            q = variant_query(v, strategy)
+            q = variant_query(v, strategy, member=True)
             if q is not None:
                 member = Q.Or(q.subqueries, boost=strategy.hyponym_weight)
                 member.market_alt = 1000 + i  # fast.run: members do not add up (see ``alternatives``)
