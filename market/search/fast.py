@@ -519,7 +519,8 @@ class _Alternatives:
 
 
 def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndarray | None,
-        limit: int, coverage: float = 0.0, alternatives: bool = False) -> tuple[list[tuple[int, float]], np.ndarray]:
+        limit: int, coverage: float = 0.0, alternatives: bool = False,
+        prefer: np.ndarray | None = None) -> tuple[list[tuple[int, float]], np.ndarray]:
     """[(global docnum, score)] best first (at most ``limit``), and every match (sorted global docnums).
 
     ``allow``: None, or a boolean mask over the searcher's global document numbers (the filters).
@@ -528,6 +529,8 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
     multiplied by ``c ** coverage``, where ``c`` is the share of the query's concepts it matches,
     each concept weighted by its rarity (idf over the segment) and its weight. A listing covering
     the rare, head concepts of a long question ranks above one repeating a common word.
+
+    ``prefer``: None, or a score multiplier per global document (the kinds a query names).
 
     ``alternatives`` (False: Whoosh's sum): a concept's member terms (leaves with ``alt`` > 0, the
     hyponyms of a category word) do not add up. A document scores, for the concept, the larger of
@@ -609,6 +612,8 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
                 total += w
             if total > 0:
                 scores *= (share / total) ** coverage
+        if prefer is not None:
+            scores *= prefer[offset : offset + n]
         mask = counts > 0
         if reader.has_deletions():
             deleted = np.fromiter(reader._perdoc.deleted_docs(), dtype=np.int64)

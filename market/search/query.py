@@ -46,6 +46,7 @@ class Strategy:
     hyponyms: bool = True  # a category word (显微镜, 质谱) also matches its members (电镜, SEM, LC-MS)
     hyponym_weight: float = 0.6
     max_variants: bool = True  # a concept scores its best-matching synonym, not the sum of all
+    kinds: bool = True  # listings of a kind the query names (数据, 场景, 中试基地 …) first
 
 
 DEFAULT = Strategy()
@@ -55,8 +56,23 @@ STOPWORDS = frozenset(
     """的 了 和 与 及 或 在 是 有 我 我们 你 你们 他们 公司 想 想要 要 需要 需 希望 找 寻找 查找 找到
     一个 一台 一套 一些 有没有 没有 哪里 哪儿 哪个 哪些 什么 怎么 如何 可以 能 能够 可 做 进行 用 用于 使用 提供
     帮 帮忙 请问 一下 吗 呢 吧 啊 为 对 把 被 给 从 到 向 这 那 这个 那个 本 其 等 及其 相关 方面 关于 以及
-    个 台 套 次 些 多 很 比较 最 也 都 还 就 又 让 能否 是否 有关 针对 开展 服务 合作""".split()
+    个 台 套 次 些 多 很 比较 最 也 都 还 就 又 让 能否 是否 有关 针对 开展 服务 合作
+    我司 本公司 本单位 我单位 我方 团队 目前 现在 正在 计划 打算 准备 急需 寻求 求助 能不能 可不可以
+    有无 哪家 哪位 哪里能 怎样 怎么样 比如 例如 之类 等等 用来 用以 以便 为了 一种 某种 某个 这种 这类
+    一家 一款 一位 咨询 了解 联系 对接 找找 看看 推荐 麻烦""".split()
 )
+
+# Words naming a kind of listing (market/search/labels.py KIND_LABELS); a query holding one ranks
+# listings of that kind first (services.KIND_PREFERENCE), the others still follow.
+_DATA = ("database", "public_data")
+KIND_WORDS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("数据", "数据集", "数据库", "数据资源", "数据服务", "数据接口"), _DATA),
+    **dict.fromkeys(("公共数据", "开放数据", "政府数据", "政务数据", "公开数据"), ("public_data",)),
+    **dict.fromkeys(("场景", "应用场景", "场景需求", "需求", "揭榜挂帅"), ("scenario",)),
+    **dict.fromkeys(("仪器", "设备", "仪器设备", "大型仪器", "科研仪器"), ("instrument",)),
+    **dict.fromkeys(("平台", "实验室", "场地", "测试场", "共享平台", "服务平台"), ("facility",)),
+    **dict.fromkeys(("中试", "中试基地", "中试平台", "中试线", "中试车间", "中试生产线"), ("pilot_base",)),
+}
 
 _ASCII = re.compile(r"[0-9a-z]")
 _WORDLIKE = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff]")
@@ -86,6 +102,18 @@ class ParsedQuery:
     @property
     def highlight_terms(self) -> list[str]:
         return [v for c in self.concepts for v in (*c.variants, *c.narrower)]
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The listing kinds the query names (数据 -> database, public_data; 场景 -> scenario …):
+        the grading rules' "a query naming a kind wants that kind first"."""
+        out: set[str] = set()
+        for c in self.concepts:
+            if c.role:
+                continue
+            for v in c.variants:
+                out.update(KIND_WORDS.get(v, ()))
+        return frozenset(out)
 
     @property
     def needs_suggestion(self) -> bool:

@@ -330,7 +330,9 @@ def search(
         if sort == "relevance":
             sort = "newest"
     coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
-    ids_scores, total, facets = execute(searcher, wq, filters, sort, page, per_page, with_facets, coverage)
+    prefer = _kind_preference(searcher, parsed.kinds) if strategy.kinds else None
+    ids_scores, total, facets = execute(searcher, wq, filters, sort, page, per_page, with_facets, coverage,
+                                        prefer)
     suggestion = None
     if parsed.concepts and (total == 0 or parsed.needs_suggestion):
         suggestion = suggest(parsed, searcher)
@@ -343,8 +345,23 @@ def search(
     )
 
 
+KIND_PREFERENCE = 1.25  # score multiplier of the listings of a kind the query names (数据, 场景 …)
+
+
+def _kind_preference(searcher, kinds: frozenset[str]) -> np.ndarray | None:
+    """Per global document, KIND_PREFERENCE if its kind is one the query names, else 1 (None if
+    the query names no kind, or every kind)."""
+    if not kinds:
+        return None
+    names, codes = _facet_codes(searcher).get("kind", ([], None))
+    wanted = [i for i, v in enumerate(names) if v in kinds]
+    if codes is None or not wanted or len(wanted) == len(names):
+        return None
+    return np.where(np.isin(codes, wanted), KIND_PREFERENCE, 1.0)
+
+
 def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_page: int, with_facets: bool = True,
-            coverage: float = 0.0):
+            coverage: float = 0.0, prefer: np.ndarray | None = None):
     """Run a built query: ([(listing id, score)] for the page, total, facet counts). One walk.
 
     ``coverage``: see ``fast.run`` (the concept-coverage factor; only on the vectorised path)."""
@@ -353,7 +370,8 @@ def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_pag
     shape = fast.leaves(wq) if sort == "relevance" else None
     if shape is not None:
         allow = _allowed_docs(searcher, filters) if flt is not None else None
-        top, docset = fast.run(searcher, shape[0], shape[1], allow, limit, coverage, alternatives=True)
+        top, docset = fast.run(searcher, shape[0], shape[1], allow, limit, coverage, alternatives=True,
+                               prefer=prefer)
         window = top[(page - 1) * per_page : page * per_page]
         ids_scores = [(int(searcher.stored_fields(g)["id"]), score) for g, score in window]
         facets = _facet_counts(searcher, docset) if with_facets else {}
