@@ -207,6 +207,7 @@ class SynonymTable:
         # Head-noun index for hyponyms: every Chinese ending of a term (扫描电子显微镜 -> 显微镜,
         # 子显微镜 …; 质谱仪 -> 质谱 too) -> the groups holding such a term, in group order.
         self._by_sound: dict[str, str] | None = None  # fuzzy pinyin -> term (correct_homophones)
+        self._by_syllables: dict[str, str] | None = None  # the same for every length (sounding)
         self._sound_max = 0
         self._group_list: list[tuple[str, ...]] = list(dict.fromkeys(self.groups.values()))
         self._by_head: dict[str, list[int]] = {}
@@ -223,6 +224,16 @@ class SynonymTable:
                     heads.update(run[-k:] for k in range(2, len(run) - 1) if run[-k:] != term)
             for head in heads:
                 self._by_head.setdefault(head, []).append(gi)
+
+    def sounding(self, syls: tuple[str, ...] | list[str]) -> str | None:
+        """The Chinese term of the table (two characters or more) with exactly these fuzzy
+        syllables: dian jin -> 电镜, zi pu yi -> 质谱仪 (the first of a group wins)."""
+        if self._by_syllables is None:
+            self._by_syllables = {}
+            for term in self.groups:
+                if len(term) >= 2 and _CJK_ONLY.match(term):
+                    self._by_syllables.setdefault(" ".join(py.word_syllables(term)), term)
+        return self._by_syllables.get(" ".join(syls)) if len(syls) >= 2 else None
 
     def correct_homophones(self, text: str, known) -> str:
         """``text`` with each run of three or more Chinese characters that sounds exactly like a
@@ -377,13 +388,18 @@ def _compound_parts(word: str) -> tuple[str, list[str]] | None:
 
 
 def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: bool = True,
-          known=None, use_pinyin: bool = True, compounds: bool = True, hyponyms: bool = True) -> ParsedQuery:
+          known=None, use_pinyin: bool = True, compounds: bool = True, hyponyms: bool = True,
+          sounds=None) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
     with it, Latin runs that are not words become pinyin/initials and Chinese words the index does
     not hold are matched by their sound (a homophone typo). Without it (no index at hand) Latin
     runs that are pinyin are still matched both ways.
+
+    ``sounds(syllables) -> word | None`` names the word of the index with exactly those (fuzzy)
+    syllables: pinyin and homophone typos are then also searched as that word, with its synonyms
+    and members (dianjing -> 电镜, SEM, 透射电镜 …), not only through the pinyin of titles and tags.
     """
     import jieba
 
@@ -443,6 +459,15 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             concept.pinyin = tuple(py.word_syllables(w))
             concept.typo = True
         add(concept)
+    if use_pinyin:
+        for concept in concepts:
+            if concept.pinyin:
+                word = synonyms.sounding(concept.pinyin) if use_synonyms else None
+                if word is None and sounds is not None:
+                    word = sounds(concept.pinyin)
+                if word and word not in concept.variants:
+                    group = synonyms.groups.get(word, ()) if use_synonyms else ()
+                    concept.variants = tuple(dict.fromkeys((*concept.variants, word, *group)))
     if compounds:
         for concept in list(concepts):
             got = _compound_parts(concept.text)

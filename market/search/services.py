@@ -323,7 +323,7 @@ def search(
         raise ValidationError(_("页码须从 1 开始。"), "page")
     searcher = store().searcher()
     parsed = parse(q or "", synonyms(), use_synonyms=strategy.synonyms, known=known_words(searcher),
-                   use_pinyin=strategy.pinyin, compounds=strategy.compounds)
+                   use_pinyin=strategy.pinyin, compounds=strategy.compounds, sounds=sounds_of(searcher))
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()
@@ -561,6 +561,17 @@ def known_words(searcher):
         return got
 
     return known
+
+
+def sounds_of(searcher):
+    """``sounds(syllables)``: the title word of the index with exactly these fuzzy syllables (the
+    most frequent), or None; built lazily from the "did you mean" vocabulary."""
+
+    def sounds(syls) -> str | None:
+        got = vocabulary(searcher).by_sound.get(" ".join(syls))
+        return got[0] if got and len(syls) >= 2 else None
+
+    return sounds
 
 
 class Vocabulary:
