@@ -481,7 +481,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
                 add(Concept((m,), role="modifier"))
     if hyponyms and use_synonyms:
         for concept in concepts:
-            if concept.typo or concept.initials or concept.role == "modifier":
+            if concept.initials or concept.role == "modifier":
                 continue
             concept.narrower = synonyms.narrower(concept.variants)
     return ParsedQuery(text=normalize(q)[:MAX_QUERY_CHARS], concepts=concepts, corrected=corrected)

@@ -152,3 +152,25 @@ def test_an_installed_database_gets_the_second_edition_and_keeps_deletions(tmp_p
             db.session.remove()
             db.engine.dispose()
             services.invalidate_synonyms()
+
+
+# ---------------------------------------------------------------- pinyin as the word it sounds like
+def test_pinyin_is_also_searched_as_the_word_with_its_synonyms(make_listing):
+    services.seed_synonyms()
+    spelt = make_listing("扫描电镜", "形貌观察")
+    tem = make_listing("TEM 样品表征", "纳米材料", kind="facility")  # says neither 电镜 nor dianjing
+    parsed = services.search("dianjing").parsed
+    assert "电镜" in parsed.concepts[0].variants
+    got = refs(services.search("dianjing"))
+    assert got[0] == spelt.ref and tem.ref in got
+    assert tem.ref in refs(services.search("电境"))  # a homophone typo, the same way
+
+
+# ---------------------------------------------------------------- a query naming a kind
+def test_a_query_naming_a_kind_ranks_that_kind_first(make_listing):
+    scenario = make_listing("交通信号优化", "路口交通流量与信号配时", kind="scenario", tags=["交通"])
+    data = make_listing("交通流量", "路口卡口过车记录", kind="public_data", tags=["交通"])
+    parsed = services.search("交通流量 数据").parsed
+    assert parsed.kinds == {"database", "public_data"}
+    assert refs(services.search("交通流量 数据"))[0] == data.ref
+    assert refs(services.search("交通流量 场景"))[0] == scenario.ref
