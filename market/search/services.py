@@ -704,7 +704,7 @@ def similar(listing: Listing, limit: int = 5) -> list[Listing]:
     shape = fast.leaves(wq)
     if shape is not None:  # the vectorised scorer, with the concept-coverage weighting of search()
         coverage = DEFAULT.coverage if getattr(wq, "market_concepts", False) else 0.0
-        top, _docs = fast.run(searcher, shape[0], shape[1], None, SIMILAR_POOL + 1, coverage)
+        top, _docs = fast.run(searcher, shape[0], shape[1], None, SIMILAR_POOL + 1, coverage, alternatives=True)
         found = [(searcher.stored_fields(g), score) for g, score in top]
     else:
         found = [(h.fields(), h.score) for h in searcher.search(wq, limit=SIMILAR_POOL + 1)]
