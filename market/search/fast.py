@@ -457,64 +457,64 @@ def _phrase_docs(keys: list[np.ndarray]) -> np.ndarray:
 class _Alternatives:
     """``run(alternatives=True)`` for one segment. Per concept with other names (``Leaf.alt``): the
     score of the words typed (``own``), of its best single synonym and of its best single member
-    (hyponym); the concept scores the largest, so names do not add up."""
+    (hyponym); the concept scores the largest, so names do not add up. One allocation per segment
+    (a row per array): at 100,000 listings a query has a few concepts over four segments."""
 
     def __init__(self, parsed_leaves: list[Leaf], n: int, scores: np.ndarray):
         self.scores = scores
-        self.n = n
-        self.groups = {lf.group for lf in parsed_leaves if lf.alt}
-        self.own = {g: np.zeros(n, dtype=np.float64) for g in self.groups}
-        self.own_total = {g: np.zeros(n, dtype=np.float64) for g in self.groups}  # typed + every synonym
-        self.best: dict[tuple[int, bool], np.ndarray] = {}
-        self.cur = np.zeros(n, dtype=np.float64) if self.groups else None
+        groups = sorted({lf.group for lf in parsed_leaves if lf.alt})
+        self.row = {g: 4 * i for i, g in enumerate(groups)}  # own, own + synonyms, best synonym, best member
+        self.rows = np.zeros((4 * len(groups) + 1, n), dtype=np.float64) if groups else None
+        self.hyp: set[int] = set()
         self.touched: list[np.ndarray] = []
-        self.key: tuple[int, int, bool] | None = None  # the name being summed in ``cur``
+        self.key: tuple[int, int, bool] | None = None  # the name being summed in the last row
 
     def add(self, leaf: Leaf, ids: np.ndarray, values: np.ndarray) -> None:
-        if leaf.group not in self.groups:
+        r = self.row.get(leaf.group)
+        if r is None:
             self.scores[ids] += values
             return
         if not leaf.alt:
-            self.own[leaf.group][ids] += values
-            self.own_total[leaf.group][ids] += values
+            self.rows[r][ids] += values
+            self.rows[r + 1][ids] += values
             return
         if not leaf.capped:
-            self.own_total[leaf.group][ids] += values
+            self.rows[r + 1][ids] += values
         key = (leaf.group, leaf.alt, leaf.capped)
         if self.key != key:  # a name's leaves are consecutive
             self._flush()
             self.key = key
-        self.cur[ids] += values
+        self.rows[-1][ids] += values
         self.touched.append(ids)
 
     def _flush(self) -> None:
         if self.key is None or not self.touched:
             return
-        idx = self.touched[0] if len(self.touched) == 1 else np.unique(np.concatenate(self.touched))
+        # ids may repeat across a name's leaves: every copy writes the same maximum
+        idx = self.touched[0] if len(self.touched) == 1 else np.concatenate(self.touched)
         g, _alt, capped = self.key
-        b = self.best.get((g, capped))
-        if b is None:
-            b = self.best[(g, capped)] = np.zeros(self.n, dtype=np.float64)
-        b[idx] = np.maximum(b[idx], self.cur[idx])
-        self.cur[idx] = 0.0
+        if capped:
+            self.hyp.add(g)
+        b = self.rows[self.row[g] + (3 if capped else 2)]
+        cur = self.rows[-1]
+        b[idx] = np.maximum(b[idx], cur[idx])
+        cur[idx] = 0.0
         self.touched.clear()
 
     def finish(self) -> None:
         self._flush()
-        for g in self.groups:
-            own = self.own[g]
-            syn = self.best.get((g, False))
-            top = own if syn is None else np.maximum(own, syn)
+        for g, r in self.row.items():
+            own, total, syn, hyp = self.rows[r], self.rows[r + 1], self.rows[r + 2], self.rows[r + 3]
+            top = np.maximum(own, syn)
             # the other names a listing also uses count a little (a dis-max tie-breaker)
-            top = top + ALT_TIE * (self.own_total[g] - top)
-            hyp = self.best.get((g, True))
-            if hyp is not None:
+            top += ALT_TIE * (total - top)
+            if g in self.hyp:
                 # A member never outranks the best listing naming the concept itself (a rare
                 # member term has a higher idf than the category word): scaled under it.
                 top_own, top_hyp = float(top.max()), float(hyp.max())
                 if top_own > 0 and top_hyp > ALT_CAP * top_own:
-                    hyp = hyp * (ALT_CAP * top_own / top_hyp)
-                top = np.maximum(top, hyp)
+                    hyp *= ALT_CAP * top_own / top_hyp
+                np.maximum(top, hyp, out=top)
             self.scores += top
 
 
