@@ -553,7 +553,11 @@ def concept_query(concept: Concept, strategy: Strategy = DEFAULT) -> Q.Query | N
         for i, v in enumerate(concept.narrower, start=1):
             q = variant_query(v, strategy, member=True)
             if q is not None:
-                member = Q.Or(q.subqueries, boost=strategy.hyponym_weight)
+                if len(q.subqueries) == 1:  # Whoosh drops the boost of a one-clause Or: on the leaf
+                    member = q.subqueries[0].copy()
+                    member.boost *= strategy.hyponym_weight
+                else:
+                    member = Q.Or(q.subqueries, boost=strategy.hyponym_weight)
                 member.market_alt = 1000 + i  # fast.run: members do not add up (see ``alternatives``)
                 member.market_capped = True  # and never outrank the best listing naming the word
                 subs.append(member)
