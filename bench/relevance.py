@@ -145,6 +145,9 @@ def strategies() -> dict[str, dict | None]:
         "no compound head/modifier parts": dict(compounds=False),
         "no concept-coverage weighting": dict(coverage=0.0),
         "coverage weighting not squared (1.0)": dict(coverage=1.0),
+        "no category members (hyponyms)": dict(hyponyms=False),
+        "a concept's names add up (no best-name scoring)": dict(max_variants=False),
+        "no kind preference": dict(kinds=False),
         "default": {},
     }
 

@@ -74,7 +74,17 @@ def add_words(words) -> None:
 
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_RUNS = re.compile(rf"([{_CJK}]+)|([0-9a-z]+)")
+# A Chinese run goes on across one joiner between two Chinese characters: 气相色谱-质谱联用仪 and
+# 气相色谱质谱联用仪 give the same bigrams (谱质 too), so either spelling finds the other.
+_JOINERS = "\\-‐‑–—/·・"
+_RUNS = re.compile(rf"([{_CJK}]+(?:[{_JOINERS}][{_CJK}]+)*)|([0-9a-z]+)")
+_JOINER = re.compile(rf"[{_JOINERS}]")
+
+
+def _cjk_chars(m: re.Match) -> list[tuple[str, int]]:
+    """(character, offset in the text) of a Chinese run, joiners left out."""
+    run = m.group(1)
+    return [(ch, m.start() + i) for i, ch in enumerate(run) if not _JOINER.match(ch)]
 
 
 def bigram_tokens(text: str) -> list[str]:
@@ -84,7 +94,9 @@ def bigram_tokens(text: str) -> list[str]:
         run = m.group(1)
         if run is None:
             out.append(m.group(2))
-        elif len(run) == 1:
+            continue
+        run = _JOINER.sub("", run)
+        if len(run) == 1:
             out.append(run)
         else:
             out.extend(run[i : i + 2] for i in range(len(run) - 1))
@@ -101,12 +113,14 @@ class BigramTokenizer(Tokenizer):
         for m in _RUNS.finditer(value):
             cjk = m.group(1)
             if cjk is None:
-                pieces = [(m.group(2), m.start())]
+                pieces = [(m.group(2), m.start(), m.end())]
             elif len(cjk) == 1:
-                pieces = [(cjk, m.start())]
+                pieces = [(cjk, m.start(), m.end())]
             else:
-                pieces = [(cjk[i : i + 2], m.start() + i) for i in range(len(cjk) - 1)]
-            for piece, at in pieces:
+                chars = _cjk_chars(m) if _JOINER.search(cjk) else [(ch, m.start() + i) for i, ch in enumerate(cjk)]
+                pieces = [(chars[i][0] + chars[i + 1][0], chars[i][1], chars[i + 1][1] + 1)
+                          for i in range(len(chars) - 1)]
+            for piece, at, end in pieces:
                 t.text = piece
                 t.boost = 1.0
                 t.stopped = False
@@ -116,7 +130,7 @@ class BigramTokenizer(Tokenizer):
                     t.pos = pos
                 if chars:
                     t.startchar = start_char + at
-                    t.endchar = start_char + at + len(piece)
+                    t.endchar = start_char + end
                 pos += 1
                 yield t
 

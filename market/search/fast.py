@@ -51,6 +51,8 @@ class Leaf:
     mult: float  # the product of the boosts from the root down to the leaf
     group: int = 0  # which top-level clause (query concept) the leaf belongs to
     weight: float = 1.0  # that clause's boost (its concept's weight: 1, or less for a modifier)
+    alt: int = 0  # > 0: a leaf of another name of the concept (a synonym or a member, ``market_alt``)
+    capped: bool = False  # a member (hyponym): scored under the concept's own best (``market_capped``)
 
 
 def leaves(q: Q.Query) -> tuple[list[Leaf], float | None] | None:
@@ -58,25 +60,33 @@ def leaves(q: Q.Query) -> tuple[list[Leaf], float | None] | None:
     out: list[Leaf] = []
     group = [0, 1.0]
 
-    def walk(node, mult: float) -> bool:
+    def walk(node, mult: float, alt: int = 0, capped: bool = False) -> bool:
+        alt = getattr(node, "market_alt", alt)
+        capped = getattr(node, "market_capped", capped)
         if isinstance(node, Q.Or) and not isinstance(node, Q.DisjunctionMax) and not node.minmatch:
-            return all(walk(sub, mult * node.boost) for sub in node.subqueries)
+            return all(walk(sub, mult * node.boost, alt, capped) for sub in node.subqueries)
         if type(node) is Q.Term:
-            out.append(Leaf(node.fieldname, (node.text,), mult * node.boost, group[0], group[1]))
+            out.append(Leaf(node.fieldname, (node.text,), mult * node.boost, group[0], group[1], alt, capped))
             return True
         if type(node) is Q.Phrase and node.slop == 1 and len(node.words) > 1:
-            out.append(Leaf(node.fieldname, tuple(node.words), mult * node.boost, group[0], group[1]))
+            out.append(Leaf(node.fieldname, tuple(node.words), mult * node.boost, group[0], group[1], alt, capped))
             return True
         return False
 
-    top = q.subqueries if isinstance(q, Q.Or) and not isinstance(q, Q.DisjunctionMax) and not q.minmatch else [q]
-    root_boost = q.boost if len(top) > 1 or top[0] is not q else 1.0
+    # The top-level clauses are the query's concepts (``query.build`` marks such an Or); any other
+    # query is one concept (e.g. one word with its synonyms and member terms).
+    top = q.subqueries if getattr(q, "market_concepts", False) else [q]
+    root_boost = q.boost if top[0] is not q else 1.0
     for i, sub in enumerate(top):
         group[0], group[1] = i, sub.boost
         if not walk(sub, root_boost):
             return None
     scale = q.scale if isinstance(q, Q.Or) and len(q.subqueries) > 1 else None
     return out, scale
+
+
+ALT_TIE = 0.5  # see ``_Alternatives``: what a concept's other matching names add, as a share
+ALT_CAP = 0.8  # see ``run(alternatives=True)``: a member's best score <= this x the word's best
 
 
 # ---------------------------------------------------------------- per-segment array cache
@@ -444,8 +454,73 @@ def _phrase_docs(keys: list[np.ndarray]) -> np.ndarray:
     return docs[np.concatenate(([True], docs[1:] != docs[:-1]))]
 
 
+class _Alternatives:
+    """``run(alternatives=True)`` for one segment. Per concept with other names (``Leaf.alt``): the
+    score of the words typed (``own``), of its best single synonym and of its best single member
+    (hyponym); the concept scores the largest, so names do not add up. One allocation per segment
+    (a row per array): at 100,000 listings a query has a few concepts over four segments."""
+
+    def __init__(self, parsed_leaves: list[Leaf], n: int, scores: np.ndarray):
+        self.scores = scores
+        groups = sorted({lf.group for lf in parsed_leaves if lf.alt})
+        self.row = {g: 4 * i for i, g in enumerate(groups)}  # own, own + synonyms, best synonym, best member
+        self.rows = np.zeros((4 * len(groups) + 1, n), dtype=np.float64) if groups else None
+        self.hyp: set[int] = set()
+        self.touched: list[np.ndarray] = []
+        self.key: tuple[int, int, bool] | None = None  # the name being summed in the last row
+
+    def add(self, leaf: Leaf, ids: np.ndarray, values: np.ndarray) -> None:
+        r = self.row.get(leaf.group)
+        if r is None:
+            self.scores[ids] += values
+            return
+        if not leaf.alt:
+            self.rows[r][ids] += values
+            self.rows[r + 1][ids] += values
+            return
+        if not leaf.capped:
+            self.rows[r + 1][ids] += values
+        key = (leaf.group, leaf.alt, leaf.capped)
+        if self.key != key:  # a name's leaves are consecutive
+            self._flush()
+            self.key = key
+        self.rows[-1][ids] += values
+        self.touched.append(ids)
+
+    def _flush(self) -> None:
+        if self.key is None or not self.touched:
+            return
+        # ids may repeat across a name's leaves: every copy writes the same maximum
+        idx = self.touched[0] if len(self.touched) == 1 else np.concatenate(self.touched)
+        g, _alt, capped = self.key
+        if capped:
+            self.hyp.add(g)
+        b = self.rows[self.row[g] + (3 if capped else 2)]
+        cur = self.rows[-1]
+        b[idx] = np.maximum(b[idx], cur[idx])
+        cur[idx] = 0.0
+        self.touched.clear()
+
+    def finish(self) -> None:
+        self._flush()
+        for g, r in self.row.items():
+            own, total, syn, hyp = self.rows[r], self.rows[r + 1], self.rows[r + 2], self.rows[r + 3]
+            top = np.maximum(own, syn)
+            # the other names a listing also uses count a little (a dis-max tie-breaker)
+            top += ALT_TIE * (total - top)
+            if g in self.hyp:
+                # A member never outranks the best listing naming the concept itself (a rare
+                # member term has a higher idf than the category word): scaled under it.
+                top_own, top_hyp = float(top.max()), float(hyp.max())
+                if top_own > 0 and top_hyp > ALT_CAP * top_own:
+                    hyp *= ALT_CAP * top_own / top_hyp
+                np.maximum(top, hyp, out=top)
+            self.scores += top
+
+
 def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndarray | None,
-        limit: int, coverage: float = 0.0) -> tuple[list[tuple[int, float]], np.ndarray]:
+        limit: int, coverage: float = 0.0, alternatives: bool = False,
+        prefer: np.ndarray | None = None) -> tuple[list[tuple[int, float]], np.ndarray]:
     """[(global docnum, score)] best first (at most ``limit``), and every match (sorted global docnums).
 
     ``allow``: None, or a boolean mask over the searcher's global document numbers (the filters).
@@ -454,6 +529,13 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
     multiplied by ``c ** coverage``, where ``c`` is the share of the query's concepts it matches,
     each concept weighted by its rarity (idf over the segment) and its weight. A listing covering
     the rare, head concepts of a long question ranks above one repeating a common word.
+
+    ``prefer``: None, or a score multiplier per global document (the kinds a query names).
+
+    ``alternatives`` (False: Whoosh's sum): a concept's member terms (leaves with ``alt`` > 0, the
+    hyponyms of a category word) do not add up. A document scores, for the concept, the larger of
+    what its own words scored and what its best single member term scored: 显微镜 ranks an optical
+    microscope and an electron microscope alike, not the one that also says SEM, 扫描电镜, 电镜 …
     """
     schema = searcher.schema
     avgfl_cache: dict[str, float] = {}
@@ -468,6 +550,7 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
         counts = np.zeros(n, dtype=np.int64)
         groups: dict[int, tuple[float, np.ndarray]] = {}
         termcount = 0
+        alt = _Alternatives(parsed_leaves, n, scores) if alternatives else None
         for leaf in parsed_leaves:
             if coverage and leaf.group not in groups:
                 groups[leaf.group] = (leaf.weight, np.zeros(n, dtype=bool))
@@ -490,7 +573,11 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
                 ids, ws = lists[0]
                 c = leaf.mult * searcher.idf(field, leaf.words[0]) * (K1 + 1)
                 # the same operations in the same order as whoosh.scoring.BM25F, per posting
-                scores[ids] += c * ws / (ws + a + bc * fl[ids])
+                values = c * ws / (ws + a + bc * fl[ids])
+                if alt is None:
+                    scores[ids] += values
+                else:
+                    alt.add(leaf, ids, values)
                 counts[ids] += 1
                 if coverage:
                     groups[leaf.group][1][ids] = True
@@ -505,10 +592,15 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
             for word, (ids, ws) in zip(leaf.words, lists, strict=True):
                 w = ws[np.searchsorted(ids, docs)]
                 s += leaf.mult * searcher.idf(field, word) * (K1 + 1) * w / (w + denom_fl)
-            scores[docs] += s
+            if alt is None:
+                scores[docs] += s
+            else:
+                alt.add(leaf, docs, s)
             counts[docs] += len(leaf.words)
             if coverage:
                 groups[leaf.group][1][docs] = True
+        if alt is not None:
+            alt.finish()
         if coverage and len(groups) > 1:
             live = max(reader.doc_count(), 1)
             share = np.zeros(n, dtype=np.float64)
@@ -520,6 +612,8 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
                 total += w
             if total > 0:
                 scores *= (share / total) ** coverage
+        if prefer is not None:
+            scores *= prefer[offset : offset + n]
         mask = counts > 0
         if reader.has_deletions():
             deleted = np.fromiter(reader._perdoc.deleted_docs(), dtype=np.int64)

@@ -21,6 +21,7 @@ MAX_QUERY_CHARS = 200  # a 1,000-character paste is cut here: ranking needs no m
 MAX_CONCEPTS = 24
 
 FIELD_BOOSTS = {"title": 3.0, "all": 1.0}  # a title match also matches `all`: 4 in total
+MEMBER_BOOSTS = {"all": 2.0}  # a category's members (see ``variant_query``)
 
 
 @dataclasses.dataclass
@@ -42,6 +43,10 @@ class Strategy:
     head_weight: float = 0.5
     modifier_weight: float = 0.1
     coverage: float = 2.0  # score x (rarity-weighted share of the concepts matched) ** coverage
+    hyponyms: bool = True  # a category word (显微镜, 质谱) also matches its members (电镜, SEM, LC-MS)
+    hyponym_weight: float = 0.6
+    max_variants: bool = True  # a concept scores its best-matching synonym, not the sum of all
+    kinds: bool = True  # listings of a kind the query names (数据, 场景, 中试基地 …) first
 
 
 DEFAULT = Strategy()
@@ -51,8 +56,23 @@ STOPWORDS = frozenset(
     """的 了 和 与 及 或 在 是 有 我 我们 你 你们 他们 公司 想 想要 要 需要 需 希望 找 寻找 查找 找到
     一个 一台 一套 一些 有没有 没有 哪里 哪儿 哪个 哪些 什么 怎么 如何 可以 能 能够 可 做 进行 用 用于 使用 提供
     帮 帮忙 请问 一下 吗 呢 吧 啊 为 对 把 被 给 从 到 向 这 那 这个 那个 本 其 等 及其 相关 方面 关于 以及
-    个 台 套 次 些 多 很 比较 最 也 都 还 就 又 让 能否 是否 有关 针对 开展 服务 合作""".split()
+    个 台 套 次 些 多 很 比较 最 也 都 还 就 又 让 能否 是否 有关 针对 开展 服务 合作
+    我司 本公司 本单位 我单位 我方 团队 目前 现在 正在 计划 打算 准备 急需 寻求 求助 能不能 可不可以
+    有无 哪家 哪位 哪里能 怎样 怎么样 比如 例如 之类 等等 用来 用以 以便 为了 一种 某种 某个 这种 这类
+    一家 一款 一位 咨询 了解 联系 对接 找找 看看 推荐 麻烦""".split()
 )
+
+# Words naming a kind of listing (market/search/labels.py KIND_LABELS); a query holding one ranks
+# listings of that kind first (services.KIND_PREFERENCE), the others still follow.
+_DATA = ("database", "public_data")
+KIND_WORDS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("数据", "数据集", "数据库", "数据资源", "数据服务", "数据接口"), _DATA),
+    **dict.fromkeys(("公共数据", "开放数据", "政府数据", "政务数据", "公开数据"), ("public_data",)),
+    **dict.fromkeys(("场景", "应用场景", "场景需求", "需求", "揭榜挂帅"), ("scenario",)),
+    **dict.fromkeys(("仪器", "设备", "仪器设备", "大型仪器", "科研仪器"), ("instrument",)),
+    **dict.fromkeys(("平台", "实验室", "场地", "测试场", "共享平台", "服务平台"), ("facility",)),
+    **dict.fromkeys(("中试", "中试基地", "中试平台", "中试线", "中试车间", "中试生产线"), ("pilot_base",)),
+}
 
 _ASCII = re.compile(r"[0-9a-z]")
 _WORDLIKE = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff]")
@@ -66,6 +86,7 @@ class Concept:
     initials: tuple[str, ...] | None = None  # letters to match the in_* fields (zpy)
     typo: bool = False  # its characters are not in the index: matched by their pinyin
     role: str = ""  # "head" / "modifier": a part of a longer word of the query
+    narrower: tuple[str, ...] = ()  # members of the category the concept names (SynonymTable.narrower)
 
     @property
     def text(self) -> str:
@@ -76,15 +97,73 @@ class Concept:
 class ParsedQuery:
     text: str  # normalised
     concepts: list[Concept]
+    corrected: bool = False  # a homophone typo was replaced by a term (SynonymTable.correct_homophones)
 
     @property
     def highlight_terms(self) -> list[str]:
-        return [v for c in self.concepts for v in c.variants]
+        return [v for c in self.concepts for v in (*c.variants, *c.narrower)]
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The listing kinds the query names (数据 -> database, public_data; 场景 -> scenario …):
+        the grading rules' "a query naming a kind wants that kind first"."""
+        out: set[str] = set()
+        for c in self.concepts:
+            if c.role:
+                continue
+            for v in c.variants:
+                out.update(KIND_WORDS.get(v, ()))
+        return frozenset(out)
 
     @property
     def needs_suggestion(self) -> bool:
         """Something typed was matched only by its sound (pinyin, a homophone typo)."""
-        return any(c.typo or (c.pinyin is not None and not c.synonym) for c in self.concepts)
+        return self.corrected or any(c.typo or (c.pinyin is not None and not c.synonym) for c in self.concepts)
+
+
+_CJK_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+_CJK_TAIL = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+$")
+HEAD_SUFFIXES = "仪机器计台镜箱炉"  # 质谱 + 仪: an instrument suffix belongs to the head
+MAX_NARROWER = 32  # member terms added to one concept
+MAX_NARROWER_GROUPS = 30  # a head shared by more groups is generic (数据 ends 气象数据, 人口数据 …)
+# Heads that end many unrelated names: a listing is not a "member" of 数据 or 检测.
+GENERIC_HEADS = frozenset(
+    """数据 数据库 数据集 检测 测试 分析 材料 服务 平台 系统 技术 设备 中心 试验 加工 管理 信息 工艺 制造
+    产业 研发 监测 认证 计算 识别 实验室 基地 场景 应用 工程 模型 产品 处理 开发 设计 测量 控制 网络 能源
+    安全 经济 资源 交通 工作站 测试仪 分析仪 试验机 试验箱 测量仪 检测仪 成像 装置 仪器 机器 系统集成
+    服务平台 公共服务 合作 项目 方案 需求 建设 运营 监管 治理 融合 创新 转化 研究""".split()
+)
+
+
+# Latin members that are also units of measure (100 ml, 5 kg, 10 ms): never searched as a member.
+UNIT_LIKE = frozenset("ml dl kg mg ms mm cm um nm km kw mw kv hz db ps fs ns pa mpa gb tb mb".split())
+
+
+def _covers(word: str, term: str) -> bool:
+    """Does a search for ``word`` already find ``term`` (a substring; a whole Latin word)?"""
+    if _ASCII.match(word[0]):
+        return word in re.findall(r"[0-9a-z]+", term) or word == term
+    return word in term
+
+
+_categories: dict[str, tuple[str, ...]] | None = None
+
+
+def categories() -> dict[str, tuple[str, ...]]:
+    """Category word -> its members, from data/categories.yaml (normalised; loaded once)."""
+    global _categories
+    if _categories is None:
+        import yaml
+
+        from .analysis import DATA_DIR
+
+        got: dict[str, list[str]] = {}
+        for section in yaml.safe_load((DATA_DIR / "categories.yaml").read_text(encoding="utf-8")) or []:
+            for word, members in (section.get("categories") or {}).items():
+                bucket = got.setdefault(normalize(str(word)), [])
+                bucket.extend(m for m in (normalize(str(x)) for x in members or []) if m and m not in bucket)
+        _categories = {w: tuple(ms) for w, ms in got.items()}
+    return _categories
 
 
 class SynonymTable:
@@ -125,6 +204,106 @@ class SynonymTable:
         self.by_first: dict[str, list[str]] = {}
         for term in sorted(self.groups, key=len, reverse=True):
             self.by_first.setdefault(term[0], []).append(term)
+        # Head-noun index for hyponyms: every Chinese ending of a term (扫描电子显微镜 -> 显微镜,
+        # 子显微镜 …; 质谱仪 -> 质谱 too) -> the groups holding such a term, in group order.
+        self._by_sound: dict[str, str] | None = None  # fuzzy pinyin -> term (correct_homophones)
+        self._by_syllables: dict[str, str] | None = None  # the same for every length (sounding)
+        self._sound_max = 0
+        self._group_list: list[tuple[str, ...]] = list(dict.fromkeys(self.groups.values()))
+        self._by_head: dict[str, list[int]] = {}
+        for gi, terms in enumerate(self._group_list):
+            heads: set[str] = set()
+            for term in terms:
+                for stem in (term, term[:-1] if term[-1:] and term[-1] in HEAD_SUFFIXES else ""):
+                    tail = _CJK_TAIL.search(stem)
+                    if not tail:
+                        continue
+                    run = tail.group()
+                    # a member has a modifier of two characters or more: 扫描+电镜, 液相+色谱, not
+                    # 比+表面 (specific surface area is no kind of surface)
+                    heads.update(run[-k:] for k in range(2, len(run) - 1) if run[-k:] != term)
+            for head in heads:
+                self._by_head.setdefault(head, []).append(gi)
+
+    def sounding(self, syls: tuple[str, ...] | list[str]) -> str | None:
+        """The Chinese term of the table (two characters or more) with exactly these fuzzy
+        syllables: dian jin -> 电镜, zi pu yi -> 质谱仪 (the first of a group wins)."""
+        if self._by_syllables is None:
+            self._by_syllables = {}
+            for term in self.groups:
+                if len(term) >= 2 and _CJK_ONLY.match(term):
+                    self._by_syllables.setdefault(" ".join(py.word_syllables(term)), term)
+        return self._by_syllables.get(" ".join(syls)) if len(syls) >= 2 else None
+
+    def correct_homophones(self, text: str, known) -> str:
+        """``text`` with each run of three or more Chinese characters that sounds exactly like a
+        term of the table (fuzzy pinyin), but is neither that term, a word of the language nor in
+        the index, replaced by the term: 和磁共振 -> 核磁共振, 拉曼光普 -> 拉曼光谱, 液相色普 -> 液相色谱."""
+        if self._by_sound is None:
+            self._by_sound = {}
+            for term in self.groups:
+                if len(term) >= 3 and _CJK_ONLY.match(term):
+                    self._by_sound.setdefault(" ".join(py.word_syllables(term)), term)
+            self._sound_max = max((len(t) for t in self._by_sound.values()), default=0)
+        if not self._by_sound:
+            return text
+        import jieba
+
+        out = text
+        for m in _CJK_RUNS.finditer(text):
+            run = m.group()
+            syls = py.word_syllables(run)
+            if len(run) < 3 or len(syls) != len(run):
+                continue
+            i = 0
+            while i < len(run) - 2:
+                for n in range(min(self._sound_max, len(run) - i), 2, -1):
+                    sub = run[i : i + n]
+                    term = self._by_sound.get(" ".join(syls[i : i + n]))
+                    if term and term != sub and sub not in self.groups and not jieba.dt.FREQ.get(sub) \
+                            and not known(sub):
+                        out = out.replace(sub, term, 1)
+                        i += n
+                        break
+                else:
+                    i += 1
+        return out
+
+    def narrower(self, words: tuple[str, ...] | list[str], limit: int = MAX_NARROWER) -> tuple[str, ...]:
+        """Terms of the groups whose terms end with one of ``words`` (their head noun): the members
+        of the category ``words`` name. 显微镜 -> 电镜, SEM, 透射电镜, AFM, 共聚焦显微镜 …; 质谱 -> LC-MS,
+        ICP-MS, 气质联用 …. A term that already contains one of ``words`` is left out (the word itself
+        finds it), and so are generic heads (数据, 检测, 平台 …) and categories with too many groups:
+        they name no family a user means."""
+        own = tuple(dict.fromkeys(w for w in words if w))  # ordered: the cut at ``limit`` is stable
+        keys: list[str] = []
+        for w in own:
+            if len(w) < 2 or not _CJK_ONLY.match(w) or w in GENERIC_HEADS:
+                continue
+            keys.append(w)
+            if w[-1] in HEAD_SUFFIXES and len(w) >= 3 and w[:-1] not in GENERIC_HEADS:
+                keys.append(w[:-1])
+        out: list[str] = []
+        for w in own:  # the shipped categories first (data/categories.yaml): members named otherwise
+            for member in categories().get(w, ()):
+                for term in (member, *self.groups.get(member, ())):
+                    if term not in out and term not in own and term not in UNIT_LIKE \
+                            and not any(_covers(x, term) for x in own):
+                        out.append(term)
+        gids: list[int] = []
+        for key in keys:
+            got = self._by_head.get(key, ())
+            if len(got) > MAX_NARROWER_GROUPS:
+                continue
+            gids.extend(got)
+        for gi in dict.fromkeys(gids):
+            terms = self._group_list[gi]
+            if set(own).intersection(terms):
+                continue  # the word's own group: its synonyms, not its members
+            for term in terms:
+                if term not in out and term not in UNIT_LIKE and not any(_covers(w, term) for w in own):
+                    out.append(term)
+        return tuple(out[:limit])
 
     def match_at(self, text: str, i: int) -> str | None:
         for term in self.by_first.get(text[i], ()):
@@ -181,9 +360,6 @@ def _pinyin_spans(text: str, synonyms: SynonymTable, known) -> list[tuple[int, i
     return out
 
 
-HEAD_SUFFIXES = "仪机器计台镜箱炉"  # 质谱 + 仪: an instrument suffix belongs to the head
-
-
 def _compound_parts(word: str) -> tuple[str, list[str]] | None:
     """(head, modifiers) of a long Chinese word, from jieba's sub-words (search mode).
 
@@ -212,13 +388,18 @@ def _compound_parts(word: str) -> tuple[str, list[str]] | None:
 
 
 def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: bool = True,
-          known=None, use_pinyin: bool = True, compounds: bool = True) -> ParsedQuery:
+          known=None, use_pinyin: bool = True, compounds: bool = True, hyponyms: bool = True,
+          sounds=None) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
     with it, Latin runs that are not words become pinyin/initials and Chinese words the index does
     not hold are matched by their sound (a homophone typo). Without it (no index at hand) Latin
     runs that are pinyin are still matched both ways.
+
+    ``sounds(syllables) -> word | None`` names the word of the index with exactly those (fuzzy)
+    syllables: pinyin and homophone typos are then also searched as that word, with its synonyms
+    and members (dianjing -> 电镜, SEM, 透射电镜 …), not only through the pinyin of titles and tags.
     """
     import jieba
 
@@ -239,6 +420,10 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             add(concept)
         for lo, hi, _c in reversed(spans):  # the rest of the query is read as words
             text = text[:lo] + " " + text[hi:]
+    corrected = False
+    if use_pinyin and use_synonyms and known is not None:
+        fixed = synonyms.correct_homophones(text, known)
+        corrected, text = fixed != text, fixed
     plain: list[str] = []
     buf: list[str] = []
     i = 0
@@ -274,16 +459,32 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             concept.pinyin = tuple(py.word_syllables(w))
             concept.typo = True
         add(concept)
+    if use_pinyin:
+        for concept in concepts:
+            if concept.pinyin:
+                word = synonyms.sounding(concept.pinyin) if use_synonyms else None
+                if word is None and sounds is not None:
+                    word = sounds(concept.pinyin)
+                if word and word not in concept.variants:
+                    group = synonyms.groups.get(word, ()) if use_synonyms else ()
+                    concept.variants = tuple(dict.fromkeys((*concept.variants, word, *group)))
     if compounds:
         for concept in list(concepts):
             got = _compound_parts(concept.text)
             if got is None:
                 continue
             head, modifiers = got
-            add(Concept((head,), role="head"))
+            # 质谱仪 is also 质谱: 气相色谱质谱联用仪 is one without saying 质谱仪
+            bare = head[:-1] if head.endswith("仪") and len(head) >= 3 else None
+            add(Concept((head, bare) if bare else (head,), role="head"))
             for m in modifiers:
                 add(Concept((m,), role="modifier"))
-    return ParsedQuery(text=normalize(q)[:MAX_QUERY_CHARS], concepts=concepts)
+    if hyponyms and use_synonyms:
+        for concept in concepts:
+            if concept.initials or concept.role == "modifier":
+                continue
+            concept.narrower = synonyms.narrower(concept.variants)
+    return ParsedQuery(text=normalize(q)[:MAX_QUERY_CHARS], concepts=concepts, corrected=corrected)
 
 
 _jieba_term_cache: dict[str, str | None] = {}
@@ -305,11 +506,14 @@ def _jieba_term(word: str) -> str | None:
     return result
 
 
-def variant_query(variant: str, strategy: Strategy = DEFAULT) -> Q.Query | None:
+def variant_query(variant: str, strategy: Strategy = DEFAULT, member: bool = False) -> Q.Query | None:
+    """``member``: a category's member term, searched as the phrase of its bigrams in ``all`` only
+    (title, tags, description): one leaf instead of four, and it finds every listing the whole
+    word would; members rank under the listings naming the category anyway."""
     subs: list[Q.Query] = []
-    grams = bigram_tokens(variant) if strategy.bigram else []
-    jterm = _jieba_term(variant) if strategy.jieba else None
-    for field, boost in FIELD_BOOSTS.items():
+    grams = bigram_tokens(variant) if strategy.bigram or member else []
+    jterm = _jieba_term(variant) if strategy.jieba and not member else None
+    for field, boost in (MEMBER_BOOSTS if member else FIELD_BOOSTS).items():
         if jterm and field in strategy.jieba_fields:
             subs.append(Q.Term(f"{field}_j", jterm, boost=boost * strategy.jieba_weight))
         if len(grams) == 1:
@@ -342,7 +546,21 @@ def concept_query(concept: Concept, strategy: Strategy = DEFAULT) -> Q.Query | N
         if q is not None:
             if i:  # what the user typed ranks a little above its synonyms
                 q = Q.Or(q.subqueries, boost=strategy.synonym_weight)
+                if strategy.max_variants:
+                    q.market_alt = i  # fast.run: a concept counts once, by its best-matching name
             subs.append(q)
+    if strategy.hyponyms and strategy.synonyms:
+        for i, v in enumerate(concept.narrower, start=1):
+            q = variant_query(v, strategy, member=True)
+            if q is not None:
+                if len(q.subqueries) == 1:  # Whoosh drops the boost of a one-clause Or: on the leaf
+                    member = q.subqueries[0].copy()
+                    member.boost *= strategy.hyponym_weight
+                else:
+                    member = Q.Or(q.subqueries, boost=strategy.hyponym_weight)
+                member.market_alt = 1000 + i  # fast.run: members do not add up (see ``alternatives``)
+                member.market_capped = True  # and never outrank the best listing naming the word
+                subs.append(member)
     if strategy.pinyin and concept.pinyin:
         subs.append(pinyin_query(concept.pinyin, ("py_t", "py_a"), strategy.pinyin_weight))
     if strategy.pinyin and concept.initials:

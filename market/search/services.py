@@ -112,12 +112,21 @@ SYNONYM_TTL = 30.0  # seconds; other processes see an admin's edit within this d
 def synonyms(refresh: bool = False) -> SynonymTable:
     with _syn_lock:
         if refresh or _syn_cache["table"] is None or time.monotonic() - _syn_cache["at"] > SYNONYM_TTL:
-            groups = [row.terms for row in db.session.execute(
-                select(SearchSynonym).where(SearchSynonym.deleted_at.is_(None))
-            ).scalars()]
-            table = SynonymTable(groups)
-            add_words(table.words())
-            _syn_cache.update(at=time.monotonic(), table=table)
+            rows = db.session.execute(
+                select(SearchSynonym.terms, SearchSynonym.origin).where(SearchSynonym.deleted_at.is_(None))
+            ).all()
+            groups = [r.terms for r in rows]
+            key = tuple(tuple(str(t) for t in g or ()) for g in groups)
+            if key != _syn_cache.get("key") or _syn_cache["table"] is None:
+                # unchanged groups keep their table (its head-noun and sound indexes are built once)
+                table = SynonymTable(groups)
+                # Shipped and admin terms become jieba words (documents and queries split on them);
+                # mined ones do not: they come out of a reindex, and a word added after the documents
+                # were cut would split the next build's documents differently from this one's. A
+                # mined term is found by its bigrams like any other phrase.
+                add_words(normalize(str(t)) for r in rows if r.origin != "mined" for t in r.terms or ())
+                _syn_cache.update(table=table, key=key)
+            _syn_cache["at"] = time.monotonic()
         return _syn_cache["table"]
 
 
@@ -314,14 +323,16 @@ def search(
         raise ValidationError(_("页码须从 1 开始。"), "page")
     searcher = store().searcher()
     parsed = parse(q or "", synonyms(), use_synonyms=strategy.synonyms, known=known_words(searcher),
-                   use_pinyin=strategy.pinyin, compounds=strategy.compounds)
+                   use_pinyin=strategy.pinyin, compounds=strategy.compounds, sounds=sounds_of(searcher))
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()
         if sort == "relevance":
             sort = "newest"
     coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
-    ids_scores, total, facets = execute(searcher, wq, filters, sort, page, per_page, with_facets, coverage)
+    prefer = _kind_preference(searcher, parsed.kinds) if strategy.kinds else None
+    ids_scores, total, facets = execute(searcher, wq, filters, sort, page, per_page, with_facets, coverage,
+                                        prefer)
     suggestion = None
     if parsed.concepts and (total == 0 or parsed.needs_suggestion):
         suggestion = suggest(parsed, searcher)
@@ -334,8 +345,23 @@ def search(
     )
 
 
+KIND_PREFERENCE = 1.25  # score multiplier of the listings of a kind the query names (数据, 场景 …)
+
+
+def _kind_preference(searcher, kinds: frozenset[str]) -> np.ndarray | None:
+    """Per global document, KIND_PREFERENCE if its kind is one the query names, else 1 (None if
+    the query names no kind, or every kind)."""
+    if not kinds:
+        return None
+    names, codes = _facet_codes(searcher).get("kind", ([], None))
+    wanted = [i for i, v in enumerate(names) if v in kinds]
+    if codes is None or not wanted or len(wanted) == len(names):
+        return None
+    return np.where(np.isin(codes, wanted), KIND_PREFERENCE, 1.0)
+
+
 def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_page: int, with_facets: bool = True,
-            coverage: float = 0.0):
+            coverage: float = 0.0, prefer: np.ndarray | None = None):
     """Run a built query: ([(listing id, score)] for the page, total, facet counts). One walk.
 
     ``coverage``: see ``fast.run`` (the concept-coverage factor; only on the vectorised path)."""
@@ -344,7 +370,8 @@ def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_pag
     shape = fast.leaves(wq) if sort == "relevance" else None
     if shape is not None:
         allow = _allowed_docs(searcher, filters) if flt is not None else None
-        top, docset = fast.run(searcher, shape[0], shape[1], allow, limit, coverage)
+        top, docset = fast.run(searcher, shape[0], shape[1], allow, limit, coverage, alternatives=True,
+                               prefer=prefer)
         window = top[(page - 1) * per_page : page * per_page]
         ids_scores = [(int(searcher.stored_fields(g)["id"]), score) for g, score in window]
         facets = _facet_counts(searcher, docset) if with_facets else {}
@@ -536,6 +563,17 @@ def known_words(searcher):
     return known
 
 
+def sounds_of(searcher):
+    """``sounds(syllables)``: the title word of the index with exactly these fuzzy syllables (the
+    most frequent), or None; built lazily from the "did you mean" vocabulary."""
+
+    def sounds(syls) -> str | None:
+        got = vocabulary(searcher).by_sound.get(" ".join(syls))
+        return got[0] if got and len(syls) >= 2 else None
+
+    return sounds
+
+
 class Vocabulary:
     """The words of the titles (jieba terms), by their fuzzy pinyin: what "did you mean" may propose.
 
@@ -605,7 +643,7 @@ def suggest(parsed: ParsedQuery, searcher=None) -> str | None:
     title word spelt like them. None if nothing changes or the proposal finds nothing."""
     searcher = searcher or store().searcher()
     vocab = vocabulary(searcher)
-    changed = False
+    changed = parsed.corrected  # 和磁共振 was searched as 核磁共振: say so
     words = []
     for concept in parsed.concepts:
         if concept.role:
@@ -666,7 +704,7 @@ def similar(listing: Listing, limit: int = 5) -> list[Listing]:
     shape = fast.leaves(wq)
     if shape is not None:  # the vectorised scorer, with the concept-coverage weighting of search()
         coverage = DEFAULT.coverage if getattr(wq, "market_concepts", False) else 0.0
-        top, _docs = fast.run(searcher, shape[0], shape[1], None, SIMILAR_POOL + 1, coverage)
+        top, _docs = fast.run(searcher, shape[0], shape[1], None, SIMILAR_POOL + 1, coverage, alternatives=True)
         found = [(searcher.stored_fields(g), score) for g, score in top]
     else:
         found = [(h.fields(), h.score) for h in searcher.search(wq, limit=SIMILAR_POOL + 1)]
@@ -710,6 +748,7 @@ def index_changes(messages: list[outbox.Message]) -> None:
     st = store()
     try:
         with st.writer_lock(timeout):
+            synonyms()  # documents are cut with the lexicon's words, as a rebuild cuts them
             listings = _load(ids)
             if st.outdated():  # an index from before a schema change (e.g. the pinyin fields): rebuild it
                 log.info("search index schema is outdated; rebuilding")
@@ -817,6 +856,7 @@ def reindex(procs: int = 1, limitmb: int = 128, timeout: float = 600.0) -> int:
     with st.writer_lock(timeout):
         # Rows visible now are covered by the rebuild: the listings are read after this point.
         pending = outbox.pending("search.index")
+        synonyms(refresh=True)  # the lexicon's words in jieba before any document is cut
         count, mined = _build_index(st, procs, limitmb)
         if pending:
             outbox.mark_delivered([m.id for m in pending])

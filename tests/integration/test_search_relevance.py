@@ -41,9 +41,10 @@ FLOOR = {
 TEST_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_test"
 # The independent test set (never tuned on) guards what the method reaches today; the bar is
 # 0.90 / 0.90 overall and 0.80 per type (BENCHMARKS.md reports both). When this fails, fix the method.
-TEST_SET_FLOOR = {  # nDCG@10, recall@10 measured at the merge of the relevance work, less 0.03
-    "exact": (0.88, 0.78), "partial": (0.93, 0.82), "synonym": (0.58, 0.42), "abbreviation": (0.84, 0.63),
-    "multi": (0.84, 0.82), "sentence": (0.79, 0.73), "typo_pinyin": (0.84, 0.73), "all": (0.82, 0.70),
+TEST_SET_FLOOR = {  # nDCG@10, recall@10 measured after the method work of 5 Dec (BENCHMARKS.md), less 0.03;
+    # never lowered (multi and sentence recall kept at their earlier floors)
+    "exact": (0.92, 0.84), "partial": (0.95, 0.84), "synonym": (0.74, 0.56), "abbreviation": (0.90, 0.71),
+    "multi": (0.84, 0.82), "sentence": (0.80, 0.73), "typo_pinyin": (0.90, 0.85), "all": (0.86, 0.76),
 }
 
 

@@ -1,0 +1,176 @@
+"""Issue 12, method work for the independent test set: category words match their members, a
+concept counts once however many of its names a listing uses, homophone typos of lexicon terms,
+hyphenated Chinese names, and the second edition of the lexicon as a data migration."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import func, select, update
+
+from market import create_app
+from market.extensions import db
+from market.search import services
+from market.search.analysis import bigram_tokens
+from market.search.query import SynonymTable, categories, parse
+from market.search.seed import load_lexicon
+from models.search import SearchSynonym
+
+pytest_plugins = ["tests.integration.conftest_search"]
+
+MIGRATION = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "f3a7c1d9e2b4_search_lexicon_second_edition.py"
+
+
+def refs(result):
+    return [h.listing.ref for h in result.hits]
+
+
+@pytest.fixture(scope="module")
+def table():
+    return SynonymTable([g["terms"] for g in load_lexicon()])
+
+
+# ---------------------------------------------------------------- category words and their members
+def test_a_category_word_names_its_members(table):
+    microscopes = table.narrower(("显微镜",))
+    assert {"电镜", "sem", "透射电镜", "光镜", "afm", "共聚焦"} <= set(microscopes)
+    assert not any("显微镜" in t for t in microscopes)  # the word itself finds those
+    mass = table.narrower(("质谱",))
+    assert {"lc-ms", "gc-ms", "icp-ms", "maldi-tof"} <= set(mass)
+    assert {"gpu服务器", "高性能计算", "超算"} & set(table.narrower(("算力",)))
+    assert {"公交", "路况", "地铁"} <= set(table.narrower(("交通",)))
+
+
+def test_generic_words_and_one_character_modifiers_name_no_category(table):
+    assert table.narrower(("数据",)) == ()
+    assert table.narrower(("检测",)) == ()
+    assert table.narrower(("表面",)) == ()  # 比表面 (specific surface area) is no kind of surface
+    assert "ml" not in table.narrower(("人工智能",))  # units of measure are never members
+
+
+def test_every_category_member_is_written_in_the_normalised_form():
+    cats = categories()
+    assert len(cats) >= 100
+    assert all(members for members in cats.values())
+    assert cats["显微镜"][0] == "电镜"
+
+
+def test_members_rank_under_the_listing_naming_the_category(make_listing):
+    services.seed_synonyms()
+    optical = make_listing("金相显微镜", "金属组织观察")
+    tem = make_listing("透射电镜", "纳米材料晶体结构")
+    gpu = make_listing("GPU服务器集群", "深度学习训练", tags=["人工智能"])
+    hpc = make_listing("高性能计算中心", "超算资源开放共享", kind="facility")
+    lens = make_listing("微镜头检测平台", "手机镜头", kind="facility")
+    literal = make_listing("算力券服务", "中小企业算力补贴", kind="scenario")
+    got = refs(services.search("显微镜"))
+    assert got[:2] == [optical.ref, tem.ref] and lens.ref not in got
+    got = refs(services.search("算力"))
+    assert got[0] == literal.ref and {gpu.ref, hpc.ref} <= set(got)
+
+
+def test_a_listing_using_many_names_of_a_concept_does_not_outrank_a_precise_one(make_listing):
+    services.seed_synonyms()
+    # one listing says 扫描电镜 five ways in passing, the other is the instrument
+    chatty = make_listing("材料表征服务", "提供扫描电镜、SEM、扫描电子显微镜、扫描式电子显微镜、台式扫描电镜等服务",
+                          kind="facility", tags=["材料"])
+    sem = make_listing("场发射扫描电镜", "形貌观察与能谱分析", tags=["扫描电镜"])
+    assert refs(services.search("扫描电镜"))[0] == sem.ref
+    assert chatty.ref in refs(services.search("扫描电镜"))
+
+
+# ---------------------------------------------------------------- homophone typos of lexicon terms
+def test_homophone_typos_of_a_lexicon_term_are_corrected_and_offered(make_listing):
+    services.seed_synonyms()
+    nmr = make_listing("400MHz 核磁共振波谱仪", "有机化合物结构鉴定")
+    sem = make_listing("台式扫描电镜", "表面形貌")
+    result = services.search("和磁共振")
+    assert refs(result)[0] == nmr.ref
+    assert result.suggestion == "核磁共振"
+    assert refs(services.search("扫瞄电镜"))[0] == sem.ref
+    searcher = services.store().searcher()
+    parsed = parse("核磁共振", services.synonyms(), known=services.known_words(searcher))
+    assert not parsed.corrected  # a word spelt right is left alone
+
+
+# ---------------------------------------------------------------- hyphenated Chinese names
+def test_a_hyphen_between_chinese_characters_does_not_split_a_name(make_listing):
+    assert bigram_tokens("气相色谱-质谱") == bigram_tokens("气相色谱质谱")
+    assert bigram_tokens("a-b") == ["a", "b"]
+    hyphen = make_listing("气相色谱-质谱联用仪", "挥发性有机物")
+    plain = make_listing("液相色谱质谱联用仪", "药物代谢")
+    assert hyphen.ref in refs(services.search("气相色谱质谱"))
+    assert plain.ref in refs(services.search("液相色谱-质谱"))
+
+
+def test_a_rebuild_cuts_documents_with_the_lexicon_words(make_listing):
+    services.seed_synonyms()
+    make_listing("激光粒度分析仪", "粉体粒径")
+    services.invalidate_synonyms()
+    services.reindex()
+    assert services._syn_cache["table"] is not None  # loaded before the documents were cut
+
+
+# ---------------------------------------------------------------- the second edition as a migration
+def _second_edition():
+    spec = importlib.util.spec_from_file_location("lexicon_second_edition", MIGRATION)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return [key for _source, groups in module.SECTIONS for key, _terms in groups]
+
+
+def test_second_edition_is_frozen_and_matches_the_lexicon_file():
+    keys = _second_edition()
+    assert len(keys) >= 300 and len(set(keys)) == len(keys)
+    shipped = {g["key"] for g in load_lexicon()}
+    assert set(keys) <= shipped
+
+
+def test_an_installed_database_gets_the_second_edition_and_keeps_deletions(tmp_path):
+    keys = _second_edition()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
+                      "SEARCH_INDEX_DIR": str(tmp_path / "index")})
+    with app.app_context():
+        try:
+            upgrade(revision="e6a1c3b5d7f9")
+            # as an install from before the second edition: its groups absent, one of them deleted
+            # by an admin (a tombstone)
+            db.session.execute(SearchSynonym.__table__.delete().where(SearchSynonym.seed_key.in_(keys[1:])))
+            db.session.execute(update(SearchSynonym).where(SearchSynonym.seed_key == keys[0])
+                               .values(deleted_at=func.now()))
+            db.session.commit()
+            upgrade()
+            live = set(db.session.execute(select(SearchSynonym.seed_key).where(
+                SearchSynonym.seed_key.in_(keys), SearchSynonym.deleted_at.is_(None))).scalars())
+            assert live == set(keys[1:])  # every group inserted, the deleted one not brought back
+            count = db.session.execute(select(func.count()).select_from(SearchSynonym)).scalar_one()
+            assert count == len(load_lexicon())  # nothing doubled
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+            services.invalidate_synonyms()
+
+
+# ---------------------------------------------------------------- pinyin as the word it sounds like
+def test_pinyin_is_also_searched_as_the_word_with_its_synonyms(make_listing):
+    services.seed_synonyms()
+    spelt = make_listing("扫描电镜", "形貌观察")
+    tem = make_listing("TEM 样品表征", "纳米材料", kind="facility")  # says neither 电镜 nor dianjing
+    parsed = services.search("dianjing").parsed
+    assert "电镜" in parsed.concepts[0].variants
+    got = refs(services.search("dianjing"))
+    assert got[0] == spelt.ref and tem.ref in got
+    assert tem.ref in refs(services.search("电境"))  # a homophone typo, the same way
+
+
+# ---------------------------------------------------------------- a query naming a kind
+def test_a_query_naming_a_kind_ranks_that_kind_first(make_listing):
+    scenario = make_listing("交通信号优化", "路口交通流量与信号配时", kind="scenario", tags=["交通"])
+    data = make_listing("交通流量", "路口卡口过车记录", kind="public_data", tags=["交通"])
+    parsed = services.search("交通流量 数据").parsed
+    assert parsed.kinds == {"database", "public_data"}
+    assert refs(services.search("交通流量 数据"))[0] == data.ref
+    assert refs(services.search("交通流量 场景"))[0] == scenario.ref
