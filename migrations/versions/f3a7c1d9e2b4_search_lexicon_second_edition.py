@@ -8,7 +8,7 @@ first lexicon migration on a fresh database, edited by an admin, or deleted: a t
 alone, so nothing an admin did is undone. No app code is imported.
 
 Revision ID: f3a7c1d9e2b4
-Revises: e6a1c3b5d7f9
+Revises: c9d4e1f2a3b5
 Create Date: 2026-12-05 20:20:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "f3a7c1d9e2b4"
-down_revision = "e6a1c3b5d7f9"
+down_revision = "c9d4e1f2a3b5"
 branch_labels = None
 depends_on = None
 
