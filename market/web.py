@@ -17,7 +17,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import IntegerConverter
 
-from .errors import Conflict, DomainError, NotFound, ValidationError
+from .errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from .extensions import db, login_manager
 from .permissions import rule_for
 
@@ -150,6 +150,28 @@ def paginate(stmt: Select, page: int = 1, per_page: int = 20, scalars: bool = Tr
     rows = db.session.execute(q)
     items = list(rows.scalars() if scalars else rows)
     return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def run_service(fn: Callable[..., Any], *args: Any, form: Any = None, ok: str | None = None,
+                **kwargs: Any) -> tuple[Any, bool]:
+    """A view's call of one service, committed once (the view's boundary): ``(result, True)``, with ``ok``
+    flashed; on a domain error (a late conflict at commit included) rolled back and shown on ``form``'s
+    field or as a flash message: ``(None, False)``. 403/404 go on to the error handler, which rolls back."""
+    try:
+        result = fn(*args, **kwargs)
+        commit()
+    except (NotFound, PermissionDenied):
+        raise
+    except DomainError as err:
+        if form is not None:
+            apply_domain_error(form, err)
+        else:
+            rollback()
+            flash(err.message, "danger")
+        return None, False
+    if ok:
+        flash(ok, "success")
+    return result, True
 
 
 def apply_domain_error(form: Any, err: DomainError) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
@@ -15,10 +14,9 @@ from wtforms.fields.choices import SelectChoice
 from market import evidence, exports
 from market.domain import localtime, parties
 from market.domain.localtime import localize
-from market.errors import DomainError, NotFound, PermissionDenied
 from market.exports import Column, Table
 from market.i18n import N_
-from market.web import apply_domain_error, commit, permission_required, query_args, rollback
+from market.web import permission_required, query_args, run_service
 
 from . import bids as bid_svc
 from . import bookings as booking_svc
@@ -46,25 +44,6 @@ from .labels import kind_label, status_label
 bp.add_app_template_global(status_label, "deal_status")  # globals reach imported macros too
 bp.add_app_template_global(kind_label, "deal_kind")
 
-
-def _run(fn: Callable, *args: Any, form: Any = None, ok: str | None = None, **kwargs: Any) -> tuple[Any, bool]:
-    """Call a service and commit (the view's one boundary); on a domain error roll back and show the
-    message (on the form if it can). 403/404 go on to the error handler, which rolls back too."""
-    try:
-        result = fn(*args, **kwargs)
-        commit()
-    except (NotFound, PermissionDenied):
-        raise
-    except DomainError as err:
-        rollback()
-        if form is not None:
-            apply_domain_error(form, err)
-        else:
-            flash(err.message, "danger")
-        return None, False
-    if ok:
-        flash(ok, "success")
-    return result, True
 
 
 def _local_input(value: dt.datetime | None) -> dt.datetime | None:
@@ -129,7 +108,7 @@ def bid_new(ref: str):
     form = BidForm()
     if form.validate_on_submit():
         data = bid_svc.BidInput(form.approach.data, form.price_cny.data, form.timeline.data, _files(form.attachments))
-        bid, ok = _run(bid_svc.submit_bid, current_user, listing.id, data, form=form, ok=_("方案已提交。"))
+        bid, ok = run_service(bid_svc.submit_bid, current_user, listing.id, data, form=form, ok=_("方案已提交。"))
         if ok:
             return redirect(url_for("deals.bid_detail", bid_id=bid.id))
     return render_template("deals/bid_form.html", form=form, listing=listing, bid=None, title=_("揭榜：%(t)s", t=listing.title))
@@ -146,7 +125,7 @@ def bid_edit(bid_id: int):
     if form.validate_on_submit():
         data = bid_svc.BidInput(form.approach.data, form.price_cny.data, form.timeline.data, _files(form.attachments),
                                 request.form.getlist("remove_attachment"))
-        _b, ok = _run(bid_svc.revise_bid, current_user, bid.id, data, form=form, ok=_("方案已修改。"))
+        _b, ok = run_service(bid_svc.revise_bid, current_user, bid.id, data, form=form, ok=_("方案已修改。"))
         if ok:
             return redirect(url_for("deals.bid_detail", bid_id=bid.id))
     return render_template("deals/bid_form.html", form=form, listing=bid.listing, bid=bid, title=_("修改方案"))
@@ -168,16 +147,16 @@ def bid_detail(bid_id: int):
 def bid_action(bid_id: int, action: str):
     if action == "withdraw":
         ActionForm().validate_on_submit() or abort(400)
-        _run(bid_svc.withdraw_bid, current_user, bid_id, ok=_("方案已撤回。"))
+        run_service(bid_svc.withdraw_bid, current_user, bid_id, ok=_("方案已撤回。"))
     elif action == "shortlist":
         ActionForm().validate_on_submit() or abort(400)
-        _run(bid_svc.shortlist_bid, current_user, bid_id, ok=_("已列入入围名单。"))
+        run_service(bid_svc.shortlist_bid, current_user, bid_id, ok=_("已列入入围名单。"))
     elif action == "award":
         form = AwardForm()
         form.validate_on_submit() or abort(400)
-        _run(bid_svc.award_bid, current_user, bid_id, form.note.data, ok=_("已确定中标，合同草稿已生成。"))
+        run_service(bid_svc.award_bid, current_user, bid_id, form.note.data, ok=_("已确定中标，合同草稿已生成。"))
     else:
-        _run(bid_svc.decline_bid, current_user, bid_id, request.form.get("reason"), ok=_("已通知投标机构未中标。"))
+        run_service(bid_svc.decline_bid, current_user, bid_id, request.form.get("reason"), ok=_("已通知投标机构未中标。"))
     return redirect(url_for("deals.bid_detail", bid_id=bid_id))
 
 
@@ -187,7 +166,7 @@ def bid_message(bid_id: int):
     form = MessageForm()
     if form.validate_on_submit():
         reply = int(form.reply_to_id.data) if (form.reply_to_id.data or "").isdigit() else None
-        _run(bid_svc.post_message, current_user, bid_id, form.body.data, reply, ok=_("留言已发送。"))
+        run_service(bid_svc.post_message, current_user, bid_id, form.body.data, reply, ok=_("留言已发送。"))
     else:
         flash(_("请填写留言内容。"), "danger")
     return redirect(url_for("deals.bid_detail", bid_id=bid_id) + "#messages")
@@ -209,7 +188,7 @@ def scenario_bids(ref: str):
     listing = bid_svc.scenario_by_ref(ref)
     form = ReasonForm()
     if form.validate_on_submit():
-        n, ok = _run(bid_svc.decline_remaining, current_user, listing.id, form.reason.data, form=form)
+        n, ok = run_service(bid_svc.decline_remaining, current_user, listing.id, form.reason.data, form=form)
         if ok:
             flash(_("已通知 %(n)d 家未中标机构。", n=n), "success")
             return redirect(url_for("deals.scenario_bids", ref=ref))
@@ -228,7 +207,7 @@ def book(ref: str):
             _local_input(form.start_at.data), _local_input(form.end_at.data), form.purpose.data,
             form.sample_description.data, form.operator_needed.data,
         )
-        booking, ok = _run(booking_svc.request_booking, current_user, listing.id, data, form=form, ok=_("预约申请已提交，等待提供方审批。"))
+        booking, ok = run_service(booking_svc.request_booking, current_user, listing.id, data, form=form, ok=_("预约申请已提交，等待提供方审批。"))
         if ok:
             return redirect(url_for("deals.booking_detail", booking_id=booking.id))
     avail = booking_svc.availability_for(listing)
@@ -314,11 +293,11 @@ def availability(ref: str):
             form.max_hours.data, form.lead_time_hours.data, form.free_cancel_hours.data,
             form.max_horizon_days.data, form.slot_minutes.data,
         )
-        _a, ok = _run(booking_svc.set_availability, current_user, listing.id, data, form=_DayErrors(form), ok=_("开放时间已保存。"))
+        _a, ok = run_service(booking_svc.set_availability, current_user, listing.id, data, form=_DayErrors(form), ok=_("开放时间已保存。"))
         if ok:
             return redirect(url_for("deals.availability", ref=ref))
     elif block_form.submit.data and block_form.validate_on_submit():
-        _b, ok = _run(booking_svc.add_block, current_user, listing.id, _local_input(block_form.start_at.data),
+        _b, ok = run_service(booking_svc.add_block, current_user, listing.id, _local_input(block_form.start_at.data),
                       _local_input(block_form.end_at.data), block_form.reason.data, form=block_form, ok=_("停用时段已添加。"))
         if ok:
             return redirect(url_for("deals.availability", ref=ref))
@@ -340,7 +319,7 @@ class _DayErrors:
 @permission_required("availability.edit")
 def block_delete(ref: str, block_id: int):
     ActionForm().validate_on_submit() or abort(400)
-    _run(booking_svc.remove_block, current_user, block_id, ok=_("停用时段已删除。"))
+    run_service(booking_svc.remove_block, current_user, block_id, ok=_("停用时段已删除。"))
     return redirect(url_for("deals.availability", ref=ref))
 
 
@@ -407,16 +386,16 @@ def booking_detail(booking_id: int):
 def booking_action(booking_id: int, action: str):
     if action == "approve":
         ActionForm().validate_on_submit() or abort(400)
-        _run(booking_svc.approve_booking, current_user, booking_id, ok=_("预约已批准，租用合同草稿已生成。"))
+        run_service(booking_svc.approve_booking, current_user, booking_id, ok=_("预约已批准，租用合同草稿已生成。"))
     elif action == "reject":
-        _run(booking_svc.reject_booking, current_user, booking_id, request.form.get("reason"), ok=_("预约已拒绝。"))
+        run_service(booking_svc.reject_booking, current_user, booking_id, request.form.get("reason"), ok=_("预约已拒绝。"))
     elif action == "cancel":
-        _run(booking_svc.cancel_booking, current_user, booking_id, request.form.get("reason"), ok=_("预约已取消。"))
+        run_service(booking_svc.cancel_booking, current_user, booking_id, request.form.get("reason"), ok=_("预约已取消。"))
     elif action == "checkin":
-        _run(booking_svc.check_in, current_user, booking_id, request.form.get("actual_hours"), ok=_("使用情况已登记。"))
+        run_service(booking_svc.check_in, current_user, booking_id, request.form.get("actual_hours"), ok=_("使用情况已登记。"))
     else:
         ActionForm().validate_on_submit() or abort(400)
-        _run(booking_svc.mark_no_show, current_user, booking_id, ok=_("已登记爽约，时段已释放。"))
+        run_service(booking_svc.mark_no_show, current_user, booking_id, ok=_("已登记爽约，时段已释放。"))
     return redirect(url_for("deals.booking_detail", booking_id=booking_id))
 
 
@@ -431,7 +410,7 @@ def apply_data(ref: str):
     if not direct and form.validate_on_submit():
         data = data_svc.ApplicationInput(form.purpose.data, form.fields.data, form.period_start.data,
                                          form.period_end.data, form.mode.data)
-        app, ok = _run(data_svc.apply, current_user, listing.id, data, form=form, ok=_("申请已提交，等待数据方审批。"))
+        app, ok = run_service(data_svc.apply, current_user, listing.id, data, form=form, ok=_("申请已提交，等待数据方审批。"))
         if ok:
             return redirect(url_for("deals.application_detail", application_id=app.id))
     return render_template("deals/apply_data.html", form=form, listing=listing, direct=direct, title=_("申请数据：%(t)s", t=listing.title))
@@ -445,7 +424,7 @@ def application_detail(application_id: int):
     if request.method == "POST" and form.validate_on_submit():
         decision = data_svc.Decision(form.outcome.data, form.conditions.data, form.reason.data,
                                      form.valid_from.data, form.valid_until.data, form.fee_cny.data)
-        _a, ok = _run(data_svc.decide, current_user, app.id, decision, form=form, ok=_("审批结果已通知申请方。"))
+        _a, ok = run_service(data_svc.decide, current_user, app.id, decision, form=form, ok=_("审批结果已通知申请方。"))
         if ok:
             return redirect(url_for("deals.application_detail", application_id=app.id))
     elif request.method == "GET":
@@ -460,7 +439,7 @@ def application_detail(application_id: int):
 @permission_required("data_application.submit")
 def application_withdraw(application_id: int):
     ActionForm().validate_on_submit() or abort(400)
-    _run(data_svc.withdraw, current_user, application_id, ok=_("申请已撤回。"))
+    run_service(data_svc.withdraw, current_user, application_id, ok=_("申请已撤回。"))
     return redirect(url_for("deals.application_detail", application_id=application_id))
 
 
@@ -486,7 +465,7 @@ def contract_detail(contract_id: int):
     doc = DocumentForm(prefix="d")
     if request.method == "POST":
         if terms.submit.data and terms.validate_on_submit():
-            _c, ok = _run(contract_svc.update_terms, current_user, contract.id, terms.amount_cny.data,
+            _c, ok = run_service(contract_svc.update_terms, current_user, contract.id, terms.amount_cny.data,
                           _schedule_rows(terms.schedule.data), form=_ScheduleErrors(terms), ok=_("合同条款已保存。"))
             if ok:
                 return redirect(url_for("deals.contract_detail", contract_id=contract.id))
@@ -495,7 +474,7 @@ def contract_detail(contract_id: int):
             if not getattr(f, "filename", ""):
                 doc.document.errors.append(_("请选择文件。"))
             else:
-                _c, ok = _run(contract_svc.upload_signed_document, current_user, contract.id, f.stream, f.filename,
+                _c, ok = run_service(contract_svc.upload_signed_document, current_user, contract.id, f.stream, f.filename,
                               form=doc, ok=_("合同文件已上传。"))
                 if ok:
                     return redirect(url_for("deals.contract_detail", contract_id=contract.id))
@@ -519,7 +498,7 @@ class _ScheduleErrors:
 @permission_required("contract.sign")
 def contract_confirm(contract_id: int):
     ActionForm().validate_on_submit() or abort(400)
-    _run(contract_svc.confirm, current_user, contract_id, ok=_("您已确认合同。"))
+    run_service(contract_svc.confirm, current_user, contract_id, ok=_("您已确认合同。"))
     return redirect(url_for("deals.contract_detail", contract_id=contract_id))
 
 

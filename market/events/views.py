@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -12,13 +11,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from market import exports
-from market.errors import DomainError, NotFound, PermissionDenied
 from market.exports import Column, Table
 from market.extensions import db
 from market.i18n import N_
 from market.listings.fields import TRACK_LABELS
 from market.permissions import can
-from market.web import PUBLIC, apply_domain_error, permission_required
+from market.web import PUBLIC, permission_required, run_service
 from models.events import DemoDeclaration, Event, EventStatus, Meeting, MeetingRequest
 from models.listings import Listing, ListingKind, ListingStatus
 from models.organisations import Organisation
@@ -39,26 +37,6 @@ from .forms import (
     choices,
 )
 from .labels import OUTCOME, outcome_label
-
-
-def _run(fn: Callable, *args: Any, form: Any = None, ok: str | None = None, **kwargs: Any) -> tuple[Any, bool]:
-    """Call a service and commit once; on a domain error roll back and show the message."""
-    try:
-        result = fn(*args, **kwargs)
-        db.session.commit()
-    except (NotFound, PermissionDenied):
-        db.session.rollback()
-        raise
-    except DomainError as err:
-        db.session.rollback()
-        if form is not None:
-            apply_domain_error(form, err)
-        else:
-            flash(err.message, "danger")
-        return None, False
-    if ok:
-        flash(ok, "success")
-    return result, True
 
 
 def _event(event_id: int) -> Event:
@@ -96,7 +74,7 @@ def new():
         data = svc.EventInput(**{k: getattr(form, k).data for k in (
             "title", "track", "venue", "event_date", "slot_start", "slot_minutes", "slot_gap", "slot_count", "tables",
             "max_meetings", "target_scenarios")})
-        event, ok = _run(svc.create_event, current_user, data, form=form, ok=_("活动已创建。"))
+        event, ok = run_service(svc.create_event, current_user, data, form=form, ok=_("活动已创建。"))
         if ok:
             return redirect(url_for("events.detail", event_id=event.id))
     return render_template("events/form.html", form=form, title=_("新建对接会"))
@@ -109,7 +87,7 @@ def from_plan():
     if not form.validate_on_submit():
         flash(_("请填写年份和季度。"), "danger")
         return redirect(url_for("events.index"))
-    result, ok = _run(svc.create_from_plan, current_user, form.year.data, int(form.quarter.data))
+    result, ok = run_service(svc.create_from_plan, current_user, form.year.data, int(form.quarter.data))
     if not ok:
         return redirect(url_for("events.index"))
     event, created = result
@@ -174,7 +152,7 @@ def _request_form(event: Event, reg) -> RequestForm:
 @permission_required("event.manage")
 def advance(event_id: int):
     event = svc.get_event(event_id, lock=True)
-    _run(svc.advance, current_user, event, ok=_("活动状态已更新。"))
+    run_service(svc.advance, current_user, event, ok=_("活动状态已更新。"))
     return redirect(url_for("events.detail", event_id=event_id))
 
 
@@ -188,7 +166,7 @@ def attach(event_id: int):
     if listing is None:
         flash(_("请选择要挂接的场景。"), "danger")
     else:
-        _run(svc.attach_scenario, current_user, event, listing, ok=_("场景已挂接。"))
+        run_service(svc.attach_scenario, current_user, event, listing, ok=_("场景已挂接。"))
     return redirect(url_for("events.detail", event_id=event_id))
 
 
@@ -199,7 +177,7 @@ def detach(event_id: int, listing_id: int):
     listing = db.session.get(Listing, listing_id)
     if listing is None:
         abort(404)
-    _run(svc.detach_scenario, current_user, event, listing, ok=_("场景已撤下。"))
+    run_service(svc.detach_scenario, current_user, event, listing, ok=_("场景已撤下。"))
     return redirect(url_for("events.detail", event_id=event_id))
 
 
@@ -207,7 +185,7 @@ def detach(event_id: int, listing_id: int):
 @permission_required("event.participate")
 def register(event_id: int):
     event = _event(event_id)
-    _run(svc.register, current_user, event, request.form.getlist("reg-interests"), request.form.getlist("reg-slots"),
+    run_service(svc.register, current_user, event, request.form.getlist("reg-interests"), request.form.getlist("reg-slots"),
          ok=_("报名信息已保存。"))
     return redirect(url_for("events.detail", event_id=event_id))
 
@@ -222,7 +200,7 @@ def request_meeting(event_id: int):
         flash(_("请选择会谈对象。"), "danger")
         return redirect(url_for("events.detail", event_id=event_id))
     priority = _int_or_none(request.form.get("req-priority")) or 2
-    _run(svc.request_meeting, current_user, event, to_org, _int_or_none(request.form.get("req-listing_id")),
+    run_service(svc.request_meeting, current_user, event, to_org, _int_or_none(request.form.get("req-listing_id")),
          priority, request.form.get("req-message"), ok=_("会谈预约已发出。"))
     return redirect(url_for("events.detail", event_id=event_id))
 
@@ -233,7 +211,7 @@ def respond(request_id: int, action: str):
     req = db.session.get(MeetingRequest, request_id)
     if req is None:
         abort(404)
-    _run(svc.respond, current_user, req, action == "accept",
+    run_service(svc.respond, current_user, req, action == "accept",
          ok=_("已接受会谈预约。") if action == "accept" else _("已谢绝会谈预约。"))
     return redirect(url_for("events.detail", event_id=req.event_id))
 
@@ -243,7 +221,7 @@ def respond(request_id: int, action: str):
 @permission_required("event.manage")
 def compute(event_id: int):
     event = svc.get_event(event_id, lock=True)
-    result, ok = _run(svc.compute_agenda, current_user, event)
+    result, ok = run_service(svc.compute_agenda, current_user, event)
     if ok:
         flash(_("日程已编排：%(n)d 场会谈，总权重 %(total).2f（上界 %(bound).2f），贪心法 %(greedy).2f。",
                 n=result.meetings, total=result.agenda.total_weight, bound=result.agenda.bound,
@@ -255,7 +233,7 @@ def compute(event_id: int):
 @permission_required("event.manage")
 def publish(event_id: int):
     event = svc.get_event(event_id, lock=True)
-    _run(svc.publish_agenda, current_user, event, ok=_("日程已发布，参会方已收到通知。"))
+    run_service(svc.publish_agenda, current_user, event, ok=_("日程已发布，参会方已收到通知。"))
     return redirect(url_for("events.agenda", event_id=event_id))
 
 
@@ -323,7 +301,7 @@ def checkin(event_id: int):
         form.code.data = request.args["code"][:32]
     result = None
     if form.validate_on_submit():
-        found, ok = _run(svc.check_in, current_user, event, form.code.data, form=form)
+        found, ok = run_service(svc.check_in, current_user, event, form.code.data, form=form)
         if ok:
             reg, item, new = found
             result = {"org": reg.organisation.name, "new": new, "at": item.checked_in_at, "side": reg.side,
@@ -345,7 +323,7 @@ def outcome(meeting_id: int):
     form = OutcomeForm(obj=meeting.outcome)
     form.result.choices = choices((k, _(v)) for k, v in OUTCOME.items())
     if form.validate_on_submit():
-        _o, ok = _run(svc.record_outcome, current_user, meeting, form.result.data, form.bid_id.data,
+        _o, ok = run_service(svc.record_outcome, current_user, meeting, form.result.data, form.bid_id.data,
                       form.contract_id.data, form.ledger_entry_id.data, form.note.data, form=form,
                       ok=_("会谈结果已保存。"))
         if ok:
@@ -451,7 +429,7 @@ def _declaration_form() -> DeclarationForm:
 def declare():
     form = _declaration_form()
     if form.validate_on_submit():
-        _d, ok = _run(svc.declare, current_user, form.title.data, form.summary.data, _int_or_none(form.outcome_id.data),
+        _d, ok = run_service(svc.declare, current_user, form.title.data, form.summary.data, _int_or_none(form.outcome_id.data),
                       _int_or_none(form.listing_id.data), form=form, ok=_("示范项目已申报。"))
         if ok:
             return redirect(url_for("events.demo_projects"))
@@ -469,7 +447,7 @@ def demo_project(decl_id: int):
     form = GradeForm(data=decl.scores or None)
     if form.validate_on_submit():
         scores = {k: getattr(form, k).data for k in svc.criteria()}
-        _d, ok = _run(svc.grade, current_user, decl, scores, form.comment.data, form=form, ok=_("评分已保存。"))
+        _d, ok = run_service(svc.grade, current_user, decl, scores, form.comment.data, form=form, ok=_("评分已保存。"))
         if ok:
             return redirect(url_for("events.demo_project", decl_id=decl.id))
     return render_template("events/demo_project.html", decl=decl, form=form, action=ActionForm(),
@@ -482,6 +460,6 @@ def demo_handoff(decl_id: int):
     decl = db.session.get(DemoDeclaration, decl_id)
     if decl is None:
         abort(404)
-    _run(svc.hand_off, current_user, decl, ok=_("已移交补贴审批。"))
+    run_service(svc.hand_off, current_user, decl, ok=_("已移交补贴审批。"))
     return redirect(url_for("events.demo_project", decl_id=decl.id))
 

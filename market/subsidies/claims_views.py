@@ -7,7 +7,6 @@ Views parse, guard, call one service, commit once (``market.web.commit``) and re
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -24,10 +23,9 @@ from market.dates import SaneDateField
 from market.db import get_or_404
 from market.domain.localtime import local_date
 from market.domain.localtime import today as local_today
-from market.errors import DomainError, NotFound, PermissionDenied
 from market.i18n import N_
 from market.permissions import can, require
-from market.web import PUBLIC, apply_domain_error, commit, permission_required, rollback
+from market.web import PUBLIC, permission_required, run_service
 from models.claims import AwardList, ClaimObjection, ClaimStatus, NoticeStatus, PublicNotice, SubsidyClaim
 
 from . import claims as svc
@@ -35,6 +33,7 @@ from . import claims_labels as labels
 from . import parameters
 from .parameters import LEDGER_RULES
 from .rules import EVIDENCE_WORDS, REASON_WORDS
+from .views import year_arg
 
 bp = Blueprint("subsidy_claims", __name__, url_prefix="/subsidies")
 DECLARATION_ROWS = 3
@@ -108,25 +107,6 @@ class WithdrawForm(FlaskForm):
     submit = SubmitField(_l("撤回申报"))
 
 
-def _run(fn: Callable, *args: Any, form: Any = None, ok: str | None = None, **kwargs: Any) -> tuple[Any, bool]:
-    """Call a service and commit once; on a domain error roll back and show the message."""
-    try:
-        result = fn(*args, **kwargs)
-        commit()
-    except (NotFound, PermissionDenied):
-        rollback()
-        raise
-    except DomainError as err:
-        if form is not None:
-            apply_domain_error(form, err)
-        else:
-            rollback()
-            flash(err.message, "danger")
-        return None, False
-    if ok:
-        flash(ok, "success")
-    return result, True
-
 
 def _claim(claim_id: int) -> SubsidyClaim:
     return get_or_404(SubsidyClaim, claim_id, _("找不到该申报。"))
@@ -178,7 +158,7 @@ def new():
     require(current_user, "subsidies.claim", org)
     form = FileClaimForm()
     if form.validate_on_submit():
-        claim, ok = _run(svc.file_claim, current_user, org, year, rule, form.declared(), form=form,
+        claim, ok = run_service(svc.file_claim, current_user, org, year, rule, form.declared(), form=form,
                          ok=_("补贴申报已提交，等待新区审核。"))
         if ok:
             return redirect(url_for("subsidy_claims.claim", claim_id=claim.id))
@@ -215,7 +195,7 @@ def decide(claim_id: int):
     c = _claim(claim_id)
     form = DecideForm()
     if form.validate_on_submit():
-        _run(svc.decide, current_user, c, form.decision.data, amount=form.amount.data, reason=form.reason.data,
+        run_service(svc.decide, current_user, c, form.decision.data, amount=form.amount.data, reason=form.reason.data,
              ok=_("审核决定已保存。"))
     else:
         flash(_("请检查审核决定。"), "danger")
@@ -227,7 +207,7 @@ def decide(claim_id: int):
 def withdraw(claim_id: int):
     c = _claim(claim_id)
     if WithdrawForm().validate_on_submit():
-        _run(svc.withdraw, current_user, c, ok=_("申报已撤回。"))
+        run_service(svc.withdraw, current_user, c, ok=_("申报已撤回。"))
     return redirect(url_for("subsidy_claims.claim", claim_id=claim_id))
 
 
@@ -237,7 +217,7 @@ def pay(claim_id: int):
     c = _claim(claim_id)
     form = PaymentForm()
     if form.validate_on_submit():
-        _run(svc.record_payment, current_user, c, form.amount_cny.data, form.paid_on.data, form.reference.data,
+        run_service(svc.record_payment, current_user, c, form.amount_cny.data, form.paid_on.data, form.reference.data,
              ok=_("拨付已登记。"))
     else:
         flash(_("请填写拨付金额、日期和凭证号。"), "danger")
@@ -251,7 +231,7 @@ def open_notice():
     form = YearForm(prefix="notice")
     form.year.choices = _years_choices(svc.years_with(ClaimStatus.APPROVED))
     if form.validate_on_submit():
-        notice, ok = _run(svc.open_notice, current_user, int(form.year.data), ok=_("公示已发布。"))
+        notice, ok = run_service(svc.open_notice, current_user, int(form.year.data), ok=_("公示已发布。"))
         if ok:
             return redirect(url_for("subsidy_claims.notice", notice_id=notice.id))
     else:
@@ -286,7 +266,7 @@ def object_(notice_id: int):
     form.claim_id.choices = [SelectChoice(str(c.id), str(c.id)) for c in n.claims]
     if form.validate_on_submit():
         c = _claim(int(form.claim_id.data))
-        _run(svc.file_objection, current_user, n, c, form.text.data, ok=_("异议已提交，新区审核人员将核实处理。"))
+        run_service(svc.file_objection, current_user, n, c, form.text.data, ok=_("异议已提交，新区审核人员将核实处理。"))
     else:
         flash(_("请选择公示项目并填写异议内容。"), "danger")
     return redirect(url_for("subsidy_claims.notice", notice_id=notice_id))
@@ -298,7 +278,7 @@ def resolve(objection_id: int):
     o = get_or_404(ClaimObjection, objection_id, _("找不到该异议。"))
     form = ResolveForm(prefix=f"o{o.id}")
     if form.validate_on_submit():
-        _run(svc.resolve_objection, current_user, o, form.decision.data, form.resolution.data, ok=_("异议已处理。"))
+        run_service(svc.resolve_objection, current_user, o, form.decision.data, form.resolution.data, ok=_("异议已处理。"))
     else:
         flash(_("请填写处理意见。"), "danger")
     return redirect(url_for("subsidy_claims.claim", claim_id=o.claim_id))
@@ -311,7 +291,7 @@ def finalise():
     form = YearForm(prefix="final")
     form.year.choices = _years_choices(svc.years_with(ClaimStatus.NOTICED))
     if form.validate_on_submit():
-        award, ok = _run(svc.finalise, current_user, int(form.year.data), ok=_("拨付名单已确定。"))
+        award, ok = run_service(svc.finalise, current_user, int(form.year.data), ok=_("拨付名单已确定。"))
         if ok:
             return redirect(url_for("subsidy_claims.award", award_id=award.id))
     else:
@@ -368,20 +348,12 @@ def award_export(award_id: int, fmt: str):
 
 
 # ---------------------------------------------------------------- the budget view (district)
-def _budget_year() -> int:
-    try:
-        year = int(request.args.get("year", ""))
-    except ValueError:
-        return local_today().year
-    return year if 2000 <= year <= 2100 else local_today().year
-
-
 @bp.get("/budget")
 @permission_required("subsidies.view_all")
 def budget():
     from .budget import budget as compute_budget
 
-    year = _budget_year()
+    year = year_arg()
     return render_template("subsidies/claims/budget.html", b=compute_budget(year), year=year)
 
 

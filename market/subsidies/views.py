@@ -21,7 +21,8 @@ from .rules import EVIDENCE_WORDS, REASON_WORDS
 bp = Blueprint("subsidies", __name__, url_prefix="/subsidies")
 
 
-def _year() -> int:
+def year_arg() -> int:
+    """``?year=`` inside the platform's date window (market/dates.py), else this Beijing year."""
     try:
         year = int(request.args.get("year", ""))
     except ValueError:
@@ -33,7 +34,7 @@ def _year() -> int:
 @permission_required("subsidies.view")
 def index():
     """District staff: the year's results for every organisation; members: their own sheet."""
-    year = _year()
+    year = year_arg()
     if not can(current_user, "subsidies.view_all"):
         if current_user.organisation_id is None:
             abort(403)
