@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -41,4 +42,25 @@ def ui_login(page, site: str, email: str, password: str) -> None:
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
     page.click("#login-form [type=submit]")
+    page.wait_for_load_state()
+
+
+def open_menu(page, toggle: str, item: str) -> None:
+    """Open the dropdown ``toggle`` until ``item`` shows. On a loaded machine a click can land before
+    Bootstrap's script has bound the dropdown (the page is drawn, the script not yet run): wait for the
+    page's scripts, and click the toggle again only while the menu stayed shut."""
+    page.wait_for_load_state("load")
+    for _ in range(5):
+        page.click(toggle)
+        try:
+            page.locator(item).wait_for(state="visible", timeout=2000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"the menu {toggle} never showed {item}")
+
+
+def ui_logout(page) -> None:
+    open_menu(page, "#user-menu", "#logout")
+    page.click("#logout")
     page.wait_for_load_state()

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from market.demo import DEMO_PASSWORD, load_demo
-from tests.browser.conftest import ui_login
+from tests.browser.conftest import open_menu, ui_login
 from tests.catalogues import ensure_compiled
 
 pytestmark = pytest.mark.browser
@@ -47,7 +47,7 @@ def test_sme_member_has_no_review_navigation(page, demo_site):
     _switch_to_english(page)
     expect(page.locator("#nav-notifications")).to_contain_text("Notifications")
     expect(page.locator("#nav-audit")).to_have_count(0)
-    page.click("#user-menu")
+    open_menu(page, "#user-menu", "#nav-account")
     expect(page.locator("#nav-account")).to_have_text("My account")
     expect(page.locator("#nav-tokens")).to_have_count(0)  # only org admins and district staff
     expect(page.locator("#nav-members")).to_have_count(0)
@@ -57,7 +57,7 @@ def test_sme_member_has_no_review_navigation(page, demo_site):
 
 def test_org_admin_creates_a_token_in_the_browser(page, demo_site):
     ui_login(page, demo_site, "ceo@huiyi-health.cn", DEMO_PASSWORD)
-    page.click("#user-menu")
+    open_menu(page, "#user-menu", "#nav-tokens")
     page.click("#nav-tokens")
     page.fill("input[name=name]", "ERP 对接")
     page.click("#token-form [type=submit]")

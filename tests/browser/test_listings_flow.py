@@ -4,16 +4,10 @@ import pytest
 from playwright.sync_api import expect
 
 from models.users import Role
-from tests.browser.conftest import ui_login
+from tests.browser.conftest import ui_login, ui_logout
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-def _logout(page):
-    page.click("#user-menu")
-    page.click("#logout")
-    page.wait_for_load_state()
 
 
 def test_instrument_from_draft_to_public_page(page, site, make_org, make_user):
@@ -40,7 +34,7 @@ def test_instrument_from_draft_to_public_page(page, site, make_org, make_user):
     page.click("#submit-listing")
     expect(page.locator(".alert-success")).to_contain_text("已提交审核")
     detail_url = page.url
-    _logout(page)
+    ui_logout(page)
 
     # the reviewer publishes it from the queue
     ui_login(page, site, reviewer.email, PASSWORD)
@@ -50,7 +44,7 @@ def test_instrument_from_draft_to_public_page(page, site, make_org, make_user):
     page.fill("textarea[name=comment]", "信息完整，同意发布。")
     page.click("#review-form [name=publish]")
     expect(page.locator("#queue-empty")).to_be_visible()
-    _logout(page)
+    ui_logout(page)
 
     # an SME opens the public detail page
     ui_login(page, site, sme.email, PASSWORD)

@@ -12,7 +12,7 @@ from market.notifications.mail import outbox
 from market.orgs.uscc import make_valid_uscc
 from models.outbox import OutboxMessage
 from models.users import Role
-from tests.browser.conftest import ui_login
+from tests.browser.conftest import ui_login, ui_logout
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -31,12 +31,6 @@ def confirmation_path(email: str) -> str:
         time.sleep(0.05)
     rows = [(r.id, r.topic, r.status, r.attempts, r.available_at, r.last_error) for r in db.session.query(OutboxMessage)]
     raise AssertionError(f"no confirmation mail to {email}; outbox rows: {rows}; handlers: {queue.topics()}")
-
-
-def logout(page):
-    page.click("#user-menu")
-    page.click("#logout")
-    page.wait_for_load_state()
 
 
 def test_register_approve_and_see_verified(page, site, make_user):
@@ -67,7 +61,7 @@ def test_register_approve_and_see_verified(page, site, make_user):
     page.click("form [type=submit]")
     expect(page.locator("#org-name")).to_have_text(org_name)
     expect(page.locator("[data-status=pending]")).to_be_visible()
-    logout(page)
+    ui_logout(page)
 
     # 2. a reviewer finds it in the queue and approves it
     ui_login(page, site, reviewer.email, PASSWORD)
@@ -83,7 +77,7 @@ def test_register_approve_and_see_verified(page, site, make_user):
     page.click("#nav-menu-review")
     page.click("#nav-org-review")
     expect(page.locator("#review-queue-empty")).to_be_visible()
-    logout(page)
+    ui_logout(page)
 
     # 3. the organisation sees it is verified
     ui_login(page, site, "qian@example.cn", "Strong2026pw")

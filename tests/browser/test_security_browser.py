@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from market.extensions import db
 from models.listings import Listing
 from models.users import Role
-from tests.browser.conftest import ui_login
+from tests.browser.conftest import open_menu, ui_login
 from tests.conftest import PASSWORD
 from tests.integration.deals.helpers import make_listing
 
@@ -26,8 +26,7 @@ def test_close_asks_first_and_no_csp_violation(page, site, make_org, make_user):
         page.goto(site + path)
         page.wait_for_load_state()
     # bootstrap's own script works under the CSP: the user menu opens
-    page.click("#user-menu")
-    expect(page.locator("#logout")).to_be_visible()
+    open_menu(page, "#user-menu", "#logout")
 
     page.goto(f"{site}/listings/{listing.ref}")
     asked = []
