@@ -33,7 +33,7 @@ from market.ledger.services import declared_subsidies
 from market.orgs.services import fact_timelines, group_map
 from models.ledger import EventKind, LedgerEntry, LedgerEvent
 from models.listings import Listing
-from models.organisations import Organisation
+from models.organisations import ExternalSubsidy, Organisation
 
 from . import parameters as parameters_mod
 from .parameters import LEDGER_RULES, Parameters
@@ -224,6 +224,8 @@ def _iter_year(year: int, params: Parameters | None = None, beneficiary_ids: Ite
         key, problems, missing = completeness.of(row[0], row[9], None, row[8] is not None)
         payment = _payment(row, problems, missing, tuple(per_entry.get(row[0], ())))
         originals[row[0]] = (payment, key, days.of(payment.paid_at))
+    earlier = _earlier_decisions(year, originals, params)
+    decided_before = {ben for ben, _original in earlier}
 
     ordered = _year_rows(le, li, year, params, ids)
     # yield_per: a server-side cursor on PostgreSQL, for this statement only
@@ -263,11 +265,11 @@ def _iter_year(year: int, params: Parameters | None = None, beneficiary_ids: Ite
         for p in list(payments.values()):
             if p.reverses is not None and p.reverses not in payments:
                 payments[p.reverses] = originals[p.reverses][0]
-        return compute(year, payments.values(), timelines, groups, params, org_level, beneficiaries={ben})
+        return compute(year, payments.values(), timelines, groups, params, org_level, earlier, beneficiaries={ben})
 
     def finish(ben: int, rows: list[tuple]) -> list[Result]:
         if plain:
-            entries = plain_entries(rows)
+            entries = plain_entries(rows) if ben not in decided_before else None
             if entries is not None:
                 found = compute_plain(year, ben, entries, timelines, groups, params, org_level, memo)
                 if found is not None:
@@ -284,6 +286,38 @@ def _iter_year(year: int, params: Parameters | None = None, beneficiary_ids: Ite
             rows.append(row)
     if rows:
         yield from finish(current, rows)
+
+
+def _earlier_decisions(year: int, originals: dict[int, tuple[Payment, tuple, dt.date]],
+                       params: Parameters) -> dict[tuple[int, int], str]:
+    """{(beneficiary, payment id): the rule, or "other"} that best-of chose, in the payment's own year, for
+    the payments of earlier years that this year's refunds reverse — a refund nets against the same rule
+    as the payment it undoes, and against nothing when a declared other subsidy took that payment (POLICY.md
+    interpretations 1 and 3; the closing clause). Only payments an other subsidy could have taken are asked
+    (a declaration on the payment, or a whole-year one by a party in that year), each through that year's
+    computation for the beneficiary: rare, and a handful of small queries when it happens."""
+    prior = {pid: (payment, day.year) for pid, (payment, _key, day) in originals.items() if day.year < year}
+    if not prior:
+        return {}
+    le = LedgerEntry.__table__
+    declared_on = set(db.session.execute(
+        select(le.c.id).where(le.c.id.in_(list(prior)), le.c.subsidies_json != "[]")).scalars())
+    parties = {o for payment, _y in prior.values() for o in (payment.payer_id, payment.payee_id)}
+    whole_year = {(org_id, y) for org_id, y in db.session.execute(
+        select(ExternalSubsidy.organisation_id, ExternalSubsidy.year).where(
+            ExternalSubsidy.organisation_id.in_(parties), ExternalSubsidy.year.in_({y for _p, y in prior.values()})))}
+    asked = {(o, y) for pid, (payment, y) in prior.items() for o in (payment.payer_id, payment.payee_id)
+             if pid in declared_on or (o, y) in whole_year}
+    decisions: dict[tuple[int, int], str] = {}
+    for beneficiary, y in sorted(asked):
+        for result in results_for(beneficiary, y, params):
+            for line in result.lines:
+                if line.entry_id in prior:
+                    decisions[(beneficiary, line.entry_id)] = result.rule
+            for ex in result.exclusions:
+                if ex.entry_id in prior and ex.reasons[0] == "other_subsidy_chosen":
+                    decisions[(beneficiary, ex.entry_id)] = "other"
+    return decisions
 
 
 def compute_year(year: int, params: Parameters | None = None) -> list[Result]:

@@ -267,3 +267,32 @@ def test_the_plain_path_gives_the_general_rules_answer_on_a_generated_world(make
     assert used["plain"] >= 3 and used["general"] >= 2, used  # both paths were taken
     assert sum(len(r.lines) for r in y26) > 50 and sum(len(r.exclusions) for r in y26) > 20
     assert any(r.choices for r in y26)  # best-of happened (general path) somewhere
+
+
+def test_a_refund_of_last_years_payment_follows_last_years_best_of(make_org):
+    """A 2027 refund of a 2026 payment that a declared other subsidy took (best-of, the closing clause) does
+    not lower the 2027 renter base: it undoes a payment the rule never counted (POLICY.md interpretations 1, 3).
+    The provider, who had no choice, nets it as usual."""
+    at_clock(T0)
+    make_org(kind="sme", ref="A", size="small")
+    make_org(kind="university", ref="U", size=None)
+    rows = [
+        row("P1", "rental", "A", "U", "100000.00", "2026-03-01T10:00:00+08:00",
+            declared_subsidies=[{"beneficiary": "A", "amount_cny": "60000.00", "source": "省级创新券"}]),
+        row("P2", "rental", "A", "U", "200000.00", "2027-01-10T10:00:00+08:00"),
+        row("P1-refund", "rental", "A", "U", "-100000.00", "2027-02-01T10:00:00+08:00", reverses="P1",
+            evidence=["payment_record"]),
+    ]
+    import_rows("test", list(enumerate(rows, start=1)), now=dt.datetime(2027, 12, 1, tzinfo=dt.UTC))
+    db.session.commit()
+    refs = services.org_refs()
+    y26 = by_key(services.compute_year(2026), refs)
+    assert y26[("A", "art7_renter")].amount == 0  # 60,000 declared ≥ our 50,000: the other subsidy stands
+    assert [c.winner for c in y26[("A", "art7_renter")].choices] == ["other"]
+    y27 = by_key(services.compute_year(2027), refs)
+    renter = y27[("A", "art7_renter")]
+    assert (renter.base, renter.amount) == (Decimal("200000.00"), Decimal("100000.00"))
+    assert [(e.ref, e.reason) for e in renter.exclusions] == [("P1-refund", "other_subsidy_chosen")]
+    assert y27[("U", "art7_provider")].base == Decimal("100000.00")  # 200,000 − 100,000
+    a = next(o for o, ref in refs.items() if ref == "A")
+    assert services.results_for(a, 2027) == [r for r in services.compute_year(2027) if r.beneficiary_id == a]
