@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
@@ -36,6 +36,7 @@ from market.domain.localtime import today as local_today
 from market.errors import Conflict, ValidationError
 from market.extensions import db
 from market.links import path_for
+from market.money import parse_money
 from market.notifications.services import district_staff, notify, org_admins
 from market.permissions import require
 from models.claims import (
@@ -62,15 +63,6 @@ MAX_DECLARATIONS = 20
 def _now(now: dt.datetime | None) -> dt.datetime:
     return now or dt.datetime.now(dt.UTC)
 
-
-def _money(value: Any, field_name: str) -> Decimal:
-    try:
-        amount = Decimal(str(value).replace(",", "").strip())
-    except (InvalidOperation, ValueError):
-        raise ValidationError(_("请输入有效的金额。"), field_name) from None
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-        raise ValidationError(_("金额最多保留两位小数。"), field_name)
-    return amount.quantize(Decimal("0.01"))
 
 
 def _text(value: str | None, field_name: str, label: Any, max_len: int = 2000) -> str:
@@ -203,9 +195,7 @@ def _declarations(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
             continue
         if not source:
             raise ValidationError(_("请填写其他补贴的名称（来源）。"), f"declarations-{n}-source")
-        amount = _money(amount_raw, f"declarations-{n}-amount_cny")
-        if amount <= 0:
-            raise ValidationError(_("其他补贴金额须大于零。"), f"declarations-{n}-amount_cny")
+        amount = parse_money(amount_raw, f"declarations-{n}-amount_cny")
         found.append({"source": source[:200], "amount_cny": str(amount), "item": item[:200] or None})
     return found
 
@@ -286,7 +276,7 @@ def decide(user: Any, claim: SubsidyClaim, decision: str, *, amount: Any = None,
         claim.status, claim.approved_cny = ClaimStatus.APPROVED, claim.computed_cny
         claim.decision_reason = (reason or "").strip() or None
     elif decision == "adjust":
-        value = _money(amount, "amount")
+        value = parse_money(amount, "amount", allow_zero=True)  # zero: say "reject" instead
         why = _text(reason, "reason", _("调整理由"))
         if value <= 0:
             raise ValidationError(_("核定金额须大于零；不予支持请选择驳回。"), "amount")
@@ -468,9 +458,7 @@ def record_payment(user: Any, claim: SubsidyClaim, amount: Any, paid_on: dt.date
     now = _now(now)
     claim = _lock(claim)
     _require_status(claim, ClaimStatus.FINALISED)
-    value = _money(amount, "amount_cny")
-    if value <= 0:
-        raise ValidationError(_("拨付金额须大于零。"), "amount_cny")
+    value = parse_money(amount, "amount_cny")
     if paid_on is None or paid_on > local_today(now):
         raise ValidationError(_("拨付日期不能晚于今天。"), "paid_on")
     paid = db.session.execute(select(func.coalesce(func.sum(AwardPayment.amount_cny), 0))

@@ -347,3 +347,14 @@ def test_an_organisations_import_leaves_the_declarations_filed_with_a_claim(worl
     db.session.commit()
     assert [(s.source, s.declared_in) for s in world.sme.external_subsidies] == [("省级创新券", "claim")]
     assert not svc.snapshot_diff(claim).any  # the engine still sees the claim's declaration
+
+
+def test_amounts_are_read_by_the_one_money_parser(world):
+    """Declarations, adjustments and payments accept what people type (1万, 1,000) and refuse the rest with
+    the platform's one money message (issue 9)."""
+    with pytest.raises(ValidationError) as caught:
+        file(world, [{"source": "省级创新券", "amount_cny": "1e4", "item": ""}])
+    db.session.rollback()
+    assert caught.value.field == "declarations-0-amount_cny" and "38万" in caught.value.message
+    claim = file(world, [{"source": "省级创新券", "amount_cny": "1万", "item": ""}])
+    assert claim.declaration["items"][0]["amount_cny"] == "10000.00"
