@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from market import audit
-from market.deals.common import get_for_update, serialise_writes
+from market.deals.common import get_for_update, require_text, serialise_writes
 from market.domain.localtime import today as local_today
 from market.errors import Conflict, ValidationError
 from market.extensions import db
@@ -64,14 +64,6 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return now or dt.datetime.now(dt.UTC)
 
 
-
-def _text(value: str | None, field_name: str, label: Any, max_len: int = 2000) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise ValidationError(_("请填写%(label)s。", label=label), field_name)
-    if len(value) > max_len:
-        raise ValidationError(_("%(label)s不能超过 %(n)d 个字符。", label=label, n=max_len), field_name)
-    return value
 
 
 def _audit_view(claim: SubsidyClaim) -> dict[str, Any]:
@@ -277,7 +269,7 @@ def decide(user: Any, claim: SubsidyClaim, decision: str, *, amount: Any = None,
         claim.decision_reason = (reason or "").strip() or None
     elif decision == "adjust":
         value = parse_money(amount, "amount", allow_zero=True)  # zero: say "reject" instead
-        why = _text(reason, "reason", _("调整理由"))
+        why = require_text(reason, "reason", _("调整理由"))
         if value <= 0:
             raise ValidationError(_("核定金额须大于零；不予支持请选择驳回。"), "amount")
         cap = Decimal(claim.snapshot.get("cap_cny", "0"))
@@ -285,7 +277,7 @@ def decide(user: Any, claim: SubsidyClaim, decision: str, *, amount: Any = None,
             raise ValidationError(_("核定金额不能超过该条款的年度上限 ¥%(cap)s。", cap=cap), "amount")
         claim.status, claim.approved_cny, claim.decision_reason = ClaimStatus.APPROVED, value, why
     elif decision == "reject":
-        claim.decision_reason = _text(reason, "reason", _("驳回理由"))
+        claim.decision_reason = require_text(reason, "reason", _("驳回理由"))
         claim.status, claim.approved_cny = ClaimStatus.REJECTED, None
     else:
         raise ValidationError(_("未知的审核决定。"), "decision")
@@ -338,7 +330,7 @@ def file_objection(user: Any, notice: PublicNotice, claim: SubsidyClaim, text: s
     if claim.notice_id != notice.id or claim.status != ClaimStatus.IN_NOTICE:
         raise ValidationError(_("该申报不在本次公示中。"), "claim_id")
     objection = ClaimObjection(notice_id=notice.id, claim_id=claim.id, filed_by_id=user.id,
-                               text=_text(text, "text", _("异议内容")), filed_at=now, status=ObjectionStatus.OPEN)
+                               text=require_text(text, "text", _("异议内容")), filed_at=now, status=ObjectionStatus.OPEN)
     db.session.add(objection)
     db.session.flush()
     audit.record(user, "subsidy_objection.file", objection, after=audit.snapshot(objection))
@@ -360,7 +352,7 @@ def resolve_objection(user: Any, objection: ClaimObjection, decision: str, resol
     if decision not in ("uphold", "dismiss"):
         raise ValidationError(_("未知的处理决定。"), "decision")
     before = audit.snapshot(objection)
-    objection.resolution = _text(resolution, "resolution", _("处理意见"))
+    objection.resolution = require_text(resolution, "resolution", _("处理意见"))
     objection.status = ObjectionStatus.UPHELD if decision == "uphold" else ObjectionStatus.DISMISSED
     objection.resolved_by_id, objection.resolved_at = user.id, now
     claim = _lock(objection.claim)
@@ -468,7 +460,7 @@ def record_payment(user: Any, claim: SubsidyClaim, amount: Any, paid_on: dt.date
     if paid + value > approved:
         raise ValidationError(_("拨付总额不能超过核定金额：尚可拨付 ¥%(left)s。", left=approved - paid), "amount_cny")
     payment = AwardPayment(claim_id=claim.id, amount_cny=value, paid_on=paid_on,
-                           reference=_text(reference, "reference", _("拨付凭证号"), 100), recorded_by_id=user.id,
+                           reference=require_text(reference, "reference", _("拨付凭证号"), 100), recorded_by_id=user.id,
                            recorded_at=now)
     db.session.add(payment)
     db.session.flush()
