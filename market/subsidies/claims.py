@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from market import audit
-from market.deals.common import get_for_update, require_text, serialise_writes
+from market.deals.common import clock, get_for_update, require_text, serialise_writes
 from market.domain.localtime import today as local_today
 from market.errors import Conflict, ValidationError
 from market.extensions import db
@@ -59,9 +59,6 @@ from .rules import Result
 ZERO = Decimal("0.00")
 MAX_DECLARATIONS = 20
 
-
-def _now(now: dt.datetime | None) -> dt.datetime:
-    return now or dt.datetime.now(dt.UTC)
 
 
 
@@ -197,7 +194,7 @@ def file_claim(user: Any, org: Organisation, year: int, rule: str, declarations:
     """File a claim for ``org``'s ``rule`` in ``year`` with the engine's amount, declaring the other
     subsidies received for the same items (none: an empty list)."""
     require(user, "subsidies.claim", org)
-    now = _now(now)
+    now = clock(now)
     serialise_writes()  # SQLite: the check for a live claim and the insert are one writer's (PostgreSQL: the index)
     if rule not in LEDGER_RULES:
         raise ValidationError(_("未知的补贴条款。"), "rule")
@@ -260,7 +257,7 @@ def decide(user: Any, claim: SubsidyClaim, decision: str, *, amount: Any = None,
            now: dt.datetime | None = None) -> SubsidyClaim:
     """``approve`` (the computed amount), ``adjust`` (another amount, with a reason) or ``reject`` (with a reason)."""
     require(user, "subsidies.review", claim)
-    now = _now(now)
+    now = clock(now)
     claim = _lock(claim)
     _require_status(claim, ClaimStatus.FILED)
     before = _audit_view(claim)
@@ -297,10 +294,9 @@ def decide(user: Any, claim: SubsidyClaim, decision: str, *, amount: Any = None,
 def open_notice(user: Any, year: int, *, now: dt.datetime | None = None) -> PublicNotice:
     """Put every approved claim of ``year`` into a new public notice of ``notice_days`` days."""
     require(user, "subsidies.review")
-    now = _now(now)
+    now = clock(now)
     serialise_writes()
-    claims = list(db.session.execute(select(SubsidyClaim).where(
-        SubsidyClaim.year == year, SubsidyClaim.status == ClaimStatus.APPROVED).order_by(SubsidyClaim.id)).scalars())
+    claims = claims_in(year, ClaimStatus.APPROVED)
     if not claims:
         raise ValidationError(_("%(year)s年度没有待公示的已核定申报。", year=year), "year")
     days = parameters.default().notice_days
@@ -324,7 +320,7 @@ def open_notice(user: Any, year: int, *, now: dt.datetime | None = None) -> Publ
 def file_objection(user: Any, notice: PublicNotice, claim: SubsidyClaim, text: str, *,
                    now: dt.datetime | None = None) -> ClaimObjection:
     require(user, "subsidies.object", claim)
-    now = _now(now)
+    now = clock(now)
     if notice.status != NoticeStatus.OPEN or not notice.starts_at <= now < notice.ends_at:
         raise Conflict(_("公示期已结束，不能再提出异议。"))
     if claim.notice_id != notice.id or claim.status != ClaimStatus.IN_NOTICE:
@@ -345,7 +341,7 @@ def resolve_objection(user: Any, objection: ClaimObjection, decision: str, resol
                       now: dt.datetime | None = None) -> ClaimObjection:
     """``uphold`` (the claim leaves the notice, back to review) or ``dismiss`` (it stays)."""
     require(user, "subsidies.review", objection)
-    now = _now(now)
+    now = clock(now)
     objection = get_for_update(ClaimObjection, objection.id, _("找不到该异议。"))
     if objection.status != ObjectionStatus.OPEN:
         raise Conflict(_("该异议已处理。"))
@@ -394,7 +390,7 @@ def _settle_if_closed(actor: Any, claim: SubsidyClaim, now: dt.datetime) -> bool
 def close_due_notices(actor: Any = "scheduler", *, now: dt.datetime | None = None) -> list[PublicNotice]:
     """Close every open notice whose period has ended: its claims without an open objection become
     ``noticed``; those with one stay ``in_notice`` until it is resolved. Idempotent."""
-    now = _now(now)
+    now = clock(now)
     due = list(db.session.execute(select(PublicNotice).where(
         PublicNotice.status == NoticeStatus.OPEN, PublicNotice.ends_at <= now).order_by(PublicNotice.id)).scalars())
     for notice in due:
@@ -422,10 +418,9 @@ def close_due_notices(actor: Any = "scheduler", *, now: dt.datetime | None = Non
 # ---------------------------------------------------------------- the award list and payments
 def finalise(user: Any, year: int, *, now: dt.datetime | None = None) -> AwardList:
     require(user, "subsidies.finalise")
-    now = _now(now)
+    now = clock(now)
     serialise_writes()
-    claims = list(db.session.execute(select(SubsidyClaim).where(
-        SubsidyClaim.year == year, SubsidyClaim.status == ClaimStatus.NOTICED).order_by(SubsidyClaim.id)).scalars())
+    claims = claims_in(year, ClaimStatus.NOTICED)
     if not claims:
         raise ValidationError(_("%(year)s年度没有公示期满的申报，不能确定拨付名单。", year=year), "year")
     award = AwardList(year=year, finalised_by_id=user.id, finalised_at=now)
@@ -447,7 +442,7 @@ def record_payment(user: Any, claim: SubsidyClaim, amount: Any, paid_on: dt.date
                    now: dt.datetime | None = None) -> AwardPayment:
     """Record one payment of a finalised award; the total never exceeds the approved amount."""
     require(user, "subsidies.finalise", claim)
-    now = _now(now)
+    now = clock(now)
     claim = _lock(claim)
     _require_status(claim, ClaimStatus.FINALISED)
     value = parse_money(amount, "amount_cny")
@@ -497,6 +492,12 @@ def notices(public_only: bool = True) -> list[PublicNotice]:
 
 def award_lists() -> list[AwardList]:
     return list(db.session.execute(select(AwardList).order_by(AwardList.finalised_at.desc())).scalars())
+
+
+def claims_in(year: int, status: str) -> list[SubsidyClaim]:
+    """The year's claims in ``status``, in filing order (what a notice or an award list takes in)."""
+    return list(db.session.execute(select(SubsidyClaim).where(
+        SubsidyClaim.year == year, SubsidyClaim.status == status).order_by(SubsidyClaim.id)).scalars())
 
 
 def years_with(status: str) -> list[int]:
