@@ -13,10 +13,9 @@ from sqlalchemy import select
 
 from market.db import get_or_404
 from market.domain.localtime import today
-from market.errors import DomainError
 from market.extensions import db
 from market.permissions import require
-from market.web import apply_domain_error, commit, permission_required
+from market.web import permission_required, run_service
 from models.events import DemoDeclaration
 from models.organisations import Organisation
 
@@ -50,13 +49,9 @@ def opener(org_id: int):
     form = OpenerForm()
     live = svc.live_opener(org.id)
     if form.validate_on_submit():
-        try:
-            decision = svc.decide_opener(current_user, org, form.amount_cny.data, form.reason.data)
-            commit()
-        except DomainError as err:
-            apply_domain_error(form, err)
-        else:
-            flash(_("已审定一次性奖励。"), "success")
+        decision, ok = run_service(svc.decide_opener, current_user, org, form.amount_cny.data, form.reason.data,
+                                   form=form, ok=_("已审定一次性奖励。"))
+        if ok:
             return redirect(url_for("rewards.detail", decision_id=decision.id))
     cap = svc.cap_on("art8_opener", today())
     return render_template("subsidies/rewards/opener.html", title=_("第八条一次性奖励：%(n)s", n=org.name), org=org,
@@ -73,13 +68,8 @@ def demo(decl_id: int):
     if not form.is_submitted() and decl.proposed_tier in tiers:
         form.tier.data = decl.proposed_tier
     if form.validate_on_submit():
-        try:
-            decision = svc.decide_demo(current_user, decl, form.tier.data, form.reason.data)
-            commit()
-        except DomainError as err:
-            apply_domain_error(form, err)
-        else:
-            flash(_("已审定示范项目档次。"), "success")
+        decision, ok = run_service(svc.decide_demo, current_user, decl, form.tier.data, form.reason.data, form=form, ok=_("已审定示范项目档次。"))
+        if ok:
             return redirect(url_for("rewards.detail", decision_id=decision.id))
     from market.events.services import criteria
 
@@ -94,15 +84,10 @@ def data_new():
     orgs = db.session.execute(select(Organisation.id, Organisation.name).order_by(Organisation.name)).all()
     form.organisation_id.choices = [(i, n) for i, n in orgs]
     if form.validate_on_submit():
-        try:
-            org = get_or_404(Organisation, form.organisation_id.data)
-            decision = svc.decide_data(current_user, org, form.project_title.data, form.amount_cny.data,
-                                       form.evaluation.data)
-            commit()
-        except DomainError as err:
-            apply_domain_error(form, err)
-        else:
-            flash(_("已审定公共数据项目奖励。"), "success")
+        org = get_or_404(Organisation, form.organisation_id.data)
+        decision, ok = run_service(svc.decide_data, current_user, org, form.project_title.data, form.amount_cny.data,
+                                   form.evaluation.data, form=form, ok=_("已审定公共数据项目奖励。"))
+        if ok:
             return redirect(url_for("rewards.detail", decision_id=decision.id))
     return render_template("subsidies/rewards/data.html", title=_("第十三条公共数据项目奖励"), form=form,
                            cap=svc.cap_on("art13_data", today()), **_ctx())
@@ -124,11 +109,6 @@ def revoke(decision_id: int):
     if not form.validate_on_submit():
         flash(_("请写明撤销理由。"), "danger")
         return redirect(url_for("rewards.detail", decision_id=decision.id))
-    try:
-        svc.revoke(current_user, decision, form.reason.data)
-        commit()
-    except DomainError as err:
-        apply_domain_error(form, err)
-    else:
-        flash(_("已撤销该决定。"), "success")
+    # a redirect follows: an error is flashed, not put on a form that will not be shown again
+    run_service(svc.revoke, current_user, decision, form.reason.data, ok=_("已撤销该决定。"))
     return redirect(url_for("rewards.detail", decision_id=decision_id))

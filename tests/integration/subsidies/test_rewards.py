@@ -185,3 +185,16 @@ def test_two_reviewers_racing_give_the_firm_one_reward(app, make_org, make_user)
     assert counts["ok"] == 1 and counts["conflict"] == 3, outcomes
     db.session.expire_all()
     assert len(rewards.decisions("art8_opener", firm_id)) == 1
+
+
+def test_revoking_twice_in_the_browser_says_why(client, login, make_org, make_user):
+    """The revoke form redirects: a refusal is flashed on the decision page, not lost on a form never shown."""
+    firm = make_org(kind="leading_firm")
+    reviewer = make_user(Role.DISTRICT_REVIEWER)
+    d = rewards.decide_opener(reviewer, firm, "500000.00", "开放场景成效显著", now=NOW)
+    db.session.commit()
+    login(reviewer)
+    first = client.post(f"/subsidies/rewards/{d.id}/revoke", data={"reason": "证据有误"}, follow_redirects=True)
+    assert "已撤销该决定。" in first.get_data(as_text=True)
+    again = client.post(f"/subsidies/rewards/{d.id}/revoke", data={"reason": "再撤销一次"}, follow_redirects=True)
+    assert "该决定已撤销。" in again.get_data(as_text=True)
