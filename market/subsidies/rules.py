@@ -571,6 +571,22 @@ class PlainEntry(NamedTuple):
     reverses_incomplete: bool  # a refund of a payment that has completeness problems
 
 
+class PlainGroup(NamedTuple):
+    """Entries of one beneficiary's year on the same side that share what decides their rule and version
+    and their completeness: the same kind and listing kind, Beijing dates in one stretch where no parameter
+    version starts or ends, the same completeness codes; no refunds, no self-dealing. ``entry`` is one of
+    them (their rule, version and completeness are judged once, by it); the members (``entry`` included)
+    are given column by column, in any order, each with its counterparty, whose facts on the member's
+    payment date are looked up per member."""
+
+    entry: PlainEntry
+    ids: Sequence[int]
+    refs: Sequence[str]
+    amounts: Sequence[Decimal]
+    paid_at: Sequence[dt.datetime]
+    counterparties: Sequence[int]
+
+
 def plain_entry(p: Payment, judged: Payment, day: dt.date | None = None) -> PlainEntry:
     return PlainEntry(p.id, p.ref, p.amount, p.paid_at, p.problems, p.missing_evidence, judged.kind,
                       judged.listing_kind, judged.payer_id, judged.payee_id, judged.paid_at,
@@ -608,13 +624,14 @@ def single_option(params: Parameters) -> bool:
     return True
 
 
-def compute_plain(year: int, beneficiary: int, entries: Iterable[PlainEntry], timelines: Mapping[int, Timeline],
+def compute_plain(year: int, beneficiary: int, entries: Iterable[PlainEntry | PlainGroup], timelines: Mapping[int, Timeline],
                   group_of: Mapping[int, int | None], params: Parameters, declared: Iterable[DeclaredSubsidy] = (),
                   memo: dict | None = None) -> list[Result] | None:
     """:func:`compute` for one beneficiary whose year is plain (:func:`plain_entries`), or None when it is
     not after all: an organisation-level declaration for one of its rules, or parameters under which an
     entry may feed two of its rules (:func:`single_option`). Each entry is judged exactly as there
-    (steps 2 and 3, :func:`reasons_on`), and feeds its one rule: no best-of, no choices.
+    (steps 2 and 3, :func:`reasons_on`), and feeds its one rule: no best-of, no choices. A
+    :class:`PlainGroup` is judged once, by its ``entry``, and its members follow it.
 
     ``memo``: a dict the caller may keep across beneficiaries (a :class:`PlainJudge` per parameters,
     timelines and group map; what it remembers is bounded by dates and facts, not by entries)."""
@@ -627,30 +644,93 @@ def compute_plain(year: int, beneficiary: int, entries: Iterable[PlainEntry], ti
     lines: dict[str, list[Line]] = {}
     exclusions: dict[str, list[Exclusion]] = {}
     tallies: dict[str, Tally] = {}
-    for e in entries:
-        if e.payer_id == e.payee_id:  # self-dealing: both sides' rules are options for it
+    rule_of, verdict_of, class_at = judge.rule_of, judge.verdict_of, judge.class_at
+    for item in entries:  # the hot loop of a year: what repeats is asked once (PlainJudge)
+        group = item if type(item) is PlainGroup else None
+        e: PlainEntry = group.entry if group is not None else item  # type: ignore[assignment]
+        payer, payee = e.payer_id, e.payee_id
+        if payer == payee:  # self-dealing: both sides' rules are options for it
             return None
-        if beneficiary == e.payer_id:
+        if beneficiary == payer:
             role = "payer"
-        elif beneficiary == e.payee_id:
+        elif beneficiary == payee:
             role = "payee"
         else:  # a refund whose original is between other parties: not this beneficiary's
             continue
-        rule, version = judge.rule_for(e.day, role, e.kind, e.listing_kind)
+        rule_key = (e.day, role, e.kind, e.listing_kind)
+        found = rule_of.get(rule_key) or judge.rule_on(rule_key)
+        rule = found[0]
         if rule is None:
             continue
-        if rule.id not in tallies:
-            lines[rule.id], exclusions[rule.id], tallies[rule.id] = [], [], Tally(rule, year)
-        reasons = judge.reasons(e, rule, version, role)
+        rid = rule.id
+        if rid not in tallies:
+            lines[rid], exclusions[rid], tallies[rid] = [], [], Tally(rule, year)
+        if group is not None:
+            _plain_group(judge, group, role, rule, found, lines[rid], exclusions[rid], tallies[rid])
+            continue
+        payer_class, payee_class = class_at(payer, e.judged_at), class_at(payee, e.judged_at)
+        if payer_class >= 0 and payee_class >= 0:  # then facts values decide it all
+            verdict_key = (found[2], e.problems, e.reverses_incomplete, role, payer_class, payee_class)
+            reasons = verdict_of.get(verdict_key)
+            if reasons is None:
+                reasons = verdict_of[verdict_key] = judge.reasons(e, rule, found[1], role)
+        else:
+            reasons = judge.reasons(e, rule, found[1], role)
         if reasons:
             detail = "、".join(EVIDENCE_WORDS.get(m, m) for m in e.missing) if reasons[0] == "missing_evidence" else ""
-            exclusions[rule.id].append(
-                Exclusion(e.id, e.ref, e.amount, e.paid_at, reasons, detail, e.missing if detail else ()))
+            exclusions[rid].append(Exclusion(e.id, e.ref, e.amount, e.paid_at, reasons, detail, e.missing if detail else ()))
         else:
-            lines[rule.id].append(Line(e.id, e.ref, e.amount, e.paid_at, version.id))  # type: ignore[union-attr]
-            tallies[rule.id].add(version.id, e.amount)  # type: ignore[union-attr]
+            vid = found[1].id  # type: ignore[union-attr]
+            lines[rid].append(Line(e.id, e.ref, e.amount, e.paid_at, vid))
+            tallies[rid].add(vid, e.amount)
     return [rule_result(beneficiary, tallies[r].rule, year, rule_amount(tallies[r], params), lines[r], exclusions[r])
             for r in LEDGER_RULES if r in tallies]
+
+
+def _plain_group(judge: PlainJudge, group: PlainGroup, role: str, rule: Rule, found: tuple,
+                 lines: list[Line], exclusions: list[Exclusion], tally: Tally) -> None:
+    """:func:`compute_plain` for the members of ``group``: the same judgement as for single entries, the
+    facts of both parties looked up per member (the beneficiary's once when it has one period)."""
+    e = group.entry
+    version = found[1]
+    vid = version.id if version is not None else None
+    fixed = (found[2], e.problems, e.reverses_incomplete, role)
+    verdict_of, class_at = judge.verdict_of, judge.class_at
+    ben = e.payer_id if role == "payer" else e.payee_id
+    ben_steady = judge.steady(ben)
+    first = min(group.paid_at)
+    ben_class = ben_steady[2] if ben_steady is not None and first >= ben_steady[0] else None
+    detail_of: dict[tuple[str, ...], str] = {}
+    added, counted = ZERO, False
+    for entry_id, ref, amount, paid_at, other in zip(group.ids, group.refs, group.amounts, group.paid_at,
+                                                      group.counterparties, strict=True):
+        mine = ben_class if ben_class is not None else class_at(ben, paid_at)
+        theirs = class_at(other, paid_at)
+        if mine >= 0 and theirs >= 0:
+            key = (*fixed, mine, theirs) if role == "payer" else (*fixed, theirs, mine)
+            reasons = verdict_of.get(key)
+            if reasons is None:
+                reasons = verdict_of[key] = judge.reasons(_member(e, role, other, paid_at), rule, version, role)
+        else:
+            reasons = judge.reasons(_member(e, role, other, paid_at), rule, version, role)
+        if reasons:
+            detail = detail_of.get(reasons)
+            if detail is None:
+                detail = detail_of[reasons] = (
+                    "、".join(EVIDENCE_WORDS.get(m, m) for m in e.missing) if reasons[0] == "missing_evidence" else "")
+            exclusions.append(Exclusion(entry_id, ref, amount, paid_at, reasons, detail, e.missing if detail else ()))
+        else:
+            lines.append(Line(entry_id, ref, amount, paid_at, vid))  # type: ignore[arg-type]
+            added += amount
+            counted = True
+    if counted:
+        tally.add(vid, added)  # type: ignore[arg-type]
+
+
+def _member(e: PlainEntry, role: str, other: int, paid_at: dt.datetime) -> PlainEntry:
+    """A member of ``e``'s group as a :class:`PlainEntry` of its own (what :meth:`PlainJudge.reasons` reads)."""
+    payer, payee = (e.payer_id, other) if role == "payer" else (other, e.payee_id)
+    return e._replace(payer_id=payer, payee_id=payee, paid_at=paid_at, judged_at=paid_at, day=local_date(paid_at))
 
 
 class PlainJudge:
@@ -666,6 +746,12 @@ class PlainJudge:
         self._class_of: dict[int, int] = {}  # id(facts) -> the number of its value
         self._classes: dict[OrgFacts, int] = {}
         self._reasons: dict[tuple, tuple[str, ...]] = {}
+        # compute_plain's own look-ups, read without a method call per entry:
+        # (day, role, kind, listing kind) -> (rule, version, a number for (rule, version, before the policy))
+        self.rule_of: dict[tuple, tuple[Rule | None, Version | None, int]] = {}
+        self._rule_numbers: dict[tuple, int] = {}
+        # (that number, problems, refund of an incomplete payment, role, payer's and payee's facts classes) -> reasons
+        self.verdict_of: dict[tuple, tuple[str, ...]] = {}
 
     @classmethod
     def of(cls, memo: dict | None, params: Parameters, timelines: Mapping[int, Timeline],
@@ -691,16 +777,36 @@ class PlainJudge:
                     break
         return found
 
-    def facts(self, org_id: int, moment: dt.datetime) -> tuple[OrgFacts | None, int]:
-        """:func:`facts_on` (without the look-up for an organisation whose one period covers ``moment``),
-        and the number of its value (-1 for None)."""
+    def rule_on(self, key: tuple) -> tuple[Rule | None, Version | None, int]:
+        """``rule_of[key]``: :meth:`rule_for` and the number of what the reasons depend on of it."""
+        day = key[0]
+        rule, version = self.rule_for(*key)
+        what = (rule.id if rule else None, version.id if version else None, day < self.params.effective_from)
+        found = self.rule_of[key] = (rule, version, self._rule_numbers.setdefault(what, len(self._rule_numbers)))
+        return found
+
+    def steady(self, org_id: int) -> tuple[dt.datetime, OrgFacts, int] | None:
+        """(from, facts, their number) of an organisation with one open-ended period, else None."""
         steady = self._steady.get(org_id, False)
         if steady is False:
             timeline = self.timelines.get(org_id)
             one = timeline is not None and len(timeline.periods) == 1 and timeline.periods[0].valid_to is None
+            period = timeline.periods[0] if one else None  # type: ignore[union-attr]
             steady = self._steady[org_id] = (
-                (timeline.periods[0].valid_from, timeline.periods[0].facts, self._class(timeline.periods[0].facts))  # type: ignore[union-attr]
-                if one else None)
+                (period.valid_from, period.facts, self._class(period.facts)) if period is not None else None)
+        return steady  # type: ignore[return-value]
+
+    def class_at(self, org_id: int, moment: dt.datetime) -> int:
+        """The number of the organisation's facts value at ``moment`` (-1: none)."""
+        steady = self._steady.get(org_id, False)
+        if steady and moment >= steady[0]:  # type: ignore[index]
+            return steady[2]  # type: ignore[index]
+        return self.facts(org_id, moment)[1]
+
+    def facts(self, org_id: int, moment: dt.datetime) -> tuple[OrgFacts | None, int]:
+        """:func:`facts_on` (without the look-up for an organisation whose one period covers ``moment``),
+        and the number of its value (-1 for None)."""
+        steady = self.steady(org_id)
         if steady is not None and moment >= steady[0]:
             return steady[1], steady[2]
         facts = facts_on(org_id, moment, self.timelines, self.params)
@@ -730,5 +836,5 @@ class PlainJudge:
             self._reasons[key] = found
         return found
 
-__all__ = ["Payment", "Line", "Exclusion", "Choice", "Result", "compute", "compute_plain", "PlainEntry", "plain_entries",
-           "REASON_WORDS", "rule_amount", "Tally"]
+__all__ = ["Payment", "Line", "Exclusion", "Choice", "Result", "compute", "compute_plain", "PlainEntry", "PlainGroup",
+           "plain_entries", "REASON_WORDS", "rule_amount", "Tally"]

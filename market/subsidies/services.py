@@ -17,13 +17,14 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, literal, or_, select, true, union_all
+from sqlalchemy import String, case, func, literal, or_, select, true, type_coerce, union_all
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
+from sqlalchemy.types import NullType
 
 from market.domain.completeness import EntryFacts, findings
 from market.domain.declared import DeclaredSubsidy
@@ -37,7 +38,7 @@ from models.organisations import ExternalSubsidy, Organisation
 
 from . import parameters as parameters_mod
 from .parameters import LEDGER_RULES, Parameters
-from .rules import Payment, PlainEntry, Result, compute, compute_plain
+from .rules import Payment, PlainEntry, PlainGroup, Result, compute, compute_plain
 
 EVIDENCE_TYPES = ("contract", "invoice", "payment_record", "other")
 STREAM_BATCH = 5_000
@@ -65,10 +66,26 @@ def _state(le):
         *marks[1:]], marks[0]).label("state")
 
 
-def _entry_columns(le, li):
-    # (id, ref, kind, listing kind, payer, payee, amount, paid_at, reverses, state): read as plain tuples
+def _entry_columns(le, li, raw: bool = False):
+    """(id, ref, kind, listing kind, payer, payee, amount, paid_at, reverses, state): read as plain tuples.
+    ``raw``: the amount and time as the driver gives them (no per-row type processing: the year's stream
+    converts them itself, :func:`_raw_converters`)."""
+    amount, paid_at = le.c.amount_cny, le.c.paid_at
+    if raw:
+        amount, paid_at = type_coerce(amount, NullType()).label("amount_cny"), type_coerce(paid_at, NullType()).label("paid_at")
     return (le.c.id, le.c.ref, le.c.kind, li.c.kind.label("listing_kind"), le.c.payer_id, le.c.payee_id,
-            le.c.amount_cny, le.c.paid_at, le.c.reverses_id, _state(le))
+            amount, paid_at, le.c.reverses_id, _state(le))
+
+
+def _raw_converters() -> tuple[Callable[[Any], Decimal], Callable[[Any], dt.datetime]]:
+    """What ``Money`` and ``UTCDateTime`` (models.base) make of a raw amount and time, as two plain
+    functions: SQLite keeps NUMERIC as a float (SQLAlchemy's own conversion: two decimals, then Decimal)
+    and a time as ISO text in UTC; PostgreSQL's driver gives Decimal and an aware datetime."""
+    if db.engine.dialect.name == "sqlite":
+        parse, two = dt.datetime.fromisoformat, "%.2f".__mod__
+        return (lambda v: Decimal(two(v))), (lambda v: parse(v + "+00:00"))  # (an offset is 6× faster than replace)
+    utc = dt.UTC
+    return Decimal, (lambda v: v if v.tzinfo is utc else v.astimezone(utc))
 
 
 class _Completeness:
@@ -147,7 +164,7 @@ def _year_rows(le, li, year: int, params: Parameters, ids: list[int] | None):
     entries = le.outerjoin(li, li.c.id == le.c.listing_id)
     if ids is not None:  # a few beneficiaries: through the payer and payee indexes
         def side(beneficiary, role: str):
-            return (select(beneficiary.label("ben"), *_entry_columns(le, li)).select_from(entries)
+            return (select(beneficiary.label("ben"), *_entry_columns(le, li, raw=True)).select_from(entries)
                     .where(in_year, le.c.kind.in_(kinds[role]), beneficiary.in_(ids)))
 
         rows = union_all(side(le.c.payer_id, "payer"), side(le.c.payee_id, "payee")).subquery()
@@ -155,13 +172,75 @@ def _year_rows(le, li, year: int, params: Parameters, ids: list[int] | None):
         two = union_all(select(literal(0).label("side")), select(literal(1).label("side"))).subquery()
         is_payer = two.c.side == 0
         paid_at, kind = _unindexed(le.c.paid_at), _unindexed(le.c.kind)
-        rows = (select(case((is_payer, le.c.payer_id), else_=le.c.payee_id).label("ben"), *_entry_columns(le, li))
+        rows = (select(case((is_payer, le.c.payer_id), else_=le.c.payee_id).label("ben"), *_entry_columns(le, li, raw=True))
                 .select_from(entries.join(two, true()))
                 .where(paid_at >= start, paid_at < end,
                        or_(is_payer & kind.in_(kinds["payer"]), ~is_payer & kind.in_(kinds["payee"])))
                 .subquery())
     return (select(rows).join(org, org.c.id == rows.c.ben)
             .order_by(func.coalesce(org.c.ref, org.c.uscc), rows.c.ben, rows.c.paid_at, rows.c.id))
+
+
+SEP = "\x1f"  # between the members of a group in SQLite's group_concat (a control character no ref holds)
+
+
+def _year_groups(le, li, year: int, params: Parameters):
+    """The statement of the whole year's groups (:class:`rules.PlainGroup`), ordered by beneficiary ref.
+
+    The database does what is the same for every entry of a group — one row per (beneficiary, side, entry
+    kind, listing kind, completeness bits, stretch of days between parameter versions) with its members'
+    ids, refs, amounts, times and counterparties as arrays (PostgreSQL) or joined text (SQLite) — so the
+    rules judge a group's rule, version and completeness once, and Python touches each entry only to look
+    up its parties' facts and make its line. Entries judged on their own are groups of one (``single``):
+    refunds (judged as the payment they reverse), entries with evidence added later, and self-dealing."""
+    org, ev = Organisation.__table__, LedgerEvent.__table__
+    start, end = year_bounds(year)
+    kinds = {role: sorted({f.entry_kind for r in LEDGER_RULES if params.rule(r).beneficiary == role
+                           for v in params.rule(r).versions for f in v.base}) for role in ("payer", "payee")}
+    two = union_all(select(literal(0).label("side")), select(literal(1).label("side"))).subquery()
+    is_payer = two.c.side == 0
+    paid_at, kind = _unindexed(le.c.paid_at), _unindexed(le.c.kind)
+    rows = (select(case((is_payer, le.c.payer_id), else_=le.c.payee_id).label("ben"),
+                   case((is_payer, le.c.payee_id), else_=le.c.payer_id).label("cp"), two.c.side,
+                   *_entry_columns(le, li, raw=True))
+            .select_from(le.outerjoin(li, li.c.id == le.c.listing_id).join(two, true()))
+            .where(paid_at >= start, paid_at < end,
+                   or_(is_payer & kind.in_(kinds["payer"]), ~is_payer & kind.in_(kinds["payee"])))
+            .subquery())
+    added = select(ev.c.entry_id).where(ev.c.kind == EventKind.EVIDENCE_ADDED)
+    single = case((rows.c.reverses_id.is_not(None) | (rows.c.payer_id == rows.c.payee_id) | rows.c.id.in_(added),
+                   rows.c.id), else_=0)
+    boundaries = sorted(day_start(d) for d in _version_days(params))
+    stretch = sum((case((rows.c.paid_at >= b, 1), else_=0) for b in boundaries if start < b < end), literal(0))
+    if db.engine.dialect.name == "postgresql":
+        def members(column):
+            return type_coerce(func.array_agg(column), NullType())
+        amounts, times = members(rows.c.amount_cny), members(rows.c.paid_at)
+    else:
+        def members(column):
+            return func.group_concat(column, SEP)
+        amounts = members(func.printf("%.2f", rows.c.amount_cny))
+        times = members(type_coerce(rows.c.paid_at, String()).concat("+00:00"))
+    groups = (select(rows.c.ben, rows.c.side, rows.c.kind, rows.c.listing_kind, rows.c.state,
+                     single.label("single"), func.max(rows.c.reverses_id).label("reverses_id"),
+                     members(rows.c.id).label("ids"), members(rows.c.ref).label("refs"), amounts.label("amounts"),
+                     times.label("times"), members(rows.c.cp).label("cps"))
+              .group_by(rows.c.ben, rows.c.side, rows.c.kind, rows.c.listing_kind, rows.c.state, stretch, single)
+              .subquery())
+    return (select(groups).join(org, org.c.id == groups.c.ben)
+            .order_by(func.coalesce(org.c.ref, org.c.uscc), groups.c.ben))
+
+
+def _version_days(params: Parameters) -> set[dt.date]:
+    """Every day on which the ledger rules' parameters may change: a version's first and (exclusive) last
+    day, and the policy's start."""
+    days = {params.effective_from}
+    for rule_id in LEDGER_RULES:
+        for v in params.rule(rule_id).versions:
+            days.add(v.effective_from)
+            if v.effective_to is not None:
+                days.add(v.effective_to)
+    return days
 
 
 def org_refs() -> dict[int, str]:
@@ -227,10 +306,16 @@ def _iter_year(year: int, params: Parameters | None = None, beneficiary_ids: Ite
     earlier = _earlier_decisions(year, originals, params)
     decided_before = {ben for ben, _original in earlier}
 
+    if ids is None and plain:
+        yield from _grouped(year, params, originals, per_entry, org_level, completeness, days, timelines, groups,
+                            decided_before)
+        return
+
     ordered = _year_rows(le, li, year, params, ids)
     # yield_per: a server-side cursor on PostgreSQL, for this statement only
     result = db.session.execute(ordered.execution_options(yield_per=STREAM_BATCH))
     memo: dict = {}
+    to_money, to_moment = _raw_converters()
 
     def plain_entries(rows: list[tuple]) -> list[PlainEntry] | None:
         """The beneficiary's rows for :func:`rules.compute_plain`, or None when one needs the general rules."""
@@ -239,6 +324,7 @@ def _iter_year(year: int, params: Parameters | None = None, beneficiary_ids: Ite
         for _ben, entry_id, ref, kind, listing_kind, payer_id, payee_id, amount, paid_at, reverses_id, state in rows:
             if payer_id == payee_id or entry_id in per_entry or reverses_id in per_entry:
                 return None
+            amount, paid_at = to_money(amount), to_moment(paid_at)
             if reverses_id is None:
                 found = usual.get(state) if entry_id not in added else None
                 _key, problems, missing = found or completeness.of(entry_id, state)
@@ -261,7 +347,8 @@ def _iter_year(year: int, params: Parameters | None = None, beneficiary_ids: Ite
                 continue
             okey = originals[reverses_id][1] if reverses_id is not None else None
             _key, problems, missing = completeness.of(entry_id, state, okey, reverses_id is not None)
-            payments[entry_id] = _payment(row[1:], problems, missing, tuple(per_entry.get(entry_id, ())))
+            converted = (*row[1:7], to_money(row[7]), to_moment(row[8]), row[9])
+            payments[entry_id] = _payment(converted, problems, missing, tuple(per_entry.get(entry_id, ())))
         for p in list(payments.values()):
             if p.reverses is not None and p.reverses not in payments:
                 payments[p.reverses] = originals[p.reverses][0]
@@ -275,6 +362,69 @@ def _iter_year(year: int, params: Parameters | None = None, beneficiary_ids: Ite
                 if found is not None:
                     return found
         return general(ben, rows)
+
+    current, rows = None, []
+    for partition in result.partitions(STREAM_BATCH):
+        for row in partition:
+            if row[0] != current:
+                if rows:
+                    yield from finish(current, rows)
+                current, rows = row[0], []
+            rows.append(row)
+    if rows:
+        yield from finish(current, rows)
+
+
+def _grouped(year: int, params: Parameters, originals: dict, per_entry: dict, org_level: list,
+             completeness: _Completeness, days: _Days, timelines: dict, groups: dict,
+             decided_before: set[int]) -> Iterator[Result]:
+    """The whole year through :func:`_year_groups`: each beneficiary's groups to :func:`rules.compute_plain`;
+    a beneficiary whose year is not plain (an other subsidy declared, self-dealing, a best-of decided in
+    an earlier year) is computed on its own by the entry-by-entry path."""
+    le, li = LedgerEntry.__table__, Listing.__table__
+    result = db.session.execute(_year_groups(le, li, year, params).execution_options(yield_per=STREAM_BATCH))
+    memo: dict = {}
+    to_moment = _raw_converters()[1]
+    sqlite = db.engine.dialect.name == "sqlite"
+    starts, dates = days.starts, days.dates
+
+    def columns(row: tuple) -> tuple[list, list, list, list, list]:
+        ids, refs, amounts, times, cps = row[7:12]
+        if sqlite:
+            return (list(map(int, ids.split(SEP))), refs.split(SEP), list(map(Decimal, amounts.split(SEP))),
+                    list(map(dt.datetime.fromisoformat, times.split(SEP))), list(map(int, cps.split(SEP))))
+        if times[0].utcoffset():  # the driver gives the session's time zone: only UTC is kept as it is
+            times = [to_moment(t) for t in times]
+        return ids, refs, amounts, times, cps
+
+    def items(ben: int, rows: list[tuple]) -> list[PlainEntry | PlainGroup] | None:
+        out: list[PlainEntry | PlainGroup] = []
+        for row in rows:
+            _ben, side, kind, listing_kind, state, single, reverses_id = row[:7]
+            ids, refs, amounts, times, cps = columns(row)
+            if not per_entry.keys().isdisjoint(ids) or reverses_id in per_entry:
+                return None
+            payer, payee = (ben, cps[0]) if side == 0 else (cps[0], ben)
+            if reverses_id is not None:  # a refund: judged as the payment it reverses
+                original, okey, oday = originals[reverses_id]
+                _key, problems, missing = completeness.of(ids[0], state, okey, True)
+                out.append(PlainEntry(ids[0], refs[0], amounts[0], times[0], problems, missing, original.kind,
+                                      original.listing_kind, original.payer_id, original.payee_id, original.paid_at,
+                                      oday, bool(original.problems)))
+                continue
+            _key, problems, missing = completeness.of(ids[0], state)
+            first = PlainEntry(ids[0], refs[0], amounts[0], times[0], problems, missing, kind, listing_kind, payer,
+                               payee, times[0], dates[bisect.bisect_right(starts, times[0]) - 1], False)
+            out.append(first if single else PlainGroup(first, ids, refs, amounts, times, cps))
+        return out
+
+    def finish(ben: int, rows: list[tuple]) -> Iterable[Result]:
+        found = None
+        if ben not in decided_before:
+            entries = items(ben, rows)
+            if entries is not None:
+                found = compute_plain(year, ben, entries, timelines, groups, params, org_level, memo)
+        return found if found is not None else _iter_year(year, params, [ben])
 
     current, rows = None, []
     for partition in result.partitions(STREAM_BATCH):
