@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, case, func, literal, or_, select, true, type_coerce, union_all
+from sqlalchemy import BigInteger, String, case, func, literal, or_, select, text, true, type_coerce, union_all
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 from sqlalchemy.types import NullType
@@ -181,6 +181,7 @@ def _year_rows(le, li, year: int, params: Parameters, ids: list[int] | None):
             .order_by(func.coalesce(org.c.ref, org.c.uscc), rows.c.ben, rows.c.paid_at, rows.c.id))
 
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 SEP = "\x1f"  # between the members of a group in SQLite's group_concat (a control character no ref holds)
 
 
@@ -215,7 +216,9 @@ def _year_groups(le, li, year: int, params: Parameters):
     if db.engine.dialect.name == "postgresql":
         def members(column):
             return type_coerce(func.array_agg(column), NullType())
-        amounts, times = members(rows.c.amount_cny), members(rows.c.paid_at)
+        # times as microseconds since the epoch: the driver reads integers five times faster than timestamps
+        amounts = members(rows.c.amount_cny)
+        times = members(func.floor(func.extract("epoch", rows.c.paid_at) * 1_000_000).cast(BigInteger))
     else:
         def members(column):
             return func.group_concat(column, SEP)
@@ -382,9 +385,13 @@ def _grouped(year: int, params: Parameters, originals: dict, per_entry: dict, or
     a beneficiary whose year is not plain (an other subsidy declared, self-dealing, a best-of decided in
     an earlier year) is computed on its own by the entry-by-entry path."""
     le, li = LedgerEntry.__table__, Listing.__table__
-    result = db.session.execute(_year_groups(le, li, year, params).execution_options(yield_per=STREAM_BATCH))
+    if db.engine.dialect.name == "postgresql":
+        # one large sort-and-aggregate: in memory rather than in temporary files, and not worth the 1.5 s
+        # that compiling it (JIT) costs; for this transaction only
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
+        db.session.execute(text("SET LOCAL jit = off"))
+    stream = _stream(_year_groups(le, li, year, params))
     memo: dict = {}
-    to_moment = _raw_converters()[1]
     sqlite = db.engine.dialect.name == "sqlite"
     starts, dates = days.starts, days.dates
 
@@ -393,9 +400,7 @@ def _grouped(year: int, params: Parameters, originals: dict, per_entry: dict, or
         if sqlite:
             return (list(map(int, ids.split(SEP))), refs.split(SEP), list(map(Decimal, amounts.split(SEP))),
                     list(map(dt.datetime.fromisoformat, times.split(SEP))), list(map(int, cps.split(SEP))))
-        if times[0].utcoffset():  # the driver gives the session's time zone: only UTC is kept as it is
-            times = [to_moment(t) for t in times]
-        return ids, refs, amounts, times, cps
+        return ids, refs, amounts, [EPOCH + dt.timedelta(microseconds=t) for t in times], cps
 
     def items(ben: int, rows: list[tuple]) -> list[PlainEntry | PlainGroup] | None:
         out: list[PlainEntry | PlainGroup] = []
@@ -427,15 +432,21 @@ def _grouped(year: int, params: Parameters, originals: dict, per_entry: dict, or
         return found if found is not None else _iter_year(year, params, [ben])
 
     current, rows = None, []
-    for partition in result.partitions(STREAM_BATCH):
-        for row in partition:
-            if row[0] != current:
-                if rows:
-                    yield from finish(current, rows)
-                current, rows = row[0], []
-            rows.append(row)
+    for row in stream:
+        if row[0] != current:
+            if rows:
+                yield from finish(current, rows)
+            current, rows = row[0], []
+        rows.append(row)
     if rows:
         yield from finish(current, rows)
+
+
+def _stream(stmt) -> Iterator[tuple]:
+    """The rows of ``stmt``, streamed (a server-side cursor on PostgreSQL; SQLite's cursor is lazy by nature)."""
+    result = db.session.execute(stmt.execution_options(yield_per=STREAM_BATCH))
+    for partition in result.partitions(STREAM_BATCH):
+        yield from partition
 
 
 def _earlier_decisions(year: int, originals: dict[int, tuple[Payment, tuple, dt.date]],
