@@ -148,14 +148,15 @@ def group_map(org_ids: Iterable[int] | None = None) -> dict[int, int | None]:
 
 def fact_timelines(org_ids: Iterable[int] | None = None) -> dict[int, orgfacts.Timeline]:
     """Each organisation's dated facts (interpretation 4: judged on the payment date), in one query."""
-    stmt = select(OrganisationFacts).order_by(OrganisationFacts.organisation_id, OrganisationFacts.valid_from)
+    f = OrganisationFacts
+    stmt = (select(f.organisation_id, f.valid_from, f.valid_to, f.kind, f.size, f.in_district, f.verified, f.group_id)
+            .order_by(f.organisation_id, f.valid_from))  # columns, not ORM objects: a year loads them all
     if org_ids is not None:
-        stmt = stmt.where(OrganisationFacts.organisation_id.in_(list(org_ids)))
+        stmt = stmt.where(f.organisation_id.in_(list(org_ids)))
     periods: dict[int, list[orgfacts.Period]] = {}
-    for row in db.session.execute(stmt).scalars():
-        facts = orgfacts.OrgFacts(kind=row.kind, size=row.size, in_district=row.in_district,
-                                  verified=row.verified, group_id=row.group_id)
-        periods.setdefault(row.organisation_id, []).append(orgfacts.Period(row.valid_from, row.valid_to, facts))
+    for org_id, valid_from, valid_to, kind, size, in_district, verified, group_id in db.session.execute(stmt):
+        facts = orgfacts.OrgFacts(kind=kind, size=size, in_district=in_district, verified=verified, group_id=group_id)
+        periods.setdefault(org_id, []).append(orgfacts.Period(valid_from, valid_to, facts))
     return {org_id: orgfacts.Timeline(p) for org_id, p in periods.items()}
 
 
