@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, String, case, func, literal, or_, select, text, true, type_coerce, union_all
+from sqlalchemy import BigInteger, String, case, func, literal, or_, select, text, true, type_coerce, union, union_all
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 from sqlalchemy.types import NullType
@@ -275,8 +275,9 @@ def _iter_year(year: int, params: Parameters | None = None, beneficiary_ids: Ite
         scope = in_year & (le.c.payer_id.in_(ids) | le.c.payee_id.in_(ids))
         reversed_ids = select(le.c.reverses_id).where(scope, le.c.reverses_id.is_not(None))
         involved = set(ids)
-        for payer, payee in db.session.execute(
-                select(le.c.payer_id, le.c.payee_id).where(scope | le.c.id.in_(reversed_ids)).distinct()):
+        parties = union(select(le.c.payer_id, le.c.payee_id).where(scope),  # a union: each side through its index
+                        select(le.c.payer_id, le.c.payee_id).where(le.c.id.in_(reversed_ids)))
+        for payer, payee in db.session.execute(parties):
             involved.update((payer, payee))
         timelines, groups = fact_timelines(involved), group_map(involved)
     declared = declared_subsidies(year, beneficiary_ids=ids)
