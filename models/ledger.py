@@ -124,6 +124,7 @@ class LedgerChain(Base):
 
 UNCONFIRMED_SQL = "payer_confirmed_at IS NULL OR payee_confirmed_at IS NULL"
 OPEN_DISPUTE_SQL = "disputed_at IS NOT NULL AND dispute_resolved_at IS NULL"
+DECLARED_SQL = "subsidies_json <> '[]'"  # an other subsidy declared on the entry (few)
 
 
 class LedgerEntry(Base):
@@ -138,6 +139,9 @@ class LedgerEntry(Base):
               postgresql_where=text(UNCONFIRMED_SQL), sqlite_where=text(UNCONFIRMED_SQL)),
         Index("ix_ledger_entry_open_dispute", "disputed_at",
               postgresql_where=text(OPEN_DISPUTE_SQL), sqlite_where=text(OPEN_DISPUTE_SQL)),
+        # the subsidy engine's declared other subsidies of a year (issue 10), without reading the year
+        Index("ix_ledger_entry_declared", "paid_at",
+              postgresql_where=text(DECLARED_SQL), sqlite_where=text(DECLARED_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

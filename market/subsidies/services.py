@@ -267,8 +267,8 @@ def _iter_year(year: int, params: Parameters | None = None, beneficiary_ids: Ite
     start, end = year_bounds(year)
     le, li, ev = LedgerEntry.__table__, Listing.__table__, LedgerEvent.__table__
     in_year = (le.c.paid_at >= start) & (le.c.paid_at < end)
-    if ids is None:
-        scope = in_year
+    if ids is None:  # SQLite: the refunds through the reverses_id index, not the year's through paid_at's
+        scope = (_unindexed(le.c.paid_at) >= start) & (_unindexed(le.c.paid_at) < end)
         reversed_ids = select(le.c.reverses_id).where(scope, le.c.reverses_id.is_not(None))
         timelines, groups = fact_timelines(), group_map()
     else:  # one sheet, estimate or entry page: only the facts of these beneficiaries and their counterparties
@@ -288,11 +288,9 @@ def _iter_year(year: int, params: Parameters | None = None, beneficiary_ids: Ite
     org_level = [d for d in declared if d.entry_id is None]
 
     added: dict[int, set[str]] = defaultdict(set)  # evidence attached after recording (events)
-    ev_rows = db.session.execute(
-        select(ev.c.entry_id, ev.c.doc_type).where(
-            ev.c.kind == EventKind.EVIDENCE_ADDED,
-            ev.c.entry_id.in_(select(le.c.id).where(scope | le.c.id.in_(reversed_ids))),
-        )
+    ev_rows = db.session.execute(  # from the (few) events to their entries
+        select(ev.c.entry_id, ev.c.doc_type).join(le, le.c.id == ev.c.entry_id)
+        .where(ev.c.kind == EventKind.EVIDENCE_ADDED, scope | le.c.id.in_(reversed_ids))
     )
     for entry_id, doc_type in ev_rows:
         added[entry_id].add(doc_type)
