@@ -30,6 +30,7 @@ from collections import defaultdict
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import repeat
 from operator import attrgetter
 from typing import NamedTuple
 
@@ -699,7 +700,11 @@ def _plain_group(judge: PlainJudge, group: PlainGroup, role: str, rule: Rule, fo
     verdict_of, class_at, steady_of, steady = judge.verdict_of, judge.class_at, judge.steady, judge._steady
     ben = e.payer_id if role == "payer" else e.payee_id
     ben_steady = steady_of(ben)
-    ben_class = ben_steady[2] if ben_steady is not None and min(group.paid_at) >= ben_steady[0] else None
+    first = min(group.paid_at)
+    ben_class = ben_steady[2] if ben_steady is not None and first >= ben_steady[0] else None
+    if ben_class is not None and _plain_group_at_once(judge, group, role, rule, found, ben_class, first, lines,
+                                                      exclusions, tally):
+        return
     known: dict[int, tuple[str, ...]] = {}  # counterparty's facts number -> reasons, with ben_class
     detail_of: dict[tuple[str, ...], str] = {}
     added, counted = ZERO, False
@@ -733,6 +738,53 @@ def _plain_group(judge: PlainJudge, group: PlainGroup, role: str, rule: Rule, fo
             counted = True
     if counted:
         tally.add(vid, added)  # type: ignore[arg-type]
+
+
+def _plain_group_at_once(judge: PlainJudge, group: PlainGroup, role: str, rule: Rule, found: tuple, ben_class: int,
+                         first: dt.datetime, lines: list[Line], exclusions: list[Exclusion], tally: Tally) -> bool:
+    """:func:`_plain_group` when every counterparty had one period since before the group's first payment
+    (the usual case): the members' facts numbers in one pass, one judgement per distinct number, and the
+    lines made column by column. False when that does not hold (the caller then goes member by member)."""
+    steady, steady_of = judge._steady, judge.steady
+    cps = group.counterparties
+    for other in set(cps).difference(steady):  # organisations not looked up yet
+        steady_of(other)
+    try:
+        classes = [c[2] if c[0] <= first else -1 for c in map(steady.__getitem__, cps)]  # type: ignore[index]
+    except TypeError:  # one without a single open-ended period
+        return False
+    if -1 in classes:
+        return False
+    e, version = group.entry, found[1]
+    fixed = (found[2], e.problems, e.reverses_incomplete, role)
+    verdicts: dict[int, tuple[str, ...]] = {}
+    for number in set(classes):
+        key = (*fixed, ben_class, number) if role == "payer" else (*fixed, number, ben_class)
+        reasons = judge.verdict_of.get(key)
+        if reasons is None:
+            at = classes.index(number)
+            reasons = judge.verdict_of[key] = judge.reasons(_member(e, role, cps[at], group.paid_at[at]), rule, version, role)
+        verdicts[number] = reasons
+    vid = version.id if version is not None else None
+    if len(verdicts) == 1 and not verdicts[classes[0]]:  # every member counts
+        lines.extend(map(Line, group.ids, group.refs, group.amounts, group.paid_at, repeat(vid)))
+        tally.add(vid, sum(group.amounts, ZERO))  # type: ignore[arg-type]
+        return True
+    details = {r: ("、".join(EVIDENCE_WORDS.get(m, m) for m in e.missing) if r and r[0] == "missing_evidence" else "")
+               for r in verdicts.values()}
+    added, counted = ZERO, False
+    for reasons, entry_id, ref, amount, paid_at in zip(map(verdicts.__getitem__, classes), group.ids, group.refs,
+                                                       group.amounts, group.paid_at, strict=True):
+        if reasons:
+            detail = details[reasons]
+            exclusions.append(Exclusion(entry_id, ref, amount, paid_at, reasons, detail, e.missing if detail else ()))
+        else:
+            lines.append(Line(entry_id, ref, amount, paid_at, vid))  # type: ignore[arg-type]
+            added += amount
+            counted = True
+    if counted:
+        tally.add(vid, added)  # type: ignore[arg-type]
+    return True
 
 
 def _member(e: PlainEntry, role: str, other: int, paid_at: dt.datetime) -> PlainEntry:

@@ -246,6 +246,15 @@ def test_the_plain_path_gives_the_general_rules_answer_on_a_generated_world(make
 
     monkeypatch.setattr(services, "compute_plain", plain_path)
     monkeypatch.setattr(services, "compute", general_path)
+    at_once = {True: 0, False: 0}  # groups judged at once / member by member (rules._plain_group)
+    real_at_once = rules._plain_group_at_once
+
+    def counted_at_once(*args, **kwargs):
+        done = real_at_once(*args, **kwargs)
+        at_once[done] += 1
+        return done
+
+    monkeypatch.setattr(rules, "_plain_group_at_once", counted_at_once)
     # a revision on 1 July (another rate and cap, narrower base and eligibility): dates decide versions
     old = '      - effective_from: 2026-01-01\n        rate: "0.50"'
     july = ('      - effective_from: 2026-07-01\n        rate: "0.40"\n        cap_cny: "300000.00"\n        period: year\n'
@@ -265,6 +274,7 @@ def test_the_plain_path_gives_the_general_rules_answer_on_a_generated_world(make
     used.update(plain=0, general=0)
     y26 = list(services.iter_year(2026))
     assert used["plain"] >= 3 and used["general"] >= 2, used  # both paths were taken
+    assert at_once[True] >= 3 and at_once[False] >= 1, at_once  # and both ways of judging a group
     assert sum(len(r.lines) for r in y26) > 50 and sum(len(r.exclusions) for r in y26) > 20
     assert any(r.choices for r in y26)  # best-of happened (general path) somewhere
 
