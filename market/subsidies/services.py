@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, String, case, func, literal, or_, select, text, true, type_coerce, union, union_all
+from sqlalchemy import String, case, func, literal, or_, select, text, true, type_coerce, union, union_all
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 from sqlalchemy.types import NullType
@@ -181,7 +181,6 @@ def _year_rows(le, li, year: int, params: Parameters, ids: list[int] | None):
             .order_by(func.coalesce(org.c.ref, org.c.uscc), rows.c.ben, rows.c.paid_at, rows.c.id))
 
 
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 SEP = "\x1f"  # between the members of a group in SQLite's group_concat (a control character no ref holds)
 
 
@@ -216,9 +215,9 @@ def _year_groups(le, li, year: int, params: Parameters):
     if db.engine.dialect.name == "postgresql":
         def members(column):
             return type_coerce(func.array_agg(column), NullType())
-        # times as microseconds since the epoch: the driver reads integers five times faster than timestamps
+        # times as ISO text in UTC: Python parses that eight times faster than the driver makes timestamps
         amounts = members(rows.c.amount_cny)
-        times = members(func.floor(func.extract("epoch", rows.c.paid_at) * 1_000_000).cast(BigInteger))
+        times = members(func.timezone("UTC", rows.c.paid_at).cast(String).concat("+00:00"))
     else:
         def members(column):
             return func.group_concat(column, SEP)
@@ -389,6 +388,7 @@ def _grouped(year: int, params: Parameters, originals: dict, per_entry: dict, or
         # that compiling it (JIT) costs; for this transaction only
         db.session.execute(text("SET LOCAL work_mem = '64MB'"))
         db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(text("SET LOCAL DateStyle = 'ISO'"))  # the members' times as ISO text
     stream = _stream(_year_groups(le, li, year, params))
     memo: dict = {}
     sqlite = db.engine.dialect.name == "sqlite"
@@ -399,7 +399,7 @@ def _grouped(year: int, params: Parameters, originals: dict, per_entry: dict, or
         if sqlite:
             return (list(map(int, ids.split(SEP))), refs.split(SEP), list(map(Decimal, amounts.split(SEP))),
                     list(map(dt.datetime.fromisoformat, times.split(SEP))), list(map(int, cps.split(SEP))))
-        return ids, refs, amounts, [EPOCH + dt.timedelta(microseconds=t) for t in times], cps
+        return ids, refs, amounts, list(map(dt.datetime.fromisoformat, times)), cps
 
     def items(ben: int, rows: list[tuple]) -> list[PlainEntry | PlainGroup] | None:
         out: list[PlainEntry | PlainGroup] = []
