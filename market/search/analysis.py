@@ -71,6 +71,7 @@ def add_words(words) -> None:
             added = True
     if added:
         _BLOCKS.clear()  # the dictionary changed: blocks may split differently now
+        _KEPT.clear()
 
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -194,6 +195,38 @@ def _block_words(block: str) -> tuple[tuple[str, bool], ...]:
             _BLOCKS.clear()
         _BLOCKS[block] = got
     return got
+
+
+_KEPT: dict[str, tuple[str, ...]] = {}  # per block, the words that are not stop words
+
+
+def jieba_words(text: str) -> list[str]:
+    """The words :class:`JiebaTokenizer` yields for ``text`` (stop words removed), in order:
+    what the index writer counts, without a Token per word (``build.PartWriter``)."""
+    import jieba
+
+    init_jieba()
+    out: list[str] = []
+    for block in jieba.re_han_default.findall(text):
+        got = _KEPT.get(block)
+        if got is None:
+            got = tuple(w for w, stopped in _block_words(block) if not stopped)
+            if len(_KEPT) >= _BLOCKS_MAX:
+                _KEPT.clear()
+            _KEPT[block] = got
+        out.extend(got)
+    return out
+
+
+def pinyin_positions(value: str) -> list[tuple[str, int]]:
+    """(syllable, position) as :class:`PinyinTokenizer` yields them (``|`` leaves a gap)."""
+    out: list[tuple[str, int]] = []
+    pos = 0
+    for piece in value.split():
+        if piece != "|":
+            out.append((piece, pos))
+        pos += 1
+    return out
 
 
 _stems: dict[str, str] = {}

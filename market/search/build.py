@@ -17,19 +17,21 @@ analysis while the second core waited.
 from __future__ import annotations
 
 import logging
-import marshal
 import multiprocessing
 import os
+from array import array
+from collections import Counter
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from whoosh import index as windex
-from whoosh.util.numeric import byte_to_length
-from whoosh.writing import PostingPool, SegmentWriter
+from whoosh.system import pack_uint
+from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.writing import SegmentWriter
 
 from . import fast
-from .analysis import PINYIN_FIELDS, TEXT_FIELDS
+from .analysis import PINYIN_FIELDS, TEXT_FIELDS, bigram_tokens, jieba_words, pinyin_positions
 
 log = logging.getLogger(__name__)
 
@@ -39,98 +41,216 @@ PART_DOCS = 25_000  # listings per segment at most (bounds each writer's memory)
 MIN_PART_DOCS = 5_000  # a smaller collection stays one segment, whatever ``procs`` (as Whoosh would write it)
 
 
-class _Lengths:
-    """A segment's per-document field lengths, read once per field instead of once per posting
-    (Whoosh's writer asks for the length of every posting it writes)."""
-
-    def __init__(self, pdr):
-        self._pdr = pdr
-        self._n = pdr.doc_count_all()
-        self._cache: dict[str, list[int]] = {}
-
-    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
-        got = self._cache.get(fieldname)
-        if got is None:
-            from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-
-            col = self._pdr._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-            if col is None:
-                got = [default] * self._n
-            else:
-                got = [byte_to_length(b) if b else default for b in (col[i] for i in range(self._n))]
-            self._cache[fieldname] = got
-        return got[docnum]
-
-    def __getattr__(self, name):
-        return getattr(self._pdr, name)
-
-
-class _Pool(PostingPool):
-    """Whoosh's posting pool, spilling sorted runs with ``marshal`` in batches of 20,000 postings
-    instead of one ``pickle.dump`` + ``pickle.load`` per posting (a quarter of a rebuild's time
-    when the pool exceeds ``limitmb``), and a leaner ``add``."""
-
-    BATCH = 20_000
-
-    def add(self, item):
-        self.current.append(item)
-        self.currentsize += 160 + 2 * len(item[1]) + len(item[4] or b"")
-        if self.currentsize > self.limit:
-            self.save()
-
-    def _write_run(self, f, items):
-        batch = []
-
-        def flush():
-            blob = marshal.dumps(batch)
-            f.write(len(blob).to_bytes(8, "little"))
-            f.write(blob)
-
-        for item in items:
-            batch.append(item)
-            if len(batch) >= self.BATCH:
-                flush()
-                batch = []
-        if batch:
-            flush()
-        f.close()
-
-    def _read_run(self, path):
-        f = self._open_run(path)  # a raw file: one read per batch, not marshal.load's many small ones
-        try:
-            while True:
-                head = f.read(8)
-                if len(head) < 8:
-                    return
-                size = int.from_bytes(head, "little")
-                blob = bytearray()
-                while len(blob) < size:
-                    chunk = f.read(size - len(blob))
-                    if not chunk:
-                        raise EOFError(f"truncated posting run {path}")
-                    blob += chunk
-                yield from marshal.loads(bytes(blob))
-        finally:
-            f.close()
-            self._remove_run(path)
-
-
 class PartWriter(SegmentWriter):
-    """A segment writer for one part of a rebuild (no index lock: the parent holds it)."""
+    """A segment writer for one part of a rebuild (no index lock: the parent holds it) that keeps
+    each term's postings in memory instead of Whoosh's posting pool.
 
-    def __init__(self, ix, limitmb: int):
+    Whoosh's ``add_document`` makes a Token per word, a ``(field, term, doc, weight, value)`` tuple
+    per posting for its pool, sorts them all (spilling runs to disk beyond ``limitmb``), merges the
+    runs back and hands the postings one by one to the codec, asking for each posting's field
+    length. Here the documents arrive in document order, so a term's postings are already sorted:
+    they are appended to arrays per (field, term), the text fields are analysed without Token
+    objects (``analysis.jieba_words``, ``bigram_tokens``, ``pinyin_positions``: the same terms,
+    frequencies and positions) and each block of 128 postings goes to the codec at once, with the
+    same statistics ``add_posting`` would have kept. The files are byte for byte those Whoosh's own
+    writer makes (tested), and the segment's posting arrays for the readers come from memory too
+    (:meth:`export`) instead of being decoded back from the blocks just written.
+    """
+
+    def __init__(self, ix, limitmb: int = 128):
         super().__init__(ix, _lk=False, limitmb=limitmb)
-        self.pool = _Pool(self._tempstorage, self.newsegment, limitmb=limitmb)
-        self.pool.fieldnames = set(self.schema.names())
+        from whoosh.formats import Frequency, Positions
+
+        from .analysis import BigramTokenizer, JiebaTokenizer, PinyinTokenizer
+
+        self._plan: dict[str, str] = {}
+        for name, field in self.schema.items():
+            if field.vector or field.separate_spelling():
+                raise ValueError(f"field {name!r}: term vectors and spelling are not supported here")
+            fmt, ana = field.format, getattr(field, "analyzer", None)
+            kind = "generic"
+            if fmt is not None and fmt.field_boost == 1.0:
+                if type(fmt) is Frequency and isinstance(ana, JiebaTokenizer):
+                    kind = "jieba"
+                elif type(fmt) is Positions and isinstance(ana, BigramTokenizer):
+                    kind = "bigram"
+                elif type(fmt) is Positions and isinstance(ana, PinyinTokenizer):
+                    kind = "pinyin"
+            self._plan[name] = kind
+        # per field: {term (str for analysed text, bytes otherwise): [doc ids, weights, values, positions]}
+        self._terms: dict[str, dict[Any, list]] = {name: {} for name in self.schema.names()}
+        self._lengths: dict[str, list[int]] = {}  # per field and document: the length Whoosh stores
+        self._encoded: dict[tuple, tuple] = {}  # positions -> (the same tuple, Positions.encode)
+
+    def add_document(self, **fields):
+        self._check_state()
+        schema = self.schema
+        names = sorted(fields)
+        if any(name.startswith("_") for name in names):
+            raise ValueError("boosts and custom stored values are not supported by PartWriter")
+        self._check_fields(schema, names)
+        docnum = self.docnum
+        perdoc = self.perdocwriter
+        perdoc.start_doc(docnum)
+        try:
+            for name in names:
+                value = fields[name]
+                if value is None:
+                    continue
+                field = schema[name]
+                length = self._index(name, field, value, docnum) if field.indexed else 0
+                perdoc.add_field(name, field, value if field.stored else None, length)
+                column = field.column_type
+                if column:
+                    perdoc.add_column_value(name, column, field.to_column_value(value))
+        except Exception:
+            perdoc.cancel_doc()
+            raise
+        perdoc.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def _index(self, name: str, field, value, docnum: int) -> int:
+        """Add one field of one document to the postings; returns its length (Whoosh's)."""
+        terms = self._terms[name]
+        kind = self._plan[name]
+        if kind == "jieba":
+            words = jieba_words(value)
+            for word, freq in Counter(words).items():
+                t = terms.get(word)
+                if t is None:
+                    t = terms[word] = [array("I"), array("f"), [], None]
+                t[0].append(docnum)
+                t[1].append(freq)
+                t[2].append(_FREQ_BYTES[freq] if freq < len(_FREQ_BYTES) else pack_uint(freq))
+            length = len(words)
+        elif kind in ("bigram", "pinyin"):
+            poses: dict[str, list[int]] = {}
+            if kind == "bigram":
+                pairs = enumerate(bigram_tokens(value))
+                for pos, word in pairs:
+                    got = poses.get(word)
+                    if got is None:
+                        poses[word] = [pos]
+                    else:
+                        got.append(pos)
+            else:
+                for word, pos in pinyin_positions(value):
+                    got = poses.get(word)
+                    if got is None:
+                        poses[word] = [pos]
+                    else:
+                        got.append(pos)
+            encoded = self._encoded
+            encode = field.format.encode
+            length = 0
+            for word, plist in poses.items():
+                key = tuple(plist)
+                enc = encoded.get(key)
+                if enc is None:
+                    enc = (key, encode(plist))
+                    if len(encoded) < 500_000:
+                        encoded[key] = enc
+                t = terms.get(word)
+                if t is None:
+                    t = terms[word] = [array("I"), array("f"), [], []]
+                t[0].append(docnum)
+                t[1].append(len(plist))
+                t[2].append(enc[1])
+                t[3].append(enc[0])
+                length += len(plist)
+        else:
+            length = 0
+            scorable = field.scorable
+            for btext, freq, weight, vbytes in field.index(value):
+                t = terms.get(btext)
+                if t is None:
+                    t = terms[btext] = [array("I"), array("f"), [], None]
+                t[0].append(docnum)
+                t[1].append(weight * 1.0)
+                t[2].append(vbytes)
+                if scorable:
+                    length += freq
+        if length:
+            lengths = self._lengths.setdefault(name, [])
+            if len(lengths) < docnum:
+                lengths.extend([0] * (docnum - len(lengths)))
+            lengths.append(byte_to_length(length_to_byte(length)))
+        return length
+
+    @staticmethod
+    def _sorted(terms: dict) -> list[tuple[bytes, list]]:
+        """Terms in the order Whoosh writes them: by their UTF-8 bytes."""
+        return sorted(((w.encode("utf-8") if isinstance(w, str) else w), t) for w, t in terms.items())
 
     def _flush_segment(self):
         self.perdocwriter.close()
-        pdr = self.per_document_reader() if self.codec.length_stats else None
-        postings = self.pool.iter_postings()
-        self.fieldwriter.add_postings(self.schema, _Lengths(pdr) if pdr else None, postings)
-        self.fieldwriter.close()
-        if pdr:
-            pdr.close()
+        fw = self.fieldwriter
+        block = self.codec._blocklimit
+        for name in sorted(self._terms):
+            terms = self._terms[name]
+            if not terms:
+                continue
+            lengths = self._lengths.get(name, ())
+            nlen = len(lengths)
+            fw.start_field(name, self.schema[name])
+            for btext, (ids, weights, values, _p) in self._sorted(terms):
+                fw.start_term(btext)
+                pw = fw._postwriter
+                n = len(ids)
+                for s in range(0, n, block):
+                    e = min(s + block, n)
+                    # what W3PostingsWriter.add_posting would have gathered for this block
+                    pw._ids = ids[s:e]
+                    pw._weights = ws = weights[s:e]
+                    pw._values = [v for v in values[s:e] if v]
+                    top = max(ws)
+                    pw._maxweight = top if top > 0 else 0
+                    ls = [x for x in (lengths[d] if d < nlen else 0 for d in pw._ids) if x]
+                    pw._minlength = min(ls) if ls else None
+                    pw._maxlength = max(ls) if ls else 0
+                    if e < n:  # a full block with more to come (the last one is written by finish_term)
+                        pw._write_block()
+                fw.finish_term()
+            fw.finish_field()
+        fw.close()
+
+    def export(self, folder: str, segment, fields, min_df: int | None = None) -> int:
+        """Write the segment's posting arrays (``fast.export_segment``'s files) from memory."""
+        import os
+
+        import numpy as np
+
+        min_df = fast.EXPORT_MIN_DF if min_df is None else min_df
+        directory: dict[str, dict[str, tuple[int, int, int, int]]] = {}
+        ids_out, ws_out, keys_out = [], [], []
+        n_i = n_p = count = 0
+        for field in fields:
+            if field not in self.schema:
+                continue
+            with_pos = self.schema[field].format.supports("positions")
+            entries: dict[str, tuple[int, int, int, int]] = {}
+            for btext, (ids, weights, _v, poses) in self._sorted(self._terms.get(field, {})):
+                if len(ids) < min_df:
+                    continue
+                i = np.frombuffer(ids, dtype=np.uint32).astype(np.int32)
+                ids_out.append(i)
+                ws_out.append(np.frombuffer(weights, dtype=np.float32).copy())
+                p0 = n_p
+                if with_pos:
+                    counts = np.fromiter((len(p) for p in poses), dtype=np.int64, count=len(poses))
+                    flat = np.fromiter((x for p in poses for x in p), dtype=np.int64, count=int(counts.sum()))
+                    keys_out.append((np.repeat(i.astype(np.int64), counts) << 32) | flat)
+                    n_p += len(flat)
+                entries[btext.decode("utf-8")] = (n_i, n_i + len(i), p0, n_p)
+                n_i += len(i)
+                count += 1
+            directory[field] = entries
+        fast.save_side(os.path.join(folder, fast.SIDE_DIR, segment.segment_id()), directory, ids_out, ws_out, keys_out)
+        return count
+
+
+_FREQ_BYTES = [pack_uint(i) for i in range(64)]
 
 
 def parts(ids: list[int], procs: int) -> list[tuple[int, int]]:
@@ -170,10 +290,10 @@ def write_part(session, index_dir: str, lo: int, hi: int, limitmb: int) -> tuple
             writer._close_segment()
             return None, mined, 0
         segment = writer._finalize_segment()
+        writer.export(ix.storage.folder, segment, SCORED_FIELDS)
     except BaseException:
         writer._close_segment()
         raise
-    fast.export_segment(ix.storage, ix.schema, segment, SCORED_FIELDS)
     return segment, mined, count
 
 
