@@ -70,8 +70,18 @@ def add_words(words) -> None:
             jieba.add_word(w, 2000)
             added = True
     if added:
+        global _version
         _BLOCKS.clear()  # the dictionary changed: blocks may split differently now
         _KEPT.clear()
+        _version += 1
+
+
+_version = 0
+
+
+def dictionary_version() -> int:
+    """Changes whenever :func:`add_words` teaches jieba a word (caches of cut text key on it)."""
+    return _version
 
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -215,17 +225,6 @@ def jieba_words(text: str) -> list[str]:
                 _KEPT.clear()
             _KEPT[block] = got
         out.extend(got)
-    return out
-
-
-def pinyin_positions(value: str) -> list[tuple[str, int]]:
-    """(syllable, position) as :class:`PinyinTokenizer` yields them (``|`` leaves a gap)."""
-    out: list[tuple[str, int]] = []
-    pos = 0
-    for piece in value.split():
-        if piece != "|":
-            out.append((piece, pos))
-        pos += 1
     return out
 
 

@@ -21,6 +21,7 @@ import multiprocessing
 import os
 from array import array
 from collections import Counter
+from itertools import repeat
 from typing import Any
 
 from sqlalchemy import select
@@ -31,7 +32,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 from . import fast
-from .analysis import PINYIN_FIELDS, TEXT_FIELDS, bigram_tokens, jieba_words, pinyin_positions
+from .analysis import PINYIN_FIELDS, TEXT_FIELDS, bigram_tokens, jieba_words
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +49,15 @@ class PartWriter(SegmentWriter):
     Whoosh's ``add_document`` makes a Token per word, a ``(field, term, doc, weight, value)`` tuple
     per posting for its pool, sorts them all (spilling runs to disk beyond ``limitmb``), merges the
     runs back and hands the postings one by one to the codec, asking for each posting's field
-    length. Here the documents arrive in document order, so a term's postings are already sorted:
-    they are appended to arrays per (field, term), the text fields are analysed without Token
-    objects (``analysis.jieba_words``, ``bigram_tokens``, ``pinyin_positions``: the same terms,
-    frequencies and positions) and each block of 128 postings goes to the codec at once, with the
-    same statistics ``add_posting`` would have kept. The files are byte for byte those Whoosh's own
-    writer makes (tested), and the segment's posting arrays for the readers come from memory too
-    (:meth:`export`) instead of being decoded back from the blocks just written.
+    length. Here the documents arrive in document order: each field's postings are appended to
+    flat arrays (term id, document, weight; positions), the text fields analysed without Token
+    objects (``analysis.jieba_words``, ``bigram_tokens``, the pinyin split on spaces: the same
+    terms, frequencies and positions); at the end one stable sort by term id groups them, terms go
+    out in Whoosh's order and each block of 128 postings goes to the codec at once, with the
+    statistics ``add_posting`` would have kept. A reader sees exactly what Whoosh's own writer
+    makes (terms, statistics, blocks, postings, stored fields, lengths: tested); only the block
+    pickles are smaller, as equal position encodings are one shared object. The segment's posting
+    arrays for the readers come from memory too (:meth:`export`), not decoded back from the blocks.
     """
 
     def __init__(self, ix, limitmb: int = 128):
@@ -77,10 +80,10 @@ class PartWriter(SegmentWriter):
                 elif type(fmt) is Positions and isinstance(ana, PinyinTokenizer):
                     kind = "pinyin"
             self._plan[name] = kind
-        # per field: {term (str for analysed text, bytes otherwise): [doc ids, weights, values, positions]}
-        self._terms: dict[str, dict[Any, list]] = {name: {} for name in self.schema.names()}
-        self._lengths: dict[str, list[int]] = {}  # per field and document: the length Whoosh stores
+        self._fields = {name: _Postings(self._plan[name]) for name in self.schema.names()}
+        self._lengths: dict[str, array] = {}  # per field and document: the length Whoosh stores
         self._encoded: dict[tuple, tuple] = {}  # positions -> (the same tuple, Positions.encode)
+        self._views: dict[str, tuple] = {}
 
     def add_document(self, **fields):
         self._check_state()
@@ -110,106 +113,138 @@ class PartWriter(SegmentWriter):
         self._added = True
         self.docnum += 1
 
+    def _encode(self, key: tuple, encode) -> tuple:
+        enc = (key, encode(list(key)))
+        if len(self._encoded) < 500_000:
+            self._encoded[key] = enc
+        return enc
+
     def _index(self, name: str, field, value, docnum: int) -> int:
         """Add one field of one document to the postings; returns its length (Whoosh's)."""
-        terms = self._terms[name]
-        kind = self._plan[name]
+        post = self._fields[name]
+        vocab = post.vocab
+        add_term = vocab.setdefault
+        kind = post.kind
         if kind == "jieba":
             words = jieba_words(value)
-            for word, freq in Counter(words).items():
-                t = terms.get(word)
-                if t is None:
-                    t = terms[word] = [array("I"), array("f"), [], None]
-                t[0].append(docnum)
-                t[1].append(freq)
-                t[2].append(_FREQ_BYTES[freq] if freq < len(_FREQ_BYTES) else pack_uint(freq))
+            counts = Counter(words)
+            post.tids.extend([add_term(w, len(vocab)) for w in counts])
+            post.weights.extend(counts.values())
+            post.docs.extend(repeat(docnum, len(counts)))
             length = len(words)
         elif kind in ("bigram", "pinyin"):
-            poses: dict[str, list[int]] = {}
+            where: dict[str, list[int]] = {}
             if kind == "bigram":
-                pairs = enumerate(bigram_tokens(value))
-                for pos, word in pairs:
-                    got = poses.get(word)
+                toks = bigram_tokens(value)
+                length = len(toks)
+                for pos, word in enumerate(toks):
+                    got = where.get(word)
                     if got is None:
-                        poses[word] = [pos]
+                        where[word] = [pos]
                     else:
                         got.append(pos)
             else:
-                for word, pos in pinyin_positions(value):
-                    got = poses.get(word)
+                length = 0
+                for pos, word in enumerate(value.split()):
+                    if word == "|":  # PinyinTokenizer: a position gap between two runs
+                        continue
+                    length += 1
+                    got = where.get(word)
                     if got is None:
-                        poses[word] = [pos]
+                        where[word] = [pos]
                     else:
                         got.append(pos)
-            encoded = self._encoded
-            encode = field.format.encode
-            length = 0
-            for word, plist in poses.items():
-                key = tuple(plist)
-                enc = encoded.get(key)
-                if enc is None:
-                    enc = (key, encode(plist))
-                    if len(encoded) < 500_000:
-                        encoded[key] = enc
-                t = terms.get(word)
-                if t is None:
-                    t = terms[word] = [array("I"), array("f"), [], []]
-                t[0].append(docnum)
-                t[1].append(len(plist))
-                t[2].append(enc[1])
-                t[3].append(enc[0])
-                length += len(plist)
+            known, encode = self._encoded.get, field.format.encode
+            post.poses.extend([known(k) or self._encode(k, encode) for k in map(tuple, where.values())])
+            post.tids.extend([add_term(w, len(vocab)) for w in where])
+            post.weights.extend(map(len, where.values()))
+            post.docs.extend(repeat(docnum, len(where)))
         else:
             length = 0
             scorable = field.scorable
             for btext, freq, weight, vbytes in field.index(value):
-                t = terms.get(btext)
-                if t is None:
-                    t = terms[btext] = [array("I"), array("f"), [], None]
-                t[0].append(docnum)
-                t[1].append(weight * 1.0)
-                t[2].append(vbytes)
+                post.tids.append(add_term(btext, len(vocab)))
+                post.docs.append(docnum)
+                post.weights.append(weight * 1.0)
+                post.values.append(vbytes)
                 if scorable:
                     length += freq
         if length:
-            lengths = self._lengths.setdefault(name, [])
+            lengths = self._lengths.get(name)
+            if lengths is None:
+                lengths = self._lengths[name] = array("I")
             if len(lengths) < docnum:
-                lengths.extend([0] * (docnum - len(lengths)))
+                lengths.extend(repeat(0, docnum - len(lengths)))
             lengths.append(byte_to_length(length_to_byte(length)))
         return length
 
-    @staticmethod
-    def _sorted(terms: dict) -> list[tuple[bytes, list]]:
-        """Terms in the order Whoosh writes them: by their UTF-8 bytes."""
-        return sorted(((w.encode("utf-8") if isinstance(w, str) else w), t) for w, t in terms.items())
+    def _view(self, name: str):
+        """One field's postings grouped by term, terms in the order Whoosh writes them (by their
+        UTF-8 bytes), each term's postings in document order (a stable sort of the term ids)."""
+        import numpy as np
+
+        got = self._views.get(name)
+        if got is not None:
+            return got
+        post = self._fields[name]
+        if not post.vocab:
+            return None
+        tids = np.frombuffer(post.tids, dtype=np.uint32)
+        order = np.argsort(tids, kind="stable")
+        starts = np.concatenate(([0], np.cumsum(np.bincount(tids, minlength=len(post.vocab))))).tolist()
+        docs_np = np.frombuffer(post.docs, dtype=np.uint32)[order]
+        w_np = np.frombuffer(post.weights, dtype=np.float32)[order]
+        docs, weights = array("I"), array("f")
+        docs.frombytes(docs_np.tobytes())
+        weights.frombytes(w_np.tobytes())
+        lengths = np.frombuffer(self._lengths[name], dtype=np.uint32) if name in self._lengths else None
+        if lengths is not None and len(lengths) < self.docnum:
+            lengths = np.concatenate((lengths, np.zeros(self.docnum - len(lengths), dtype=np.uint32)))
+        lens = lengths[docs_np].tolist() if lengths is not None else [0] * len(docs_np)
+        rank = order.tolist()
+        if post.kind == "jieba":
+            freq_bytes = [pack_uint(i) for i in range(int(w_np.max()) + 1)]
+            values = [freq_bytes[int(w)] for w in w_np.tolist()]
+            poses = None
+        elif post.poses is not None:
+            poses = [post.poses[i] for i in rank]
+            values = [p[1] for p in poses]
+        else:
+            values = [post.values[i] for i in rank]
+            poses = None
+        terms = sorted(((w.encode("utf-8") if isinstance(w, str) else w), tid) for w, tid in post.vocab.items())
+        got = (terms, starts, docs, weights, values, lens, docs_np, w_np, poses)
+        self._views[name] = got
+        return got
 
     def _flush_segment(self):
         self.perdocwriter.close()
         fw = self.fieldwriter
         block = self.codec._blocklimit
-        for name in sorted(self._terms):
-            terms = self._terms[name]
-            if not terms:
+        for name in sorted(self._fields):
+            view = self._view(name)
+            if view is None:
                 continue
-            lengths = self._lengths.get(name, ())
-            nlen = len(lengths)
+            terms, starts, docs, weights, values, lens, _d, _w, _p = view
             fw.start_field(name, self.schema[name])
-            for btext, (ids, weights, values, _p) in self._sorted(terms):
+            for btext, tid in terms:
                 fw.start_term(btext)
                 pw = fw._postwriter
-                n = len(ids)
-                for s in range(0, n, block):
-                    e = min(s + block, n)
+                first, end = starts[tid], starts[tid + 1]
+                for s in range(first, end, block):
+                    e = min(s + block, end)
                     # what W3PostingsWriter.add_posting would have gathered for this block
-                    pw._ids = ids[s:e]
+                    pw._ids = docs[s:e]
                     pw._weights = ws = weights[s:e]
                     pw._values = [v for v in values[s:e] if v]
                     top = max(ws)
                     pw._maxweight = top if top > 0 else 0
-                    ls = [x for x in (lengths[d] if d < nlen else 0 for d in pw._ids) if x]
+                    ls = lens[s:e]
+                    if not min(ls):
+                        ls = [x for x in ls if x]
                     pw._minlength = min(ls) if ls else None
                     pw._maxlength = max(ls) if ls else 0
-                    if e < n:  # a full block with more to come (the last one is written by finish_term)
+                    if e < end:  # a full block with more to come (the last one is written by finish_term)
                         pw._write_block()
                 fw.finish_term()
             fw.finish_field()
@@ -218,6 +253,7 @@ class PartWriter(SegmentWriter):
     def export(self, folder: str, segment, fields, min_df: int | None = None) -> int:
         """Write the segment's posting arrays (``fast.export_segment``'s files) from memory."""
         import os
+        from itertools import chain
 
         import numpy as np
 
@@ -230,16 +266,20 @@ class PartWriter(SegmentWriter):
                 continue
             with_pos = self.schema[field].format.supports("positions")
             entries: dict[str, tuple[int, int, int, int]] = {}
-            for btext, (ids, weights, _v, poses) in self._sorted(self._terms.get(field, {})):
-                if len(ids) < min_df:
+            view = self._view(field)
+            for btext, tid in view[0] if view else ():
+                _t, starts, _d, _w, _v, _l, docs_np, w_np, poses = view
+                s, e = starts[tid], starts[tid + 1]
+                if e - s < min_df:
                     continue
-                i = np.frombuffer(ids, dtype=np.uint32).astype(np.int32)
+                i = docs_np[s:e].astype(np.int32)
                 ids_out.append(i)
-                ws_out.append(np.frombuffer(weights, dtype=np.float32).copy())
+                ws_out.append(w_np[s:e])
                 p0 = n_p
                 if with_pos:
-                    counts = np.fromiter((len(p) for p in poses), dtype=np.int64, count=len(poses))
-                    flat = np.fromiter((x for p in poses for x in p), dtype=np.int64, count=int(counts.sum()))
+                    counts = w_np[s:e].astype(np.int64)  # a posting's weight is its number of positions
+                    flat = np.fromiter(chain.from_iterable(p[0] for p in poses[s:e]), dtype=np.int64,
+                                       count=int(counts.sum()))
                     keys_out.append((np.repeat(i.astype(np.int64), counts) << 32) | flat)
                     n_p += len(flat)
                 entries[btext.decode("utf-8")] = (n_i, n_i + len(i), p0, n_p)
@@ -250,7 +290,18 @@ class PartWriter(SegmentWriter):
         return count
 
 
-_FREQ_BYTES = [pack_uint(i) for i in range(64)]
+class _Postings:
+    """One field's postings as they come, in document order: per posting its term id, document,
+    weight and value (or, for positional text fields, its positions and their encoding)."""
+
+    __slots__ = ("kind", "vocab", "tids", "docs", "weights", "values", "poses")
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.vocab: dict[Any, int] = {}  # term (str for analysed text, bytes otherwise) -> term id
+        self.tids, self.docs, self.weights = array("I"), array("I"), array("f")
+        self.values: list[bytes] = []  # generic fields
+        self.poses: list[tuple] | None = [] if kind in ("bigram", "pinyin") else None  # (positions, encoded)
 
 
 def parts(ids: list[int], procs: int) -> list[tuple[int, int]]:
