@@ -24,6 +24,7 @@ from collections import Counter
 from itertools import repeat
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from whoosh import index as windex
@@ -181,8 +182,6 @@ class PartWriter(SegmentWriter):
     def _view(self, name: str):
         """One field's postings grouped by term, terms in the order Whoosh writes them (by their
         UTF-8 bytes), each term's postings in document order (a stable sort of the term ids)."""
-        import numpy as np
-
         got = self._views.get(name)
         if got is not None:
             return got
@@ -200,20 +199,31 @@ class PartWriter(SegmentWriter):
         lengths = np.frombuffer(self._lengths[name], dtype=np.uint32) if name in self._lengths else None
         if lengths is not None and len(lengths) < self.docnum:
             lengths = np.concatenate((lengths, np.zeros(self.docnum - len(lengths), dtype=np.uint32)))
-        lens = lengths[docs_np].tolist() if lengths is not None else [0] * len(docs_np)
-        rank = order.tolist()
+        lens = lengths[docs_np] if lengths is not None else np.zeros(len(docs_np), dtype=np.uint32)
         if post.kind == "jieba":
-            freq_bytes = [pack_uint(i) for i in range(int(w_np.max()) + 1)]
-            values = [freq_bytes[int(w)] for w in w_np.tolist()]
+            freq_bytes = np.empty(int(w_np.max()) + 1, dtype=object)
+            freq_bytes[:] = [pack_uint(i) for i in range(len(freq_bytes))]
+            values = freq_bytes[w_np.astype(np.int64)]
             poses = None
         elif post.poses is not None:
-            poses = [post.poses[i] for i in rank]
-            values = [p[1] for p in poses]
+            poses = np.fromiter(post.poses, dtype=object, count=len(post.poses))[order]
+            values = np.fromiter((p[1] for p in poses), dtype=object, count=len(poses))
         else:
-            values = [post.values[i] for i in rank]
+            values = np.fromiter(post.values, dtype=object, count=len(post.values))[order]
             poses = None
         terms = sorted(((w.encode("utf-8") if isinstance(w, str) else w), tid) for w, tid in post.vocab.items())
-        got = (terms, starts, docs, weights, values, lens, docs_np, w_np, poses)
+        # every block's statistics at once: blocks of ``block`` postings from each term's first
+        block = self.codec._blocklimit
+        firsts = np.asarray(starts[:-1], dtype=np.int64)
+        nblocks = -(-(np.asarray(starts[1:], dtype=np.int64) - firsts) // block)
+        bstarts = np.repeat(firsts, nblocks) + block * (
+            np.arange(int(nblocks.sum())) - np.repeat(np.cumsum(nblocks) - nblocks, nblocks))
+        top = np.maximum.reduceat(w_np, bstarts).tolist() if len(bstarts) else []
+        nz = np.where(lens > 0, lens, np.iinfo(np.uint32).max)
+        low = np.minimum.reduceat(nz, bstarts).tolist() if len(bstarts) else []
+        high = np.maximum.reduceat(lens, bstarts).tolist() if len(bstarts) else []
+        stats = dict(zip(bstarts.tolist(), zip(top, low, high, strict=True), strict=True))
+        got = (terms, starts, docs, weights, values.tolist(), stats, docs_np, w_np, poses)
         self._views[name] = got
         return got
 
@@ -221,11 +231,12 @@ class PartWriter(SegmentWriter):
         self.perdocwriter.close()
         fw = self.fieldwriter
         block = self.codec._blocklimit
+        none = np.iinfo(np.uint32).max
         for name in sorted(self._fields):
             view = self._view(name)
             if view is None:
                 continue
-            terms, starts, docs, weights, values, lens, _d, _w, _p = view
+            terms, starts, docs, weights, values, stats, _d, _w, _p = view
             fw.start_field(name, self.schema[name])
             for btext, tid in terms:
                 fw.start_term(btext)
@@ -235,15 +246,12 @@ class PartWriter(SegmentWriter):
                     e = min(s + block, end)
                     # what W3PostingsWriter.add_posting would have gathered for this block
                     pw._ids = docs[s:e]
-                    pw._weights = ws = weights[s:e]
+                    pw._weights = weights[s:e]
                     pw._values = [v for v in values[s:e] if v]
-                    top = max(ws)
+                    top, low, high = stats[s]
                     pw._maxweight = top if top > 0 else 0
-                    ls = lens[s:e]
-                    if not min(ls):
-                        ls = [x for x in ls if x]
-                    pw._minlength = min(ls) if ls else None
-                    pw._maxlength = max(ls) if ls else 0
+                    pw._minlength = None if low == none else low
+                    pw._maxlength = high
                     if e < end:  # a full block with more to come (the last one is written by finish_term)
                         pw._write_block()
                 fw.finish_term()
@@ -254,8 +262,6 @@ class PartWriter(SegmentWriter):
         """Write the segment's posting arrays (``fast.export_segment``'s files) from memory."""
         import os
         from itertools import chain
-
-        import numpy as np
 
         min_df = fast.EXPORT_MIN_DF if min_df is None else min_df
         directory: dict[str, dict[str, tuple[int, int, int, int]]] = {}
