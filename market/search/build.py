@@ -3,15 +3,18 @@
 A full rebuild (``services.reindex``) splits the published listings by id into parts; each part
 becomes one Whoosh segment, written by its own process (``fork``: the worker reads its rows from
 the database itself with one streaming query, builds the documents, analyses them and writes the
-segment), then ``fast.export_segment`` writes the segment's posting arrays for the readers. The
+segment), then writes the segment's posting arrays for the readers from memory. The
 parent commits the table of contents listing every part's segment. With ``procs=1`` the parts
 are written one after the other in the calling process.
 
-Measured in BENCHMARKS.md ("Indexing at 100,000 listings"): what cost the time before was the
-posting pool spilling every posting to disk through pickle and reading it back, a field-length
-look-up per posting while writing, and jieba cutting every block of text (now cached per block,
-``analysis.JiebaTokenizer``); and a single process doing the database, the documents and the
-analysis while the second core waited.
+Measured in BENCHMARKS.md ("Search at 100,000 listings: unseen queries behind gunicorn, and the
+full reindex"): what cost the time first was the posting pool spilling every posting to disk
+through pickle, a field-length look-up per posting, jieba cutting every block of text (now cached
+per block, ``analysis.JiebaTokenizer``) and one process doing everything; then Whoosh's own
+per-posting Python (a Token per word, a tuple per posting, the pool's sort and merge, one
+``add_posting`` call each) and decoding the segment back for its posting arrays, all replaced by
+:class:`PartWriter`, which keeps a part's postings in flat arrays in memory (about 850 MB per
+worker process for a part of 25,000 listings).
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ class PartWriter(SegmentWriter):
     """
 
     def __init__(self, ix, limitmb: int = 128):
-        super().__init__(ix, _lk=False, limitmb=limitmb)
+        super().__init__(ix, _lk=False, limitmb=limitmb)  # Whoosh's pool is created but never used
         from whoosh.formats import Frequency, Positions
 
         from .analysis import BigramTokenizer, JiebaTokenizer, PinyinTokenizer
