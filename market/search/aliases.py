@@ -46,14 +46,29 @@ _JOINERS = frozenset("和 与 及 或 的 中 对 在 为 于 以及 用于 其 
 _LEADING_MEASURE = re.compile(r"^[0-9.]+\s*(?:米法|米|kv|mhz|t|层|台|套|个)?", re.I)
 
 
+_trimmed: dict[tuple[str, int], str] = {}
+
+
 def _trim(full: str) -> str:
     """The name: after the last joining word (和, 的, 用于 …), without leading modifiers or
-    measures, at most MAX_FULL characters (from the end)."""
-    import jieba
-
-    from .analysis import init_jieba
+    measures, at most MAX_FULL characters (from the end). The text before a bracket repeats
+    (titles): cached per text and jieba dictionary state."""
+    from .analysis import dictionary_version, init_jieba
 
     init_jieba()
+    key = (full, dictionary_version())
+    got = _trimmed.get(key)
+    if got is None:
+        got = _trim_uncached(full)
+        if len(_trimmed) >= 100_000:
+            _trimmed.clear()
+        _trimmed[key] = got
+    return got
+
+
+def _trim_uncached(full: str) -> str:
+    import jieba
+
     words = list(jieba.cut(full.strip("-"), HMM=False))
     for i in range(len(words) - 1, -1, -1):
         if words[i] in _JOINERS:
@@ -94,7 +109,8 @@ def pairs(text: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if not text or ("（" not in text and "(" not in text and "称" not in text and "名" not in text):
         return out
-    for m in _BRACKET.finditer(text):
+    # each pattern only where its bracket or its word can be (a regular expression scan per listing)
+    for m in _BRACKET.finditer(text) if "（" in text or "(" in text else ():
         before, inside = m.group(1), m.group(2).strip()
         if _is_abbr(inside) and re.search(f"[{_CJK}]", before):
             full = _trim(before)
@@ -107,7 +123,7 @@ def pairs(text: str) -> list[tuple[str, str]]:
             part = _short_of(inside, full)
             if part:
                 out.append((inside, part))
-    for m in _CALLED.finditer(text):
+    for m in _CALLED.finditer(text) if "称" in text or "又名" in text else ():
         full, alias = _trim(m.group(1)), m.group(2)
         if len(full) >= 2 and normalize(alias) != normalize(full):
             out.append((alias, full))

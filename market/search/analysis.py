@@ -70,7 +70,18 @@ def add_words(words) -> None:
             jieba.add_word(w, 2000)
             added = True
     if added:
+        global _version
         _BLOCKS.clear()  # the dictionary changed: blocks may split differently now
+        _KEPT.clear()
+        _version += 1
+
+
+_version = 0
+
+
+def dictionary_version() -> int:
+    """Changes whenever :func:`add_words` teaches jieba a word (caches of cut text key on it)."""
+    return _version
 
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -194,6 +205,27 @@ def _block_words(block: str) -> tuple[tuple[str, bool], ...]:
             _BLOCKS.clear()
         _BLOCKS[block] = got
     return got
+
+
+_KEPT: dict[str, tuple[str, ...]] = {}  # per block, the words that are not stop words
+
+
+def jieba_words(text: str) -> list[str]:
+    """The words :class:`JiebaTokenizer` yields for ``text`` (stop words removed), in order:
+    what the index writer counts, without a Token per word (``build.PartWriter``)."""
+    import jieba
+
+    init_jieba()
+    out: list[str] = []
+    for block in jieba.re_han_default.findall(text):
+        got = _KEPT.get(block)
+        if got is None:
+            got = tuple(w for w, stopped in _block_words(block) if not stopped)
+            if len(_KEPT) >= _BLOCKS_MAX:
+                _KEPT.clear()
+            _KEPT[block] = got
+        out.extend(got)
+    return out
 
 
 _stems: dict[str, str] = {}

@@ -12,7 +12,7 @@ search_cli = AppGroup("search", help="Search index: rebuild, catch up, synonyms.
 
 @search_cli.command("reindex")
 @click.option("--procs", default=0, show_default=True, help="Indexing processes (0: one per core, at most 4).")
-@click.option("--limitmb", default=256, show_default=True, help="Posting pool memory per indexing process (MB).")
+@click.option("--limitmb", default=256, show_default=True, help="Unused: a rebuild keeps each part's postings in memory (build.PartWriter).")
 def reindex_cmd(procs: int, limitmb: int) -> None:
     """Rebuild the index from the database in a new directory and swap it in atomically."""
     import os

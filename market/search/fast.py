@@ -357,10 +357,28 @@ def side_arrays(seg_reader) -> SideArrays | None:
         return side
 
 
+def save_side(final: str, directory: dict, ids: list, ws: list, keys: list) -> None:
+    """Write a segment's arrays into ``final`` (a ``fastpost/<segment id>`` directory) atomically:
+    ``directory`` {field: {word: (i0, i1, p0, p1)}} and the chunks of ids (int32), weights
+    (float32) and position keys (int64) it indexes, concatenated."""
+    import os
+    import shutil
+
+    tmp = final + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    np.save(os.path.join(tmp, "ids.npy"), np.concatenate(ids) if ids else np.zeros(0, np.int32))
+    np.save(os.path.join(tmp, "w.npy"), np.concatenate(ws) if ws else np.zeros(0, np.float32))
+    np.save(os.path.join(tmp, "pos.npy"), np.concatenate(keys) if keys else np.zeros(0, np.int64))
+    with open(os.path.join(tmp, "dir.pkl"), "wb") as f:
+        pickle.dump(directory, f, protocol=pickle.HIGHEST_PROTOCOL)
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+
+
 def export_segment(storage, schema, segment, fields, min_df: int | None = None) -> int:
     """Write one segment's posting arrays (see above); returns the number of terms written."""
     import os
-    import shutil
 
     from whoosh.reading import SegmentReader
 
@@ -368,9 +386,6 @@ def export_segment(storage, schema, segment, fields, min_df: int | None = None) 
     final = os.path.join(folder, SIDE_DIR, segment.segment_id())
     if os.path.exists(os.path.join(final, "dir.pkl")):
         return 0
-    tmp = final + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
     min_df = EXPORT_MIN_DF if min_df is None else min_df
     reader = SegmentReader(storage, schema, segment)
     directory: dict[str, dict[str, tuple[int, int, int, int]]] = {}
@@ -401,13 +416,7 @@ def export_segment(storage, schema, segment, fields, min_df: int | None = None) 
             directory[field] = entries
     finally:
         reader.close()
-    np.save(os.path.join(tmp, "ids.npy"), np.concatenate(ids) if ids else np.zeros(0, np.int32))
-    np.save(os.path.join(tmp, "w.npy"), np.concatenate(ws) if ws else np.zeros(0, np.float32))
-    np.save(os.path.join(tmp, "pos.npy"), np.concatenate(keys) if keys else np.zeros(0, np.int64))
-    with open(os.path.join(tmp, "dir.pkl"), "wb") as f:
-        pickle.dump(directory, f, protocol=pickle.HIGHEST_PROTOCOL)
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
+    save_side(final, directory, ids, ws, keys)
     return terms
 
 
