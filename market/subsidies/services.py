@@ -3,13 +3,19 @@
 Queries per computation, whatever the size of the year: the organisations' refs, their fact
 timelines and group map (``market.orgs.services``), the declared other subsidies
 (``market.ledger.services.declared_subsidies``), the payments that this year's refunds reverse, the
-evidence added later by events, and ONE streamed query over the year's entries, each entry once per
-side (payer and payee), ordered by beneficiary, read as plain tuples with the entry's state as one
-integer. The rules run one beneficiary at a time, so memory holds one beneficiary's entries (plus the
-organisations), not the year: PostgreSQL streams through a server-side cursor, SQLite's cursor is lazy
-by nature. A beneficiary whose year needs no best-of goes through ``rules.compute_plain``, every other
-through ``rules.compute`` (proven equal where both apply: tests/unit/test_subsidy_rules.py,
-tests/integration/subsidies/test_subsidy_engine.py).
+evidence added later by events, and ONE streamed query over the year's entries.
+
+The whole year (``iter_year``, what ``subsidies compute`` and the budget read) comes as *groups*
+(:func:`_year_groups`): the database gathers each beneficiary's entries per side, kind, completeness
+and stretch of parameter versions, with their members as one array, ordered by beneficiary ref, and
+``rules.compute_plain`` judges each group's rule and version once and each member's parties' facts
+through a memo. One organisation's year (``results_for``: the sheet, the estimates, the entry page)
+reads its rows one by one through the payer and payee indexes. Either way the rules run one
+beneficiary at a time, so memory holds one beneficiary's entries (plus the organisations), not the
+year: PostgreSQL streams through a server-side cursor, SQLite's cursor is lazy by nature. A
+beneficiary whose year needs best-of (an other subsidy declared, self-dealing, a decision of an earlier
+year) goes through ``rules.compute``; the paths are proven equal where both apply
+(tests/unit/test_subsidy_rules.py, tests/integration/subsidies/test_subsidy_engine.py).
 """
 
 from __future__ import annotations
