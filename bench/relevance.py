@@ -114,7 +114,7 @@ def ours(strategy):
 
     def run(q: str) -> list[str]:
         result = search(q, per_page=K, strategy=strategy, with_facets=False)
-        return [h.listing.ref for h in result.hits]
+        return [h.listing.ref for h in [*result.hits, *result.related]]  # the page, as shown
 
     return run
 

@@ -47,6 +47,7 @@ class Strategy:
     hyponym_weight: float = 0.6
     max_variants: bool = True  # a concept scores its best-matching synonym, not the sum of all
     kinds: bool = True  # listings of a kind the query names (数据, 场景, 中试基地 …) first
+    fill: bool = True  # fewer than ten matches: related listings after them (services._related)
 
 
 DEFAULT = Strategy()

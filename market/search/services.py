@@ -268,6 +268,10 @@ class SearchResult:
     suggestion: str | None
     sort: str
     filters: dict[str, str]
+    # Listings shown after the matches when they are fewer than ``FILL_TO`` (relevance order, the
+    # page holding the last match): related by the matches' own titles and tags, or by parts of a
+    # long word. Never counted in ``total`` or the facets, never ranked above a match.
+    related: list[Hit] = dataclasses.field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -339,10 +343,80 @@ def search(
     # what was typed by sound (dianjing, 电境) is highlighted as the word it stands for
     extra = suggestion.split() if suggestion and parsed.needs_suggestion else []
     hits = _hydrate(ids_scores, parsed, verify, extra)
+    related: list[Hit] = []
+    room = min(per_page, FILL_TO) - len(ids_scores)
+    if strategy.fill and sort == "relevance" and total < FILL_TO and room > 0 and page * per_page >= total \
+            and parsed.concepts:
+        got = _related(searcher, parsed, strategy, filters, room, prefer)
+        related = _hydrate(got, parsed, verify, extra)
     return SearchResult(
         query=q or "", parsed=parsed, total=total, page=page, per_page=per_page, hits=hits,
-        facets=facets, suggestion=suggestion, sort=sort, filters=filters,
+        facets=facets, suggestion=suggestion, sort=sort, filters=filters, related=related,
     )
+
+
+FILL_TO = 10  # a query matching fewer listings gets related ones after them (``_related``)
+FEEDBACK_DOCS = 3  # the best matches whose titles and tags make the related query
+FEEDBACK_CONCEPTS = 16
+
+
+def _strict_top(searcher, wq, allow, coverage, prefer, limit):
+    shape = fast.leaves(wq)
+    if shape is None:
+        return [], np.zeros(0, dtype=np.int64)
+    return fast.run(searcher, shape[0], shape[1], allow, limit, coverage, alternatives=True, prefer=prefer)
+
+
+def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[str, str], room: int,
+             prefer: np.ndarray | None) -> list[tuple[int, float]]:
+    """Up to ``room`` listings that do not match the query but are related to what it found:
+    a query for the matches' own titles and tags (pseudo-relevance feedback: a listing sharing the
+    cryo-EM's tags 结构生物学, 蛋白质结构 is found for 冷冻电镜 although it never says it) together
+    with the query's words, and, for a Chinese word of three characters or more, its bigrams each on
+    their own (a looser OR: 冷冻电镜 -> 冷冻, 电镜). Scored by the same BM25 and concept coverage,
+    listed after every match."""
+    from .query import Concept
+
+    allow = _allowed_docs(searcher, filters) if filters else None
+    wq = build(parsed, strategy)
+    if wq is None:
+        return []
+    coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
+    top, docset = _strict_top(searcher, wq, allow, coverage, prefer, FEEDBACK_DOCS)
+    texts = []
+    ids = [int(searcher.stored_fields(g)["id"]) for g, _s in top[:FEEDBACK_DOCS]]
+    if ids:
+        rows = db.session.execute(select(Listing.id, Listing.title, Listing.tags).where(Listing.id.in_(ids))).all()
+        by_id = {r.id: r for r in rows}
+        for i in ids:
+            if i in by_id:
+                texts.append(" ".join([by_id[i].title or "", *[str(t) for t in by_id[i].tags or []]]))
+    fparsed = parse(" ".join(texts), synonyms(), use_synonyms=strategy.synonyms, known=known_words(searcher),
+                    use_pinyin=False, compounds=True, hyponyms=False) if texts else ParsedQuery("", [])
+    concepts = list(fparsed.concepts[:FEEDBACK_CONCEPTS])
+    have = {c.text for c in concepts}
+    for c in parsed.concepts:  # the query's own words, loosened: every bigram of a long word
+        if c.text in have or c.initials or c.role:
+            continue
+        for word in c.variants[:1]:
+            if len(word) >= 3 and _CJK_WORD.match(word):
+                concepts.extend(Concept((bg,), role="modifier") for bg in bigram_tokens(word))
+    if not concepts:
+        return []
+    loose = dataclasses.replace(strategy, pinyin=False, hyponyms=False, compounds=True,
+                                modifier_weight=strategy.head_weight)
+    fq = build(ParsedQuery("", concepts), loose)
+    if fq is None:
+        return []
+    shape = fast.leaves(fq)
+    if shape is None:
+        return []
+    fcov = loose.coverage if getattr(fq, "market_concepts", False) else 0.0
+    got, _docs = fast.run(searcher, shape[0], shape[1], allow, room + len(docset), fcov, alternatives=True,
+                          prefer=prefer)
+    strict = set(docset.tolist())
+    out = [(int(searcher.stored_fields(g)["id"]), score) for g, score in got if g not in strict]
+    return out[:room]
 
 
 KIND_PREFERENCE = 1.25  # score multiplier of the listings of a kind the query names (数据, 场景 …)
