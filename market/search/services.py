@@ -360,6 +360,27 @@ FEEDBACK_DOCS = 3  # the best matches whose titles and tags make the related que
 FEEDBACK_CONCEPTS = 16
 
 
+FEEDBACK_DESC_TERMS = 8
+FEEDBACK_DESC_CHARS = 600
+
+
+def _lexicon_terms(table: SynonymTable, text: str) -> list[str]:
+    """The lexicon's terms a description names (longest match, first ``FEEDBACK_DESC_TERMS``): the
+    concepts of its prose without its filler words."""
+    text = normalize(text)[:FEEDBACK_DESC_CHARS]
+    out: list[str] = []
+    i = 0
+    while i < len(text) and len(out) < FEEDBACK_DESC_TERMS:
+        term = table.match_at(text, i)
+        if term:
+            if term not in out:
+                out.append(term)
+            i += len(term)
+        else:
+            i += 1
+    return out
+
+
 def _strict_top(searcher, wq, allow, coverage, prefer, limit):
     shape = fast.leaves(wq)
     if shape is None:
@@ -386,11 +407,15 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
     texts = []
     ids = [int(searcher.stored_fields(g)["id"]) for g, _s in top[:FEEDBACK_DOCS]]
     if ids:
-        rows = db.session.execute(select(Listing.id, Listing.title, Listing.tags).where(Listing.id.in_(ids))).all()
+        table = synonyms()
+        rows = db.session.execute(select(Listing.id, Listing.title, Listing.tags, Listing.description)
+                                  .where(Listing.id.in_(ids))).all()
         by_id = {r.id: r for r in rows}
         for i in ids:
             if i in by_id:
-                texts.append(" ".join([by_id[i].title or "", *[str(t) for t in by_id[i].tags or []]]))
+                row = by_id[i]
+                texts.append(" ".join([row.title or "", *[str(t) for t in row.tags or []],
+                                       *_lexicon_terms(table, plain_text(row.description or ""))]))
     fparsed = parse(" ".join(texts), synonyms(), use_synonyms=strategy.synonyms, known=known_words(searcher),
                     use_pinyin=False, compounds=True, hyponyms=False) if texts else ParsedQuery("", [])
     concepts = list(fparsed.concepts[:FEEDBACK_CONCEPTS])
