@@ -148,6 +148,8 @@ def strategies() -> dict[str, dict | None]:
         "no category members (hyponyms)": dict(hyponyms=False),
         "a concept's names add up (no best-name scoring)": dict(max_variants=False),
         "no kind preference": dict(kinds=False),
+        "no related listings after few matches": dict(fill=False),
+        "no heads from the lexicon (jieba heads only)": dict(lexicon_heads=False),
         "default": {},
     }
 

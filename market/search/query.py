@@ -47,7 +47,11 @@ class Strategy:
     hyponym_weight: float = 0.6
     max_variants: bool = True  # a concept scores its best-matching synonym, not the sum of all
     kinds: bool = True  # listings of a kind the query names (数据, 场景, 中试基地 …) first
+    # a long name also searched as the known concept it ends with (SynonymTable.head_of): "typed"
+    # (True) from what was typed, "all" from its synonyms too (GC-MS -> 气相色谱质谱 -> 质谱), False never
+    lexicon_heads: bool | str = True
     fill: bool = True  # fewer than ten matches: related listings after them (services._related)
+    related_heads: bool = True  # ... also the listings of the concept a query word is a kind of (siblings)
 
 
 DEFAULT = Strategy()
@@ -306,6 +310,29 @@ class SynonymTable:
                     out.append(term)
         return tuple(out[:limit])
 
+    def head_of(self, variants: tuple[str, ...] | list[str]) -> str | None:
+        """The known concept a long name is a kind of: the longest proper Chinese ending (two
+        characters or more, an instrument suffix such as 仪 dropped) of one of ``variants`` that is a
+        term of the table or a shipped category word, outside the names' own group and not a generic
+        head. 场发射扫描电子显微镜 -> 扫描电子显微镜 (SEM); 钙钛矿太阳能电池 -> 太阳能电池; GC-MS (气相色谱质谱)
+        -> 质谱. A head noun from the table, not from jieba: it brings its synonyms and members."""
+        own = set(variants)
+        best: str | None = None
+        for v in variants:
+            tail = _CJK_TAIL.search(v)
+            if not tail or len(tail.group()) < 3:
+                continue
+            run = tail.group()
+            for stem in (run, run[:-1] if run[-1] in HEAD_SUFFIXES else ""):
+                for k in range(len(stem) - 1, 1, -1):
+                    cand = stem[-k:]
+                    if cand == v or cand in own or cand in GENERIC_HEADS or (best and len(best) >= k):
+                        continue
+                    if (cand in self.groups and not own.intersection(self.groups[cand])) or cand in categories():
+                        best = cand
+                        break
+        return best
+
     def match_at(self, text: str, i: int) -> str | None:
         for term in self.by_first.get(text[i], ()):
             if not text.startswith(term, i):
@@ -390,7 +417,7 @@ def _compound_parts(word: str) -> tuple[str, list[str]] | None:
 
 def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: bool = True,
           known=None, use_pinyin: bool = True, compounds: bool = True, hyponyms: bool = True,
-          sounds=None) -> ParsedQuery:
+          sounds=None, lexicon_heads: bool | str = True) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
@@ -471,6 +498,12 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
                     concept.variants = tuple(dict.fromkeys((*concept.variants, word, *group)))
     if compounds:
         for concept in list(concepts):
+            if lexicon_heads and use_synonyms and not concept.role and not concept.initials:
+                head = synonyms.head_of(concept.variants[:8] if lexicon_heads == "all" else concept.variants[:1])
+                if head:
+                    group = synonyms.groups.get(head, ())
+                    add(Concept((head, *[t for t in group if t != head]), synonym=bool(group), role="head"))
+                    continue
             got = _compound_parts(concept.text)
             if got is None:
                 continue

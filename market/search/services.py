@@ -327,7 +327,8 @@ def search(
         raise ValidationError(_("页码须从 1 开始。"), "page")
     searcher = store().searcher()
     parsed = parse(q or "", synonyms(), use_synonyms=strategy.synonyms, known=known_words(searcher),
-                   use_pinyin=strategy.pinyin, compounds=strategy.compounds, sounds=sounds_of(searcher))
+                   use_pinyin=strategy.pinyin, compounds=strategy.compounds, sounds=sounds_of(searcher),
+                   lexicon_heads=strategy.lexicon_heads)
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()
@@ -405,9 +406,9 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
     coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
     top, docset = _strict_top(searcher, wq, allow, coverage, prefer, FEEDBACK_DOCS)
     texts = []
+    table = synonyms()
     ids = [int(searcher.stored_fields(g)["id"]) for g, _s in top[:FEEDBACK_DOCS]]
     if ids:
-        table = synonyms()
         rows = db.session.execute(select(Listing.id, Listing.title, Listing.tags, Listing.description)
                                   .where(Listing.id.in_(ids))).all()
         by_id = {r.id: r for r in rows}
@@ -416,32 +417,42 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
                 row = by_id[i]
                 texts.append(" ".join([row.title or "", *[str(t) for t in row.tags or []],
                                        *_lexicon_terms(table, plain_text(row.description or ""))]))
-    fparsed = parse(" ".join(texts), synonyms(), use_synonyms=strategy.synonyms, known=known_words(searcher),
+    fparsed = parse(" ".join(texts), table, use_synonyms=strategy.synonyms, known=known_words(searcher),
                     use_pinyin=False, compounds=True, hyponyms=False) if texts else ParsedQuery("", [])
-    concepts = list(fparsed.concepts[:FEEDBACK_CONCEPTS])
-    have = {c.text for c in concepts}
-    for c in parsed.concepts:  # the query's own words, loosened: every bigram of a long word
-        if c.text in have or c.initials or c.role:
+    feedback = list(fparsed.concepts[:FEEDBACK_CONCEPTS])
+    loosened: list[Concept] = []
+    seen = {c.text for c in parsed.concepts}
+    for c in parsed.concepts:  # the query's own words, loosened
+        if c.initials or c.role:
             continue
-        for word in c.variants[:1]:
+        head = table.head_of(c.variants[:8]) if strategy.synonyms and strategy.related_heads else None
+        if head and head not in seen:  # the known concept it is a kind of, with its members: siblings
+            seen.add(head)
+            group = table.groups.get(head, ())
+            loosened.append(Concept((head, *[t for t in group if t != head]), synonym=bool(group),
+                                    narrower=table.narrower((head, *group))))
+        for word in c.variants[:1]:  # every bigram of a long word on its own
             if len(word) >= 3 and _CJK_WORD.match(word):
-                concepts.extend(Concept((bg,), role="modifier") for bg in bigram_tokens(word))
-    if not concepts:
-        return []
-    loose = dataclasses.replace(strategy, pinyin=False, hyponyms=False, compounds=True,
-                                modifier_weight=strategy.head_weight)
-    fq = build(ParsedQuery("", concepts), loose)
-    if fq is None:
-        return []
-    shape = fast.leaves(fq)
-    if shape is None:
-        return []
-    fcov = loose.coverage if getattr(fq, "market_concepts", False) else 0.0
-    got, _docs = fast.run(searcher, shape[0], shape[1], allow, room + len(docset), fcov, alternatives=True,
-                          prefer=prefer)
+                loosened.extend(Concept((bg,), role="modifier") for bg in bigram_tokens(word) if bg not in seen)
+    loose = dataclasses.replace(strategy, pinyin=False, compounds=True, modifier_weight=strategy.head_weight)
     strict = set(docset.tolist())
-    out = [(int(searcher.stored_fields(g)["id"]), score) for g, score in got if g not in strict]
-    return out[:room]
+    best: dict[int, float] = {}
+    for concepts in (feedback, loosened):  # each list scored on its own, normalised, the best kept
+        fq = build(ParsedQuery("", concepts), loose) if concepts else None
+        shape = fast.leaves(fq) if fq is not None else None
+        if shape is None:
+            continue
+        fcov = loose.coverage if getattr(fq, "market_concepts", False) else 0.0
+        got, _docs = fast.run(searcher, shape[0], shape[1], allow, room + len(strict), fcov, alternatives=True,
+                              prefer=prefer)
+        got = [(g, sc) for g, sc in got if g not in strict and sc > 0]
+        if not got:
+            continue
+        top_score = got[0][1]
+        for g, sc in got:
+            best[g] = max(best.get(g, 0.0), sc / top_score)
+    ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:room]
+    return [(int(searcher.stored_fields(g)["id"]), sc) for g, sc in ranked]
 
 
 KIND_PREFERENCE = 1.25  # score multiplier of the listings of a kind the query names (数据, 场景 …)
