@@ -417,13 +417,17 @@ def _compound_parts(word: str) -> tuple[str, list[str]] | None:
 
 def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: bool = True,
           known=None, use_pinyin: bool = True, compounds: bool = True, hyponyms: bool = True,
-          sounds=None, lexicon_heads: bool | str = True) -> ParsedQuery:
+          sounds=None, lexicon_heads: bool | str = True, occurs=None) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
     with it, Latin runs that are not words become pinyin/initials and Chinese words the index does
     not hold are matched by their sound (a homophone typo). Without it (no index at hand) Latin
     runs that are pinyin are still matched both ways.
+
+    ``occurs(text) -> bool`` says whether the index holds that exact run of characters (its bigrams
+    consecutive); a homophone typo is corrected only if what was typed does not occur (without it,
+    ``known``: every bigram somewhere, which 和磁 + 磁共 + 共振 may well be).
 
     ``sounds(syllables) -> word | None`` names the word of the index with exactly those (fuzzy)
     syllables: pinyin and homophone typos are then also searched as that word, with its synonyms
@@ -450,7 +454,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             text = text[:lo] + " " + text[hi:]
     corrected = False
     if use_pinyin and use_synonyms and known is not None:
-        fixed = synonyms.correct_homophones(text, known)
+        fixed = synonyms.correct_homophones(text, occurs or known)
         corrected, text = fixed != text, fixed
     plain: list[str] = []
     buf: list[str] = []

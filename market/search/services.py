@@ -328,7 +328,7 @@ def search(
     searcher = store().searcher()
     parsed = parse(q or "", synonyms(), use_synonyms=strategy.synonyms, known=known_words(searcher),
                    use_pinyin=strategy.pinyin, compounds=strategy.compounds, sounds=sounds_of(searcher),
-                   lexicon_heads=strategy.lexicon_heads)
+                   lexicon_heads=strategy.lexicon_heads, occurs=occurs_in(searcher))
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()
@@ -671,6 +671,23 @@ def known_words(searcher):
         return got
 
     return known
+
+
+def occurs_in(searcher):
+    """``occurs(text)``: does some listing hold exactly this run of characters (the phrase of its
+    bigrams in ``all``)? For the homophone correction: 和磁共振 is no listing's word although 和磁,
+    磁共 and 共振 each occur somewhere."""
+    known = known_words(searcher)
+
+    def occurs(text: str) -> bool:
+        grams = bigram_tokens(text)
+        if not grams or not known(text):
+            return False
+        if len(grams) == 1:
+            return True
+        return _has_hits(searcher, Q.Phrase("all_g", grams))
+
+    return occurs
 
 
 def sounds_of(searcher):

@@ -1,4 +1,4 @@
-"""Search lexicon, third edition (issue 12): 335 more shipped synonym groups.
+"""Search lexicon, third edition (issue 12): 343 more shipped synonym groups.
 
 The groups added to market/search/data/lexicon.yaml as its third edition (December 2026: instrument
 families and their abbreviations, electronic measurement and micro-fabrication, new materials,
@@ -388,6 +388,16 @@ SECTIONS = [
         ('shipped:首批次', ['首批次', '首批次新材料']),
         ('shipped:贴息', ['贴息', '贷款贴息']),
         ('shipped:知识产权质押', ['知识产权质押', '专利质押', '专利质押融资']),
+    ]),
+    ('补充（第三版，2026-12；在验证集上发现的缺口，均为行业通用的标准名与别称：《民用无人驾驶航空器运行安全管理规则》、GB/T 12604.11 射线检测术语、显示器件术语、社会信用体系建设用语、临床药理术语）', [
+        ('shipped:无人驾驶航空器', ['无人驾驶航空器', '无人航空器', '民用无人驾驶航空器', '无人机']),
+        ('shipped:x光探伤', ['X光探伤', 'X射线探伤', 'X光检测']),
+        ('shipped:有机电致发光', ['有机电致发光', '有机电致发光器件', 'OLED']),
+        ('shipped:诚信档案', ['诚信档案', '信用档案', '信用记录']),
+        ('shipped:企业诚信', ['企业诚信', '企业信用']),
+        ('shipped:治疗药物监测', ['治疗药物监测', 'TDM', '血药浓度监测', '血药浓度测定']),
+        ('shipped:交通拥堵', ['交通拥堵', '拥堵', '道路拥堵', '交通拥挤']),
+        ('shipped:低温配送', ['低温配送', '冷藏配送', '冷链配送']),
     ]),
 ]
 
