@@ -213,6 +213,7 @@ class SynonymTable:
         # 子显微镜 …; 质谱仪 -> 质谱 too) -> the groups holding such a term, in group order.
         self._by_sound: dict[str, str] | None = None  # fuzzy pinyin -> term (correct_homophones)
         self._by_syllables: dict[str, str] | None = None  # the same for every length (sounding)
+        self._by_initials: dict[str, list[str]] | None = None  # pinyin initials -> terms (by_initials)
         self._sound_max = 0
         self._group_list: list[tuple[str, ...]] = list(dict.fromkeys(self.groups.values()))
         self._by_head: dict[str, list[int]] = {}
@@ -239,6 +240,19 @@ class SynonymTable:
                 if len(term) >= 2 and _CJK_ONLY.match(term):
                     self._by_syllables.setdefault(" ".join(py.word_syllables(term)), term)
         return self._by_syllables.get(" ".join(syls)) if len(syls) >= 2 else None
+
+    def by_initials(self, letters: tuple[str, ...] | list[str]) -> str | None:
+        """The Chinese term (three characters or more) whose pinyin initials are ``letters``, if
+        the terms with those initials all belong to one group: wrj -> 无人机; zpy -> 质谱仪."""
+        if self._by_initials is None:
+            got: dict[str, list[str]] = {}
+            for term in self.groups:
+                if len(term) >= 3 and _CJK_ONLY.match(term):
+                    got.setdefault("".join(s[:1] for s in py.word_syllables(term)), []).append(term)
+            self._by_initials = got
+        terms = self._by_initials.get("".join(letters), [])
+        groups = {self.groups[t] for t in terms}
+        return terms[0] if len(groups) == 1 else None
 
     def correct_homophones(self, text: str, known) -> str:
         """``text`` with each run of three or more Chinese characters that sounds exactly like a
@@ -388,6 +402,22 @@ def _pinyin_spans(text: str, synonyms: SynonymTable, known) -> list[tuple[int, i
     return out
 
 
+def _join_spans(text: str, spans: list[tuple[int, int, Concept]], synonyms: SynonymTable):
+    """Neighbouring pinyin words (only spaces between) that together sound like one term of the
+    table are one concept: kongqi zhiliang -> 空气质量, lenglian wuliu -> 冷链物流, not 空气 + 质量 (a
+    listing of 质量 alone is no answer; the related listings after few matches loosen it again)."""
+    out: list[tuple[int, int, Concept]] = []
+    for lo, hi, concept in spans:
+        if out and out[-1][2].pinyin and concept.pinyin and not out[-1][2].role and not text[out[-1][1]:lo].strip():
+            plo, _phi, prev = out[-1]
+            syls = (*prev.pinyin, *concept.pinyin)
+            if synonyms.sounding(syls):
+                out[-1] = (plo, hi, Concept((text[plo:hi],), pinyin=syls))
+                continue
+        out.append((lo, hi, concept))
+    return out
+
+
 def _compound_parts(word: str) -> tuple[str, list[str]] | None:
     """(head, modifiers) of a long Chinese word, from jieba's sub-words (search mode).
 
@@ -448,6 +478,8 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
 
     if use_pinyin:
         spans = _pinyin_spans(text, synonyms if use_synonyms else EMPTY_SYNONYMS, known)
+        if use_synonyms:
+            spans = _join_spans(text, spans, synonyms)
         for _lo, _hi, concept in spans:
             add(concept)
         for lo, hi, _c in reversed(spans):  # the rest of the query is read as words
@@ -491,6 +523,12 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             concept.pinyin = tuple(py.word_syllables(w))
             concept.typo = True
         add(concept)
+    if use_pinyin and use_synonyms:
+        for concept in concepts:
+            if concept.initials:  # wrj -> 无人机 when exactly one group of the table has such a term
+                word = synonyms.by_initials(concept.initials)
+                if word:
+                    concept.variants = tuple(dict.fromkeys((*concept.variants, *synonyms.groups[word])))
     if use_pinyin:
         for concept in concepts:
             if concept.pinyin:

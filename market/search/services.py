@@ -431,13 +431,14 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
             group = table.groups.get(head, ())
             loosened.append(Concept((head, *[t for t in group if t != head]), synonym=bool(group),
                                     narrower=table.narrower((head, *group))))
-        for word in c.variants[:1]:  # every bigram of a long word on its own
+        # every bigram of a long word on its own (of what was typed, or of the word its pinyin sounds like)
+        for word in [next((v for v in c.variants if _CJK_WORD.match(v)), "")]:
             if len(word) >= 3 and _CJK_WORD.match(word):
                 loosened.extend(Concept((bg,), role="modifier") for bg in bigram_tokens(word) if bg not in seen)
     loose = dataclasses.replace(strategy, pinyin=False, compounds=True, modifier_weight=strategy.head_weight)
     strict = set(docset.tolist())
     best: dict[int, float] = {}
-    for concepts in (feedback, loosened):  # each list scored on its own, normalised, the best kept
+    for concepts in (feedback, loosened):  # each list scored on its own, normalised, summed (CombSUM)
         fq = build(ParsedQuery("", concepts), loose) if concepts else None
         shape = fast.leaves(fq) if fq is not None else None
         if shape is None:
@@ -450,7 +451,7 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
             continue
         top_score = got[0][1]
         for g, sc in got:
-            best[g] = max(best.get(g, 0.0), sc / top_score)
+            best[g] = best.get(g, 0.0) + sc / top_score
     ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:room]
     return [(int(searcher.stored_fields(g)["id"]), sc) for g, sc in ranked]
 
