@@ -52,6 +52,7 @@ class Strategy:
     lexicon_heads: bool | str = True
     fill: bool = True  # fewer than ten matches: related listings after them (services._related)
     related_heads: bool = True  # ... also the listings of the concept a query word is a kind of (siblings)
+    generic_split: bool = True  # ... and before matches of only a sentence's common words (检测, 数据)
 
 
 DEFAULT = Strategy()

@@ -343,13 +343,30 @@ def search(
         suggestion = suggest(parsed, searcher)
     # what was typed by sound (dianjing, 电境) is highlighted as the word it stands for
     extra = suggestion.split() if suggestion and parsed.needs_suggestion else []
+    related_ids: list[tuple[int, float | None]] = []
+    if strategy.fill and sort == "relevance" and parsed.concepts:
+        basis, weak = parsed, []
+        if total >= FILL_TO and page == 1 and strategy.generic_split:
+            # Matches of only the common words of a sentence (检测, 数据, 平台 …) are weak: when fewer
+            # than FILL_TO listings match one of its specific words, the related listings come
+            # before the weak matches.
+            specific = [c for c in parsed.concepts if not c.role and not _generic(c)]
+            if specific and len(specific) < len([c for c in parsed.concepts if not c.role]):
+                basis = ParsedQuery(parsed.text, specific)
+                strong = _match_ids(searcher, basis, strategy, filters, prefer)
+                if strong is None:
+                    basis = parsed
+                else:
+                    weak = [x for x in ids_scores if x[0] not in strong]
+                    ids_scores = [x for x in ids_scores if x[0] in strong]
+        room = min(per_page, FILL_TO) - len(ids_scores)
+        if room > 0 and (basis is not parsed or (total < FILL_TO and page * per_page >= total)):
+            seen = {i for i, _s in ids_scores}
+            got = [x for x in _related(searcher, basis, strategy, filters, room, prefer) if x[0] not in seen]
+            seen.update(i for i, _s in got)
+            related_ids = (got + [x for x in weak if x[0] not in seen])[: per_page - len(ids_scores)]
     hits = _hydrate(ids_scores, parsed, verify, extra)
-    related: list[Hit] = []
-    room = min(per_page, FILL_TO) - len(ids_scores)
-    if strategy.fill and sort == "relevance" and total < FILL_TO and room > 0 and page * per_page >= total \
-            and parsed.concepts:
-        got = _related(searcher, parsed, strategy, filters, room, prefer)
-        related = _hydrate(got, parsed, verify, extra)
+    related = _hydrate(related_ids, parsed, verify, extra) if related_ids else []
     return SearchResult(
         query=q or "", parsed=parsed, total=total, page=page, per_page=per_page, hits=hits,
         facets=facets, suggestion=suggestion, sort=sort, filters=filters, related=related,
@@ -380,6 +397,26 @@ def _lexicon_terms(table: SynonymTable, text: str) -> list[str]:
         else:
             i += 1
     return out
+
+
+def _generic(concept) -> bool:
+    """A common word of requests: a generic head (检测, 分析, 平台 …) or a word naming a kind (数据, 设备)."""
+    from .query import GENERIC_HEADS, KIND_WORDS
+
+    return concept.text in GENERIC_HEADS or concept.text in KIND_WORDS
+
+
+def _match_ids(searcher, parsed: ParsedQuery, strategy: Strategy, filters, prefer) -> set[int] | None:
+    """The listing ids matching ``parsed`` if they are fewer than FILL_TO, else None."""
+    wq = build(parsed, strategy)
+    if wq is None:
+        return None
+    allow = _allowed_docs(searcher, filters) if filters else None
+    coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
+    _top, docset = _strict_top(searcher, wq, allow, coverage, prefer, 1)
+    if len(docset) >= FILL_TO:
+        return None
+    return {int(searcher.stored_fields(int(g))["id"]) for g in docset}
 
 
 def _strict_top(searcher, wq, allow, coverage, prefer, limit):
