@@ -1,4 +1,4 @@
-"""Search lexicon, third edition (issue 12): 343 more shipped synonym groups.
+"""Search lexicon, third edition (issue 12): 344 more shipped synonym groups.
 
 The groups added to market/search/data/lexicon.yaml as its third edition (December 2026: instrument
 families and their abbreviations, electronic measurement and micro-fabrication, new materials,
@@ -398,6 +398,7 @@ SECTIONS = [
         ('shipped:治疗药物监测', ['治疗药物监测', 'TDM', '血药浓度监测', '血药浓度测定']),
         ('shipped:交通拥堵', ['交通拥堵', '拥堵', '道路拥堵', '交通拥挤']),
         ('shipped:低温配送', ['低温配送', '冷藏配送', '冷链配送']),
+        ('shipped:射线检测', ['射线检测', '射线探伤']),
     ]),
 ]
 
