@@ -336,8 +336,9 @@ def search(
             sort = "newest"
     coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
     prefer = _kind_preference(searcher, parsed.kinds) if strategy.kinds else None
+    run: dict = {}
     ids_scores, total, facets = execute(searcher, wq, filters, sort, page, per_page, with_facets, coverage,
-                                        prefer)
+                                        prefer, run)
     suggestion = None
     if parsed.concepts and (total == 0 or parsed.needs_suggestion):
         suggestion = suggest(parsed, searcher)
@@ -353,16 +354,17 @@ def search(
             specific = [c for c in parsed.concepts if not c.role and not _generic(c)]
             if specific and len(specific) < len([c for c in parsed.concepts if not c.role]):
                 basis = ParsedQuery(parsed.text, specific)
-                strong = _match_ids(searcher, basis, strategy, filters, prefer)
-                if strong is None:
+                run = _few_matches(searcher, basis, strategy, filters, prefer)
+                if run is None:
                     basis = parsed
                 else:
+                    strong = {int(searcher.stored_fields(int(g))["id"]) for g in run["docset"]}
                     weak = [x for x in ids_scores if x[0] not in strong]
                     ids_scores = [x for x in ids_scores if x[0] in strong]
         room = min(per_page, FILL_TO) - len(ids_scores)
         if room > 0 and (basis is not parsed or (total < FILL_TO and page * per_page >= total)):
             seen = {i for i, _s in ids_scores}
-            got = [x for x in _related(searcher, basis, strategy, filters, room, prefer) if x[0] not in seen]
+            got = [x for x in _related(searcher, basis, strategy, filters, room, prefer, run) if x[0] not in seen]
             seen.update(i for i, _s in got)
             related_ids = (got + [x for x in weak if x[0] not in seen])[: per_page - len(ids_scores)]
     hits = _hydrate(ids_scores, parsed, verify, extra)
@@ -406,17 +408,23 @@ def _generic(concept) -> bool:
     return concept.text in GENERIC_HEADS or concept.text in KIND_WORDS
 
 
-def _match_ids(searcher, parsed: ParsedQuery, strategy: Strategy, filters, prefer) -> set[int] | None:
-    """The listing ids matching ``parsed`` if they are fewer than FILL_TO, else None."""
+def _few_matches(searcher, parsed: ParsedQuery, strategy: Strategy, filters, prefer) -> dict | None:
+    """The run of ``parsed`` ({"top", "docset"}) if fewer than FILL_TO listings match it, else None.
+    A word of the index's dictionary in FILL_TO documents or more settles it without a run."""
+    from .query import _jieba_term
+
+    for c in parsed.concepts:
+        for v in c.variants:
+            term = _jieba_term(v)
+            if term and searcher.doc_frequency("all_j", term) >= FILL_TO:
+                return None
     wq = build(parsed, strategy)
     if wq is None:
         return None
     allow = _allowed_docs(searcher, filters) if filters else None
     coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
-    _top, docset = _strict_top(searcher, wq, allow, coverage, prefer, 1)
-    if len(docset) >= FILL_TO:
-        return None
-    return {int(searcher.stored_fields(int(g))["id"]) for g in docset}
+    top, docset = _strict_top(searcher, wq, allow, coverage, prefer, FEEDBACK_DOCS)
+    return None if len(docset) >= FILL_TO else {"top": top, "docset": docset}
 
 
 def _strict_top(searcher, wq, allow, coverage, prefer, limit):
@@ -427,7 +435,7 @@ def _strict_top(searcher, wq, allow, coverage, prefer, limit):
 
 
 def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[str, str], room: int,
-             prefer: np.ndarray | None) -> list[tuple[int, float]]:
+             prefer: np.ndarray | None, run: dict | None = None) -> list[tuple[int, float]]:
     """Up to ``room`` listings that do not match the query but are related to what it found:
     a query for the matches' own titles and tags (pseudo-relevance feedback: a listing sharing the
     cryo-EM's tags 结构生物学, 蛋白质结构 is found for 冷冻电镜 although it never says it) together
@@ -437,11 +445,14 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
     from .query import Concept
 
     allow = _allowed_docs(searcher, filters) if filters else None
-    wq = build(parsed, strategy)
-    if wq is None:
-        return []
-    coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
-    top, docset = _strict_top(searcher, wq, allow, coverage, prefer, FEEDBACK_DOCS)
+    if run and "docset" in run:  # the matches, as the search (or _few_matches) ran them
+        top, docset = run["top"], run["docset"]
+    else:
+        wq = build(parsed, strategy)
+        if wq is None:
+            return []
+        coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
+        top, docset = _strict_top(searcher, wq, allow, coverage, prefer, FEEDBACK_DOCS)
     texts = []
     table = synonyms()
     ids = [int(searcher.stored_fields(g)["id"]) for g, _s in top[:FEEDBACK_DOCS]]
@@ -509,7 +520,7 @@ def _kind_preference(searcher, kinds: frozenset[str]) -> np.ndarray | None:
 
 
 def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_page: int, with_facets: bool = True,
-            coverage: float = 0.0, prefer: np.ndarray | None = None):
+            coverage: float = 0.0, prefer: np.ndarray | None = None, keep: dict | None = None):
     """Run a built query: ([(listing id, score)] for the page, total, facet counts). One walk.
 
     ``coverage``: see ``fast.run`` (the concept-coverage factor; only on the vectorised path)."""
@@ -520,6 +531,8 @@ def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_pag
         allow = _allowed_docs(searcher, filters) if flt is not None else None
         top, docset = fast.run(searcher, shape[0], shape[1], allow, limit, coverage, alternatives=True,
                                prefer=prefer)
+        if keep is not None:  # the run itself, for the related listings (search)
+            keep.update(top=top, docset=docset)
         window = top[(page - 1) * per_page : page * per_page]
         ids_scores = [(int(searcher.stored_fields(g)["id"]), score) for g, score in window]
         facets = _facet_counts(searcher, docset) if with_facets else {}
