@@ -545,7 +545,12 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
                 head = synonyms.head_of(concept.variants[:8] if lexicon_heads == "all" else concept.variants[:1])
                 if head:
                     group = synonyms.groups.get(head, ())
-                    add(Concept((head, *[t for t in group if t != head]), synonym=bool(group), role="head"))
+                    bare = (head[:-1],) if head.endswith("仪") and len(head) >= 3 else ()  # 质谱仪 is also 质谱
+                    add(Concept(tuple(dict.fromkeys((head, *bare, *group))), synonym=bool(group), role="head"))
+                    got = _compound_parts(concept.text)  # jieba's modifiers still count
+                    for m in got[1] if got else ():
+                        if m not in head:
+                            add(Concept((m,), role="modifier"))
                     continue
             got = _compound_parts(concept.text)
             if got is None:
