@@ -269,8 +269,10 @@ class SearchResult:
     sort: str
     filters: dict[str, str]
     # Listings shown after the matches when they are fewer than ``FILL_TO`` (relevance order, the
-    # page holding the last match): related by the matches' own titles and tags, or by parts of a
-    # long word. Never counted in ``total`` or the facets, never ranked above a match.
+    # page holding the last match): related by the matches' own titles and tags, by parts of a long
+    # word or by the concept a word is a kind of; never counted in ``total`` or the facets, never
+    # ranked above a match. On a first page whose request matches fewer than FILL_TO listings by its
+    # specific words, the matches of only its common words (counted in ``total``) follow them here.
     related: list[Hit] = dataclasses.field(default_factory=list)
 
     @property

@@ -124,4 +124,18 @@ def test_the_search_page_lists_related_listings_under_their_own_heading(client, 
     matches, related = html.split('id="search-related"', 1)
     assert f'data-ref="{cryo.ref}"' in matches and f'data-ref="{other.ref}"' not in matches
     assert f'data-ref="{other.ref}"' in related and "search-related-hit" in related
-    assert "不含您的搜索词" in matches  # the heading says what they are
+    assert "与您的搜索部分相关" in matches  # the heading says what they are
+
+
+def test_matches_of_only_a_common_word_come_after_the_related_listings(make_listing):
+    assay = make_listing("血药浓度测定", "小分子定量", tags=["药代动力学"])
+    monitoring = make_listing("临床药物监测平台", "样本前处理", kind="facility", tags=["药代动力学"])
+    weak = [make_listing(f"工业CT检测系统 {i}号", "铸件内部缺陷检测") for i in range(10)]
+    result = services.search("血药浓度 检测", per_page=20)
+    assert result.total == 11  # every match counts, the weak ones too
+    assert refs(result.hits) == [assay.ref]  # the one matching the specific word
+    got = refs(result.related)
+    assert got[0] == monitoring.ref  # related through the match's tag, before …
+    assert set(got[1:]) == {x.ref for x in weak}  # … the listings matching only 检测
+    no_split = services.search("血药浓度 检测", per_page=20, strategy=Strategy(generic_split=False))
+    assert refs(no_split.hits)[0] == assay.ref and len(no_split.hits) == 11 and no_split.related == []
