@@ -1064,7 +1064,7 @@ def notify_saved_searches(listings: list[Listing]) -> int:
     for s in saved:
         if s.user is None or not s.user.active:
             continue
-        parsed = parse(s.query, synonyms())
+        parsed = parse(s.query, synonyms(), lexicon_heads=False)  # alerts: no wider than before
         wq = build(parsed) or Q.Every()
         flt = _filter_query(s.filters or {})
         combined = Q.And([mask, flt]) if flt is not None else mask
