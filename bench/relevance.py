@@ -114,7 +114,7 @@ def ours(strategy):
 
     def run(q: str) -> list[str]:
         result = search(q, per_page=K, strategy=strategy, with_facets=False)
-        return [h.listing.ref for h in result.hits]
+        return [h.listing.ref for h in [*result.hits, *result.related]]  # the page, as shown
 
     return run
 
@@ -148,6 +148,8 @@ def strategies() -> dict[str, dict | None]:
         "no category members (hyponyms)": dict(hyponyms=False),
         "a concept's names add up (no best-name scoring)": dict(max_variants=False),
         "no kind preference": dict(kinds=False),
+        "no related listings after few matches": dict(fill=False),
+        "no heads from the lexicon (jieba heads only)": dict(lexicon_heads=False),
         "default": {},
     }
 

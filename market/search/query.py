@@ -47,6 +47,12 @@ class Strategy:
     hyponym_weight: float = 0.6
     max_variants: bool = True  # a concept scores its best-matching synonym, not the sum of all
     kinds: bool = True  # listings of a kind the query names (数据, 场景, 中试基地 …) first
+    # a long name also searched as the known concept it ends with (SynonymTable.head_of): "typed"
+    # (True) from what was typed, "all" from its synonyms too (GC-MS -> 气相色谱质谱 -> 质谱), False never
+    lexicon_heads: bool | str = True
+    fill: bool = True  # fewer than ten matches: related listings after them (services._related)
+    related_heads: bool = True  # ... also the listings of the concept a query word is a kind of (siblings)
+    generic_split: bool = True  # ... and before matches of only a sentence's common words (检测, 数据)
 
 
 DEFAULT = Strategy()
@@ -208,6 +214,7 @@ class SynonymTable:
         # 子显微镜 …; 质谱仪 -> 质谱 too) -> the groups holding such a term, in group order.
         self._by_sound: dict[str, str] | None = None  # fuzzy pinyin -> term (correct_homophones)
         self._by_syllables: dict[str, str] | None = None  # the same for every length (sounding)
+        self._by_initials: dict[str, list[str]] | None = None  # pinyin initials -> terms (by_initials)
         self._sound_max = 0
         self._group_list: list[tuple[str, ...]] = list(dict.fromkeys(self.groups.values()))
         self._by_head: dict[str, list[int]] = {}
@@ -234,6 +241,19 @@ class SynonymTable:
                 if len(term) >= 2 and _CJK_ONLY.match(term):
                     self._by_syllables.setdefault(" ".join(py.word_syllables(term)), term)
         return self._by_syllables.get(" ".join(syls)) if len(syls) >= 2 else None
+
+    def by_initials(self, letters: tuple[str, ...] | list[str]) -> str | None:
+        """The Chinese term (three characters or more) whose pinyin initials are ``letters``, if
+        the terms with those initials all belong to one group: wrj -> 无人机; zpy -> 质谱仪."""
+        if self._by_initials is None:
+            got: dict[str, list[str]] = {}
+            for term in self.groups:
+                if len(term) >= 3 and _CJK_ONLY.match(term):
+                    got.setdefault("".join(s[:1] for s in py.word_syllables(term)), []).append(term)
+            self._by_initials = got
+        terms = self._by_initials.get("".join(letters), [])
+        groups = {self.groups[t] for t in terms}
+        return terms[0] if len(groups) == 1 else None
 
     def correct_homophones(self, text: str, known) -> str:
         """``text`` with each run of three or more Chinese characters that sounds exactly like a
@@ -305,6 +325,29 @@ class SynonymTable:
                     out.append(term)
         return tuple(out[:limit])
 
+    def head_of(self, variants: tuple[str, ...] | list[str]) -> str | None:
+        """The known concept a long name is a kind of: the longest proper Chinese ending (two
+        characters or more, an instrument suffix such as 仪 dropped) of one of ``variants`` that is a
+        term of the table or a shipped category word, outside the names' own group and not a generic
+        head. 场发射扫描电子显微镜 -> 扫描电子显微镜 (SEM); 钙钛矿太阳能电池 -> 太阳能电池; GC-MS (气相色谱质谱)
+        -> 质谱. A head noun from the table, not from jieba: it brings its synonyms and members."""
+        own = set(variants)
+        best: str | None = None
+        for v in variants:
+            tail = _CJK_TAIL.search(v)
+            if not tail or len(tail.group()) < 3:
+                continue
+            run = tail.group()
+            for stem in (run, run[:-1] if run[-1] in HEAD_SUFFIXES else ""):
+                for k in range(len(stem) - 1, 1, -1):
+                    cand = stem[-k:]
+                    if cand == v or cand in own or cand in GENERIC_HEADS or (best and len(best) >= k):
+                        continue
+                    if (cand in self.groups and not own.intersection(self.groups[cand])) or cand in categories():
+                        best = cand
+                        break
+        return best
+
     def match_at(self, text: str, i: int) -> str | None:
         for term in self.by_first.get(text[i], ()):
             if not text.startswith(term, i):
@@ -360,6 +403,22 @@ def _pinyin_spans(text: str, synonyms: SynonymTable, known) -> list[tuple[int, i
     return out
 
 
+def _join_spans(text: str, spans: list[tuple[int, int, Concept]], synonyms: SynonymTable):
+    """Neighbouring pinyin words (only spaces between) that together sound like one term of the
+    table are one concept: kongqi zhiliang -> 空气质量, lenglian wuliu -> 冷链物流, not 空气 + 质量 (a
+    listing of 质量 alone is no answer; the related listings after few matches loosen it again)."""
+    out: list[tuple[int, int, Concept]] = []
+    for lo, hi, concept in spans:
+        if out and out[-1][2].pinyin and concept.pinyin and not out[-1][2].role and not text[out[-1][1]:lo].strip():
+            plo, _phi, prev = out[-1]
+            syls = (*prev.pinyin, *concept.pinyin)
+            if synonyms.sounding(syls):
+                out[-1] = (plo, hi, Concept((text[plo:hi],), pinyin=syls))
+                continue
+        out.append((lo, hi, concept))
+    return out
+
+
 def _compound_parts(word: str) -> tuple[str, list[str]] | None:
     """(head, modifiers) of a long Chinese word, from jieba's sub-words (search mode).
 
@@ -389,13 +448,17 @@ def _compound_parts(word: str) -> tuple[str, list[str]] | None:
 
 def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: bool = True,
           known=None, use_pinyin: bool = True, compounds: bool = True, hyponyms: bool = True,
-          sounds=None) -> ParsedQuery:
+          sounds=None, lexicon_heads: bool | str = True, occurs=None) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
     with it, Latin runs that are not words become pinyin/initials and Chinese words the index does
     not hold are matched by their sound (a homophone typo). Without it (no index at hand) Latin
     runs that are pinyin are still matched both ways.
+
+    ``occurs(text) -> bool`` says whether the index holds that exact run of characters (its bigrams
+    consecutive); a homophone typo is corrected only if what was typed does not occur (without it,
+    ``known``: every bigram somewhere, which 和磁 + 磁共 + 共振 may well be).
 
     ``sounds(syllables) -> word | None`` names the word of the index with exactly those (fuzzy)
     syllables: pinyin and homophone typos are then also searched as that word, with its synonyms
@@ -416,13 +479,15 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
 
     if use_pinyin:
         spans = _pinyin_spans(text, synonyms if use_synonyms else EMPTY_SYNONYMS, known)
+        if use_synonyms:
+            spans = _join_spans(text, spans, synonyms)
         for _lo, _hi, concept in spans:
             add(concept)
         for lo, hi, _c in reversed(spans):  # the rest of the query is read as words
             text = text[:lo] + " " + text[hi:]
     corrected = False
     if use_pinyin and use_synonyms and known is not None:
-        fixed = synonyms.correct_homophones(text, known)
+        fixed = synonyms.correct_homophones(text, occurs or known)
         corrected, text = fixed != text, fixed
     plain: list[str] = []
     buf: list[str] = []
@@ -459,6 +524,12 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             concept.pinyin = tuple(py.word_syllables(w))
             concept.typo = True
         add(concept)
+    if use_pinyin and use_synonyms:
+        for concept in concepts:
+            if concept.initials:  # wrj -> 无人机 when exactly one group of the table has such a term
+                word = synonyms.by_initials(concept.initials)
+                if word:
+                    concept.variants = tuple(dict.fromkeys((*concept.variants, *synonyms.groups[word])))
     if use_pinyin:
         for concept in concepts:
             if concept.pinyin:
@@ -470,6 +541,17 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
                     concept.variants = tuple(dict.fromkeys((*concept.variants, word, *group)))
     if compounds:
         for concept in list(concepts):
+            if lexicon_heads and use_synonyms and not concept.role and not concept.initials:
+                head = synonyms.head_of(concept.variants[:8] if lexicon_heads == "all" else concept.variants[:1])
+                if head:
+                    group = synonyms.groups.get(head, ())
+                    bare = (head[:-1],) if head.endswith("仪") and len(head) >= 3 else ()  # 质谱仪 is also 质谱
+                    add(Concept(tuple(dict.fromkeys((head, *bare, *group))), synonym=bool(group), role="head"))
+                    got = _compound_parts(concept.text)  # jieba's modifiers still count
+                    for m in got[1] if got else ():
+                        if m not in head:
+                            add(Concept((m,), role="modifier"))
+                    continue
             got = _compound_parts(concept.text)
             if got is None:
                 continue

@@ -268,6 +268,12 @@ class SearchResult:
     suggestion: str | None
     sort: str
     filters: dict[str, str]
+    # Listings shown after the matches when they are fewer than ``FILL_TO`` (relevance order, the
+    # page holding the last match): related by the matches' own titles and tags, by parts of a long
+    # word or by the concept a word is a kind of; never counted in ``total`` or the facets, never
+    # ranked above a match. On a first page whose request matches fewer than FILL_TO listings by its
+    # specific words, the matches of only its common words (counted in ``total``) follow them here.
+    related: list[Hit] = dataclasses.field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -323,7 +329,8 @@ def search(
         raise ValidationError(_("页码须从 1 开始。"), "page")
     searcher = store().searcher()
     parsed = parse(q or "", synonyms(), use_synonyms=strategy.synonyms, known=known_words(searcher),
-                   use_pinyin=strategy.pinyin, compounds=strategy.compounds, sounds=sounds_of(searcher))
+                   use_pinyin=strategy.pinyin, compounds=strategy.compounds, sounds=sounds_of(searcher),
+                   lexicon_heads=strategy.lexicon_heads, occurs=occurs_in(searcher))
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()
@@ -331,18 +338,172 @@ def search(
             sort = "newest"
     coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
     prefer = _kind_preference(searcher, parsed.kinds) if strategy.kinds else None
+    run: dict = {}
     ids_scores, total, facets = execute(searcher, wq, filters, sort, page, per_page, with_facets, coverage,
-                                        prefer)
+                                        prefer, run)
     suggestion = None
     if parsed.concepts and (total == 0 or parsed.needs_suggestion):
         suggestion = suggest(parsed, searcher)
     # what was typed by sound (dianjing, 电境) is highlighted as the word it stands for
     extra = suggestion.split() if suggestion and parsed.needs_suggestion else []
+    related_ids: list[tuple[int, float | None]] = []
+    if strategy.fill and sort == "relevance" and parsed.concepts:
+        basis, weak = parsed, []
+        if total >= FILL_TO and page == 1 and strategy.generic_split:
+            # Matches of only the common words of a sentence (检测, 数据, 平台 …) are weak: when fewer
+            # than FILL_TO listings match one of its specific words, the related listings come
+            # before the weak matches.
+            specific = [c for c in parsed.concepts if not c.role and not _generic(c)]
+            if specific and len(specific) < len([c for c in parsed.concepts if not c.role]):
+                basis = ParsedQuery(parsed.text, specific)
+                run = _few_matches(searcher, basis, strategy, filters, prefer)
+                if run is None:
+                    basis = parsed
+                else:
+                    strong = {int(searcher.stored_fields(int(g))["id"]) for g in run["docset"]}
+                    weak = [x for x in ids_scores if x[0] not in strong]
+                    ids_scores = [x for x in ids_scores if x[0] in strong]
+        room = min(per_page, FILL_TO) - len(ids_scores)
+        if room > 0 and (basis is not parsed or (total < FILL_TO and page * per_page >= total)):
+            seen = {i for i, _s in ids_scores}
+            got = [x for x in _related(searcher, basis, strategy, filters, room, prefer, run) if x[0] not in seen]
+            seen.update(i for i, _s in got)
+            related_ids = (got + [x for x in weak if x[0] not in seen])[: per_page - len(ids_scores)]
     hits = _hydrate(ids_scores, parsed, verify, extra)
+    related = _hydrate(related_ids, parsed, verify, extra) if related_ids else []
     return SearchResult(
         query=q or "", parsed=parsed, total=total, page=page, per_page=per_page, hits=hits,
-        facets=facets, suggestion=suggestion, sort=sort, filters=filters,
+        facets=facets, suggestion=suggestion, sort=sort, filters=filters, related=related,
     )
+
+
+FILL_TO = 10  # a query matching fewer listings gets related ones after them (``_related``)
+FEEDBACK_DOCS = 3  # the best matches whose titles and tags make the related query
+FEEDBACK_CONCEPTS = 16
+
+
+FEEDBACK_DESC_TERMS = 8
+FEEDBACK_DESC_CHARS = 600
+
+
+def _lexicon_terms(table: SynonymTable, text: str) -> list[str]:
+    """The lexicon's terms a description names (longest match, first ``FEEDBACK_DESC_TERMS``): the
+    concepts of its prose without its filler words."""
+    text = normalize(text)[:FEEDBACK_DESC_CHARS]
+    out: list[str] = []
+    i = 0
+    while i < len(text) and len(out) < FEEDBACK_DESC_TERMS:
+        term = table.match_at(text, i)
+        if term:
+            if term not in out:
+                out.append(term)
+            i += len(term)
+        else:
+            i += 1
+    return out
+
+
+def _generic(concept) -> bool:
+    """A common word of requests: a generic head (检测, 分析, 平台 …) or a word naming a kind (数据, 设备)."""
+    from .query import GENERIC_HEADS, KIND_WORDS
+
+    return concept.text in GENERIC_HEADS or concept.text in KIND_WORDS
+
+
+def _few_matches(searcher, parsed: ParsedQuery, strategy: Strategy, filters, prefer) -> dict | None:
+    """The run of ``parsed`` ({"top", "docset"}) if fewer than FILL_TO listings match it, else None.
+    A word of the index's dictionary in FILL_TO documents or more settles it without a run."""
+    from .query import _jieba_term
+
+    for c in parsed.concepts:
+        for v in c.variants:
+            term = _jieba_term(v)
+            if term and searcher.doc_frequency("all_j", term) >= FILL_TO:
+                return None
+    wq = build(parsed, strategy)
+    if wq is None:
+        return None
+    allow = _allowed_docs(searcher, filters) if filters else None
+    coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
+    top, docset = _strict_top(searcher, wq, allow, coverage, prefer, FEEDBACK_DOCS)
+    return None if len(docset) >= FILL_TO else {"top": top, "docset": docset}
+
+
+def _strict_top(searcher, wq, allow, coverage, prefer, limit):
+    shape = fast.leaves(wq)
+    if shape is None:
+        return [], np.zeros(0, dtype=np.int64)
+    return fast.run(searcher, shape[0], shape[1], allow, limit, coverage, alternatives=True, prefer=prefer)
+
+
+def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[str, str], room: int,
+             prefer: np.ndarray | None, run: dict | None = None) -> list[tuple[int, float]]:
+    """Up to ``room`` listings that do not match the query but are related to what it found:
+    a query for the matches' own titles and tags (pseudo-relevance feedback: a listing sharing the
+    cryo-EM's tags 结构生物学, 蛋白质结构 is found for 冷冻电镜 although it never says it) together
+    with the query's words, and, for a Chinese word of three characters or more, its bigrams each on
+    their own (a looser OR: 冷冻电镜 -> 冷冻, 电镜). Scored by the same BM25 and concept coverage,
+    listed after every match."""
+    from .query import Concept
+
+    allow = _allowed_docs(searcher, filters) if filters else None
+    if run and "docset" in run:  # the matches, as the search (or _few_matches) ran them
+        top, docset = run["top"], run["docset"]
+    else:
+        wq = build(parsed, strategy)
+        if wq is None:
+            return []
+        coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
+        top, docset = _strict_top(searcher, wq, allow, coverage, prefer, FEEDBACK_DOCS)
+    texts = []
+    table = synonyms()
+    ids = [int(searcher.stored_fields(g)["id"]) for g, _s in top[:FEEDBACK_DOCS]]
+    if ids:
+        rows = db.session.execute(select(Listing.id, Listing.title, Listing.tags, Listing.description)
+                                  .where(Listing.id.in_(ids))).all()
+        by_id = {r.id: r for r in rows}
+        for i in ids:
+            if i in by_id:
+                row = by_id[i]
+                texts.append(" ".join([row.title or "", *[str(t) for t in row.tags or []],
+                                       *_lexicon_terms(table, plain_text(row.description or ""))]))
+    fparsed = parse(" ".join(texts), table, use_synonyms=strategy.synonyms, known=known_words(searcher),
+                    use_pinyin=False, compounds=True, hyponyms=False) if texts else ParsedQuery("", [])
+    feedback = list(fparsed.concepts[:FEEDBACK_CONCEPTS])
+    loosened: list[Concept] = []
+    seen = {c.text for c in parsed.concepts}
+    for c in parsed.concepts:  # the query's own words, loosened
+        if c.initials or c.role:
+            continue
+        head = table.head_of(c.variants[:8]) if strategy.synonyms and strategy.related_heads else None
+        if head and head not in seen:  # the known concept it is a kind of, with its members: siblings
+            seen.add(head)
+            group = table.groups.get(head, ())
+            loosened.append(Concept((head, *[t for t in group if t != head]), synonym=bool(group),
+                                    narrower=table.narrower((head, *group))))
+        # every bigram of a long word on its own (of what was typed, or of the word its pinyin sounds like)
+        for word in [next((v for v in c.variants if _CJK_WORD.match(v)), "")]:
+            if len(word) >= 3 and _CJK_WORD.match(word):
+                loosened.extend(Concept((bg,), role="modifier") for bg in bigram_tokens(word) if bg not in seen)
+    loose = dataclasses.replace(strategy, pinyin=False, compounds=True, modifier_weight=strategy.head_weight)
+    strict = set(docset.tolist())
+    best: dict[int, float] = {}
+    for concepts in (feedback, loosened):  # each list scored on its own, normalised, summed (CombSUM)
+        fq = build(ParsedQuery("", concepts), loose) if concepts else None
+        shape = fast.leaves(fq) if fq is not None else None
+        if shape is None:
+            continue
+        fcov = loose.coverage if getattr(fq, "market_concepts", False) else 0.0
+        got, _docs = fast.run(searcher, shape[0], shape[1], allow, room + len(strict), fcov, alternatives=True,
+                              prefer=prefer)
+        got = [(g, sc) for g, sc in got if g not in strict and sc > 0]
+        if not got:
+            continue
+        top_score = got[0][1]
+        for g, sc in got:
+            best[g] = best.get(g, 0.0) + sc / top_score
+    ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:room]
+    return [(int(searcher.stored_fields(g)["id"]), sc) for g, sc in ranked]
 
 
 KIND_PREFERENCE = 1.25  # score multiplier of the listings of a kind the query names (数据, 场景 …)
@@ -361,7 +522,7 @@ def _kind_preference(searcher, kinds: frozenset[str]) -> np.ndarray | None:
 
 
 def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_page: int, with_facets: bool = True,
-            coverage: float = 0.0, prefer: np.ndarray | None = None):
+            coverage: float = 0.0, prefer: np.ndarray | None = None, keep: dict | None = None):
     """Run a built query: ([(listing id, score)] for the page, total, facet counts). One walk.
 
     ``coverage``: see ``fast.run`` (the concept-coverage factor; only on the vectorised path)."""
@@ -372,6 +533,8 @@ def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_pag
         allow = _allowed_docs(searcher, filters) if flt is not None else None
         top, docset = fast.run(searcher, shape[0], shape[1], allow, limit, coverage, alternatives=True,
                                prefer=prefer)
+        if keep is not None:  # the run itself, for the related listings (search)
+            keep.update(top=top, docset=docset)
         window = top[(page - 1) * per_page : page * per_page]
         ids_scores = [(int(searcher.stored_fields(g)["id"]), score) for g, score in window]
         facets = _facet_counts(searcher, docset) if with_facets else {}
@@ -561,6 +724,23 @@ def known_words(searcher):
         return got
 
     return known
+
+
+def occurs_in(searcher):
+    """``occurs(text)``: does some listing hold exactly this run of characters (the phrase of its
+    bigrams in ``all``)? For the homophone correction: 和磁共振 is no listing's word although 和磁,
+    磁共 and 共振 each occur somewhere."""
+    known = known_words(searcher)
+
+    def occurs(text: str) -> bool:
+        grams = bigram_tokens(text)
+        if not grams or not known(text):
+            return False
+        if len(grams) == 1:
+            return True
+        return _has_hits(searcher, Q.Phrase("all_g", grams))
+
+    return occurs
 
 
 def sounds_of(searcher):
@@ -884,7 +1064,7 @@ def notify_saved_searches(listings: list[Listing]) -> int:
     for s in saved:
         if s.user is None or not s.user.active:
             continue
-        parsed = parse(s.query, synonyms())
+        parsed = parse(s.query, synonyms(), lexicon_heads=False)  # alerts: no wider than before
         wq = build(parsed) or Q.Every()
         flt = _filter_query(s.filters or {})
         combined = Q.And([mask, flt]) if flt is not None else mask

@@ -1,5 +1,6 @@
-"""Regression guard: relevance on tests/data/relevance (the development set, tuned on) must not
-fall below the reached figures; on the independent test set tests/data/relevance_test (never tuned
+"""Regression guard: relevance on tests/data/relevance (the development set, tuned on) and on
+tests/data/relevance_val (the validation set, written blind, then tuned on) must not fall below the
+reached figures; on the independent test set tests/data/relevance_test (never tuned
 on: when it fails, fix the method, not the data) the issue's bar holds.
 
 Figures and the comparison with the substring baseline: BENCHMARKS.md ("Search relevance"),
@@ -27,16 +28,23 @@ from market.search.query import Strategy
 
 pytest_plugins = ["tests.integration.conftest_search"]
 
-# Reached on the development set (BENCHMARKS.md), minus a little slack (0.02).
+# Reached on the development set (BENCHMARKS.md), minus a little slack (0.02); never lowered.
 FLOOR = {
     "exact": (0.96, 0.93),
-    "partial": (0.96, 0.96),
+    "partial": (0.97, 0.98),
     "synonym": (0.97, 0.95),
-    "abbreviation": (0.97, 0.95),
+    "abbreviation": (0.98, 0.98),
     "multi": (0.95, 0.95),
     "sentence": (0.94, 0.95),
-    "typo_pinyin": (0.94, 0.90),
-    "all": (0.96, 0.94),
+    "typo_pinyin": (0.95, 0.98),
+    "all": (0.96, 0.96),
+}
+VAL_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_val"
+# The validation set (written blind, then tuned on: BENCHMARKS.md has its unseen figure too), reached
+# after the recall work of 5 Dec, minus 0.02.
+VAL_SET_FLOOR = {
+    "exact": (0.92, 0.84), "partial": (0.93, 0.87), "synonym": (0.88, 0.86), "abbreviation": (0.95, 0.92),
+    "multi": (0.89, 0.87), "sentence": (0.86, 0.75), "typo_pinyin": (0.89, 0.85), "all": (0.90, 0.85),
 }
 TEST_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_test"
 # The independent test set (never tuned on) guards what the method reaches today; the issue's bar is
@@ -90,4 +98,23 @@ def test_relevance_on_the_independent_test_set(search_index, app):
     finally:
         bench.set_data(Path(bench.__file__).resolve().parent.parent / "tests" / "data" / "relevance")
     for qtype, (ndcg_floor, recall_floor) in TEST_SET_FLOOR.items():
+        assert got[qtype]["ndcg"] >= ndcg_floor and got[qtype]["recall"] >= recall_floor, (qtype, got[qtype])
+
+
+def _evaluate_on(data: Path, app):
+    bench.set_data(data)
+    try:
+        services.seed_synonyms()
+        load_into_db()
+        services.reindex()
+        with app.test_request_context():
+            return evaluate(ours(Strategy()))
+    finally:
+        bench.set_data(Path(bench.__file__).resolve().parent.parent / "tests" / "data" / "relevance")
+
+
+@pytest.mark.skipif(not (VAL_SET / "queries.yaml").exists(), reason="the validation set is not here")
+def test_relevance_on_the_validation_set(search_index, app):
+    got = _evaluate_on(VAL_SET, app)
+    for qtype, (ndcg_floor, recall_floor) in VAL_SET_FLOOR.items():
         assert got[qtype]["ndcg"] >= ndcg_floor and got[qtype]["recall"] >= recall_floor, (qtype, got[qtype])

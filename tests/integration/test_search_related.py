@@ -1,0 +1,141 @@
+"""Issue 12, recall: a query matching fewer than ten listings gets related ones after its matches
+(the matches' titles, tags and lexicon terms as a feedback query; a long word's bigrams), and the
+third edition of the lexicon as a data migration."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from flask_migrate import upgrade
+from sqlalchemy import func, select, update
+
+from market import create_app
+from market.extensions import db
+from market.search import services
+from market.search.query import Strategy
+from market.search.seed import load_lexicon
+from models.search import SearchSynonym
+
+pytest_plugins = ["tests.integration.conftest_search"]
+
+MIGRATION = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "a8c2e5f7b913_search_lexicon_third_edition.py"
+
+
+def refs(hits):
+    return [h.listing.ref for h in hits]
+
+
+def test_few_matches_get_related_listings_after_them_never_counted(make_listing):
+    cryo = make_listing("冷冻电镜", "生物大分子高分辨结构解析", tags=["结构生物学", "蛋白质结构"])
+    structures = make_listing("蛋白结构库", "三维结构与原始数据", kind="database", tags=["蛋白质结构"],
+                              rate_cny_per_hour=None)
+    unrelated = make_listing("汽车碰撞试验场", "整车被动安全", kind="facility", tags=["碰撞测试"])
+    result = services.search("冷冻电镜")
+    assert refs(result.hits) == [cryo.ref]
+    assert result.total == 1 and sum(result.facets["kind"].values()) == 1  # related ones are not matches
+    assert refs(result.related) == [structures.ref]  # shares the match's tag, never says 冷冻电镜
+    assert unrelated.ref not in refs(result.related)
+    assert services.search("冷冻电镜", strategy=Strategy(fill=False)).related == []
+    # the filters hold for related listings too; another sort lists matches only
+    assert services.search("冷冻电镜", {"kind": "instrument"}).related == []
+    assert services.search("冷冻电镜", sort="newest").related == []
+
+
+def test_a_long_word_matching_nothing_is_loosened_into_its_bigrams(make_listing):
+    gun = make_listing("红外测温枪", "非接触测温")
+    make_listing("扫描电镜", "材料表面形貌")
+    result = services.search("测温仪")  # no listing says it: its bigram 测温 still finds the gun
+    assert result.total == 0 and refs(result.related) == [gun.ref]
+
+
+def test_ten_matches_get_no_related_listings(make_listing):
+    for i in range(10):
+        make_listing(f"光谱仪 {i}号", "光谱分析", tags=["光谱"])
+    make_listing("光谱数据库", "光谱曲线", kind="database", tags=["光谱"], rate_cny_per_hour=None)
+    result = services.search("光谱仪", per_page=10)
+    assert result.total >= 10 and result.related == []
+
+
+def test_related_listings_fill_only_the_page_holding_the_last_match(make_listing):
+    a = make_listing("冷冻电镜", "结构解析", tags=["结构生物学"])
+    b = make_listing("冷冻电镜制样", "玻璃化制样", tags=["结构生物学"])
+    other = make_listing("结构生物学平台", "蛋白晶体", kind="facility", tags=["结构生物学"])
+    first = services.search("冷冻电镜", per_page=1, page=1)
+    assert len(first.hits) == 1 and first.related == []
+    last = services.search("冷冻电镜", per_page=2, page=1)
+    assert set(refs(last.hits)) == {a.ref, b.ref} and last.related == []  # the page is full
+    room = services.search("冷冻电镜", per_page=5, page=1)
+    assert refs(room.related) == [other.ref]
+
+
+def test_third_edition_words_are_synonyms(make_listing):
+    services.seed_synonyms()
+    lfp = make_listing("LFP 正极中试线", "磷酸铁锂材料放大", kind="pilot_base")
+    vpp = make_listing("VPP 调度平台", "聚合分布式资源", kind="facility")
+    assert lfp.ref in refs(services.search("磷酸铁锂").hits)
+    assert vpp.ref in refs(services.search("虚拟电厂").hits)
+
+
+# ---------------------------------------------------------------- the third edition as a migration
+def _third_edition():
+    spec = importlib.util.spec_from_file_location("lexicon_third_edition", MIGRATION)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.down_revision == "f3a7c1d9e2b4"
+    return [key for _source, groups in module.SECTIONS for key, _terms in groups]
+
+
+def test_third_edition_is_frozen_and_matches_the_lexicon_file():
+    keys = _third_edition()
+    assert len(keys) >= 300 and len(set(keys)) == len(keys)
+    shipped = {g["key"]: g["terms"] for g in load_lexicon()}
+    assert set(keys) <= set(shipped)
+
+
+def test_an_installed_database_gets_the_third_edition_and_keeps_deletions(tmp_path):
+    keys = _third_edition()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
+                      "SEARCH_INDEX_DIR": str(tmp_path / "index")})
+    with app.app_context():
+        try:
+            upgrade(revision="f3a7c1d9e2b4")
+            # as an install from before the third edition: its groups absent, one deleted by an admin
+            db.session.execute(SearchSynonym.__table__.delete().where(SearchSynonym.seed_key.in_(keys[1:])))
+            db.session.execute(update(SearchSynonym).where(SearchSynonym.seed_key == keys[0])
+                               .values(deleted_at=func.now()))
+            db.session.commit()
+            upgrade()
+            live = set(db.session.execute(select(SearchSynonym.seed_key).where(
+                SearchSynonym.seed_key.in_(keys), SearchSynonym.deleted_at.is_(None))).scalars())
+            assert live == set(keys[1:])  # every group inserted, the deleted one not brought back
+            count = db.session.execute(select(func.count()).select_from(SearchSynonym)).scalar_one()
+            assert count == len(load_lexicon())  # nothing doubled
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+            services.invalidate_synonyms()
+
+
+def test_the_search_page_lists_related_listings_under_their_own_heading(client, make_listing):
+    cryo = make_listing("冷冻电镜", "结构解析", tags=["结构生物学"])
+    other = make_listing("结构生物学平台", "蛋白晶体", kind="facility", tags=["结构生物学"])
+    html = client.get("/search/", query_string={"q": "冷冻电镜"}).get_data(as_text=True)
+    matches, related = html.split('id="search-related"', 1)
+    assert f'data-ref="{cryo.ref}"' in matches and f'data-ref="{other.ref}"' not in matches
+    assert f'data-ref="{other.ref}"' in related and "search-related-hit" in related
+    assert "与您的搜索部分相关" in matches  # the heading says what they are
+
+
+def test_matches_of_only_a_common_word_come_after_the_related_listings(make_listing):
+    assay = make_listing("血药浓度测定", "小分子定量", tags=["药代动力学"])
+    monitoring = make_listing("临床药物监测平台", "样本前处理", kind="facility", tags=["药代动力学"])
+    weak = [make_listing(f"工业CT检测系统 {i}号", "铸件内部缺陷检测") for i in range(10)]
+    result = services.search("血药浓度 检测", per_page=20)
+    assert result.total == 11  # every match counts, the weak ones too
+    assert refs(result.hits) == [assay.ref]  # the one matching the specific word
+    got = refs(result.related)
+    assert got[0] == monitoring.ref  # related through the match's tag, before …
+    assert set(got[1:]) == {x.ref for x in weak}  # … the listings matching only 检测
+    no_split = services.search("血药浓度 检测", per_page=20, strategy=Strategy(generic_split=False))
+    assert refs(no_split.hits)[0] == assay.ref and len(no_split.hits) == 11 and no_split.related == []
