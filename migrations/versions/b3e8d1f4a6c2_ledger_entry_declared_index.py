@@ -6,14 +6,14 @@ a 1M-entry year). The condition is written as in ``models.ledger.DECLARED_SQL``,
 query uses the same literal text, so both databases' planners match the index.
 
 Revision ID: b3e8d1f4a6c2
-Revises: f3a7c1d9e2b4
+Revises: a8c2e5f7b913
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "b3e8d1f4a6c2"
-down_revision = "f3a7c1d9e2b4"
+down_revision = "a8c2e5f7b913"
 branch_labels = None
 depends_on = None
 
