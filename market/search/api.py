@@ -44,25 +44,29 @@ class SearchResponse(ma.Schema):
 @blp.arguments(SearchArgs, location="query")
 @blp.response(200, SearchResponse)
 def search_listings(args):
-    """Search published listings; items in relevance order (an empty query lists newest first)."""
+    """Search published listings; items in relevance order (an empty query lists newest first).
+
+    When fewer than ten listings match, the page holding the last match continues with related listings
+    (sharing the matches' titles and tags, or the concept a query word is a kind of), as the search page
+    shows them: after every match, with ``score`` null, and not counted in ``total``."""
     filters = {k: args[k] for k in ("kind", "track") if args.get(k)}
     try:
         result = search(args["q"], filters, page=args["page"], per_page=args["per_page"])
     except ValidationError as err:
         abort(422, message=err.message)
+    def item(h, score):
+        return {
+            "ref": h.listing.ref,
+            "kind": h.listing.kind,
+            "title": h.listing.title,
+            "owner": (h.listing.owner.ref or h.listing.owner.name) if h.listing.owner else None,
+            "score": score,
+            "highlight": h.highlight,
+        }
+
     return {
         "total": result.total,
-        "items": [
-            {
-                "ref": h.listing.ref,
-                "kind": h.listing.kind,
-                "title": h.listing.title,
-                "owner": (h.listing.owner.ref or h.listing.owner.name) if h.listing.owner else None,
-                "score": h.score,
-                "highlight": h.highlight,
-            }
-            for h in result.hits
-        ],
+        "items": [item(h, h.score) for h in result.hits] + [item(h, None) for h in result.related],
         "facets": result.facets,
         "suggestion": result.suggestion,
     }

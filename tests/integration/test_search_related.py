@@ -139,3 +139,17 @@ def test_matches_of_only_a_common_word_come_after_the_related_listings(make_list
     assert set(got[1:]) == {x.ref for x in weak}  # … the listings matching only 检测
     no_split = services.search("血药浓度 检测", per_page=20, strategy=Strategy(generic_split=False))
     assert refs(no_split.hits)[0] == assay.ref and len(no_split.hits) == 11 and no_split.related == []
+
+
+def test_the_api_lists_related_listings_after_the_matches_with_no_score(make_listing, client):
+    """/api/v1/search gives the page as the search page shows it (CONTRACT.md keys unchanged): the matches,
+    then the related listings with ``score`` null, which ``total`` does not count."""
+    cryo = make_listing("冷冻电镜", "生物大分子高分辨结构解析", tags=["结构生物学", "蛋白质结构"])
+    structures = make_listing("蛋白结构库", "三维结构与原始数据", kind="database", tags=["蛋白质结构"],
+                              rate_cny_per_hour=None)
+    db.session.commit()
+    body = client.get("/api/v1/search", query_string={"q": "冷冻电镜"}).get_json()
+    assert body["total"] == 1
+    assert [i["ref"] for i in body["items"]] == [cryo.ref, structures.ref]
+    assert body["items"][0]["score"] is not None and body["items"][1]["score"] is None
+    assert all(set(i) == {"ref", "kind", "title", "owner", "score", "highlight"} for i in body["items"])
