@@ -195,10 +195,10 @@ def _year_groups(le, li, year: int, params: Parameters):
     """The statement of the whole year's groups (:class:`rules.PlainGroup`), ordered by beneficiary ref.
 
     The database does what is the same for every entry of a group — one row per (beneficiary, side, entry
-    kind, listing kind, completeness bits, stretch of days between parameter versions) with its members'
-    ids, refs, amounts, times and counterparties as arrays (PostgreSQL) or joined text (SQLite) — so the
-    rules judge a group's rule, version and completeness once, and Python touches each entry only to look
-    up its parties' facts and make its line. Entries judged on their own are groups of one (``single``):
+    kind, listing kind, completeness bits, stretch of days between parameter versions) with its members
+    (id, amount, time, counterparty, ref) as one array — so the rules judge a group's rule, version and
+    completeness once, and Python touches each entry only to look up its counterparty's facts and make its
+    line. Entries judged on their own are groups of one (``single``):
     refunds (judged as the payment they reverse), entries with evidence added later, and self-dealing."""
     org, ev = Organisation.__table__, LedgerEvent.__table__
     start, end = year_bounds(year)
