@@ -53,6 +53,8 @@ class Strategy:
     fill: bool = True  # fewer than ten matches: related listings after them (services._related)
     related_heads: bool = True  # ... also the listings of the concept a query word is a kind of (siblings)
     generic_split: bool = True  # ... and before matches of only a sentence's common words (检测, 数据)
+    # ... the categories a one-word query is a member of (X光探伤 -> 无损检测) and their members: siblings
+    related_parents: bool = True
 
 
 DEFAULT = Strategy()
@@ -324,6 +326,12 @@ class SynonymTable:
                 if term not in out and term not in UNIT_LIKE and not any(_covers(w, term) for w in own):
                     out.append(term)
         return tuple(out[:limit])
+
+    def parents(self, variants: tuple[str, ...] | list[str]) -> list[str]:
+        """The shipped category words (data/categories.yaml) having one of ``variants`` as a member:
+        X射线探伤 -> 无损检测; 冷链 -> 物流. The broader concepts a word is a kind of, named otherwise."""
+        own = set(variants)
+        return [w for w, members in categories().items() if w not in own and own.intersection(members)]
 
     def head_of(self, variants: tuple[str, ...] | list[str]) -> str | None:
         """The known concept a long name is a kind of: the longest proper Chinese ending (two

@@ -349,11 +349,12 @@ def search(
     related_ids: list[tuple[int, float | None]] = []
     if strategy.fill and sort == "relevance" and parsed.concepts:
         basis, weak = parsed, []
-        if total >= FILL_TO and page == 1 and strategy.generic_split:
+        if page == 1 and strategy.generic_split and total >= FILL_TO:
             # Matches of only the common words of a sentence (检测, 数据, 平台 …) are weak: when fewer
             # than FILL_TO listings match one of its specific words, the related listings come
             # before the weak matches.
-            specific = [c for c in parsed.concepts if not c.role and not _generic(c)]
+            specific = [c for c in parsed.concepts if not c.role and not _generic(c)] \
+                if strategy.generic_split and total >= FILL_TO else []
             if specific and len(specific) < len([c for c in parsed.concepts if not c.role]):
                 basis = ParsedQuery(parsed.text, specific)
                 run = _few_matches(searcher, basis, strategy, filters, prefer)
@@ -472,6 +473,7 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
     feedback = list(fparsed.concepts[:FEEDBACK_CONCEPTS])
     loosened: list[Concept] = []
     seen = {c.text for c in parsed.concepts}
+    single = len([c for c in parsed.concepts if not c.role and not c.initials]) == 1  # one need: its broader class too
     for c in parsed.concepts:  # the query's own words, loosened
         if c.initials or c.role:
             continue
@@ -481,6 +483,12 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
             group = table.groups.get(head, ())
             loosened.append(Concept((head, *[t for t in group if t != head]), synonym=bool(group),
                                     narrower=table.narrower((head, *group))))
+        for parent in table.parents(c.variants) if strategy.synonyms and strategy.related_parents and single else ():
+            if parent not in seen:  # a category the word is a member of (X光探伤 -> 无损检测), with its members
+                seen.add(parent)
+                group = table.groups.get(parent, ())
+                loosened.append(Concept((parent, *[t for t in group if t != parent]), synonym=bool(group),
+                                        narrower=table.narrower((parent, *group))))
         # every bigram of a long word on its own (of what was typed, or of the word its pinyin sounds like)
         for word in [next((v for v in c.variants if _CJK_WORD.match(v)), "")]:
             if len(word) >= 3 and _CJK_WORD.match(word):

@@ -141,6 +141,20 @@ def test_matches_of_only_a_common_word_come_after_the_related_listings(make_list
     assert refs(no_split.hits)[0] == assay.ref and len(no_split.hits) == 11 and no_split.related == []
 
 
+def test_a_one_word_query_gets_the_category_it_is_a_member_of_among_the_related(make_listing):
+    services.seed_synonyms()  # 射线探伤 = X射线探伤 = RT检测; data/categories.yaml: a kind of 无损检测
+    # the centre never says 射线探伤 (nor 射线, 探伤)
+    xray = make_listing("数字射线探伤系统", "焊缝内部缺陷成像", tags=["焊缝"])
+    centre = make_listing("无损检测服务中心", "压力容器与管道的第三方检验", kind="facility", tags=["无损检测"])
+    make_listing("冷冻电镜", "生物大分子结构解析")
+    result = services.search("射线探伤")
+    assert refs(result.hits) == [xray.ref]
+    assert refs(result.related) == [centre.ref]
+    assert services.search("射线探伤", strategy=Strategy(related_parents=False)).related == []
+    # a query of several needs does not widen each of them to its class
+    assert centre.ref not in refs(services.search("射线探伤 焊缝").related)
+
+
 def test_the_api_lists_related_listings_after_the_matches_with_no_score(make_listing, client):
     """/api/v1/search gives the page as the search page shows it (CONTRACT.md keys unchanged): the matches,
     then the related listings with ``score`` null, which ``total`` does not count."""
