@@ -53,6 +53,9 @@ class Strategy:
     fill: bool = True  # fewer than ten matches: related listings after them (services._related)
     related_heads: bool = True  # ... also the listings of the concept a query word is a kind of (siblings)
     generic_split: bool = True  # ... and before matches of only a sentence's common words (检测, 数据)
+    # several known concepts (lexicon terms, categories) matching ten listings or more: the first ten
+    # hold this many listings of each (its best ones moved up), not ten of one concept; 0: off
+    spread: int = 3
     # ... the categories a one-word query is a member of (X光探伤 -> 无损检测) and their members: siblings
     related_parents: bool = True
 

@@ -32,7 +32,7 @@ from models.users import User
 from . import aliases, fast, labels, pinyin
 from .analysis import add_words, bigram_tokens
 from .index import IndexBusy, IndexStore
-from .query import DEFAULT, ParsedQuery, Strategy, SynonymTable, build, parse
+from .query import DEFAULT, ParsedQuery, Strategy, SynonymTable, build, concept_query, parse
 from .text import highlight, normalize, plain_text
 
 log = logging.getLogger(__name__)
@@ -339,8 +339,19 @@ def search(
     coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
     prefer = _kind_preference(searcher, parsed.kinds) if strategy.kinds else None
     run: dict = {}
+    spread = None
+    if strategy.spread and coverage:  # several concepts: the known ones each get their best listings in
+        known, gi = [], 0
+        for c in parsed.concepts:
+            if concept_query(c, strategy) is None:
+                continue
+            if not c.role and not _generic(c) and (c.synonym or c.narrower):
+                known.append(gi)
+            gi += 1
+        if len(known) >= 2:
+            spread = (known, strategy.spread)
     ids_scores, total, facets = execute(searcher, wq, filters, sort, page, per_page, with_facets, coverage,
-                                        prefer, run)
+                                        prefer, run, spread)
     suggestion = None
     if parsed.concepts and (total == 0 or parsed.needs_suggestion):
         suggestion = suggest(parsed, searcher)
@@ -529,18 +540,55 @@ def _kind_preference(searcher, kinds: frozenset[str]) -> np.ndarray | None:
     return np.where(np.isin(codes, wanted), KIND_PREFERENCE, 1.0)
 
 
+SPREAD_POOL = 60  # candidates a concept's best listings are taken from (``_spread``)
+SPREAD_MAX = 3  # listings moved into the first ten at most
+
+
+def _spread(top: list[tuple[int, float]], matched: dict, groups: list[int], per_concept: int) -> list:
+    """``top`` with, in its first FILL_TO, at least ``per_concept`` listings of each concept of
+    ``groups`` (rarest first) that has them in the pool: each missing one is the concept's best
+    listing further down, put in place of the last listings of the first ten (at most SPREAD_MAX)."""
+    if len(top) <= FILL_TO:
+        return top
+    sets = {g: np.concatenate(matched[g]) if g in matched else np.zeros(0, dtype=np.int64) for g in groups}
+    head, tail = [d for d, _s in top[:FILL_TO]], top[FILL_TO:]
+    moved: list[tuple[int, float]] = []
+    for g in sorted(groups, key=lambda g: len(sets[g])):
+        if not len(sets[g]):
+            continue
+        have = int(np.isin(head[: FILL_TO - len(moved)], sets[g]).sum()) + \
+            sum(1 for d, _s in moved if np.isin(d, sets[g]))
+        for d, sc in tail[: SPREAD_POOL - FILL_TO]:  # the same pool on every page
+            if have >= per_concept or len(moved) >= SPREAD_MAX:
+                break
+            if (d, sc) not in moved and np.isin(d, sets[g]):
+                moved.append((d, sc))
+                have += 1
+    if not moved:
+        return top
+    keep = top[: FILL_TO - len(moved)]
+    rest = [x for x in top[FILL_TO - len(moved):] if x not in moved]
+    return keep + moved + rest
+
+
 def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_page: int, with_facets: bool = True,
-            coverage: float = 0.0, prefer: np.ndarray | None = None, keep: dict | None = None):
+            coverage: float = 0.0, prefer: np.ndarray | None = None, keep: dict | None = None,
+            spread: tuple[list[int], int] | None = None):
     """Run a built query: ([(listing id, score)] for the page, total, facet counts). One walk.
 
-    ``coverage``: see ``fast.run`` (the concept-coverage factor; only on the vectorised path)."""
+    ``coverage``: see ``fast.run`` (the concept-coverage factor; only on the vectorised path).
+    ``spread``: (concept groups, n): the first ten hold n listings of each of those concepts if the
+    query matches that many (``_spread``)."""
     limit = page * per_page
     flt = _filter_query(filters)
     shape = fast.leaves(wq) if sort == "relevance" else None
     if shape is not None:
         allow = _allowed_docs(searcher, filters) if flt is not None else None
-        top, docset = fast.run(searcher, shape[0], shape[1], allow, limit, coverage, alternatives=True,
-                               prefer=prefer)
+        matched: dict | None = {} if spread and coverage else None
+        top, docset = fast.run(searcher, shape[0], shape[1], allow, max(limit, SPREAD_POOL) if matched is not None
+                               else limit, coverage, alternatives=True, prefer=prefer, concept_docs=matched)
+        if matched:
+            top = _spread(top, matched, spread[0], spread[1])[:limit]
         if keep is not None:  # the run itself, for the related listings (search)
             keep.update(top=top, docset=docset)
         window = top[(page - 1) * per_page : page * per_page]

@@ -167,3 +167,19 @@ def test_the_api_lists_related_listings_after_the_matches_with_no_score(make_lis
     assert [i["ref"] for i in body["items"]] == [cryo.ref, structures.ref]
     assert body["items"][0]["score"] is not None and body["items"][1]["score"] is None
     assert all(set(i) == {"ref", "kind", "title", "owner", "score", "highlight"} for i in body["items"])
+
+
+def test_each_known_concept_of_a_query_gets_its_best_listings_into_the_first_ten(make_listing):
+    services.seed_synonyms()  # 扫描电镜 and 核磁共振 are lexicon terms: known concepts
+    sem = [make_listing(f"扫描电镜 {i}号", "形貌观察", tags=["扫描电镜"]) for i in range(12)]
+    nmr = [make_listing(f"结构表征平台 {i}号", "平台配有多台常规仪器，包括红外、紫外、热分析等，也可做核磁共振测试。"
+                        "样品需提前预约，出具报告。" * 2) for i in range(12)]
+    first = refs(services.search("扫描电镜 核磁共振", per_page=10).hits)
+    assert len(first) == 10
+    assert sum(r in {x.ref for x in nmr} for r in first) == 3  # the best three of the other concept
+    unspread = refs(services.search("扫描电镜 核磁共振", per_page=10, strategy=Strategy(spread=0)).hits)
+    assert set(unspread) <= {x.ref for x in sem}  # without it: ten listings of one concept
+    assert first[:7] == unspread[:7]  # the best ones stay where they were
+    second = refs(services.search("扫描电镜 核磁共振", per_page=10, page=2).hits)
+    assert not set(first) & set(second)  # the moved ones are not listed again on the next page
+    assert services.search("扫描电镜 核磁共振", per_page=10).total == 24  # nothing added or lost
