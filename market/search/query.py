@@ -671,7 +671,8 @@ def concept_query(concept: Concept, strategy: Strategy = DEFAULT) -> Q.Query | N
 
 def build(parsed: ParsedQuery, strategy: Strategy = DEFAULT) -> Q.Query | None:
     """The Whoosh query for ``parsed`` (None: nothing searchable, i.e. browse everything)."""
-    clauses = [q for c in parsed.concepts if (q := concept_query(c, strategy)) is not None]
+    kept = [(c, q) for c in parsed.concepts if (q := concept_query(c, strategy)) is not None]
+    clauses = [q for _c, q in kept]
     if not clauses:
         return None
     if len(clauses) == 1:
@@ -680,4 +681,5 @@ def build(parsed: ParsedQuery, strategy: Strategy = DEFAULT) -> Q.Query | None:
         return Q.And(clauses)
     q = Q.Or(clauses, scale=strategy.coord)
     q.market_concepts = True  # each subquery is one concept: fast.run may weigh their coverage
+    q.market_concept_list = [c for c, _q in kept]  # the concept of each subquery (services._spread)
     return q

@@ -32,7 +32,7 @@ from models.users import User
 from . import aliases, fast, labels, pinyin
 from .analysis import add_words, bigram_tokens
 from .index import IndexBusy, IndexStore
-from .query import DEFAULT, ParsedQuery, Strategy, SynonymTable, build, concept_query, parse
+from .query import DEFAULT, ParsedQuery, Strategy, SynonymTable, build, parse
 from .text import highlight, normalize, plain_text
 
 log = logging.getLogger(__name__)
@@ -341,13 +341,8 @@ def search(
     run: dict = {}
     spread = None
     if strategy.spread and coverage:  # several concepts: the known ones each get their best listings in
-        known, gi = [], 0
-        for c in parsed.concepts:
-            if concept_query(c, strategy) is None:
-                continue
-            if not c.role and not _generic(c) and (c.synonym or c.narrower):
-                known.append(gi)
-            gi += 1
+        known = [gi for gi, c in enumerate(getattr(wq, "market_concept_list", ()))
+                 if not c.role and not _generic(c) and (c.synonym or c.narrower)]
         if len(known) >= 2:
             spread = (known, strategy.spread)
     ids_scores, total, facets = execute(searcher, wq, filters, sort, page, per_page, with_facets, coverage,
@@ -556,12 +551,15 @@ def _spread(top: list[tuple[int, float]], matched: dict, groups: list[int], per_
     for g in sorted(groups, key=lambda g: len(sets[g])):
         if not len(sets[g]):
             continue
-        have = int(np.isin(head[: FILL_TO - len(moved)], sets[g]).sum()) + \
-            sum(1 for d, _s in moved if np.isin(d, sets[g]))
+        def has(d: int, docs: np.ndarray = sets[g]) -> bool:  # docnums come sorted (segment by segment)
+            i = int(np.searchsorted(docs, d))
+            return i < len(docs) and int(docs[i]) == d
+
+        have = sum(has(d) for d in head[: FILL_TO - len(moved)]) + sum(has(d) for d, _s in moved)
         for d, sc in tail[: SPREAD_POOL - FILL_TO]:  # the same pool on every page
             if have >= per_concept or len(moved) >= SPREAD_MAX:
                 break
-            if (d, sc) not in moved and np.isin(d, sets[g]):
+            if (d, sc) not in moved and has(d):
                 moved.append((d, sc))
                 have += 1
     if not moved:
