@@ -56,6 +56,8 @@ class Strategy:
     # several known concepts (lexicon terms, categories) matching ten listings or more: the first ten
     # hold this many listings of each (its best ones moved up), not ten of one concept; 0: off
     spread: int = 3
+    # ... the bigrams of a synonym too (TEM -> 透射电子显微镜 -> 显微 …; not for a short Chinese word)
+    loosen_synonyms: bool = True
     # ... the categories a one-word query is a member of (X光探伤 -> 无损检测) and their members: siblings
     related_parents: bool = True
 

@@ -495,10 +495,18 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
                 group = table.groups.get(parent, ())
                 loosened.append(Concept((parent, *[t for t in group if t != parent]), synonym=bool(group),
                                         narrower=table.narrower((parent, *group))))
-        # every bigram of a long word on its own (of what was typed, or of the word its pinyin sounds like)
-        for word in [next((v for v in c.variants if _CJK_WORD.match(v)), "")]:
+        # every bigram of a long word on its own
+        # (of what was typed, or of the word its pinyin sounds like; also of a synonym, unless what was
+        # typed is a short Chinese word: 遥感 is not loosened into 卫星遥感's 卫星)
+        cjk = [v for v in c.variants if _CJK_WORD.match(v)]
+        typed = cjk[0] if c.pinyin and cjk else c.text  # dianjing, 电境: the word they sound like
+        short = not strategy.loosen_synonyms or (_CJK_WORD.match(typed) and len(typed) < 3)
+        for word in cjk[: 1 if short else 2]:
             if len(word) >= 3 and _CJK_WORD.match(word):
-                loosened.extend(Concept((bg,), role="modifier") for bg in bigram_tokens(word) if bg not in seen)
+                for bg in bigram_tokens(word):
+                    if bg not in seen:
+                        seen.add(bg)
+                        loosened.append(Concept((bg,), role="modifier"))
     loose = dataclasses.replace(strategy, pinyin=False, compounds=True, modifier_weight=strategy.head_weight)
     strict = set(docset.tolist())
     best: dict[int, float] = {}

@@ -150,7 +150,8 @@ def test_a_one_word_query_gets_the_category_it_is_a_member_of_among_the_related(
     result = services.search("射线探伤")
     assert refs(result.hits) == [xray.ref]
     assert refs(result.related) == [centre.ref]
-    assert services.search("射线探伤", strategy=Strategy(related_parents=False)).related == []
+    # (its synonym 射线检测 loosened would find the centre through 检测: that switch off too)
+    assert services.search("射线探伤", strategy=Strategy(related_parents=False, loosen_synonyms=False)).related == []
     # a query of several needs does not widen each of them to its class
     assert centre.ref not in refs(services.search("射线探伤 焊缝").related)
 
@@ -167,6 +168,16 @@ def test_the_api_lists_related_listings_after_the_matches_with_no_score(make_lis
     assert [i["ref"] for i in body["items"]] == [cryo.ref, structures.ref]
     assert body["items"][0]["score"] is not None and body["items"][1]["score"] is None
     assert all(set(i) == {"ref", "kind", "title", "owner", "score", "highlight"} for i in body["items"])
+
+
+def test_a_word_is_loosened_through_its_synonym_too(make_listing):
+    services.seed_synonyms()  # TEM = 透射电镜 = 透射电子显微镜
+    tem = make_listing("TEM 透射电镜", "高分辨成像")
+    polar = make_listing("偏光显微分析系统", "岩矿薄片观察", tags=["偏光"])  # shares 显微 with the synonym only
+    make_listing("汽车碰撞试验场", "整车被动安全")
+    result = services.search("TEM")
+    assert refs(result.hits) == [tem.ref] and polar.ref in refs(result.related)
+    assert polar.ref not in refs(services.search("TEM", strategy=Strategy(loosen_synonyms=False)).related)
 
 
 def test_each_known_concept_of_a_query_gets_its_best_listings_into_the_first_ten(make_listing):
