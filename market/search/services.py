@@ -355,12 +355,11 @@ def search(
     related_ids: list[tuple[int, float | None]] = []
     if strategy.fill and sort == "relevance" and parsed.concepts:
         basis, weak = parsed, []
-        if page == 1 and strategy.generic_split and total >= FILL_TO:
+        if total >= FILL_TO and page == 1 and strategy.generic_split:
             # Matches of only the common words of a sentence (检测, 数据, 平台 …) are weak: when fewer
             # than FILL_TO listings match one of its specific words, the related listings come
             # before the weak matches.
-            specific = [c for c in parsed.concepts if not c.role and not _generic(c)] \
-                if strategy.generic_split and total >= FILL_TO else []
+            specific = [c for c in parsed.concepts if not c.role and not _generic(c)]
             if specific and len(specific) < len([c for c in parsed.concepts if not c.role]):
                 basis = ParsedQuery(parsed.text, specific)
                 run = _few_matches(searcher, basis, strategy, filters, prefer)
