@@ -150,6 +150,9 @@ def strategies() -> dict[str, dict | None]:
         "no kind preference": dict(kinds=False),
         "no related listings after few matches": dict(fill=False),
         "no heads from the lexicon (jieba heads only)": dict(lexicon_heads=False),
+        "no spread of the first ten over known concepts": dict(spread=0),
+        "no category parents among related listings": dict(related_parents=False),
+        "no synonym bigrams among related listings": dict(loosen_synonyms=False),
         "default": {},
     }
 

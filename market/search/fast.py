@@ -529,7 +529,7 @@ class _Alternatives:
 
 def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndarray | None,
         limit: int, coverage: float = 0.0, alternatives: bool = False,
-        prefer: np.ndarray | None = None) -> tuple[list[tuple[int, float]], np.ndarray]:
+        prefer: np.ndarray | None = None, concept_docs: dict | None = None) -> tuple[list[tuple[int, float]], np.ndarray]:
     """[(global docnum, score)] best first (at most ``limit``), and every match (sorted global docnums).
 
     ``allow``: None, or a boolean mask over the searcher's global document numbers (the filters).
@@ -540,6 +540,9 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
     the rare, head concepts of a long question ranks above one repeating a common word.
 
     ``prefer``: None, or a score multiplier per global document (the kinds a query names).
+
+    ``concept_docs``: a dict to fill with {concept group: global docnums matching it (sorted)} (only
+    with ``coverage`` and several concepts).
 
     ``alternatives`` (False: Whoosh's sum): a concept's member terms (leaves with ``alt`` > 0, the
     hyponyms of a category word) do not add up. A document scores, for the concept, the larger of
@@ -621,6 +624,9 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
                 total += w
             if total > 0:
                 scores *= (share / total) ** coverage
+            if concept_docs is not None:
+                for gi, (_w, mask) in groups.items():
+                    concept_docs.setdefault(gi, []).append(np.flatnonzero(mask) + offset)
         if prefer is not None:
             scores *= prefer[offset : offset + n]
         mask = counts > 0

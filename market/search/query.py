@@ -53,6 +53,13 @@ class Strategy:
     fill: bool = True  # fewer than ten matches: related listings after them (services._related)
     related_heads: bool = True  # ... also the listings of the concept a query word is a kind of (siblings)
     generic_split: bool = True  # ... and before matches of only a sentence's common words (检测, 数据)
+    # several known concepts (lexicon terms, categories) matching ten listings or more: the first ten
+    # hold this many listings of each (its best ones moved up), not ten of one concept; 0: off
+    spread: int = 3
+    # ... the bigrams of a synonym too (TEM -> 透射电子显微镜 -> 显微 …; not for a short Chinese word)
+    loosen_synonyms: bool = True
+    # ... the categories a one-word query is a member of (X光探伤 -> 无损检测) and their members: siblings
+    related_parents: bool = True
 
 
 DEFAULT = Strategy()
@@ -324,6 +331,12 @@ class SynonymTable:
                 if term not in out and term not in UNIT_LIKE and not any(_covers(w, term) for w in own):
                     out.append(term)
         return tuple(out[:limit])
+
+    def parents(self, variants: tuple[str, ...] | list[str]) -> list[str]:
+        """The shipped category words (data/categories.yaml) having one of ``variants`` as a member:
+        X射线探伤 -> 无损检测; 冷链 -> 物流. The broader concepts a word is a kind of, named otherwise."""
+        own = set(variants)
+        return [w for w, members in categories().items() if w not in own and own.intersection(members)]
 
     def head_of(self, variants: tuple[str, ...] | list[str]) -> str | None:
         """The known concept a long name is a kind of: the longest proper Chinese ending (two
@@ -660,7 +673,8 @@ def concept_query(concept: Concept, strategy: Strategy = DEFAULT) -> Q.Query | N
 
 def build(parsed: ParsedQuery, strategy: Strategy = DEFAULT) -> Q.Query | None:
     """The Whoosh query for ``parsed`` (None: nothing searchable, i.e. browse everything)."""
-    clauses = [q for c in parsed.concepts if (q := concept_query(c, strategy)) is not None]
+    kept = [(c, q) for c in parsed.concepts if (q := concept_query(c, strategy)) is not None]
+    clauses = [q for _c, q in kept]
     if not clauses:
         return None
     if len(clauses) == 1:
@@ -669,4 +683,5 @@ def build(parsed: ParsedQuery, strategy: Strategy = DEFAULT) -> Q.Query | None:
         return Q.And(clauses)
     q = Q.Or(clauses, scale=strategy.coord)
     q.market_concepts = True  # each subquery is one concept: fast.run may weigh their coverage
+    q.market_concept_list = [c for c, _q in kept]  # the concept of each subquery (services._spread)
     return q

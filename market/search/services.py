@@ -339,8 +339,14 @@ def search(
     coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
     prefer = _kind_preference(searcher, parsed.kinds) if strategy.kinds else None
     run: dict = {}
+    spread = None
+    if strategy.spread and coverage:  # several concepts: the known ones each get their best listings in
+        known = [gi for gi, c in enumerate(getattr(wq, "market_concept_list", ()))
+                 if not c.role and not _generic(c) and (c.synonym or c.narrower)]
+        if len(known) >= 2:
+            spread = (known, strategy.spread)
     ids_scores, total, facets = execute(searcher, wq, filters, sort, page, per_page, with_facets, coverage,
-                                        prefer, run)
+                                        prefer, run, spread)
     suggestion = None
     if parsed.concepts and (total == 0 or parsed.needs_suggestion):
         suggestion = suggest(parsed, searcher)
@@ -472,6 +478,7 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
     feedback = list(fparsed.concepts[:FEEDBACK_CONCEPTS])
     loosened: list[Concept] = []
     seen = {c.text for c in parsed.concepts}
+    single = len([c for c in parsed.concepts if not c.role and not c.initials]) == 1  # one need: its broader class too
     for c in parsed.concepts:  # the query's own words, loosened
         if c.initials or c.role:
             continue
@@ -481,10 +488,24 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
             group = table.groups.get(head, ())
             loosened.append(Concept((head, *[t for t in group if t != head]), synonym=bool(group),
                                     narrower=table.narrower((head, *group))))
-        # every bigram of a long word on its own (of what was typed, or of the word its pinyin sounds like)
-        for word in [next((v for v in c.variants if _CJK_WORD.match(v)), "")]:
+        for parent in table.parents(c.variants) if strategy.synonyms and strategy.related_parents and single else ():
+            if parent not in seen:  # a category the word is a member of (X光探伤 -> 无损检测), with its members
+                seen.add(parent)
+                group = table.groups.get(parent, ())
+                loosened.append(Concept((parent, *[t for t in group if t != parent]), synonym=bool(group),
+                                        narrower=table.narrower((parent, *group))))
+        # every bigram of a long word on its own
+        # (of what was typed, or of the word its pinyin sounds like; also of a synonym, unless what was
+        # typed is a short Chinese word: 遥感 is not loosened into 卫星遥感's 卫星)
+        cjk = [v for v in c.variants if _CJK_WORD.match(v)]
+        typed = cjk[0] if c.pinyin and cjk else c.text  # dianjing, 电境: the word they sound like
+        short = not strategy.loosen_synonyms or (_CJK_WORD.match(typed) and len(typed) < 3)
+        for word in cjk[: 1 if short else 2]:
             if len(word) >= 3 and _CJK_WORD.match(word):
-                loosened.extend(Concept((bg,), role="modifier") for bg in bigram_tokens(word) if bg not in seen)
+                for bg in bigram_tokens(word):
+                    if bg not in seen:
+                        seen.add(bg)
+                        loosened.append(Concept((bg,), role="modifier"))
     loose = dataclasses.replace(strategy, pinyin=False, compounds=True, modifier_weight=strategy.head_weight)
     strict = set(docset.tolist())
     best: dict[int, float] = {}
@@ -521,18 +542,58 @@ def _kind_preference(searcher, kinds: frozenset[str]) -> np.ndarray | None:
     return np.where(np.isin(codes, wanted), KIND_PREFERENCE, 1.0)
 
 
+SPREAD_POOL = 60  # candidates a concept's best listings are taken from (``_spread``)
+SPREAD_MAX = 3  # listings moved into the first ten at most
+
+
+def _spread(top: list[tuple[int, float]], matched: dict, groups: list[int], per_concept: int) -> list:
+    """``top`` with, in its first FILL_TO, at least ``per_concept`` listings of each concept of
+    ``groups`` (rarest first) that has them in the pool: each missing one is the concept's best
+    listing further down, put in place of the last listings of the first ten (at most SPREAD_MAX)."""
+    if len(top) <= FILL_TO:
+        return top
+    sets = {g: np.concatenate(matched[g]) if g in matched else np.zeros(0, dtype=np.int64) for g in groups}
+    head, tail = [d for d, _s in top[:FILL_TO]], top[FILL_TO:]
+    moved: list[tuple[int, float]] = []
+    for g in sorted(groups, key=lambda g: len(sets[g])):
+        if not len(sets[g]):
+            continue
+        def has(d: int, docs: np.ndarray = sets[g]) -> bool:  # docnums come sorted (segment by segment)
+            i = int(np.searchsorted(docs, d))
+            return i < len(docs) and int(docs[i]) == d
+
+        have = sum(has(d) for d in head[: FILL_TO - len(moved)]) + sum(has(d) for d, _s in moved)
+        for d, sc in tail[: SPREAD_POOL - FILL_TO]:  # the same pool on every page
+            if have >= per_concept or len(moved) >= SPREAD_MAX:
+                break
+            if (d, sc) not in moved and has(d):
+                moved.append((d, sc))
+                have += 1
+    if not moved:
+        return top
+    keep = top[: FILL_TO - len(moved)]
+    rest = [x for x in top[FILL_TO - len(moved):] if x not in moved]
+    return keep + moved + rest
+
+
 def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_page: int, with_facets: bool = True,
-            coverage: float = 0.0, prefer: np.ndarray | None = None, keep: dict | None = None):
+            coverage: float = 0.0, prefer: np.ndarray | None = None, keep: dict | None = None,
+            spread: tuple[list[int], int] | None = None):
     """Run a built query: ([(listing id, score)] for the page, total, facet counts). One walk.
 
-    ``coverage``: see ``fast.run`` (the concept-coverage factor; only on the vectorised path)."""
+    ``coverage``: see ``fast.run`` (the concept-coverage factor; only on the vectorised path).
+    ``spread``: (concept groups, n): the first ten hold n listings of each of those concepts if the
+    query matches that many (``_spread``)."""
     limit = page * per_page
     flt = _filter_query(filters)
     shape = fast.leaves(wq) if sort == "relevance" else None
     if shape is not None:
         allow = _allowed_docs(searcher, filters) if flt is not None else None
-        top, docset = fast.run(searcher, shape[0], shape[1], allow, limit, coverage, alternatives=True,
-                               prefer=prefer)
+        matched: dict | None = {} if spread and coverage else None
+        top, docset = fast.run(searcher, shape[0], shape[1], allow, max(limit, SPREAD_POOL) if matched is not None
+                               else limit, coverage, alternatives=True, prefer=prefer, concept_docs=matched)
+        if matched:
+            top = _spread(top, matched, spread[0], spread[1])[:limit]
         if keep is not None:  # the run itself, for the related listings (search)
             keep.update(top=top, docset=docset)
         window = top[(page - 1) * per_page : page * per_page]

@@ -141,6 +141,21 @@ def test_matches_of_only_a_common_word_come_after_the_related_listings(make_list
     assert refs(no_split.hits)[0] == assay.ref and len(no_split.hits) == 11 and no_split.related == []
 
 
+def test_a_one_word_query_gets_the_category_it_is_a_member_of_among_the_related(make_listing):
+    services.seed_synonyms()  # 射线探伤 = X射线探伤 = RT检测; data/categories.yaml: a kind of 无损检测
+    # the centre never says 射线探伤 (nor 射线, 探伤)
+    xray = make_listing("数字射线探伤系统", "焊缝内部缺陷成像", tags=["焊缝"])
+    centre = make_listing("无损检测服务中心", "压力容器与管道的第三方检验", kind="facility", tags=["无损检测"])
+    make_listing("冷冻电镜", "生物大分子结构解析")
+    result = services.search("射线探伤")
+    assert refs(result.hits) == [xray.ref]
+    assert refs(result.related) == [centre.ref]
+    # (its synonym 射线检测 loosened would find the centre through 检测: that switch off too)
+    assert services.search("射线探伤", strategy=Strategy(related_parents=False, loosen_synonyms=False)).related == []
+    # a query of several needs does not widen each of them to its class
+    assert centre.ref not in refs(services.search("射线探伤 焊缝", strategy=Strategy(loosen_synonyms=False)).related)
+
+
 def test_the_api_lists_related_listings_after_the_matches_with_no_score(make_listing, client):
     """/api/v1/search gives the page as the search page shows it (CONTRACT.md keys unchanged): the matches,
     then the related listings with ``score`` null, which ``total`` does not count."""
@@ -153,3 +168,29 @@ def test_the_api_lists_related_listings_after_the_matches_with_no_score(make_lis
     assert [i["ref"] for i in body["items"]] == [cryo.ref, structures.ref]
     assert body["items"][0]["score"] is not None and body["items"][1]["score"] is None
     assert all(set(i) == {"ref", "kind", "title", "owner", "score", "highlight"} for i in body["items"])
+
+
+def test_a_word_is_loosened_through_its_synonym_too(make_listing):
+    services.seed_synonyms()  # TEM = 透射电镜 = 透射电子显微镜
+    tem = make_listing("TEM 透射电镜", "高分辨成像")
+    polar = make_listing("偏光显微分析系统", "岩矿薄片观察", tags=["偏光"])  # shares 显微 with the synonym only
+    make_listing("汽车碰撞试验场", "整车被动安全")
+    result = services.search("TEM")
+    assert refs(result.hits) == [tem.ref] and polar.ref in refs(result.related)
+    assert polar.ref not in refs(services.search("TEM", strategy=Strategy(loosen_synonyms=False)).related)
+
+
+def test_each_known_concept_of_a_query_gets_its_best_listings_into_the_first_ten(make_listing):
+    services.seed_synonyms()  # 扫描电镜 and 核磁共振 are lexicon terms: known concepts
+    sem = [make_listing(f"扫描电镜 {i}号", "形貌观察", tags=["扫描电镜"]) for i in range(12)]
+    nmr = [make_listing(f"结构表征平台 {i}号", "平台配有多台常规仪器，包括红外、紫外、热分析等，也可做核磁共振测试。"
+                        "样品需提前预约，出具报告。" * 2) for i in range(12)]
+    first = refs(services.search("扫描电镜 核磁共振", per_page=10).hits)
+    assert len(first) == 10
+    assert sum(r in {x.ref for x in nmr} for r in first) == 3  # the best three of the other concept
+    unspread = refs(services.search("扫描电镜 核磁共振", per_page=10, strategy=Strategy(spread=0)).hits)
+    assert set(unspread) <= {x.ref for x in sem}  # without it: ten listings of one concept
+    assert first[:7] == unspread[:7]  # the best ones stay where they were
+    second = refs(services.search("扫描电镜 核磁共振", per_page=10, page=2).hits)
+    assert not set(first) & set(second)  # the moved ones are not listed again on the next page
+    assert services.search("扫描电镜 核磁共振", per_page=10).total == 24  # nothing added or lost

@@ -36,15 +36,15 @@ FLOOR = {
     "abbreviation": (0.98, 0.98),
     "multi": (0.95, 0.95),
     "sentence": (0.94, 0.95),
-    "typo_pinyin": (0.95, 0.98),
+    "typo_pinyin": (0.96, 0.98),
     "all": (0.96, 0.96),
 }
 VAL_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_val"
 # The validation set (written blind, then tuned on: BENCHMARKS.md has its unseen figure too), reached
-# after the recall work of 5 Dec, minus 0.02.
+# after the recall work of 6 Dec (fourth pass), minus 0.02.
 VAL_SET_FLOOR = {
-    "exact": (0.92, 0.84), "partial": (0.93, 0.87), "synonym": (0.88, 0.86), "abbreviation": (0.95, 0.92),
-    "multi": (0.89, 0.87), "sentence": (0.86, 0.75), "typo_pinyin": (0.89, 0.85), "all": (0.90, 0.85),
+    "exact": (0.92, 0.85), "partial": (0.93, 0.88), "synonym": (0.89, 0.88), "abbreviation": (0.95, 0.95),
+    "multi": (0.89, 0.87), "sentence": (0.86, 0.79), "typo_pinyin": (0.90, 0.87), "all": (0.91, 0.87),
 }
 TEST_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_test"
 # The independent test set (never tuned on) guards what the method reaches today; the bar is
