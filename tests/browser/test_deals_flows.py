@@ -55,7 +55,9 @@ def test_bid_award_contract_confirmed_by_both(browser, site, parties):
     owner_page.fill("#message-form textarea[name=body]", "能否在三个月内完成？")
     owner_page.click("#message-form [type=submit]")
     expect(owner_page.locator("#messages")).to_contain_text("能否在三个月内完成？")
-    owner_page.click("#award-bid")
+    owner_page.wait_for_load_state()  # under load a click during the reload after the message was lost
+    with owner_page.expect_navigation():
+        owner_page.click("#award-bid")
     expect(owner_page.locator("#bid [data-status]").first).to_have_text("中标")
     owner_page.click("#contract-link")
     expect(owner_page.locator("#contract-amount")).to_have_text("¥380,000.00")
