@@ -706,10 +706,8 @@ def _plain_group(judge: PlainJudge, group: PlainGroup, role: str, rule: Rule, fo
                                                       exclusions, tally):
         return
     known: dict[int, tuple[str, ...]] = {}  # counterparty's facts number -> reasons, with ben_class
-    detail_of: dict[tuple[str, ...], str] = {}
-    added, counted = ZERO, False
-    for entry_id, ref, amount, paid_at, other in zip(group.ids, group.refs, group.amounts, group.paid_at,
-                                                      group.counterparties, strict=True):
+    verdicts: list[tuple[str, ...]] = []
+    for paid_at, other in zip(group.paid_at, group.counterparties, strict=True):
         theirs = steady.get(other, False)
         if theirs is False:
             theirs = steady_of(other)
@@ -726,18 +724,8 @@ def _plain_group(judge: PlainJudge, group: PlainGroup, role: str, rule: Rule, fo
                     known[theirs] = reasons
             else:
                 reasons = judge.reasons(_member(e, role, other, paid_at), rule, version, role)
-        if reasons:
-            detail = detail_of.get(reasons)
-            if detail is None:
-                detail = detail_of[reasons] = (
-                    "、".join(EVIDENCE_WORDS.get(m, m) for m in e.missing) if reasons[0] == "missing_evidence" else "")
-            exclusions.append(Exclusion(entry_id, ref, amount, paid_at, reasons, detail, e.missing if detail else ()))
-        else:
-            lines.append(Line(entry_id, ref, amount, paid_at, vid))  # type: ignore[arg-type]
-            added += amount
-            counted = True
-    if counted:
-        tally.add(vid, added)  # type: ignore[arg-type]
+        verdicts.append(reasons)
+    _place(group, verdicts, vid, lines, exclusions, tally)
 
 
 def _plain_group_at_once(judge: PlainJudge, group: PlainGroup, role: str, rule: Rule, found: tuple, ben_class: int,
@@ -770,21 +758,28 @@ def _plain_group_at_once(judge: PlainJudge, group: PlainGroup, role: str, rule: 
         lines.extend(map(Line, group.ids, group.refs, group.amounts, group.paid_at, repeat(vid)))
         tally.add(vid, sum(group.amounts, ZERO))  # type: ignore[arg-type]
         return True
-    details = {r: ("、".join(EVIDENCE_WORDS.get(m, m) for m in e.missing) if r and r[0] == "missing_evidence" else "")
-               for r in verdicts.values()}
+    _place(group, list(map(verdicts.__getitem__, classes)), vid, lines, exclusions, tally)
+    return True
+
+
+def _place(group: PlainGroup, verdicts: Sequence[tuple[str, ...]], vid: str | None, lines: list[Line],
+           exclusions: list[Exclusion], tally: Tally) -> None:
+    """Each member of ``group`` as a line (its amount into ``tally``) or an exclusion, by its reasons."""
+    missing = group.entry.missing
+    details = {r: ("、".join(EVIDENCE_WORDS.get(m, m) for m in missing) if r and r[0] == "missing_evidence" else "")
+               for r in set(verdicts)}
     added, counted = ZERO, False
-    for reasons, entry_id, ref, amount, paid_at in zip(map(verdicts.__getitem__, classes), group.ids, group.refs,
-                                                       group.amounts, group.paid_at, strict=True):
+    for reasons, entry_id, ref, amount, paid_at in zip(verdicts, group.ids, group.refs, group.amounts, group.paid_at,
+                                                       strict=True):
         if reasons:
             detail = details[reasons]
-            exclusions.append(Exclusion(entry_id, ref, amount, paid_at, reasons, detail, e.missing if detail else ()))
+            exclusions.append(Exclusion(entry_id, ref, amount, paid_at, reasons, detail, missing if detail else ()))
         else:
             lines.append(Line(entry_id, ref, amount, paid_at, vid))  # type: ignore[arg-type]
             added += amount
             counted = True
     if counted:
         tally.add(vid, added)  # type: ignore[arg-type]
-    return True
 
 
 def _member(e: PlainEntry, role: str, other: int, paid_at: dt.datetime) -> PlainEntry:

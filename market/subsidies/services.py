@@ -373,16 +373,8 @@ def _iter_year(year: int, params: Parameters | None = None, beneficiary_ids: Ite
                     return found
         return general(ben, rows)
 
-    current, rows = None, []
-    for partition in result.partitions(STREAM_BATCH):
-        for row in partition:
-            if row[0] != current:
-                if rows:
-                    yield from finish(current, rows)
-                current, rows = row[0], []
-            rows.append(row)
-    if rows:
-        yield from finish(current, rows)
+    for ben, rows in _per_beneficiary(row for partition in result.partitions(STREAM_BATCH) for row in partition):
+        yield from finish(ben, rows)
 
 
 def _grouped(year: int, params: Parameters, originals: dict, per_entry: dict, org_level: list,
@@ -439,15 +431,21 @@ def _grouped(year: int, params: Parameters, originals: dict, per_entry: dict, or
                 found = compute_plain(year, ben, entries, timelines, groups, params, org_level, memo)
         return found if found is not None else _iter_year(year, params, [ben])
 
-    current, rows = None, []
-    for row in stream:
+    for ben, rows in _per_beneficiary(stream):
+        yield from finish(ben, rows)
+
+
+def _per_beneficiary(rows: Iterable[tuple]) -> Iterator[tuple[int, list[tuple]]]:
+    """(beneficiary, its rows) from rows ordered by beneficiary (their first column): one at a time."""
+    current, mine = None, []
+    for row in rows:
         if row[0] != current:
-            if rows:
-                yield from finish(current, rows)
-            current, rows = row[0], []
-        rows.append(row)
-    if rows:
-        yield from finish(current, rows)
+            if mine:
+                yield current, mine  # type: ignore[misc]
+            current, mine = row[0], []
+        mine.append(row)
+    if mine:
+        yield current, mine  # type: ignore[misc]
 
 
 def _stream(stmt) -> Iterator[tuple]:
