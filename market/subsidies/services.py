@@ -160,30 +160,48 @@ def _unindexed(column):
     return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
 
 
+def _side_kinds(params: Parameters) -> dict[str, list[str]]:
+    """The entry kinds some ledger rule reads for the payer's side and for the payee's."""
+    return {role: sorted({f.entry_kind for r in LEDGER_RULES if params.rule(r).beneficiary == role
+                          for v in params.rule(r).versions for f in v.base}) for role in ("payer", "payee")}
+
+
+def _year_sides(le, li, year: int, params: Parameters):
+    """The whole year's (beneficiary, counterparty, side, entry columns) rows as a subquery: the entries read
+    sequentially, two rows each (joined to a two-row table of sides), each side only if some rule paying
+    it reads the entry's kind."""
+    start, end = year_bounds(year)
+    kinds = _side_kinds(params)
+    two = union_all(select(literal(0).label("side")), select(literal(1).label("side"))).subquery()
+    is_payer = two.c.side == 0
+    paid_at, kind = _unindexed(le.c.paid_at), _unindexed(le.c.kind)
+    return (select(case((is_payer, le.c.payer_id), else_=le.c.payee_id).label("ben"),
+                   case((is_payer, le.c.payee_id), else_=le.c.payer_id).label("cp"), two.c.side,
+                   *_entry_columns(le, li, raw=True))
+            .select_from(le.outerjoin(li, li.c.id == le.c.listing_id).join(two, true()))
+            .where(paid_at >= start, paid_at < end,
+                   or_(is_payer & kind.in_(kinds["payer"]), ~is_payer & kind.in_(kinds["payee"])))
+            .subquery())
+
+
 def _year_rows(le, li, year: int, params: Parameters, ids: list[int] | None):
     """The statement of the year's (beneficiary, entry) rows, ordered by beneficiary ref: each entry once
     for its payer and once for its payee, if some rule paying that side reads the entry's kind."""
     org = Organisation.__table__
     start, end = year_bounds(year)
-    in_year = (le.c.paid_at >= start) & (le.c.paid_at < end)
-    kinds = {role: sorted({f.entry_kind for r in LEDGER_RULES if params.rule(r).beneficiary == role
-                           for v in params.rule(r).versions for f in v.base}) for role in ("payer", "payee")}
-    entries = le.outerjoin(li, li.c.id == le.c.listing_id)
     if ids is not None:  # a few beneficiaries: through the payer and payee indexes
+        kinds = _side_kinds(params)
+        entries = le.outerjoin(li, li.c.id == le.c.listing_id)
+
         def side(beneficiary, role: str):
             return (select(beneficiary.label("ben"), *_entry_columns(le, li, raw=True)).select_from(entries)
-                    .where(in_year, le.c.kind.in_(kinds[role]), beneficiary.in_(ids)))
+                    .where(le.c.paid_at >= start, le.c.paid_at < end, le.c.kind.in_(kinds[role]),
+                           beneficiary.in_(ids)))
 
         rows = union_all(side(le.c.payer_id, "payer"), side(le.c.payee_id, "payee")).subquery()
-    else:  # the whole year: the entries read sequentially, two rows each (joined to a two-row table of sides)
-        two = union_all(select(literal(0).label("side")), select(literal(1).label("side"))).subquery()
-        is_payer = two.c.side == 0
-        paid_at, kind = _unindexed(le.c.paid_at), _unindexed(le.c.kind)
-        rows = (select(case((is_payer, le.c.payer_id), else_=le.c.payee_id).label("ben"), *_entry_columns(le, li, raw=True))
-                .select_from(entries.join(two, true()))
-                .where(paid_at >= start, paid_at < end,
-                       or_(is_payer & kind.in_(kinds["payer"]), ~is_payer & kind.in_(kinds["payee"])))
-                .subquery())
+    else:  # the whole year (the general path for every beneficiary: tests compare it with the groups)
+        sides = _year_sides(le, li, year, params)
+        rows = select(sides.c.ben, *[c for c in sides.c if c.name not in ("ben", "cp", "side")]).subquery()
     return (select(rows).join(org, org.c.id == rows.c.ben)
             .order_by(func.coalesce(org.c.ref, org.c.uscc), rows.c.ben, rows.c.paid_at, rows.c.id))
 
@@ -202,18 +220,7 @@ def _year_groups(le, li, year: int, params: Parameters):
     refunds (judged as the payment they reverse), entries with evidence added later, and self-dealing."""
     org, ev = Organisation.__table__, LedgerEvent.__table__
     start, end = year_bounds(year)
-    kinds = {role: sorted({f.entry_kind for r in LEDGER_RULES if params.rule(r).beneficiary == role
-                           for v in params.rule(r).versions for f in v.base}) for role in ("payer", "payee")}
-    two = union_all(select(literal(0).label("side")), select(literal(1).label("side"))).subquery()
-    is_payer = two.c.side == 0
-    paid_at, kind = _unindexed(le.c.paid_at), _unindexed(le.c.kind)
-    rows = (select(case((is_payer, le.c.payer_id), else_=le.c.payee_id).label("ben"),
-                   case((is_payer, le.c.payee_id), else_=le.c.payer_id).label("cp"), two.c.side,
-                   *_entry_columns(le, li, raw=True))
-            .select_from(le.outerjoin(li, li.c.id == le.c.listing_id).join(two, true()))
-            .where(paid_at >= start, paid_at < end,
-                   or_(is_payer & kind.in_(kinds["payer"]), ~is_payer & kind.in_(kinds["payee"])))
-            .subquery())
+    rows = _year_sides(le, li, year, params)
     added = select(ev.c.entry_id).where(ev.c.kind == EventKind.EVIDENCE_ADDED)
     single = case((rows.c.reverses_id.is_not(None) | (rows.c.payer_id == rows.c.payee_id) | rows.c.id.in_(added),
                    rows.c.id), else_=0)
