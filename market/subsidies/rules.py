@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import repeat
+from itertools import chain, repeat
 from operator import attrgetter
 from typing import NamedTuple
 
@@ -159,8 +159,8 @@ class Result:
     rates: tuple[tuple[str, Decimal], ...]  # (version, rate) of the versions that rated a line
     versions: tuple[str, ...]  # every version the result used (lines' and the cap's)
     article: int
-    lines: tuple[Line, ...] = ()
-    exclusions: tuple[Exclusion, ...] = ()
+    lines: Sequence[Line] = ()  # an InDateOrder when computed: made when first read
+    exclusions: Sequence[Exclusion] = ()
     choices: tuple[Choice, ...] = ()
 
     @property
@@ -426,17 +426,112 @@ def rule_result(beneficiary: int, rule: Rule, year: int, amounts: tuple[Decimal,
     net, uncapped, amount, capped = amounts
     cap, cap_version = year_cap(rule, year)
     versions = {v.id: v for v in rule.versions}
-    lines = sorted(lines, key=_by_date)
-    used = sorted({ln.version for ln in lines})
+    lines = InDateOrder(lines)
+    used = sorted(lines.versions())
     return Result(
         beneficiary_id=beneficiary, rule=rule.id, year=year, base=net, amount=amount, uncapped=uncapped,
         cap=cap, capped=capped, rates=tuple((vid, versions[vid].rate) for vid in used),  # type: ignore[misc]
         versions=tuple(sorted({*used, cap_version})), article=rule.article,
-        lines=tuple(lines), exclusions=tuple(sorted(exclusions, key=_by_date)), choices=tuple(choices),
+        lines=lines, exclusions=InDateOrder(exclusions), choices=tuple(choices),
     )
 
 
 _by_date = attrgetter("paid_at", "ref")  # (a C-level key: a year sorts half a million lines)
+
+
+# ---------------------------------------------------------------- lines made when read
+# A year's computation has half a million lines and a third as many exclusions, which its totals, the
+# budget and the claims' counts never read one by one; a sheet, an export or a snapshot reads them all.
+# So a group's members that share an outcome stay the columns they came in (the database's texts,
+# converted item by item when read) until a result's lines are first read.
+class Column(Sequence):
+    """A column of a group's members as given (e.g. the database's texts), ``convert``-ed as items are read."""
+
+    __slots__ = ("raw", "convert")
+
+    def __init__(self, raw: Sequence, convert: Callable):
+        self.raw, self.convert = raw, convert
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return list(map(self.convert, self.raw[i]))
+        return self.convert(self.raw[i])
+
+    def __iter__(self) -> Iterator:
+        return map(self.convert, self.raw)
+
+    def take(self, at: Sequence[int]) -> Column:
+        return Column([self.raw[i] for i in at], self.convert)
+
+
+def _take(column: Sequence, at: Sequence[int]) -> Sequence:
+    """The items of ``column`` at the positions ``at`` (a :class:`Column` stays one)."""
+    return column.take(at) if type(column) is Column else [column[i] for i in at]  # type: ignore[attr-defined]
+
+
+class Part:
+    """Members of a group with the same outcome — ``make(id, ref, amount, paid_at, *same)`` each, a
+    :class:`Line` or an :class:`Exclusion` — kept as columns until read."""
+
+    __slots__ = ("make", "columns", "same")
+
+    def __init__(self, make: Callable, columns: tuple[Sequence, Sequence, Sequence, Sequence], same: tuple):
+        self.make, self.columns, self.same = make, columns, same
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    def __iter__(self) -> Iterator:
+        return map(self.make, *self.columns, *map(repeat, self.same))
+
+
+class InDateOrder(Sequence):
+    """A result's lines (or exclusions) in payment-date order, from items and :class:`Part`-s given in any
+    order; the objects are made and sorted when first read (then only they are kept)."""
+
+    __slots__ = ("_given", "_len", "_items")
+
+    def __init__(self, given: Iterable):
+        self._given = given if type(given) is list else list(given)
+        self._len = sum(len(x) if type(x) is Part else 1 for x in self._given)
+        self._items: tuple | None = None
+
+    def versions(self) -> set[str]:
+        """The parameter versions of the lines (without making them)."""
+        return {x.same[0] if type(x) is Part else x.version for x in self._given} if self._items is None \
+            else {ln.version for ln in self._items}
+
+    def _all(self) -> tuple:
+        if self._items is None:
+            flat = chain.from_iterable(x if type(x) is Part else (x,) for x in self._given)
+            self._items, self._given = tuple(sorted(flat, key=_by_date)), []
+        return self._items
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __bool__(self) -> bool:
+        return self._len > 0
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._all()[i]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(other) == self._len and self._all() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._all())
+
+    def __repr__(self) -> str:
+        return f"InDateOrder({list(self._all())!r})"
 
 
 def compute(
@@ -578,7 +673,9 @@ class PlainGroup(NamedTuple):
     version starts or ends, the same completeness codes; no refunds, no self-dealing. ``entry`` is one of
     them (their rule, version and completeness are judged once, by it); the members (``entry`` included)
     are given column by column, in any order, each with its counterparty, whose facts on the member's
-    payment date are looked up per member."""
+    payment date are looked up per member. The columns may be :class:`Column`-s (converted when read);
+    ``total`` and ``first``, when given, are the members' sum and earliest payment (so a group whose members
+    all count needs neither read one by one)."""
 
     entry: PlainEntry
     ids: Sequence[int]
@@ -586,6 +683,8 @@ class PlainGroup(NamedTuple):
     amounts: Sequence[Decimal]
     paid_at: Sequence[dt.datetime]
     counterparties: Sequence[int]
+    total: Decimal | None = None
+    first: dt.datetime | None = None
 
 
 def plain_entry(p: Payment, judged: Payment, day: dt.date | None = None) -> PlainEntry:
@@ -700,7 +799,7 @@ def _plain_group(judge: PlainJudge, group: PlainGroup, role: str, rule: Rule, fo
     verdict_of, class_at, steady_of, steady = judge.verdict_of, judge.class_at, judge.steady, judge._steady
     ben = e.payer_id if role == "payer" else e.payee_id
     ben_steady = steady_of(ben)
-    first = min(group.paid_at)
+    first = group.first if group.first is not None else min(group.paid_at)
     ben_class = ben_steady[2] if ben_steady is not None and first >= ben_steady[0] else None
     if ben_class is not None and _plain_group_at_once(judge, group, role, rule, found, ben_class, first, lines,
                                                       exclusions, tally):
@@ -754,32 +853,51 @@ def _plain_group_at_once(judge: PlainJudge, group: PlainGroup, role: str, rule: 
             reasons = judge.verdict_of[key] = judge.reasons(_member(e, role, cps[at], group.paid_at[at]), rule, version, role)
         verdicts[number] = reasons
     vid = version.id if version is not None else None
-    if len(verdicts) == 1 and not verdicts[classes[0]]:  # every member counts
-        lines.extend(map(Line, group.ids, group.refs, group.amounts, group.paid_at, repeat(vid)))
-        tally.add(vid, sum(group.amounts, ZERO))  # type: ignore[arg-type]
+    if len(verdicts) == 1:  # one outcome for every member (the usual case)
+        _place_all(group, verdicts[classes[0]], vid, lines, exclusions, tally)
         return True
     _place(group, list(map(verdicts.__getitem__, classes)), vid, lines, exclusions, tally)
     return True
 
 
-def _place(group: PlainGroup, verdicts: Sequence[tuple[str, ...]], vid: str | None, lines: list[Line],
-           exclusions: list[Exclusion], tally: Tally) -> None:
-    """Each member of ``group`` as a line (its amount into ``tally``) or an exclusion, by its reasons."""
-    missing = group.entry.missing
-    details = {r: ("、".join(EVIDENCE_WORDS.get(m, m) for m in missing) if r and r[0] == "missing_evidence" else "")
-               for r in set(verdicts)}
-    added, counted = ZERO, False
-    for reasons, entry_id, ref, amount, paid_at in zip(verdicts, group.ids, group.refs, group.amounts, group.paid_at,
-                                                       strict=True):
+def _place_all(group: PlainGroup, reasons: tuple[str, ...], vid: str | None, lines: list, exclusions: list,
+               tally: Tally) -> None:
+    """Every member of ``group`` as a line (their sum into ``tally``) or, with ``reasons``, an exclusion: one
+    :class:`Part` of the group's columns."""
+    columns = (group.ids, group.refs, group.amounts, group.paid_at)
+    if reasons:
+        exclusions.append(Part(Exclusion, columns, _exclusion_same(reasons, group.entry.missing)))
+        return
+    lines.append(Part(Line, columns, (vid,)))
+    tally.add(vid, group.total if group.total is not None else sum(group.amounts, ZERO))  # type: ignore[arg-type]
+
+
+def _exclusion_same(reasons: tuple[str, ...], missing: tuple[str, ...]) -> tuple:
+    """(reasons, detail, missing) of an :class:`Exclusion` for ``reasons``: the missing evidence named in words
+    when that is the reason."""
+    if reasons[0] == "missing_evidence":
+        return reasons, "、".join(EVIDENCE_WORDS.get(m, m) for m in missing), missing
+    return reasons, "", ()
+
+
+def _place(group: PlainGroup, verdicts: Sequence[tuple[str, ...]], vid: str | None, lines: list,
+           exclusions: list, tally: Tally) -> None:
+    """Each member of ``group`` as a line (its amount into ``tally``) or an exclusion, by its reasons: one
+    :class:`Part` per outcome."""
+    at: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for i, reasons in enumerate(verdicts):
+        at[reasons].append(i)
+    if len(at) == 1:
+        _place_all(group, verdicts[0], vid, lines, exclusions, tally)
+        return
+    for reasons, positions in at.items():
+        columns = (_take(group.ids, positions), _take(group.refs, positions), _take(group.amounts, positions),
+                   _take(group.paid_at, positions))
         if reasons:
-            detail = details[reasons]
-            exclusions.append(Exclusion(entry_id, ref, amount, paid_at, reasons, detail, missing if detail else ()))
+            exclusions.append(Part(Exclusion, columns, _exclusion_same(reasons, group.entry.missing)))
         else:
-            lines.append(Line(entry_id, ref, amount, paid_at, vid))  # type: ignore[arg-type]
-            added += amount
-            counted = True
-    if counted:
-        tally.add(vid, added)  # type: ignore[arg-type]
+            lines.append(Part(Line, columns, (vid,)))
+            tally.add(vid, sum(columns[2], ZERO))  # type: ignore[arg-type]
 
 
 def _member(e: PlainEntry, role: str, other: int, paid_at: dt.datetime) -> PlainEntry:

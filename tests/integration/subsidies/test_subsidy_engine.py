@@ -306,3 +306,33 @@ def test_a_refund_of_last_years_payment_follows_last_years_best_of(make_org):
     assert y27[("U", "art7_provider")].base == Decimal("100000.00")  # 200,000 − 100,000
     a = next(o for o, ref in refs.items() if ref == "A")
     assert services.results_for(a, 2027) == [r for r in services.compute_year(2027) if r.beneficiary_id == a]
+
+
+def test_stopping_the_year_early_leaves_the_session_usable(small_world, monkeypatch):
+    """The whole year is one stream that holds the connection on PostgreSQL: a caller that stops after the
+    first result (or drops the iterator) must still find its transaction usable, with nothing cancelled."""
+    monkeypatch.setattr(services, "STREAM_BATCH", 1)  # rows one by one: more of them pending after the first
+    year = services.iter_year(2026)
+    first = next(year)
+    year.close()
+    assert first.beneficiary_id in services.org_refs()
+    # the same transaction goes on: a query, then the whole year again, unchanged
+    assert db.session.execute(select(LedgerEntry.ref).where(LedgerEntry.ref == "R1")).scalar_one() == "R1"
+    again = list(services.iter_year(2026))
+    assert again[0] == first and len(again) > 1
+    dropped = services.iter_year(2026)
+    next(dropped)
+    del dropped  # garbage: closed by CPython at once
+    assert db.session.execute(select(LedgerEntry.ref).where(LedgerEntry.ref == "R2")).scalar_one() == "R2"
+
+
+def test_lines_read_late_are_the_lines(small_world):
+    """A result's lines and exclusions are made when first read: their count is known before, and what is
+    read is what the general rules give, in payment-date order, however often it is read."""
+    refs = services.org_refs()
+    renter = by_key(services.compute_year(2026), refs)[("A", "art7_renter")]
+    assert len(renter.lines) == 3 and bool(renter.lines) and len(renter.exclusions) == 2
+    assert [ln.ref for ln in renter.lines] == ["NY", "R1", "R2"] == [ln.ref for ln in renter.lines]
+    assert renter.lines[0].amount == Decimal("2000.00") and renter.lines[-1].paid_at.tzinfo is not None
+    assert list(renter.lines) == sorted(renter.lines, key=lambda ln: (ln.paid_at, ln.ref))
+    assert renter.lines == tuple(renter.lines) and renter.exclusions != ()
