@@ -834,29 +834,33 @@ def _plain_group_at_once(judge: PlainJudge, group: PlainGroup, role: str, rule: 
     lines made column by column. False when that does not hold (the caller then goes member by member)."""
     steady, steady_of = judge._steady, judge.steady
     cps = group.counterparties
-    for other in set(cps).difference(steady):  # organisations not looked up yet
+    distinct = set(cps)
+    for other in distinct.difference(steady):  # organisations not looked up yet
         steady_of(other)
-    try:
-        classes = [c[2] if c[0] <= first else -1 for c in map(steady.__getitem__, cps)]  # type: ignore[index]
-    except TypeError:  # one without a single open-ended period
-        return False
-    if -1 in classes:
-        return False
+    number_of: dict[int, int] = {}  # counterparty -> the number of its facts value
+    for other in distinct:
+        theirs = steady[other]
+        if theirs is None or theirs[0] > first:  # not one period since before the group's first payment
+            return False
+        number_of[other] = theirs[2]
     e, version = group.entry, found[1]
     fixed = (found[2], e.problems, e.reverses_incomplete, role)
     verdicts: dict[int, tuple[str, ...]] = {}
-    for number in set(classes):
+    for other, number in number_of.items():
+        if number in verdicts:
+            continue
         key = (*fixed, ben_class, number) if role == "payer" else (*fixed, number, ben_class)
         reasons = judge.verdict_of.get(key)
         if reasons is None:
-            at = classes.index(number)
-            reasons = judge.verdict_of[key] = judge.reasons(_member(e, role, cps[at], group.paid_at[at]), rule, version, role)
+            at = cps.index(other)
+            reasons = judge.verdict_of[key] = judge.reasons(_member(e, role, other, group.paid_at[at]), rule, version, role)
         verdicts[number] = reasons
     vid = version.id if version is not None else None
-    if len(verdicts) == 1:  # one outcome for every member (the usual case)
-        _place_all(group, verdicts[classes[0]], vid, lines, exclusions, tally)
+    if len(set(verdicts.values())) == 1:  # one outcome for every member (the usual case)
+        _place_all(group, next(iter(verdicts.values())), vid, lines, exclusions, tally)
         return True
-    _place(group, list(map(verdicts.__getitem__, classes)), vid, lines, exclusions, tally)
+    reasons_of = {other: verdicts[number] for other, number in number_of.items()}
+    _place(group, list(map(reasons_of.__getitem__, cps)), vid, lines, exclusions, tally)
     return True
 
 

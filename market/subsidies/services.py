@@ -446,27 +446,29 @@ def _grouped(year: int, ctx: _YearContext, decided_before: set[int]) -> Iterator
             raw_ids = ids.split(",")
             if not declared_on.isdisjoint(raw_ids) or reverses_id in per_entry:
                 return None
-            members = (Column(raw_ids, int), json.loads(refs) if sqlite else refs,
-                       Column(amounts.split(","), Decimal), Column(times.split(","), _utc))
-            ids, refs, amounts, times = members
-            cps = list(map(int, cps.split(",")))
-            payer, payee = (ben, cps[0]) if side == 0 else (cps[0], ben)
-            if reverses_id is not None:  # a refund: judged as the payment it reverses
+            refs = json.loads(refs) if sqlite else refs
+            entry_id, ref, other = int(raw_ids[0]), refs[0], int(cps.split(",", 1)[0])
+            payer, payee = (ben, other) if side == 0 else (other, ben)
+            if reverses_id is not None:  # a refund (a group of one): judged as the payment it reverses
                 original, okey, oday = originals[reverses_id]
-                _key, problems, missing = completeness.of(ids[0], state, okey, True)
-                out.append(PlainEntry(ids[0], refs[0], amounts[0], times[0], problems, missing, original.kind,
+                _key, problems, missing = completeness.of(entry_id, state, okey, True)
+                out.append(PlainEntry(entry_id, ref, Decimal(amounts), _utc(times), problems, missing, original.kind,
                                       original.listing_kind, original.payer_id, original.payee_id, original.paid_at,
                                       oday, bool(original.problems)))
                 continue
-            _key, problems, missing = completeness.of(ids[0], state)
-            at = times[0]
-            entry = PlainEntry(ids[0], refs[0], amounts[0], at, problems, missing, kind, listing_kind, payer,
-                               payee, at, dates[bisect.bisect_right(starts, at) - 1], False)
+            _key, problems, missing = completeness.of(entry_id, state)
+            # a group is judged by one entry: the first member, at the group's earliest time (every member has
+            # the same rule, version and completeness: the group's key says so)
+            at = _utc(first)
+            raw_amounts = amounts.split(",")
+            entry = PlainEntry(entry_id, ref, Decimal(raw_amounts[0]), at, problems, missing, kind, listing_kind,
+                               payer, payee, at, dates[bisect.bisect_right(starts, at) - 1], False)
             if single:
                 out.append(entry)
-            else:
-                total = Decimal(total).scaleb(-2) if sqlite else total
-                out.append(PlainGroup(entry, *members, cps, total, _utc(first)))
+                continue
+            total = Decimal(total).scaleb(-2) if sqlite else total
+            out.append(PlainGroup(entry, Column(raw_ids, int), refs, Column(raw_amounts, Decimal),
+                                  Column(times.split(","), _utc), list(map(int, cps.split(","))), total, at))
         return out
 
     def finish(ben: int, rows: list[tuple]) -> Iterable[Result]:
