@@ -76,6 +76,17 @@ def measure(db_url: str, what: str, year: int) -> None:
             times.sort()
             extra = {"orgs": len(sample), "p50_ms": round(1000 * times[len(times) // 2], 1),
                      "p95_ms": round(1000 * times[int(len(times) * 0.95) - 1], 1)}
+        elif what == "contract":  # the engine and the objects `subsidies compute` writes: every line's ref read
+            from market.subsidies.services import contract_rows
+
+            n = lines = excluded = 0
+            total = Decimal(0)
+            for row in contract_rows(year):
+                n += 1
+                total += Decimal(row["amount_cny"])
+                lines += len(row["entries"])
+                excluded += len(row["excluded"])
+            extra = {"results": n, "lines": lines, "excluded": excluded, "total_cny": f"{total:.2f}"}
         else:
             from market.subsidies.services import iter_year
 
@@ -99,7 +110,7 @@ def run_child(db_url: str, what: str, year: int, root: Path = ROOT) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def report(db_url: str, n: int, year: int, before: Path | None, note: str = "") -> None:
+def report(db_url: str, n: int, year: int, before: Path | None, note: str = "", contract: bool = False) -> None:
     """bare, engine (and the engine of ``before``), one after the other, at this size."""
     bare = run_child(db_url, "bare", year)
     line = (f"{n:>9,} entries{note}: bare GROUP BY {bare['seconds']:.2f} s ({bare['groups']:,} groups, "
@@ -109,6 +120,10 @@ def report(db_url: str, n: int, year: int, before: Path | None, note: str = "") 
         ratio = engine["seconds"] / bare["seconds"] if bare["seconds"] else float("inf")
         line += (f"; {label} {engine['seconds']:.2f} s ({engine['results']:,} results, {engine['lines']:,} lines, "
                  f"total {engine['total_cny']}, RSS {engine['rss_mb']:.0f} MB) ratio {ratio:.1f}x")
+        if contract:
+            out = run_child(db_url, "contract", year, root)
+            line += (f"; {label} + contract rows {out['seconds']:.2f} s ({out['lines']:,} entries, {out['excluded']:,} "
+                     f"excluded, RSS {out['rss_mb']:.0f} MB) ratio {out['seconds'] / bare['seconds']:.1f}x")
     sheet = run_child(db_url, "sheet", year)
     line += f"; one organisation (results_for, {sheet['orgs']} payers) p50 {sheet['p50_ms']} ms, p95 {sheet['p95_ms']} ms"
     print(line, flush=True)
@@ -219,7 +234,9 @@ def main() -> None:
     ap.add_argument("--existing", type=int, metavar="N", help="measure the database as it is (N entries, "
                     "from an earlier run) instead of populating it")
     ap.add_argument("--repeat", type=int, default=1, help="measurements per checkpoint")
-    ap.add_argument("--measure", choices=["bare", "engine", "sheet"], help=argparse.SUPPRESS)
+    ap.add_argument("--contract", action="store_true", help="also time the engine with the objects `subsidies "
+                    "compute` writes (every line's and exclusion's ref read: the lines are made when first read)")
+    ap.add_argument("--measure", choices=["bare", "engine", "contract", "sheet"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure:
         measure(args.db, args.measure, args.year)
@@ -234,12 +251,12 @@ def main() -> None:
 
             analyze(db)
         for _ in range(args.repeat):
-            report(args.db, args.existing, args.year, before)
+            report(args.db, args.existing, args.year, before, contract=args.contract)
         return
     checkpoints = [int(x) for x in args.entries.split(",")]
     for n, insert_s in populate(args.db, checkpoints, args.orgs, args.batch, args.year, args.seed):
         for _ in range(args.repeat):
-            report(args.db, n, args.year, before, f" (inserted in {insert_s:.1f} s)")
+            report(args.db, n, args.year, before, f" (inserted in {insert_s:.1f} s)", contract=args.contract)
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 

@@ -228,7 +228,7 @@ def _year_groups(le, li, year: int, params: Parameters):
     # every aggregate of a group reads its rows in the same order: the columns line up
     if db.engine.dialect.name == "postgresql":
         amount = rows.c.amount_cny.cast(String)
-        time = func.timezone("UTC", rows.c.paid_at)  # as ISO text: DateStyle is set by _grouped
+        time = func.timezone("UTC", rows.c.paid_at).cast(String)  # as ISO text: DateStyle is set by _grouped
         joined = func.string_agg
         total = func.sum(rows.c.amount_cny)
         refs = func.array_agg(rows.c.ref)
@@ -241,9 +241,10 @@ def _year_groups(le, li, year: int, params: Parameters):
     groups = (select(rows.c.ben, rows.c.side, rows.c.kind, rows.c.listing_kind, rows.c.state,
                      single.label("single"), func.max(rows.c.reverses_id).label("reverses_id"),
                      joined(rows.c.id.cast(String), ",").label("ids"), joined(amount, ",").label("amounts"),
-                     joined(time.cast(String), ",").label("times"), joined(rows.c.cp.cast(String), ",").label("cps"),
+                     joined(time.concat(UTC_OFFSET), ",").label("times"),
+                     joined(rows.c.cp.cast(String), ",").label("cps"),
                      type_coerce(refs, NullType()).label("refs"), total.label("total"),
-                     func.min(time).cast(String).label("first"))
+                     func.min(time).concat(UTC_OFFSET).label("first"))
               .group_by(rows.c.ben, rows.c.side, rows.c.kind, rows.c.listing_kind, rows.c.state, *stretch, single)
               .subquery())
     return (select(groups).join(org, org.c.id == groups.c.ben)
@@ -483,13 +484,10 @@ def _grouped(year: int, ctx: _YearContext, decided_before: set[int]) -> Iterator
         yield from finish(ben, rows)
 
 
-def _utc(text: str) -> dt.datetime:
-    """A UTC time the database gave as ISO text without an offset (an offset appended parses 6× faster than
-    ``replace``)."""
-    return _fromisoformat(text + "+00:00")
-
-
-_fromisoformat = dt.datetime.fromisoformat
+# a UTC time the database gave as ISO text with UTC_OFFSET appended (the database appends it: parsing an
+# offset is 6× faster than ``replace``, and the C function needs no Python call per member)
+UTC_OFFSET = "+00:00"
+_utc = dt.datetime.fromisoformat
 
 
 def _per_beneficiary(rows: Iterable[tuple]) -> Iterator[tuple[int, list[tuple]]]:
