@@ -225,6 +225,7 @@ class SynonymTable:
         self._sound_max = 0
         self._group_list: list[tuple[str, ...]] = list(dict.fromkeys(self.groups.values()))
         self._by_head: dict[str, list[int]] = {}
+        self._containing: dict[str, tuple[int, ...]] = {}
         for gi, terms in enumerate(self._group_list):
             heads: set[str] = set()
             for term in terms:
@@ -296,7 +297,42 @@ class SynonymTable:
                     i += 1
         return out
 
-    def narrower(self, words: tuple[str, ...] | list[str], limit: int = MAX_NARROWER) -> tuple[str, ...]:
+    def _joins(self, word: str, term: str) -> bool:
+        """Does ``term`` join ``word`` (as the head of its first part) to another named thing? 色谱
+        in 气相色谱-质谱联用仪 and in 液相色谱质谱联用仪 (followed by 质谱, a term), 质谱 in ICP-MS's
+        电感耦合等离子体质谱-… Not a word starting the name (无人驾驶 in 无人驾驶航空器, 冷链 in 冷链配送:
+        modifiers of another head), not one followed by a plain noun (民用无人驾驶 + 航空器: not a family of
+        two groups or more, nor a shipped category), not its
+        end (a head: ``narrower`` has those already)."""
+        runs = _CJK_RUNS.findall(term)
+        for n, run in enumerate(runs):
+            i = run.find(word, 1)
+            while i > 0:
+                end = i + len(word)
+                if end == len(run):
+                    if n < len(runs) - 1 and "-" in term:  # 气相色谱-质谱: the head of a first part
+                        return True
+                elif any(t in categories() or len(self._by_head.get(t, ())) >= 2
+                         for t in (run[end:end + k] for k in range(2, len(run) - end + 1))):
+                    return True  # followed by a named family (质谱, 串联质谱): a combination of two
+                i = run.find(word, i + 1)
+        return False
+
+    def containing(self, word: str) -> tuple[int, ...]:
+        """The groups with a term holding the Chinese ``word`` inside a longer name (not as its whole
+        Chinese run): 色谱 -> 气相色谱-质谱联用仪 (= 气质联用仪), 冷链 -> 冷链配送 (= 低温配送). What a
+        search for the word finds by substring in a listing naming the term, it then also finds in a
+        listing naming only the term's synonyms."""
+        got = self._containing.get(word)
+        if got is None:
+            got = tuple(gi for gi, terms in enumerate(self._group_list)
+                        if any(self._joins(word, t) for t in terms))
+            if len(self._containing) < 20000:
+                self._containing[word] = got
+        return got
+
+    def narrower(self, words: tuple[str, ...] | list[str], limit: int = MAX_NARROWER,
+                 containing: bool = True) -> tuple[str, ...]:
         """Terms of the groups whose terms end with one of ``words`` (their head noun): the members
         of the category ``words`` name. 显微镜 -> 电镜, SEM, 透射电镜, AFM, 共聚焦显微镜 …; 质谱 -> LC-MS,
         ICP-MS, 气质联用 …. A term that already contains one of ``words`` is left out (the word itself
@@ -323,6 +359,13 @@ class SynonymTable:
             if len(got) > MAX_NARROWER_GROUPS:
                 continue
             gids.extend(got)
+        if containing:  # then the groups naming the word inside a longer name (冷链 -> 冷链配送 = 低温配送)
+            for key in keys:  # a known family only (a term, a head, a category): not 训练 in 预训练大模型
+                if key not in self.groups and key not in self._by_head and key not in categories():
+                    continue
+                got = self.containing(key)
+                if len(got) <= MAX_NARROWER_GROUPS:
+                    gids.extend(got)
         for gi in dict.fromkeys(gids):
             terms = self._group_list[gi]
             if set(own).intersection(terms):

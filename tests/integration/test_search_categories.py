@@ -51,6 +51,17 @@ def test_generic_words_and_one_character_modifiers_name_no_category(table):
     assert "ml" not in table.narrower(("人工智能",))  # units of measure are never members
 
 
+def test_a_family_named_inside_a_combined_name_finds_its_synonyms(table):
+    # 气质联用仪 is a 气相色谱-质谱联用仪: a search for 色谱 finds it as it finds the long name
+    chroma = set(table.narrower(("色谱",)))
+    assert {"gc-ms", "气质联用", "lc-ms", "液质"} <= chroma
+    # ... but a word starting a name, or followed by a plain noun, is that name's modifier
+    assert "无人机" not in table.narrower(("无人驾驶", "自动驾驶"))
+    assert "气质联用" not in table.narrower(("色谱",), containing=False)
+    assert not table._joins("无人驾驶", "民用无人驾驶航空器")
+    assert table._joins("色谱", "液相色谱质谱联用仪") and table._joins("色谱", "气相色谱-质谱")
+
+
 def test_every_category_member_is_written_in_the_normalised_form():
     cats = categories()
     assert len(cats) >= 100
