@@ -153,6 +153,8 @@ def strategies() -> dict[str, dict | None]:
         "no spread of the first ten over known concepts": dict(spread=0),
         "no category parents among related listings": dict(related_parents=False),
         "no synonym bigrams among related listings": dict(loosen_synonyms=False),
+        "no family words inside combined names": dict(containing=False),
+        "no filler weighting in sentences": dict(filler_freq=False),
         "default": {},
     }
 

@@ -330,7 +330,8 @@ def search(
     searcher = store().searcher()
     parsed = parse(q or "", synonyms(), use_synonyms=strategy.synonyms, known=known_words(searcher),
                    use_pinyin=strategy.pinyin, compounds=strategy.compounds, sounds=sounds_of(searcher),
-                   lexicon_heads=strategy.lexicon_heads, occurs=occurs_in(searcher))
+                   lexicon_heads=strategy.lexicon_heads, occurs=occurs_in(searcher),
+                   containing=strategy.containing)
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()

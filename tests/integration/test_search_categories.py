@@ -185,3 +185,14 @@ def test_a_query_naming_a_kind_ranks_that_kind_first(make_listing):
     assert parsed.kinds == {"database", "public_data"}
     assert refs(services.search("交通流量 数据"))[0] == data.ref
     assert refs(services.search("交通流量 场景"))[0] == scenario.ref
+
+
+def test_a_sentences_common_words_weigh_less_than_its_need(table):
+    from market.search.query import _filler_weight
+
+    assert _filler_weight("断口") == 1.0 and _filler_weight("粒径") == 1.0  # rare in the language: the need
+    assert _filler_weight("时候") < 0.5 and _filler_weight("地方") < 0.5  # common words of any request
+    assert _filler_weight("数据") == 1.0  # a kind word keeps its own handling
+    got = {c.text: c.weight for c in parse("想了解新区各个路段什么时候最堵，需要历史交通数据", table).concepts}
+    assert got["路段"] == 1.0 and got["时候"] < 0.5 and got["交通"] == 1.0  # a lexicon term is never a filler
+    assert all(c.weight == 1.0 for c in parse("公交 实时 数据", table).concepts)  # a few chosen words: all count
