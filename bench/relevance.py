@@ -155,6 +155,7 @@ def strategies() -> dict[str, dict | None]:
         "no synonym bigrams among related listings": dict(loosen_synonyms=False),
         "no family words inside combined names": dict(containing=False),
         "no filler weighting in sentences": dict(filler_freq=False),
+        "no broader family of a long name's head": dict(broader_heads=False),
         "default": {},
     }
 

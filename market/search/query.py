@@ -60,6 +60,8 @@ class Strategy:
     filler_freq: bool = True
     # a family word also matches the groups naming it inside a combined name (SynonymTable._joins)
     containing: bool = True
+    # a long name's lexicon head also brings the family that head is a kind of (weight head_weight ** 2)
+    broader_heads: bool = True
     # ... the bigrams of a synonym too (TEM -> 透射电子显微镜 -> 显微 …; not for a short Chinese word)
     loosen_synonyms: bool = True
     # ... the categories a one-word query is a member of (X光探伤 -> 无损检测) and their members: siblings
@@ -527,7 +529,8 @@ def _compound_parts(word: str) -> tuple[str, list[str]] | None:
 
 def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: bool = True,
           known=None, use_pinyin: bool = True, compounds: bool = True, hyponyms: bool = True,
-          sounds=None, lexicon_heads: bool | str = True, occurs=None, containing: bool = True) -> ParsedQuery:
+          sounds=None, lexicon_heads: bool | str = True, occurs=None, containing: bool = True,
+          broader_heads: bool = True) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
@@ -626,6 +629,11 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
                     group = synonyms.groups.get(head, ())
                     bare = (head[:-1],) if head.endswith("仪") and len(head) >= 3 else ()  # 质谱仪 is also 质谱
                     add(Concept(tuple(dict.fromkeys((head, *bare, *group))), synonym=bool(group), role="head"))
+                    if broader_heads:  # and the family that head is a kind of, lighter: 扫描电子显微镜 -> 电子显微镜
+                        up = synonyms.head_of((head, *bare, *group)[:8])
+                        if up and up not in concept.variants:
+                            upgroup = synonyms.groups.get(up, ())
+                            add(Concept(tuple(dict.fromkeys((up, *upgroup))), synonym=bool(upgroup), role="broader"))
                     got = _compound_parts(concept.text)  # jieba's modifiers still count
                     for m in got[1] if got else ():
                         if m not in head:
@@ -732,7 +740,8 @@ def concept_query(concept: Concept, strategy: Strategy = DEFAULT) -> Q.Query | N
         subs.append(pinyin_query(concept.initials, ("in_t", "in_a"), strategy.pinyin_weight))
     if not subs:
         return None
-    weight = {"head": strategy.head_weight, "modifier": strategy.modifier_weight}.get(concept.role, 1.0)
+    weight = {"head": strategy.head_weight, "modifier": strategy.modifier_weight,
+              "broader": strategy.head_weight ** 2}.get(concept.role, 1.0)
     if strategy.filler_freq:
         weight *= concept.weight
     if not strategy.compounds and concept.role:

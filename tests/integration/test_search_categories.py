@@ -196,3 +196,12 @@ def test_a_sentences_common_words_weigh_less_than_its_need(table):
     got = {c.text: c.weight for c in parse("想了解新区各个路段什么时候最堵，需要历史交通数据", table).concepts}
     assert got["路段"] == 1.0 and got["时候"] < 0.5 and got["交通"] == 1.0  # a lexicon term is never a filler
     assert all(c.weight == 1.0 for c in parse("公交 实时 数据", table).concepts)  # a few chosen words: all count
+
+
+def test_a_long_names_head_brings_the_family_it_is_a_kind_of(table):
+    got = {c.text: c for c in parse("场发射扫描电子显微镜", table).concepts}
+    heads = [c for c in got.values() if c.role == "head"]
+    broader = [c for c in got.values() if c.role == "broader"]
+    assert heads and "sem" in heads[0].variants  # 扫描电子显微镜, with its synonyms
+    assert broader and "电镜" in broader[0].variants and "tem" in broader[0].narrower  # its siblings, lighter
+    assert not [c for c in parse("场发射扫描电子显微镜", table, broader_heads=False).concepts if c.role == "broader"]
