@@ -156,6 +156,7 @@ def strategies() -> dict[str, dict | None]:
         "no family words inside combined names": dict(containing=False),
         "no filler weighting in sentences": dict(filler_freq=False),
         "no broader family of a long name's head": dict(broader_heads=False),
+        "no overlapping lexicon terms": dict(overlaps=False),
         "default": {},
     }
 

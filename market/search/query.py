@@ -62,6 +62,8 @@ class Strategy:
     containing: bool = True
     # a long name's lexicon head also brings the family that head is a kind of (weight head_weight ** 2)
     broader_heads: bool = True
+    # two lexicon terms overlapping in what was typed are both concepts (企业诚信档案: 企业诚信, 诚信档案)
+    overlaps: bool = True
     # ... the bigrams of a synonym too (TEM -> 透射电子显微镜 -> 显微 …; not for a short Chinese word)
     loosen_synonyms: bool = True
     # ... the categories a one-word query is a member of (X光探伤 -> 无损检测) and their members: siblings
@@ -530,7 +532,7 @@ def _compound_parts(word: str) -> tuple[str, list[str]] | None:
 def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: bool = True,
           known=None, use_pinyin: bool = True, compounds: bool = True, hyponyms: bool = True,
           sounds=None, lexicon_heads: bool | str = True, occurs=None, containing: bool = True,
-          broader_heads: bool = True) -> ParsedQuery:
+          broader_heads: bool = True, overlaps: bool = True) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
@@ -582,7 +584,20 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
                 pieces.append(("".join(buf), None))
                 buf = []
             pieces.append(("", term))
-            i += len(term)
+            end = i + len(term)
+            if overlaps and _CJK_ONLY.match(term):
+                # a second term starting inside this one and reaching past it: both are meant
+                # (企业诚信档案 = 企业诚信 + 诚信档案, not 企业诚信 + 档案)
+                reach = None
+                for j in range(i + 1, end - 1):  # sharing two characters or more (公交车 + 车辆: one)
+                    other = synonyms.match_at(text, j)
+                    if other and j + len(other) > end and _CJK_ONLY.match(other) \
+                            and (reach is None or j + len(other) > reach[0]):
+                        reach = (j + len(other), other)
+                if reach:
+                    pieces.append(("", reach[1]))
+                    end = reach[0]
+            i = end
         else:
             buf.append(text[i])
             i += 1

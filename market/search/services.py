@@ -331,7 +331,8 @@ def search(
     parsed = parse(q or "", synonyms(), use_synonyms=strategy.synonyms, known=known_words(searcher),
                    use_pinyin=strategy.pinyin, compounds=strategy.compounds, sounds=sounds_of(searcher),
                    lexicon_heads=strategy.lexicon_heads, occurs=occurs_in(searcher),
-                   containing=strategy.containing, broader_heads=strategy.broader_heads)
+                   containing=strategy.containing, broader_heads=strategy.broader_heads,
+                   overlaps=strategy.overlaps)
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()

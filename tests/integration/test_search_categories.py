@@ -205,3 +205,10 @@ def test_a_long_names_head_brings_the_family_it_is_a_kind_of(table):
     assert heads and "sem" in heads[0].variants  # 扫描电子显微镜, with its synonyms
     assert broader and "电镜" in broader[0].variants and "tem" in broader[0].narrower  # its siblings, lighter
     assert not [c for c in parse("场发射扫描电子显微镜", table, broader_heads=False).concepts if c.role == "broader"]
+
+
+def test_two_overlapping_lexicon_terms_are_both_concepts(table):
+    texts = [c.text for c in parse("企业诚信档案", table).concepts]
+    assert texts[:2] == ["企业诚信", "诚信档案"] and "档案" not in texts
+    assert "车辆" not in [c.text for c in parse("公交车辆实时位置", table).concepts]  # one shared character: no
+    assert [c.text for c in parse("企业诚信档案", table, overlaps=False).concepts] == ["企业诚信", "档案"]
