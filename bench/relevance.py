@@ -157,6 +157,7 @@ def strategies() -> dict[str, dict | None]:
         "no filler weighting in sentences": dict(filler_freq=False),
         "no broader family of a long name's head": dict(broader_heads=False),
         "no overlapping lexicon terms": dict(overlaps=False),
+        "no modifier-only split": dict(modifier_split=False),
         "default": {},
     }
 

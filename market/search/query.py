@@ -64,6 +64,8 @@ class Strategy:
     broader_heads: bool = True
     # two lexicon terms overlapping in what was typed are both concepts (企业诚信档案: 企业诚信, 诚信档案)
     overlaps: bool = True
+    # ... and before matches of only a long word's modifiers (高效 of 高效液相色谱仪)
+    modifier_split: bool = True
     # ... the bigrams of a synonym too (TEM -> 透射电子显微镜 -> 显微 …; not for a short Chinese word)
     loosen_synonyms: bool = True
     # ... the categories a one-word query is a member of (X光探伤 -> 无损检测) and their members: siblings
