@@ -237,6 +237,7 @@ class SynonymTable:
         self._group_list: list[tuple[str, ...]] = list(dict.fromkeys(self.groups.values()))
         self._by_head: dict[str, list[int]] = {}
         self._containing: dict[str, tuple[int, ...]] = {}
+        self._inner: dict[str, list[int]] | None = None  # inner pieces of terms -> groups (``containing``)
         for gi, terms in enumerate(self._group_list):
             heads: set[str] = set()
             for term in terms:
@@ -336,8 +337,17 @@ class SynonymTable:
         listing naming only the term's synonyms."""
         got = self._containing.get(word)
         if got is None:
-            got = tuple(gi for gi, terms in enumerate(self._group_list)
-                        if any(self._joins(word, t) for t in terms))
+            if self._inner is None:  # built once: every inner piece of every Chinese run -> its groups
+                inner: dict[str, set[int]] = {}
+                for gi, terms in enumerate(self._group_list):
+                    for t in terms:
+                        for run in _CJK_RUNS.findall(t):
+                            for i in range(1, len(run) - 1):
+                                for j in range(i + 2, len(run) + 1):
+                                    inner.setdefault(run[i:j], set()).add(gi)
+                self._inner = {k: sorted(v) for k, v in inner.items()}
+            got = tuple(gi for gi in self._inner.get(word, ())
+                        if any(self._joins(word, t) for t in self._group_list[gi]))
             if len(self._containing) < 20000:
                 self._containing[word] = got
         return got
