@@ -158,6 +158,7 @@ def strategies() -> dict[str, dict | None]:
         "no broader family of a long name's head": dict(broader_heads=False),
         "no overlapping lexicon terms": dict(overlaps=False),
         "no modifier-only split": dict(modifier_split=False),
+        "no parts of a Latin+Chinese name": dict(mixed_parts=False),
         "default": {},
     }
 

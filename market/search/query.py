@@ -66,6 +66,8 @@ class Strategy:
     overlaps: bool = True
     # ... and before matches of only a long word's modifiers (高效 of 高效液相色谱仪)
     modifier_split: bool = True
+    # a lexicon name of Latin letters then Chinese (GMP车间) is also searched as its two parts (as heads)
+    mixed_parts: bool = True
     # ... the bigrams of a synonym too (TEM -> 透射电子显微镜 -> 显微 …; not for a short Chinese word)
     loosen_synonyms: bool = True
     # ... the categories a one-word query is a member of (X光探伤 -> 无损检测) and their members: siblings
@@ -448,6 +450,7 @@ _LATIN = re.compile(r"[a-z]+")
 _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _CJK_ONLY = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]+$")
 MAX_ATTACHED = 2  # Chinese characters typed next to pinyin that join it (dian镜, 扫描dianjing)
+_MIXED = re.compile(r"^([a-z][a-z0-9]+)-?([\u3400-\u4dbf\u4e00-\u9fff]{2,})$")  # gmp车间, not x射线, not 工业ct
 COMPOUND_MIN = 5  # a word of at least this many characters is also searched as head + modifiers
 
 
@@ -544,7 +547,7 @@ def _compound_parts(word: str) -> tuple[str, list[str]] | None:
 def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: bool = True,
           known=None, use_pinyin: bool = True, compounds: bool = True, hyponyms: bool = True,
           sounds=None, lexicon_heads: bool | str = True, occurs=None, containing: bool = True,
-          broader_heads: bool = True, overlaps: bool = True) -> ParsedQuery:
+          broader_heads: bool = True, overlaps: bool = True, mixed_parts: bool = True) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
@@ -648,6 +651,13 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
                 if word and word not in concept.variants:
                     group = synonyms.groups.get(word, ()) if use_synonyms else ()
                     concept.variants = tuple(dict.fromkeys((*concept.variants, word, *group)))
+    if compounds and mixed_parts:
+        for concept in list(concepts):  # a Latin + Chinese name (GMP车间, SPF级 …) is also its two parts:
+            # a listing writing GMP中试车间 or SPF 级动物房 names both without the name itself
+            m = _MIXED.match(concept.text) if concept.synonym and not concept.role else None
+            if m:
+                for part in m.groups():
+                    add(Concept((part,), role="head"))
     if compounds:
         for concept in list(concepts):
             if lexicon_heads and use_synonyms and not concept.role and not concept.initials:

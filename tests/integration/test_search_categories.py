@@ -212,3 +212,10 @@ def test_two_overlapping_lexicon_terms_are_both_concepts(table):
     assert texts[:2] == ["企业诚信", "诚信档案"] and "档案" not in texts
     assert "车辆" not in [c.text for c in parse("公交车辆实时位置", table).concepts]  # one shared character: no
     assert [c.text for c in parse("企业诚信档案", table, overlaps=False).concepts] == ["企业诚信", "档案"]
+
+
+def test_a_latin_and_chinese_name_is_also_its_two_parts(table):
+    got = [(c.text, c.role) for c in parse("GMP车间", table).concepts]
+    assert got[0][0] == "gmp车间" and ("gmp", "head") in got and ("车间", "head") in got
+    assert [c.text for c in parse("工业CT", table).concepts] == ["工业ct"]  # Chinese first: one name
+    assert len(parse("GMP车间", table, mixed_parts=False).concepts) == 1
