@@ -153,6 +153,12 @@ def strategies() -> dict[str, dict | None]:
         "no spread of the first ten over known concepts": dict(spread=0),
         "no category parents among related listings": dict(related_parents=False),
         "no synonym bigrams among related listings": dict(loosen_synonyms=False),
+        "no family words inside combined names": dict(containing=False),
+        "no filler weighting in sentences": dict(filler_freq=False),
+        "no broader family of a long name's head": dict(broader_heads=False),
+        "no overlapping lexicon terms": dict(overlaps=False),
+        "no modifier-only split": dict(modifier_split=False),
+        "no parts of a Latin+Chinese name": dict(mixed_parts=False),
         "default": {},
     }
 

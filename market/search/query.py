@@ -56,6 +56,18 @@ class Strategy:
     # several known concepts (lexicon terms, categories) matching ten listings or more: the first ten
     # hold this many listings of each (its best ones moved up), not ten of one concept; 0: off
     spread: int = 3
+    # a sentence's plain words weigh less the more common they are in the language (``_filler_weight``)
+    filler_freq: bool = True
+    # a family word also matches the groups naming it inside a combined name (SynonymTable._joins)
+    containing: bool = True
+    # a long name's lexicon head also brings the family that head is a kind of (weight head_weight ** 2)
+    broader_heads: bool = True
+    # two lexicon terms overlapping in what was typed are both concepts (企业诚信档案: 企业诚信, 诚信档案)
+    overlaps: bool = True
+    # ... and before matches of only a long word's modifiers (高效 of 高效液相色谱仪)
+    modifier_split: bool = True
+    # a lexicon name of Latin letters then Chinese (GMP车间) is also searched as its two parts (as heads)
+    mixed_parts: bool = True
     # ... the bigrams of a synonym too (TEM -> 透射电子显微镜 -> 显微 …; not for a short Chinese word)
     loosen_synonyms: bool = True
     # ... the categories a one-word query is a member of (X光探伤 -> 无损检测) and their members: siblings
@@ -100,6 +112,7 @@ class Concept:
     typo: bool = False  # its characters are not in the index: matched by their pinyin
     role: str = ""  # "head" / "modifier": a part of a longer word of the query
     narrower: tuple[str, ...] = ()  # members of the category the concept names (SynonymTable.narrower)
+    weight: float = 1.0  # < 1: a common word of the language in a long request (``_filler_weight``)
 
     @property
     def text(self) -> str:
@@ -225,6 +238,8 @@ class SynonymTable:
         self._sound_max = 0
         self._group_list: list[tuple[str, ...]] = list(dict.fromkeys(self.groups.values()))
         self._by_head: dict[str, list[int]] = {}
+        self._containing: dict[str, tuple[int, ...]] = {}
+        self._inner: dict[str, list[int]] | None = None  # inner pieces of terms -> groups (``containing``)
         for gi, terms in enumerate(self._group_list):
             heads: set[str] = set()
             for term in terms:
@@ -296,7 +311,51 @@ class SynonymTable:
                     i += 1
         return out
 
-    def narrower(self, words: tuple[str, ...] | list[str], limit: int = MAX_NARROWER) -> tuple[str, ...]:
+    def _joins(self, word: str, term: str) -> bool:
+        """Does ``term`` join ``word`` (as the head of its first part) to another named thing? 色谱
+        in 气相色谱-质谱联用仪 and in 液相色谱质谱联用仪 (followed by 质谱, a term), 质谱 in ICP-MS's
+        电感耦合等离子体质谱-… Not a word starting the name (无人驾驶 in 无人驾驶航空器, 冷链 in 冷链配送:
+        modifiers of another head), not one followed by a plain noun (民用无人驾驶 + 航空器: not a family of
+        two groups or more, nor a shipped category), not its
+        end (a head: ``narrower`` has those already)."""
+        runs = _CJK_RUNS.findall(term)
+        for n, run in enumerate(runs):
+            i = run.find(word, 1)
+            while i > 0:
+                end = i + len(word)
+                if end == len(run):
+                    if n < len(runs) - 1 and "-" in term:  # 气相色谱-质谱: the head of a first part
+                        return True
+                elif any(t in categories() or len(self._by_head.get(t, ())) >= 2
+                         for t in (run[end:end + k] for k in range(2, len(run) - end + 1))):
+                    return True  # followed by a named family (质谱, 串联质谱): a combination of two
+                i = run.find(word, i + 1)
+        return False
+
+    def containing(self, word: str) -> tuple[int, ...]:
+        """The groups with a term holding the Chinese ``word`` inside a longer name (not as its whole
+        Chinese run): 色谱 -> 气相色谱-质谱联用仪 (= 气质联用仪), 冷链 -> 冷链配送 (= 低温配送). What a
+        search for the word finds by substring in a listing naming the term, it then also finds in a
+        listing naming only the term's synonyms."""
+        got = self._containing.get(word)
+        if got is None:
+            if self._inner is None:  # built once: every inner piece of every Chinese run -> its groups
+                inner: dict[str, set[int]] = {}
+                for gi, terms in enumerate(self._group_list):
+                    for t in terms:
+                        for run in _CJK_RUNS.findall(t):
+                            for i in range(1, len(run) - 1):
+                                for j in range(i + 2, len(run) + 1):
+                                    inner.setdefault(run[i:j], set()).add(gi)
+                self._inner = {k: sorted(v) for k, v in inner.items()}
+            got = tuple(gi for gi in self._inner.get(word, ())
+                        if any(self._joins(word, t) for t in self._group_list[gi]))
+            if len(self._containing) < 20000:
+                self._containing[word] = got
+        return got
+
+    def narrower(self, words: tuple[str, ...] | list[str], limit: int = MAX_NARROWER,
+                 containing: bool = True) -> tuple[str, ...]:
         """Terms of the groups whose terms end with one of ``words`` (their head noun): the members
         of the category ``words`` name. 显微镜 -> 电镜, SEM, 透射电镜, AFM, 共聚焦显微镜 …; 质谱 -> LC-MS,
         ICP-MS, 气质联用 …. A term that already contains one of ``words`` is left out (the word itself
@@ -323,6 +382,13 @@ class SynonymTable:
             if len(got) > MAX_NARROWER_GROUPS:
                 continue
             gids.extend(got)
+        if containing:  # then the groups naming the word inside a longer name (冷链 -> 冷链配送 = 低温配送)
+            for key in keys:  # a known family only (a term, a head, a category): not 训练 in 预训练大模型
+                if key not in self.groups and key not in self._by_head and key not in categories():
+                    continue
+                got = self.containing(key)
+                if len(got) <= MAX_NARROWER_GROUPS:
+                    gids.extend(got)
         for gi in dict.fromkeys(gids):
             terms = self._group_list[gi]
             if set(own).intersection(terms):
@@ -384,6 +450,7 @@ _LATIN = re.compile(r"[a-z]+")
 _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _CJK_ONLY = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]+$")
 MAX_ATTACHED = 2  # Chinese characters typed next to pinyin that join it (dian镜, 扫描dianjing)
+_MIXED = re.compile(r"^([a-z][a-z0-9]+)-?([\u3400-\u4dbf\u4e00-\u9fff]{2,})$")  # gmp车间, not x射线, not 工业ct
 COMPOUND_MIN = 5  # a word of at least this many characters is also searched as head + modifiers
 
 
@@ -432,6 +499,24 @@ def _join_spans(text: str, spans: list[tuple[int, int, Concept]], synonyms: Syno
     return out
 
 
+SENTENCE_CONCEPTS = 4  # a request of this many words (not the parts of one) is read as a sentence
+FILLER_FREQ = 5000  # jieba's dictionary count above which a plain word of a sentence weighs less
+# (2,000 cost the development set 训练 in "GPU算力训练大模型"; 5,000 and 10,000 measured alike)
+
+
+def _filler_weight(word: str) -> float:
+    """A sentence's plain word (not a lexicon term) weighed by how common it is in the language:
+    (FILLER_FREQ / its count in jieba's general dictionary) ** 0.5, between 0.25 and 1. 时候, 地方,
+    情况, 知道 (counts of 30,000 to 50,000) weigh 0.3-0.4, a need's own words (断口, 粒径, 墒情, 天线 …:
+    under 2,000) keep 1. The dictionary is the language's, not the index's: no corpus tunes it."""
+    import jieba
+
+    freq = jieba.dt.FREQ.get(word, 0)
+    if freq <= FILLER_FREQ or word in KIND_WORDS or word in GENERIC_HEADS:
+        return 1.0
+    return max(0.25, (FILLER_FREQ / freq) ** 0.5)
+
+
 def _compound_parts(word: str) -> tuple[str, list[str]] | None:
     """(head, modifiers) of a long Chinese word, from jieba's sub-words (search mode).
 
@@ -461,7 +546,8 @@ def _compound_parts(word: str) -> tuple[str, list[str]] | None:
 
 def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: bool = True,
           known=None, use_pinyin: bool = True, compounds: bool = True, hyponyms: bool = True,
-          sounds=None, lexicon_heads: bool | str = True, occurs=None) -> ParsedQuery:
+          sounds=None, lexicon_heads: bool | str = True, occurs=None, containing: bool = True,
+          broader_heads: bool = True, overlaps: bool = True, mixed_parts: bool = True) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
@@ -513,7 +599,20 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
                 pieces.append(("".join(buf), None))
                 buf = []
             pieces.append(("", term))
-            i += len(term)
+            end = i + len(term)
+            if overlaps and _CJK_ONLY.match(term):
+                # a second term starting inside this one and reaching past it: both are meant
+                # (企业诚信档案 = 企业诚信 + 诚信档案, not 企业诚信 + 档案)
+                reach = None
+                for j in range(i + 1, end - 1):  # sharing two characters or more (公交车 + 车辆: one)
+                    other = synonyms.match_at(text, j)
+                    if other and j + len(other) > end and _CJK_ONLY.match(other) \
+                            and (reach is None or j + len(other) > reach[0]):
+                        reach = (j + len(other), other)
+                if reach:
+                    pieces.append(("", reach[1]))
+                    end = reach[0]
+            i = end
         else:
             buf.append(text[i])
             i += 1
@@ -552,6 +651,13 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
                 if word and word not in concept.variants:
                     group = synonyms.groups.get(word, ()) if use_synonyms else ()
                     concept.variants = tuple(dict.fromkeys((*concept.variants, word, *group)))
+    if compounds and mixed_parts:
+        for concept in list(concepts):  # a Latin + Chinese name (GMP车间, SPF级 …) is also its two parts:
+            # a listing writing GMP中试车间 or SPF 级动物房 names both without the name itself
+            m = _MIXED.match(concept.text) if concept.synonym and not concept.role else None
+            if m:
+                for part in m.groups():
+                    add(Concept((part,), role="head"))
     if compounds:
         for concept in list(concepts):
             if lexicon_heads and use_synonyms and not concept.role and not concept.initials:
@@ -560,6 +666,11 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
                     group = synonyms.groups.get(head, ())
                     bare = (head[:-1],) if head.endswith("仪") and len(head) >= 3 else ()  # 质谱仪 is also 质谱
                     add(Concept(tuple(dict.fromkeys((head, *bare, *group))), synonym=bool(group), role="head"))
+                    if broader_heads:  # and the family that head is a kind of, lighter: 扫描电子显微镜 -> 电子显微镜
+                        up = synonyms.head_of((head, *bare, *group)[:8])
+                        if up and up not in concept.variants:
+                            upgroup = synonyms.groups.get(up, ())
+                            add(Concept(tuple(dict.fromkeys((up, *upgroup))), synonym=bool(upgroup), role="broader"))
                     got = _compound_parts(concept.text)  # jieba's modifiers still count
                     for m in got[1] if got else ():
                         if m not in head:
@@ -574,11 +685,15 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             add(Concept((head, bare) if bare else (head,), role="head"))
             for m in modifiers:
                 add(Concept((m,), role="modifier"))
+    if len([c for c in concepts if not c.role]) >= SENTENCE_CONCEPTS:
+        for concept in concepts:
+            if not (concept.role or concept.synonym or concept.pinyin or concept.initials):
+                concept.weight = _filler_weight(concept.text)
     if hyponyms and use_synonyms:
         for concept in concepts:
             if concept.initials or concept.role == "modifier":
                 continue
-            concept.narrower = synonyms.narrower(concept.variants)
+            concept.narrower = synonyms.narrower(concept.variants, containing=containing)
     return ParsedQuery(text=normalize(q)[:MAX_QUERY_CHARS], concepts=concepts, corrected=corrected)
 
 
@@ -662,7 +777,10 @@ def concept_query(concept: Concept, strategy: Strategy = DEFAULT) -> Q.Query | N
         subs.append(pinyin_query(concept.initials, ("in_t", "in_a"), strategy.pinyin_weight))
     if not subs:
         return None
-    weight = {"head": strategy.head_weight, "modifier": strategy.modifier_weight}.get(concept.role, 1.0)
+    weight = {"head": strategy.head_weight, "modifier": strategy.modifier_weight,
+              "broader": strategy.head_weight ** 2}.get(concept.role, 1.0)
+    if strategy.filler_freq:
+        weight *= concept.weight
     if not strategy.compounds and concept.role:
         return None
     # (Whoosh's DisjunctionMax scored documents matching one variant far too high: plain Or.)

@@ -330,7 +330,9 @@ def search(
     searcher = store().searcher()
     parsed = parse(q or "", synonyms(), use_synonyms=strategy.synonyms, known=known_words(searcher),
                    use_pinyin=strategy.pinyin, compounds=strategy.compounds, sounds=sounds_of(searcher),
-                   lexicon_heads=strategy.lexicon_heads, occurs=occurs_in(searcher))
+                   lexicon_heads=strategy.lexicon_heads, occurs=occurs_in(searcher),
+                   containing=strategy.containing, broader_heads=strategy.broader_heads,
+                   overlaps=strategy.overlaps, mixed_parts=strategy.mixed_parts)
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()
@@ -369,6 +371,18 @@ def search(
                     strong = {int(searcher.stored_fields(int(g))["id"]) for g in run["docset"]}
                     weak = [x for x in ids_scores if x[0] not in strong]
                     ids_scores = [x for x in ids_scores if x[0] in strong]
+        if basis is parsed and page == 1 and strategy.modifier_split \
+                and any(c.role == "modifier" for c in parsed.concepts):
+            # Matches of only a modifier of a long word (高效 of 高效液相色谱仪, 多功能 …) are weak too:
+            # when fewer than FILL_TO listings match the rest, the related listings (the siblings:
+            # 离子色谱, GPC) come before them.
+            core = ParsedQuery(parsed.text, [c for c in parsed.concepts if c.role != "modifier"])
+            got_run = _few_matches(searcher, core, strategy, filters, prefer)
+            if got_run is not None and len(got_run["docset"]) < total:
+                basis, run = core, got_run
+                strong = {int(searcher.stored_fields(int(g))["id"]) for g in run["docset"]}
+                weak = [x for x in ids_scores if x[0] not in strong]
+                ids_scores = [x for x in ids_scores if x[0] in strong]
         room = min(per_page, FILL_TO) - len(ids_scores)
         if room > 0 and (basis is not parsed or (total < FILL_TO and page * per_page >= total)):
             seen = {i for i, _s in ids_scores}

@@ -51,6 +51,17 @@ def test_generic_words_and_one_character_modifiers_name_no_category(table):
     assert "ml" not in table.narrower(("人工智能",))  # units of measure are never members
 
 
+def test_a_family_named_inside_a_combined_name_finds_its_synonyms(table):
+    # 气质联用仪 is a 气相色谱-质谱联用仪: a search for 色谱 finds it as it finds the long name
+    chroma = set(table.narrower(("色谱",)))
+    assert {"gc-ms", "气质联用", "lc-ms", "液质"} <= chroma
+    # ... but a word starting a name, or followed by a plain noun, is that name's modifier
+    assert "无人机" not in table.narrower(("无人驾驶", "自动驾驶"))
+    assert "气质联用" not in table.narrower(("色谱",), containing=False)
+    assert not table._joins("无人驾驶", "民用无人驾驶航空器")
+    assert table._joins("色谱", "液相色谱质谱联用仪") and table._joins("色谱", "气相色谱-质谱")
+
+
 def test_every_category_member_is_written_in_the_normalised_form():
     cats = categories()
     assert len(cats) >= 100
@@ -174,3 +185,37 @@ def test_a_query_naming_a_kind_ranks_that_kind_first(make_listing):
     assert parsed.kinds == {"database", "public_data"}
     assert refs(services.search("交通流量 数据"))[0] == data.ref
     assert refs(services.search("交通流量 场景"))[0] == scenario.ref
+
+
+def test_a_sentences_common_words_weigh_less_than_its_need(table):
+    from market.search.query import _filler_weight
+
+    assert _filler_weight("断口") == 1.0 and _filler_weight("粒径") == 1.0  # rare in the language: the need
+    assert _filler_weight("时候") < 0.5 and _filler_weight("地方") < 0.5  # common words of any request
+    assert _filler_weight("数据") == 1.0  # a kind word keeps its own handling
+    got = {c.text: c.weight for c in parse("想了解新区各个路段什么时候最堵，需要历史交通数据", table).concepts}
+    assert got["路段"] == 1.0 and got["时候"] < 0.5 and got["交通"] == 1.0  # a lexicon term is never a filler
+    assert all(c.weight == 1.0 for c in parse("公交 实时 数据", table).concepts)  # a few chosen words: all count
+
+
+def test_a_long_names_head_brings_the_family_it_is_a_kind_of(table):
+    got = {c.text: c for c in parse("场发射扫描电子显微镜", table).concepts}
+    heads = [c for c in got.values() if c.role == "head"]
+    broader = [c for c in got.values() if c.role == "broader"]
+    assert heads and "sem" in heads[0].variants  # 扫描电子显微镜, with its synonyms
+    assert broader and "电镜" in broader[0].variants and "tem" in broader[0].narrower  # its siblings, lighter
+    assert not [c for c in parse("场发射扫描电子显微镜", table, broader_heads=False).concepts if c.role == "broader"]
+
+
+def test_two_overlapping_lexicon_terms_are_both_concepts(table):
+    texts = [c.text for c in parse("企业诚信档案", table).concepts]
+    assert texts[:2] == ["企业诚信", "诚信档案"] and "档案" not in texts
+    assert "车辆" not in [c.text for c in parse("公交车辆实时位置", table).concepts]  # one shared character: no
+    assert [c.text for c in parse("企业诚信档案", table, overlaps=False).concepts] == ["企业诚信", "档案"]
+
+
+def test_a_latin_and_chinese_name_is_also_its_two_parts(table):
+    got = [(c.text, c.role) for c in parse("GMP车间", table).concepts]
+    assert got[0][0] == "gmp车间" and ("gmp", "head") in got and ("车间", "head") in got
+    assert [c.text for c in parse("工业CT", table).concepts] == ["工业ct"]  # Chinese first: one name
+    assert len(parse("GMP车间", table, mixed_parts=False).concepts) == 1

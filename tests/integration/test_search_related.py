@@ -194,3 +194,15 @@ def test_each_known_concept_of_a_query_gets_its_best_listings_into_the_first_ten
     second = refs(services.search("扫描电镜 核磁共振", per_page=10, page=2).hits)
     assert not set(first) & set(second)  # the moved ones are not listed again on the next page
     assert services.search("扫描电镜 核磁共振", per_page=10).total == 24  # nothing added or lost
+
+
+def test_matches_of_only_a_modifier_come_after_the_related_listings(make_listing):
+    services.seed_synonyms()
+    hplc = make_listing("高效液相色谱仪", "药物含量测定", tags=["HPLC"])
+    ion = make_listing("离子色谱仪", "水中阴离子分析", tags=["离子色谱"])
+    solar = make_listing("高效晶硅光伏电池中试平台", "电池工艺中试", kind="facility", tags=["光伏电池"])
+    result = services.search("高效液相色谱仪")
+    assert refs(result.hits) == [hplc.ref, ion.ref]  # the sibling through the head 色谱仪
+    assert solar.ref in refs(result.related)  # 高效 alone is a weak match: shown after, under related
+    off = services.search("高效液相色谱仪", strategy=Strategy(modifier_split=False))
+    assert solar.ref in refs(off.hits)

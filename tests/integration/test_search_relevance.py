@@ -41,10 +41,17 @@ FLOOR = {
 }
 VAL_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_val"
 # The validation set (written blind, then tuned on: BENCHMARKS.md has its unseen figure too), reached
-# after the recall work of 6 Dec (fourth pass), minus 0.02.
+# after the fifth pass (6 Dec), minus 0.02; never lowered.
 VAL_SET_FLOOR = {
-    "exact": (0.92, 0.85), "partial": (0.93, 0.88), "synonym": (0.89, 0.88), "abbreviation": (0.95, 0.95),
-    "multi": (0.89, 0.87), "sentence": (0.86, 0.79), "typo_pinyin": (0.90, 0.87), "all": (0.91, 0.87),
+    "exact": (0.93, 0.90), "partial": (0.95, 0.91), "synonym": (0.92, 0.91), "abbreviation": (0.95, 0.95),
+    "multi": (0.89, 0.87), "sentence": (0.87, 0.83), "typo_pinyin": (0.92, 0.92), "all": (0.92, 0.89),
+}
+VAL2_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_val2"
+# The second validation set (written blind; measured unseen once, then tuned on: BENCHMARKS.md, the
+# fifth pass), reached after that pass, minus 0.02.
+VAL2_SET_FLOOR = {
+    "exact": (0.90, 0.80), "partial": (0.93, 0.87), "synonym": (0.90, 0.77), "abbreviation": (0.88, 0.91),
+    "multi": (0.90, 0.86), "sentence": (0.88, 0.77), "typo_pinyin": (0.91, 0.85), "all": (0.90, 0.82),
 }
 TEST_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_test"
 # The independent test set (never tuned on) guards what the method reaches today; the bar is
@@ -117,4 +124,11 @@ def _evaluate_on(data: Path, app):
 def test_relevance_on_the_validation_set(search_index, app):
     got = _evaluate_on(VAL_SET, app)
     for qtype, (ndcg_floor, recall_floor) in VAL_SET_FLOOR.items():
+        assert got[qtype]["ndcg"] >= ndcg_floor and got[qtype]["recall"] >= recall_floor, (qtype, got[qtype])
+
+
+@pytest.mark.skipif(not (VAL2_SET / "queries.yaml").exists(), reason="the second validation set is not here")
+def test_relevance_on_the_second_validation_set(search_index, app):
+    got = _evaluate_on(VAL2_SET, app)
+    for qtype, (ndcg_floor, recall_floor) in VAL2_SET_FLOOR.items():
         assert got[qtype]["ndcg"] >= ndcg_floor and got[qtype]["recall"] >= recall_floor, (qtype, got[qtype])
