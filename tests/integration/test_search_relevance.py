@@ -59,7 +59,7 @@ TEST_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_test"
 TEST_SET_FLOOR = {  # nDCG@10, recall@10 measured after the fifth pass of 6 Dec (BENCHMARKS.md), less 0.03;
     # never lowered
     "exact": (0.94, 0.88), "partial": (0.95, 0.90), "synonym": (0.86, 0.79), "abbreviation": (0.92, 0.84),
-    "multi": (0.84, 0.82), "sentence": (0.79, 0.73), "typo_pinyin": (0.92, 0.84), "all": (0.89, 0.83),
+    "multi": (0.84, 0.82), "sentence": (0.80, 0.73), "typo_pinyin": (0.92, 0.85), "all": (0.89, 0.83),
 }
 
 
