@@ -444,7 +444,7 @@ _by_date = attrgetter("paid_at", "ref")  # (a C-level key: a year sorts half a m
 # budget and the claims' counts never read one by one; a sheet, an export or a snapshot reads them all.
 # So a group's members that share an outcome stay the columns they came in (the database's texts,
 # converted item by item when read) until a result's lines are first read.
-class Column(Sequence):
+class MemberColumn(Sequence):
     """A column of a group's members as given (e.g. the database's texts), ``convert``-ed as items are read."""
 
     __slots__ = ("raw", "convert")
@@ -463,13 +463,13 @@ class Column(Sequence):
     def __iter__(self) -> Iterator:
         return map(self.convert, self.raw)
 
-    def take(self, at: Sequence[int]) -> Column:
-        return Column([self.raw[i] for i in at], self.convert)
+    def take(self, at: Sequence[int]) -> MemberColumn:
+        return MemberColumn([self.raw[i] for i in at], self.convert)
 
 
 def _take(column: Sequence, at: Sequence[int]) -> Sequence:
-    """The items of ``column`` at the positions ``at`` (a :class:`Column` stays one)."""
-    return column.take(at) if type(column) is Column else [column[i] for i in at]  # type: ignore[attr-defined]
+    """The items of ``column`` at the positions ``at`` (a :class:`MemberColumn` stays one)."""
+    return column.take(at) if type(column) is MemberColumn else [column[i] for i in at]  # type: ignore[attr-defined]
 
 
 class Part:
@@ -673,7 +673,7 @@ class PlainGroup(NamedTuple):
     version starts or ends, the same completeness codes; no refunds, no self-dealing. ``entry`` is one of
     them (their rule, version and completeness are judged once, by it); the members (``entry`` included)
     are given column by column, in any order, each with its counterparty, whose facts on the member's
-    payment date are looked up per member. The columns may be :class:`Column`-s (converted when read);
+    payment date are looked up per member. The columns may be :class:`MemberColumn`-s (converted when read);
     ``total`` and ``first``, when given, are the members' sum and earliest payment (so a group whose members
     all count needs neither read one by one)."""
 

@@ -7,12 +7,14 @@ evidence added later by events, and ONE streamed query over the year's entries.
 
 The whole year (``iter_year``, what ``subsidies compute`` and the budget read) comes as *groups*
 (:func:`_year_groups`): the database gathers each beneficiary's entries per side, kind, completeness
-and stretch of parameter versions, with their members as one array, ordered by beneficiary ref, and
+and stretch of parameter versions, with their members as columns of text, ordered by beneficiary ref, and
 ``rules.compute_plain`` judges each group's rule and version once and each member's parties' facts
-through a memo. One organisation's year (``results_for``: the sheet, the estimates, the entry page)
-reads its rows one by one through the payer and payee indexes. Either way the rules run one
-beneficiary at a time, so memory holds one beneficiary's entries (plus the organisations), not the
-year: PostgreSQL streams through a server-side cursor, SQLite's cursor is lazy by nature. A
+through a memo; a result's lines are made from those columns when first read. One organisation's year
+(``results_for``: the sheet, the estimates, the entry page) reads its rows one by one through the payer
+and payee indexes. Either way the rules run one beneficiary at a time, so memory holds one beneficiary's
+entries (plus the organisations), not the year: PostgreSQL streams the whole year in libpq's row mode
+(:func:`_stream_all`) and one organisation's through a server-side cursor; SQLite's cursor is lazy by
+nature. A
 beneficiary whose year needs best-of (an other subsidy declared, self-dealing, a decision of an earlier
 year) goes through ``rules.compute``; the paths are proven equal where both apply
 (tests/unit/test_subsidy_rules.py, tests/integration/subsidies/test_subsidy_engine.py).
@@ -45,7 +47,7 @@ from models.organisations import ExternalSubsidy, Organisation
 
 from . import parameters as parameters_mod
 from .parameters import LEDGER_RULES, Parameters
-from .rules import Column, Payment, PlainEntry, PlainGroup, Result, compute, compute_plain
+from .rules import MemberColumn, Payment, PlainEntry, PlainGroup, Result, compute, compute_plain
 
 EVIDENCE_TYPES = ("contract", "invoice", "payment_record", "other")
 STREAM_BATCH = 5_000
@@ -228,13 +230,15 @@ def _year_groups(le, li, year: int, params: Parameters):
     # every aggregate of a group reads its rows in the same order: the columns line up
     if db.engine.dialect.name == "postgresql":
         amount = rows.c.amount_cny.cast(String)
-        time = func.timezone("UTC", rows.c.paid_at).cast(String)  # as ISO text: DateStyle is set by _grouped
+        utc = func.timezone("UTC", rows.c.paid_at)
+        time, earliest = utc.cast(String), func.min(utc).cast(String)  # ISO text: DateStyle is set by _grouped
         joined = func.string_agg
         total = func.sum(rows.c.amount_cny)
         refs = func.array_agg(rows.c.ref)
     else:
         amount = func.printf("%.2f", rows.c.amount_cny)  # what SQLAlchemy makes of SQLite's NUMERIC
-        time = type_coerce(rows.c.paid_at, String())
+        time = type_coerce(rows.c.paid_at, String())  # stored as fixed-width ISO text in UTC
+        earliest = func.min(time)
         joined = func.group_concat
         total = func.sum(cast(func.round(rows.c.amount_cny * 100), Integer))  # exact, in fen
         refs = func.json_group_array(rows.c.ref)
@@ -244,7 +248,7 @@ def _year_groups(le, li, year: int, params: Parameters):
                      joined(time.concat(UTC_OFFSET), ",").label("times"),
                      joined(rows.c.cp.cast(String), ",").label("cps"),
                      type_coerce(refs, NullType()).label("refs"), total.label("total"),
-                     func.min(time).concat(UTC_OFFSET).label("first"))
+                     earliest.concat(UTC_OFFSET).label("first"))
               .group_by(rows.c.ben, rows.c.side, rows.c.kind, rows.c.listing_kind, rows.c.state, *stretch, single)
               .subquery())
     return (select(groups).join(org, org.c.id == groups.c.ben)
@@ -468,8 +472,8 @@ def _grouped(year: int, ctx: _YearContext, decided_before: set[int]) -> Iterator
                 out.append(entry)
                 continue
             total = Decimal(total).scaleb(-2) if sqlite else total
-            out.append(PlainGroup(entry, Column(raw_ids, int), refs, Column(raw_amounts, Decimal),
-                                  Column(times.split(","), _utc), list(map(int, cps.split(","))), total, at))
+            out.append(PlainGroup(entry, MemberColumn(raw_ids, int), refs, MemberColumn(raw_amounts, Decimal),
+                                  MemberColumn(times.split(","), _utc), list(map(int, cps.split(","))), total, at))
         return out
 
     def finish(ben: int, rows: list[tuple]) -> Iterable[Result]:
