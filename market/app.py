@@ -37,6 +37,19 @@ FEATURES = (
 log = logging.getLogger(__name__)
 
 
+def _postgresql_without_generic_plans(app: Flask) -> None:
+    """On PostgreSQL, no server-side prepared statements (psycopg prepares a query from its fifth run on a
+    connection). After five runs of a prepared statement PostgreSQL may switch to a generic plan, made
+    without the values: for one organisation's year (a date range and its id) that plan scanned the year —
+    77 ms per sheet, estimate or entry page at 1M entries instead of 19 ms (BENCHMARKS.md). Planning each
+    query anew costs well under a millisecond here, and it keeps working behind a transaction pooler."""
+    if not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def create_app(config: Any = None) -> Flask:
     from .config import _instance_path
 
@@ -61,6 +74,7 @@ def create_app(config: Any = None) -> Flask:
 
     import models  # noqa: F401  (registers every model on the metadata)
 
+    _postgresql_without_generic_plans(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_repo_path("migrations")), render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
