@@ -31,7 +31,7 @@ from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Se
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import chain, repeat
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 from market.domain.declared import DeclaredSubsidy
@@ -834,21 +834,20 @@ def _plain_group_at_once(judge: PlainJudge, group: PlainGroup, role: str, rule: 
     lines made column by column. False when that does not hold (the caller then goes member by member)."""
     steady, steady_of = judge._steady, judge.steady
     cps = group.counterparties
-    distinct = set(cps)
-    for other in distinct.difference(steady):  # organisations not looked up yet
+    others = list(set(cps))
+    for other in set(others).difference(steady):  # organisations not looked up yet
         steady_of(other)
-    number_of: dict[int, int] = {}  # counterparty -> the number of its facts value
-    for other in distinct:
-        theirs = steady[other]
-        if theirs is None or theirs[0] > first:  # not one period since before the group's first payment
+    periods = list(map(steady.__getitem__, others))
+    try:
+        if max(map(_SINCE, periods)) > first:  # one began after the group's first payment
             return False
-        number_of[other] = theirs[2]
+    except TypeError:  # one without a single open-ended period
+        return False
+    numbers = list(map(_NUMBER, periods))  # each counterparty's facts value, as its number
     e, version = group.entry, found[1]
     fixed = (found[2], e.problems, e.reverses_incomplete, role)
     verdicts: dict[int, tuple[str, ...]] = {}
-    for other, number in number_of.items():
-        if number in verdicts:
-            continue
+    for number, other in dict(zip(numbers, others, strict=True)).items():  # one counterparty per number
         key = (*fixed, ben_class, number) if role == "payer" else (*fixed, number, ben_class)
         reasons = judge.verdict_of.get(key)
         if reasons is None:
@@ -859,9 +858,12 @@ def _plain_group_at_once(judge: PlainJudge, group: PlainGroup, role: str, rule: 
     if len(set(verdicts.values())) == 1:  # one outcome for every member (the usual case)
         _place_all(group, next(iter(verdicts.values())), vid, lines, exclusions, tally)
         return True
-    reasons_of = {other: verdicts[number] for other, number in number_of.items()}
+    reasons_of = dict(zip(others, map(verdicts.__getitem__, numbers), strict=True))
     _place(group, list(map(reasons_of.__getitem__, cps)), vid, lines, exclusions, tally)
     return True
+
+
+_SINCE, _NUMBER = itemgetter(0), itemgetter(2)  # of PlainJudge.steady's (from, facts, number)
 
 
 def _place_all(group: PlainGroup, reasons: tuple[str, ...], vid: str | None, lines: list, exclusions: list,
