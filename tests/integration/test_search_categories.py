@@ -8,16 +8,12 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from flask_migrate import upgrade
-from sqlalchemy import func, select, update
 
-from market import create_app
-from market.extensions import db
 from market.search import services
 from market.search.analysis import bigram_tokens
 from market.search.query import SynonymTable, categories, parse
 from market.search.seed import load_lexicon
-from models.search import SearchSynonym
+from tests.integration.lexicon_upgrade import check_edition_upgrade
 
 pytest_plugins = ["tests.integration.conftest_search"]
 
@@ -142,27 +138,7 @@ def test_second_edition_is_frozen_and_matches_the_lexicon_file():
 
 def test_an_installed_database_gets_the_second_edition_and_keeps_deletions(tmp_path):
     keys = _second_edition()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
-                      "SEARCH_INDEX_DIR": str(tmp_path / "index")})
-    with app.app_context():
-        try:
-            upgrade(revision="e6a1c3b5d7f9")
-            # as an install from before the second edition: its groups absent, one of them deleted
-            # by an admin (a tombstone)
-            db.session.execute(SearchSynonym.__table__.delete().where(SearchSynonym.seed_key.in_(keys[1:])))
-            db.session.execute(update(SearchSynonym).where(SearchSynonym.seed_key == keys[0])
-                               .values(deleted_at=func.now()))
-            db.session.commit()
-            upgrade()
-            live = set(db.session.execute(select(SearchSynonym.seed_key).where(
-                SearchSynonym.seed_key.in_(keys), SearchSynonym.deleted_at.is_(None))).scalars())
-            assert live == set(keys[1:])  # every group inserted, the deleted one not brought back
-            count = db.session.execute(select(func.count()).select_from(SearchSynonym)).scalar_one()
-            assert count == len(load_lexicon())  # nothing doubled
-        finally:
-            db.session.remove()
-            db.engine.dispose()
-            services.invalidate_synonyms()
+    check_edition_upgrade(tmp_path, keys, before="e6a1c3b5d7f9")
 
 
 # ---------------------------------------------------------------- pinyin as the word it sounds like

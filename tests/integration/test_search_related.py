@@ -7,15 +7,11 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from flask_migrate import upgrade
-from sqlalchemy import func, select, update
-
-from market import create_app
 from market.extensions import db
 from market.search import services
 from market.search.query import Strategy
 from market.search.seed import load_lexicon
-from models.search import SearchSynonym
+from tests.integration.lexicon_upgrade import check_edition_upgrade
 
 pytest_plugins = ["tests.integration.conftest_search"]
 
@@ -95,26 +91,7 @@ def test_third_edition_is_frozen_and_matches_the_lexicon_file():
 
 def test_an_installed_database_gets_the_third_edition_and_keeps_deletions(tmp_path):
     keys = _third_edition()
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
-                      "SEARCH_INDEX_DIR": str(tmp_path / "index")})
-    with app.app_context():
-        try:
-            upgrade(revision="f3a7c1d9e2b4")
-            # as an install from before the third edition: its groups absent, one deleted by an admin
-            db.session.execute(SearchSynonym.__table__.delete().where(SearchSynonym.seed_key.in_(keys[1:])))
-            db.session.execute(update(SearchSynonym).where(SearchSynonym.seed_key == keys[0])
-                               .values(deleted_at=func.now()))
-            db.session.commit()
-            upgrade()
-            live = set(db.session.execute(select(SearchSynonym.seed_key).where(
-                SearchSynonym.seed_key.in_(keys), SearchSynonym.deleted_at.is_(None))).scalars())
-            assert live == set(keys[1:])  # every group inserted, the deleted one not brought back
-            count = db.session.execute(select(func.count()).select_from(SearchSynonym)).scalar_one()
-            assert count == len(load_lexicon())  # nothing doubled
-        finally:
-            db.session.remove()
-            db.engine.dispose()
-            services.invalidate_synonyms()
+    check_edition_upgrade(tmp_path, keys, before="f3a7c1d9e2b4")
 
 
 def test_the_search_page_lists_related_listings_under_their_own_heading(client, make_listing):
