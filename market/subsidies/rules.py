@@ -575,9 +575,8 @@ def compute(
             reasons = exclusion_reasons(p, judged, rule, beneficiary, timelines, group_of, params,
                                         judged.problems if p.is_refund else (), day)
             if reasons:
-                detail = "、".join(EVIDENCE_WORDS.get(m, m) for m in p.missing_evidence) if reasons[0] == "missing_evidence" else ""
                 exclusions[(beneficiary, rule.id)].append(
-                    Exclusion(p.id, p.ref, p.amount, p.paid_at, reasons, detail, p.missing_evidence if detail else ()))
+                    Exclusion(p.id, p.ref, p.amount, p.paid_at, *_exclusion_fields(reasons, p.missing_evidence)))
             else:
                 version = rule.version_on(day)
                 assert version is not None  # exclusion_reasons refuses a date without a version
@@ -777,8 +776,7 @@ def compute_plain(year: int, beneficiary: int, entries: Iterable[PlainEntry | Pl
         else:
             reasons = judge.reasons(e, rule, found[1], role)
         if reasons:
-            detail = "、".join(EVIDENCE_WORDS.get(m, m) for m in e.missing) if reasons[0] == "missing_evidence" else ""
-            exclusions[rid].append(Exclusion(e.id, e.ref, e.amount, e.paid_at, reasons, detail, e.missing if detail else ()))
+            exclusions[rid].append(Exclusion(e.id, e.ref, e.amount, e.paid_at, *_exclusion_fields(reasons, e.missing)))
         else:
             vid = found[1].id  # type: ignore[union-attr]
             lines[rid].append(Line(e.id, e.ref, e.amount, e.paid_at, vid))
@@ -872,13 +870,13 @@ def _place_all(group: PlainGroup, reasons: tuple[str, ...], vid: str | None, lin
     :class:`Part` of the group's columns."""
     columns = (group.ids, group.refs, group.amounts, group.paid_at)
     if reasons:
-        exclusions.append(Part(Exclusion, columns, _exclusion_same(reasons, group.entry.missing)))
+        exclusions.append(Part(Exclusion, columns, _exclusion_fields(reasons, group.entry.missing)))
         return
     lines.append(Part(Line, columns, (vid,)))
     tally.add(vid, group.total if group.total is not None else sum(group.amounts, ZERO))  # type: ignore[arg-type]
 
 
-def _exclusion_same(reasons: tuple[str, ...], missing: tuple[str, ...]) -> tuple:
+def _exclusion_fields(reasons: tuple[str, ...], missing: tuple[str, ...]) -> tuple:
     """(reasons, detail, missing) of an :class:`Exclusion` for ``reasons``: the missing evidence named in words
     when that is the reason."""
     if reasons[0] == "missing_evidence":
@@ -900,7 +898,7 @@ def _place(group: PlainGroup, verdicts: Sequence[tuple[str, ...]], vid: str | No
         columns = (_take(group.ids, positions), _take(group.refs, positions), _take(group.amounts, positions),
                    _take(group.paid_at, positions))
         if reasons:
-            exclusions.append(Part(Exclusion, columns, _exclusion_same(reasons, group.entry.missing)))
+            exclusions.append(Part(Exclusion, columns, _exclusion_fields(reasons, group.entry.missing)))
         else:
             lines.append(Part(Line, columns, (vid,)))
             tally.add(vid, sum(columns[2], ZERO))  # type: ignore[arg-type]
