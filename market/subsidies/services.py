@@ -357,11 +357,7 @@ def _iter_year(year: int, params: Parameters | None = None, beneficiary_ids: Ite
                 out.append(PlainEntry(entry_id, ref, amount, paid_at, problems, missing, kind, listing_kind,
                                       payer_id, payee_id, paid_at, dates[bisect.bisect_right(starts, paid_at) - 1], False))
             else:  # judged as the payment it reverses
-                original, okey, oday = originals[reverses_id]
-                _key, problems, missing = completeness.of(entry_id, state, okey, True)
-                out.append(PlainEntry(entry_id, ref, amount, paid_at, problems, missing, original.kind,
-                                      original.listing_kind, original.payer_id, original.payee_id, original.paid_at,
-                                      oday, bool(original.problems)))
+                out.append(_refund_entry(year_context, entry_id, ref, amount, paid_at, reverses_id, state))
         return out
 
     def general(ben: int, rows: list[tuple]) -> list[Result]:
@@ -414,6 +410,16 @@ def _general(year: int, ben: int, entries: Iterable[tuple], ctx: _YearContext) -
                    beneficiaries={ben})
 
 
+def _refund_entry(ctx: _YearContext, entry_id: int, ref: str, amount: Decimal, paid_at: dt.datetime,
+                  reverses_id: int, state: int) -> PlainEntry:
+    """A refund as a :class:`rules.PlainEntry`: judged as the payment it reverses (its kind, parties, date and
+    completeness), counted at its own amount and time (POLICY.md interpretation 1)."""
+    original, okey, oday = ctx.originals[reverses_id]
+    _key, problems, missing = ctx.completeness.of(entry_id, state, okey, True)
+    return PlainEntry(entry_id, ref, amount, paid_at, problems, missing, original.kind, original.listing_kind,
+                      original.payer_id, original.payee_id, original.paid_at, oday, bool(original.problems))
+
+
 def _group_entries(ben: int, rows: list[tuple], sqlite: bool) -> Iterator[tuple]:
     """The entries of ``ben``'s groups (rows of :func:`_year_groups`) one by one, as :func:`_general` reads them."""
     for _ben, side, kind, listing_kind, state, single, reverses_id, ids, amounts, times, cps, refs, _total, _first \
@@ -430,7 +436,7 @@ def _grouped(year: int, ctx: _YearContext, decided_before: set[int]) -> Iterator
     a beneficiary whose year is not plain (an other subsidy declared, self-dealing, a best-of decided in
     an earlier year) through the general rules, from the same rows (the stream holds the connection: no
     other query may run until it ends)."""
-    params, originals, per_entry, completeness, days = ctx.params, ctx.originals, ctx.per_entry, ctx.completeness, ctx.days
+    params, per_entry, completeness, days = ctx.params, ctx.per_entry, ctx.completeness, ctx.days
     le, li = LedgerEntry.__table__, Listing.__table__
     if db.engine.dialect.name == "postgresql":
         # one large sort-and-aggregate: in memory rather than in temporary files, and not worth the 1.5 s
@@ -455,11 +461,7 @@ def _grouped(year: int, ctx: _YearContext, decided_before: set[int]) -> Iterator
             entry_id, ref, other = int(raw_ids[0]), refs[0], int(cps.split(",", 1)[0])
             payer, payee = (ben, other) if side == 0 else (other, ben)
             if reverses_id is not None:  # a refund (a group of one): judged as the payment it reverses
-                original, okey, oday = originals[reverses_id]
-                _key, problems, missing = completeness.of(entry_id, state, okey, True)
-                out.append(PlainEntry(entry_id, ref, Decimal(amounts), _utc(times), problems, missing, original.kind,
-                                      original.listing_kind, original.payer_id, original.payee_id, original.paid_at,
-                                      oday, bool(original.problems)))
+                out.append(_refund_entry(ctx, entry_id, ref, Decimal(amounts), _utc(times), reverses_id, state))
                 continue
             _key, problems, missing = completeness.of(entry_id, state)
             # a group is judged by one entry: the first member, at the group's earliest time (every member has
