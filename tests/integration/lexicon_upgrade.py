@@ -35,3 +35,17 @@ def check_edition_upgrade(tmp_path, keys: list[str], before: str) -> None:
             db.session.remove()
             db.engine.dispose()
             services.invalidate_synonyms()
+
+
+def edition_sections(filename: str, down_revision: str) -> list:
+    """The frozen ``SECTIONS`` an edition's migration inserts (migrations/versions/``filename``), checked to
+    follow ``down_revision``."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / filename
+    spec = importlib.util.spec_from_file_location(f"lexicon_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.down_revision == down_revision
+    return module.SECTIONS

@@ -4,25 +4,15 @@ edition of the categories: standard names with their colloquial variants (三次
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from market.search import services
 from market.search.query import SynonymTable
 from market.search.seed import load_lexicon
-from tests.integration.lexicon_upgrade import check_edition_upgrade
+from tests.integration.lexicon_upgrade import check_edition_upgrade, edition_sections
 
 pytest_plugins = ["tests.integration.conftest_search"]
 
-MIGRATION = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "c4f1a9d2e7b8_search_lexicon_fourth_edition.py"
-
-
 def _fourth_edition():
-    spec = importlib.util.spec_from_file_location("lexicon_fourth_edition", MIGRATION)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.down_revision == "b3e8d1f4a6c2"
-    return module.SECTIONS
+    return edition_sections("c4f1a9d2e7b8_search_lexicon_fourth_edition.py", down_revision="b3e8d1f4a6c2")
 
 
 def test_fourth_edition_is_frozen_and_matches_the_lexicon_file():

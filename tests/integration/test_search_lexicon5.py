@@ -5,27 +5,18 @@ automotive, public-data items, terms of use, everyday phrasings of common needs)
 
 from __future__ import annotations
 
-import importlib.util
 import unicodedata
-from pathlib import Path
 
 from market.search import services
 from market.search.query import SynonymTable, categories
 from market.search.seed import load_lexicon
 from market.search.text import normalize
-from tests.integration.lexicon_upgrade import check_edition_upgrade
+from tests.integration.lexicon_upgrade import check_edition_upgrade, edition_sections
 
 pytest_plugins = ["tests.integration.conftest_search"]
 
-MIGRATION = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "d7e2a5c8f1b4_search_lexicon_fifth_edition.py"
-
-
 def _fifth_edition():
-    spec = importlib.util.spec_from_file_location("lexicon_fifth_edition", MIGRATION)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.down_revision == "c4f1a9d2e7b8"
-    return module.SECTIONS
+    return edition_sections("d7e2a5c8f1b4_search_lexicon_fifth_edition.py", down_revision="c4f1a9d2e7b8")
 
 
 def test_fifth_edition_is_frozen_and_matches_the_lexicon_file():
