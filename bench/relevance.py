@@ -159,6 +159,7 @@ def strategies() -> dict[str, dict | None]:
         "no overlapping lexicon terms": dict(overlaps=False),
         "no modifier-only split": dict(modifier_split=False),
         "no parts of a Latin+Chinese name": dict(mixed_parts=False),
+        "common words of the feedback at full weight": dict(feedback_generic=1.0),
         "default": {},
     }
 

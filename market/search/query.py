@@ -72,6 +72,9 @@ class Strategy:
     loosen_synonyms: bool = True
     # ... the categories a one-word query is a member of (X光探伤 -> 无损检测) and their members: siblings
     related_parents: bool = True
+    # ... the weight of a common word (数据库, 检测, 平台 …: ``services._generic``) among the matches' words
+    # the related listings are found by (pseudo-relevance feedback); 1.0: as any other word
+    feedback_generic: float = 0.5
 
 
 DEFAULT = Strategy()

@@ -494,6 +494,9 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
     fparsed = parse(" ".join(texts), table, use_synonyms=strategy.synonyms, known=known_words(searcher),
                     use_pinyin=False, compounds=True, hyponyms=False) if texts else ParsedQuery("", [])
     feedback = list(fparsed.concepts[:FEEDBACK_CONCEPTS])
+    for c in feedback:  # the matches' common words (the 数据库 of a title) find every listing of a kind:
+        if _generic(c):  # they weigh less than the words naming what the matches are about
+            c.weight = min(c.weight, strategy.feedback_generic)
     loosened: list[Concept] = []
     seen = {c.text for c in parsed.concepts}
     single = len([c for c in parsed.concepts if not c.role and not c.initials]) == 1  # one need: its broader class too
