@@ -160,6 +160,7 @@ def strategies() -> dict[str, dict | None]:
         "no modifier-only split": dict(modifier_split=False),
         "no parts of a Latin+Chinese name": dict(mixed_parts=False),
         "common words of the feedback at full weight": dict(feedback_generic=1.0),
+        "no stem before a common head": dict(generic_stems=False),
         "default": {},
     }
 

@@ -75,6 +75,9 @@ class Strategy:
     # ... the weight of a common word (数据库, 检测, 平台 …: ``services._generic``) among the matches' words
     # the related listings are found by (pseudo-relevance feedback); 1.0: as any other word
     feedback_generic: float = 0.5
+    # a long word ending with a common head (实验动物中心, 食品安全检测: 中心, 检测) is searched as what
+    # comes before it (实验动物, 食品安全: at the head's weight), the common head only as a modifier
+    generic_stems: bool = True
 
 
 DEFAULT = Strategy()
@@ -547,10 +550,22 @@ def _compound_parts(word: str) -> tuple[str, list[str]] | None:
     return head, modifiers
 
 
+def _generic_stem(word: str, head: str) -> str | None:
+    """What a long word names before a common head (``GENERIC_HEADS``: 中心, 检测, 平台 …), if that is
+    a word of two characters or more: 实验动物中心 -> 实验动物, 食品安全检测 -> 食品安全. Searched as the
+    word's head, it finds the listings about that thing (a 动物实验 platform, an ICP-MS for food) before
+    every other 中心 or 检测; the common head alone says little about what is meant."""
+    if head not in GENERIC_HEADS or not word.endswith(head):
+        return None
+    stem = word[: -len(head)]
+    return stem if len(stem) >= 2 and _CJK_ONLY.match(stem) and stem not in GENERIC_HEADS else None
+
+
 def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: bool = True,
           known=None, use_pinyin: bool = True, compounds: bool = True, hyponyms: bool = True,
           sounds=None, lexicon_heads: bool | str = True, occurs=None, containing: bool = True,
-          broader_heads: bool = True, overlaps: bool = True, mixed_parts: bool = True) -> ParsedQuery:
+          broader_heads: bool = True, overlaps: bool = True, mixed_parts: bool = True,
+          generic_stems: bool = True) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
@@ -683,6 +698,16 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             if got is None:
                 continue
             head, modifiers = got
+            stem = _generic_stem(concept.text, head) if generic_stems else None
+            if stem:  # 实验动物 + 中心: the specific part is the head, the common one only a modifier
+                group = synonyms.groups.get(stem, ()) if use_synonyms else ()
+                add(Concept(tuple(dict.fromkeys((stem, *group))), synonym=bool(group), role="head"))
+                # an instrument's class (测量仪, 分析仪: siblings) stays a head; a place or a service
+                # (中心, 检测) becomes a modifier
+                add(Concept((head,), role="head" if head[-1] in HEAD_SUFFIXES else "modifier"))
+                for m in modifiers:
+                    add(Concept((m,), role="modifier"))
+                continue
             # 质谱仪 is also 质谱: 气相色谱质谱联用仪 is one without saying 质谱仪
             bare = head[:-1] if head.endswith("仪") and len(head) >= 3 else None
             add(Concept((head, bare) if bare else (head,), role="head"))

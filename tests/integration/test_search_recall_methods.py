@@ -30,3 +30,21 @@ def test_the_matches_common_words_weigh_less_among_the_related_listings(make_lis
     # related scores are shares of the best related listing's: the common word pulls half as hard
     pull, flat_pull = (dict((h.listing.ref, h.score) for h in r.related)[same_kind.ref] for r in (result, flat))
     assert pull < 0.8 * flat_pull
+
+
+def test_a_long_word_ending_with_a_common_head_is_searched_as_what_comes_before_it(make_listing):
+    """实验动物中心 = 实验动物 + 中心: a listing about laboratory animals that is no 中心 comes before the
+    centres of anything else (a seed-testing centre, a computing centre)."""
+    services.seed_synonyms()  # 实验动物中心 = 动物房 (the lexicon)
+    centres = [make_listing(f"{name}中心", f"{name}中心对外开放", kind="facility", tags=[f"{name}中心"])
+               for name in ("种子检验", "高性能计算", "远程会诊")]
+    for name in ("扫描电镜", "液相色谱仪", "风洞", "冷库", "转鼓试验台", "气象数据", "盐雾试验箱", "无人机"):
+        make_listing(name, "按小时计费")  # a corpus where 中心 is not everywhere
+    animals = make_listing("大动物实验基地", "饲养实验用小型猪和羊", kind="facility", tags=["实验动物", "外科"])
+    result = services.search("实验动物中心")
+    assert refs(result.hits) == [animals.ref]
+    # the centres match only the common head: listed after it (as the matches of a modifier are)
+    assert set(refs(result.related)) == {c.ref for c in centres}
+    # without the method the common head 中心 (at the head's weight) makes the centres the matches
+    off = services.search("实验动物中心", strategy=Strategy(generic_stems=False))
+    assert set(refs(off.hits)) == {c.ref for c in centres} and refs(off.related) == [animals.ref]
