@@ -20,12 +20,26 @@ _SPACE = re.compile(r"\s+")
 _MD = re.compile(r"!\[[^\[\]]*\]\([^()]*\)|\[([^\[\]]*)\]\([^()]*\)|^[ \t]*(?:#+|>+|[-+*]|\d+\.)[ \t]+|[*_`~|]{1,3}", re.M)
 
 
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+
+
+def _simplified(run: re.Match) -> str:
+    """A run of Chinese characters in simplified script: a run written in traditional characters
+    also gets the mainland's words for it (軟體 -> 软件, 資料庫 -> 数据库); a run already simplified
+    keeps its words (晶片 is a wafer or a die, not 芯片; 滑鼠 stays), so a lexicon group means what
+    it says."""
+    text = run.group()
+    hans = zhconv.convert(text, "zh-hans")
+    return hans if hans == text else zhconv.convert(text, "zh-cn")
+
+
 def normalize(text: str | None) -> str:
-    """NFKC, lower case, simplified Chinese, single spaces."""
+    """NFKC, lower case, simplified Chinese (``_simplified``), single spaces."""
     if not text:
         return ""
     text = unicodedata.normalize("NFKC", text).lower()
-    text = zhconv.convert(text, "zh-cn")
+    hans = zhconv.convert(text, "zh-hans")
+    text = hans if hans == text else _CJK_RUN.sub(_simplified, text)  # one pass when nothing is traditional
     return _SPACE.sub(" ", text).strip()
 
 
