@@ -270,9 +270,12 @@ class SynonymTable:
                     self._by_syllables.setdefault(" ".join(py.word_syllables(term)), term)
         return self._by_syllables.get(" ".join(syls)) if len(syls) >= 2 else None
 
-    def by_initials(self, letters: tuple[str, ...] | list[str]) -> str | None:
+    def by_initials(self, letters: tuple[str, ...] | list[str], freq=None) -> str | None:
         """The Chinese term (three characters or more) whose pinyin initials are ``letters``, if
-        the terms with those initials all belong to one group: wrj -> 无人机; zpy -> 质谱仪."""
+        the terms with those initials all belong to one group: wrj -> 无人机; zpy -> 质谱仪. If they
+        belong to several (tsdj: 透射电镜, 台式电镜; gjj: 共聚焦, 公积金) and ``freq(term) -> int`` (the
+        listings of the index naming it) is given, the group the index names at least INITIALS_LEAD
+        times as often as any other: what the initials most likely stand for here."""
         if self._by_initials is None:
             got: dict[str, list[str]] = {}
             for term in self.groups:
@@ -281,7 +284,11 @@ class SynonymTable:
             self._by_initials = got
         terms = self._by_initials.get("".join(letters), [])
         groups = {self.groups[t] for t in terms}
-        return terms[0] if len(groups) == 1 else None
+        if len(groups) == 1:
+            return terms[0]
+        if freq is None or not groups:
+            return None
+        return _most_named(terms, self.groups, freq)
 
     def correct_homophones(self, text: str, known) -> str:
         """``text`` with each run of three or more Chinese characters that sounds exactly like a
@@ -450,6 +457,22 @@ class SynonymTable:
 
 
 EMPTY_SYNONYMS = SynonymTable([])
+INITIALS_LEAD = 2  # how much more often the index must name one group than any other (by_initials)
+
+
+def _most_named(terms: list[str], groups: dict[str, tuple[str, ...]], freq) -> str | None:
+    """The term of ``terms`` whose group the index names most (its most frequent term's count),
+    if at least INITIALS_LEAD times as often as any other group's; else None."""
+    best: dict[tuple[str, ...], tuple[int, str]] = {}
+    for t in terms:
+        n = freq(t)
+        if n > best.get(groups[t], (-1, ""))[0]:
+            best[groups[t]] = (n, t)
+    ranked = sorted(best.values(), reverse=True)
+    if not ranked or ranked[0][0] <= 0:
+        return None
+    runner = ranked[1][0] if len(ranked) > 1 else 0
+    return ranked[0][1] if ranked[0][0] >= INITIALS_LEAD * max(runner, 0) and ranked[0][0] > runner else None
 
 
 _LATIN = re.compile(r"[a-z]+")
@@ -565,7 +588,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
           known=None, use_pinyin: bool = True, compounds: bool = True, hyponyms: bool = True,
           sounds=None, lexicon_heads: bool | str = True, occurs=None, containing: bool = True,
           broader_heads: bool = True, overlaps: bool = True, mixed_parts: bool = True,
-          generic_stems: bool = True) -> ParsedQuery:
+          generic_stems: bool = True, freq=None) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
@@ -576,6 +599,9 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
     ``occurs(text) -> bool`` says whether the index holds that exact run of characters (its bigrams
     consecutive); a homophone typo is corrected only if what was typed does not occur (without it,
     ``known``: every bigram somewhere, which 和磁 + 磁共 + 共振 may well be).
+
+    ``freq(term) -> int`` counts the listings naming a term (at most): pinyin initials that several
+    groups share stand for the one the index names most (``SynonymTable.by_initials``).
 
     ``sounds(syllables) -> word | None`` names the word of the index with exactly those (fuzzy)
     syllables: pinyin and homophone typos are then also searched as that word, with its synonyms
@@ -657,7 +683,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
     if use_pinyin and use_synonyms:
         for concept in concepts:
             if concept.initials:  # wrj -> 无人机 when exactly one group of the table has such a term
-                word = synonyms.by_initials(concept.initials)
+                word = synonyms.by_initials(concept.initials, freq)
                 if word:
                     concept.variants = tuple(dict.fromkeys((*concept.variants, *synonyms.groups[word])))
     if use_pinyin:

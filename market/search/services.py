@@ -333,7 +333,7 @@ def search(
                    lexicon_heads=strategy.lexicon_heads, occurs=occurs_in(searcher),
                    containing=strategy.containing, broader_heads=strategy.broader_heads,
                    overlaps=strategy.overlaps, mixed_parts=strategy.mixed_parts,
-                   generic_stems=strategy.generic_stems)
+                   generic_stems=strategy.generic_stems, freq=term_frequency(searcher))
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()
@@ -810,6 +810,19 @@ def known_words(searcher):
         return got
 
     return known
+
+
+def term_frequency(searcher):
+    """``freq(term)``: at most how many listings name the term — the fewest documents holding one of
+    its bigrams in ``all`` (0 if one is missing). Term-dictionary look-ups only; for pinyin initials
+    several lexicon groups share (``SynonymTable.by_initials``)."""
+    reader = searcher.reader()
+
+    def freq(term: str) -> int:
+        toks = bigram_tokens(term)
+        return min((reader.doc_frequency("all_g", t) for t in toks), default=0)
+
+    return freq
 
 
 def occurs_in(searcher):

@@ -48,3 +48,18 @@ def test_a_long_word_ending_with_a_common_head_is_searched_as_what_comes_before_
     # without the method the common head 中心 (at the head's weight) makes the centres the matches
     off = services.search("实验动物中心", strategy=Strategy(generic_stems=False))
     assert set(refs(off.hits)) == {c.ref for c in centres} and refs(off.related) == [animals.ref]
+
+
+def test_shared_pinyin_initials_stand_for_the_group_the_index_names(make_listing):
+    """tsdj are the initials of 透射电镜 and of 台式电镜 (two groups of the lexicon): in an index naming
+    透射电镜 and never 台式电镜, they are 透射电镜 with its synonyms (TEM)."""
+    services.seed_synonyms()
+    make_listing("透射电镜", "高分辨成像")
+    make_listing("场发射透射电镜", "原子级成像")
+    tem = make_listing("TEM 样品制备", "超薄切片与离子减薄")
+    assert tem.ref in refs(services.search("tsdj").hits)
+    desk = make_listing("台式电镜", "快速形貌观察")
+    for i in range(3):
+        make_listing(f"台式电镜 {i}号", "快速形貌观察")  # 台式电镜 is now the one named most
+    got = refs(services.search("tsdj").hits)
+    assert desk.ref in got and tem.ref not in got
