@@ -368,7 +368,7 @@ class SynonymTable:
         return got
 
     def narrower(self, words: tuple[str, ...] | list[str], limit: int = MAX_NARROWER,
-                 containing: bool = True) -> tuple[str, ...]:
+                 containing: bool = True, freq=None) -> tuple[str, ...]:
         """Terms of the groups whose terms end with one of ``words`` (their head noun): the members
         of the category ``words`` name. 显微镜 -> 电镜, SEM, 透射电镜, AFM, 共聚焦显微镜 …; 质谱 -> LC-MS,
         ICP-MS, 气质联用 …. A term that already contains one of ``words`` is left out (the word itself
@@ -392,6 +392,8 @@ class SynonymTable:
         gids: list[int] = []
         for key in keys:
             got = self._by_head.get(key, ())
+            if freq is not None and len(got) > MAX_NARROWER_GROUPS:
+                got = self._named(got, freq)  # a family by what the index holds, not the lexicon's size
             if len(got) > MAX_NARROWER_GROUPS:
                 continue
             gids.extend(got)
@@ -409,7 +411,13 @@ class SynonymTable:
             for term in terms:
                 if term not in out and term not in UNIT_LIKE and not any(_covers(w, term) for w in own):
                     out.append(term)
+        if freq is not None:  # the members no listing names take no place under ``limit``
+            out = [t for t in out if freq(t) > 0]
         return tuple(out[:limit])
+
+    def _named(self, gids, freq) -> list[int]:
+        """The groups of ``gids`` with a term some listing of the index names (``freq``)."""
+        return [gi for gi in gids if any(freq(t) > 0 for t in self._group_list[gi])]
 
     def parents(self, variants: tuple[str, ...] | list[str]) -> list[str]:
         """The shipped category words (data/categories.yaml) having one of ``variants`` as a member:
@@ -747,7 +755,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
         for concept in concepts:
             if concept.initials or concept.role == "modifier":
                 continue
-            concept.narrower = synonyms.narrower(concept.variants, containing=containing)
+            concept.narrower = synonyms.narrower(concept.variants, containing=containing, freq=freq)
     return ParsedQuery(text=normalize(q)[:MAX_QUERY_CHARS], concepts=concepts, corrected=corrected)
 
 

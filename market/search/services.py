@@ -499,6 +499,7 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
         if _generic(c):  # they weigh less than the words naming what the matches are about
             c.weight = min(c.weight, strategy.feedback_generic)
     loosened: list[Concept] = []
+    freq = term_frequency(searcher)
     seen = {c.text for c in parsed.concepts}
     single = len([c for c in parsed.concepts if not c.role and not c.initials]) == 1  # one need: its broader class too
     for c in parsed.concepts:  # the query's own words, loosened
@@ -509,13 +510,13 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
             seen.add(head)
             group = table.groups.get(head, ())
             loosened.append(Concept((head, *[t for t in group if t != head]), synonym=bool(group),
-                                    narrower=table.narrower((head, *group))))
+                                    narrower=table.narrower((head, *group), freq=freq)))
         for parent in table.parents(c.variants) if strategy.synonyms and strategy.related_parents and single else ():
             if parent not in seen:  # a category the word is a member of (X光探伤 -> 无损检测), with its members
                 seen.add(parent)
                 group = table.groups.get(parent, ())
                 loosened.append(Concept((parent, *[t for t in group if t != parent]), synonym=bool(group),
-                                        narrower=table.narrower((parent, *group))))
+                                        narrower=table.narrower((parent, *group), freq=freq)))
         # every bigram of a long word on its own
         # (of what was typed, or of the word its pinyin sounds like; also of a synonym, unless what was
         # typed is a short Chinese word: 遥感 is not loosened into 卫星遥感's 卫星)
@@ -812,15 +813,29 @@ def known_words(searcher):
     return known
 
 
+_freq_cache: dict[tuple, dict[str, int]] = {}
+FREQ_CACHE_TERMS = 200_000
+
+
 def term_frequency(searcher):
     """``freq(term)``: at most how many listings name the term — the fewest documents holding one of
-    its bigrams in ``all`` (0 if one is missing). Term-dictionary look-ups only; for pinyin initials
-    several lexicon groups share (``SynonymTable.by_initials``)."""
+    its bigrams in ``all`` (0 if one is missing). Term-dictionary look-ups, remembered per index
+    state (the lexicon's terms recur in every query): for pinyin initials several lexicon groups
+    share (``SynonymTable.by_initials``) and the members of a family (``SynonymTable.narrower``)."""
     reader = searcher.reader()
+    key = (searcher.doc_count_all(), _index_state(searcher))
+    cache = _freq_cache.get(key)
+    if cache is None:
+        _freq_cache.clear()  # one index state at a time
+        cache = _freq_cache.setdefault(key, {})
 
     def freq(term: str) -> int:
-        toks = bigram_tokens(term)
-        return min((reader.doc_frequency("all_g", t) for t in toks), default=0)
+        got = cache.get(term)
+        if got is None:
+            got = min((reader.doc_frequency("all_g", t) for t in bigram_tokens(term)), default=0)
+            if len(cache) < FREQ_CACHE_TERMS:
+                cache[term] = got
+        return got
 
     return freq
 
