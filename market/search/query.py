@@ -239,7 +239,7 @@ class SynonymTable:
         # Head-noun index for hyponyms: every Chinese ending of a term (扫描电子显微镜 -> 显微镜,
         # 子显微镜 …; 质谱仪 -> 质谱 too) -> the groups holding such a term, in group order.
         self._by_sound: dict[str, str] | None = None  # fuzzy pinyin -> term (correct_homophones)
-        self._by_syllables: dict[str, str] | None = None  # the same for every length (sounding)
+        self._by_syllables: dict[str, list[str]] | None = None  # the same for every length (sounding)
         self._by_initials: dict[str, list[str]] | None = None  # pinyin initials -> terms (by_initials)
         self._sound_max = 0
         self._group_list: list[tuple[str, ...]] = list(dict.fromkeys(self.groups.values()))
@@ -263,12 +263,18 @@ class SynonymTable:
     def sounding(self, syls: tuple[str, ...] | list[str]) -> str | None:
         """The Chinese term of the table (two characters or more) with exactly these fuzzy
         syllables: dian jin -> 电镜, zi pu yi -> 质谱仪 (the first of a group wins)."""
+        got = self.all_sounding(syls)
+        return got[0] if got else None
+
+    def all_sounding(self, syls: tuple[str, ...] | list[str]) -> list[str]:
+        """Every Chinese term of the table with exactly these fuzzy syllables, in table order
+        (che jian -> 车检 …; ``sounding`` takes the first)."""
         if self._by_syllables is None:
             self._by_syllables = {}
             for term in self.groups:
                 if len(term) >= 2 and _CJK_ONLY.match(term):
-                    self._by_syllables.setdefault(" ".join(py.word_syllables(term)), term)
-        return self._by_syllables.get(" ".join(syls)) if len(syls) >= 2 else None
+                    self._by_syllables.setdefault(" ".join(py.word_syllables(term)), []).append(term)
+        return self._by_syllables.get(" ".join(syls), []) if len(syls) >= 2 else []
 
     def by_initials(self, letters: tuple[str, ...] | list[str], freq=None) -> str | None:
         """The Chinese term (three characters or more) whose pinyin initials are ``letters``, if
@@ -466,6 +472,24 @@ class SynonymTable:
 
 EMPTY_SYNONYMS = SynonymTable([])
 INITIALS_LEAD = 2  # how much more often the index must name one group than any other (by_initials)
+
+
+def _sounded_word(syls: tuple[str, ...], synonyms: SynonymTable, sounds, freq) -> str | None:
+    """The word typed pinyin (or a homophone typo) stands for: the lexicon's first term with these
+    syllables, else the index's most frequent title word with them (``sounds``). With ``freq``, any
+    of those the index names at least INITIALS_LEAD times as often as the lexicon's first term wins:
+    chejian in a corpus of workshops is 车间 (its titles' word), not the lexicon's 车检."""
+    terms = synonyms.all_sounding(syls)
+    heard = sounds(syls) if sounds is not None else None
+    if not terms or freq is None:
+        return terms[0] if terms else heard
+    first = freq(terms[0])
+    best, best_n = terms[0], first
+    for cand in dict.fromkeys((*terms[1:], *([heard] if heard else []))):
+        n = freq(cand)
+        if n > best_n and n >= INITIALS_LEAD * first:
+            best, best_n = cand, n
+    return best
 
 
 def _most_named(terms: list[str], groups: dict[str, tuple[str, ...]], freq) -> str | None:
@@ -697,9 +721,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
     if use_pinyin:
         for concept in concepts:
             if concept.pinyin:
-                word = synonyms.sounding(concept.pinyin) if use_synonyms else None
-                if word is None and sounds is not None:
-                    word = sounds(concept.pinyin)
+                word = _sounded_word(concept.pinyin, synonyms if use_synonyms else EMPTY_SYNONYMS, sounds, freq)
                 if word and word not in concept.variants:
                     group = synonyms.groups.get(word, ()) if use_synonyms else ()
                     concept.variants = tuple(dict.fromkeys((*concept.variants, word, *group)))

@@ -63,3 +63,14 @@ def test_shared_pinyin_initials_stand_for_the_group_the_index_names(make_listing
         make_listing(f"台式电镜 {i}号", "快速形貌观察")  # 台式电镜 is now the one named most
     got = refs(services.search("tsdj").hits)
     assert desk.ref in got and tem.ref not in got
+
+
+def test_pinyin_stands_for_the_word_the_index_names_most_among_those_sounding_alike(make_listing):
+    """chejian sounds like the lexicon's 车检 (vehicle inspection) and like 车间 (workshop): in an index
+    of workshops it is 车间, found also where only a description says it."""
+    services.seed_synonyms()  # 车检 = 机动车检测 (the lexicon); 车间 is no lexicon term
+    make_listing("GMP车间", "口服固体制剂")
+    make_listing("中试车间", "放大生产")
+    cleanroom = make_listing("洁净厂房出租", "十万级洁净车间，按月计费", kind="facility")
+    make_listing("机动车年检站", "安全技术检验预约", kind="facility")
+    assert cleanroom.ref in refs(services.search("chejian").hits)  # 车间: its description says so

@@ -25,3 +25,19 @@ def test_parse_searches_the_resolved_group():
     assert {"台式电镜", "桌面电镜"} <= set(got.variants) and "透射电镜" not in got.variants
     plain = parse("tsdj", TABLE, known=lambda w: False).concepts[0]
     assert "台式电镜" not in plain.variants
+
+
+def test_typed_pinyin_is_the_word_sounding_so_that_the_index_names_at_least_twice_as_often():
+    from market.search import pinyin as py
+    from market.search.query import _sounded_word
+
+    table = SynonymTable([["车检", "机动车检测"]])
+    syls = tuple(py.word_syllables("车间"))  # che jian: 车检 and 车间 alike
+
+    def index_word(_syls):  # the index's most frequent title word with those syllables
+        return "车间"
+
+    assert _sounded_word(syls, table, index_word, None) == "车检"  # no counts: the lexicon's term
+    assert _sounded_word(syls, table, index_word, {"车间": 4, "车检": 1}.get) == "车间"
+    assert _sounded_word(syls, table, index_word, {"车间": 3, "车检": 2}.get) == "车检"  # no lead
+    assert _sounded_word(syls, SynonymTable([]), index_word, {"车间": 3}.get) == "车间"
