@@ -161,6 +161,7 @@ def strategies() -> dict[str, dict | None]:
         "no parts of a Latin+Chinese name": dict(mixed_parts=False),
         "common words of the feedback at full weight": dict(feedback_generic=1.0),
         "no stem before a common head": dict(generic_stems=False),
+        "lexicon counts, not the index's (initials, pinyin, members)": dict(index_counts=False),
         "default": {},
     }
 

@@ -78,6 +78,9 @@ class Strategy:
     # a long word ending with a common head (实验动物中心, 食品安全检测: 中心, 检测) is searched as what
     # comes before it (实验动物, 食品安全: at the head's weight), the common head only as a modifier
     generic_stems: bool = True
+    # shared pinyin initials, a word typed pinyin and a family's members are decided by how many
+    # listings of the index name each term (services.term_frequency), not by the lexicon alone
+    index_counts: bool = True
 
 
 DEFAULT = Strategy()

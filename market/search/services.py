@@ -333,7 +333,8 @@ def search(
                    lexicon_heads=strategy.lexicon_heads, occurs=occurs_in(searcher),
                    containing=strategy.containing, broader_heads=strategy.broader_heads,
                    overlaps=strategy.overlaps, mixed_parts=strategy.mixed_parts,
-                   generic_stems=strategy.generic_stems, freq=term_frequency(searcher))
+                   generic_stems=strategy.generic_stems,
+                   freq=term_frequency(searcher) if strategy.index_counts else None)
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()
@@ -499,7 +500,7 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
         if _generic(c):  # they weigh less than the words naming what the matches are about
             c.weight = min(c.weight, strategy.feedback_generic)
     loosened: list[Concept] = []
-    freq = term_frequency(searcher)
+    freq = term_frequency(searcher) if strategy.index_counts else None
     seen = {c.text for c in parsed.concepts}
     single = len([c for c in parsed.concepts if not c.role and not c.initials]) == 1  # one need: its broader class too
     for c in parsed.concepts:  # the query's own words, loosened

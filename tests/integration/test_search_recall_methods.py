@@ -58,6 +58,7 @@ def test_shared_pinyin_initials_stand_for_the_group_the_index_names(make_listing
     make_listing("场发射透射电镜", "原子级成像")
     tem = make_listing("TEM 样品制备", "超薄切片与离子减薄")
     assert tem.ref in refs(services.search("tsdj").hits)
+    assert tem.ref not in refs(services.search("tsdj", strategy=Strategy(index_counts=False)).hits)
     desk = make_listing("台式电镜", "快速形貌观察")
     for i in range(3):
         make_listing(f"台式电镜 {i}号", "快速形貌观察")  # 台式电镜 is now the one named most
@@ -74,3 +75,4 @@ def test_pinyin_stands_for_the_word_the_index_names_most_among_those_sounding_al
     cleanroom = make_listing("洁净厂房出租", "十万级洁净车间，按月计费", kind="facility")
     make_listing("机动车年检站", "安全技术检验预约", kind="facility")
     assert cleanroom.ref in refs(services.search("chejian").hits)  # 车间: its description says so
+    assert cleanroom.ref not in refs(services.search("chejian", strategy=Strategy(index_counts=False)).hits)
