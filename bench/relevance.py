@@ -162,6 +162,7 @@ def strategies() -> dict[str, dict | None]:
         "common words of the feedback at full weight": dict(feedback_generic=1.0),
         "no stem before a common head": dict(generic_stems=False),
         "lexicon counts, not the index's (initials, pinyin, members)": dict(index_counts=False),
+        "no typed word joined to the pinyin after it": dict(joined_pinyin=False),
         "default": {},
     }
 

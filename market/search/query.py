@@ -81,6 +81,9 @@ class Strategy:
     # shared pinyin initials, a word typed pinyin and a family's members are decided by how many
     # listings of the index name each term (services.term_frequency), not by the lexicon alone
     index_counts: bool = True
+    # a typed word right before pinyin joins the word the pinyin sounds like when together they are a
+    # lexicon term (3d dayin -> 3d打印 = 增材制造; gmp chejian -> gmp车间)
+    joined_pinyin: bool = True
 
 
 DEFAULT = Strategy()
@@ -477,6 +480,29 @@ EMPTY_SYNONYMS = SynonymTable([])
 INITIALS_LEAD = 2  # how much more often the index must name one group than any other (by_initials)
 
 
+_TYPED_TAIL = re.compile(r"([0-9a-z]+|[\u3400-\u4dbf\u4e00-\u9fff]+) ?$")
+
+
+def _typed_before_pinyin(text: str, spans: list[tuple[int, int, Concept]], synonyms: SynonymTable) -> None:
+    """A typed word right before pinyin that, with the word the pinyin sounds like, makes a lexicon
+    term: the pinyin concept also names that term and its synonyms (3d dayin -> 3d打印 = 增材制造;
+    gmp chejian -> gmp车间). ``_join_spans`` does this for two pinyin words; here the first is typed."""
+    starts = {lo for lo, _hi, _c in spans}
+    ends = {hi for _lo, hi, _c in spans}
+    for lo, _hi, concept in spans:
+        if not concept.pinyin:
+            continue
+        m = _TYPED_TAIL.search(text[:lo])
+        if not m or m.end() in ends or m.start() in starts:  # the word before is pinyin itself
+            continue
+        word = next((v for v in concept.variants[1:] if _CJK_ONLY.match(v)), None)
+        for tail in (m.group(1)[-k:] for k in range(len(m.group(1)), 0, -1)):
+            term = tail + word if word else ""
+            if term in synonyms.groups:
+                concept.variants = tuple(dict.fromkeys((*concept.variants, term, *synonyms.groups[term])))
+                break
+
+
 def _sounded_word(syls: tuple[str, ...], synonyms: SynonymTable, sounds, freq) -> str | None:
     """The word typed pinyin (or a homophone typo) stands for: the lexicon's first term with these
     syllables, else the index's most frequent title word with them (``sounds``). With ``freq``, any
@@ -623,7 +649,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
           known=None, use_pinyin: bool = True, compounds: bool = True, hyponyms: bool = True,
           sounds=None, lexicon_heads: bool | str = True, occurs=None, containing: bool = True,
           broader_heads: bool = True, overlaps: bool = True, mixed_parts: bool = True,
-          generic_stems: bool = True, freq=None) -> ParsedQuery:
+          generic_stems: bool = True, freq=None, joined_pinyin: bool = True) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
@@ -655,6 +681,8 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             seen.add(key)
             concepts.append(concept)
 
+    spans: list[tuple[int, int, Concept]] = []
+    typed = text  # before the pinyin spans are cut out (``_typed_before_pinyin``)
     if use_pinyin:
         spans = _pinyin_spans(text, synonyms if use_synonyms else EMPTY_SYNONYMS, known)
         if use_synonyms:
@@ -728,6 +756,8 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
                 if word and word not in concept.variants:
                     group = synonyms.groups.get(word, ()) if use_synonyms else ()
                     concept.variants = tuple(dict.fromkeys((*concept.variants, word, *group)))
+        if use_synonyms and joined_pinyin:
+            _typed_before_pinyin(typed, spans, synonyms)
     if compounds and mixed_parts:
         for concept in list(concepts):  # a Latin + Chinese name (GMP车间, SPF级 …) is also its two parts:
             # a listing writing GMP中试车间 or SPF 级动物房 names both without the name itself

@@ -334,7 +334,8 @@ def search(
                    containing=strategy.containing, broader_heads=strategy.broader_heads,
                    overlaps=strategy.overlaps, mixed_parts=strategy.mixed_parts,
                    generic_stems=strategy.generic_stems,
-                   freq=term_frequency(searcher) if strategy.index_counts else None)
+                   freq=term_frequency(searcher) if strategy.index_counts else None,
+                   joined_pinyin=strategy.joined_pinyin)
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()

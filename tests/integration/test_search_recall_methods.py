@@ -76,3 +76,12 @@ def test_pinyin_stands_for_the_word_the_index_names_most_among_those_sounding_al
     make_listing("机动车年检站", "安全技术检验预约", kind="facility")
     assert cleanroom.ref in refs(services.search("chejian").hits)  # 车间: its description says so
     assert cleanroom.ref not in refs(services.search("chejian", strategy=Strategy(index_counts=False)).hits)
+
+
+def test_a_typed_word_before_pinyin_joins_the_word_it_sounds_like_into_a_term(make_listing):
+    """3d dayin: 3d + 打印 (what dayin sounds like in this index) is the lexicon's 3D打印 = 增材制造."""
+    services.seed_synonyms()
+    make_listing("3D打印服务", "尼龙粉末烧结")
+    centre = make_listing("增材制造创新中心", "粉末床熔融与定向能量沉积", kind="facility")
+    assert centre.ref in refs(services.search("3d dayin").hits)
+    assert centre.ref not in refs(services.search("3d dayin", strategy=Strategy(joined_pinyin=False)).hits)
