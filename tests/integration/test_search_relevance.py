@@ -30,7 +30,7 @@ pytest_plugins = ["tests.integration.conftest_search"]
 
 # Reached on the development set (BENCHMARKS.md), minus a little slack (0.02); never lowered.
 FLOOR = {
-    "exact": (0.96, 0.93),
+    "exact": (0.96, 0.96),  # recall 0.983 after the seventh pass
     "partial": (0.97, 0.98),
     "synonym": (0.97, 0.95),
     "abbreviation": (0.98, 0.98),
@@ -48,10 +48,11 @@ VAL_SET_FLOOR = {
 }
 VAL2_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_val2"
 # The second validation set (written blind; measured unseen once, then tuned on: BENCHMARKS.md, the
-# fifth pass), reached after that pass, minus 0.02.
+# fifth pass), reached after that pass, minus 0.02; exact, synonym, typo/pinyin and all raised to the
+# seventh pass's figures minus 0.02.
 VAL2_SET_FLOOR = {
-    "exact": (0.90, 0.80), "partial": (0.93, 0.87), "synonym": (0.90, 0.77), "abbreviation": (0.88, 0.91),
-    "multi": (0.90, 0.86), "sentence": (0.88, 0.77), "typo_pinyin": (0.91, 0.85), "all": (0.90, 0.82),
+    "exact": (0.94, 0.90), "partial": (0.93, 0.87), "synonym": (0.91, 0.81), "abbreviation": (0.88, 0.91),
+    "multi": (0.90, 0.86), "sentence": (0.88, 0.77), "typo_pinyin": (0.93, 0.89), "all": (0.91, 0.84),
 }
 TEST_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_test"
 # The independent test set (never tuned on) guards what the method reaches today; the bar is
