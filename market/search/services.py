@@ -332,7 +332,8 @@ def search(
                    use_pinyin=strategy.pinyin, compounds=strategy.compounds, sounds=sounds_of(searcher),
                    lexicon_heads=strategy.lexicon_heads, occurs=occurs_in(searcher),
                    containing=strategy.containing, broader_heads=strategy.broader_heads,
-                   overlaps=strategy.overlaps, mixed_parts=strategy.mixed_parts)
+                   overlaps=strategy.overlaps, mixed_parts=strategy.mixed_parts,
+                   task_purposes=strategy.purposes and strategy.synonyms)
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()
