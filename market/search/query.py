@@ -598,7 +598,8 @@ def _attach_purposes(text: str, concepts: list[Concept], synonyms: SynonymTable,
         for name in (*families, *(t for f in families for t in synonyms.groups.get(f, ()))):
             if len(out) >= MAX_PURPOSE:
                 break
-            # not a family the query names itself (扫描电镜 断口: the SEMs are that word's, not 断口's)
+            # not a family a word of the query finds already: it would count twice (扫描电镜 断口: the SEMs
+            # are that word's, not 断口's)
             if name in out or name in target.narrower or name in UNIT_LIKE \
                     or any(_covers(v, name) for v in named):
                 continue
