@@ -76,6 +76,8 @@ class Strategy:
     # as members of the word naming the task, at this weight and capped under the listings naming it
     purposes: bool = True
     purpose_weight: float = 0.5
+    # a sentence's words of no content by their part of speech (下个月, 一遍, 一批: ``function_word``) weigh 0.25
+    function_words: bool = True
 
 
 DEFAULT = Strategy()
@@ -531,6 +533,32 @@ FILLER_FREQ = 5000  # jieba's dictionary count above which a plain word of a sen
 # (2,000 cost the development set 训练 in "GPU算力训练大模型"; 5,000 and 10,000 measured alike)
 
 
+# Parts of speech that carry no need in a request (jieba's dictionary tags, after the ICTCLAS/PKU
+# tag set): time words (下个月, 明年), numerals and measure words (一遍, 一批, 零下), pronouns (本地).
+# Adverbs (d) and locatives (f) are left out: 实时 and 附近 are tagged so and can be the need itself
+# (公交线路与站点实时数据: weighing 实时 down cost that query half its recall).
+FUNCTION_TAGS = frozenset("t tg m mq q r rr rz".split())
+FUNCTION_WEIGHT = 0.25  # = the floor of ``_filler_weight``
+_function_words: frozenset[str] | None = None
+
+
+def function_word(word: str) -> bool:
+    """Is ``word`` tagged in jieba's general dictionary as a word of no content (FUNCTION_TAGS)? The
+    language's tags, not the index's: read once (~0.3 s), only the words of those tags kept."""
+    global _function_words
+    if _function_words is None:
+        import jieba
+
+        got: set[str] = set()
+        with jieba.get_dict_file() as f:
+            for line in f:
+                parts = line.decode("utf-8").split()
+                if len(parts) >= 3 and parts[2] in FUNCTION_TAGS:
+                    got.add(parts[0])
+        _function_words = frozenset(got)
+    return word in _function_words
+
+
 def _filler_weight(word: str) -> float:
     """A sentence's plain word (not a lexicon term) weighed by how common it is in the language:
     (FILLER_FREQ / its count in jieba's general dictionary) ** 0.5, between 0.25 and 1. 时候, 地方,
@@ -638,7 +666,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
           known=None, use_pinyin: bool = True, compounds: bool = True, hyponyms: bool = True,
           sounds=None, lexicon_heads: bool | str = True, occurs=None, containing: bool = True,
           broader_heads: bool = True, overlaps: bool = True, mixed_parts: bool = True,
-          task_purposes: bool = False) -> ParsedQuery:
+          task_purposes: bool = False, function_words: bool = False) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
@@ -652,6 +680,10 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
 
     ``task_purposes``: a task phrase of the query (尺寸全检, 老化, 航拍 …) also brings the families that
     do it (``_attach_purposes``; data/purposes.yaml), unless it is part of a longer known name.
+
+    ``function_words``: in a sentence, a plain word the language tags as a time word, numeral, measure
+    word or pronoun (FUNCTION_TAGS: 下个月, 一批, 一遍, 本地) weighs FUNCTION_WEIGHT, like the commonest
+    fillers, however rare it is in the dictionary (``_filler_weight`` weighs by frequency only).
 
     ``sounds(syllables) -> word | None`` names the word of the index with exactly those (fuzzy)
     syllables: pinyin and homophone typos are then also searched as that word, with its synonyms
@@ -784,6 +816,9 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
         for concept in concepts:
             if not (concept.role or concept.synonym or concept.pinyin or concept.initials):
                 concept.weight = _filler_weight(concept.text)
+                if function_words and concept.text not in KIND_WORDS and concept.text not in GENERIC_HEADS \
+                        and function_word(concept.text):
+                    concept.weight = min(concept.weight, FUNCTION_WEIGHT)
     if hyponyms and use_synonyms:
         for concept in concepts:
             if concept.initials or concept.role == "modifier":

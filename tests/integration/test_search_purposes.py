@@ -106,3 +106,32 @@ def test_ageing_tests_find_the_chambers_and_unrelated_listings_stay_out(make_lis
     assert {chamber.ref, humid.ref} <= set(got)
     assert lathe.ref not in got
     assert humid.ref not in refs(services.search("需要给激光芯片做老化寿命试验", strategy=Strategy(purposes=False)))
+
+
+# ---------------------------------------------------------------- words of no content, by part of speech
+def test_time_words_numerals_and_measure_words_of_a_sentence_weigh_little(table):
+    from market.search.query import FUNCTION_WEIGHT, function_word
+
+    assert function_word("下个月") and function_word("一批") and not function_word("钛合金")
+    assert not function_word("实时")  # an adverb can be the need itself (实时数据)
+    request = "下个月想把一批样品的断口看一下"
+    parsed = parse(request, table, function_words=True)
+    assert _concept(parsed, "下个月").weight == FUNCTION_WEIGHT and _concept(parsed, "一批").weight == FUNCTION_WEIGHT
+    assert _concept(parsed, "断口").weight == 1.0
+    plain = parse(request, table, function_words=False)
+    assert _concept(plain, "下个月").weight == 1.0  # rare in the dictionary: frequency alone keeps it
+    short = parse("一批 断口", table, function_words=True)  # not a sentence: every word counts
+    assert all(c.weight == 1.0 for c in short.concepts)
+
+
+def test_a_sentence_ranks_by_its_need_not_by_its_time_words(make_listing):
+    services.seed_synonyms()
+    need = make_listing("断口分析服务", "金属零件断口形貌观察与失效原因判定", kind="facility")
+    month = make_listing("下个月起一批新课程", "下个月开课，一批名额", kind="scenario")
+    for n in range(3):  # the index holds the need's word more often than the time words: its idf is lower
+        make_listing(f"断口检测 {n}", "零件失效分析", kind="facility")
+    request = "下个月想把一批样品的断口看一下"
+    assert refs(services.search(request))[0] == need.ref
+    # without it the rare words of time and quantity weigh like the need and take the first place
+    assert refs(services.search(request, strategy=Strategy(function_words=False)))[0] == month.ref
+    assert DEFAULT.function_words
