@@ -159,6 +159,8 @@ def strategies() -> dict[str, dict | None]:
         "no overlapping lexicon terms": dict(overlaps=False),
         "no modifier-only split": dict(modifier_split=False),
         "no parts of a Latin+Chinese name": dict(mixed_parts=False),
+        "no task purposes (data/purposes.yaml)": dict(purposes=False),
+        "no part-of-speech fillers in sentences": dict(function_words=False),
         "default": {},
     }
 

@@ -332,7 +332,9 @@ def search(
                    use_pinyin=strategy.pinyin, compounds=strategy.compounds, sounds=sounds_of(searcher),
                    lexicon_heads=strategy.lexicon_heads, occurs=occurs_in(searcher),
                    containing=strategy.containing, broader_heads=strategy.broader_heads,
-                   overlaps=strategy.overlaps, mixed_parts=strategy.mixed_parts)
+                   overlaps=strategy.overlaps, mixed_parts=strategy.mixed_parts,
+                   task_purposes=strategy.purposes and strategy.synonyms,
+                   function_words=strategy.filler_freq and strategy.function_words)
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()
