@@ -163,6 +163,8 @@ def strategies() -> dict[str, dict | None]:
         "no stem before a common head": dict(generic_stems=False),
         "lexicon counts, not the index's (initials, pinyin, members)": dict(index_counts=False),
         "no typed word joined to the pinyin after it": dict(joined_pinyin=False),
+        "no task purposes (data/purposes.yaml)": dict(purposes=False),
+        "no part-of-speech fillers in sentences": dict(function_words=False),
         "default": {},
     }
 

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from market.errors import Conflict, DomainError, ValidationError
-from market.web import PUBLIC, apply_domain_error, commit, permission_required
+from market.web import PUBLIC, apply_domain_error, commit, permission_required, run_service
 
 from . import bp, role_label, services
 from .forms import (
@@ -81,13 +81,8 @@ def _set_password_page(token: str, salt: str, title: str):
         return render_template("errors/error.html", status=400, message=err.message, title=title), 400
     form = SetPasswordForm()
     if form.validate_on_submit():
-        try:
-            services.reset_password(token, form.password.data, salt)
-            commit()
-        except ValidationError as err:
-            apply_domain_error(form, err)
-        else:
-            flash(_("密码已设置，请用新密码登录。"))
+        if run_service(services.reset_password, token, form.password.data, salt, form=form,
+                       ok=_("密码已设置，请用新密码登录。"))[1]:
             return redirect(url_for("auth.login"))
     return render_template("auth/set_password.html", form=form, title=title, user=user)
 
@@ -135,12 +130,7 @@ def account():
     if request.method == "GET":
         form.locale.data = current_user.locale or ""
     if form.validate_on_submit():
-        try:
-            services.update_account(current_user, form.name.data, form.locale.data or None)
-            commit()
-        except ValidationError as err:
-            apply_domain_error(form, err)
-        else:
+        if run_service(services.update_account, current_user, form.name.data, form.locale.data or None, form=form)[1]:
             if current_user.locale:
                 session["lang"] = current_user.locale
             else:
@@ -155,12 +145,8 @@ def account():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            services.change_password(current_user, form.current_password.data, form.new_password.data)
-            commit()
-        except ValidationError as err:
-            apply_domain_error(form, err)
-        else:
+        if run_service(services.change_password, current_user, form.current_password.data, form.new_password.data,
+                       form=form)[1]:
             # every other session ended with the old password; this one goes on with the new version
             remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
             login_user(current_user._get_current_object(), remember=remember)
@@ -222,12 +208,9 @@ def _members_page(org_id: int | None):
     form = MemberAddForm()
     form.role.choices = _role_choices(org)
     if form.validate_on_submit():
-        try:
-            user = services.add_member(current_user, org, form.email.data, form.name.data, form.role.data)
-            commit()
-        except ValidationError as err:
-            apply_domain_error(form, err)
-        else:
+        user, done = run_service(services.add_member, current_user, org, form.email.data, form.name.data,
+                                 form.role.data, form=form)
+        if done:
             flash(_("已添加成员 %(name)s，设置密码的链接已发送到 %(email)s。", name=user.name, email=user.email))
             return redirect(_members_url(org))
     users = services.list_members(current_user, org)  # checks the organisation (PermissionDenied -> 403)
@@ -250,14 +233,8 @@ def member_role(org_id: int, user_id: int):
     form = MemberRoleForm(prefix=f"m{user_id}")
     form.role.choices = _role_choices(org)
     if form.validate_on_submit():
-        try:
-            user = services.set_member_role(current_user, org, user_id, form.role.data)
-            commit()
-        except DomainError as err:
-            if err.http_status in (403, 404):
-                raise
-            flash(err.message, "danger")
-        else:
+        user, done = run_service(services.set_member_role, current_user, org, user_id, form.role.data)
+        if done:
             flash(_("%(name)s 的角色已改为 %(role)s。", name=user.name, role=role_label(user.role)))
     else:
         flash(_("请选择有效的角色。"), "danger")
@@ -270,14 +247,8 @@ def member_active(org_id: int, user_id: int, op: str):
     org = _members_org(org_id)
     form = ActionForm()
     if form.validate_on_submit():
-        try:
-            user = services.set_member_active(current_user, org, user_id, op == "activate")
-            commit()
-        except DomainError as err:
-            if err.http_status in (403, 404):
-                raise
-            flash(err.message, "danger")
-        else:
+        user, done = run_service(services.set_member_active, current_user, org, user_id, op == "activate")
+        if done:
             flash(_("已启用 %(name)s。", name=user.name) if user.active else _("已停用 %(name)s。", name=user.name))
     return redirect(_members_url(org))
 
@@ -291,12 +262,9 @@ def tokens():
     form = TokenForm()
     secret = None
     if form.validate_on_submit():
-        try:
-            token, secret = services.create_token(current_user, form.name.data, actor=current_user)
-            commit()
-        except ValidationError as err:
-            apply_domain_error(form, err)
-        else:
+        created, done = run_service(services.create_token, current_user, form.name.data, actor=current_user, form=form)
+        if done:
+            _token, secret = created
             form = TokenForm(formdata=None)
     return render_template(
         "auth/tokens.html", form=form, tokens=services.list_tokens(current_user), secret=secret,
@@ -310,13 +278,7 @@ def tokens():
 def revoke_token(token_id: int):
     form = ActionForm()
     if form.validate_on_submit():
-        try:
-            token = services.revoke_token(token_id, current_user)
-            commit()
-        except DomainError as err:
-            if err.http_status == 404:
-                raise
-            flash(err.message, "danger")
-        else:
+        token, done = run_service(services.revoke_token, token_id, current_user)
+        if done:
             flash(_("令牌“%(name)s”已撤销，使用它的调用将立即被拒绝。", name=token.name))
     return redirect(url_for("auth.tokens"))

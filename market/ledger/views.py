@@ -12,7 +12,7 @@ import uuid
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Response, abort, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
@@ -21,13 +21,13 @@ from market import dates, exports
 from market import evidence as evidence_store
 from market.deals.labels import kind_label
 from market.domain.localtime import localize
-from market.errors import DomainError, NotFound, PermissionDenied, ValidationError
+from market.errors import ValidationError
 from market.exports import Column, Table, yes_no
 from market.extensions import db
 from market.i18n import N_
 from market.imports import FieldError, money
 from market.permissions import can, require
-from market.web import commit, permission_required, rollback
+from market.web import permission_required, run_service
 from models.deals import Contract
 from models.ledger import LedgerEntry
 
@@ -103,17 +103,9 @@ def _entry_or_404(entry_id: int):
 
 
 def _run(action, success: str, default: str):
-    """Run a service and commit (the view's boundary); a domain error rolls back and is flashed."""
-    try:
-        action()
-        commit()
-    except (NotFound, PermissionDenied):
-        raise  # another organisation's entry: 403/404, never a redirect that hides the refusal
-    except DomainError as err:
-        rollback()
-        flash(err.message, "danger")
-    else:
-        flash(success, "success")
+    """Run a service and commit (the view's boundary); a domain error rolls back and is flashed; another
+    organisation's entry is a 403/404, never a redirect that hides the refusal."""
+    run_service(action, ok=success)
     return _back(default)
 
 

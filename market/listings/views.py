@@ -18,10 +18,10 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from market import evidence, exports, imports
-from market.errors import DomainError, ImportErrors, NotFound, PermissionDenied
+from market.errors import DomainError, ImportErrors, NotFound
 from market.extensions import db
 from market.permissions import can
-from market.web import PUBLIC, apply_domain_error, commit, paginate, permission_required, rollback
+from market.web import PUBLIC, apply_domain_error, commit, paginate, permission_required, rollback, run_service
 from models.audit import AuditEntry
 from models.listings import ListingKind, ListingStatus, Track
 
@@ -173,15 +173,7 @@ def edit(ref: str):
 
 def _action(ref: str, fn, done: str):
     listing = services.get_visible(current_user, ref)
-    try:
-        fn(current_user, listing)
-        commit()
-    except (NotFound, PermissionDenied):
-        raise  # another organisation's listing: 403/404, never a redirect that hides the refusal
-    except DomainError as err:
-        flash(err.message, "danger")
-    else:
-        flash(done, "success")
+    run_service(fn, current_user, listing, ok=done)  # another organisation's listing: 403/404, not a redirect
     return redirect(url_for("listings.detail", ref=ref))
 
 
@@ -218,12 +210,7 @@ def upload_attachment(ref: str):
         flash(_("请选择要上传的文件。"), "danger")
         return redirect(url_for("listings.detail", ref=ref))
     upload = form.file.data
-    try:
-        services.add_attachment(current_user, listing, upload.stream, upload.filename or "file")
-        commit()
-    except DomainError as err:
-        flash(err.message, "danger")
-    else:
+    if run_service(services.add_attachment, current_user, listing, upload.stream, upload.filename or "file")[1]:
         if listing.status == ListingStatus.PUBLISHED:
             flash(_("附件已上传，审核通过后公开。"), "success")
         else:
@@ -253,13 +240,8 @@ def review_detail(ref: str):
     form = ReviewForm()
     if form.validate_on_submit():
         decision = "publish" if form.publish.data else "return"
-        try:
-            services.review(current_user, listing, decision, form.comment.data)
-            commit()
-        except DomainError as err:
-            apply_domain_error(form, err)
-        else:
-            flash(_("已发布。") if decision == "publish" else _("已退回，发布方会收到您的意见。"), "success")
+        if run_service(services.review, current_user, listing, decision, form.comment.data, form=form,
+                       ok=_("已发布。") if decision == "publish" else _("已退回，发布方会收到您的意见。"))[1]:
             return redirect(url_for("listings.review_queue"))
     revision = listing.pending_revision
     changes = []

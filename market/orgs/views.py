@@ -20,7 +20,7 @@ from market.domain import localtime
 from market.errors import DomainError, ImportErrors, ValidationError
 from market.extensions import db
 from market.permissions import can
-from market.web import PUBLIC, apply_domain_error, commit, paginate, permission_required
+from market.web import PUBLIC, commit, paginate, permission_required, run_service
 from models.organisations import Organisation, RelatedPartyGroup
 
 from . import bp, services
@@ -95,17 +95,14 @@ def register():
             admin_name=form.admin_name.data, admin_email=form.admin_email.data, password=form.password.data,
             licence=evidence.path_for(kept["sha256"]).open("rb"), licence_filename=kept["filename"],
         )
-        try:
-            services.register_organisation(reg)  # None when the e-mail is taken: answered the same way
-            commit()
-        except DomainError as err:
-            apply_domain_error(form, err)
-        else:
+        try:  # None when the e-mail is taken: answered the same way
+            _none, done = run_service(services.register_organisation, reg, form=form)
+        finally:
+            reg.licence.close()
+        if done:
             session.pop(KEPT_LICENCE, None)
             session[SENT_TO] = (form.admin_email.data or "").strip().lower()
             return redirect(url_for("orgs.register_sent"))
-        finally:
-            reg.licence.close()
     return render_template("orgs/register.html", form=form, kept_licence=kept, retry=request.method == "POST",
                            title=_("机构注册"))
 
@@ -159,13 +156,7 @@ def edit(org_id: int):
             employees=form.employees.data, revenue_cny=form.revenue_cny.data, assets_cny=form.assets_cny.data,
             licence=stream, licence_filename=filename,
         )
-        try:
-            services.update_profile(current_user, org, change)
-            commit()
-        except DomainError as err:
-            apply_domain_error(form, err)
-        else:
-            flash(_("机构资料已保存。"), "success")
+        if run_service(services.update_profile, current_user, org, change, form=form, ok=_("机构资料已保存。"))[1]:
             return redirect(url_for("orgs.profile", org_id=org.id))
     return render_template("orgs/edit.html", form=form, org=org, title=_("编辑机构资料"))
 
@@ -232,13 +223,7 @@ def approve(org_id: int):
     org = services.get_org(org_id)
     form = ApproveForm(prefix="approve")
     if form.validate_on_submit():
-        try:
-            services.approve(current_user, org)
-            commit()
-        except DomainError as err:
-            flash(err.message, "danger")
-        else:
-            flash(_("已通过 %(name)s 的认证，已通知该机构。", name=org.name), "success")
+        run_service(services.approve, current_user, org, ok=_("已通过 %(name)s 的认证，已通知该机构。", name=org.name))
     return redirect(_back(url_for("orgs.admin_detail", org_id=org.id)))
 
 
@@ -248,12 +233,7 @@ def reject(org_id: int):
     org = services.get_org(org_id)
     form = RejectForm(prefix="reject")
     if form.validate_on_submit():
-        try:
-            services.reject(current_user, org, form.reason.data)
-            commit()
-        except DomainError as err:
-            flash(err.message, "danger")
-        else:
+        if run_service(services.reject, current_user, org, form.reason.data)[1]:
             flash(_("已将 %(name)s 标记为未通过，并告知了理由。", name=org.name), "warning")
     else:
         flash(_("请填写不通过的理由。"), "danger")
@@ -266,13 +246,8 @@ def override_size(org_id: int):
     org = services.get_org(org_id)
     form = SizeOverrideForm(prefix="size")
     if form.validate_on_submit():
-        try:
-            services.override_size(current_user, org, form.size.data or None, form.reason.data)
-            commit()
-        except DomainError as err:
-            flash(err.message, "danger")
-        else:
-            flash(_("规模已更新并记入历史。"), "success")
+        run_service(services.override_size, current_user, org, form.size.data or None, form.reason.data,
+                    ok=_("规模已更新并记入历史。"))
     else:
         flash(_("请填写调整理由。"), "danger")
     return redirect(url_for("orgs.admin_detail", org_id=org.id))
@@ -283,13 +258,9 @@ def override_size(org_id: int):
 def groups():
     form = GroupForm()
     if form.validate_on_submit():
-        try:
-            group = services.create_group(current_user, form.name.data, form.basis.data, form.note.data)
-            commit()
-        except DomainError as err:
-            apply_domain_error(form, err)
-        else:
-            flash(_("关联方组已创建。"), "success")
+        group, done = run_service(services.create_group, current_user, form.name.data, form.basis.data,
+                                  form.note.data, form=form, ok=_("关联方组已创建。"))
+        if done:
             return redirect(url_for("orgs.group_detail", group_id=group.id))
     all_groups = db.session.execute(select(RelatedPartyGroup).order_by(RelatedPartyGroup.name)).scalars().all()
     return render_template("orgs/groups.html", groups=all_groups, form=form, title=_("关联方组"))
@@ -305,13 +276,8 @@ def group_detail(group_id: int):
         if org is None:
             form.org.errors.append(_("找不到该机构，请输入 ref 或统一社会信用代码。"))
         else:
-            try:
-                services.add_to_group(current_user, group, org)
-                commit()
-            except DomainError as err:
-                apply_domain_error(form, err)
-            else:
-                flash(_("%(name)s 已加入本组。", name=org.name), "success")
+            if run_service(services.add_to_group, current_user, group, org, form=form,
+                           ok=_("%(name)s 已加入本组。", name=org.name))[1]:
                 return redirect(url_for("orgs.group_detail", group_id=group.id))
     return render_template("orgs/group_detail.html", group=group, form=form, remove_form=ApproveForm(), title=group.name)
 
@@ -321,13 +287,7 @@ def group_detail(group_id: int):
 def group_remove(group_id: int, org_id: int):
     group, org = services.get_group(group_id), services.get_org(org_id)
     if ApproveForm().validate_on_submit():
-        try:
-            services.remove_from_group(current_user, group, org)
-            commit()
-        except DomainError as err:
-            flash(err.message, "danger")
-        else:
-            flash(_("%(name)s 已移出本组。", name=org.name), "success")
+        run_service(services.remove_from_group, current_user, group, org, ok=_("%(name)s 已移出本组。", name=org.name))
     return redirect(url_for("orgs.group_detail", group_id=group.id))
 
 

@@ -84,6 +84,12 @@ class Strategy:
     # a typed word right before pinyin joins the word the pinyin sounds like when together they are a
     # lexicon term (3d dayin -> 3d打印 = 增材制造; gmp chejian -> gmp车间)
     joined_pinyin: bool = True
+    # a query naming a task (尺寸全检, 老化试验, 烘干) also finds the families that do it (data/purposes.yaml),
+    # as members of the word naming the task, at this weight and capped under the listings naming it
+    purposes: bool = True
+    purpose_weight: float = 0.5
+    # a sentence's words of no content by their part of speech (下个月, 一遍, 一批: ``function_word``) weigh 0.25
+    function_words: bool = True
 
 
 DEFAULT = Strategy()
@@ -125,6 +131,7 @@ class Concept:
     role: str = ""  # "head" / "modifier": a part of a longer word of the query
     narrower: tuple[str, ...] = ()  # members of the category the concept names (SynonymTable.narrower)
     weight: float = 1.0  # < 1: a common word of the language in a long request (``_filler_weight``)
+    purpose: tuple[str, ...] = ()  # families that do the task the concept names (``_attach_purposes``)
 
     @property
     def text(self) -> str:
@@ -202,6 +209,28 @@ def categories() -> dict[str, tuple[str, ...]]:
                 bucket.extend(m for m in (normalize(str(x)) for x in members or []) if m and m not in bucket)
         _categories = {w: tuple(ms) for w, ms in got.items()}
     return _categories
+
+
+_purposes: dict[str, tuple[str, ...]] | None = None
+
+
+def purposes() -> dict[str, tuple[str, ...]]:
+    """Task phrase -> the families of instruments, facilities, services and data that do it, from
+    data/purposes.yaml (normalised; loaded once). What a family is used for, not what it is called:
+    尺寸/全检 -> 三坐标测量机, 影像测量仪; 老化 -> 老化试验箱, 高低温试验箱; 烘干 -> 干燥设备."""
+    global _purposes
+    if _purposes is None:
+        import yaml
+
+        from .analysis import DATA_DIR
+
+        got: dict[str, list[str]] = {}
+        for section in yaml.safe_load((DATA_DIR / "purposes.yaml").read_text(encoding="utf-8")) or []:
+            for phrase, families in (section.get("purposes") or {}).items():
+                bucket = got.setdefault(normalize(str(phrase)), [])
+                bucket.extend(f for f in (normalize(str(x)) for x in families or []) if f and f not in bucket)
+        _purposes = {p: tuple(fs) for p, fs in got.items() if p}
+    return _purposes
 
 
 class SynonymTable:
@@ -594,6 +623,32 @@ FILLER_FREQ = 5000  # jieba's dictionary count above which a plain word of a sen
 # (2,000 cost the development set 训练 in "GPU算力训练大模型"; 5,000 and 10,000 measured alike)
 
 
+# Parts of speech that carry no need in a request (jieba's dictionary tags, after the ICTCLAS/PKU
+# tag set): time words (下个月, 明年), numerals and measure words (一遍, 一批, 零下), pronouns (本地).
+# Adverbs (d) and locatives (f) are left out: 实时 and 附近 are tagged so and can be the need itself
+# (公交线路与站点实时数据: weighing 实时 down cost that query half its recall).
+FUNCTION_TAGS = frozenset("t tg m mq q r rr rz".split())
+FUNCTION_WEIGHT = 0.25  # = the floor of ``_filler_weight``
+_function_words: frozenset[str] | None = None
+
+
+def function_word(word: str) -> bool:
+    """Is ``word`` tagged in jieba's general dictionary as a word of no content (FUNCTION_TAGS)? The
+    language's tags, not the index's: read once (~0.3 s), only the words of those tags kept."""
+    global _function_words
+    if _function_words is None:
+        import jieba
+
+        got: set[str] = set()
+        with jieba.get_dict_file() as f:
+            for line in f:
+                parts = line.decode("utf-8").split()
+                if len(parts) >= 3 and parts[2] in FUNCTION_TAGS:
+                    got.add(parts[0])
+        _function_words = frozenset(got)
+    return word in _function_words
+
+
 def _filler_weight(word: str) -> float:
     """A sentence's plain word (not a lexicon term) weighed by how common it is in the language:
     (FILLER_FREQ / its count in jieba's general dictionary) ** 0.5, between 0.25 and 1. 时候, 地方,
@@ -605,6 +660,69 @@ def _filler_weight(word: str) -> float:
     if freq <= FILLER_FREQ or word in KIND_WORDS or word in GENERIC_HEADS:
         return 1.0
     return max(0.25, (FILLER_FREQ / freq) ** 0.5)
+
+
+MAX_PURPOSE = 16  # family names (with their synonyms) a task adds to the concept naming it
+_purpose_scan: dict[str, list[str]] | None = None
+
+
+def _purpose_spans(text: str) -> list[str]:
+    """The task phrases of data/purposes.yaml in ``text``, longest match first, left to right."""
+    global _purpose_scan
+    if _purpose_scan is None:
+        scan: dict[str, list[str]] = {}
+        for key in sorted(purposes(), key=len, reverse=True):
+            scan.setdefault(key[0], []).append(key)
+        _purpose_scan = scan
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        for key in _purpose_scan.get(text[i], ()):
+            if text.startswith(key, i):
+                out.append(key)
+                i += len(key)
+                break
+        else:
+            i += 1
+    return out
+
+
+def _attach_purposes(text: str, concepts: list[Concept], synonyms: SynonymTable, add) -> None:
+    """A request describing a task (想把冲压件的尺寸全检一遍, 需要做老化寿命试验, 航拍) names what it
+    needs done, not the instrument that does it: each task phrase of data/purposes.yaml gives the concept
+    naming it (the most specific word of the query inside the phrase, or the phrase itself as a new
+    concept) the families that do the task (三坐标测量机, 影像测量仪 …, with their synonyms). They are
+    searched like a category's members (``concept_query``): lighter, never adding up, under the
+    listings that name the task, and a listing matching them covers that need of the sentence."""
+    named = [v for c in concepts if not c.initials for v in c.variants]
+    for key in _purpose_spans(text):
+        families = purposes()[key]
+        if any(c.synonym and key in c.text and key != c.text for c in concepts):
+            continue  # part of a longer known name (细胞 of 流式细胞仪): a thing named, not a task
+        cands = [c for c in concepts if not c.role and not c.initials and not c.pinyin
+                 and (c.text in key or key in c.text)]
+        specific = [c for c in cands if c.text not in GENERIC_HEADS and c.text not in KIND_WORDS]
+        if specific:
+            target = max(specific, key=lambda c: len(c.text))
+        elif cands:
+            target = max(cands, key=lambda c: len(c.text))
+        else:
+            target = Concept((key,))
+            add(target)
+            if target not in concepts:
+                continue
+        out = list(target.purpose)
+        # each family first, then their synonyms: one family's many names do not crowd out the next
+        for name in (*families, *(t for f in families for t in synonyms.groups.get(f, ()))):
+            if len(out) >= MAX_PURPOSE:
+                break
+            # not a family a word of the query finds already: it would count twice (扫描电镜 断口: the SEMs
+            # are that word's, not 断口's)
+            if name in out or name in target.narrower or name in UNIT_LIKE \
+                    or any(_covers(v, name) for v in named):
+                continue
+            out.append(name)
+        target.purpose = tuple(out)
 
 
 def _compound_parts(word: str) -> tuple[str, list[str]] | None:
@@ -649,7 +767,8 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
           known=None, use_pinyin: bool = True, compounds: bool = True, hyponyms: bool = True,
           sounds=None, lexicon_heads: bool | str = True, occurs=None, containing: bool = True,
           broader_heads: bool = True, overlaps: bool = True, mixed_parts: bool = True,
-          generic_stems: bool = True, freq=None, joined_pinyin: bool = True) -> ParsedQuery:
+          generic_stems: bool = True, freq=None, joined_pinyin: bool = True,
+          task_purposes: bool = False, function_words: bool = False) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
@@ -663,6 +782,13 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
 
     ``freq(term) -> int`` counts the listings naming a term (at most): pinyin initials that several
     groups share stand for the one the index names most (``SynonymTable.by_initials``).
+
+    ``task_purposes``: a task phrase of the query (尺寸全检, 老化, 航拍 …) also brings the families that
+    do it (``_attach_purposes``; data/purposes.yaml), unless it is part of a longer known name.
+
+    ``function_words``: in a sentence, a plain word the language tags as a time word, numeral, measure
+    word or pronoun (FUNCTION_TAGS: 下个月, 一批, 一遍, 本地) weighs FUNCTION_WEIGHT, like the commonest
+    fillers, however rare it is in the dictionary (``_filler_weight`` weighs by frequency only).
 
     ``sounds(syllables) -> word | None`` names the word of the index with exactly those (fuzzy)
     syllables: pinyin and homophone typos are then also searched as that word, with its synonyms
@@ -802,15 +928,21 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             add(Concept((head, bare) if bare else (head,), role="head"))
             for m in modifiers:
                 add(Concept((m,), role="modifier"))
-    if len([c for c in concepts if not c.role]) >= SENTENCE_CONCEPTS:
+    sentence = len([c for c in concepts if not c.role]) >= SENTENCE_CONCEPTS
+    if sentence:
         for concept in concepts:
             if not (concept.role or concept.synonym or concept.pinyin or concept.initials):
                 concept.weight = _filler_weight(concept.text)
+                if function_words and concept.text not in KIND_WORDS and concept.text not in GENERIC_HEADS \
+                        and function_word(concept.text):
+                    concept.weight = min(concept.weight, FUNCTION_WEIGHT)
     if hyponyms and use_synonyms:
         for concept in concepts:
             if concept.initials or concept.role == "modifier":
                 continue
             concept.narrower = synonyms.narrower(concept.variants, containing=containing, freq=freq)
+    if task_purposes and use_synonyms:
+        _attach_purposes(text, concepts, synonyms, add)
     return ParsedQuery(text=normalize(q)[:MAX_QUERY_CHARS], concepts=concepts, corrected=corrected)
 
 
@@ -888,6 +1020,18 @@ def concept_query(concept: Concept, strategy: Strategy = DEFAULT) -> Q.Query | N
                 member.market_alt = 1000 + i  # fast.run: members do not add up (see ``alternatives``)
                 member.market_capped = True  # and never outrank the best listing naming the word
                 subs.append(member)
+    if strategy.purposes and strategy.synonyms:
+        for i, v in enumerate(concept.purpose, start=1):  # the families doing the task it names: like members
+            q = variant_query(v, strategy, member=True)
+            if q is not None:
+                if len(q.subqueries) == 1:
+                    fam = q.subqueries[0].copy()
+                    fam.boost *= strategy.purpose_weight
+                else:
+                    fam = Q.Or(q.subqueries, boost=strategy.purpose_weight)
+                fam.market_alt = 2000 + i
+                fam.market_capped = True
+                subs.append(fam)
     if strategy.pinyin and concept.pinyin:
         subs.append(pinyin_query(concept.pinyin, ("py_t", "py_a"), strategy.pinyin_weight))
     if strategy.pinyin and concept.initials:

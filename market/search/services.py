@@ -335,7 +335,9 @@ def search(
                    overlaps=strategy.overlaps, mixed_parts=strategy.mixed_parts,
                    generic_stems=strategy.generic_stems,
                    freq=term_frequency(searcher) if strategy.index_counts else None,
-                   joined_pinyin=strategy.joined_pinyin)
+                   joined_pinyin=strategy.joined_pinyin,
+                   task_purposes=strategy.purposes and strategy.synonyms,
+                   function_words=strategy.filler_freq and strategy.function_words)
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()
