@@ -1013,8 +1013,11 @@ class PlainJudge:
         found = self._settled.get(year)
         if found is None:
             before = dt.datetime(year, 1, 1, tzinfo=dt.UTC) - dt.timedelta(days=1)
-            found = self._settled[year] = {org_id: steady[2] for org_id in self.timelines
-                                           if (steady := self.steady(org_id)) is not None and steady[0] <= before}
+            found = self._settled[year] = {}
+            for org_id, timeline in self.timelines.items():  # (what steady() says, without a call per organisation)
+                periods = timeline.periods
+                if len(periods) == 1 and periods[0].valid_to is None and periods[0].valid_from <= before:
+                    found[org_id] = self._class(periods[0].facts)
         return found
 
     def class_at(self, org_id: int, moment: dt.datetime) -> int:
