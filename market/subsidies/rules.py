@@ -31,7 +31,7 @@ from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Se
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import chain, repeat
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 from market.domain.declared import DeclaredSubsidy
@@ -486,12 +486,17 @@ class MemberColumn(Sequence):
         return map(self.convert, self.raw)
 
     def take(self, at: Sequence[int]) -> MemberColumn:
-        return MemberColumn([self.raw[i] for i in at], self.convert)
+        return MemberColumn(_pick(self.raw, at), self.convert)
+
+
+def _pick(items: Sequence, at: Sequence[int]) -> list:
+    """The items at the positions ``at`` (one C-level call)."""
+    return list(itemgetter(*at)(items)) if len(at) > 1 else [items[i] for i in at]
 
 
 def _take(column: Sequence, at: Sequence[int]) -> Sequence:
     """The items of ``column`` at the positions ``at`` (a :class:`MemberColumn` stays one)."""
-    return column.take(at) if type(column) is MemberColumn else [column[i] for i in at]  # type: ignore[attr-defined]
+    return column.take(at) if type(column) is MemberColumn else _pick(column, at)  # type: ignore[attr-defined]
 
 
 class Part:
@@ -862,20 +867,20 @@ def _plain_group_at_once(judge: PlainJudge, group: PlainGroup, role: str, rule: 
             return False
         numbers = set(map(number_of, cps))
     e, version = group.entry, found[1]
-    fixed = (found[2], e.problems, e.reverses_incomplete, role)
-    verdicts: dict[int, tuple[str, ...]] = {}
-    for number in numbers:
-        key = (*fixed, ben_class, number) if role == "payer" else (*fixed, number, ben_class)
-        reasons = judge.verdict_of.get(key)
-        if reasons is None:  # judged once, with a member whose counterparty has these facts
-            at = next(i for i, other in enumerate(cps) if number_of(other) == number)
-            reasons = judge.verdict_of[key] = judge.reasons(_member(e, role, cps[at], group.paid_at[at]), rule, version, role)
-        verdicts[number] = reasons
+    # counterparty's facts number -> reasons, for this rule and version, completeness, side and beneficiary's facts
+    key = (found[2], e.problems, e.reverses_incomplete, role, ben_class)
+    verdicts = judge.group_verdicts.get(key)
+    if verdicts is None:
+        verdicts = judge.group_verdicts[key] = {}
+    for number in numbers.difference(verdicts):  # judged once, with a member whose counterparty has these facts
+        at = next(i for i, other in enumerate(cps) if number_of(other) == number)
+        verdicts[number] = judge.reasons(_member(e, role, cps[at], group.paid_at[at]), rule, version, role)
     vid = version.id if version is not None else None
-    if len(set(verdicts.values())) == 1:  # one outcome for every member (the usual case)
-        _place_all(group, next(iter(verdicts.values())), vid, lines, exclusions, tally)
+    outcomes = set(map(verdicts.__getitem__, numbers))
+    if len(outcomes) == 1:  # one outcome for every member (the usual case)
+        _place_all(group, outcomes.pop(), vid, lines, exclusions, tally)
         return True
-    _place(group, [verdicts[number_of(other)] for other in cps], vid, lines, exclusions, tally)
+    _place(group, list(map(verdicts.__getitem__, map(number_of, cps))), vid, lines, exclusions, tally)
     return True
 
 
@@ -961,6 +966,9 @@ class PlainJudge:
         self._rule_numbers: dict[tuple, int] = {}
         # (that number, problems, refund of an incomplete payment, role, payer's and payee's facts classes) -> reasons
         self.verdict_of: dict[tuple, tuple[str, ...]] = {}
+        # the same reasons for a group's members (_plain_group_at_once): (that number, problems, refund of an
+        # incomplete payment, role, the beneficiary's facts class) -> {counterparty's facts class: reasons}
+        self.group_verdicts: dict[tuple, dict[int, tuple[str, ...]]] = {}
 
     @classmethod
     def of(cls, memo: dict | None, params: Parameters, timelines: Mapping[int, Timeline],
