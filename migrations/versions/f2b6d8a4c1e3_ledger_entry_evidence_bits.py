@@ -8,7 +8,7 @@ changes: the append-only guard refuses it). Not hashed: ``ledger verify`` and th
 columns only.
 
 PostgreSQL stores it (``GENERATED ALWAYS AS ... STORED``): adding it rewrites ``ledger_entry`` under an
-ACCESS EXCLUSIVE lock — about 14 s for 1,000,000 entries on the shared 2-core test machine (BENCHMARKS.md,
+ACCESS EXCLUSIVE lock — 18 s for 1,000,000 entries on the shared 2-core test machine under load 3 (BENCHMARKS.md,
 "Subsidy engine", fifth pass); plan the upgrade for a quiet moment on a large ledger. SQLite cannot add a stored
 generated column to an existing table, so there it is virtual (computed when read, as the engine did before):
 instant to add, and the same expression the models give.
