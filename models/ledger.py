@@ -71,8 +71,10 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DDL, CheckConstraint, ForeignKey, Index, String, Text, event, text
+from sqlalchemy import DDL, CheckConstraint, Computed, ForeignKey, Index, SmallInteger, String, Text, event, text
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import ColumnElement
 
 from .base import Base, utcnow
 
@@ -126,6 +128,41 @@ UNCONFIRMED_SQL = "payer_confirmed_at IS NULL OR payee_confirmed_at IS NULL"
 OPEN_DISPUTE_SQL = "disputed_at IS NOT NULL AND dispute_resolved_at IS NULL"
 DECLARED_SQL = "subsidies_json <> '[]'"  # an other subsidy declared on the entry (few)
 
+# The evidence types recorded with an entry, as bits of ``evidence_bits`` (the subsidy engine's completeness
+# state, market/subsidies/services.py, adds the confirmation and dispute bits 1, 2 and 4 to these).
+EVIDENCE_BITS = {"contract": 8, "invoice": 16, "payment_record": 32, "other": 64}
+
+
+def evidence_bits_sql(dialect: str) -> str:
+    """The expression of ``ledger_entry.evidence_bits`` on ``dialect``: the bit of each evidence type that
+    occurs in the canonical ``evidence_json`` (``"type":"invoice"`` appears literally; a filename cannot fake
+    it, as JSON escapes its quotes), matched case-sensitively (``strpos``; SQLite's ``instr`` — its LIKE is not).
+    The migration that adds the column (f2b6d8a4c1e3) writes the same text."""
+    find = "strpos" if dialect == "postgresql" else "instr"
+    return " + ".join(f"CASE WHEN {find}(evidence_json, '\"type\":\"{t}\"') > 0 THEN {bit} ELSE 0 END"
+                      for t, bit in EVIDENCE_BITS.items())
+
+
+class _EvidenceBits(ColumnElement):
+    """:func:`evidence_bits_sql` as a column's generation expression, rendered for the database at hand."""
+
+    inherit_cache = True
+    type = SmallInteger()
+
+
+@compiles(_EvidenceBits)
+def _render_evidence_bits(element, compiler, **kw) -> str:
+    return evidence_bits_sql(compiler.dialect.name)
+
+
+@compiles(Computed, "sqlite")
+def _virtual_on_sqlite(element, compiler, **kw) -> str:
+    """``evidence_bits`` is virtual on SQLite, as its migration must add it (SQLite cannot add a stored generated
+    column to a table), so a schema from the models is the migrated one; other generated columns as given."""
+    if isinstance(element.sqltext, _EvidenceBits):
+        return f"GENERATED ALWAYS AS ({evidence_bits_sql('sqlite')}) VIRTUAL"
+    return compiler.visit_computed_column(element, **kw)
+
 
 class LedgerEntry(Base):
     __tablename__ = "ledger_entry"
@@ -169,6 +206,10 @@ class LedgerEntry(Base):
     subsidies_json: Mapped[str] = mapped_column(Text, default="[]")
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # -- derived from the hashed evidence_json by the database (a generated column: stored on PostgreSQL,
+    # computed when read on SQLite), so a full year's computation does not search a million JSON texts;
+    # not hashed, not exported: ``ledger verify`` and the chain read the columns above
+    evidence_bits: Mapped[int] = mapped_column(SmallInteger, Computed(_EvidenceBits(), persisted=True))
     # -- metadata, immutable but not hashed (not part of the exported facts)
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

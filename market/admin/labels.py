@@ -181,6 +181,7 @@ HIDDEN: frozenset[str] = frozenset({
     "prefix", "source_id", "source_type", "processed_at", "last_notified_at", "last_used_at",
     "seed_key", "checkin_code", "pair_low", "pair_high", "weight_detail",
     "title_key", "title_params", "body_key", "params",  # generated text keys: the title column shows the text
+    "evidence_bits",  # the ledger entry's evidence types as bits, generated from evidence_json (shown as 凭证)
 })
 
 FIELDS: dict[str, str] = {

@@ -154,8 +154,13 @@ def fact_timelines(org_ids: Iterable[int] | None = None) -> dict[int, orgfacts.T
     if org_ids is not None:
         stmt = stmt.where(f.organisation_id.in_(list(org_ids)))
     periods: dict[int, list[orgfacts.Period]] = {}
-    for org_id, valid_from, valid_to, kind, size, in_district, verified, group_id in db.session.execute(stmt):
-        facts = orgfacts.OrgFacts(kind=kind, size=size, in_district=in_district, verified=verified, group_id=group_id)
+    known: dict[tuple, orgfacts.OrgFacts] = {}  # one object per distinct value (a few hundred for 20,000 periods)
+    for org_id, valid_from, valid_to, *values in db.session.execute(stmt):
+        facts = known.get(key := tuple(values))
+        if facts is None:
+            kind, size, in_district, verified, group_id = key
+            facts = known[key] = orgfacts.OrgFacts(kind=kind, size=size, in_district=in_district, verified=verified,
+                                                   group_id=group_id)
         periods.setdefault(org_id, []).append(orgfacts.Period(valid_from, valid_to, facts))
     return {org_id: orgfacts.Timeline(p) for org_id, p in periods.items()}
 

@@ -328,18 +328,32 @@ def year_cap(rule: Rule, year: int) -> tuple[Decimal, str]:
     return (v.cap_cny if v.cap_cny is not None else Decimal("Infinity")), v.id
 
 
+_RULE_YEARS: dict[tuple[int, int], tuple] = {}
+
+
+def _rule_year(rule: Rule, year: int) -> tuple[Rule, dict[str, Version], Decimal, str]:
+    """(``rule``, its versions by id, :func:`year_cap`) — asked for each of a year's tens of thousands of
+    results: remembered per rule object and year (the rule is held, so its id is not reused while known)."""
+    key = (id(rule), year)
+    found = _RULE_YEARS.get(key)
+    if found is None or found[0] is not rule:
+        if len(_RULE_YEARS) > 256:  # parameter sets come and go (tests, revisions): keep a few
+            _RULE_YEARS.clear()
+        found = _RULE_YEARS[key] = (rule, {v.id: v for v in rule.versions}, *year_cap(rule, year))
+    return found
+
+
 def rule_amount(tally: Tally, params: Parameters) -> tuple[Decimal, Decimal, Decimal, bool]:
     """(net base ≥ 0, rounded amount before the cap, amount, whether the cap bit).
 
     Rates per version (each line rated by the version it was judged by), rounded half-up once, then
     capped; a net base at or below zero earns nothing (interpretation 1)."""
-    versions = {v.id: v for v in tally.rule.versions}
     net = sum(tally.by_version.values(), ZERO)
     if net <= 0:
         return ZERO, ZERO, ZERO, False
+    _rule, versions, cap, _vid = _rule_year(tally.rule, tally.year)
     raw = sum((versions[vid].rate * base for vid, base in tally.by_version.items()), ZERO)
     uncapped = max(params.round(raw), ZERO)
-    cap, _vid = year_cap(tally.rule, tally.year)
     amount = min(uncapped, cap)
     return net, uncapped, amount, uncapped > cap
 
@@ -424,8 +438,7 @@ def rule_result(beneficiary: int, rule: Rule, year: int, amounts: tuple[Decimal,
     """One (beneficiary, rule) result: ``amounts`` from :func:`rule_amount`, the lines and exclusions in
     payment-date order, the versions the lines used and the year-end cap's."""
     net, uncapped, amount, capped = amounts
-    cap, cap_version = year_cap(rule, year)
-    versions = {v.id: v for v in rule.versions}
+    _rule, versions, cap, cap_version = _rule_year(rule, year)
     lines = InDateOrder(lines)
     used = sorted(lines.versions())
     return Result(
@@ -445,15 +458,24 @@ _by_date = attrgetter("paid_at", "ref")  # (a C-level key: a year sorts half a m
 # So a group's members that share an outcome stay the columns they came in (the database's texts,
 # converted item by item when read) until a result's lines are first read.
 class MemberColumn(Sequence):
-    """A column of a group's members as given (e.g. the database's texts), ``convert``-ed as items are read."""
+    """A column of a group's members as given (e.g. the database's texts), ``convert``-ed as items are read.
+    ``raw`` may also be ONE comma-separated text of ``length`` items: split when first read (a year's totals
+    never read most columns, and splitting them all made a million strings)."""
 
-    __slots__ = ("raw", "convert")
+    __slots__ = ("_raw", "convert", "_len")
 
-    def __init__(self, raw: Sequence, convert: Callable):
-        self.raw, self.convert = raw, convert
+    def __init__(self, raw: Sequence | str, convert: Callable, length: int | None = None):
+        self._raw, self.convert = raw, convert
+        self._len = length if type(raw) is str else len(raw)
+
+    @property
+    def raw(self) -> Sequence:
+        if type(self._raw) is str:
+            self._raw = self._raw.split(",")  # type: ignore[union-attr]
+        return self._raw
 
     def __len__(self) -> int:
-        return len(self.raw)
+        return self._len  # type: ignore[return-value]
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
@@ -464,12 +486,17 @@ class MemberColumn(Sequence):
         return map(self.convert, self.raw)
 
     def take(self, at: Sequence[int]) -> MemberColumn:
-        return MemberColumn([self.raw[i] for i in at], self.convert)
+        return MemberColumn(_pick(self.raw, at), self.convert)
+
+
+def _pick(items: Sequence, at: Sequence[int]) -> list:
+    """The items at the positions ``at`` (one C-level call)."""
+    return list(itemgetter(*at)(items)) if len(at) > 1 else [items[i] for i in at]
 
 
 def _take(column: Sequence, at: Sequence[int]) -> Sequence:
     """The items of ``column`` at the positions ``at`` (a :class:`MemberColumn` stays one)."""
-    return column.take(at) if type(column) is MemberColumn else [column[i] for i in at]  # type: ignore[attr-defined]
+    return column.take(at) if type(column) is MemberColumn else _pick(column, at)  # type: ignore[attr-defined]
 
 
 class Part:
@@ -830,38 +857,47 @@ def _plain_group_at_once(judge: PlainJudge, group: PlainGroup, role: str, rule: 
     """:func:`_plain_group` when every counterparty had one period since before the group's first payment
     (the usual case): the members' facts numbers in one pass, one judgement per distinct number, and the
     lines made column by column. False when that does not hold (the caller then goes member by member)."""
-    steady, steady_of = judge._steady, judge.steady
     cps = group.counterparties
-    others = list(set(cps))
-    for other in set(others).difference(steady):  # organisations not looked up yet
-        steady_of(other)
-    periods = list(map(steady.__getitem__, others))
-    try:
-        if max(map(_SINCE, periods)) > first:  # one began after the group's first payment
+    number_of = judge.settled(first).__getitem__
+    try:  # the usual case: every counterparty's one period began before the year
+        numbers = set(map(number_of, cps))
+    except KeyError:
+        number_of = _steady_numbers(judge, cps, first)  # type: ignore[assignment]
+        if number_of is None:
             return False
-    except TypeError:  # one without a single open-ended period
-        return False
-    numbers = list(map(_NUMBER, periods))  # each counterparty's facts value, as its number
+        numbers = set(map(number_of, cps))
     e, version = group.entry, found[1]
-    fixed = (found[2], e.problems, e.reverses_incomplete, role)
-    verdicts: dict[int, tuple[str, ...]] = {}
-    for number, other in dict(zip(numbers, others, strict=True)).items():  # one counterparty per number
-        key = (*fixed, ben_class, number) if role == "payer" else (*fixed, number, ben_class)
-        reasons = judge.verdict_of.get(key)
-        if reasons is None:
-            at = cps.index(other)
-            reasons = judge.verdict_of[key] = judge.reasons(_member(e, role, other, group.paid_at[at]), rule, version, role)
-        verdicts[number] = reasons
+    # counterparty's facts number -> reasons, for this rule and version, completeness, side and beneficiary's facts
+    key = (found[2], e.problems, e.reverses_incomplete, role, ben_class)
+    verdicts = judge.group_verdicts.get(key)
+    if verdicts is None:
+        verdicts = judge.group_verdicts[key] = {}
+    for number in numbers.difference(verdicts):  # judged once, with a member whose counterparty has these facts
+        at = next(i for i, other in enumerate(cps) if number_of(other) == number)
+        verdicts[number] = judge.reasons(_member(e, role, cps[at], group.paid_at[at]), rule, version, role)
     vid = version.id if version is not None else None
-    if len(set(verdicts.values())) == 1:  # one outcome for every member (the usual case)
-        _place_all(group, next(iter(verdicts.values())), vid, lines, exclusions, tally)
+    outcomes = set(map(verdicts.__getitem__, numbers))
+    if len(outcomes) == 1:  # one outcome for every member (the usual case)
+        _place_all(group, outcomes.pop(), vid, lines, exclusions, tally)
         return True
-    reasons_of = dict(zip(others, map(verdicts.__getitem__, numbers), strict=True))
-    _place(group, list(map(reasons_of.__getitem__, cps)), vid, lines, exclusions, tally)
+    _place(group, list(map(verdicts.__getitem__, map(number_of, cps))), vid, lines, exclusions, tally)
     return True
 
 
-_SINCE, _NUMBER = itemgetter(0), itemgetter(2)  # of PlainJudge.steady's (from, facts, number)
+def _steady_numbers(judge: PlainJudge, cps: Sequence[int], first: dt.datetime) -> Callable[[int], int] | None:
+    """Counterparty -> its facts number, when each of ``cps`` has one open-ended period that began by ``first``;
+    else None."""
+    steady, steady_of = judge._steady, judge.steady
+    others = set(cps)
+    for other in others.difference(steady):  # organisations not looked up yet
+        steady_of(other)
+    numbers = {}
+    for other in others:
+        period = steady[other]
+        if period is None or period[0] > first:
+            return None
+        numbers[other] = period[2]
+    return numbers.__getitem__
 
 
 def _place_all(group: PlainGroup, reasons: tuple[str, ...], vid: str | None, lines: list, exclusions: list,
@@ -920,6 +956,7 @@ class PlainJudge:
         self.single_option = single_option(params)
         self._rules: dict[tuple, tuple[Rule | None, Version | None]] = {}
         self._steady: dict[int, tuple[dt.datetime, OrgFacts, int] | None] = {}
+        self._settled: dict[int, dict[int, int]] = {}  # year -> settled(...)
         self._class_of: dict[int, int] = {}  # id(facts) -> the number of its value
         self._classes: dict[OrgFacts, int] = {}
         self._reasons: dict[tuple, tuple[str, ...]] = {}
@@ -929,6 +966,9 @@ class PlainJudge:
         self._rule_numbers: dict[tuple, int] = {}
         # (that number, problems, refund of an incomplete payment, role, payer's and payee's facts classes) -> reasons
         self.verdict_of: dict[tuple, tuple[str, ...]] = {}
+        # the same reasons for a group's members (_plain_group_at_once): (that number, problems, refund of an
+        # incomplete payment, role, the beneficiary's facts class) -> {counterparty's facts class: reasons}
+        self.group_verdicts: dict[tuple, dict[int, tuple[str, ...]]] = {}
 
     @classmethod
     def of(cls, memo: dict | None, params: Parameters, timelines: Mapping[int, Timeline],
@@ -972,6 +1012,21 @@ class PlainJudge:
             steady = self._steady[org_id] = (
                 (period.valid_from, period.facts, self._class(period.facts)) if period is not None else None)
         return steady  # type: ignore[return-value]
+
+    def settled(self, moment: dt.datetime) -> dict[int, int]:
+        """{organisation: its facts number} for the organisations of the timelines whose one open-ended period
+        began before ``moment``'s year (by the day before its 1 January in UTC, so before ``moment`` whatever
+        its offset): their facts at ``moment`` need no look-up. Made once per year."""
+        year = moment.year
+        found = self._settled.get(year)
+        if found is None:
+            before = dt.datetime(year, 1, 1, tzinfo=dt.UTC) - dt.timedelta(days=1)
+            found = self._settled[year] = {}
+            for org_id, timeline in self.timelines.items():  # (what steady() says, without a call per organisation)
+                periods = timeline.periods
+                if len(periods) == 1 and periods[0].valid_to is None and periods[0].valid_from <= before:
+                    found[org_id] = self._class(periods[0].facts)
+        return found
 
     def class_at(self, org_id: int, moment: dt.datetime) -> int:
         """The number of the organisation's facts value at ``moment`` (-1: none)."""
