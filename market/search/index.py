@@ -3,7 +3,7 @@
 Layout under ``SEARCH_INDEX_DIR``::
 
     current -> ix-20260301T101500-ab12   (symlink, swapped atomically by reindex)
-    ix-.../                              (Whoosh index directories)
+    ix-.../                              (Whoosh index directories, each with its analysis-version stamp)
     writer.lock                          (fcntl lock: one index writer across all processes)
 
 Every writer (outbox sync, reindex) takes ``writer.lock`` first, then opens a Whoosh writer with a
@@ -26,7 +26,9 @@ from pathlib import Path
 
 from whoosh import index as windex
 
-from .analysis import make_schema
+from .analysis import ANALYSIS_VERSION, make_schema
+
+STAMP = "analysis-version"  # in each index directory: the ANALYSIS_VERSION it was built with
 
 
 class IndexBusy(Exception):
@@ -68,7 +70,16 @@ class IndexStore:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         path = self.root / f"ix-{stamp}-{secrets.token_hex(3)}"
         path.mkdir(parents=True)
+        (path / STAMP).write_text(f"{ANALYSIS_VERSION}\n", encoding="ascii")
         return path
+
+    @staticmethod
+    def analysis_version(path: Path) -> int:
+        """The ANALYSIS_VERSION an index directory was built with (1: from before the stamp)."""
+        try:
+            return int((path / STAMP).read_text(encoding="ascii").strip())
+        except (OSError, ValueError):
+            return 1
 
     # ------------------------------------------------------------ locking
     @contextlib.contextmanager
@@ -121,10 +132,13 @@ class IndexStore:
             return ix
 
     def outdated(self) -> bool:
-        """The current index lacks fields of today's schema (built by an older version): rebuild."""
+        """The current index was built by an older version — it lacks fields of today's schema, or its text
+        was analysed differently (its stamp is not ANALYSIS_VERSION): rebuild it from the database."""
         path = self.current_dir()
         if path is None or not windex.exists_in(str(path)):
             return False
+        if self.analysis_version(path) != ANALYSIS_VERSION:
+            return True
         return bool(set(schema().names()) - set(self.open().schema.names()))
 
     def searcher(self):

@@ -239,3 +239,20 @@ def test_an_index_built_before_the_pinyin_fields_is_rebuilt_by_the_next_sync(mak
     listing = make_listing("场发射扫描电镜", "形貌观察")  # its sync finds the old index and rebuilds
     assert not st.outdated()
     assert refs(services.search("dianjing")) == [listing.ref]
+
+
+def test_an_index_analysed_by_an_older_version_is_rebuilt_by_the_next_sync(make_listing, app):
+    """The fields are all there, but the text was analysed by an earlier version (normalisation turned
+    晶片 into 芯片): the stamp tells, and the next sync rebuilds the index from the database."""
+    from market.search import index as search_index
+
+    listing = make_listing("六英寸晶片减薄机", "晶片背面减薄")
+    st = services.store()
+    current = st.current_dir()
+    assert st.analysis_version(current) == search_index.ANALYSIS_VERSION and not st.outdated()
+    (current / search_index.STAMP).unlink()  # as every index built before the stamp existed
+    assert st.analysis_version(current) == 1 and st.outdated()
+    other = make_listing("晶圆划片机", "划片")  # its sync finds the old index and rebuilds
+    assert not st.outdated() and st.current_dir() != current
+    assert listing.ref in refs(services.search("晶片"))
+    assert other.ref in refs(services.search("划片"))
