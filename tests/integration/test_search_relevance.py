@@ -57,10 +57,10 @@ VAL2_SET_FLOOR = {
 TEST_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_test"
 # The independent test set (never tuned on) guards what the method reaches today; the bar is
 # 0.90 / 0.90 overall and 0.80 per type (BENCHMARKS.md reports both). When this fails, fix the method.
-TEST_SET_FLOOR = {  # nDCG@10, recall@10 measured after the fifth pass of 6 Dec (BENCHMARKS.md), less 0.03;
-    # never lowered
-    "exact": (0.94, 0.88), "partial": (0.95, 0.90), "synonym": (0.86, 0.79), "abbreviation": (0.92, 0.84),
-    "multi": (0.84, 0.82), "sentence": (0.80, 0.73), "typo_pinyin": (0.92, 0.85), "all": (0.89, 0.83),
+TEST_SET_FLOOR = {  # nDCG@10, recall@10 measured after the fifth and seventh passes of 6 Dec (BENCHMARKS.md),
+    # less 0.03, each the higher of the two; never lowered
+    "exact": (0.94, 0.88), "partial": (0.96, 0.93), "synonym": (0.86, 0.79), "abbreviation": (0.92, 0.84),
+    "multi": (0.84, 0.82), "sentence": (0.80, 0.73), "typo_pinyin": (0.92, 0.86), "all": (0.89, 0.83),
 }
 
 
