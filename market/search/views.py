@@ -6,8 +6,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from market.errors import DomainError, ValidationError
-from market.web import PUBLIC, apply_domain_error, commit, permission_required
+from market.errors import ValidationError
+from market.web import PUBLIC, commit, permission_required, run_service
 
 from . import bp, labels, services
 from .forms import SaveSearchForm, SynonymForm
@@ -59,13 +59,8 @@ def saved_create():
     form = SaveSearchForm()
     if form.validate_on_submit():
         filters = {name: getattr(form, name).data for name in FILTER_NAMES if getattr(form, name).data}
-        try:
-            services.save_search(current_user, form.name.data, form.q.data, filters)
-            commit()
-        except DomainError as err:
-            apply_domain_error(form, err)
-        else:
-            flash(_("已保存。有新资源符合此搜索时，我们会通知您。"), "success")
+        if run_service(services.save_search, current_user, form.name.data, form.q.data, filters, form=form,
+                       ok=_("已保存。有新资源符合此搜索时，我们会通知您。"))[1]:
             return redirect(url_for("search.saved_list"))
     for errors in form.errors.values():
         for message in errors:
@@ -87,13 +82,7 @@ def saved_delete(saved_id: int):
 def synonyms_admin():
     form = SynonymForm()
     if form.validate_on_submit():
-        try:
-            services.save_synonym(current_user, form.terms.data)
-            commit()
-        except DomainError as err:
-            apply_domain_error(form, err)
-        else:
-            flash(_("已添加同义词组。"), "success")
+        if run_service(services.save_synonym, current_user, form.terms.data, form=form, ok=_("已添加同义词组。"))[1]:
             return redirect(url_for("search.synonyms_admin"))
     return render_template("search/synonyms.html", title=_("同义词词典"), form=form, groups=services.synonym_groups())
 
@@ -101,15 +90,9 @@ def synonyms_admin():
 @bp.route("/admin/synonyms/<int:synonym_id>", methods=["POST"])
 @permission_required("search.manage_synonyms")
 def synonym_update(synonym_id: int):
-    try:
-        if request.form.get("action") == "delete":
-            services.delete_synonym(current_user, synonym_id)
-            commit()
-            flash(_("已删除同义词组。"), "success")
-        else:
-            services.save_synonym(current_user, request.form.get("terms", ""), synonym_id)
-            commit()
-            flash(_("已更新同义词组。"), "success")
-    except ValidationError as err:
-        flash(err.message, "danger")
+    if request.form.get("action") == "delete":
+        run_service(services.delete_synonym, current_user, synonym_id, ok=_("已删除同义词组。"))
+    else:
+        run_service(services.save_synonym, current_user, request.form.get("terms", ""), synonym_id,
+                    ok=_("已更新同义词组。"))
     return redirect(url_for("search.synonyms_admin"))
