@@ -605,8 +605,9 @@ class _EarlyGroups:
         le, li = LedgerEntry.__table__, Listing.__table__
         sql = str(_year_groups(le, li, year, params, _ref_order())
                   .compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
-        raw = db.engine.raw_connection()
+        raw = None
         try:
+            raw = db.engine.raw_connection()
             conn = raw.driver_connection
             conn.rollback()
             cursor = conn.cursor()
@@ -616,9 +617,10 @@ class _EarlyGroups:
             for setting in _GROUPS_SETTINGS:
                 cursor.execute(f"SET LOCAL {setting}")
             return cls(raw, cursor, cursor.stream(sql, size=STREAM_BATCH))
-        except Exception:
-            raw.invalidate()
-            raise
+        except Exception:  # no second connection (the pool exhausted, say): the session's own, as before
+            if raw is not None:
+                raw.invalidate()
+            return None
 
     def _first(self) -> None:
         try:

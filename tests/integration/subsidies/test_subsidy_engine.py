@@ -416,6 +416,14 @@ def test_the_groups_sent_early_on_a_second_connection_are_the_sessions_year(smal
     db.session.rollback()
     assert list(services.iter_year(2026)) == own
 
+    def no_connection():
+        raise TimeoutError("pool exhausted")
+
+    db.session.commit()
+    db.session.execute(select(LedgerEntry.id).limit(1))  # the session's connection, taken before
+    monkeypatch.setattr(db.engine, "raw_connection", no_connection)  # no second connection: the session's own
+    assert list(services.iter_year(2026)) == own and started[-1] is None
+
 
 def test_lines_read_late_are_the_lines(small_world):
     """A result's lines and exclusions are made when first read: their count is known before, and what is
