@@ -326,6 +326,105 @@ def test_stopping_the_year_early_leaves_the_session_usable(small_world, monkeypa
     assert db.session.execute(select(LedgerEntry.ref).where(LedgerEntry.ref == "R2")).scalar_one() == "R2"
 
 
+def test_the_year_keeps_the_collector_off_what_it_loaded_and_restores_it(small_world, monkeypatch):
+    """A whole year pauses Python's cyclic collector while it loads the organisations' facts and freezes them
+    for its duration (services._LongLived): the collector is on and nothing is frozen again once the year is
+    exhausted, closed early or failed while loading; a year running meanwhile, a process that froze objects of
+    its own or one that turned the collector off are left as they are — and the year is the same year."""
+    import gc
+
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    expected = list(services.iter_year(2026))
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    year = services.iter_year(2026)
+    first = next(year)
+    assert gc.isenabled() and gc.get_freeze_count() > 0  # the loaded facts: left out of collections meanwhile
+    other = services._LongLived()  # another year meanwhile (another thread's: this session's stream is open)
+    assert not other.active
+    other.loaded()
+    other.end()
+    assert gc.isenabled() and gc.get_freeze_count() > 0
+    assert [first, *year] == expected
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    year = services.iter_year(2026)
+    next(year)
+    year.close()  # the caller stops early
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+    def broken(*_args, **_kwargs):
+        assert not gc.isenabled()  # paused while loading
+        raise RuntimeError("facts unavailable")
+
+    with monkeypatch.context() as m:
+        m.setattr(services, "fact_timelines", broken)
+        with pytest.raises(RuntimeError):
+            list(services.iter_year(2026))
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+    gc.freeze()  # the process's own frozen objects (a pre-forking server's, say) stay frozen
+    try:
+        own = gc.get_freeze_count()
+        assert list(services.iter_year(2026)) == expected and 0 < gc.get_freeze_count() <= own
+    finally:
+        gc.unfreeze()
+    gc.disable()  # and a collector turned off stays off
+    try:
+        assert list(services.iter_year(2026)) == expected and not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_groups_sent_early_on_a_second_connection_are_the_sessions_year(small_world, monkeypatch):
+    """On PostgreSQL a transaction that has written nothing gets its year's groups from a second connection
+    that imports its snapshot (services._EarlyGroups), sent before the other queries: the same results, lines
+    and exclusions as its own connection gives; a transaction that wrote (rows the other connection could not
+    see) reads on its own connection; a year stopped early, or one whose loading fails, returns the second
+    connection to the pool and leaves the session usable."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL: a second connection")
+    started = []
+    real_start = services._EarlyGroups.start.__func__
+
+    def spy(cls, *args):
+        started.append(real_start(cls, *args))
+        return started[-1]
+
+    monkeypatch.setattr(services._EarlyGroups, "start", classmethod(spy))
+    own = list(services.iter_year(2026))  # the world is flushed, not committed: the session's own connection
+    assert started == [None] and len(own) > 3
+    db.session.commit()
+    pool = db.engine.pool
+    db.session.execute(select(LedgerEntry.id).limit(1))  # the session's own connection, checked out
+    checked_out = pool.checkedout()
+    early = list(services.iter_year(2026))
+    assert started[-1] is not None and early == own
+    assert [(r.rule, [ln.ref for ln in r.lines], [(e.ref, e.reason) for e in r.exclusions]) for r in early] == \
+        [(r.rule, [ln.ref for ln in r.lines], [(e.ref, e.reason) for e in r.exclusions]) for r in own]
+    assert pool.checkedout() == checked_out  # the second connection is back in the pool
+    db.session.commit()
+    year = services.iter_year(2026)
+    assert next(year) == own[0] and started[-1] is not None
+    year.close()
+    assert pool.checkedout() == checked_out
+    assert db.session.execute(select(LedgerEntry.ref).where(LedgerEntry.ref == "R1")).scalar_one() == "R1"
+    db.session.commit()
+    with monkeypatch.context() as m:
+        m.setattr(services, "fact_timelines", lambda *a, **k: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            list(services.iter_year(2026))
+    assert started[-1] is not None and pool.checkedout() == checked_out
+    db.session.rollback()
+    assert list(services.iter_year(2026)) == own
+
+    def no_connection():
+        raise TimeoutError("pool exhausted")
+
+    db.session.commit()
+    db.session.execute(select(LedgerEntry.id).limit(1))  # the session's connection, taken before
+    monkeypatch.setattr(db.engine, "raw_connection", no_connection)  # no second connection: the session's own
+    assert list(services.iter_year(2026)) == own and started[-1] is None
+
+
 def test_lines_read_late_are_the_lines(small_world):
     """A result's lines and exclusions are made when first read: their count is known before, and what is
     read is what the general rules give, in payment-date order, however often it is read."""
