@@ -348,6 +348,8 @@ SPECS: dict[str, Spec] = {
     "notifications.read": Spec(lambda w, s: {"notification_id": s.notification["s_member"].id},
                                post=only_user(lambda s: s.s_member.id)),
     # ---- search
+    # saving a search is for SME users: the route lets every organisation admin in, the service decides (403)
+    "search.saved_create": Spec(lambda w, s: {}, post=lambda w, s, u: can(u, "search.save", u), per_side=False),
     "search.saved_delete": Spec(lambda w, s: {"saved_id": s.saved.id}, post=rule("search.saved_manage", lambda s: s.saved)),
     "search.synonym_update": Spec(lambda w, s: {"synonym_id": w.synonym.id}, post=anyone,
                                   data=lambda w, s: {"terms": "电镜，电子显微镜"}, per_side=False),
