@@ -273,9 +273,6 @@ def jieba_analyzer():
     return JiebaTokenizer()
 
 
-# ``title`` alone (for its boost) and ``all`` = title, tags (twice: they weigh more than prose),
-# description and metadata. Four clauses per query word instead of eight: Whoosh's cost is per
-# matching document and clause (BENCHMARKS.md, "Search at 100,000 listings").
 # What the index's text was made with. Bump it when a change makes the same listing index differently
 # (normalisation, tokenisation, the fields' sources): an index built with another version counts as
 # outdated and the next sync or the scheduler's ``search.rebuild_outdated`` rebuilds it from the database.
@@ -284,6 +281,9 @@ def jieba_analyzer():
 #      6 Dec 2026
 ANALYSIS_VERSION = 2
 
+# ``title`` alone (for its boost) and ``all`` = title, tags (twice: they weigh more than prose),
+# description and metadata. Four clauses per query word instead of eight: Whoosh's cost is per
+# matching document and clause (BENCHMARKS.md, "Search at 100,000 listings").
 TEXT_FIELDS = ("title", "all")
 PINYIN_FIELDS = ("py_t", "py_a", "in_t", "in_a")
 
