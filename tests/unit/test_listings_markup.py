@@ -67,11 +67,14 @@ ADVERSARIAL = {
 
 
 @pytest.mark.parametrize("name", sorted(ADVERSARIAL))
-def test_adversarial_description_renders_in_under_200_ms(name):
+def test_adversarial_description_renders_without_blowing_up(name):
+    """A pathological description of 20,000 characters renders in well under a second of CPU (about 20–200 ms
+    here): what this guards against is super-linear parsing, which takes seconds to minutes on such input, not
+    a few milliseconds that the machine's load moves (a 200 ms bound failed once at 211 ms under load)."""
     text = ADVERSARIAL[name][:N]
     markup.render.cache_clear()
     best = min(_cpu_time(markup.render, text) for _ in range(2))
-    assert best < 0.2, f"{name}: {best * 1000:.0f} ms"
+    assert best < 1.0, f"{name}: {best * 1000:.0f} ms"
 
 
 def _cpu_time(fn, arg) -> float:
