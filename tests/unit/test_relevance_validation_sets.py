@@ -122,20 +122,16 @@ def _rewrite(directory: Path, filename: str, target: str, **changes) -> None:
     )
 
 
-def test_checker_refuses_an_instrument_owned_by_an_sme(vset, copy):
+@pytest.mark.parametrize("owner_kind, listing_kind", [
+    ("sme", "instrument"),  # an instrument owned by an SME
+    ("university", "public_data"),  # public data not owned by a government body
+])
+def test_checker_refuses_a_listing_its_owner_may_not_own(vset, copy, owner_kind, listing_kind):
     check = checker(vset)
-    sme = next(o["ref"] for o in check.load(copy)[0] if o["kind"] == "sme")
-    instrument = next(d["ref"] for d in check.load(copy)[1] if d["kind"] == "instrument")
-    _rewrite(copy, "listings.jsonl", instrument, owner=sme)
-    assert any("may not own a instrument" in p for p in check.check(copy))
-
-
-def test_checker_refuses_public_data_not_owned_by_government(vset, copy):
-    check = checker(vset)
-    university = next(o["ref"] for o in check.load(copy)[0] if o["kind"] == "university")
-    public = next(d["ref"] for d in check.load(copy)[1] if d["kind"] == "public_data")
-    _rewrite(copy, "listings.jsonl", public, owner=university)
-    assert any("may not own a public_data" in p for p in check.check(copy))
+    owner = next(o["ref"] for o in check.load(copy)[0] if o["kind"] == owner_kind)
+    listing = next(d["ref"] for d in check.load(copy)[1] if d["kind"] == listing_kind)
+    _rewrite(copy, "listings.jsonl", listing, owner=owner)
+    assert any(f"may not own a {listing_kind}" in p for p in check.check(copy))
 
 
 def test_checker_refuses_a_bad_uscc_and_a_mismatched_org_prefix(vset, copy):
