@@ -26,11 +26,17 @@ def init_app(app) -> None:
 
 
 def ledger_amount(value) -> str:
-    """A signed ledger amount in words: a refund (negative) reads 退款 ¥20,000.00, not ¥-20,000.00."""
+    """A signed ledger amount in words: a refund (negative) reads 退款 ¥20,000.00, not ¥-20,000.00.
+
+    Takes a Decimal or the money text a frozen claim snapshot stores ("-20000.00")."""
+    from decimal import Decimal
+
     from flask_babel import gettext as _
 
     from market.i18n import format_cny
 
+    if isinstance(value, str):
+        value = Decimal(value)
     if value is not None and value < 0:
         return _("退款 %(amount)s", amount=format_cny(-value))
     return format_cny(value)

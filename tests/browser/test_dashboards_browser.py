@@ -54,7 +54,7 @@ def test_district_admin_from_login_through_the_district_views(browser, site, das
     expect(page.locator("#totals-year tbody tr")).to_have_count(1)
     page.goto(f"{site}/dashboard/district/ledger?sort=amount&dir=asc")
     first = page.locator("#entries-table tbody tr[data-ref] td.text-end").first
-    expect(first).to_have_text("¥-20,000.00")
+    expect(first).to_have_text("退款 ¥20,000.00")
     with page.expect_download() as dl:
         page.click("#export-csv")
     assert dl.value.suggested_filename.endswith(".csv")
