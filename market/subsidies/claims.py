@@ -165,12 +165,17 @@ def live_claim(org_id: int, year: int, rule: str) -> SubsidyClaim | None:
 
 
 def entitlements(org_id: int, now: dt.datetime | None = None) -> list[Entitlement]:
-    """Per year (this and last) and ledger rule: the engine's amount and the live claim."""
+    """Per year (this and last) and ledger rule: the engine's amount and the live claim.
+
+    Only the rules the organisation has ledger entries or a claim under: a university that only rents out
+    instruments sees its art. 7 provider line, not three ¥0.00 lines for sides it never takes."""
     out = []
     for year in claim_years(now):
         results = {r.rule: r for r in services.results_for(org_id, year)}
         for rule in LEDGER_RULES:
-            out.append(Entitlement(year, rule, results.get(rule), live_claim(org_id, year, rule)))
+            result, claim = results.get(rule), live_claim(org_id, year, rule)
+            if result is not None or claim is not None:
+                out.append(Entitlement(year, rule, result, claim))
     return out
 
 

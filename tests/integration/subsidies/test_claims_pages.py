@@ -14,7 +14,7 @@ from market.ledger.importer import import_rows
 from market.subsidies import budget, rewards
 from market.subsidies import claims as svc
 from models.claims import ClaimStatus, SubsidyClaim
-from models.organisations import ExternalSubsidy
+from models.organisations import ExternalSubsidy, Organisation
 from models.users import Role
 from tests.integration.subsidies.test_subsidy_engine import row
 
@@ -111,3 +111,26 @@ def test_the_budget_view(client, login, make_org, make_user):
     logout(client)
     login(admin)
     assert client.get(f"/subsidies/budget?year={year}").status_code == 403
+
+
+def test_entitlements_list_only_the_sides_an_organisation_takes(client, login, make_org, make_user):
+    """The renter sees its art. 7 renter line and the university its provider line; an organisation with no
+    ledger entries sees the empty state, not four ¥0.00 lines for sides it never takes."""
+    year, sme, admin, _reviewer = _world(make_org, make_user)
+    university = db.session.execute(select(Organisation).where(Organisation.ref == "U")).scalar_one()
+    lab_admin = make_user(role=Role.ORG_ADMIN, org=university)
+    idle = make_org(kind="sme", ref="B", size="small", name="长春闲置科技有限公司")
+    idle_admin = make_user(role=Role.ORG_ADMIN, org=idle)
+    db.session.commit()
+
+    def rows(user):
+        login(user)
+        page = client.get("/subsidies/claims/").get_data(as_text=True)
+        logout(client)
+        return page, {line.split('data-rule="')[1].split('"')[0]
+                      for line in page.splitlines() if f'data-year="{year}" data-rule=' in line}
+
+    assert rows(admin)[1] == {"art7_renter"}
+    assert rows(lab_admin)[1] == {"art7_provider"}
+    page, idle_rows = rows(idle_admin)
+    assert idle_rows == set() and 'id="no-entitlements"' in page
