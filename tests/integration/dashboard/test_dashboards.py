@@ -168,6 +168,10 @@ def test_dashboard_and_charts_in_the_readers_language(dash_world, login, app):
     client = login(dash_world.users["reviewer"])
     html = client.get("/dashboard/?lang=en").get_data(as_text=True)
     assert "Work waiting" in html and "Organisations to verify" in html and "待办事项" not in html
+    # Each chart's address names the page's language: a chart the browser cached in Chinese (max-age 60) is not
+    # shown after the reader switches to English.
+    assert '/dashboard/charts/ledger_years.svg?lang=en"' in html
+    assert '/dashboard/charts/ledger_years.svg?lang=zh_Hans_CN"' in client.get("/dashboard/?lang=zh_Hans_CN").get_data(as_text=True)
     svg = client.get("/dashboard/charts/ledger_years.svg?lang=en").get_data(as_text=True)
     assert "Ledger totals per year" in svg and "台账" not in svg
     sme = app.test_client()
