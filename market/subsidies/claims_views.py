@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
@@ -368,7 +369,7 @@ def budget_chart(year: int):
     if not 2000 <= year <= 2100:
         abort(404)
     b = compute_budget(year)
-    names = {"claimed": _("已申报"), "approved": _("已核定"), "paid": _("已拨付")}
+    names = {"claimed": pgettext("subsidy claims", "已申报"), "approved": _("已核定"), "paid": _("已拨付")}
     series = Series("subsidy_budget", _("%(year)s年度补贴按月（元）", year=year), b.months,
                     {names[k]: v for k, v in b.monthly.items()}, kind="bar", money=True)
     resp = Response(charts.render(series), mimetype="image/svg+xml")

@@ -108,6 +108,11 @@ def test_the_budget_view(client, login, make_org, make_user):
         assert 'data-rule="art13_data"' in page and "¥120,000.00" in page
     svg = client.get(f"/subsidies/budget/{year}.svg")
     assert svg.status_code == 200 and svg.mimetype == "image/svg+xml" and b"<script" not in svg.data
+    # In English a claim is "claimed" (已申报 in the claims' sense), and the queue shows when it was submitted.
+    english = client.get(f"/subsidies/budget?year={year}&lang=en").get_data(as_text=True)
+    assert ">Claimed<" in english and "Declared" not in english
+    assert "Claimed" in client.get(f"/subsidies/budget/{year}.svg?lang=en").get_data(as_text=True)
+    assert "Submitted at" in client.get("/subsidies/claims/?lang=en").get_data(as_text=True)
     logout(client)
     login(admin)
     assert client.get(f"/subsidies/budget?year={year}").status_code == 403
