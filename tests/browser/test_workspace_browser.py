@@ -102,6 +102,16 @@ def test_booking_by_picking_a_slot(page, site, make_org, make_user):
     page.goto(f"{site}/deals/resources/{instrument.ref}/book?week={week}")
     expect(first).to_be_disabled()
     expect(first).to_have_class("btn btn-sm slot slot-busy")
+    # and they look it: a disabled slot is painted grey, not in the free slots' green nor as a plain outlined
+    # button (Bootstrap's .btn:disabled outranked the state classes once, so past slots looked free)
+    colours = "e => getComputedStyle(e).backgroundColor"
+    free = page.locator(".slot.slot-free").first
+    assert first.evaluate(colours) == "rgb(222, 226, 230)"
+    assert free.evaluate(colours) == "rgb(231, 245, 236)"
+    page.goto(f"{site}/deals/resources/{instrument.ref}/book?week=2026-01-05")  # a past week: nothing bookable
+    past = page.locator(".slot").first
+    expect(past).to_have_class("btn btn-sm slot slot-unavailable")
+    assert past.evaluate(colours) == "rgb(248, 249, 250)"
 
 
 def test_awarded_scenario_has_no_bid_button(page, site, make_org, make_user):
