@@ -211,7 +211,7 @@ def book(ref: str):
         if ok:
             return redirect(url_for("deals.booking_detail", booking_id=booking.id))
     avail = booking_svc.availability_for(listing)
-    week = _week_start()
+    week = _week_start(avail.lead_time_hours)
     return render_template(
         "deals/book.html", form=form, listing=listing, avail=avail, opening=booking_svc.opening_summary(avail),
         busy=booking_svc.bookings_for_resource(listing, upcoming_only=True), title=_("预约：%(t)s", t=listing.title),
@@ -220,10 +220,12 @@ def book(ref: str):
     )
 
 
-def _week_start() -> dt.date:
-    """The Monday of ``?week=YYYY-MM-DD`` (inside the 2000..2100 window), or of this week in Beijing time."""
+def _week_start(lead_time_hours: int = 0) -> dt.date:
+    """The Monday of ``?week=YYYY-MM-DD`` (inside the 2000..2100 window), or of the week of the first moment a
+    booking may start (now plus the resource's lead time, Beijing time): on a Sunday with 24 hours' lead the
+    renter is shown next week, not a week with nothing left to book."""
     from market.dates import in_window
-    from market.domain.localtime import today
+    from market.domain.localtime import local_date
 
     day = None
     raw = request.args.get("week", "")
@@ -234,7 +236,7 @@ def _week_start() -> dt.date:
             day = None
         if day is not None and not in_window(day):
             day = None
-    day = day or today()
+    day = day or local_date(dt.datetime.now(dt.UTC) + dt.timedelta(hours=lead_time_hours or 0))
     return day - dt.timedelta(days=day.weekday())
 
 
@@ -246,7 +248,7 @@ def resource_slots(ref: str):
     if listing.status != "published" and listing.owner_id != current_user.organisation_id:
         abort(404)
     avail = booking_svc.availability_for(listing)
-    week = _week_start()
+    week = _week_start(avail.lead_time_hours)
 
     def local(moment: dt.datetime) -> str:
         return moment.astimezone(localtime.SHANGHAI).strftime("%Y-%m-%dT%H:%M")

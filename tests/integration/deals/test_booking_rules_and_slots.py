@@ -80,7 +80,11 @@ def test_week_slots_and_json_hide_renters(world, client, login):
     assert set(json_day["slots"][0]) == {"start", "end", "state"}  # times only: no renter, no purpose
     text = client.get(f"/deals/resources/{res.ref}/slots.json?week={week.isoformat()}").get_data(as_text=True)
     assert world.sme_org.name not in text and "材料表征" not in text
-    assert client.get(f"/deals/resources/{res.ref}/slots.json?week=1850-01-01").status_code == 200  # out of window: this week
+    # out of the window, or no week asked: the week of the first moment a booking may start (now + 24 h lead)
+    first_bookable = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=24)).astimezone(SHANGHAI).date()
+    first_week = (first_bookable - dt.timedelta(days=first_bookable.weekday())).isoformat()
+    assert client.get(f"/deals/resources/{res.ref}/slots.json?week=1850-01-01").get_json()["week"] == first_week
+    assert client.get(f"/deals/resources/{res.ref}/slots.json").get_json()["week"] == first_week
 
     page = client.get(f"/deals/resources/{res.ref}/book?week={week.isoformat()}").get_data(as_text=True)
     local_start = start.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
