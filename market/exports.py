@@ -3,7 +3,7 @@
 An export is declared once as :class:`Table`\\ s of :class:`Column`\\ s — a header label, a key or getter
 and a *kind* — and the same declaration writes every format:
 
-- **CSV**: UTF-8 with a BOM (Excel opens Chinese correctly), ``\\r\\n`` line ends, streamed row by row.
+- **CSV**: UTF-8 with a BOM (Excel opens Chinese correctly), ``\\r\\n`` line ends, written row by row.
 - **XLSX**: openpyxl in write-only mode (rows spool to a temporary file, memory stays flat), bold
   header row frozen, column widths from the spec, money as numbers with 2 decimals (``#,##0.00``),
   integers as integers, times as Beijing-time date cells.
@@ -61,6 +61,7 @@ _CENT = Decimal("0.01")
 _XLSX_FORMATS = {"money": "#,##0.00", "number": "0.0#", "int": "0", "date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm"}
 _DEFAULT_WIDTHS = {"money": 18, "number": 12, "int": 10, "bool": 10, "date": 12, "datetime": 18}
 _CHUNK = 64 * 1024
+_SPOOL_MAX = 8 * 1024 * 1024  # a download's file is held in memory up to this size, then on disk
 # WeasyPrint lays out the whole document in memory: 200 rows of the 14-column ledger table took 13 s and
 # 300 MB, 1,000 rows 63 s and 520 MB on the shared 2-core machine. A PDF is a report to read; past this
 # many rows it says so and points to XLSX/CSV, which stream any size.
@@ -433,13 +434,37 @@ def require_format(fmt: str, allowed: Iterable[str] = ("csv", "xlsx", "pdf")) ->
 
 
 def download(fmt: str, *tables: Table, filename: str, fallback: str, title: str = ""):
-    """A Flask response streaming the export (``filename`` without the extension; ``fallback`` ASCII)."""
-    from flask import Response, stream_with_context
+    """A Flask response carrying the export (``filename`` without the extension; ``fallback`` ASCII).
+
+    The file is written **in the view**, while its database session is open, into a spooled temporary file
+    (memory up to ``_SPOOL_MAX``, then disk: memory stays flat), and only read out as the response. Rows may
+    therefore be ORM objects or a query the view started. Flask 3.1 runs a streamed body after the request's
+    teardown, which has rolled back and closed that session: streaming the rows themselves made every export
+    whose rows touched an object loaded in the view (organisations, utilisation, a sheet with a reward
+    decision) a 500 or a truncated file in production, while the tests, sharing one app context, passed.
+    Written first, the file also gets a Content-Length, and a failure is an error page, not half a file.
+    """
+    from flask import Response
+
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MAX)
+    try:
+        write(spool, fmt, *tables, title=title)
+        size = spool.tell()
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+
+    def body() -> Iterator[bytes]:
+        with spool:
+            while piece := spool.read(_CHUNK):
+                yield piece
 
     return Response(
-        stream_with_context(chunks(fmt, *tables, title=title)),
+        body(),
         mimetype=MIMETYPES[fmt],
-        headers={"Content-Disposition": content_disposition(f"{filename}.{fmt}", f"{fallback}.{fmt}")},
+        headers={"Content-Disposition": content_disposition(f"{filename}.{fmt}", f"{fallback}.{fmt}"),
+                 "Content-Length": str(size)},
     )
 
 

@@ -131,3 +131,33 @@ def test_claim_from_filing_to_the_award_list(browser, site, make_org, make_user,
     a.fill("#pay input[name=reference]", "ZF-0001")
     a.click("#pay [name=submit]")
     expect(a.locator("#claim")).to_have_attribute("data-status", "paid")
+
+
+def test_the_calculation_sheet_downloads_with_the_years_reward_decisions(browser, site, make_org, make_user):
+    """Served as in production (one app context per request, the session removed when the view returns), the
+    sheet streams its rows after the view: a reward decision loaded in the view once came back expired and
+    detached, and every format of the sheet of an organisation with a decision was a 500."""
+    from market.subsidies import rewards
+
+    year = today().year
+    sme = make_org(kind="sme", ref="A", size="small", name="长春慧医科技有限公司")
+    make_org(kind="university", ref="U", size=None, name="吉林示范大学")
+    import_rows("test", [(1, row("R1", "rental", "A", "U", "100000.00", f"{year}-01-10T10:00:00+08:00"))])
+    reviewer = make_user(role=Role.DISTRICT_REVIEWER)
+    db.session.commit()
+    rewards.decide_data(reviewer, sme, "交通数据增值开发", "120000.00", "绩效评价良好")
+    db.session.commit()
+
+    page = _session(browser, site, reviewer)
+    for fmt in ("csv", "xlsx", "pdf"):
+        resp = page.request.get(f"{site}/subsidies/{sme.id}/{year}/export.{fmt}")
+        assert resp.status == 200, (fmt, resp.text()[:300])
+        body = resp.body()
+        if fmt == "csv":
+            text = body.decode("utf-8-sig")
+            assert "交通数据增值开发" in text and "120000.00" in text and "R1" in text
+        elif fmt == "xlsx":
+            cells = [c for r in load_workbook(io.BytesIO(body)).active.iter_rows(values_only=True) for c in r]
+            assert any(isinstance(c, str) and "交通数据增值开发" in c for c in cells)
+        else:
+            assert body.startswith(b"%PDF")

@@ -146,11 +146,21 @@ def test_content_disposition_has_utf8_name_and_ascii_fallback():
     assert 'filename="a_b.csv"' in exports.content_disposition('a"; b.csv')  # no header injection
 
 
-def test_download_streams_with_headers(ctx):
-    resp = exports.download("csv", _table(ROWS), filename="台账-1", fallback="ledger-1")
+def test_download_is_written_in_the_view_and_sent_with_headers(ctx):
+    read = []
+
+    def rows():  # the rows are read when download() is called (the view's session still open), not when sent
+        for row in ROWS:
+            read.append(row)
+            yield row
+
+    resp = exports.download("csv", _table(rows()), filename="台账-1", fallback="ledger-1")
+    assert len(read) == len(ROWS)
     assert resp.is_streamed and resp.mimetype == "text/csv"
     assert resp.headers["Content-Disposition"].endswith("filename*=UTF-8''%E5%8F%B0%E8%B4%A6-1.csv")
-    assert b"".join(resp.response).decode("utf-8-sig").startswith("标题,")
+    body = b"".join(resp.response)
+    assert int(resp.headers["Content-Length"]) == len(body)
+    assert body.decode("utf-8-sig").startswith("标题,")
 
 
 def test_pdf_html_escapes_and_formats(ctx):
