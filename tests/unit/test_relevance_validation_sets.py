@@ -186,27 +186,31 @@ def test_checker_requires_every_query_type(vset, copy):
     assert any("typo_pinyin: 0 queries" in p for p in checker(vset).check(copy))
 
 
-# ---------------------------------------------------------------- what only the second set's checker asks
-SECOND = SETS[1]
+# ---------------------------------------------------------------- what the second and third sets' checkers ask
+STRICT = [s for s in SETS if s.name in ("relevance_val2", "relevance_val3")]
 
 
-@pytest.mark.parametrize("vset", [SECOND], ids=[SECOND.name])
+@pytest.mark.parametrize("vset", STRICT, ids=[s.name for s in STRICT])
 def test_checker_refuses_a_misprefixed_id_a_missing_intent_and_a_short_sentence(vset, copy):
     check = checker(vset)
+    queries = check.load(copy)[2]
+    first_abbreviation = next(q for q in queries if q["type"] == "abbreviation")
+    first_sentence = next(q for q in queries if q["type"] == "sentence")
+    exact, synonym = check.QUERY_PREFIX["exact"], check.QUERY_PREFIX["synonym"]
     path = copy / "queries.yaml"
     text = path.read_text(encoding="utf-8")
-    text = text.replace("- id: WE01\n", "- id: WS99\n", 1)
-    text = text.replace('  intent: "三坐标测量机（坐标测量机）"\n', "", 1)
-    first_sentence = next(q for q in check.load(copy)[2] if q["type"] == "sentence")
+    text = text.replace(f"- id: {exact}01\n", f"- id: {synonym}99\n", 1)
+    text = text.replace(f'  intent: "{first_abbreviation["intent"]}"\n', "", 1)
     text = text.replace(first_sentence["q"], "找个地方测尺寸", 1)
     path.write_text(text, encoding="utf-8")
     problems = check.check(copy)
-    assert any("'WS99'" in p and "'WE'" in p for p in problems)
-    assert any("'WA01'" in p and "intent" in p for p in problems)
+    assert any(f"'{synonym}99'" in p and f"'{exact}'" in p for p in problems)
+    assert any(f"'{first_abbreviation['id']}'" in p and "intent" in p for p in problems)
     assert any(first_sentence["id"] in p and "20–60" in p for p in problems)
 
 
-def test_stats_report_the_relevant_listings_per_query():
-    out = checker(SECOND).stats(SECOND.path)
+@pytest.mark.parametrize("vset", STRICT, ids=[s.name for s in STRICT])
+def test_stats_report_the_relevant_listings_per_query(vset):
+    out = checker(vset).stats(vset.path)
     assert "relevant listings per query: min" in out
     assert "queries: " in out
