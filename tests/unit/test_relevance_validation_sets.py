@@ -1,8 +1,9 @@
-"""The blind search validation sets (tests/data/relevance_val and relevance_val2, issue 12) are well formed.
+"""The blind search validation sets (tests/data/relevance_val, relevance_val2 and relevance_val3, issue 12) are well formed.
 
 Structure only: unique refs with each set's prefix, ownership per CONTRACT.md, every judged ref exists,
-enough listings and queries of every type. The grades themselves are the assessors'; these sets may be
-tuned on, but a grade is changed only for a stated reason, never here. Each set keeps its own checker
+enough listings and queries of every type. The grades themselves are the assessors'; the first two sets may
+be tuned on, the third is never tuned on (the lead measures it), and a grade is changed only for a stated
+reason, never here. Each set keeps its own checker
 (``check.py`` beside its data, written by its assessor); the same tests run every one.
 """
 
@@ -30,6 +31,7 @@ class ValidationSet:
     queries: int  # at least
     per_type: dict[str, int] = field(default_factory=dict)  # more queries than the usual ten of these types
     written_on: str | None = None  # the date RULES.md gives
+    tuned_on: bool = True  # False: measured by the lead only, and RULES.md says so
 
     @property
     def path(self) -> Path:
@@ -40,6 +42,8 @@ SETS = [
     ValidationSet("relevance_val", "V", listings=300, queries=70),
     ValidationSet("relevance_val2", "W", listings=320, queries=95, per_type={"synonym": 22, "sentence": 22},
                   written_on="2026-12-06"),
+    ValidationSet("relevance_val3", "Y", listings=320, queries=100, per_type={"synonym": 22, "sentence": 25},
+                  written_on="2026-12-06", tuned_on=False),
 ]
 _checkers: dict[str, ModuleType] = {}
 
@@ -68,7 +72,10 @@ def test_the_rules_exist_and_the_collection_has_its_size(vset):
     check = checker(vset)
     rules = (vset.path / "RULES.md").read_text(encoding="utf-8")
     assert rules.count("grade") > 5
-    assert "may be tuned on" in rules
+    if vset.tuned_on:
+        assert "may be tuned on" in rules
+    else:
+        assert "never tuned on" in rules and "may be tuned on" not in rules
     if vset.written_on:
         assert vset.written_on in rules
     orgs, listings, queries, _ = check.load(vset.path)
@@ -179,27 +186,31 @@ def test_checker_requires_every_query_type(vset, copy):
     assert any("typo_pinyin: 0 queries" in p for p in checker(vset).check(copy))
 
 
-# ---------------------------------------------------------------- what only the second set's checker asks
-SECOND = SETS[1]
+# ---------------------------------------------------------------- what the second and third sets' checkers ask
+STRICT = [s for s in SETS if s.name in ("relevance_val2", "relevance_val3")]
 
 
-@pytest.mark.parametrize("vset", [SECOND], ids=[SECOND.name])
+@pytest.mark.parametrize("vset", STRICT, ids=[s.name for s in STRICT])
 def test_checker_refuses_a_misprefixed_id_a_missing_intent_and_a_short_sentence(vset, copy):
     check = checker(vset)
+    queries = check.load(copy)[2]
+    first_abbreviation = next(q for q in queries if q["type"] == "abbreviation")
+    first_sentence = next(q for q in queries if q["type"] == "sentence")
+    exact, synonym = check.QUERY_PREFIX["exact"], check.QUERY_PREFIX["synonym"]
     path = copy / "queries.yaml"
     text = path.read_text(encoding="utf-8")
-    text = text.replace("- id: WE01\n", "- id: WS99\n", 1)
-    text = text.replace('  intent: "三坐标测量机（坐标测量机）"\n', "", 1)
-    first_sentence = next(q for q in check.load(copy)[2] if q["type"] == "sentence")
+    text = text.replace(f"- id: {exact}01\n", f"- id: {synonym}99\n", 1)
+    text = text.replace(f'  intent: "{first_abbreviation["intent"]}"\n', "", 1)
     text = text.replace(first_sentence["q"], "找个地方测尺寸", 1)
     path.write_text(text, encoding="utf-8")
     problems = check.check(copy)
-    assert any("'WS99'" in p and "'WE'" in p for p in problems)
-    assert any("'WA01'" in p and "intent" in p for p in problems)
+    assert any(f"'{synonym}99'" in p and f"'{exact}'" in p for p in problems)
+    assert any(f"'{first_abbreviation['id']}'" in p and "intent" in p for p in problems)
     assert any(first_sentence["id"] in p and "20–60" in p for p in problems)
 
 
-def test_stats_report_the_relevant_listings_per_query():
-    out = checker(SECOND).stats(SECOND.path)
+@pytest.mark.parametrize("vset", STRICT, ids=[s.name for s in STRICT])
+def test_stats_report_the_relevant_listings_per_query(vset):
+    out = checker(vset).stats(vset.path)
     assert "relevant listings per query: min" in out
     assert "queries: " in out
