@@ -434,9 +434,26 @@ def _lexicon_terms(table: SynonymTable, text: str) -> list[str]:
 
 # The third feedback list of ``_related``: the DESCRIPTION_TERMS words the best matches' descriptions stress.
 # 10, 20 and 30 words, list weights 0.3, 0.5 and 1.0 measured on the validation sets (BENCHMARKS.md, "Eighth
-# pass"): at 1.0 the list's listings crowd out the other two lists' good ones; 20 at 0.5 lost no query recall.
+# pass (descrel)"): at 1.0 the list's listings crowd out the other two lists' good ones; 20 at 0.5 lost no
+# query's recall.
 DESCRIPTION_TERMS = 20
 DESCRIPTION_MAX_SHARE = 0.05  # a word in more of the index's listings than this says nothing of a topic
+# a listing this list finds must share at least this many of its words: one shared word (a unit, 预约, 荧光)
+# is chance, and alone it put an AFM and a driving data set among PCR's related listings
+DESCRIPTION_MIN_WORDS = 2
+# a word weighing less than this share of the first (held only by a weak third match) counts for nothing
+DESCRIPTION_MIN_WEIGHT = 0.2
+
+
+def _words_held(per_word: dict, docs: list[int]) -> dict[int, int]:
+    """How many of a query's concepts each of ``docs`` matches (``per_word``: ``fast.run``'s concept_docs)."""
+    held = dict.fromkeys(docs, 0)
+    wanted = np.array(docs, dtype=np.int64)
+    for arrays in per_word.values():
+        matched = np.concatenate(arrays)
+        for d in wanted[np.isin(wanted, matched)].tolist():
+            held[d] += 1
+    return held
 
 
 def _description_terms(searcher, descriptions: list[tuple[str, float]]) -> list[tuple[str, float]]:
@@ -464,7 +481,8 @@ def _description_terms(searcher, descriptions: list[tuple[str, float]]) -> list[
     scored.sort(key=lambda x: (-x[1], x[0]))
     scored = scored[:DESCRIPTION_TERMS]
     top = scored[0][1] if scored else 1.0
-    return [(w, x / top) for w, x in scored]
+    # a word only a weak match's description holds weighs next to nothing: it would only count as shared
+    return [(w, x / top) for w, x in scored if x >= DESCRIPTION_MIN_WEIGHT * top]
 
 
 def _generic(concept) -> bool:
@@ -587,9 +605,15 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
         if shape is None:
             continue
         fcov = loose.coverage if getattr(fq, "market_concepts", False) else 0.0
+        per_word: dict | None = {} if concepts is described and fcov else None
         got, _docs = fast.run(searcher, shape[0], shape[1], allow, room + len(strict), fcov, alternatives=True,
-                              prefer=prefer)
+                              prefer=prefer, concept_docs=per_word)
         got = [(g, sc) for g, sc in got if g not in strict and sc > 0]
+        if per_word is not None:  # one shared word (a unit, 预约) is chance: a neighbour shares several
+            held = _words_held(per_word, [g for g, _sc in got])
+            got = [(g, sc) for g, sc in got if held[g] >= DESCRIPTION_MIN_WORDS]
+        elif concepts is described and DESCRIPTION_MIN_WORDS > 1:
+            got = []
         if not got:
             continue
         top_score = got[0][1]
