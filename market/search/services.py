@@ -479,6 +479,10 @@ def _description_terms(searcher, descriptions: list[tuple[str, float]]) -> list[
             continue
         scored.append((w, tf * math.log(n / df)))
     scored.sort(key=lambda x: (-x[1], x[0]))
+    # jieba's search mode also yields the parts of a long word (测器 of 检测器, 法学 of 方法学): the whole word
+    # alone, or one listing holding it would count as sharing two words (DESCRIPTION_MIN_WORDS)
+    words = [w for w, _x in scored[: 2 * DESCRIPTION_TERMS]]
+    scored = [(w, x) for w, x in scored if not any(w != v and w in v for v in words)]
     scored = scored[:DESCRIPTION_TERMS]
     top = scored[0][1] if scored else 1.0
     # a word only a weak match's description holds weighs next to nothing: it would only count as shared
