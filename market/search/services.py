@@ -438,6 +438,9 @@ def _lexicon_terms(table: SynonymTable, text: str) -> list[str]:
 # query's recall.
 DESCRIPTION_TERMS = 20
 DESCRIPTION_MAX_SHARE = 0.05  # a word in more of the index's listings than this says nothing of a topic
+# ... nor one in more listings than this: it bounds the postings the list reads in a large index (at 100,000
+# listings 5 % is 5,000 each; measured in BENCHMARKS.md) and changes nothing under 20,000 listings
+DESCRIPTION_MAX_DOCS = 1000
 # a listing this list finds must share at least this many of its words: one shared word (a unit, 预约, 荧光)
 # is chance, and alone it put an AFM and a driving data set among PCR's related listings
 DESCRIPTION_MIN_WORDS = 2
@@ -475,7 +478,7 @@ def _description_terms(searcher, descriptions: list[tuple[str, float]]) -> list[
     scored = []
     for w, tf in weight.items():
         df = searcher.doc_frequency("all_j", w)
-        if df < 2 or df > n * DESCRIPTION_MAX_SHARE:
+        if df < 2 or df > min(n * DESCRIPTION_MAX_SHARE, DESCRIPTION_MAX_DOCS):
             continue
         scored.append((w, tf * math.log(n / df)))
     scored.sort(key=lambda x: (-x[1], x[0]))
