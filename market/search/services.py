@@ -472,8 +472,7 @@ def _description_terms(searcher, descriptions: list[tuple[str, float]]) -> list[
     n = max(searcher.doc_count(), 1)
     weight: dict[str, float] = {}
     for text, doc_weight in descriptions:
-        # two Latin letters are mostly the pieces of a name or unit (ic, ms of ICP-MS; the ic of Icon)
-        words = [w for w in jieba_words(normalize(text)) if len(w) >= (3 if w.isascii() else 2) and not w.isdigit()]
+        words = [w for w in jieba_words(normalize(text)) if len(w) >= 2 and not w.isdigit()]
         for w, c in Counter(words).items():
             weight[w] = weight.get(w, 0.0) + doc_weight * c / len(words)
     scored = []
