@@ -434,8 +434,8 @@ def _lexicon_terms(table: SynonymTable, text: str) -> list[str]:
 
 # The third feedback list of ``_related``: the DESCRIPTION_TERMS words the best matches' descriptions stress.
 # 10, 20 and 30 words, list weights 0.3, 0.5 and 1.0 measured on the validation sets (BENCHMARKS.md, "Eighth
-# pass (descrel)"): at 1.0 the list's listings crowd out the other two lists' good ones; 20 at 0.5 lost no
-# query's recall.
+# pass (descrel)"): at 1.0 the list's listings crowd out the other two lists' good ones; 20 at 0.5 raised both
+# sets' recall most.
 DESCRIPTION_TERMS = 20
 DESCRIPTION_MAX_SHARE = 0.05  # a word in more of the index's listings than this says nothing of a topic
 # ... nor one in more listings than this: it bounds the postings the list reads in a large index (at 100,000
