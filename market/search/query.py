@@ -90,6 +90,10 @@ class Strategy:
     purpose_weight: float = 0.5
     # a sentence's words of no content by their part of speech (下个月, 一遍, 一批: ``function_word``) weigh 0.25
     function_words: bool = True
+    # the related listings are also found by the words the best matches' descriptions stress against the
+    # whole index (``services._description_terms``: a relevance model learnt from the corpus, no word list),
+    # a third feedback list counted at this weight in the CombSUM; 0: off
+    description_feedback: float = 0.5
 
 
 DEFAULT = Strategy()

@@ -432,6 +432,66 @@ def _lexicon_terms(table: SynonymTable, text: str) -> list[str]:
     return out
 
 
+# The third feedback list of ``_related``: the DESCRIPTION_TERMS words the best matches' descriptions stress.
+# 10, 20 and 30 words, list weights 0.3, 0.5 and 1.0 measured on the validation sets (BENCHMARKS.md, "Eighth
+# pass (descrel)"): at 1.0 the list's listings crowd out the other two lists' good ones; 20 at 0.5 raised both
+# sets' recall most.
+DESCRIPTION_TERMS = 20
+DESCRIPTION_MAX_SHARE = 0.05  # a word in more of the index's listings than this says nothing of a topic
+# ... nor one in more listings than this: it bounds the postings the list reads in a large index (at 100,000
+# listings 5 % is 5,000 each; measured in BENCHMARKS.md) and changes nothing under 20,000 listings
+DESCRIPTION_MAX_DOCS = 1000
+# a listing this list finds must share at least this many of its words: one shared word (a unit, 预约, 荧光)
+# is chance, and alone it put an AFM and a driving data set among PCR's related listings
+DESCRIPTION_MIN_WORDS = 2
+# a word weighing less than this share of the first (held only by a weak third match) counts for nothing
+DESCRIPTION_MIN_WEIGHT = 0.2
+
+
+def _words_held(per_word: dict, docs: list[int]) -> dict[int, int]:
+    """How many of a query's concepts each of ``docs`` matches (``per_word``: ``fast.run``'s concept_docs)."""
+    held = dict.fromkeys(docs, 0)
+    wanted = np.array(docs, dtype=np.int64)
+    for arrays in per_word.values():
+        matched = np.concatenate(arrays)
+        for d in wanted[np.isin(wanted, matched)].tolist():
+            held[d] += 1
+    return held
+
+
+def _description_terms(searcher, descriptions: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """The words the best matches' descriptions stress, with a weight in (0, 1]: a word's share of each
+    description (weighted by that match's score relative to the best) times its idf in the index. Only
+    words that some other listing holds (df >= 2) and that are not common to a large share of the
+    index: learnt from the corpus, so it needs no word list (a relevance model, as in RM3)."""
+    import math
+    from collections import Counter
+
+    from .analysis import jieba_words
+
+    n = max(searcher.doc_count(), 1)
+    weight: dict[str, float] = {}
+    for text, doc_weight in descriptions:
+        words = [w for w in jieba_words(normalize(text)) if len(w) >= 2 and not w.isdigit()]
+        for w, c in Counter(words).items():
+            weight[w] = weight.get(w, 0.0) + doc_weight * c / len(words)
+    scored = []
+    for w, tf in weight.items():
+        df = searcher.doc_frequency("all_j", w)
+        if df < 2 or df > min(n * DESCRIPTION_MAX_SHARE, DESCRIPTION_MAX_DOCS):
+            continue
+        scored.append((w, tf * math.log(n / df)))
+    scored.sort(key=lambda x: (-x[1], x[0]))
+    # jieba's search mode also yields the parts of a long word (测器 of 检测器, 法学 of 方法学): the whole word
+    # alone, or one listing holding it would count as sharing two words (DESCRIPTION_MIN_WORDS)
+    words = [w for w, _x in scored[: 2 * DESCRIPTION_TERMS]]
+    scored = [(w, x) for w, x in scored if not any(w != v and w in v for v in words)]
+    scored = scored[:DESCRIPTION_TERMS]
+    top = scored[0][1] if scored else 1.0
+    # a word only a weak match's description holds weighs next to nothing: it would only count as shared
+    return [(w, x / top) for w, x in scored if x >= DESCRIPTION_MIN_WEIGHT * top]
+
+
 def _generic(concept) -> bool:
     """A common word of requests: a generic head (检测, 分析, 平台 …) or a word naming a kind (数据, 设备)."""
     from .query import GENERIC_HEADS, KIND_WORDS
@@ -485,17 +545,21 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
         coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
         top, docset = _strict_top(searcher, wq, allow, coverage, prefer, FEEDBACK_DOCS)
     texts = []
+    descriptions: list[tuple[str, float]] = []
     table = synonyms()
     ids = [int(searcher.stored_fields(g)["id"]) for g, _s in top[:FEEDBACK_DOCS]]
     if ids:
         rows = db.session.execute(select(Listing.id, Listing.title, Listing.tags, Listing.description)
                                   .where(Listing.id.in_(ids))).all()
         by_id = {r.id: r for r in rows}
-        for i in ids:
+        best_score = top[0][1] or 1.0
+        for i, (_g, score) in zip(ids, top[:FEEDBACK_DOCS], strict=False):
             if i in by_id:
                 row = by_id[i]
+                description = plain_text(row.description or "")
                 texts.append(" ".join([row.title or "", *[str(t) for t in row.tags or []],
-                                       *_lexicon_terms(table, plain_text(row.description or ""))]))
+                                       *_lexicon_terms(table, description)]))
+                descriptions.append((" ".join([row.title or "", description]), score / best_score))
     fparsed = parse(" ".join(texts), table, use_synonyms=strategy.synonyms, known=known_words(searcher),
                     use_pinyin=False, compounds=True, hyponyms=False) if texts else ParsedQuery("", [])
     feedback = list(fparsed.concepts[:FEEDBACK_CONCEPTS])
@@ -533,23 +597,35 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
                     if bg not in seen:
                         seen.add(bg)
                         loosened.append(Concept((bg,), role="modifier"))
+    described: list[Concept] = []
+    if strategy.description_feedback and descriptions:
+        have = {v for c in (*parsed.concepts, *feedback, *loosened) for v in c.variants}
+        described = [Concept((w,), weight=x) for w, x in _description_terms(searcher, descriptions)
+                     if w not in have]
     loose = dataclasses.replace(strategy, pinyin=False, compounds=True, modifier_weight=strategy.head_weight)
     strict = set(docset.tolist())
     best: dict[int, float] = {}
-    for concepts in (feedback, loosened):  # each list scored on its own, normalised, summed (CombSUM)
+    lists = [(feedback, 1.0), (loosened, 1.0), (described, strategy.description_feedback)]
+    for concepts, list_weight in lists:  # each list scored on its own, normalised, summed (CombSUM)
         fq = build(ParsedQuery("", concepts), loose) if concepts else None
         shape = fast.leaves(fq) if fq is not None else None
         if shape is None:
             continue
         fcov = loose.coverage if getattr(fq, "market_concepts", False) else 0.0
+        per_word: dict | None = {} if concepts is described and fcov else None
         got, _docs = fast.run(searcher, shape[0], shape[1], allow, room + len(strict), fcov, alternatives=True,
-                              prefer=prefer)
+                              prefer=prefer, concept_docs=per_word)
         got = [(g, sc) for g, sc in got if g not in strict and sc > 0]
+        if per_word is not None:  # one shared word (a unit, 预约) is chance: a neighbour shares several
+            held = _words_held(per_word, [g for g, _sc in got])
+            got = [(g, sc) for g, sc in got if held[g] >= DESCRIPTION_MIN_WORDS]
+        elif concepts is described and DESCRIPTION_MIN_WORDS > 1:
+            got = []
         if not got:
             continue
         top_score = got[0][1]
         for g, sc in got:
-            best[g] = best.get(g, 0.0) + sc / top_score
+            best[g] = best.get(g, 0.0) + list_weight * sc / top_score
     ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:room]
     # the long tail is noise (a listing sharing one common bigram or tag): only those scoring at least
     # RELATED_MIN of the best related listing are shown

@@ -41,18 +41,20 @@ FLOOR = {
 }
 VAL_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_val"
 # The validation set (written blind, then tuned on: BENCHMARKS.md has its unseen figure too), reached
-# after the fifth pass (6 Dec), minus 0.02 (sentence and overall recall: after the seventh pass); never lowered.
+# after the fifth pass (6 Dec), minus 0.02 (sentence and overall recall: after the seventh pass; partial,
+# synonym and sentence recall: after the eighth pass (descrel), minus 0.03); never lowered.
 VAL_SET_FLOOR = {
-    "exact": (0.93, 0.90), "partial": (0.95, 0.91), "synonym": (0.92, 0.91), "abbreviation": (0.95, 0.95),
-    "multi": (0.89, 0.87), "sentence": (0.87, 0.85), "typo_pinyin": (0.92, 0.92), "all": (0.92, 0.90),
+    "exact": (0.93, 0.90), "partial": (0.95, 0.92), "synonym": (0.92, 0.92), "abbreviation": (0.95, 0.95),
+    "multi": (0.89, 0.87), "sentence": (0.87, 0.86), "typo_pinyin": (0.92, 0.92), "all": (0.92, 0.90),
 }
 VAL2_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_val2"
 # The second validation set (written blind; measured unseen once, then tuned on: BENCHMARKS.md, the
 # fifth pass), reached after that pass, minus 0.02 (synonym, sentence and overall: after the seventh pass
-# (sentences); exact, synonym, typo/pinyin and all: after the seventh pass (recallgen)).
+# (sentences); exact, synonym, typo/pinyin and all: after the seventh pass (recallgen); synonym and overall
+# recall: after the eighth pass (descrel), minus 0.03).
 VAL2_SET_FLOOR = {
-    "exact": (0.94, 0.90), "partial": (0.93, 0.87), "synonym": (0.92, 0.83), "abbreviation": (0.88, 0.91),
-    "multi": (0.90, 0.86), "sentence": (0.90, 0.84), "typo_pinyin": (0.93, 0.89), "all": (0.91, 0.85),
+    "exact": (0.94, 0.90), "partial": (0.93, 0.87), "synonym": (0.92, 0.84), "abbreviation": (0.88, 0.91),
+    "multi": (0.90, 0.86), "sentence": (0.90, 0.84), "typo_pinyin": (0.93, 0.89), "all": (0.91, 0.86),
 }
 TEST_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_test"
 # The independent test set (never tuned on) guards what the method reaches today; the bar is
