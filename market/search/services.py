@@ -480,14 +480,17 @@ def _description_terms(searcher, descriptions: list[tuple[str, float]]) -> list[
         df = searcher.doc_frequency("all_j", w)
         if df < 2 or df > min(n * DESCRIPTION_MAX_SHARE, DESCRIPTION_MAX_DOCS):
             continue
-        scored.append((w, tf * math.log(n / df)))
+        if (score := tf * math.log(n / df)) > 0:  # a match weighing nothing (relative score 0) stresses nothing
+            scored.append((w, score))
     scored.sort(key=lambda x: (-x[1], x[0]))
     # jieba's search mode also yields the parts of a long word (测器 of 检测器, 法学 of 方法学): the whole word
     # alone, or one listing holding it would count as sharing two words (DESCRIPTION_MIN_WORDS)
     words = [w for w, _x in scored[: 2 * DESCRIPTION_TERMS]]
     scored = [(w, x) for w, x in scored if not any(w != v and w in v for v in words)]
     scored = scored[:DESCRIPTION_TERMS]
-    top = scored[0][1] if scored else 1.0
+    if not scored:
+        return []
+    top = scored[0][1]
     # a word only a weak match's description holds weighs next to nothing: it would only count as shared
     return [(w, x / top) for w, x in scored if x >= DESCRIPTION_MIN_WEIGHT * top]
 

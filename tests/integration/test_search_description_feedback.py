@@ -67,3 +67,7 @@ def test_the_description_words_are_those_the_matches_stress_and_the_index_holds_
     capped = dict(services._description_terms(searcher, [(text, 1.0)]))
     assert "粉体" not in capped and {"益生菌", "西林瓶"} <= set(capped)
 
+    # matches that weigh nothing (relative score 0), or whose words no other listing holds, stress nothing:
+    # no words, not a division by zero (a query of the third validation set once failed here)
+    assert services._description_terms(searcher, [(text, 0.0)]) == []
+    assert services._description_terms(searcher, [("工艺开发", 1.0)]) == []
