@@ -771,7 +771,6 @@ def compute_plain(year: int, beneficiary: int, entries: Iterable[PlainEntry | Pl
     exclusions: dict[str, list[Exclusion]] = {}
     tallies: dict[str, Tally] = {}
     rule_of, verdict_of, class_at = judge.rule_of, judge.verdict_of, judge.class_at
-    ben_steady: tuple | None | bool = False
     for item in entries:  # the hot loop of a year: what repeats is asked once (PlainJudge)
         group = item if type(item) is PlainGroup else None
         e: PlainEntry = group.entry if group is not None else item  # type: ignore[assignment]
@@ -793,9 +792,7 @@ def compute_plain(year: int, beneficiary: int, entries: Iterable[PlainEntry | Pl
         if rid not in tallies:
             lines[rid], exclusions[rid], tallies[rid] = [], [], Tally(rule, year)
         if group is not None:
-            if ben_steady is False:  # the beneficiary's one open-ended period (or None), once per beneficiary
-                ben_steady = judge.steady(beneficiary)
-            _plain_group(judge, group, role, rule, found, lines[rid], exclusions[rid], tallies[rid], ben_steady)
+            _plain_group(judge, group, role, rule, found, lines[rid], exclusions[rid], tallies[rid])
             continue
         payer_class, payee_class = class_at(payer, e.judged_at), class_at(payee, e.judged_at)
         if payer_class >= 0 and payee_class >= 0:  # then facts values decide it all
@@ -816,25 +813,22 @@ def compute_plain(year: int, beneficiary: int, entries: Iterable[PlainEntry | Pl
 
 
 def _plain_group(judge: PlainJudge, group: PlainGroup, role: str, rule: Rule, found: tuple,
-                 lines: list[Line], exclusions: list[Exclusion], tally: Tally, ben_steady: tuple | None | bool = False
-                 ) -> None:
+                 lines: list[Line], exclusions: list[Exclusion], tally: Tally) -> None:
     """:func:`compute_plain` for the members of ``group``: the same judgement as for single entries, the
     facts of both parties looked up per member (the beneficiary's once when it has one period). The loop
-    runs once per entry of the year: the usual case is two dictionary look-ups. ``ben_steady``: the
-    beneficiary's :meth:`PlainJudge.steady`, when the caller has it."""
+    runs once per entry of the year: the usual case is two dictionary look-ups."""
     e = group.entry
-    ben = e.payer_id if role == "payer" else e.payee_id
-    if ben_steady is False:
-        ben_steady = judge.steady(ben)
-    first = group.first if group.first is not None else min(group.paid_at)
-    ben_class = ben_steady[2] if ben_steady is not None and first >= ben_steady[0] else None  # type: ignore[index]
-    if ben_class is not None and _plain_group_at_once(judge, group, role, rule, found, ben_class, first, lines,
-                                                      exclusions, tally):
-        return
     version = found[1]
     vid = version.id if version is not None else None
     fixed = (found[2], e.problems, e.reverses_incomplete, role)
     verdict_of, class_at, steady_of, steady = judge.verdict_of, judge.class_at, judge.steady, judge._steady
+    ben = e.payer_id if role == "payer" else e.payee_id
+    ben_steady = steady_of(ben)
+    first = group.first if group.first is not None else min(group.paid_at)
+    ben_class = ben_steady[2] if ben_steady is not None and first >= ben_steady[0] else None
+    if ben_class is not None and _plain_group_at_once(judge, group, role, rule, found, ben_class, first, lines,
+                                                      exclusions, tally):
+        return
     known: dict[int, tuple[str, ...]] = {}  # counterparty's facts number -> reasons, with ben_class
     verdicts: list[tuple[str, ...]] = []
     for paid_at, other in zip(group.paid_at, group.counterparties, strict=True):
@@ -882,9 +876,6 @@ def _plain_group_at_once(judge: PlainJudge, group: PlainGroup, role: str, rule: 
         at = next(i for i, other in enumerate(cps) if number_of(other) == number)
         verdicts[number] = judge.reasons(_member(e, role, cps[at], group.paid_at[at]), rule, version, role)
     vid = version.id if version is not None else None
-    if len(numbers) == 1:  # every counterparty with the same facts (most groups)
-        _place_all(group, verdicts[next(iter(numbers))], vid, lines, exclusions, tally)
-        return True
     outcomes = set(map(verdicts.__getitem__, numbers))
     if len(outcomes) == 1:  # one outcome for every member (the usual case)
         _place_all(group, outcomes.pop(), vid, lines, exclusions, tally)
@@ -966,7 +957,6 @@ class PlainJudge:
         self._rules: dict[tuple, tuple[Rule | None, Version | None]] = {}
         self._steady: dict[int, tuple[dt.datetime, OrgFacts, int] | None] = {}
         self._settled: dict[int, dict[int, int]] = {}  # year -> settled(...)
-        self._settled_year, self._settled_last = 0, {}  # the last year asked and its map (a year asks 50,000 times)
         self._class_of: dict[int, int] = {}  # id(facts) -> the number of its value
         self._classes: dict[OrgFacts, int] = {}
         self._reasons: dict[tuple, tuple[str, ...]] = {}
@@ -1028,8 +1018,6 @@ class PlainJudge:
         began before ``moment``'s year (by the day before its 1 January in UTC, so before ``moment`` whatever
         its offset): their facts at ``moment`` need no look-up. Made once per year."""
         year = moment.year
-        if year == self._settled_year:
-            return self._settled_last
         found = self._settled.get(year)
         if found is None:
             before = dt.datetime(year, 1, 1, tzinfo=dt.UTC) - dt.timedelta(days=1)
@@ -1038,7 +1026,6 @@ class PlainJudge:
                 periods = timeline.periods
                 if len(periods) == 1 and periods[0].valid_to is None and periods[0].valid_from <= before:
                     found[org_id] = self._class(periods[0].facts)
-        self._settled_year, self._settled_last = year, found
         return found
 
     def class_at(self, org_id: int, moment: dt.datetime) -> int:

@@ -573,7 +573,6 @@ def _grouped(year: int, ctx: _YearContext, decided_before: set[int], early: _Ear
     sqlite = db.engine.dialect.name == "sqlite"
     starts, dates = days.starts, days.dates
     declared_on = {str(entry_id) for entry_id in per_entry}  # the ids as the groups give them
-    usual = completeness.plain  # state -> completeness of an entry with nothing else to it (filled by .of)
 
     def items(ben: int, rows: list[tuple]) -> list[PlainEntry | PlainGroup] | None:
         out: list[PlainEntry | PlainGroup] = []
@@ -588,9 +587,7 @@ def _grouped(year: int, ctx: _YearContext, decided_before: set[int], early: _Ear
             if reverses_id is not None:  # a refund (a group of one): judged as the payment it reverses
                 out.append(_refund_entry(ctx, entry_id, ref, Decimal(amounts), _utc(times), reverses_id, state))
                 continue
-            # (a group of several has no evidence added by events: such an entry is a group of one)
-            found = usual.get(state) if not single else None
-            _key, problems, missing = found or completeness.of(entry_id, state)
+            _key, problems, missing = completeness.of(entry_id, state)
             # a group is judged by one entry: the first member, at the group's earliest time (every member has
             # the same rule, version and completeness: the group's key says so)
             at = _utc(first)
