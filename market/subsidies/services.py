@@ -16,9 +16,10 @@ entries (plus the organisations), not the year: PostgreSQL streams the whole yea
 (:func:`_stream_all`) — sent before the other queries on a second connection with the session's snapshot
 when the session's transaction has written nothing (:class:`_EarlyGroups`; the refunds' originals then come
 the same way on a third, :class:`_RowsAhead`; neither waits for a connection the pool cannot spare) — and one
-organisation's through a server-side cursor; SQLite's cursor is lazy by nature. A beneficiary whose year needs best-of (an other subsidy declared, self-dealing, a decision of an earlier
-year) goes through ``rules.compute``; the paths are proven equal where both apply
-(tests/unit/test_subsidy_rules.py, tests/integration/subsidies/test_subsidy_engine.py).
+organisation's through a server-side cursor; SQLite's cursor is lazy by nature. A beneficiary whose year
+needs best-of (an other subsidy declared, self-dealing, a decision of an earlier year) goes through
+``rules.compute``; the paths are proven equal where both apply (tests/unit/test_subsidy_rules.py,
+tests/integration/subsidies/test_subsidy_engine.py).
 """
 
 from __future__ import annotations
