@@ -379,7 +379,7 @@ def _year(year: int, params: Parameters | None, ids: list[int] | None, plain: bo
     snapshot = _shareable_snapshot() if ids is None and plain else None
     early = _EarlyGroups.start(snapshot, year, params) if snapshot is not None else None
     # the refunds' originals on a third connection while the session builds the organisations' facts
-    ahead = _RowsAhead.start(snapshot, _originals_stmt(year, None)) if early is not None else None
+    ahead = _RowsAhead.start(snapshot, _originals_stmt(_reversed_ids(year, None))) if early is not None else None
     try:
         yield from _year_from(year, params, ids, plain, long_lived, early, ahead)
     finally:
@@ -388,12 +388,12 @@ def _year(year: int, params: Parameters | None, ids: list[int] | None, plain: bo
                 connection.close()
 
 
-def _originals_stmt(year: int, ids: list[int] | None):
-    """The payments that the refunds of ``year`` (``ids``' only, when given) reverse, in any year, as
+def _originals_stmt(reversed_ids):
+    """The payments whose ids ``reversed_ids`` (:func:`_reversed_ids`) selects, in any year, as
     :func:`_entry_columns` (raw)."""
     le, li = LedgerEntry.__table__, Listing.__table__
     return (select(*_entry_columns(le, li, raw=True)).select_from(le.outerjoin(li, li.c.id == le.c.listing_id))
-            .where(le.c.id.in_(_reversed_ids(year, ids))))
+            .where(le.c.id.in_(reversed_ids)))
 
 
 def _reversed_ids(year: int, ids: list[int] | None):
@@ -444,7 +444,7 @@ def _year_from(year: int, params: Parameters, ids: list[int] | None, plain: bool
     # the payments this year's refunds reverse (any year): (Payment, completeness key, Beijing date)
     originals: dict[int, tuple[Payment, tuple, dt.date]] = {}
     to_money, to_moment = _raw_converters()
-    for row in (ahead.rows() if ahead is not None else db.session.execute(_originals_stmt(year, ids))):
+    for row in (ahead.rows() if ahead is not None else db.session.execute(_originals_stmt(reversed_ids))):
         key, problems, missing = completeness.of(row[0], row[9], None, row[8] is not None)
         row = (*row[:6], to_money(row[6]), to_moment(row[7]), *row[8:])
         payment = _payment(row, problems, missing, tuple(per_entry.get(row[0], ())))
