@@ -375,54 +375,121 @@ def test_the_year_keeps_the_collector_off_what_it_loaded_and_restores_it(small_w
 
 
 def test_the_groups_sent_early_on_a_second_connection_are_the_sessions_year(small_world, monkeypatch):
-    """On PostgreSQL a transaction that has written nothing gets its year's groups from a second connection
-    that imports its snapshot (services._EarlyGroups), sent before the other queries: the same results, lines
-    and exclusions as its own connection gives; a transaction that wrote (rows the other connection could not
-    see) reads on its own connection; a year stopped early, or one whose loading fails, returns the second
-    connection to the pool and leaves the session usable."""
+    """On PostgreSQL a transaction that has written nothing gets its year's groups (services._EarlyGroups) and the
+    payments its refunds reverse (services._RowsAhead) from other connections that import its snapshot, sent before
+    the other queries: the same results, lines and exclusions as its own connection gives; a transaction that wrote
+    (rows the other connections could not see) reads on its own connection; a year stopped early, or one whose
+    loading fails, returns the other connections to the pool and leaves the session usable."""
     if db.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL: a second connection")
+        pytest.skip("PostgreSQL: other connections")
     started = []
-    real_start = services._EarlyGroups.start.__func__
 
-    def spy(cls, *args):
-        started.append(real_start(cls, *args))
-        return started[-1]
+    def spy(kind):
+        real_start = getattr(services, kind).start.__func__
 
-    monkeypatch.setattr(services._EarlyGroups, "start", classmethod(spy))
+        def start(cls, *args):
+            started.append((kind, real_start(cls, *args)))
+            return started[-1][1]
+        monkeypatch.setattr(getattr(services, kind), "start", classmethod(start))
+
+    spy("_EarlyGroups")
+    spy("_RowsAhead")
+
+    def used() -> list[str]:  # the other connections the last year used
+        kinds = [kind for kind, found in started if found is not None]
+        started.clear()
+        return kinds
+
     own = list(services.iter_year(2026))  # the world is flushed, not committed: the session's own connection
-    assert started == [None] and len(own) > 3
+    assert started == [] and len(own) > 3
+    # a refund, judged as the payment it reverses (read by _RowsAhead when the year is read early)
+    assert ("R3-refund", "out_of_district") in [(e.ref, e.reason) for r in own for e in r.exclusions]
     db.session.commit()
     pool = db.engine.pool
     db.session.execute(select(LedgerEntry.id).limit(1))  # the session's own connection, checked out
     checked_out = pool.checkedout()
     early = list(services.iter_year(2026))
-    assert started[-1] is not None and early == own
+    assert used() == ["_EarlyGroups", "_RowsAhead"] and early == own
     assert [(r.rule, [ln.ref for ln in r.lines], [(e.ref, e.reason) for e in r.exclusions]) for r in early] == \
         [(r.rule, [ln.ref for ln in r.lines], [(e.ref, e.reason) for e in r.exclusions]) for r in own]
-    assert pool.checkedout() == checked_out  # the second connection is back in the pool
+    assert pool.checkedout() == checked_out  # the other connections are back in the pool
     db.session.commit()
     year = services.iter_year(2026)
-    assert next(year) == own[0] and started[-1] is not None
+    assert next(year) == own[0] and used() == ["_EarlyGroups", "_RowsAhead"]
     year.close()
     assert pool.checkedout() == checked_out
     assert db.session.execute(select(LedgerEntry.ref).where(LedgerEntry.ref == "R1")).scalar_one() == "R1"
     db.session.commit()
-    with monkeypatch.context() as m:
+    with monkeypatch.context() as m:  # the loading fails while both other connections are still at work
         m.setattr(services, "fact_timelines", lambda *a, **k: 1 / 0)
         with pytest.raises(ZeroDivisionError):
             list(services.iter_year(2026))
-    assert started[-1] is not None and pool.checkedout() == checked_out
+    assert used() == ["_EarlyGroups", "_RowsAhead"] and pool.checkedout() == checked_out
     db.session.rollback()
     assert list(services.iter_year(2026)) == own
+    used()
 
     def no_connection():
         raise TimeoutError("pool exhausted")
 
     db.session.commit()
     db.session.execute(select(LedgerEntry.id).limit(1))  # the session's connection, taken before
-    monkeypatch.setattr(db.engine, "raw_connection", no_connection)  # no second connection: the session's own
-    assert list(services.iter_year(2026)) == own and started[-1] is None
+    with monkeypatch.context() as m:  # no other connection: the session's own
+        m.setattr(db.engine, "raw_connection", no_connection)
+        assert list(services.iter_year(2026)) == own and used() == []
+    with monkeypatch.context() as m:  # a connection for the groups, none for the originals: read by the session
+        real = db.engine.raw_connection
+        given = []
+
+        def one_connection():
+            if given:
+                raise TimeoutError("pool exhausted")
+            given.append(real())
+            return given[-1]
+        m.setattr(db.engine, "raw_connection", one_connection)
+        assert list(services.iter_year(2026)) == own and used() == ["_EarlyGroups"]
+    assert pool.checkedout() == checked_out
+
+
+def test_a_year_does_not_wait_for_a_connection_the_pool_cannot_spare(small_world):
+    """Every connection of the pool checked out and no more allowed: the year does not wait the pool's timeout
+    (30 s) for another connection to share its snapshot with, it reads on its own connection at once."""
+    import time
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL: other connections")
+    expected = list(services.iter_year(2026))
+    db.session.commit()
+    db.session.execute(select(LedgerEntry.id).limit(1))  # the session's own connection, checked out
+    pool = db.engine.pool
+    held = []
+    try:
+        while pool.checkedin() or pool.overflow() < pool._max_overflow:
+            held.append(db.engine.raw_connection())
+        assert services._spare_connection() is None
+        started = time.perf_counter()
+        assert list(services.iter_year(2026)) == expected
+        assert time.perf_counter() - started < 10  # (the pool's timeout is 30 s)
+    finally:
+        for raw in held:
+            raw.close()
+    assert services._spare_connection() is not None  # (checked out: returned at once)
+
+
+def test_the_year_is_the_same_whichever_way_the_database_finds_the_beneficiaries_positions(small_world, monkeypatch):
+    """The year's groups come in ref order from positions looked up in an array indexed by organisation id, or,
+    when ids are too sparse for an array, from a join to an (id, position) table: the same year either way."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL: positions in ref order")
+    order = services._ref_order()
+    assert services._dense(order)
+    assert not services._dense([1, 5_000]) and not services._dense([]) and services._dense([3, 1, 2])
+    by_array = list(services.iter_year(2026))
+    monkeypatch.setattr(services, "_dense", lambda order: False)
+    by_join = list(services.iter_year(2026))
+    assert by_array == by_join == list(services._iter_year(2026, plain=False))
+    assert [(r.rule, [ln.ref for ln in r.lines], [e.ref for e in r.exclusions]) for r in by_array] == \
+        [(r.rule, [ln.ref for ln in r.lines], [e.ref for e in r.exclusions]) for r in by_join]
 
 
 def test_lines_read_late_are_the_lines(small_world):
