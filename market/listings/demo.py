@@ -188,6 +188,14 @@ PUBLIC_DATA: list[dict[str, Any]] = [
          fields=["卡口编号", "时段", "车型", "流量", "平均车速"], update_frequency="每小时",
          licence="有条件开放：限交通规划、信号优化类应用。",
          authorised_terms="经交通部门审核后授权应用，不得用于个人轨迹分析。"),
+    # the request issue 12 quotes (我们做跨境物流，想找港口和海关方面开放的数据来预测通关时效) has its answer here
+    dict(ref="G06", owner="GOV2", track="smart_transport", title="兴隆综合保税区进出口通关时效数据开放清单",
+         description="兴隆综合保税区与长春海关的进出口报关单量、查验率与放行时长等按日汇总数据（已脱敏），"
+                     "可用于通关时效分析、口岸物流与跨境电商的时效预测。",
+         tags=["公共数据", "海关", "通关时效", "口岸物流", "数据开放"], data_domain="transport", open_mode="conditional",
+         fields=["日期", "监管方式", "报关单量", "查验率", "平均放行时长"], update_frequency="每日",
+         licence="有条件开放：限新区内登记的物流、外贸企业，签署数据安全承诺书。",
+         authorised_terms="经口岸办审核后授权应用，不得还原单票报关信息。"),
 ]
 
 # not published: one draft and one waiting for review
