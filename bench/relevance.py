@@ -165,6 +165,7 @@ def strategies() -> dict[str, dict | None]:
         "no typed word joined to the pinyin after it": dict(joined_pinyin=False),
         "no task purposes (data/purposes.yaml)": dict(purposes=False),
         "no part-of-speech fillers in sentences": dict(function_words=False),
+        "purpose verbs at full weight in sentences": dict(purpose_verbs=False),
         "no description words among the related listings' feedback": dict(description_feedback=0.0),
         "default": {},
     }

@@ -90,6 +90,9 @@ class Strategy:
     purpose_weight: float = 0.5
     # a sentence's words of no content by their part of speech (下个月, 一遍, 一批: ``function_word``) weigh 0.25
     function_words: bool = True
+    # in a sentence, the verb right after a purpose marker (来, 用来, 用于, 以便, 为了: ``purpose_verbs``)
+    # says what the data is for, not what is sought: it weighs as a function word, its object does not
+    purpose_verbs: bool = True
     # the related listings are also found by the words the best matches' descriptions stress against the
     # whole index (``services._description_terms``: a relevance model learnt from the corpus, no word list),
     # a third feedback list counted at this weight in the CombSUM; 0: off
@@ -653,6 +656,41 @@ def function_word(word: str) -> bool:
     return word in _function_words
 
 
+# Markers of a purpose clause: "…的数据来预测通关时效", "用于监测", "以便评估". The verb after one names what
+# the request is for; what is sought is the head need before it and the object after the verb.
+PURPOSE_MARKERS = frozenset("来 用来 用以 以 以便 便于 用于 为了 为".split())
+VERB_TAGS = frozenset("v vn".split())  # jieba's verbs and verbal nouns (预测 is vn, 监测 vn, 评估 v)
+_verbs: frozenset[str] | None = None
+
+
+def verb(word: str) -> bool:
+    """Is ``word`` tagged in jieba's general dictionary as a verb (VERB_TAGS)? Read once, like
+    ``function_word``; the language's tags, not the index's."""
+    global _verbs
+    if _verbs is None:
+        import jieba
+
+        got: set[str] = set()
+        with jieba.get_dict_file() as f:
+            for line in f:
+                parts = line.decode("utf-8").split()
+                if len(parts) >= 3 and parts[2] in VERB_TAGS:
+                    got.add(parts[0])
+        _verbs = frozenset(got)
+    return word in _verbs
+
+
+def purpose_verbs(text: str) -> set[str]:
+    """The verbs right after a purpose marker in ``text`` (数据来预测通关时效 -> {预测}): the word jieba
+    cuts next, if the language tags it a verb. 以 and 为 also head other phrases (以数据为准), so a
+    noun after a marker is never taken."""
+    import jieba
+
+    words = [w.strip() for w in jieba.cut(text)]
+    words = [w for w in words if w]
+    return {nxt for marker, nxt in zip(words, words[1:], strict=False) if marker in PURPOSE_MARKERS and verb(nxt)}
+
+
 def _filler_weight(word: str) -> float:
     """A sentence's plain word (not a lexicon term) weighed by how common it is in the language:
     (FILLER_FREQ / its count in jieba's general dictionary) ** 0.5, between 0.25 and 1. 时候, 地方,
@@ -772,7 +810,8 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
           sounds=None, lexicon_heads: bool | str = True, occurs=None, containing: bool = True,
           broader_heads: bool = True, overlaps: bool = True, mixed_parts: bool = True,
           generic_stems: bool = True, freq=None, joined_pinyin: bool = True,
-          task_purposes: bool = False, function_words: bool = False) -> ParsedQuery:
+          task_purposes: bool = False, function_words: bool = False,
+          purpose_verbs_down: bool = False) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
@@ -793,6 +832,10 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
     ``function_words``: in a sentence, a plain word the language tags as a time word, numeral, measure
     word or pronoun (FUNCTION_TAGS: 下个月, 一批, 一遍, 本地) weighs FUNCTION_WEIGHT, like the commonest
     fillers, however rare it is in the dictionary (``_filler_weight`` weighs by frequency only).
+
+    ``purpose_verbs_down``: in a sentence, the plain verb right after a purpose marker (``purpose_verbs``:
+    数据来预测通关时效 -> 预测) weighs FUNCTION_WEIGHT too: it says what the data is for; its object
+    (通关时效) and the head need (港口, 海关, 数据) keep their weights.
 
     ``sounds(syllables) -> word | None`` names the word of the index with exactly those (fuzzy)
     syllables: pinyin and homophone typos are then also searched as that word, with its synonyms
@@ -940,6 +983,12 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
                 if function_words and concept.text not in KIND_WORDS and concept.text not in GENERIC_HEADS \
                         and function_word(concept.text):
                     concept.weight = min(concept.weight, FUNCTION_WEIGHT)
+        purpose = purpose_verbs(text) if purpose_verbs_down else set()
+        for concept in concepts:
+            if concept.text in purpose and not (concept.role or concept.synonym or concept.pinyin
+                                                or concept.initials) \
+                    and concept.text not in KIND_WORDS and concept.text not in GENERIC_HEADS:
+                concept.weight = min(concept.weight, FUNCTION_WEIGHT)
     if hyponyms and use_synonyms:
         for concept in concepts:
             if concept.initials or concept.role == "modifier":

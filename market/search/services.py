@@ -337,7 +337,8 @@ def search(
                    freq=term_frequency(searcher) if strategy.index_counts else None,
                    joined_pinyin=strategy.joined_pinyin,
                    task_purposes=strategy.purposes and strategy.synonyms,
-                   function_words=strategy.filler_freq and strategy.function_words)
+                   function_words=strategy.filler_freq and strategy.function_words,
+                   purpose_verbs_down=strategy.filler_freq and strategy.purpose_verbs)
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()

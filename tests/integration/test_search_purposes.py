@@ -135,3 +135,34 @@ def test_a_sentence_ranks_by_its_need_not_by_its_time_words(make_listing):
     # without it the rare words of time and quantity weigh like the need and take the first place
     assert refs(services.search(request, strategy=Strategy(function_words=False)))[0] == month.ref
     assert DEFAULT.function_words
+
+
+# ---------------------------------------------------------------- the verb of a purpose clause
+def test_the_verb_after_a_purpose_marker_weighs_as_a_function_word_not_its_object(table):
+    from market.search.query import FUNCTION_WEIGHT, purpose_verbs
+
+    assert purpose_verbs("想找港口和海关的数据来预测通关时效") == {"预测"}
+    assert purpose_verbs("用于监测土壤墒情的传感器") == {"监测"}
+    assert purpose_verbs("以数据为准") == set()  # 以 before a noun is no purpose clause
+    request = "我们做跨境物流，想找港口和海关方面开放的数据来预测通关时效"
+    parsed = parse(request, table, function_words=True, purpose_verbs_down=True)
+    assert _concept(parsed, "预测").weight == FUNCTION_WEIGHT
+    assert _concept(parsed, "通关时效").weight == 1.0  # its object
+    assert _concept(parsed, "港口").weight == 1.0  # the head need
+    assert _concept(parse(request, table, function_words=True), "预测").weight == 1.0
+    short = parse("预测 通关", table, purpose_verbs_down=True)  # not a sentence: no clause to read
+    assert all(c.weight == 1.0 for c in short.concepts)
+
+
+def test_a_sentence_ranks_its_head_need_before_a_listing_sharing_only_its_purpose_verb(make_listing):
+    services.seed_synonyms()
+    customs = make_listing("口岸通关时效数据开放清单", "港口 海关 进出口 通关时效", kind="public_data")
+    traffic = make_listing("道路交通流量数据开放清单", "主要道路的分车型流量与平均车速，已脱敏。", kind="public_data")
+    verb_only = make_listing("药物研发 AI 辅助筛选", "征集基于深度学习的活性预测模型，数据不出园区。", kind="scenario")
+    request = "我们做跨境物流，想找港口和海关方面开放的数据来预测通关时效"
+    ranked = refs(services.search(request))
+    assert ranked[0] == customs.ref and ranked.index(traffic.ref) < ranked.index(verb_only.ref)
+    # at full weight the rare verb alone outranks the open data sharing the request's common head words
+    plain = refs(services.search(request, strategy=Strategy(purpose_verbs=False)))
+    assert plain[0] == customs.ref and plain.index(verb_only.ref) < plain.index(traffic.ref)
+    assert DEFAULT.purpose_verbs
