@@ -9,6 +9,7 @@ Each variant matches a field through its jieba term (whole word) or the phrase o
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 from whoosh import query as Q
@@ -636,48 +637,40 @@ FILLER_FREQ = 5000  # jieba's dictionary count above which a plain word of a sen
 # (公交线路与站点实时数据: weighing 实时 down cost that query half its recall).
 FUNCTION_TAGS = frozenset("t tg m mq q r rr rz".split())
 FUNCTION_WEIGHT = 0.25  # = the floor of ``_filler_weight``
-_function_words: frozenset[str] | None = None
+
+
+@functools.cache
+def _tagged_words() -> tuple[frozenset[str], frozenset[str]]:
+    """jieba's general dictionary read once (~0.3 s): its words of no content (FUNCTION_TAGS) and its verbs
+    (VERB_TAGS). The language's tags, not the index's; only the words of those tags are kept."""
+    import jieba
+
+    function, verbs = set(), set()
+    with jieba.get_dict_file() as f:
+        for line in f:
+            parts = line.decode("utf-8").split()
+            if len(parts) >= 3:
+                if parts[2] in FUNCTION_TAGS:
+                    function.add(parts[0])
+                elif parts[2] in VERB_TAGS:
+                    verbs.add(parts[0])
+    return frozenset(function), frozenset(verbs)
 
 
 def function_word(word: str) -> bool:
-    """Is ``word`` tagged in jieba's general dictionary as a word of no content (FUNCTION_TAGS)? The
-    language's tags, not the index's: read once (~0.3 s), only the words of those tags kept."""
-    global _function_words
-    if _function_words is None:
-        import jieba
-
-        got: set[str] = set()
-        with jieba.get_dict_file() as f:
-            for line in f:
-                parts = line.decode("utf-8").split()
-                if len(parts) >= 3 and parts[2] in FUNCTION_TAGS:
-                    got.add(parts[0])
-        _function_words = frozenset(got)
-    return word in _function_words
+    """Is ``word`` tagged in jieba's general dictionary as a word of no content (FUNCTION_TAGS)?"""
+    return word in _tagged_words()[0]
 
 
 # Markers of a purpose clause: "…的数据来预测通关时效", "用于监测", "以便评估". The verb after one names what
 # the request is for; what is sought is the head need before it and the object after the verb.
 PURPOSE_MARKERS = frozenset("来 用来 用以 以 以便 便于 用于 为了 为".split())
 VERB_TAGS = frozenset("v vn".split())  # jieba's verbs and verbal nouns (预测 is vn, 监测 vn, 评估 v)
-_verbs: frozenset[str] | None = None
 
 
 def verb(word: str) -> bool:
-    """Is ``word`` tagged in jieba's general dictionary as a verb (VERB_TAGS)? Read once, like
-    ``function_word``; the language's tags, not the index's."""
-    global _verbs
-    if _verbs is None:
-        import jieba
-
-        got: set[str] = set()
-        with jieba.get_dict_file() as f:
-            for line in f:
-                parts = line.decode("utf-8").split()
-                if len(parts) >= 3 and parts[2] in VERB_TAGS:
-                    got.add(parts[0])
-        _verbs = frozenset(got)
-    return word in _verbs
+    """Is ``word`` tagged in jieba's general dictionary as a verb (VERB_TAGS)?"""
+    return word in _tagged_words()[1]
 
 
 def purpose_verbs(text: str) -> set[str]:
