@@ -675,14 +675,7 @@ class _EarlyGroups:
             return
         raw, self.raw = self.raw, None
         self.thread.join()
-        try:
-            self.rows.close()  # psycopg cancels a query still sending rows
-            self.cursor.close()
-            raw.driver_connection.rollback()
-            raw.close()  # back to the pool
-        except Exception:
-            raw.invalidate()
-            raise
+        _release(raw, self.cursor, self.rows.close)  # psycopg cancels a query still sending rows
 
 
 class _RowsAhead:
@@ -723,16 +716,26 @@ class _RowsAhead:
         if self.raw is None:
             return
         raw, self.raw = self.raw, None
-        try:
+
+        def stop() -> None:
             if self.thread.is_alive():  # the year stopped or failed before taking the rows
                 raw.driver_connection.cancel_safe()
             self.thread.join()
-            self.cursor.close()
-            raw.driver_connection.rollback()
-            raw.close()  # back to the pool
-        except Exception:
-            raw.invalidate()
-            raise
+
+        _release(raw, self.cursor, stop)
+
+
+def _release(raw, cursor, stop: Callable[[], None]) -> None:
+    """A snapshot connection back to the pool: ``stop`` its query, close the cursor, roll the read-only
+    transaction back; a connection that fails any of that is invalidated, not pooled."""
+    try:
+        stop()
+        cursor.close()
+        raw.driver_connection.rollback()
+        raw.close()  # back to the pool
+    except Exception:
+        raw.invalidate()
+        raise
 
 
 def _shareable_snapshot() -> str | None:
