@@ -162,6 +162,12 @@ def create_event(actor: Any, data: EventInput, plan_key: str | None = None) -> E
     return event
 
 
+def next_quarter(day: dt.date) -> tuple[int, int]:
+    """The quarter after ``day``'s (Beijing date): the one an admin plans now (art. 9: one event a quarter)."""
+    quarter = (day.month - 1) // 3 + 1
+    return (day.year + 1, 1) if quarter == 4 else (day.year, quarter + 1)
+
+
 def plan_entry(year: int, quarter: int) -> EventInput:
     """The plan's event of (year, quarter) as an input for :func:`create_event`."""
     if quarter not in (1, 2, 3, 4):

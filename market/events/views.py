@@ -63,16 +63,10 @@ def index():
     events = db.session.execute(select(Event).order_by(Event.event_date.desc())).scalars().all()
     plan_form = PlanForm(prefix="plan") if can(current_user, "event.manage") else None
     if plan_form is not None:
-        year, quarter = next_quarter(today())
+        year, quarter = svc.next_quarter(today())
         plan_form.year.data, plan_form.quarter.data = year, str(quarter)
     return render_template("events/index.html", events=events, plan_form=plan_form, tracks=TRACK_LABELS,
                            title=_("专题场景对接会"))
-
-
-def next_quarter(day) -> tuple[int, int]:
-    """The quarter after ``day``'s (Beijing date): the one an admin plans now (art. 9: one event a quarter)."""
-    quarter = (day.month - 1) // 3 + 1
-    return (day.year + 1, 1) if quarter == 4 else (day.year, quarter + 1)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from market.domain.localtime import today
 from market.events import services as svc
-from market.events.views import next_quarter
 from market.extensions import db
 from models.events import Event, EventStatus, MeetingRequest
 from models.users import Role
@@ -44,7 +43,7 @@ def test_admin_creates_an_event_and_sees_bad_input(app, make_user):
     assert resp.status_code == 302
     assert c.post("/events/plan", data={"plan-year": "2027", "plan-quarter": "2"}).status_code == 302
     assert len(db.session.execute(select(Event)).scalars().all()) == 2
-    year, quarter = next_quarter(today())
+    year, quarter = svc.next_quarter(today())
     page = c.get("/events/").get_data(as_text=True)
     assert f'name="plan-year" required type="number" value="{year}"' in page
     assert f'<option selected value="{quarter}">Q{quarter}</option>' in page
@@ -55,7 +54,7 @@ def test_admin_creates_an_event_and_sees_bad_input(app, make_user):
     (dt.date(2026, 9, 30), (2026, 4)), (dt.date(2026, 10, 1), (2027, 1)), (dt.date(2026, 12, 31), (2027, 1)),
 ])
 def test_the_plan_form_offers_the_next_quarter(day, expected):
-    assert next_quarter(day) == expected
+    assert svc.next_quarter(day) == expected
 
 
 def test_members_cannot_create_events(app, make_user):
