@@ -314,6 +314,19 @@ def overlapping(listing_id: int, start_at: dt.datetime, end_at: dt.datetime, exc
     return db.session.execute(stmt).scalars().first()
 
 
+def _lost_the_slot_to_a_concurrent_request(err: sa_exc.DBAPIError) -> bool:
+    """Whether PostgreSQL refused the insert because another request holds an overlapping slot.
+
+    The exclusion constraint refuses a row that overlaps a committed one (23P01). Rows inserted at
+    the same moment wait on each other's transactions while the constraint is checked, and
+    PostgreSQL then aborts one of the waiters as a deadlock (40P01) rather than as a violation: that
+    request, too, lost the slot to a concurrent one. The flush inserts only this booking, so a
+    deadlock there can only come from the constraint's check.
+    """
+    sqlstate = getattr(err.orig, "sqlstate", None)
+    return sqlstate in ("23P01", "40P01") or BOOKING_OVERLAP_CONSTRAINT in str(err.orig)
+
+
 def request_booking(user: Any, listing_id: int, data: BookingInput, now: dt.datetime | None = None) -> Booking:
     require(user, "booking.request")
     serialise_writes()  # SQLite: the overlap check and the insert happen under one write lock
@@ -360,9 +373,9 @@ def request_booking(user: Any, listing_id: int, data: BookingInput, now: dt.date
     db.session.add(booking)
     try:
         db.session.flush()
-    except sa_exc.IntegrityError as err:  # the exclusion constraint caught a concurrent request
+    except (sa_exc.IntegrityError, sa_exc.OperationalError) as err:
         db.session.rollback()
-        if BOOKING_OVERLAP_CONSTRAINT in str(err.orig) or getattr(err.orig, "sqlstate", None) == "23P01":
+        if _lost_the_slot_to_a_concurrent_request(err):
             raise Conflict(_("该时段已被预约，请选择其他时间。")) from None
         raise
     audit.record(user, "booking.request", booking, None, audit.snapshot(booking))

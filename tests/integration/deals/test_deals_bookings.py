@@ -1,9 +1,12 @@
 import datetime as dt
 import threading
+import time
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session
 
 from market.deals import bookings
 from market.deals.bookings import AvailabilityInput, BookingInput
@@ -181,6 +184,63 @@ def test_database_refuses_overlap_even_without_the_service_check(app, world):
     with pytest.raises(sa_exc.IntegrityError, match="booking_no_overlap"):
         db.session.commit()
     db.session.rollback()
+
+
+def test_a_request_aborted_as_a_deadlock_on_the_constraint_is_told_the_slot_is_taken(app, world):
+    """Concurrent overlapping inserts wait on each other while PostgreSQL checks the exclusion
+    constraint, and one of them is then aborted as a deadlock (40P01), not as a violation (23P01).
+
+    Staged here step by step: another transaction holds an uncommitted booking the request overlaps
+    (so the request waits on it), then inserts one overlapping the request's row (so it waits on the
+    request). The request's backend detects the cycle first (the other's deadlock_timeout is longer)
+    and is the one aborted: its user must hear that the slot is taken, not get a server error.
+    """
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no exclusion constraints: the write lock serialises requests")
+    res = make_listing(world.owner_org, kind="instrument")
+    db.session.commit()
+    start = next_weekday_at(9)
+    res_id, sme_id = res.id, world.sme.id
+    common = dict(listing_id=res_id, renter_id=world.other_sme_org.id, purpose="p", sample_description="s",
+                  rate_cny_per_hour=Decimal("1"), status="requested")
+    outcome: list[str] = []
+
+    def request() -> None:
+        with app.app_context():
+            try:
+                bookings.request_booking(db.session.get(User, sme_id), res_id, _req(start + H, 2))
+                commit()
+                outcome.append("won")
+            except Conflict as err:
+                outcome.append(err.message)
+            except Exception as err:  # noqa: BLE001 - shown by the assertion below, not lost in the thread
+                outcome.append(repr(err))
+            finally:
+                db.session.remove()
+
+    with db.engine.connect() as other, db.engine.connect() as watcher:
+        other.execute(sa.text("SET deadlock_timeout = '30s'"))
+        other_session = Session(bind=other)
+        other_session.add(Booking(start_at=start, end_at=start + 2 * H, **common))  # 09–11, uncommitted
+        other_session.flush()
+        thread = threading.Thread(target=request)  # asks for 10–12: waits on the other transaction
+        thread.start()
+        waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+        for _ in range(1500):  # up to 30 s on a loaded machine
+            seen_waiting = watcher.execute(waiting).scalar()
+            watcher.rollback()  # pg_stat_activity is read once per transaction: each look is a new one
+            if seen_waiting:
+                break
+            time.sleep(0.02)
+        else:
+            pytest.fail(f"the request never waited on the other transaction: {outcome}")
+        other_session.add(Booking(start_at=start + 2 * H, end_at=start + 4 * H, **common))  # 11–13: waits on the request
+        other_session.flush()  # returns once the request has been aborted
+        thread.join(timeout=30)
+        other_session.rollback()
+        other_session.close()
+    assert outcome == ["该时段已被预约，请选择其他时间。"]
+    assert db.session.query(Booking).filter_by(listing_id=res_id).count() == 0
 
 
 @pytest.mark.parametrize("python_check", [True, False], ids=["with-check", "constraint-only"])
