@@ -21,6 +21,7 @@ amount frozen at filing is computed after the declaration, so the best-of decide
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -158,10 +159,20 @@ class Entitlement:
         return self.result.amount if self.result is not None else ZERO
 
 
+_LIVE = SubsidyClaim.status.not_in([ClaimStatus.REJECTED, ClaimStatus.WITHDRAWN])
+
+
 def live_claim(org_id: int, year: int, rule: str) -> SubsidyClaim | None:
     return db.session.execute(select(SubsidyClaim).where(
         SubsidyClaim.organisation_id == org_id, SubsidyClaim.year == year, SubsidyClaim.rule == rule,
-        SubsidyClaim.status.not_in([ClaimStatus.REJECTED, ClaimStatus.WITHDRAWN]))).scalar_one_or_none()
+        _LIVE)).scalar_one_or_none()
+
+
+def live_claims(org_id: int, years: Iterable[int]) -> dict[tuple[int, str], SubsidyClaim]:
+    """The organisation's live claims of those years by (year, rule): one query for a whole page."""
+    rows = db.session.execute(select(SubsidyClaim).where(
+        SubsidyClaim.organisation_id == org_id, SubsidyClaim.year.in_(list(years)), _LIVE)).scalars()
+    return {(c.year, c.rule): c for c in rows}
 
 
 def entitlements(org_id: int, now: dt.datetime | None = None) -> list[Entitlement]:
@@ -170,10 +181,12 @@ def entitlements(org_id: int, now: dt.datetime | None = None) -> list[Entitlemen
     Only the rules the organisation has ledger entries or a claim under: a university that only rents out
     instruments sees its art. 7 provider line, not three ¥0.00 lines for sides it never takes."""
     out = []
-    for year in claim_years(now):
+    years = claim_years(now)
+    claims = live_claims(org_id, years)
+    for year in years:
         results = {r.rule: r for r in services.results_for(org_id, year)}
         for rule in LEDGER_RULES:
-            result, claim = results.get(rule), live_claim(org_id, year, rule)
+            result, claim = results.get(rule), claims.get((year, rule))
             if result is not None or claim is not None:
                 out.append(Entitlement(year, rule, result, claim))
     return out

@@ -139,3 +139,19 @@ def test_entitlements_list_only_the_sides_an_organisation_takes(client, login, m
     assert rows(lab_admin)[1] == {"art7_provider"}
     page, idle_rows = rows(idle_admin)
     assert idle_rows == set() and 'id="no-entitlements"' in page
+
+
+def test_entitlements_carry_the_live_claim_of_their_year_and_rule_only(make_org, make_user):
+    """A withdrawn claim frees the line (no claim shown, may file again); a new filing is the line's claim;
+    the other year's line has none."""
+    year, sme, admin, _reviewer = _world(make_org, make_user)
+    first = svc.file_claim(admin, sme, year, "art7_renter", [])
+    svc.withdraw(admin, first)
+    db.session.commit()
+    [line] = [e for e in svc.entitlements(sme.id) if e.year == year]
+    assert (line.rule, line.claim, line.amount) == ("art7_renter", None, Decimal("50000.00"))
+    second = svc.file_claim(admin, sme, year, "art7_renter", [])
+    db.session.commit()
+    lines = {(e.year, e.rule): e.claim for e in svc.entitlements(sme.id)}
+    assert lines == {(year, "art7_renter"): second}
+    assert second.status == ClaimStatus.FILED and first.status == ClaimStatus.WITHDRAWN
