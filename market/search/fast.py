@@ -542,7 +542,7 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
     ``prefer``: None, or a score multiplier per global document (the kinds a query names).
 
     ``concept_docs``: a dict to fill with {concept group: global docnums matching it (sorted)} (only
-    with ``coverage`` and several concepts).
+    with several concepts; with or without ``coverage``).
 
     ``alternatives`` (False: Whoosh's sum): a concept's member terms (leaves with ``alt`` > 0, the
     hyponyms of a category word) do not add up. A document scores, for the concept, the larger of
@@ -550,6 +550,7 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
     microscope and an electron microscope alike, not the one that also says SEM, 扫描电镜, 电镜 …
     """
     schema = searcher.schema
+    per_concept = bool(coverage) or concept_docs is not None  # which documents each concept matches
     avgfl_cache: dict[str, float] = {}
     all_docs: list[np.ndarray] = []
     all_scores: list[np.ndarray] = []
@@ -564,7 +565,7 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
         termcount = 0
         alt = _Alternatives(parsed_leaves, n, scores) if alternatives else None
         for leaf in parsed_leaves:
-            if coverage and leaf.group not in groups:
+            if per_concept and leaf.group not in groups:
                 groups[leaf.group] = (leaf.weight, np.zeros(n, dtype=bool))
             field = leaf.field
             if field not in avgfl_cache:
@@ -591,7 +592,7 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
                 else:
                     alt.add(leaf, ids, values)
                 counts[ids] += 1
-                if coverage:
+                if per_concept:
                     groups[leaf.group][1][ids] = True
                 continue
             # Phrase: consecutive positions of its bigrams, exact (a sorted search per bigram).
@@ -609,7 +610,7 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
             else:
                 alt.add(leaf, docs, s)
             counts[docs] += len(leaf.words)
-            if coverage:
+            if per_concept:
                 groups[leaf.group][1][docs] = True
         if alt is not None:
             alt.finish()
@@ -624,9 +625,9 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
                 total += w
             if total > 0:
                 scores *= (share / total) ** coverage
-            if concept_docs is not None:
-                for gi, (_w, mask) in groups.items():
-                    concept_docs.setdefault(gi, []).append(np.flatnonzero(mask) + offset)
+        if concept_docs is not None and len(groups) > 1:
+            for gi, (_w, mask) in groups.items():
+                concept_docs.setdefault(gi, []).append(np.flatnonzero(mask) + offset)
         if prefer is not None:
             scores *= prefer[offset : offset + n]
         mask = counts > 0
