@@ -725,6 +725,7 @@ def _about_order(searcher, parsed: ParsedQuery, strategy: Strategy,
     order = sorted(range(len(pool)), key=lambda i: (-pool[i][1] * lift[i], pool[i][0]))
     return top[:n_strong] + [pool[i] for i in order] + top[SPREAD_POOL:]
 
+
 KIND_PREFERENCE = 1.25  # score multiplier of the listings of a kind the query names (数据, 场景 …)
 
 
