@@ -666,14 +666,14 @@ ABOUT_MIN_WORDS = 2
 
 def _about_scores(searcher, lists, docs: list[int], strategy: Strategy) -> np.ndarray:
     """How much each of ``docs`` (global docnums) is about what ``lists`` of (feedback concepts, weight) say:
-    each list scored over those documents only as a plain sum of its words' BM25 (no coverage: with 16 words
+    each list scored at those documents only (``fast.run(only=...)``: a few dozen look-ups per word, not a pass
+    over the postings of a large index) as a plain sum of its words' BM25 (no coverage: with 16 words
     the coverage factor makes one rare shared word worth nothing), kept for the documents sharing at least
     ABOUT_MIN_WORDS of its words, normalised by its best and summed with its weight (CombSUM, as ``_related``)."""
     out = np.zeros(len(docs), dtype=np.float64)
     if not docs:
         return out
-    allow = np.zeros(searcher.doc_count_all(), dtype=bool)
-    allow[docs] = True
+    only = np.array(sorted(docs), dtype=np.int64)
     at = {d: i for i, d in enumerate(docs)}
     loose = dataclasses.replace(strategy, pinyin=False, compounds=True, modifier_weight=strategy.head_weight)
     for concepts, list_weight in lists:
@@ -682,8 +682,8 @@ def _about_scores(searcher, lists, docs: list[int], strategy: Strategy) -> np.nd
         if shape is None or not getattr(fq, "market_concepts", False):  # one word cannot be two shared words
             continue
         per_word: dict = {}
-        got, _docs = fast.run(searcher, shape[0], shape[1], allow, len(docs), 0.0, alternatives=True,
-                              concept_docs=per_word)
+        got, _docs = fast.run(searcher, shape[0], shape[1], None, len(docs), 0.0, alternatives=True,
+                              concept_docs=per_word, only=only)
         held = _words_held(per_word, [g for g, _sc in got])
         got = [(g, sc) for g, sc in got if held[g] >= ABOUT_MIN_WORDS and sc > 0]
         if not got:
