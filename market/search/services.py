@@ -667,7 +667,7 @@ ABOUT_MIN_WORDS = 2
 def _about_scores(searcher, lists, docs: list[int], strategy: Strategy) -> np.ndarray:
     """How much each of ``docs`` (global docnums) is about what ``lists`` of (feedback concepts, weight) say:
     each list scored at those documents only (``fast.run(only=...)``: a few dozen look-ups per word, not a pass
-    over the postings of a large index) as a plain sum of its words' BM25 (no coverage: with 16 words
+    over the postings of a large index), in the ``all`` fields, as a plain sum of its words' BM25 (no coverage: with 16 words
     the coverage factor makes one rare shared word worth nothing), kept for the documents sharing at least
     ABOUT_MIN_WORDS of its words, normalised by its best and summed with its weight (CombSUM, as ``_related``)."""
     out = np.zeros(len(docs), dtype=np.float64)
@@ -681,9 +681,12 @@ def _about_scores(searcher, lists, docs: list[int], strategy: Strategy) -> np.nd
         shape = fast.leaves(fq) if fq is not None else None
         if shape is None or not getattr(fq, "market_concepts", False):  # one word cannot be two shared words
             continue
+        # the ``all`` fields only (title, tags, description; the title's own fields add what the score of the
+        # match already holds) and a concept's names summed (no per-concept rows of ``alternatives``): a fifth of
+        # the work at 100,000 listings, the same recall on the three tuned sets (BENCHMARKS.md, "Eleventh pass")
         per_word: dict = {}
-        got, _docs = fast.run(searcher, shape[0], shape[1], None, len(docs), 0.0, alternatives=True,
-                              concept_docs=per_word, only=only)
+        leaves = [leaf for leaf in shape[0] if leaf.field.startswith("all_")]
+        got, _docs = fast.run(searcher, leaves, shape[1], None, len(docs), 0.0, concept_docs=per_word, only=only)
         held = _words_held(per_word, [g for g, _sc in got])
         got = [(g, sc) for g, sc in got if held[g] >= ABOUT_MIN_WORDS and sc > 0]
         if not got:
