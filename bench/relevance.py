@@ -167,6 +167,7 @@ def strategies() -> dict[str, dict | None]:
         "no part-of-speech fillers in sentences": dict(function_words=False),
         "purpose verbs at full weight in sentences": dict(purpose_verbs=False),
         "no description words among the related listings' feedback": dict(description_feedback=0.0),
+        "weak matches not ordered by what the best matches are about": dict(about_weak=0.0),
         "default": {},
     }
 

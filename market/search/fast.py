@@ -441,6 +441,22 @@ def export_missing(ix, fields, min_docs: int = EXPORT_MIN_DOCS) -> int:
     return done
 
 
+def _at_docs(ids: np.ndarray, ws: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The postings (``ids`` sorted, ``ws``) of the documents ``docs`` (sorted): a sorted search per document."""
+    at = np.searchsorted(ids, docs)
+    ok = at < len(ids)
+    ok[ok] = ids[at[ok]] == docs[ok]
+    return docs[ok], ws[at[ok]]
+
+
+def _keys_at_docs(keys: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """The position keys (``doc << 32 | position``, sorted) of the documents ``docs`` (sorted)."""
+    lo = np.searchsorted(keys, docs << 32)
+    hi = np.searchsorted(keys, (docs + 1) << 32)
+    parts = [keys[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a]
+    return np.concatenate(parts) if parts else keys[:0]
+
+
 def _phrase_docs(keys: list[np.ndarray]) -> np.ndarray:
     """Documents where the k words sit at consecutive positions (Whoosh's Phrase, slop 1), exact.
 
@@ -529,7 +545,8 @@ class _Alternatives:
 
 def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndarray | None,
         limit: int, coverage: float = 0.0, alternatives: bool = False,
-        prefer: np.ndarray | None = None, concept_docs: dict | None = None) -> tuple[list[tuple[int, float]], np.ndarray]:
+        prefer: np.ndarray | None = None, concept_docs: dict | None = None,
+        only: np.ndarray | None = None) -> tuple[list[tuple[int, float]], np.ndarray]:
     """[(global docnum, score)] best first (at most ``limit``), and every match (sorted global docnums).
 
     ``allow``: None, or a boolean mask over the searcher's global document numbers (the filters).
@@ -542,7 +559,12 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
     ``prefer``: None, or a score multiplier per global document (the kinds a query names).
 
     ``concept_docs``: a dict to fill with {concept group: global docnums matching it (sorted)} (only
-    with ``coverage`` and several concepts).
+    with several concepts; with or without ``coverage``).
+
+    ``only``: None, or sorted global docnums: the query is scored on those documents alone, each posting
+    list and phrase looked up at them (a few dozen candidates of a large index cost a few dozen look-ups per
+    word, not a pass over its postings). Their scores are the full run's, except what is computed over all the
+    matches: the coverage's rarity (a concept's df) and a member's cap (``ALT_CAP``) count those documents only.
 
     ``alternatives`` (False: Whoosh's sum): a concept's member terms (leaves with ``alt`` > 0, the
     hyponyms of a category word) do not add up. A document scores, for the concept, the larger of
@@ -550,6 +572,7 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
     microscope and an electron microscope alike, not the one that also says SEM, 扫描电镜, 电镜 …
     """
     schema = searcher.schema
+    per_concept = bool(coverage) or concept_docs is not None  # which documents each concept matches
     avgfl_cache: dict[str, float] = {}
     all_docs: list[np.ndarray] = []
     all_scores: list[np.ndarray] = []
@@ -558,13 +581,18 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
         n = reader.doc_count_all()
         if not n or reader.segment() is None:  # an empty index
             continue
+        local = None
+        if only is not None:
+            local = only[(only >= offset) & (only < offset + n)] - offset
+            if not len(local):
+                continue
         scores = np.zeros(n, dtype=np.float64)
         counts = np.zeros(n, dtype=np.int64)
         groups: dict[int, tuple[float, np.ndarray]] = {}
         termcount = 0
         alt = _Alternatives(parsed_leaves, n, scores) if alternatives else None
         for leaf in parsed_leaves:
-            if coverage and leaf.group not in groups:
+            if per_concept and leaf.group not in groups:
                 groups[leaf.group] = (leaf.weight, np.zeros(n, dtype=bool))
             field = leaf.field
             if field not in avgfl_cache:
@@ -582,7 +610,7 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
             a = K1 * (1 - B)
             bc = K1 * B / avgfl_cache[field]
             if len(leaf.words) == 1:
-                ids, ws = lists[0]
+                ids, ws = lists[0] if local is None else _at_docs(*lists[0], local)
                 c = leaf.mult * searcher.idf(field, leaf.words[0]) * (K1 + 1)
                 # the same operations in the same order as whoosh.scoring.BM25F, per posting
                 values = c * ws / (ws + a + bc * fl[ids])
@@ -591,12 +619,13 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
                 else:
                     alt.add(leaf, ids, values)
                 counts[ids] += 1
-                if coverage:
+                if per_concept:
                     groups[leaf.group][1][ids] = True
                 continue
             # Phrase: consecutive positions of its bigrams, exact (a sorted search per bigram).
             fmt = schema[field].format
-            docs = _phrase_docs([_position_keys(reader, field, w, fmt) for w in leaf.words])
+            keys = [_position_keys(reader, field, w, fmt) for w in leaf.words]
+            docs = _phrase_docs(keys if local is None else [_keys_at_docs(k, local) for k in keys])
             if not len(docs):
                 continue
             denom_fl = a + bc * fl[docs]
@@ -609,7 +638,7 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
             else:
                 alt.add(leaf, docs, s)
             counts[docs] += len(leaf.words)
-            if coverage:
+            if per_concept:
                 groups[leaf.group][1][docs] = True
         if alt is not None:
             alt.finish()
@@ -624,9 +653,9 @@ def run(searcher, parsed_leaves: list[Leaf], scale: float | None, allow: np.ndar
                 total += w
             if total > 0:
                 scores *= (share / total) ** coverage
-            if concept_docs is not None:
-                for gi, (_w, mask) in groups.items():
-                    concept_docs.setdefault(gi, []).append(np.flatnonzero(mask) + offset)
+        if concept_docs is not None and len(groups) > 1:
+            for gi, (_w, mask) in groups.items():
+                concept_docs.setdefault(gi, []).append(np.flatnonzero(mask) + offset)
         if prefer is not None:
             scores *= prefer[offset : offset + n]
         mask = counts > 0

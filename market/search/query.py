@@ -98,6 +98,10 @@ class Strategy:
     # whole index (``services._description_terms``: a relevance model learnt from the corpus, no word list),
     # a third feedback list counted at this weight in the CombSUM; 0: off
     description_feedback: float = 0.5
+    # in a query of several concepts, the weak matches (under services.ABOUT_STRONG of the best score) re-ordered
+    # by score x (1 + this x how much each is about what the best matches are about, learnt from their text:
+    # ``services._about_order``); 0: off
+    about_weak: float = 1.0
 
 
 DEFAULT = Strategy()

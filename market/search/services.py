@@ -353,8 +353,12 @@ def search(
                  if not c.role and not _generic(c) and (c.synonym or c.narrower)]
         if len(known) >= 2:
             spread = (known, strategy.spread)
+    reorder = None
+    if strategy.about_weak and coverage:  # several concepts: the weak matches by what the best are about
+        def reorder(top):  # noqa: E306
+            return _about_order(searcher, parsed, strategy, top)
     ids_scores, total, facets = execute(searcher, wq, filters, sort, page, per_page, with_facets, coverage,
-                                        prefer, run, spread)
+                                        prefer, run, spread, reorder)
     suggestion = None
     if parsed.concepts and (total == 0 or parsed.needs_suggestion):
         suggestion = suggest(parsed, searcher)
@@ -529,25 +533,13 @@ def _strict_top(searcher, wq, allow, coverage, prefer, limit):
     return fast.run(searcher, shape[0], shape[1], allow, limit, coverage, alternatives=True, prefer=prefer)
 
 
-def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[str, str], room: int,
-             prefer: np.ndarray | None, run: dict | None = None) -> list[tuple[int, float]]:
-    """Up to ``room`` listings that do not match the query but are related to what it found:
-    a query for the matches' own titles and tags (pseudo-relevance feedback: a listing sharing the
-    cryo-EM's tags 结构生物学, 蛋白质结构 is found for 冷冻电镜 although it never says it) together
-    with the query's words, and, for a Chinese word of three characters or more, its bigrams each on
-    their own (a looser OR: 冷冻电镜 -> 冷冻, 电镜). Scored by the same BM25 and concept coverage,
-    listed after every match."""
+def _feedback_lists(searcher, top: list[tuple[int, float]], strategy: Strategy) -> tuple[list, list]:
+    """What the best matches (``top[:FEEDBACK_DOCS]``) are about, as two lists of concepts: the words of
+    their titles and tags and the lexicon terms of their descriptions (pseudo-relevance feedback; a
+    common word such as 数据库 at ``strategy.feedback_generic``), and the words their descriptions stress
+    against the index (``_description_terms``, weighted; empty with ``description_feedback`` 0)."""
     from .query import Concept
 
-    allow = _allowed_docs(searcher, filters) if filters else None
-    if run and "docset" in run:  # the matches, as the search (or _few_matches) ran them
-        top, docset = run["top"], run["docset"]
-    else:
-        wq = build(parsed, strategy)
-        if wq is None:
-            return []
-        coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
-        top, docset = _strict_top(searcher, wq, allow, coverage, prefer, FEEDBACK_DOCS)
     texts = []
     descriptions: list[tuple[str, float]] = []
     table = synonyms()
@@ -570,6 +562,33 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
     for c in feedback:  # the matches' common words (the 数据库 of a title) find every listing of a kind:
         if _generic(c):  # they weigh less than the words naming what the matches are about
             c.weight = min(c.weight, strategy.feedback_generic)
+    described = []
+    if strategy.description_feedback and descriptions:
+        described = [Concept((w,), weight=x) for w, x in _description_terms(searcher, descriptions)]
+    return feedback, described
+
+
+def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[str, str], room: int,
+             prefer: np.ndarray | None, run: dict | None = None) -> list[tuple[int, float]]:
+    """Up to ``room`` listings that do not match the query but are related to what it found:
+    a query for the matches' own titles and tags (pseudo-relevance feedback: a listing sharing the
+    cryo-EM's tags 结构生物学, 蛋白质结构 is found for 冷冻电镜 although it never says it) together
+    with the query's words, and, for a Chinese word of three characters or more, its bigrams each on
+    their own (a looser OR: 冷冻电镜 -> 冷冻, 电镜). Scored by the same BM25 and concept coverage,
+    listed after every match."""
+    from .query import Concept
+
+    allow = _allowed_docs(searcher, filters) if filters else None
+    if run and "docset" in run:  # the matches, as the search (or _few_matches) ran them
+        top, docset = run["top"], run["docset"]
+    else:
+        wq = build(parsed, strategy)
+        if wq is None:
+            return []
+        coverage = strategy.coverage if getattr(wq, "market_concepts", False) else 0.0
+        top, docset = _strict_top(searcher, wq, allow, coverage, prefer, FEEDBACK_DOCS)
+    table = synonyms()
+    feedback, described_all = _feedback_lists(searcher, top, strategy)
     loosened: list[Concept] = []
     freq = term_frequency(searcher) if strategy.index_counts else None
     seen = {c.text for c in parsed.concepts}
@@ -602,10 +621,9 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
                         seen.add(bg)
                         loosened.append(Concept((bg,), role="modifier"))
     described: list[Concept] = []
-    if strategy.description_feedback and descriptions:
+    if strategy.description_feedback and described_all:
         have = {v for c in (*parsed.concepts, *feedback, *loosened) for v in c.variants}
-        described = [Concept((w,), weight=x) for w, x in _description_terms(searcher, descriptions)
-                     if w not in have]
+        described = [c for c in described_all if c.text not in have]
     loose = dataclasses.replace(strategy, pinyin=False, compounds=True, modifier_weight=strategy.head_weight)
     strict = set(docset.tolist())
     best: dict[int, float] = {}
@@ -635,6 +653,80 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
     # RELATED_MIN of the best related listing are shown
     floor = ranked[0][1] * RELATED_MIN if ranked else 0.0
     return [(int(searcher.stored_fields(g)["id"]), sc) for g, sc in ranked if sc >= floor]
+
+
+# ---------------------------------------------------------------- weak matches: what the best ones are about
+# A match scoring under this share of the best is weak: it holds a word of the request, often in passing (无人机 in a
+# weather radar's description, 实时 in a PCR instrument's title), as the weak split of the ninth pass (BENCHMARKS.md).
+ABOUT_STRONG = 0.5
+# A weak match counts as being about what the best matches are about only if it shares at least this many of their
+# words besides the query's own: one shared word is chance (as DESCRIPTION_MIN_WORDS among the related listings).
+ABOUT_MIN_WORDS = 2
+
+
+def _about_scores(searcher, lists, docs: list[int], strategy: Strategy) -> np.ndarray:
+    """How much each of ``docs`` (global docnums) is about what ``lists`` of (feedback concepts, weight) say:
+    each list scored at those documents only (``fast.run(only=...)``: a few dozen look-ups per word, not a pass
+    over the postings of a large index), in the ``all`` fields, as a plain sum of its words' BM25 (no coverage: with 16 words
+    the coverage factor makes one rare shared word worth nothing), kept for the documents sharing at least
+    ABOUT_MIN_WORDS of its words, normalised by its best and summed with its weight (CombSUM, as ``_related``)."""
+    out = np.zeros(len(docs), dtype=np.float64)
+    if not docs:
+        return out
+    only = np.array(sorted(docs), dtype=np.int64)
+    at = {d: i for i, d in enumerate(docs)}
+    loose = dataclasses.replace(strategy, pinyin=False, compounds=True, modifier_weight=strategy.head_weight)
+    for concepts, list_weight in lists:
+        fq = build(ParsedQuery("", concepts), loose) if concepts and list_weight else None
+        shape = fast.leaves(fq) if fq is not None else None
+        if shape is None or not getattr(fq, "market_concepts", False):  # one word cannot be two shared words
+            continue
+        # the ``all`` fields only (title, tags, description; the title's own fields add what the score of the
+        # match already holds) and a concept's names summed (no per-concept rows of ``alternatives``): a fifth of
+        # the work at 100,000 listings, the same recall on the three tuned sets (BENCHMARKS.md, "Eleventh pass")
+        per_word: dict = {}
+        leaves = [leaf for leaf in shape[0] if leaf.field.startswith("all_")]
+        got, _docs = fast.run(searcher, leaves, shape[1], None, len(docs), 0.0, concept_docs=per_word, only=only)
+        held = _words_held(per_word, [g for g, _sc in got])
+        got = [(g, sc) for g, sc in got if held[g] >= ABOUT_MIN_WORDS and sc > 0]
+        if not got:
+            continue
+        best = got[0][1]
+        for g, sc in got:
+            out[at[g]] += list_weight * sc / best
+    return out
+
+
+def _about_order(searcher, parsed: ParsedQuery, strategy: Strategy,
+                 top: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """``top`` with its weak matches (under ABOUT_STRONG of the best score, among the first SPREAD_POOL)
+    re-ordered by score x (1 + ``strategy.about_weak`` x sqrt(a)), ``a`` being how much each is about what the
+    best matches are about, relative to the weak match most so (``_about_scores`` of the best matches' words,
+    ``_feedback_lists``, less the query's own words: every weak match holds some of those). Learnt from the
+    text of the best matches, not from a field of the listing (the ninth pass's track was the owner's sector).
+    The strong matches keep their places and every listing its score; only the first SPREAD_POOL are
+    re-ordered whatever the page, so the pages cut one ranking."""
+    if len(top) <= FILL_TO or not top[0][1]:
+        return top
+    n_strong = 0
+    while n_strong < len(top) and top[n_strong][1] >= ABOUT_STRONG * top[0][1]:
+        n_strong += 1
+    if n_strong >= FILL_TO:  # the first ten are all strong: nothing weak is shown
+        return top
+    pool = top[n_strong:SPREAD_POOL]
+    # the best FEEDBACK_DOCS whether strong or not, as for the related listings: the strong ones alone (one or two
+    # for most queries) measured worse on the validation sets' sentences (BENCHMARKS.md, "Eleventh pass")
+    feedback, described = _feedback_lists(searcher, top, strategy)
+    own = {v for c in parsed.concepts for v in c.variants}
+    lists = [([c for c in feedback if not own & set(c.variants)], 1.0),
+             ([c for c in described if c.text not in own], strategy.description_feedback)]
+    about = _about_scores(searcher, lists, [g for g, _s in pool], strategy)
+    most = float(about.max()) if len(about) else 0.0
+    if most <= 0:
+        return top
+    lift = 1 + strategy.about_weak * np.sqrt(about / most)
+    order = sorted(range(len(pool)), key=lambda i: (-pool[i][1] * lift[i], pool[i][0]))
+    return top[:n_strong] + [pool[i] for i in order] + top[SPREAD_POOL:]
 
 
 KIND_PREFERENCE = 1.25  # score multiplier of the listings of a kind the query names (数据, 场景 …)
@@ -688,7 +780,7 @@ def _spread(top: list[tuple[int, float]], matched: dict, groups: list[int], per_
 
 def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_page: int, with_facets: bool = True,
             coverage: float = 0.0, prefer: np.ndarray | None = None, keep: dict | None = None,
-            spread: tuple[list[int], int] | None = None):
+            spread: tuple[list[int], int] | None = None, reorder=None):
     """Run a built query: ([(listing id, score)] for the page, total, facet counts). One walk.
 
     ``coverage``: see ``fast.run`` (the concept-coverage factor; only on the vectorised path).
@@ -700,10 +792,14 @@ def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_pag
     if shape is not None:
         allow = _allowed_docs(searcher, filters) if flt is not None else None
         matched: dict | None = {} if spread and coverage else None
-        top, docset = fast.run(searcher, shape[0], shape[1], allow, max(limit, SPREAD_POOL) if matched is not None
+        pooled = matched is not None or reorder is not None
+        top, docset = fast.run(searcher, shape[0], shape[1], allow, max(limit, SPREAD_POOL) if pooled
                                else limit, coverage, alternatives=True, prefer=prefer, concept_docs=matched)
+        if reorder is not None:
+            top = reorder(top)
         if matched:
-            top = _spread(top, matched, spread[0], spread[1])[:limit]
+            top = _spread(top, matched, spread[0], spread[1])
+        top = top[:limit]
         if keep is not None:  # the run itself, for the related listings (search)
             keep.update(top=top, docset=docset)
         window = top[(page - 1) * per_page : page * per_page]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pytest
 from whoosh import collectors
 from whoosh import query as Q
@@ -104,3 +107,27 @@ def test_phrase_positions_decoded_in_bulk_equal_whooshs(world, monkeypatch):
         for word in ("电镜", "扫描", "中试", "数据"):
             assert fast._position_keys(reader, "all_g", word, fmt).tolist() == want[(id(reader), word)]
     fast.CACHE.clear()
+
+
+def test_scoring_at_a_few_documents_gives_their_scores_in_the_full_run(world):
+    """``run(only=...)`` (the weak matches' order looks a feedback query up at a few dozen listings) scores
+    those documents as the full run does, phrases included, without coverage."""
+    searcher = services.store().searcher()
+    checked = 0
+    no_members = dataclasses.replace(DEFAULT, hyponyms=False)  # a member's cap is over the documents scored
+    for item in queries():
+        wq = build(parse(item["q"], services.synonyms(), hyponyms=False), no_members)
+        shape = fast.leaves(wq) if wq is not None else None
+        if shape is None:
+            continue
+        full, docset = fast.run(searcher, shape[0], shape[1], None, 10_000, alternatives=True)
+        if len(full) < 2:
+            continue
+        picked = np.array(sorted(d for d, _s in full[1::3]), dtype=np.int64)  # every third match and a non-match
+        outside = np.setdiff1d(np.arange(searcher.doc_count_all()), docset)[:1]
+        got, _docs = fast.run(searcher, shape[0], shape[1], None, 10_000, alternatives=True,
+                              only=np.union1d(picked, outside))
+        want = {d: s for d, s in full if d in set(picked.tolist())}
+        assert dict(got) == pytest.approx(want, rel=1e-12), item["q"]
+        checked += 1
+    assert checked >= 40

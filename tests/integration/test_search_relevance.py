@@ -52,10 +52,11 @@ VAL2_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_val2"
 # The second validation set (written blind; measured unseen once, then tuned on: BENCHMARKS.md, the
 # fifth pass), reached after that pass, minus 0.02 (synonym, sentence and overall: after the seventh pass
 # (sentences); exact, synonym, typo/pinyin and all: after the seventh pass (recallgen); synonym and overall
-# recall: after the eighth pass (descrel), minus 0.03).
+# recall: after the eighth pass (descrel), minus 0.03; multi recall: after the eleventh pass (passing), 0.903
+# less 0.03).
 VAL2_SET_FLOOR = {
     "exact": (0.94, 0.90), "partial": (0.93, 0.87), "synonym": (0.92, 0.84), "abbreviation": (0.88, 0.91),
-    "multi": (0.90, 0.86), "sentence": (0.90, 0.84), "typo_pinyin": (0.93, 0.89), "all": (0.91, 0.86),
+    "multi": (0.90, 0.87), "sentence": (0.90, 0.84), "typo_pinyin": (0.93, 0.89), "all": (0.91, 0.86),
 }
 VAL3_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_val3"
 # The third validation set (written blind, **never tuned on**: like the test set, only the lead measures it)
