@@ -80,10 +80,7 @@ scheduler: install
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
-# The two databases' suites run side by side (two cores: about the longer one's time, not the sum);
-# --output-sync keeps each suite's report in one piece.
-test: install lint
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+test: install lint test-sqlite test-postgres
 
 test-sqlite: install
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -q
