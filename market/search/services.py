@@ -568,6 +568,12 @@ def _feedback_lists(searcher, top: list[tuple[int, float]], strategy: Strategy) 
     return feedback, described
 
 
+def _feedback_strategy(strategy: Strategy) -> Strategy:
+    """How feedback words are searched (the related listings, the weak matches' order): as typed words (no
+    pinyin), compounds split, every word a head (a modifier of the matches' titles is what they are about)."""
+    return dataclasses.replace(strategy, pinyin=False, compounds=True, modifier_weight=strategy.head_weight)
+
+
 def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[str, str], room: int,
              prefer: np.ndarray | None, run: dict | None = None) -> list[tuple[int, float]]:
     """Up to ``room`` listings that do not match the query but are related to what it found:
@@ -624,7 +630,7 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
     if strategy.description_feedback and described_all:
         have = {v for c in (*parsed.concepts, *feedback, *loosened) for v in c.variants}
         described = [c for c in described_all if c.text not in have]
-    loose = dataclasses.replace(strategy, pinyin=False, compounds=True, modifier_weight=strategy.head_weight)
+    loose = _feedback_strategy(strategy)
     strict = set(docset.tolist())
     best: dict[int, float] = {}
     lists = [(feedback, 1.0), (loosened, 1.0), (described, strategy.description_feedback)]
@@ -675,7 +681,7 @@ def _about_scores(searcher, lists, docs: list[int], strategy: Strategy) -> np.nd
         return out
     only = np.array(sorted(docs), dtype=np.int64)
     at = {d: i for i, d in enumerate(docs)}
-    loose = dataclasses.replace(strategy, pinyin=False, compounds=True, modifier_weight=strategy.head_weight)
+    loose = _feedback_strategy(strategy)
     for concepts, list_weight in lists:
         fq = build(ParsedQuery("", concepts), loose) if concepts and list_weight else None
         shape = fast.leaves(fq) if fq is not None else None
