@@ -470,6 +470,7 @@ def rule_result(beneficiary: int, rule: Rule, year: int, amounts: tuple[Decimal,
     return result
 
 
+_new_tuple = tuple.__new__  # a named tuple from all its fields at once, without its generated Python __new__
 _RESULT_VERSIONS: dict[tuple, tuple[Rule, tuple[tuple[str, Decimal], ...], tuple[str, ...]]] = {}
 _new_result, _set_fields = object.__new__, object.__setattr__
 
@@ -836,10 +837,11 @@ def compute_plain(year: int, beneficiary: int, entries: Iterable[PlainEntry | Pl
         else:
             reasons = judge.reasons(e, rule, found[1], role)
         if reasons:
-            exclusions[rid].append(Exclusion(e.id, e.ref, e.amount, e.paid_at, *_exclusion_fields(reasons, e.missing)))
+            exclusions[rid].append(_new_tuple(Exclusion, (e.id, e.ref, e.amount, e.paid_at,
+                                                          *_exclusion_fields(reasons, e.missing))))
         else:
             vid = found[1].id  # type: ignore[union-attr]
-            lines[rid].append(Line(e.id, e.ref, e.amount, e.paid_at, vid))
+            lines[rid].append(_new_tuple(Line, (e.id, e.ref, e.amount, e.paid_at, vid)))  # (every field: no Python __new__)
             tallies[rid].add(vid, e.amount)
     return [rule_result(beneficiary, tallies[r].rule, year, rule_amount(tallies[r], params), lines[r], exclusions[r])
             for r in LEDGER_RULES if r in tallies]

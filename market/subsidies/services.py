@@ -571,8 +571,8 @@ def _refund_entry(ctx: _YearContext, entry_id: int, ref: str, amount: Decimal, p
     completeness), counted at its own amount and time (POLICY.md interpretation 1)."""
     original, okey, oday = ctx.originals[reverses_id]
     _key, problems, missing = ctx.completeness.of(entry_id, state, okey, True)
-    return PlainEntry(entry_id, ref, amount, paid_at, problems, missing, original.kind, original.listing_kind,
-                      original.payer_id, original.payee_id, original.paid_at, oday, bool(original.problems))
+    return _new_tuple(PlainEntry, (entry_id, ref, amount, paid_at, problems, missing, original.kind, original.listing_kind,
+                                   original.payer_id, original.payee_id, original.paid_at, oday, bool(original.problems)))
 
 
 def _group_entries(ben: int, rows: list[tuple], sqlite: bool) -> Iterator[tuple]:
