@@ -459,8 +459,8 @@ def rule_result(beneficiary: int, rule: Rule, year: int, amounts: tuple[Decimal,
         ordered = sorted(used)
         found = _RESULT_VERSIONS[key] = (rule, tuple((vid, versions[vid].rate) for vid in ordered),
                                          tuple(sorted({*ordered, cap_version})))
-    # the frozen dataclass's generated __init__ sets its 14 fields one by one through object.__setattr__ (a
-    # third of a year's cost per result): the same instance, its fields given at once (every field: see
+    # the frozen dataclass's generated __init__ sets its 14 fields one by one through object.__setattr__, for
+    # each of a year's tens of thousands of results: the same instance, its fields given at once (every field:
     # tests/unit/test_subsidy_rules.py, test_a_rule_result_is_the_result_its_fields_make)
     result = _new_result(Result)
     _set_fields(result, "__dict__", {
