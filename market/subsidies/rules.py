@@ -348,11 +348,20 @@ def rule_amount(tally: Tally, params: Parameters) -> tuple[Decimal, Decimal, Dec
 
     Rates per version (each line rated by the version it was judged by), rounded half-up once, then
     capped; a net base at or below zero earns nothing (interpretation 1)."""
-    net = sum(tally.by_version.values(), ZERO)
-    if net <= 0:
-        return ZERO, ZERO, ZERO, False
-    _rule, versions, cap, _vid = _rule_year(tally.rule, tally.year)
-    raw = sum((versions[vid].rate * base for vid, base in tally.by_version.items()), ZERO)
+    by_version = tally.by_version
+    if len(by_version) == 1:  # the usual case: the same sums as below, without two generators per result
+        [(vid, base)] = by_version.items()
+        net = ZERO + base
+        if net <= 0:
+            return ZERO, ZERO, ZERO, False
+        _rule, versions, cap, _vid = _rule_year(tally.rule, tally.year)
+        raw = ZERO + versions[vid].rate * base
+    else:
+        net = sum(by_version.values(), ZERO)
+        if net <= 0:
+            return ZERO, ZERO, ZERO, False
+        _rule, versions, cap, _vid = _rule_year(tally.rule, tally.year)
+        raw = sum((versions[vid].rate * base for vid, base in by_version.items()), ZERO)
     uncapped = max(params.round(raw), ZERO)
     amount = min(uncapped, cap)
     return net, uncapped, amount, uncapped > cap
@@ -440,13 +449,30 @@ def rule_result(beneficiary: int, rule: Rule, year: int, amounts: tuple[Decimal,
     net, uncapped, amount, capped = amounts
     _rule, versions, cap, cap_version = _rule_year(rule, year)
     lines = InDateOrder(lines)
-    used = sorted(lines.versions())
-    return Result(
-        beneficiary_id=beneficiary, rule=rule.id, year=year, base=net, amount=amount, uncapped=uncapped,
-        cap=cap, capped=capped, rates=tuple((vid, versions[vid].rate) for vid in used),  # type: ignore[misc]
-        versions=tuple(sorted({*used, cap_version})), article=rule.article,
-        lines=lines, exclusions=InDateOrder(exclusions), choices=tuple(choices),
-    )
+    used = lines.versions()
+    # (rates, versions) per set of versions used — one or two sets a year, asked for each of its results
+    key = (id(rule), year, next(iter(used)) if len(used) == 1 else frozenset(used))
+    found = _RESULT_VERSIONS.get(key)
+    if found is None or found[0] is not rule:
+        if len(_RESULT_VERSIONS) > 256:  # parameter sets come and go (tests, revisions): keep a few
+            _RESULT_VERSIONS.clear()
+        ordered = sorted(used)
+        found = _RESULT_VERSIONS[key] = (rule, tuple((vid, versions[vid].rate) for vid in ordered),
+                                         tuple(sorted({*ordered, cap_version})))
+    # the frozen dataclass's generated __init__ sets its 14 fields one by one through object.__setattr__, for
+    # each of a year's tens of thousands of results: the same instance, its fields given at once (every field:
+    # tests/unit/test_subsidy_rules.py, test_a_rule_result_is_the_result_its_fields_make)
+    result = _new_result(Result)
+    _set_fields(result, "__dict__", {
+        "beneficiary_id": beneficiary, "rule": rule.id, "year": year, "base": net, "amount": amount,
+        "uncapped": uncapped, "cap": cap, "capped": capped, "rates": found[1], "versions": found[2],
+        "article": rule.article, "lines": lines, "exclusions": InDateOrder(exclusions), "choices": tuple(choices)})
+    return result
+
+
+_new_tuple = tuple.__new__  # a named tuple from all its fields at once, without its generated Python __new__
+_RESULT_VERSIONS: dict[tuple, tuple[Rule, tuple[tuple[str, Decimal], ...], tuple[str, ...]]] = {}
+_new_result, _set_fields = object.__new__, object.__setattr__
 
 
 _by_date = attrgetter("paid_at", "ref")  # (a C-level key: a year sorts half a million lines)
@@ -503,13 +529,15 @@ class Part:
     """Members of a group with the same outcome — ``make(id, ref, amount, paid_at, *same)`` each, a
     :class:`Line` or an :class:`Exclusion` — kept as columns until read."""
 
-    __slots__ = ("make", "columns", "same")
+    __slots__ = ("make", "columns", "same", "n")
 
-    def __init__(self, make: Callable, columns: tuple[Sequence, Sequence, Sequence, Sequence], same: tuple):
+    def __init__(self, make: Callable, columns: tuple[Sequence, Sequence, Sequence, Sequence], same: tuple,
+                 n: int | None = None):
         self.make, self.columns, self.same = make, columns, same
+        self.n = len(columns[0]) if n is None else n  # how many members (a caller that knows says so)
 
     def __len__(self) -> int:
-        return len(self.columns[0])
+        return self.n
 
     def __iter__(self) -> Iterator:
         return map(self.make, *self.columns, *map(repeat, self.same))
@@ -523,7 +551,7 @@ class InDateOrder(Sequence):
 
     def __init__(self, given: Iterable):
         self._given = given if type(given) is list else list(given)
-        self._len = sum(len(x) if type(x) is Part else 1 for x in self._given)
+        self._len: int | None = None  # counted when first asked (a year's totals never ask)
         self._items: tuple | None = None
 
     def versions(self) -> set[str]:
@@ -535,13 +563,19 @@ class InDateOrder(Sequence):
         if self._items is None:
             flat = chain.from_iterable(x if type(x) is Part else (x,) for x in self._given)
             self._items, self._given = tuple(sorted(flat, key=_by_date)), []
+            self._len = len(self._items)
         return self._items
 
     def __len__(self) -> int:
+        if self._len is None:
+            n = 0
+            for x in self._given:
+                n += x.n if type(x) is Part else 1
+            self._len = n
         return self._len
 
     def __bool__(self) -> bool:
-        return self._len > 0
+        return len(self) > 0
 
     def __getitem__(self, i):  # type: ignore[override]
         return self._all()[i]
@@ -551,7 +585,7 @@ class InDateOrder(Sequence):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Sequence) and not isinstance(other, str):
-            return len(other) == self._len and self._all() == tuple(other)
+            return len(other) == len(self) and self._all() == tuple(other)
         return NotImplemented
 
     def __hash__(self) -> int:
@@ -803,10 +837,11 @@ def compute_plain(year: int, beneficiary: int, entries: Iterable[PlainEntry | Pl
         else:
             reasons = judge.reasons(e, rule, found[1], role)
         if reasons:
-            exclusions[rid].append(Exclusion(e.id, e.ref, e.amount, e.paid_at, *_exclusion_fields(reasons, e.missing)))
+            exclusions[rid].append(_new_tuple(Exclusion, (e.id, e.ref, e.amount, e.paid_at,
+                                                          *_exclusion_fields(reasons, e.missing))))
         else:
             vid = found[1].id  # type: ignore[union-attr]
-            lines[rid].append(Line(e.id, e.ref, e.amount, e.paid_at, vid))
+            lines[rid].append(_new_tuple(Line, (e.id, e.ref, e.amount, e.paid_at, vid)))  # (every field: no Python __new__)
             tallies[rid].add(vid, e.amount)
     return [rule_result(beneficiary, tallies[r].rule, year, rule_amount(tallies[r], params), lines[r], exclusions[r])
             for r in LEDGER_RULES if r in tallies]
@@ -858,10 +893,14 @@ def _plain_group_at_once(judge: PlainJudge, group: PlainGroup, role: str, rule: 
     (the usual case): the members' facts numbers in one pass, one judgement per distinct number, and the
     lines made column by column. False when that does not hold (the caller then goes member by member)."""
     cps = group.counterparties
-    number_of = judge.settled(first).__getitem__
+    if type(cps) is MemberColumn:  # ids as the database's texts: looked up as they are, not made integers
+        keys, number_of = cps.raw, judge.settled_texts(first).__getitem__
+    else:
+        keys, number_of = cps, judge.settled(first).__getitem__
     try:  # the usual case: every counterparty's one period began before the year
-        numbers = set(map(number_of, cps))
+        numbers = set(map(number_of, keys))
     except KeyError:
+        keys = cps = list(cps)
         number_of = _steady_numbers(judge, cps, first)  # type: ignore[assignment]
         if number_of is None:
             return False
@@ -873,14 +912,14 @@ def _plain_group_at_once(judge: PlainJudge, group: PlainGroup, role: str, rule: 
     if verdicts is None:
         verdicts = judge.group_verdicts[key] = {}
     for number in numbers.difference(verdicts):  # judged once, with a member whose counterparty has these facts
-        at = next(i for i, other in enumerate(cps) if number_of(other) == number)
+        at = next(i for i, other in enumerate(keys) if number_of(other) == number)
         verdicts[number] = judge.reasons(_member(e, role, cps[at], group.paid_at[at]), rule, version, role)
     vid = version.id if version is not None else None
     outcomes = set(map(verdicts.__getitem__, numbers))
     if len(outcomes) == 1:  # one outcome for every member (the usual case)
         _place_all(group, outcomes.pop(), vid, lines, exclusions, tally)
         return True
-    _place(group, list(map(verdicts.__getitem__, map(number_of, cps))), vid, lines, exclusions, tally)
+    _place(group, list(map(verdicts.__getitem__, map(number_of, keys))), vid, lines, exclusions, tally)
     return True
 
 
@@ -906,9 +945,9 @@ def _place_all(group: PlainGroup, reasons: tuple[str, ...], vid: str | None, lin
     :class:`Part` of the group's columns."""
     columns = (group.ids, group.refs, group.amounts, group.paid_at)
     if reasons:
-        exclusions.append(Part(Exclusion, columns, _exclusion_fields(reasons, group.entry.missing)))
+        exclusions.append(Part(Exclusion, columns, _exclusion_fields(reasons, group.entry.missing), len(group.refs)))
         return
-    lines.append(Part(Line, columns, (vid,)))
+    lines.append(Part(Line, columns, (vid,), len(group.refs)))
     tally.add(vid, group.total if group.total is not None else sum(group.amounts, ZERO))  # type: ignore[arg-type]
 
 
@@ -934,9 +973,9 @@ def _place(group: PlainGroup, verdicts: Sequence[tuple[str, ...]], vid: str | No
         columns = (_take(group.ids, positions), _take(group.refs, positions), _take(group.amounts, positions),
                    _take(group.paid_at, positions))
         if reasons:
-            exclusions.append(Part(Exclusion, columns, _exclusion_fields(reasons, group.entry.missing)))
+            exclusions.append(Part(Exclusion, columns, _exclusion_fields(reasons, group.entry.missing), len(positions)))
         else:
-            lines.append(Part(Line, columns, (vid,)))
+            lines.append(Part(Line, columns, (vid,), len(positions)))
             tally.add(vid, sum(columns[2], ZERO))  # type: ignore[arg-type]
 
 
@@ -957,6 +996,7 @@ class PlainJudge:
         self._rules: dict[tuple, tuple[Rule | None, Version | None]] = {}
         self._steady: dict[int, tuple[dt.datetime, OrgFacts, int] | None] = {}
         self._settled: dict[int, dict[int, int]] = {}  # year -> settled(...)
+        self._settled_texts: dict[int, dict[str, int]] = {}  # year -> settled_texts(...)
         self._class_of: dict[int, int] = {}  # id(facts) -> the number of its value
         self._classes: dict[OrgFacts, int] = {}
         self._reasons: dict[tuple, tuple[str, ...]] = {}
@@ -1026,6 +1066,14 @@ class PlainJudge:
                 periods = timeline.periods
                 if len(periods) == 1 and periods[0].valid_to is None and periods[0].valid_from <= before:
                     found[org_id] = self._class(periods[0].facts)
+        return found
+
+    def settled_texts(self, moment: dt.datetime) -> dict[str, int]:
+        """:meth:`settled` keyed by the organisations' ids as decimal texts (a group's counterparties as the
+        database gives them: a year's members need no integer each). Made once per year."""
+        found = self._settled_texts.get(moment.year)
+        if found is None:
+            found = self._settled_texts[moment.year] = {str(org_id): n for org_id, n in self.settled(moment).items()}
         return found
 
     def class_at(self, org_id: int, moment: dt.datetime) -> int:

@@ -51,7 +51,7 @@ from models.listings import Listing
 from models.organisations import ExternalSubsidy, Organisation
 
 from . import parameters as parameters_mod
-from .parameters import LEDGER_RULES, Parameters
+from .parameters import LEDGER_RULES, LISTING_KINDS, Parameters
 from .rules import MemberColumn, Payment, PlainEntry, PlainGroup, Result, compute, compute_plain
 
 EVIDENCE_TYPES = ("contract", "invoice", "payment_record", "other")
@@ -164,12 +164,39 @@ def _side_kinds(params: Parameters) -> dict[str, list[str]]:
                           for v in params.rule(r).versions for f in v.base}) for role in ("payer", "payee")}
 
 
+def _side_feeds(params: Parameters) -> dict[str, dict[str, frozenset[str]]]:
+    """For the payer's side and the payee's: entry kind -> the listing kinds (``unlisted`` for none) with which
+    some version of a ledger rule paying that side reads it (``BaseFilter.matches``)."""
+    feeds: dict[str, dict[str, frozenset[str]]] = {"payer": {}, "payee": {}}
+    for rule_id in LEDGER_RULES:
+        rule = params.rule(rule_id)
+        for f in (f for v in rule.versions for f in v.base):
+            side = feeds[rule.beneficiary]
+            side[f.entry_kind] = side.get(f.entry_kind, frozenset()) | f.listing_kinds
+    return feeds
+
+
+def _fed(le, li, kind, feeds: dict[str, frozenset[str]]):
+    """The condition that some rule of a side reads an entry: its kind is one of ``feeds`` and its listing's kind
+    one of that kind's (what ``BaseFilter.matches`` asks) — a refund by its kind only: it is judged as the payment
+    it reverses, whose listing the refund's row does not show. Entries no rule reads (e.g. data access without a
+    database listing) would only be grouped, sent and skipped."""
+    listed = func.coalesce(func.nullif(li.c.kind, ""), "unlisted")
+    per_kind = []
+    for entry_kind, listing_kinds in sorted(feeds.items()):
+        if listing_kinds >= LISTING_KINDS:
+            per_kind.append(kind == entry_kind)
+        else:
+            per_kind.append((kind == entry_kind) & (le.c.reverses_id.is_not(None) | listed.in_(sorted(listing_kinds))))
+    return or_(*per_kind) if per_kind else literal(False)
+
+
 def _year_sides(le, li, year: int, params: Parameters):
     """The whole year's (beneficiary, counterparty, side, entry columns) rows as a subquery: the entries read
     sequentially, two rows each (joined to a two-row table of sides), each side only if some rule paying
-    it reads the entry's kind."""
+    it reads the entry's kind with its listing's kind (:func:`_fed`)."""
     start, end = year_bounds(year)
-    kinds = _side_kinds(params)
+    feeds = _side_feeds(params)
     two = union_all(select(literal(0).label("side")), select(literal(1).label("side"))).subquery()
     is_payer = two.c.side == 0
     paid_at, kind = _unindexed(le.c.paid_at), _unindexed(le.c.kind)
@@ -178,7 +205,7 @@ def _year_sides(le, li, year: int, params: Parameters):
                    *_entry_columns(le, li, raw=True))
             .select_from(le.outerjoin(li, li.c.id == le.c.listing_id).join(two, true()))
             .where(paid_at >= start, paid_at < end,
-                   or_(is_payer & kind.in_(kinds["payer"]), ~is_payer & kind.in_(kinds["payee"])))
+                   or_(is_payer & _fed(le, li, kind, feeds["payer"]), ~is_payer & _fed(le, li, kind, feeds["payee"])))
             .subquery())
 
 
@@ -544,8 +571,8 @@ def _refund_entry(ctx: _YearContext, entry_id: int, ref: str, amount: Decimal, p
     completeness), counted at its own amount and time (POLICY.md interpretation 1)."""
     original, okey, oday = ctx.originals[reverses_id]
     _key, problems, missing = ctx.completeness.of(entry_id, state, okey, True)
-    return PlainEntry(entry_id, ref, amount, paid_at, problems, missing, original.kind, original.listing_kind,
-                      original.payer_id, original.payee_id, original.paid_at, oday, bool(original.problems))
+    return _new_tuple(PlainEntry, (entry_id, ref, amount, paid_at, problems, missing, original.kind, original.listing_kind,
+                                   original.payer_id, original.payee_id, original.paid_at, oday, bool(original.problems)))
 
 
 def _group_entries(ben: int, rows: list[tuple], sqlite: bool) -> Iterator[tuple]:
@@ -579,6 +606,7 @@ def _grouped(year: int, ctx: _YearContext, decided_before: set[int], early: _Ear
     sqlite = db.engine.dialect.name == "sqlite"
     starts, dates = days.starts, days.dates
     declared_on = {str(entry_id) for entry_id in per_entry}  # the ids as the groups give them
+    usual, added = completeness.plain, completeness.added
 
     def items(ben: int, rows: list[tuple]) -> list[PlainEntry | PlainGroup] | None:
         out: list[PlainEntry | PlainGroup] = []
@@ -587,25 +615,28 @@ def _grouped(year: int, ctx: _YearContext, decided_before: set[int], early: _Ear
             if (declared_on and not declared_on.isdisjoint(ids.split(","))) or reverses_id in per_entry:
                 return None
             refs = json.loads(refs) if sqlite else refs
-            counterparties = list(map(int, cps.split(",")))
-            entry_id, ref, other = int(ids.partition(",")[0]), refs[0], counterparties[0]
+            entry_id, ref, other = int(ids.partition(",")[0]), refs[0], int(cps.partition(",")[0])
             payer, payee = (ben, other) if side == 0 else (other, ben)
             if reverses_id is not None:  # a refund (a group of one): judged as the payment it reverses
                 out.append(_refund_entry(ctx, entry_id, ref, Decimal(amounts), _utc(times), reverses_id, state))
                 continue
-            _key, problems, missing = completeness.of(entry_id, state)
+            found = usual.get(state) if entry_id not in added else None  # (what completeness.of says, inline)
+            _key, problems, missing = found or completeness.of(entry_id, state)
             # a group is judged by one entry: the first member, at the group's earliest time (every member has
             # the same rule, version and completeness: the group's key says so)
             at = _utc(first)
-            entry = PlainEntry(entry_id, ref, Decimal(amounts.partition(",")[0]), at, problems, missing, kind,
-                               listing_kind, payer, payee, at, dates[bisect.bisect_right(starts, at) - 1], False)
+            # the named tuples made with every field at once (their generated __new__ is a Python call per group)
+            entry = _new_tuple(PlainEntry, (entry_id, ref, Decimal(amounts.partition(",")[0]), at, problems, missing,
+                                            kind, listing_kind, payer, payee, at,
+                                            dates[bisect.bisect_right(starts, at) - 1], False))
             if single:
                 out.append(entry)
                 continue
             total = Decimal(total).scaleb(-2) if sqlite else total
-            n = len(counterparties)  # the other columns stay texts until a line is read (rules.MemberColumn)
-            out.append(PlainGroup(entry, MemberColumn(ids, int, n), refs, MemberColumn(amounts, Decimal, n),
-                                  MemberColumn(times, _utc, n), counterparties, total, at))
+            n = len(refs)  # the other columns stay texts until a line is read (rules.MemberColumn): the
+            # counterparties' facts are looked up by their texts (PlainJudge.settled_texts)
+            out.append(_new_tuple(PlainGroup, (entry, MemberColumn(ids, int, n), refs, MemberColumn(amounts, Decimal, n),
+                                               MemberColumn(times, _utc, n), MemberColumn(cps, int, n), total, at)))
         return out
 
     def finish(ben: int, rows: list[tuple]) -> Iterable[Result]:
@@ -790,6 +821,7 @@ def _literal_sql(stmt) -> str:
 # offset is 6× faster than ``replace``, and the C function needs no Python call per member)
 UTC_OFFSET = "+00:00"
 _utc = dt.datetime.fromisoformat
+_new_tuple = tuple.__new__
 
 
 def _per_beneficiary(rows: Iterable[tuple]) -> Iterator[tuple[int, list[tuple]]]:

@@ -505,3 +505,37 @@ def test_the_plain_path_declines_what_needs_best_of():
         "          - entry_kind: scenario_contract\n            listing_kinds: [scenario, unlisted]",
         "          - entry_kind: rental\n            listing_kinds: [instrument]"))
     assert compute_plain(2027, U, plain_entries(2027, [ok], U), timelines(), GROUPS, both) is None  # two rules for one side
+
+
+def test_a_rule_result_is_the_result_its_fields_make():
+    """``rules.rule_result`` fills a :class:`Result` without its generated ``__init__`` (a year makes tens of
+    thousands): every field is set, to what the dataclass would hold, and the instance stays frozen; its amounts
+    are the rate times the base, rounded, capped — for one version and for two."""
+    from market.subsidies import rules
+
+    params = params_mod.default()
+    rule = params.rule("art7_renter")
+    (version,) = rule.versions
+    at = dt.datetime(2026, 3, 1, 2, tzinfo=dt.UTC)
+    line = rules.Line(1, "R1", Decimal("1000.05"), at, version.id)
+    excluded = rules.Exclusion(2, "R2", Decimal("5.00"), at, ("not_sme",))
+    tally = rules.Tally(rule, 2026).add(version.id, Decimal("1000.05"))
+    amounts = rules.rule_amount(tally, params)
+    uncapped = params.round(version.rate * Decimal("1000.05"))
+    assert amounts == (Decimal("1000.05"), uncapped, min(uncapped, version.cap_cny), uncapped > version.cap_cny)
+    got = rules.rule_result(7, rule, 2026, amounts, [line], [excluded])
+    cap, cap_version = rules.year_cap(rule, 2026)
+    expected = rules.Result(beneficiary_id=7, rule=rule.id, year=2026, base=amounts[0], amount=amounts[2],
+                            uncapped=amounts[1], cap=cap, capped=amounts[3], rates=((version.id, version.rate),),
+                            versions=(cap_version,), article=rule.article, lines=(line,), exclusions=(excluded,),
+                            choices=())
+    assert got == expected and repr(got) == repr(rules.Result(**{**vars(expected), "lines": got.lines,
+                                                                  "exclusions": got.exclusions}))
+    assert set(vars(got)) == {f.name for f in dataclasses.fields(rules.Result)}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        got.amount = Decimal("1")  # type: ignore[misc]
+    # two versions: each rated by its own (the general sum), and the results' version tuples per set of versions
+    two = rules.Tally(rule, 2026).add(version.id, Decimal("10.00")).add("later", Decimal("-20.00"))
+    assert rules.rule_amount(two, params) == (Decimal("0.00"), Decimal("0.00"), Decimal("0.00"), False)
+    assert rules.rule_result(7, rule, 2026, amounts, [], []).rates == () == rules.rule_result(
+        8, rule, 2026, amounts, [], []).rates

@@ -542,3 +542,54 @@ def test_the_year_from_parallel_workers_is_the_same_year(small_world):
     assert got == expected
     assert [refs[r.beneficiary_id] for r in got] == sorted(refs[r.beneficiary_id] for r in got)
     assert sum(len(r.lines) for r in got) >= 6 and any(r.exclusions for r in got)
+
+
+def test_the_year_reads_only_the_entries_some_rule_reads_with_their_listing(make_org):
+    """The whole year's query leaves out an entry's side when no rule paying that side reads the entry's kind
+    with its listing's kind (data access without a database listing, a rental of a scenario, ...): exactly
+    those rows are left out, a refund is kept by its kind (it is judged as the payment it reverses, whatever
+    listing it names), and every organisation's year is still what one organisation's query gives (which
+    reads by kind only)."""
+    from models.listings import Listing
+
+    at_clock(T0)
+    renter, provider = make_org(kind="sme", ref="A", size="small"), make_org(kind="university", ref="U", size=None)
+    firm = make_org(kind="leading_firm", ref="L", size="large")
+    kinds = ("database", "instrument", "scenario", "public_data")
+    db.session.add_all(Listing(ref=f"LS-{k}", kind=k, owner_id=provider.id, title=k, description=k) for k in kinds)
+    db.session.commit()
+    rows = []
+    for n, (kind, listing) in enumerate(itertools.product(("rental", "data_access", "scenario_contract"), (None, *kinds))):
+        payer, payee = (firm.ref, renter.ref) if kind == "scenario_contract" else (renter.ref, provider.ref)
+        extra = {"listing": f"LS-{listing}"} if listing else {}
+        rows.append(row(f"X{n:02d}", kind, payer, payee, "1000.00", f"2026-03-{n + 1:02d}T10:00:00+08:00", **extra))
+        # a refund naming no listing, of each: kept by its kind
+        rows.append(row(f"X{n:02d}-R", kind, payer, payee, "-400.00", f"2026-04-{n + 1:02d}T10:00:00+08:00",
+                        reverses=f"X{n:02d}", evidence=["payment_record"]))
+    report = import_rows("test", list(enumerate(rows, start=1)), now=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
+    assert report.created == len(rows), report
+    db.session.commit()
+
+    params = parameters.default()
+    le, li = LedgerEntry.__table__, services.Listing.__table__
+    read = set()
+    for group in db.session.execute(services._year_groups(le, li, 2026, params)):
+        read.update((int(entry_id), group.side) for entry_id in group.ids.split(","))
+    expected = set()
+    for entry_id, kind, listing_kind, reverses_id in db.session.execute(
+            select(le.c.id, le.c.kind, li.c.kind, le.c.reverses_id).select_from(le.outerjoin(li, li.c.id == le.c.listing_id))):
+        for side, role in ((0, "payer"), (1, "payee")):
+            rules_of_side = [params.rule(r) for r in parameters.LEDGER_RULES if params.rule(r).beneficiary == role]
+            filters = [f for r in rules_of_side for v in r.versions for f in v.base]
+            if any(f.entry_kind == kind and (reverses_id is not None or f.matches(kind, listing_kind)) for f in filters):
+                expected.add((entry_id, side))
+    assert read == expected and len(read) < 2 * len(rows)  # some sides are left out, and only those
+    refund_of_database = db.session.execute(select(le.c.id).where(le.c.ref == "X06-R")).scalar_one()  # data access
+    assert (refund_of_database, 0) in read and (refund_of_database, 1) in read  # of a database listing's entry
+
+    year = list(services.iter_year(2026, params))
+    assert year == list(services._iter_year(2026, params, plain=False))
+    for org in (renter, provider, firm):
+        assert services.results_for(org.id, 2026, params) == [r for r in year if r.beneficiary_id == org.id]
+    counted = {ln.ref for r in year for ln in r.lines} | {ex.ref for r in year for ex in r.exclusions}
+    assert {"X06", "X06-R", "X01", "X00"} <= counted and "X05" not in counted  # data access (database); rentals
