@@ -137,6 +137,7 @@ def populate(db_url: str, checkpoints: list[int], orgs_n: int, batch: int, year:
     from market.orgs.uscc import make_valid_uscc
     from models.base import Base
     from models.ledger import LedgerEntry
+    from models.listings import Listing
     from models.organisations import Organisation, OrganisationFacts, RelatedPartyGroup
 
     rnd = random.Random(seed)
@@ -169,6 +170,12 @@ def populate(db_url: str, checkpoints: list[int], orgs_n: int, batch: int, year:
 
         smes = by_kind["sme"]
         providers = by_kind["university"] + by_kind["institute"] + by_kind["leading_firm"] + by_kind["other"]
+        # every provider publishes a database: data access is a deal on a listing (art. 7 reads data access with a
+        # database listing; an entry without one would count for nothing and only measure the engine skipping it)
+        db.session.execute(insert(Listing), [
+            {"id": p, "ref": f"BL{p:05d}", "kind": "database", "owner_id": p, "title": f"基准数据库{p}",
+             "description": "", "status": "published", "published_at": since} for p in providers])
+        db.session.commit()
         leaders = by_kind["leading_firm"]
         evidence = ('[{"filename":"c.pdf","sha256":null,"size":null,"type":"contract"},'
                     '{"filename":"i.pdf","sha256":null,"size":null,"type":"invoice"},'
@@ -193,6 +200,7 @@ def populate(db_url: str, checkpoints: list[int], orgs_n: int, batch: int, year:
                         payee = rnd.choice(smes) if kind == "scenario_contract" else rnd.choice(providers)
                         paid = start + dt.timedelta(seconds=rnd.random() * span)
                         rows.append({"kind": kind, "payer_id": payer, "payee_id": payee,
+                                     "listing_id": payee if kind == "data_access" else None,
                                      "amount_cny": Decimal(rnd.randrange(100, 50_000_000)) / 100, "paid_at": paid,
                                      "reverses_id": None, "evidence_json": evidence})
                     row = rows[-1]
