@@ -26,6 +26,25 @@ from models.base import Base
 from models.organisations import Organisation, VerificationStatus
 from models.users import Role, User
 
+
+def _scratch_files_in_memory() -> None:
+    """Keep the tests' scratch files (the SQLite test database, the search index, evidence and mail
+    folders, pytest's tmp_path) on the machine's tmpfs, /dev/shm, unless TMPDIR names a place already.
+
+    Why: every commit on an SQLite file waits for fsync, 7-14 ms on this machine's disk against 0.2 ms
+    on tmpfs, and the suite commits thousands of times. The files hold exactly what they would hold on
+    disk (same SQLite, same SQL, same journal); only durability across a power cut differs, which no
+    test observes."""
+    shm = Path("/dev/shm")
+    if os.environ.get("TMPDIR") or not (shm.is_dir() and os.access(shm, os.W_OK)):
+        return
+    os.environ["TMPDIR"] = str(shm)  # child processes (chromium, forked workers) too
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again; pytest's tmp_path asks it later
+
+
+_scratch_files_in_memory()
+
+
 PASSWORD = "Test2026pass"
 _seq = itertools.count(1)
 
