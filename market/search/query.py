@@ -695,6 +695,7 @@ def _filler_weight(word: str) -> float:
     under 2,000) keep 1. The dictionary is the language's, not the index's: no corpus tunes it."""
     import jieba
 
+    init_jieba()  # the dictionary's counts are there only once jieba is loaded (a first query may come here first)
     freq = jieba.dt.FREQ.get(word, 0)
     if freq <= FILLER_FREQ or word in KIND_WORDS or word in GENERIC_HEADS:
         return 1.0

@@ -74,7 +74,7 @@ def merge_shipped(conn, groups: list[dict] | None = None, now: dt.datetime | Non
     rows = conn.execute(sa.select(t.c.id, t.c.terms, t.c.seed_key)).all()
     keys = {r.seed_key for r in rows if r.seed_key}
     unkeyed = {_termset(r.terms): r.id for r in rows if not r.seed_key}
-    inserted = 0
+    new_rows: list[dict] = []
     for g in groups:
         if g["key"] in keys:
             continue
@@ -82,10 +82,9 @@ def merge_shipped(conn, groups: list[dict] | None = None, now: dt.datetime | Non
         if claim is not None:
             conn.execute(sa.update(t).where(t.c.id == claim).values(origin="shipped", source=g["source"], seed_key=g["key"]))
         else:
-            conn.execute(sa.insert(t).values(
-                terms=g["terms"], origin="shipped", source=g["source"], seed_key=g["key"],
-                created_at=now, updated_at=now, deleted_at=None,
-            ))
-            inserted += 1
+            new_rows.append(dict(terms=g["terms"], origin="shipped", source=g["source"], seed_key=g["key"],
+                                 created_at=now, updated_at=now, deleted_at=None))
         keys.add(g["key"])
-    return inserted
+    if new_rows:  # one executemany, in file order: ~2,200 round trips to PostgreSQL were most of a seed's time
+        conn.execute(sa.insert(t), new_rows)
+    return len(new_rows)

@@ -16,7 +16,7 @@ BEFORE = "7d6765696bb2"  # the revision before description_html
 NOW = "2026-12-01 00:00:00+00:00"
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres_only)])
 def test_upgrade_renders_existing_descriptions(backend, tmp_path):
     fresh = _fresh_sqlite(tmp_path) if backend == "sqlite" else _fresh_postgres()
     with fresh as url:

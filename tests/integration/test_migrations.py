@@ -45,7 +45,7 @@ def _fresh_postgres():
         admin.dispose()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres_only)])
 def test_upgrade_matches_models_and_downgrade_to_base(backend, tmp_path):
     fresh = _fresh_sqlite(tmp_path) if backend == "sqlite" else _fresh_postgres()
     with fresh as url:
@@ -72,6 +72,7 @@ def test_upgrade_matches_models_and_downgrade_to_base(backend, tmp_path):
                 db.engine.dispose()
 
 
+@pytest.mark.postgres_only
 def test_postgresql_guards_come_with_the_migrations():
     """What autogenerate cannot see is in the revision too: the booking exclusion constraint and the
     ledger's append-only triggers exist after `db upgrade` and are gone after the downgrade."""

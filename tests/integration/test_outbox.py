@@ -286,7 +286,7 @@ def test_no_service_writes_a_path_by_hand():
 # ---------------------------------------------------------------- the migration
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres_only)])
 def test_migration_moves_pending_search_rows_and_back(backend, tmp_path):
     from flask_migrate import downgrade, upgrade
     from sqlalchemy import inspect, text
