@@ -8,11 +8,10 @@ beside a bare SQL ``GROUP BY payer, year`` over the same rows, in the same run.
     (a schema of its own — ``CREATE SCHEMA bench`` first — keeps other tables apart)
 
 Rows are bulk-inserted with ``executemany`` (not through the services: no hash chain, the engine does
-not read it). Organisations get one facts period each (what the flush hook would write);
-every provider publishes a database listing, on which its data-access entries are made (art. 7 reads data
-access only with one). Each
-measurement runs in a child process, so its peak RSS (``ru_maxrss``) is its own: at each checkpoint
-(default 100k and 1M entries) the engine's memory should stay flat while N grows tenfold.
+not read it). Organisations get one facts period each (what the flush hook would write); every provider
+publishes a database listing, on which its data-access entries are made (art. 7 reads data access only
+with one). Each measurement runs in a child process, so its peak RSS (``ru_maxrss``) is its own: at each
+checkpoint (default 100k and 1M entries) the engine's memory should stay flat while N grows tenfold.
 THIS DROPS AND RECREATES EVERY TABLE of the database given.
 """
 
