@@ -529,15 +529,13 @@ class Part:
     """Members of a group with the same outcome — ``make(id, ref, amount, paid_at, *same)`` each, a
     :class:`Line` or an :class:`Exclusion` — kept as columns until read."""
 
-    __slots__ = ("make", "columns", "same", "n")
+    __slots__ = ("make", "columns", "same")
 
-    def __init__(self, make: Callable, columns: tuple[Sequence, Sequence, Sequence, Sequence], same: tuple,
-                 n: int | None = None):
+    def __init__(self, make: Callable, columns: tuple[Sequence, Sequence, Sequence, Sequence], same: tuple):
         self.make, self.columns, self.same = make, columns, same
-        self.n = len(columns[0]) if n is None else n  # how many members (a caller that knows says so)
 
     def __len__(self) -> int:
-        return self.n
+        return len(self.columns[0])  # a MemberColumn knows its length without splitting its text
 
     def __iter__(self) -> Iterator:
         return map(self.make, *self.columns, *map(repeat, self.same))
@@ -570,7 +568,7 @@ class InDateOrder(Sequence):
         if self._len is None:
             n = 0
             for x in self._given:
-                n += x.n if type(x) is Part else 1
+                n += len(x) if type(x) is Part else 1
             self._len = n
         return self._len
 
@@ -945,9 +943,9 @@ def _place_all(group: PlainGroup, reasons: tuple[str, ...], vid: str | None, lin
     :class:`Part` of the group's columns."""
     columns = (group.ids, group.refs, group.amounts, group.paid_at)
     if reasons:
-        exclusions.append(Part(Exclusion, columns, _exclusion_fields(reasons, group.entry.missing), len(group.refs)))
+        exclusions.append(Part(Exclusion, columns, _exclusion_fields(reasons, group.entry.missing)))
         return
-    lines.append(Part(Line, columns, (vid,), len(group.refs)))
+    lines.append(Part(Line, columns, (vid,)))
     tally.add(vid, group.total if group.total is not None else sum(group.amounts, ZERO))  # type: ignore[arg-type]
 
 
@@ -973,9 +971,9 @@ def _place(group: PlainGroup, verdicts: Sequence[tuple[str, ...]], vid: str | No
         columns = (_take(group.ids, positions), _take(group.refs, positions), _take(group.amounts, positions),
                    _take(group.paid_at, positions))
         if reasons:
-            exclusions.append(Part(Exclusion, columns, _exclusion_fields(reasons, group.entry.missing), len(positions)))
+            exclusions.append(Part(Exclusion, columns, _exclusion_fields(reasons, group.entry.missing)))
         else:
-            lines.append(Part(Line, columns, (vid,), len(positions)))
+            lines.append(Part(Line, columns, (vid,)))
             tally.add(vid, sum(columns[2], ZERO))  # type: ignore[arg-type]
 
 
