@@ -39,6 +39,8 @@ def test_district_staff_see_every_organisation(client, login):
     login(user("reviewer@ccxq.gov.cn"), DEMO_PASSWORD)
     index = client.get("/subsidies/?year=2026").get_data(as_text=True)
     assert 'data-beneficiary="S4" data-rule="art8_supplier"' in index
+    # each line names its rule in words, not only by its parameter key
+    assert "第八条 开放场景（承接项目的中小微企业）" in index
     page = client.get(f"/subsidies/{org('S4').id}/2026").get_data(as_text=True)
     assert 'data-ref="D08" data-reason="related_party"' in page and "关联方之间的交易" in page
     assert client.get("/subsidies/999999/2026").status_code == 404
