@@ -30,8 +30,8 @@ from collections import defaultdict
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import chain, repeat
-from operator import attrgetter, itemgetter
+from itertools import chain, compress, repeat
+from operator import attrgetter, eq, itemgetter
 from typing import NamedTuple
 
 from market.domain.declared import DeclaredSubsidy
@@ -486,19 +486,23 @@ _by_date = attrgetter("paid_at", "ref")  # (a C-level key: a year sorts half a m
 class MemberColumn(Sequence):
     """A column of a group's members as given (e.g. the database's texts), ``convert``-ed as items are read.
     ``raw`` may also be ONE comma-separated text of ``length`` items: split when first read (a year's totals
-    never read most columns, and splitting them all made a million strings)."""
+    never read most columns, and splitting them all made a million strings); or some members of another
+    column (:meth:`take`): picked when first read."""
 
     __slots__ = ("_raw", "convert", "_len")
 
-    def __init__(self, raw: Sequence | str, convert: Callable, length: int | None = None):
+    def __init__(self, raw: Sequence | str | _Members, convert: Callable, length: int | None = None):
         self._raw, self.convert = raw, convert
         self._len = length if type(raw) is str else len(raw)
 
     @property
     def raw(self) -> Sequence:
-        if type(self._raw) is str:
-            self._raw = self._raw.split(",")  # type: ignore[union-attr]
-        return self._raw
+        raw = self._raw
+        if type(raw) is str:
+            raw = self._raw = raw.split(",")
+        elif type(raw) is _Members:
+            raw = self._raw = _pick(raw.column.raw, raw.at)
+        return raw  # type: ignore[return-value]
 
     def __len__(self) -> int:
         return self._len  # type: ignore[return-value]
@@ -512,7 +516,18 @@ class MemberColumn(Sequence):
         return map(self.convert, self.raw)
 
     def take(self, at: Sequence[int]) -> MemberColumn:
-        return MemberColumn(_pick(self.raw, at), self.convert)
+        """The members at the positions ``at``, picked when first read."""
+        return MemberColumn(_Members(self, at), self.convert)
+
+
+class _Members(NamedTuple):
+    """The members of ``column`` at the positions ``at`` (a :class:`MemberColumn` taken from another)."""
+
+    column: MemberColumn
+    at: Sequence[int]
+
+    def __len__(self) -> int:  # type: ignore[override]
+        return len(self.at)
 
 
 def _pick(items: Sequence, at: Sequence[int]) -> list:
@@ -851,17 +866,17 @@ def _plain_group(judge: PlainJudge, group: PlainGroup, role: str, rule: Rule, fo
     facts of both parties looked up per member (the beneficiary's once when it has one period). The loop
     runs once per entry of the year: the usual case is two dictionary look-ups."""
     e = group.entry
-    version = found[1]
-    vid = version.id if version is not None else None
-    fixed = (found[2], e.problems, e.reverses_incomplete, role)
-    verdict_of, class_at, steady_of, steady = judge.verdict_of, judge.class_at, judge.steady, judge._steady
     ben = e.payer_id if role == "payer" else e.payee_id
-    ben_steady = steady_of(ben)
+    ben_steady = judge.steady(ben)
     first = group.first if group.first is not None else min(group.paid_at)
     ben_class = ben_steady[2] if ben_steady is not None and first >= ben_steady[0] else None
     if ben_class is not None and _plain_group_at_once(judge, group, role, rule, found, ben_class, first, lines,
                                                       exclusions, tally):
         return
+    version = found[1]
+    vid = version.id if version is not None else None
+    fixed = (found[2], e.problems, e.reverses_incomplete, role)
+    verdict_of, class_at, steady_of, steady = judge.verdict_of, judge.class_at, judge.steady, judge._steady
     known: dict[int, tuple[str, ...]] = {}  # counterparty's facts number -> reasons, with ben_class
     verdicts: list[tuple[str, ...]] = []
     for paid_at, other in zip(group.paid_at, group.counterparties, strict=True):
@@ -909,15 +924,14 @@ def _plain_group_at_once(judge: PlainJudge, group: PlainGroup, role: str, rule: 
     verdicts = judge.group_verdicts.get(key)
     if verdicts is None:
         verdicts = judge.group_verdicts[key] = {}
-    for number in numbers.difference(verdicts):  # judged once, with a member whose counterparty has these facts
-        at = next(i for i, other in enumerate(keys) if number_of(other) == number)
-        verdicts[number] = judge.reasons(_member(e, role, cps[at], group.paid_at[at]), rule, version, role)
+    for number in numbers.difference(verdicts):  # judged once per year: the facts values decide it all
+        verdicts[number] = judge.reasons_of_classes(e, version, role, ben_class, number)
     vid = version.id if version is not None else None
     outcomes = set(map(verdicts.__getitem__, numbers))
     if len(outcomes) == 1:  # one outcome for every member (the usual case)
         _place_all(group, outcomes.pop(), vid, lines, exclusions, tally)
         return True
-    _place(group, list(map(verdicts.__getitem__, map(number_of, keys))), vid, lines, exclusions, tally)
+    _place(group, list(map(verdicts.__getitem__, map(number_of, keys))), vid, lines, exclusions, tally, outcomes)
     return True
 
 
@@ -958,16 +972,18 @@ def _exclusion_fields(reasons: tuple[str, ...], missing: tuple[str, ...]) -> tup
 
 
 def _place(group: PlainGroup, verdicts: Sequence[tuple[str, ...]], vid: str | None, lines: list,
-           exclusions: list, tally: Tally) -> None:
+           exclusions: list, tally: Tally, outcomes: set[tuple[str, ...]] | None = None) -> None:
     """Each member of ``group`` as a line (its amount into ``tally``) or an exclusion, by its reasons: one
-    :class:`Part` per outcome."""
-    at: dict[tuple[str, ...], list[int]] = defaultdict(list)
-    for i, reasons in enumerate(verdicts):
-        at[reasons].append(i)
-    if len(at) == 1:
+    :class:`Part` per outcome (``outcomes``: the distinct reasons, when the caller has them)."""
+    if outcomes is None:
+        outcomes = set(verdicts)
+    if len(outcomes) == 1:
         _place_all(group, verdicts[0], vid, lines, exclusions, tally)
         return
-    for reasons, positions in at.items():
+    members = range(len(verdicts))
+    # each outcome's positions in one C-level pass (equal reasons are equal tuples)
+    at = {reasons: list(compress(members, map(eq, verdicts, repeat(reasons)))) for reasons in outcomes}
+    for reasons, positions in sorted(at.items(), key=_first_position):
         columns = (_take(group.ids, positions), _take(group.refs, positions), _take(group.amounts, positions),
                    _take(group.paid_at, positions))
         if reasons:
@@ -975,6 +991,11 @@ def _place(group: PlainGroup, verdicts: Sequence[tuple[str, ...]], vid: str | No
         else:
             lines.append(Part(Line, columns, (vid,)))
             tally.add(vid, sum(columns[2], ZERO))  # type: ignore[arg-type]
+
+
+def _first_position(item: tuple[tuple[str, ...], list[int]]) -> int:
+    """The outcomes in the order of their first member (as a pass over the members would meet them)."""
+    return item[1][0]
 
 
 def _member(e: PlainEntry, role: str, other: int, paid_at: dt.datetime) -> PlainEntry:
@@ -997,6 +1018,7 @@ class PlainJudge:
         self._settled_texts: dict[int, dict[str, int]] = {}  # year -> settled_texts(...)
         self._class_of: dict[int, int] = {}  # id(facts) -> the number of its value
         self._classes: dict[OrgFacts, int] = {}
+        self._facts_of: list[OrgFacts] = []  # number -> facts value
         self._reasons: dict[tuple, tuple[str, ...]] = {}
         # compute_plain's own look-ups, read without a method call per entry:
         # (day, role, kind, listing kind) -> (rule, version, a number for (rule, version, before the policy))
@@ -1093,8 +1115,23 @@ class PlainJudge:
     def _class(self, facts: OrgFacts) -> int:
         found = self._class_of.get(id(facts))
         if found is None:
-            found = self._class_of[id(facts)] = self._classes.setdefault(facts, len(self._classes))
+            found = self._classes.get(facts)
+            if found is None:
+                found = self._classes[facts] = len(self._facts_of)
+                self._facts_of.append(facts)
+            self._class_of[id(facts)] = found
         return found
+
+    def reasons_of_classes(self, e: PlainEntry, version: Version | None, role: str, ben_class: int,
+                           other_class: int) -> tuple[str, ...]:
+        """:meth:`reasons` for a member of ``e``'s group (same rule, version, day's stretch and completeness)
+        whose beneficiary's and counterparty's facts on its payment date have the numbers ``ben_class`` and
+        ``other_class`` (both known): the facts values decide it all, so the member itself is not needed
+        (a group is never self-dealing, so the parties' relation is their facts' groups')."""
+        ben_facts, other_facts = self._facts_of[ben_class], self._facts_of[other_class]
+        payer_facts, payee_facts = (ben_facts, other_facts) if role == "payer" else (other_facts, ben_facts)
+        rel = party_relation(e.payer_id, e.payee_id, payer_facts, payee_facts, self.group_of)
+        return reasons_on(e.problems, e.reverses_incomplete, e.day, version, rel, ben_facts, other_facts, self.params)
 
     def reasons(self, e: PlainEntry, rule: Rule, version: Version | None, role: str) -> tuple[str, ...]:
         """:func:`exclusion_reasons` of ``e`` for its ``role``'s beneficiary under ``rule``."""

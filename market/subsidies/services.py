@@ -52,7 +52,7 @@ from models.organisations import ExternalSubsidy, Organisation
 
 from . import parameters as parameters_mod
 from .parameters import LEDGER_RULES, LISTING_KINDS, Parameters
-from .rules import MemberColumn, Payment, PlainEntry, PlainGroup, Result, compute, compute_plain
+from .rules import MemberColumn, Payment, PlainEntry, PlainGroup, PlainJudge, Result, compute, compute_plain
 
 EVIDENCE_TYPES = ("contract", "invoice", "payment_record", "other")
 STREAM_BATCH = 5_000
@@ -647,6 +647,8 @@ def _grouped(year: int, ctx: _YearContext, decided_before: set[int], early: _Ear
                 found = compute_plain(year, ben, entries, ctx.timelines, ctx.groups, params, ctx.org_level, memo)
         return found if found is not None else _general(year, ben, _group_entries(ben, rows, sqlite), ctx)
 
+    # what every group asks of the organisations' facts, made while the database still sorts the first groups
+    PlainJudge.of(memo, params, ctx.timelines, ctx.groups).settled_texts(dt.datetime(year, 7, 1, tzinfo=dt.UTC))
     for ben, rows in _per_beneficiary(stream):
         yield from finish(ben, rows)
 
