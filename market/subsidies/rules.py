@@ -911,13 +911,14 @@ def _plain_group_at_once(judge: PlainJudge, group: PlainGroup, role: str, rule: 
     else:
         keys, number_of = cps, judge.settled(first).__getitem__
     try:  # the usual case: every counterparty's one period began before the year
-        numbers = set(map(number_of, keys))
+        members = list(map(number_of, keys))  # each member's counterparty's facts number
     except KeyError:
-        keys = cps = list(cps)
+        cps = list(cps)
         number_of = _steady_numbers(judge, cps, first)  # type: ignore[assignment]
         if number_of is None:
             return False
-        numbers = set(map(number_of, cps))
+        members = list(map(number_of, cps))
+    numbers = set(members)
     e, version = group.entry, found[1]
     # counterparty's facts number -> reasons, for this rule and version, completeness, side and beneficiary's facts
     key = (found[2], e.problems, e.reverses_incomplete, role, ben_class)
@@ -931,7 +932,7 @@ def _plain_group_at_once(judge: PlainJudge, group: PlainGroup, role: str, rule: 
     if len(outcomes) == 1:  # one outcome for every member (the usual case)
         _place_all(group, outcomes.pop(), vid, lines, exclusions, tally)
         return True
-    _place(group, list(map(verdicts.__getitem__, map(number_of, keys))), vid, lines, exclusions, tally, outcomes)
+    _place(group, list(map(verdicts.__getitem__, members)), vid, lines, exclusions, tally, outcomes)
     return True
 
 
@@ -990,7 +991,13 @@ def _place(group: PlainGroup, verdicts: Sequence[tuple[str, ...]], vid: str | No
             exclusions.append(Part(Exclusion, columns, _exclusion_fields(reasons, group.entry.missing)))
         else:
             lines.append(Part(Line, columns, (vid,)))
-            tally.add(vid, sum(columns[2], ZERO))  # type: ignore[arg-type]
+    counted = at.get(())
+    if counted is not None:  # their sum: from the fewer members, the group's total known (exact: Decimal sums)
+        if group.total is not None and 2 * len(counted) > len(verdicts):
+            others = [i for reasons, positions in at.items() if reasons for i in positions]
+            tally.add(vid, group.total - sum(_take(group.amounts, others), ZERO))  # type: ignore[arg-type]
+        else:
+            tally.add(vid, sum(_take(group.amounts, counted), ZERO))  # type: ignore[arg-type]
 
 
 def _first_position(item: tuple[tuple[str, ...], list[int]]) -> int:
