@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import chain, compress, repeat
@@ -443,13 +443,16 @@ def assign_best_of(items: Sequence[Item], tallies: dict[str, Tally], params: Par
 
 # ---------------------------------------------------------------- the year
 def rule_result(beneficiary: int, rule: Rule, year: int, amounts: tuple[Decimal, Decimal, Decimal, bool],
-                lines: Iterable[Line], exclusions: Iterable[Exclusion], choices: Iterable[Choice] = ()) -> Result:
+                lines: Iterable[Line], exclusions: Iterable[Exclusion], choices: Iterable[Choice] = (),
+                used: Collection[str] | None = None) -> Result:
     """One (beneficiary, rule) result: ``amounts`` from :func:`rule_amount`, the lines and exclusions in
-    payment-date order, the versions the lines used and the year-end cap's."""
+    payment-date order, the versions the lines used (``used``, when the caller knows them: the keys of the
+    tally every line was added to) and the year-end cap's."""
     net, uncapped, amount, capped = amounts
     _rule, versions, cap, cap_version = _rule_year(rule, year)
     lines = InDateOrder(lines)
-    used = lines.versions()
+    if used is None:
+        used = lines.versions()
     # (rates, versions) per set of versions used — one or two sets a year, asked for each of its results
     key = (id(rule), year, next(iter(used)) if len(used) == 1 else frozenset(used))
     found = _RESULT_VERSIONS.get(key)
@@ -491,7 +494,7 @@ class MemberColumn(Sequence):
 
     __slots__ = ("_raw", "convert", "_len")
 
-    def __init__(self, raw: Sequence | str | _Members, convert: Callable, length: int | None = None):
+    def __init__(self, raw: Sequence | str, convert: Callable, length: int | None = None):
         self._raw, self.convert = raw, convert
         self._len = length if type(raw) is str else len(raw)
 
@@ -517,7 +520,28 @@ class MemberColumn(Sequence):
 
     def take(self, at: Sequence[int]) -> MemberColumn:
         """The members at the positions ``at``, picked when first read."""
-        return MemberColumn(_Members(self, at), self.convert)
+        taken = _new_column(MemberColumn)  # (a mixed group takes four columns per outcome: no __init__ call)
+        taken._raw, taken.convert, taken._len = _Members(self, at), self.convert, len(at)
+        return taken
+
+
+_new_column = object.__new__
+
+
+def text_columns(n: int, ids: str, amounts: str, times: str, counterparties: str
+                 ) -> tuple[MemberColumn, MemberColumn, MemberColumn, MemberColumn]:
+    """A group's id, amount, UTC time and counterparty columns, each given as one comma-separated text of ``n``
+    members (the database's; times in ISO form), made at once — a year makes them for tens of thousands of
+    groups, so without four ``__init__`` calls."""
+    a, b, c, d = _new_column(MemberColumn), _new_column(MemberColumn), _new_column(MemberColumn), _new_column(MemberColumn)
+    a._raw, a.convert, a._len = ids, int, n
+    b._raw, b.convert, b._len = amounts, Decimal, n
+    c._raw, c.convert, c._len = times, _from_iso, n
+    d._raw, d.convert, d._len = counterparties, int, n
+    return a, b, c, d
+
+
+_from_iso = dt.datetime.fromisoformat
 
 
 class _Members(NamedTuple):
@@ -525,9 +549,6 @@ class _Members(NamedTuple):
 
     column: MemberColumn
     at: Sequence[int]
-
-    def __len__(self) -> int:  # type: ignore[override]
-        return len(self.at)
 
 
 def _pick(items: Sequence, at: Sequence[int]) -> list:
@@ -818,6 +839,7 @@ def compute_plain(year: int, beneficiary: int, entries: Iterable[PlainEntry | Pl
     exclusions: dict[str, list[Exclusion]] = {}
     tallies: dict[str, Tally] = {}
     rule_of, verdict_of, class_at = judge.rule_of, judge.verdict_of, judge.class_at
+    ben_steady = judge.steady(beneficiary)
     for item in entries:  # the hot loop of a year: what repeats is asked once (PlainJudge)
         group = item if type(item) is PlainGroup else None
         e: PlainEntry = group.entry if group is not None else item  # type: ignore[assignment]
@@ -839,7 +861,7 @@ def compute_plain(year: int, beneficiary: int, entries: Iterable[PlainEntry | Pl
         if rid not in tallies:
             lines[rid], exclusions[rid], tallies[rid] = [], [], Tally(rule, year)
         if group is not None:
-            _plain_group(judge, group, role, rule, found, lines[rid], exclusions[rid], tallies[rid])
+            _plain_group(judge, group, role, rule, found, lines[rid], exclusions[rid], tallies[rid], ben_steady)
             continue
         payer_class, payee_class = class_at(payer, e.judged_at), class_at(payee, e.judged_at)
         if payer_class >= 0 and payee_class >= 0:  # then facts values decide it all
@@ -856,18 +878,20 @@ def compute_plain(year: int, beneficiary: int, entries: Iterable[PlainEntry | Pl
             vid = found[1].id  # type: ignore[union-attr]
             lines[rid].append(_new_tuple(Line, (e.id, e.ref, e.amount, e.paid_at, vid)))  # (every field: no Python __new__)
             tallies[rid].add(vid, e.amount)
-    return [rule_result(beneficiary, tallies[r].rule, year, rule_amount(tallies[r], params), lines[r], exclusions[r])
-            for r in LEDGER_RULES if r in tallies]
+    # every line was added to its rule's tally (with its version): the tally's versions are the lines'
+    return [rule_result(beneficiary, tallies[r].rule, year, rule_amount(tallies[r], params), lines[r], exclusions[r],
+                        used=tallies[r].by_version.keys()) for r in LEDGER_RULES if r in tallies]
 
 
 def _plain_group(judge: PlainJudge, group: PlainGroup, role: str, rule: Rule, found: tuple,
-                 lines: list[Line], exclusions: list[Exclusion], tally: Tally) -> None:
+                 lines: list[Line], exclusions: list[Exclusion], tally: Tally,
+                 ben_steady: tuple[dt.datetime, OrgFacts, int] | None) -> None:
     """:func:`compute_plain` for the members of ``group``: the same judgement as for single entries, the
-    facts of both parties looked up per member (the beneficiary's once when it has one period). The loop
-    runs once per entry of the year: the usual case is two dictionary look-ups."""
+    facts of both parties looked up per member (the beneficiary's once when it has one period:
+    ``ben_steady``, :meth:`PlainJudge.steady`). The loop runs once per entry of the year: the usual case is
+    two dictionary look-ups."""
     e = group.entry
     ben = e.payer_id if role == "payer" else e.payee_id
-    ben_steady = judge.steady(ben)
     first = group.first if group.first is not None else min(group.paid_at)
     ben_class = ben_steady[2] if ben_steady is not None and first >= ben_steady[0] else None
     if ben_class is not None and _plain_group_at_once(judge, group, role, rule, found, ben_class, first, lines,

@@ -52,7 +52,7 @@ from models.organisations import ExternalSubsidy, Organisation
 
 from . import parameters as parameters_mod
 from .parameters import LEDGER_RULES, LISTING_KINDS, Parameters
-from .rules import MemberColumn, Payment, PlainEntry, PlainGroup, PlainJudge, Result, compute, compute_plain
+from .rules import Payment, PlainEntry, PlainGroup, PlainJudge, Result, compute, compute_plain, text_columns
 
 EVIDENCE_TYPES = ("contract", "invoice", "payment_record", "other")
 STREAM_BATCH = 5_000
@@ -635,8 +635,8 @@ def _grouped(year: int, ctx: _YearContext, decided_before: set[int], early: _Ear
             total = Decimal(total).scaleb(-2) if sqlite else total
             n = len(refs)  # the other columns stay texts until a line is read (rules.MemberColumn): the
             # counterparties' facts are looked up by their texts (PlainJudge.settled_texts)
-            out.append(_new_tuple(PlainGroup, (entry, MemberColumn(ids, int, n), refs, MemberColumn(amounts, Decimal, n),
-                                               MemberColumn(times, _utc, n), MemberColumn(cps, int, n), total, at)))
+            ids_c, amounts_c, times_c, cps_c = text_columns(n, ids, amounts, times, cps)
+            out.append(_new_tuple(PlainGroup, (entry, ids_c, refs, amounts_c, times_c, cps_c, total, at)))
         return out
 
     def finish(ben: int, rows: list[tuple]) -> Iterable[Result]:
