@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, event, inspect
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 
 from .base import Base, TimestampMixin, utcnow
 
@@ -173,7 +173,12 @@ FACT_COLUMNS = ("kind", "size", "in_district", "verification_status", "group_id"
 
 
 def current_facts(org: Organisation) -> tuple[Any, ...]:
-    return (org.kind, org.size, bool(org.in_district), org.verification_status == VerificationStatus.VERIFIED, org.group)
+    group = org.group
+    if group is None and org.group_id is not None:  # the group set by its id: the relationship not loaded yet
+        session = object_session(org)
+        with session.no_autoflush:  # type: ignore[union-attr]
+            group = session.get(RelatedPartyGroup, org.group_id)  # type: ignore[union-attr]
+    return (org.kind, org.size, bool(org.in_district), org.verification_status == VerificationStatus.VERIFIED, group)
 
 
 @event.listens_for(Session, "before_flush")

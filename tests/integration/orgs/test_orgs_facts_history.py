@@ -30,6 +30,25 @@ def test_a_new_organisation_opens_one_period(app_ctx, make_org):
     assert [(r.valid_from, r.valid_to, r.size, r.verified, r.in_district) for r in rows] == [(T0, None, "small", True, True)]
 
 
+def test_a_group_given_by_its_id_is_in_the_first_period(app_ctx, make_org, make_user):
+    """An organisation created (or moved) with ``group_id`` rather than the ``group`` relationship: its facts
+    still hold the group from that moment (else its related-party deals would count)."""
+    at_clock(T0)
+    group = services.create_group(make_user(role=Role.DISTRICT_ADMIN), "按编号指定的集团", "group")
+    db.session.commit()
+    org = make_org(kind="sme", size="small", group_id=group.id)
+    other = make_org(kind="sme", size="small")
+    later = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    at_clock(later)
+    other.group_id = group.id
+    db.session.commit()
+    periods = {o.id: [(r.valid_from, r.valid_to, r.group_id) for r in db.session.execute(
+        select(OrganisationFacts).where(OrganisationFacts.organisation_id == o.id).order_by(OrganisationFacts.valid_from)).scalars()]
+        for o in (org, other)}
+    assert periods[org.id] == [(T0, None, group.id)]
+    assert periods[other.id] == [(T0, later, None), (later, None, group.id)]
+
+
 def test_an_sme_that_became_large_mid_year_was_small_before(app_ctx, make_org, make_user):
     at_clock(T0)
     org = make_org(kind="sme", size="small", industry="software_it")
