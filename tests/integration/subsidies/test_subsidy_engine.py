@@ -593,3 +593,60 @@ def test_the_year_reads_only_the_entries_some_rule_reads_with_their_listing(make
         assert services.results_for(org.id, 2026, params) == [r for r in year if r.beneficiary_id == org.id]
     counted = {ln.ref for r in year for ln in r.lines} | {ex.ref for r in year for ex in r.exclusions}
     assert {"X06", "X06-R", "X01", "X00"} <= counted and "X05" not in counted  # data access (database); rentals
+
+
+def test_a_group_whose_members_differ_is_judged_member_by_member_at_once(make_org, make_user, monkeypatch):
+    """A provider's rentals in one group (same side, kind, completeness) from renters whose facts differ: large
+    firms and a renter of the provider's own related-party group (all settled before the year, so the group
+    is judged at once, by the facts numbers) are excluded with their reasons, the others counted — an
+    out-of-district SME too (art. 7 does not say 区内: ``renter_anywhere``) — the base summed from the counted
+    members, or from the group's total less the excluded ones when those are fewer, exactly as the general
+    rules say. The group is set by its id when the renter is created: its facts hold it from the start."""
+    at_clock(T0)
+    admin = make_user(role=Role.DISTRICT_ADMIN)
+    group = orgs.create_group(admin, "提供方集团", "group")
+    db.session.commit()
+    provider = make_org(kind="university", ref="PU", size=None, group_id=group.id)
+    other_provider = make_org(kind="institute", ref="PI", size=None)
+    renters = [make_org(kind="sme", ref=f"PS{i}", size="small") for i in range(4)]
+    away = make_org(kind="sme", ref="PX", size="micro", in_district=False)
+    sister = make_org(kind="sme", ref="PR", size="small", group_id=group.id)
+    large, larger = make_org(kind="sme", ref="PL", size="large"), make_org(kind="leading_firm", ref="PM", size="large")
+    rows, n = [], itertools.count(1)
+    for renter in (*renters, away, sister, large):  # 5 of 7 count: the base is the total less the two excluded
+        k = next(n)
+        rows.append(row(f"PM{k:02d}", "rental", renter.ref, provider.ref, f"{1000 * k}.25", f"2026-03-{k:02d}T10:00:00+08:00"))
+    for renter in (renters[0], large, larger):  # 1 of 3 counts: the base is that member's amount
+        k = next(n)
+        rows.append(row(f"PM{k:02d}", "rental", renter.ref, other_provider.ref, f"{777 * k}.10",
+                        f"2026-04-{k:02d}T10:00:00+08:00"))
+    report = import_rows("test", list(enumerate(rows, start=1)), now=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
+    assert report.created == len(rows), report
+    db.session.commit()
+
+    at_once = []
+    real_at_once = rules._plain_group_at_once
+
+    def counted(*args, **kwargs):
+        at_once.append(real_at_once(*args, **kwargs))
+        return at_once[-1]
+
+    monkeypatch.setattr(rules, "_plain_group_at_once", counted)
+    year = list(services.iter_year(2026))
+    assert year == list(services._iter_year(2026, plain=False))
+    assert at_once.count(True) >= 2  # the two providers' groups, at once
+
+    amounts = {r["ref"]: Decimal(r["amount_cny"]) for r in rows}
+    payer_of = {r["ref"]: r["payer"] for r in rows}
+    for prov, counted_refs, excluded in (
+            (provider, {"PS0", "PS1", "PS2", "PS3", "PX"}, {"PR": "related_party", "PL": "counterparty_not_sme"}),
+            (other_provider, {"PS0"}, {"PL": "counterparty_not_sme", "PM": "counterparty_not_sme"})):
+        result = next(r for r in year if r.beneficiary_id == prov.id and r.rule == "art7_provider")
+        assert {payer_of[ln.ref] for ln in result.lines} == counted_refs
+        assert result.base == sum(amounts[ln.ref] for ln in result.lines)
+        reasons = {payer_of[x.ref]: x.reasons for x in result.exclusions}
+        assert set(reasons) == set(excluded)
+        for renter_ref, reason in excluded.items():
+            assert reason in reasons[renter_ref]
+        assert "related_party" not in reasons["PL"]
+        assert services.results_for(prov.id, 2026) == [r for r in year if r.beneficiary_id == prov.id]
