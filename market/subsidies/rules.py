@@ -349,18 +349,14 @@ def rule_amount(tally: Tally, params: Parameters) -> tuple[Decimal, Decimal, Dec
     Rates per version (each line rated by the version it was judged by), rounded half-up once, then
     capped; a net base at or below zero earns nothing (interpretation 1)."""
     by_version = tally.by_version
-    if len(by_version) == 1:  # the usual case: the same sums as below, without two generators per result
+    net = sum(by_version.values(), ZERO)
+    if net <= 0:
+        return ZERO, ZERO, ZERO, False
+    _rule, versions, cap, _vid = _rule_year(tally.rule, tally.year)
+    if len(by_version) == 1:  # the usual case: the same sum, without a generator per result
         [(vid, base)] = by_version.items()
-        net = ZERO + base
-        if net <= 0:
-            return ZERO, ZERO, ZERO, False
-        _rule, versions, cap, _vid = _rule_year(tally.rule, tally.year)
         raw = ZERO + versions[vid].rate * base
     else:
-        net = sum(by_version.values(), ZERO)
-        if net <= 0:
-            return ZERO, ZERO, ZERO, False
-        _rule, versions, cap, _vid = _rule_year(tally.rule, tally.year)
         raw = sum((versions[vid].rate * base for vid, base in by_version.items()), ZERO)
     uncapped = max(params.round(raw), ZERO)
     amount = min(uncapped, cap)
@@ -931,9 +927,9 @@ def _plain_group_at_once(judge: PlainJudge, group: PlainGroup, role: str, rule: 
     lines made column by column. False when that does not hold (the caller then goes member by member)."""
     cps = group.counterparties
     if type(cps) is MemberColumn:  # ids as the database's texts: looked up as they are, not made integers
-        keys, number_of = cps.raw, judge.settled_texts(first).__getitem__
+        keys, number_of = cps.raw, judge.settled_texts(first.year).__getitem__
     else:
-        keys, number_of = cps, judge.settled(first).__getitem__
+        keys, number_of = cps, judge.settled(first.year).__getitem__
     try:  # the usual case: every counterparty's one period began before the year
         members = list(map(number_of, keys))  # each member's counterparty's facts number
     except KeyError:
@@ -1104,11 +1100,10 @@ class PlainJudge:
                 (period.valid_from, period.facts, self._class(period.facts)) if period is not None else None)
         return steady  # type: ignore[return-value]
 
-    def settled(self, moment: dt.datetime) -> dict[int, int]:
+    def settled(self, year: int) -> dict[int, int]:
         """{organisation: its facts number} for the organisations of the timelines whose one open-ended period
-        began before ``moment``'s year (by the day before its 1 January in UTC, so before ``moment`` whatever
-        its offset): their facts at ``moment`` need no look-up. Made once per year."""
-        year = moment.year
+        began before ``year`` (by the day before its 1 January in UTC, so before any moment of that UTC year
+        whatever its offset): their facts at such a moment need no look-up. Made once per year."""
         found = self._settled.get(year)
         if found is None:
             before = dt.datetime(year, 1, 1, tzinfo=dt.UTC) - dt.timedelta(days=1)
@@ -1119,12 +1114,12 @@ class PlainJudge:
                     found[org_id] = self._class(periods[0].facts)
         return found
 
-    def settled_texts(self, moment: dt.datetime) -> dict[str, int]:
+    def settled_texts(self, year: int) -> dict[str, int]:
         """:meth:`settled` keyed by the organisations' ids as decimal texts (a group's counterparties as the
         database gives them: a year's members need no integer each). Made once per year."""
-        found = self._settled_texts.get(moment.year)
+        found = self._settled_texts.get(year)
         if found is None:
-            found = self._settled_texts[moment.year] = {str(org_id): n for org_id, n in self.settled(moment).items()}
+            found = self._settled_texts[year] = {str(org_id): n for org_id, n in self.settled(year).items()}
         return found
 
     def class_at(self, org_id: int, moment: dt.datetime) -> int:

@@ -160,8 +160,7 @@ def _unindexed(column):
 
 def _side_kinds(params: Parameters) -> dict[str, list[str]]:
     """The entry kinds some ledger rule reads for the payer's side and for the payee's."""
-    return {role: sorted({f.entry_kind for r in LEDGER_RULES if params.rule(r).beneficiary == role
-                          for v in params.rule(r).versions for f in v.base}) for role in ("payer", "payee")}
+    return {role: sorted(kinds) for role, kinds in _side_feeds(params).items()}
 
 
 def _side_feeds(params: Parameters) -> dict[str, dict[str, frozenset[str]]]:
@@ -647,8 +646,9 @@ def _grouped(year: int, ctx: _YearContext, decided_before: set[int], early: _Ear
                 found = compute_plain(year, ben, entries, ctx.timelines, ctx.groups, params, ctx.org_level, memo)
         return found if found is not None else _general(year, ben, _group_entries(ben, rows, sqlite), ctx)
 
-    # what every group asks of the organisations' facts, made while the database still sorts the first groups
-    PlainJudge.of(memo, params, ctx.timelines, ctx.groups).settled_texts(dt.datetime(year, 7, 1, tzinfo=dt.UTC))
+    # what the groups ask of the organisations' facts (by the UTC year of their first payment: nearly all this
+    # one), made while the database still sorts the first groups
+    PlainJudge.of(memo, params, ctx.timelines, ctx.groups).settled_texts(year)
     for ben, rows in _per_beneficiary(stream):
         yield from finish(ben, rows)
 

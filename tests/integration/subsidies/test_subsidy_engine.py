@@ -595,7 +595,7 @@ def test_the_year_reads_only_the_entries_some_rule_reads_with_their_listing(make
     assert {"X06", "X06-R", "X01", "X00"} <= counted and "X05" not in counted  # data access (database); rentals
 
 
-def test_a_group_whose_members_differ_is_judged_member_by_member_at_once(make_org, make_user, monkeypatch):
+def test_a_group_whose_counterparties_differ_is_judged_at_once_by_their_facts(make_org, make_user, monkeypatch):
     """A provider's rentals in one group (same side, kind, completeness) from renters whose facts differ: large
     firms and a renter of the provider's own related-party group (all settled before the year, so the group
     is judged at once, by the facts numbers) are excluded with their reasons, the others counted — an
