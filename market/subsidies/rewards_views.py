@@ -25,12 +25,9 @@ from .forms import DataForm, DemoForm, OpenerForm, RevokeForm
 
 bp = Blueprint("rewards", __name__, url_prefix="/subsidies/rewards")
 
-RULE_TITLES = {rid: parameters.default().rule(rid).title for rid in svc.DECISION_RULES}
-
-
 def _ctx(**kw):
     params = parameters.default()
-    return dict(params=params, rule_titles=RULE_TITLES, **kw)
+    return dict(params=params, **kw)
 
 
 @bp.get("/")

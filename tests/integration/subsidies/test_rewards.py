@@ -149,6 +149,7 @@ def test_pages_reviewer_decides_and_member_reads(client, login):
     login(user("reviewer@ccxq.gov.cn"), DEMO_PASSWORD)
     page = client.get("/subsidies/rewards/").get_data(as_text=True)
     assert 'id="pending-demo"' in page and 'data-rule="art13_data"' in page
+    assert "第八条 开放场景（龙头企业一次性奖励）" in page and "第十三条 公共数据增值开发优质项目" in page  # rules in words
     decl = rewards.pending_declarations()[0]
     form = client.get(f"/subsidies/rewards/demo/{decl.id}").get_data(as_text=True)
     assert 'id="demo-form"' in form and "¥300,000.00" in form
