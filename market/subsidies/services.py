@@ -457,10 +457,12 @@ def _year_from(year: int, params: Parameters, ids: list[int] | None, plain: bool
         timelines, groups = fact_timelines(involved), group_map(involved)
     declared = declared_subsidies(year, beneficiary_ids=ids)
     per_entry: dict[int, list[DeclaredSubsidy]] = defaultdict(list)
+    org_level: dict[int, list[DeclaredSubsidy]] = defaultdict(list)  # by beneficiary: each is asked for its own
     for d in declared:
         if d.entry_id is not None:
             per_entry[d.entry_id].append(d)
-    org_level = [d for d in declared if d.entry_id is None]
+        else:
+            org_level[d.beneficiary_id].append(d)
 
     added: dict[int, set[str]] = defaultdict(set)  # evidence attached after recording (events)
     ev_rows = db.session.execute(  # from the (few) events to their entries
@@ -522,7 +524,7 @@ def _year_from(year: int, params: Parameters, ids: list[int] | None, plain: bool
         if plain:
             entries = plain_entries(rows) if ben not in decided_before else None
             if entries is not None:
-                found = compute_plain(year, ben, entries, timelines, groups, params, org_level, memo)
+                found = compute_plain(year, ben, entries, timelines, groups, params, org_level.get(ben, ()), memo)
                 if found is not None:
                     return found
         return general(ben, rows)
@@ -537,7 +539,7 @@ class _YearContext(NamedTuple):
     params: Parameters
     originals: dict[int, tuple[Payment, tuple, dt.date]]  # the payments this year's refunds reverse
     per_entry: dict[int, list[DeclaredSubsidy]]  # other subsidies declared on an entry
-    org_level: list[DeclaredSubsidy]  # ... for a whole year
+    org_level: dict[int, list[DeclaredSubsidy]]  # ... for a whole year, by beneficiary
     completeness: _Completeness
     days: _Days
     timelines: dict
@@ -560,7 +562,7 @@ def _general(year: int, ben: int, entries: Iterable[tuple], ctx: _YearContext) -
     for p in list(payments.values()):
         if p.reverses is not None and p.reverses not in payments:
             payments[p.reverses] = ctx.originals[p.reverses][0]
-    return compute(year, payments.values(), ctx.timelines, ctx.groups, ctx.params, ctx.org_level, ctx.earlier,
+    return compute(year, payments.values(), ctx.timelines, ctx.groups, ctx.params, ctx.org_level.get(ben, ()), ctx.earlier,
                    beneficiaries={ben})
 
 
@@ -643,7 +645,8 @@ def _grouped(year: int, ctx: _YearContext, decided_before: set[int], early: _Ear
         if ben not in decided_before:
             entries = items(ben, rows)
             if entries is not None:
-                found = compute_plain(year, ben, entries, ctx.timelines, ctx.groups, params, ctx.org_level, memo)
+                found = compute_plain(year, ben, entries, ctx.timelines, ctx.groups, params, ctx.org_level.get(ben, ()),
+                                      memo)
         return found if found is not None else _general(year, ben, _group_entries(ben, rows, sqlite), ctx)
 
     # what the groups ask of the organisations' facts (by the UTC year of their first payment: nearly all this

@@ -277,6 +277,9 @@ def test_the_plain_path_gives_the_general_rules_answer_on_a_generated_world(make
     assert at_once[True] >= 3 and at_once[False] >= 1, at_once  # and both ways of judging a group
     assert sum(len(r.lines) for r in y26) > 50 and sum(len(r.exclusions) for r in y26) > 20
     assert any(r.choices for r in y26)  # best-of happened (general path) somewhere
+    # the organisation-level declaration reaches its beneficiary's year (and only it): best-of on the whole year
+    declared_on = [(r.beneficiary_id, c.source) for r in y26 for c in r.choices if c.entry_id == 0]
+    assert declared_on == [(made[0].id, "市级补贴")]
 
 
 def test_a_refund_of_last_years_payment_follows_last_years_best_of(make_org):
