@@ -87,3 +87,18 @@ def test_versions_are_dated_and_may_not_overlap():
     with pytest.raises(pm.ParameterError) as err:
         pm.parse(bad)
     assert err.value.key == "rules.art8_supplier.versions[0].effective_to"
+
+
+CHINESE_NUMERALS = {7: "七", 8: "八", 9: "九", 13: "十三"}
+
+
+def test_each_rule_is_named_in_the_lists_as_the_parameter_file_names_it():
+    """The lists show a rule by its translated label (``claims_labels.RULE_NAMES``, where the catalogue can find
+    it); the sheet and the reward pages by the parameter file's title. They must say the same: a title edited in
+    the file without its label (or a rule added without one) fails here."""
+    from market.subsidies.claims_labels import RULE_NAMES
+
+    rules = pm.default().rules
+    assert set(RULE_NAMES) == set(rules)
+    for rule_id, rule in rules.items():
+        assert RULE_NAMES[rule_id] == f"第{CHINESE_NUMERALS[rule.article]}条 {rule.title}", rule_id
