@@ -7,7 +7,6 @@ proves the Alembic migrations produce exactly that schema.
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import os
 import tempfile
@@ -75,16 +74,10 @@ def pytest_addoption(parser):
 
 
 def reaches_configured_database(item) -> bool:
-    """Whether ``item``'s outcome can depend on the backend named by TEST_DATABASE_URL. A safety net
-    for a test that forgets the marker: one whose code names TEST_DATABASE_URL or the migration tests'
-    `_fresh_postgres` is kept too."""
-    if DATABASE_FIXTURE in getattr(item, "fixturenames", ()) or item.get_closest_marker("postgres_only"):
-        return True
-    try:
-        source = inspect.getsource(item.function)
-    except (AttributeError, OSError, TypeError):
-        return True  # not a plain test function: keep it rather than guess
-    return "TEST_DATABASE_URL" in source or "_fresh_postgres" in source
+    """Whether ``item``'s outcome can depend on the backend named by TEST_DATABASE_URL: it uses the database
+    fixture, or it is marked ``postgres_only`` (it builds a PostgreSQL database of its own). A test's SQLite
+    parametrisation ran in the SQLite run already and is not repeated."""
+    return DATABASE_FIXTURE in getattr(item, "fixturenames", ()) or item.get_closest_marker("postgres_only") is not None
 
 
 def _second_backend_run(config) -> bool:
