@@ -469,7 +469,7 @@ def rule_result(beneficiary: int, rule: Rule, year: int, amounts: tuple[Decimal,
     return result
 
 
-_new_tuple = tuple.__new__  # a named tuple from all its fields at once, without its generated Python __new__
+new_tuple = tuple.__new__  # a named tuple from all its fields at once, without its generated Python __new__
 _RESULT_VERSIONS: dict[tuple, tuple[Rule, tuple[tuple[str, Decimal], ...], tuple[str, ...]]] = {}
 _new_result, _set_fields = object.__new__, object.__setattr__
 
@@ -532,12 +532,12 @@ def text_columns(n: int, ids: str, amounts: str, times: str, counterparties: str
     a, b, c, d = _new_column(MemberColumn), _new_column(MemberColumn), _new_column(MemberColumn), _new_column(MemberColumn)
     a._raw, a.convert, a._len = ids, int, n
     b._raw, b.convert, b._len = amounts, Decimal, n
-    c._raw, c.convert, c._len = times, _from_iso, n
+    c._raw, c.convert, c._len = times, from_iso, n
     d._raw, d.convert, d._len = counterparties, int, n
     return a, b, c, d
 
 
-_from_iso = dt.datetime.fromisoformat
+from_iso = dt.datetime.fromisoformat
 
 
 class _Members(NamedTuple):
@@ -868,11 +868,11 @@ def compute_plain(year: int, beneficiary: int, entries: Iterable[PlainEntry | Pl
         else:
             reasons = judge.reasons(e, rule, found[1], role)
         if reasons:
-            exclusions[rid].append(_new_tuple(Exclusion, (e.id, e.ref, e.amount, e.paid_at,
+            exclusions[rid].append(new_tuple(Exclusion, (e.id, e.ref, e.amount, e.paid_at,
                                                           *_exclusion_fields(reasons, e.missing))))
         else:
             vid = found[1].id  # type: ignore[union-attr]
-            lines[rid].append(_new_tuple(Line, (e.id, e.ref, e.amount, e.paid_at, vid)))  # (every field: no Python __new__)
+            lines[rid].append(new_tuple(Line, (e.id, e.ref, e.amount, e.paid_at, vid)))  # (every field: no Python __new__)
             tallies[rid].add(vid, e.amount)
     # every line was added to its rule's tally (with its version): the tally's versions are the lines'
     return [rule_result(beneficiary, tallies[r].rule, year, rule_amount(tallies[r], params), lines[r], exclusions[r],

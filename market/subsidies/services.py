@@ -52,7 +52,7 @@ from models.organisations import ExternalSubsidy, Organisation
 
 from . import parameters as parameters_mod
 from .parameters import LEDGER_RULES, LISTING_KINDS, Parameters
-from .rules import Payment, PlainEntry, PlainGroup, PlainJudge, Result, compute, compute_plain, text_columns
+from .rules import Payment, PlainEntry, PlainGroup, PlainJudge, Result, compute, compute_plain, from_iso, new_tuple, text_columns
 
 EVIDENCE_TYPES = ("contract", "invoice", "payment_record", "other")
 STREAM_BATCH = 5_000
@@ -572,7 +572,7 @@ def _refund_entry(ctx: _YearContext, entry_id: int, ref: str, amount: Decimal, p
     completeness), counted at its own amount and time (POLICY.md interpretation 1)."""
     original, okey, oday = ctx.originals[reverses_id]
     _key, problems, missing = ctx.completeness.of(entry_id, state, okey, True)
-    return _new_tuple(PlainEntry, (entry_id, ref, amount, paid_at, problems, missing, original.kind, original.listing_kind,
+    return new_tuple(PlainEntry, (entry_id, ref, amount, paid_at, problems, missing, original.kind, original.listing_kind,
                                    original.payer_id, original.payee_id, original.paid_at, oday, bool(original.problems)))
 
 
@@ -583,7 +583,7 @@ def _group_entries(ben: int, rows: list[tuple], sqlite: bool) -> Iterator[tuple]
         for entry_id, ref, amount, at, other in zip(ids.split(","), json.loads(refs) if sqlite else refs,
                                                     amounts.split(","), times.split(","), cps.split(","), strict=True):
             payer, payee = (ben, int(other)) if side == 0 else (int(other), ben)
-            yield (int(entry_id), ref, kind, listing_kind, payer, payee, Decimal(amount), _utc(at),
+            yield (int(entry_id), ref, kind, listing_kind, payer, payee, Decimal(amount), from_iso(at),
                    reverses_id if single else None, state)
 
 
@@ -619,15 +619,15 @@ def _grouped(year: int, ctx: _YearContext, decided_before: set[int], early: _Ear
             entry_id, ref, other = int(ids.partition(",")[0]), refs[0], int(cps.partition(",")[0])
             payer, payee = (ben, other) if side == 0 else (other, ben)
             if reverses_id is not None:  # a refund (a group of one): judged as the payment it reverses
-                out.append(_refund_entry(ctx, entry_id, ref, Decimal(amounts), _utc(times), reverses_id, state))
+                out.append(_refund_entry(ctx, entry_id, ref, Decimal(amounts), from_iso(times), reverses_id, state))
                 continue
             found = usual.get(state) if entry_id not in added else None  # (what completeness.of says, inline)
             _key, problems, missing = found or completeness.of(entry_id, state)
             # a group is judged by one entry: the first member, at the group's earliest time (every member has
             # the same rule, version and completeness: the group's key says so)
-            at = _utc(first)
+            at = from_iso(first)
             # the named tuples made with every field at once (their generated __new__ is a Python call per group)
-            entry = _new_tuple(PlainEntry, (entry_id, ref, Decimal(amounts.partition(",")[0]), at, problems, missing,
+            entry = new_tuple(PlainEntry, (entry_id, ref, Decimal(amounts.partition(",")[0]), at, problems, missing,
                                             kind, listing_kind, payer, payee, at,
                                             dates[bisect.bisect_right(starts, at) - 1], False))
             if single:
@@ -637,7 +637,7 @@ def _grouped(year: int, ctx: _YearContext, decided_before: set[int], early: _Ear
             n = len(refs)  # the other columns stay texts until a line is read (rules.MemberColumn): the
             # counterparties' facts are looked up by their texts (PlainJudge.settled_texts)
             ids_c, amounts_c, times_c, cps_c = text_columns(n, ids, amounts, times, cps)
-            out.append(_new_tuple(PlainGroup, (entry, ids_c, refs, amounts_c, times_c, cps_c, total, at)))
+            out.append(new_tuple(PlainGroup, (entry, ids_c, refs, amounts_c, times_c, cps_c, total, at)))
         return out
 
     def finish(ben: int, rows: list[tuple]) -> Iterable[Result]:
@@ -825,8 +825,6 @@ def _literal_sql(stmt) -> str:
 # a UTC time the database gave as ISO text with UTC_OFFSET appended (the database appends it: parsing an
 # offset is 6× faster than ``replace``, and the C function needs no Python call per member)
 UTC_OFFSET = "+00:00"
-_utc = dt.datetime.fromisoformat
-_new_tuple = tuple.__new__
 
 
 def _per_beneficiary(rows: Iterable[tuple]) -> Iterator[tuple[int, list[tuple]]]:
