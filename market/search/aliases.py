@@ -67,9 +67,9 @@ def _trim(full: str) -> str:
 
 
 def _trim_uncached(full: str) -> str:
-    import jieba
+    from .analysis import cut
 
-    words = list(jieba.cut(full.strip("-"), HMM=False))
+    words = cut(full.strip("-"), hmm=False)
     for i in range(len(words) - 1, -1, -1):
         if words[i] in _JOINERS:
             words = words[i + 1 :]

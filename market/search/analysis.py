@@ -176,6 +176,46 @@ def pinyin_analyzer():
     return PinyinTokenizer()
 
 
+# A run of Latin letters and digits is one word, as in the bigram view: jieba would otherwise cut it wherever its
+# dictionary holds a shorter Latin word (every lexicon abbreviation is taught to it: ``add_words``), so that MEMS
+# held ``ms`` (a mass spectrometer), ICP ``ic``, CMS ``ms`` and BMS ``ms``.
+_LATIN = re.compile(r"[0-9A-Za-z]+")
+
+
+def _inside_latin(text: str, i: int) -> bool:
+    """Does offset ``i`` fall between two Latin letters or digits of ``text``?"""
+    return 0 < i < len(text) and text[i - 1].isascii() and text[i].isascii() \
+        and text[i - 1].isalnum() and text[i].isalnum()
+
+
+def latin_whole(block: str, tokens):
+    """jieba's ``(word, start, end)`` tokens of ``block`` less those that begin or end inside a Latin run, with
+    each such run as a word of its own where no token left holds it (a token such as x射线 or 3d打印 does)."""
+    runs = [m for m in _LATIN.finditer(block) if m.end() - m.start() > 1]
+    if not runs:  # most blocks: nothing to cut inside
+        return tokens
+    kept = [t for t in tokens if not _inside_latin(block, t[1]) and not _inside_latin(block, t[2])]
+    for m in runs:
+        if not any(s <= m.start() and m.end() <= e for _w, s, e in kept):
+            kept.append((m.group(), m.start(), m.end()))
+    kept.sort(key=lambda t: (t[1], t[2] - t[1]))
+    return kept
+
+
+def cut(text: str, hmm: bool = True) -> list[str]:
+    """``jieba.cut`` with every Latin run whole (``latin_whole``): the words of a query as the index has them."""
+    import jieba
+
+    words, at = [], 0
+    for w in jieba.cut(text, HMM=hmm):
+        if words and _inside_latin(text, at):
+            words[-1] += w
+        else:
+            words.append(w)
+        at += len(w)
+    return words
+
+
 # jieba cuts a text block by block (runs of its ``re_han_default``; everything between them comes
 # out as one-character pieces that jieba's whoosh tokenizer drops), so the words of a block depend
 # on the block alone: cached per block. Titles, tags, owner names, labels and boilerplate clauses
@@ -194,7 +234,7 @@ def _block_words(block: str) -> tuple[tuple[str, bool], ...]:
         from whoosh.lang.porter import stem
 
         out = []
-        for w, _s, _e in jieba.tokenize(block, mode="search"):
+        for w, _s, _e in latin_whole(block, jieba.tokenize(block, mode="search")):
             if not accepted_chars.match(w) and len(w) <= 1:
                 continue
             w = w.lower()
@@ -231,7 +271,14 @@ def jieba_words(text: str) -> list[str]:
 _stems: dict[str, str] = {}
 
 
+STEM_MIN = 5  # shorter Latin words are mostly abbreviations, not English: CMS is not cm, GPS not gp, BMS not bm
+
+
 def _stem(word: str, stem) -> str:
+    """Porter's stem of an English word (testing -> test), as jieba's ChineseAnalyzer makes it; a word under
+    STEM_MIN letters, or with a digit, is kept as it is."""
+    if len(word) < STEM_MIN or not word.isalpha():
+        return word
     got = _stems.get(word)
     if got is None:
         got = stem(word)
@@ -279,7 +326,8 @@ def jieba_analyzer():
 #   1: every index built before this stamp existed (no stamp file)
 #   2: simplified text keeps its own words; only traditional text also gets the mainland's (晶片 stays 晶片),
 #      6 Dec 2026
-ANALYSIS_VERSION = 2
+#   3: a run of Latin letters and digits is one jieba word (MEMS no longer holds ms, ICP no longer ic), 6 Dec 2026
+ANALYSIS_VERSION = 3
 
 # ``title`` alone (for its boost) and ``all`` = title, tags (twice: they weigh more than prose),
 # description and metadata. Four clauses per query word instead of eight: Whoosh's cost is per

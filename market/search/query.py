@@ -15,7 +15,7 @@ import re
 from whoosh import query as Q
 
 from . import pinyin as py
-from .analysis import bigram_tokens, init_jieba, jieba_analyzer
+from .analysis import bigram_tokens, cut, init_jieba, jieba_analyzer
 from .text import normalize
 
 MAX_QUERY_CHARS = 200  # a 1,000-character paste is cut here: ranking needs no more
@@ -681,9 +681,8 @@ def purpose_verbs(text: str) -> set[str]:
     """The verbs right after a purpose marker in ``text`` (数据来预测通关时效 -> {预测}): the word jieba
     cuts next, if the language tags it a verb. 以 and 为 also head other phrases (以数据为准), so a
     noun after a marker is never taken."""
-    import jieba
 
-    words = [w.strip() for w in jieba.cut(text)]
+    words = [w.strip() for w in cut(text)]
     words = [w for w in words if w]
     return {nxt for marker, nxt in zip(words, words[1:], strict=False) if marker in PURPOSE_MARKERS and verb(nxt)}
 
@@ -902,7 +901,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             group = synonyms.groups[term]
             add(Concept((term, *[t for t in group if t != term]), True))
             continue
-        words = [w.strip() for w in jieba.cut(chunk)]
+        words = [w.strip() for w in cut(chunk)]
         plain.extend(w for w in words if w and _WORDLIKE.search(w) and w not in STOPWORDS)
     # In a sentence, lone characters are mostly particles and measure words: keep them only if
     # they are all there is.
@@ -1004,11 +1003,10 @@ def _jieba_term(word: str) -> str | None:
     """The jieba field's token for a whole word (stemmed like the index), or None if it splits."""
     if word in _jieba_term_cache:
         return _jieba_term_cache[word]
-    import jieba
 
     init_jieba()
     result = None
-    if len(list(jieba.cut(word, HMM=False))) == 1:
+    if len(cut(word, hmm=False)) == 1:
         toks = [t.text for t in jieba_analyzer()(word)]
         result = max(toks, key=len) if toks else None
     if len(_jieba_term_cache) < 50000:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -21,6 +23,9 @@ def _results(qs):
     return out
 
 
+_CJK = re.compile("[\u4e00-\u9fff]")
+
+
 def test_jieba_tokenizer_yields_what_jiebas_whoosh_analyzer_yields():
     from jieba.analyse import ChineseAnalyzer
 
@@ -31,11 +36,11 @@ def test_jieba_tokenizer_yields_what_jiebas_whoosh_analyzer_yields():
     texts = [row["title"] + " | " + row["description"] for row in __import__("bench.relevance").relevance.listings_data()]
     texts += ["the testing of SEM and XRD is running, 的 和 了", "lc-ms/ms 液相色谱-串联质谱仪 (hplc) 5g+工业互联网",
               "  ", "", "a b c 1 2 3", "掃描電鏡 ＳＥＭ"]
-    for text in texts:
+    for text in texts:  # the Chinese words exactly as jieba's; the Latin runs whole (test_search_latin.py)
         text = normalize(text)
-        want = sorted(t.text for t in theirs(text))
-        assert sorted(t.text for t in ours(text)) == want, text
-        assert sorted(t.text for t in ours(text)) == want  # from the block cache this time
+        want = sorted(t.text for t in theirs(text) if _CJK.search(t.text))
+        assert sorted(t.text for t in ours(text) if _CJK.search(t.text)) == want, text
+        assert sorted(t.text for t in ours(text) if _CJK.search(t.text)) == want  # from the block cache this time
 
 
 @pytest.fixture

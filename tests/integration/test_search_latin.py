@@ -1,0 +1,40 @@
+"""A run of Latin letters and digits is one word: jieba must not cut an abbreviation where its dictionary holds a
+shorter one (every lexicon abbreviation is taught to it), and a short Latin word is not stemmed as English."""
+
+from __future__ import annotations
+
+from market.search import services
+from market.search.analysis import add_words, cut, jieba_words
+
+pytest_plugins = ["tests.integration.conftest_search"]
+
+
+def refs(result):
+    return [h.listing.ref for h in result.hits]
+
+
+def test_latin_runs_stay_whole_in_the_index_and_in_a_query():
+    add_words(["ms", "ic", "pcr"])  # as seeding the lexicon does (MS = 质谱仪, IC = 集成电路, PCR)
+    assert jieba_words("面向mems光电器件") == ["面向", "mems", "光电", "器件"]
+    assert "ic" not in jieba_words("用icp做") and "icp" in jieba_words("用icp做")
+    assert jieba_words("qpcr") == ["qpcr"] and jieba_words("cms") == ["cms"]
+    assert "ms" in jieba_words("icp-ms")  # a joiner ends a run: ICP-MS still names MS
+    assert "x射线" in jieba_words("x射线衍射仪")  # a word of Latin and Chinese holds its run whole: kept
+    assert cut("用icp做") == ["用", "icp", "做"] and cut("smsdata") == ["smsdata"]
+    assert jieba_words("the testing materials") == ["test", "materi"]  # English words still stemmed
+
+
+def test_an_abbreviation_does_not_find_a_longer_one_that_contains_it(make_listing):
+    mems = make_listing("百级洁净室", "面向 MEMS、光电器件研发的微纳加工平台。", kind="facility")
+    icp_ms = make_listing("电感耦合等离子体质谱仪（ICP-MS）", "痕量元素分析。")
+    ruler = make_listing("三坐标测量机", "测量空间 120 cm × 100 cm。")
+    chips = make_listing("IC 芯片测试", "集成电路成品测试。")
+    services.seed_synonyms()
+    services.invalidate_synonyms()
+    services.reindex()
+    assert refs(services.search("MS")) == [icp_ms.ref]
+    assert mems.ref not in refs(services.search("质谱仪"))
+    assert refs(services.search("MEMS")) == [mems.ref]
+    assert ruler.ref not in refs(services.search("CMS"))
+    assert refs(services.search("ICP")) == [icp_ms.ref]  # not the IC test: ICP is not IC
+    assert refs(services.search("IC"))[:1] == [chips.ref]
