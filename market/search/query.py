@@ -585,18 +585,31 @@ _MIXED = re.compile(r"^([a-z][a-z0-9]+)-?([\u3400-\u4dbf\u4e00-\u9fff]{2,})$")  
 COMPOUND_MIN = 5  # a word of at least this many characters is also searched as head + modifiers
 
 
+_JOINED_LATIN = re.compile(r"[0-9a-z][-/]$")
+_JOINED_LATIN_AFTER = re.compile(r"[-/][0-9a-z]")
+
+
 def _pinyin_spans(text: str, synonyms: SynonymTable, known) -> list[tuple[int, int, Concept]]:
     """Latin runs that are pinyin (dianjing, sepu) or initials (zpy), with Chinese typed next to them.
 
-    A run that is a synonym or a word of the index (sem, gpu, ai) stays a word.
+    A run that is a synonym or a word of the index (sem, gpu, ai) stays a word, and so does a run that begins a
+    longer term of the table (lc of lc-ms, gmp of gmp车间) or is joined to another Latin run (ab-cd, x/y): an
+    abbreviation, not initials (lc is not 临床).
     """
     out: list[tuple[int, int, Concept]] = []
+    covered = 0  # the end of the last term of the table begun by a run
     for m in _LATIN.finditer(text):
         word = m.group()
-        if word in synonyms.groups or (known is not None and known(word)):
+        if m.start() < covered or word in synonyms.groups or (known is not None and known(word)):
+            continue
+        term = synonyms.match_at(text, m.start())
+        if term and len(term) > len(word):
+            covered = m.start() + len(term)
             continue
         if (m.start() > 0 and text[m.start() - 1].isdigit()) or (m.end() < len(text) and text[m.end()].isdigit()):
             continue  # 5g, x86: not pinyin
+        if _JOINED_LATIN.search(text[max(0, m.start() - 2):m.start()]) or _JOINED_LATIN_AFTER.match(text, m.end()):
+            continue  # lc-ms, hplc/ms: one abbreviation
         segs = py.segment(word)
         if segs is None:
             if 2 <= len(word) <= 6:

@@ -38,3 +38,16 @@ def test_an_abbreviation_does_not_find_a_longer_one_that_contains_it(make_listin
     assert ruler.ref not in refs(services.search("CMS"))
     assert refs(services.search("ICP")) == [icp_ms.ref]  # not the IC test: ICP is not IC
     assert refs(services.search("IC"))[:1] == [chips.ref]
+
+
+def test_a_joined_abbreviation_is_not_read_as_pinyin_initials(make_listing):
+    """LC-MS is a term of the lexicon: its first run is not the initials of 临床 (l c)."""
+    clinic = make_listing("手术机器人临床前验证", "开放动物实验室与测试工装。", kind="scenario", budget_cny=100000)
+    lcms = make_listing("液相色谱-质谱联用仪", "药物代谢与痕量分析。")
+    services.seed_synonyms()
+    services.invalidate_synonyms()
+    services.reindex()
+    assert refs(services.search("LC-MS"))[:1] == [lcms.ref]
+    assert clinic.ref not in refs(services.search("LC-MS"))
+    assert clinic.ref not in refs(services.search("AB-CD"))  # joined Latin runs, unknown: not initials either
+    assert refs(services.search("lc")) == [clinic.ref]  # on its own, still the initials of 临床
