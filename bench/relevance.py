@@ -1,11 +1,16 @@
 """Relevance benchmark: nDCG@10 and recall@10 per query type on tests/data/relevance/.
 
     PYTHONPATH=$PWD .venv/bin/python bench/relevance.py [--data DIR] [--default-only] [--no-lexicon] [--per-query] [--json]
+        [--similar]
 
 ``--data`` runs on another collection with the same layout (``orgs.jsonl``, ``listings*.jsonl``,
 ``queries.yaml``), e.g. the independent test set ``tests/data/relevance_test``. The synonym table
 is what a fresh ``db upgrade`` holds: the shipped lexicon (``search.seed_synonyms``), plus what
 the reindex mines from the collection itself.
+
+``--similar`` also judges the similar-listings box (``services.similar``) on the same collection: each listing
+graded 3 for a query is a box's seed, the other listings judged for that query what it should show
+(``similar_cases``).
 
 Compares our search (several analyzer/query strategies) with a plain whole-string substring
 search over title + tags + description. The regression test (tests/integration/
@@ -91,6 +96,50 @@ def ndcg(ranked: list[str], rel: dict[str, int], k: int = K) -> float:
 def recall(ranked: list[str], rel: dict[str, int], k: int = K) -> float:
     wanted = {r for r, g in rel.items() if g > 0}
     return len(wanted & set(ranked[:k])) / len(wanted) if wanted else 0.0
+
+
+# ---------------------------------------------------------------- the similar-listings box
+SIMILAR_K = 5  # what the box under a listing shows
+
+
+def similar_cases() -> list[tuple[str, str, dict[str, int]]]:
+    """(query id, seed ref, the other listings judged for that query): every listing graded 3 for a query (exactly
+    what was asked for) is the seed of a similar-listings box, and the listings judged relevant to the same need
+    (its other grades, 1-3) are what that box should show. The judges graded needs, not pairs of listings: a
+    listing useful for the need the seed answers is a listing like it."""
+    cases = []
+    for q in queries():
+        for seed, grade in q["rel"].items():
+            others = {r: g for r, g in q["rel"].items() if r != seed and g > 0}
+            if grade == 3 and others:
+                cases.append((q["id"], seed, others))
+    return cases
+
+
+def evaluate_similar(similar_refs) -> dict[str, float]:
+    """nDCG@5, precision (judged listings among those shown; an empty box counts 0) and recall@5 (of at most five
+    judged listings) of ``similar_refs(seed ref) -> refs shown``, averaged over ``similar_cases``."""
+    nd, prec, rec = [], [], []
+    cases = similar_cases()
+    for _qid, seed, others in cases:
+        shown = similar_refs(seed)[:SIMILAR_K]
+        nd.append(ndcg(shown, others, SIMILAR_K))
+        prec.append(sum(1 for r in shown if others.get(r, 0) > 0) / len(shown) if shown else 0.0)
+        rec.append(sum(1 for r in shown if others.get(r, 0) > 0) / min(SIMILAR_K, len(others)))
+    n = len(cases) or 1
+    return {"ndcg": sum(nd) / n, "precision": sum(prec) / n, "recall": sum(rec) / n, "n": len(cases)}
+
+
+def ours_similar():
+    from market.extensions import db
+    from market.search.services import similar
+    from models.listings import Listing
+
+    def run(seed: str) -> list[str]:
+        listing = db.session.query(Listing).filter_by(ref=seed).one()
+        return [x.ref for x in similar(listing, limit=SIMILAR_K)]
+
+    return run
 
 
 def substring_baseline(rows: list[dict]):
@@ -216,6 +265,8 @@ def main() -> None:
             load_into_db()
             reindex()
             results = run_all(default_only="--default-only" in sys.argv)
+            if "--similar" in sys.argv:
+                results_similar = evaluate_similar(ours_similar())
             if "--per-query" in sys.argv:
                 from market.search.query import Strategy
 
@@ -229,6 +280,10 @@ def main() -> None:
         print(json.dumps(results, ensure_ascii=False, indent=1))
     else:
         print(markdown(results))
+    if "--similar" in sys.argv:
+        sim = results_similar
+        print(f"\nsimilar listings ({sim['n']} boxes, {SIMILAR_K} shown): nDCG@{SIMILAR_K} {sim['ndcg']:.3f}, "
+              f"precision {sim['precision']:.3f}, recall@{SIMILAR_K} {sim['recall']:.3f}")
 
 
 if __name__ == "__main__":
