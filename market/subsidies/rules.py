@@ -869,7 +869,7 @@ def compute_plain(year: int, beneficiary: int, entries: Iterable[PlainEntry | Pl
             reasons = judge.reasons(e, rule, found[1], role)
         if reasons:
             exclusions[rid].append(new_tuple(Exclusion, (e.id, e.ref, e.amount, e.paid_at,
-                                                          *_exclusion_fields(reasons, e.missing))))
+                                                         *_exclusion_fields(reasons, e.missing))))
         else:
             vid = found[1].id  # type: ignore[union-attr]
             lines[rid].append(new_tuple(Line, (e.id, e.ref, e.amount, e.paid_at, vid)))  # (every field: no Python __new__)

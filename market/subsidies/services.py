@@ -573,7 +573,7 @@ def _refund_entry(ctx: _YearContext, entry_id: int, ref: str, amount: Decimal, p
     original, okey, oday = ctx.originals[reverses_id]
     _key, problems, missing = ctx.completeness.of(entry_id, state, okey, True)
     return new_tuple(PlainEntry, (entry_id, ref, amount, paid_at, problems, missing, original.kind, original.listing_kind,
-                                   original.payer_id, original.payee_id, original.paid_at, oday, bool(original.problems)))
+                                  original.payer_id, original.payee_id, original.paid_at, oday, bool(original.problems)))
 
 
 def _group_entries(ben: int, rows: list[tuple], sqlite: bool) -> Iterator[tuple]:
@@ -628,8 +628,8 @@ def _grouped(year: int, ctx: _YearContext, decided_before: set[int], early: _Ear
             at = from_iso(first)
             # the named tuples made with every field at once (their generated __new__ is a Python call per group)
             entry = new_tuple(PlainEntry, (entry_id, ref, Decimal(amounts.partition(",")[0]), at, problems, missing,
-                                            kind, listing_kind, payer, payee, at,
-                                            dates[bisect.bisect_right(starts, at) - 1], False))
+                                           kind, listing_kind, payer, payee, at,
+                                           dates[bisect.bisect_right(starts, at) - 1], False))
             if single:
                 out.append(entry)
                 continue
