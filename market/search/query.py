@@ -627,19 +627,41 @@ def _pinyin_spans(text: str, synonyms: SynonymTable, known) -> list[tuple[int, i
     return out
 
 
-def _join_spans(text: str, spans: list[tuple[int, int, Concept]], synonyms: SynonymTable):
+MAX_JOINED_SPANS = 8  # pinyin words joined into one term at most (sao miao dian zi xian wei jing: 7)
+
+
+def _join_spans(text: str, spans: list[tuple[int, int, Concept]], synonyms: SynonymTable, sounds=None):
     """Neighbouring pinyin words (only spaces between) that together sound like one term of the
-    table are one concept: kongqi zhiliang -> 空气质量, lenglian wuliu -> 冷链物流, not 空气 + 质量 (a
-    listing of 质量 alone is no answer; the related listings after few matches loosen it again)."""
+    table are one concept: kongqi zhiliang -> 空气质量, lenglian wuliu -> 冷链物流, tou she dian jing -> 透射电镜,
+    not 空气 + 质量 (a listing of 质量 alone is no answer; the related listings after few matches loosen it
+    again). From each word, the longest such run: syllables typed apart (tou she) need not be a term on
+    their own for the whole to be one. A run sounding like no term may sound like a title word of the index
+    (``sounds``: shu ju -> 数据), as one pinyin word may (``_sounded_word``)."""
     out: list[tuple[int, int, Concept]] = []
-    for lo, hi, concept in spans:
-        if out and out[-1][2].pinyin and concept.pinyin and not out[-1][2].role and not text[out[-1][1]:lo].strip():
-            plo, _phi, prev = out[-1]
-            syls = (*prev.pinyin, *concept.pinyin)
-            if synonyms.sounding(syls):
-                out[-1] = (plo, hi, Concept((text[plo:hi],), pinyin=syls))
-                continue
-        out.append((lo, hi, concept))
+    i = 0
+    while i < len(spans):
+        lo, hi, concept = spans[i]
+        run = [concept.pinyin] if concept.pinyin and not concept.role else []
+        j = i
+        while run and j + 1 < len(spans) and j + 1 - i < MAX_JOINED_SPANS:
+            nlo, _nhi, nxt = spans[j + 1]
+            if not nxt.pinyin or nxt.role or text[spans[j][1]:nlo].strip():
+                break
+            run.append(nxt.pinyin)
+            j += 1
+        joined = None
+        while j > i:  # the longest run from here that sounds like a term
+            syls = tuple(syl for p in run[: j - i + 1] for syl in p)
+            if synonyms.sounding(syls) or (sounds is not None and sounds(syls)):
+                joined = (lo, spans[j][1], Concept((text[lo : spans[j][1]],), pinyin=syls))
+                break
+            j -= 1
+        if joined:
+            out.append(joined)
+            i = j + 1
+        else:
+            out.append((lo, hi, concept))
+            i += 1
     return out
 
 
@@ -869,7 +891,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
     if use_pinyin:
         spans = _pinyin_spans(text, synonyms if use_synonyms else EMPTY_SYNONYMS, known)
         if use_synonyms:
-            spans = _join_spans(text, spans, synonyms)
+            spans = _join_spans(text, spans, synonyms, sounds)
         for _lo, _hi, concept in spans:
             add(concept)
         for lo, hi, _c in reversed(spans):  # the rest of the query is read as words

@@ -94,6 +94,18 @@ def test_pinyin_initials_and_homophone_typos_find_what_the_characters_find(instr
     assert instruments[target].ref in refs(result)[:3], (q, refs(result))
 
 
+def test_syllables_typed_apart_are_one_word(instruments):
+    """sao miao dian jing is 扫描电镜 though sao miao alone is no term; shi yan ji is 试验机, a title word."""
+    services.seed_synonyms()
+    services.invalidate_synonyms()
+    concepts = services.search("sao miao dian jing").parsed.concepts
+    assert len(concepts) == 1 and "扫描电镜" in concepts[0].variants
+    assert refs(services.search("sao miao dian jing"))[:1] == [instruments["sem"].ref]
+    concepts = services.search("shi yan ji").parsed.concepts
+    assert len(concepts) == 1 and "试验机" in concepts[0].variants, [c.variants for c in concepts]
+    assert refs(services.search("shi yan ji"))[:1] == [instruments["ut"].ref]
+
+
 def test_did_you_mean_proposes_a_word_of_the_index_that_sounds_alike(instruments):
     assert services.search("电境").suggestion == "电镜"  # not 电子 (电子万能材料试验机 is indexed)
     assert services.search("dianjing").suggestion == "电镜"
