@@ -600,7 +600,12 @@ def _pinyin_spans(text: str, synonyms: SynonymTable, known) -> list[tuple[int, i
     covered = 0  # the end of the last term of the table begun by a run
     for m in _LATIN.finditer(text):
         word = m.group()
-        if m.start() < covered or word in synonyms.groups or (known is not None and known(word)):
+        if m.start() < covered:
+            continue
+        if word in synonyms.groups or (known is not None and known(word)):
+            segs = py.segment(word)
+            if segs is not None:  # pu (PU), gan (GaN): a word, unless it joins pinyin next to it (_join_spans)
+                out.append((m.start(), m.end(), Concept((word,), pinyin=segs, role=MAYBE_PINYIN)))
             continue
         term = synonyms.match_at(text, m.start())
         if term and len(term) > len(word):
@@ -627,6 +632,14 @@ def _pinyin_spans(text: str, synonyms: SynonymTable, known) -> list[tuple[int, i
     return out
 
 
+MAYBE_PINYIN = "maybe-pinyin"  # the role of a span that is a word unless it joins its pinyin neighbours
+
+
+def words_as_typed(spans: list[tuple[int, int, Concept]]) -> list[tuple[int, int, Concept]]:
+    """``spans`` less the runs that are words of their own unless joined (``MAYBE_PINYIN``)."""
+    return [sp for sp in spans if sp[2].role != MAYBE_PINYIN]
+
+
 MAX_JOINED_SPANS = 8  # pinyin words joined into one term at most (sao miao dian zi xian wei jing: 7)
 
 
@@ -641,11 +654,11 @@ def _join_spans(text: str, spans: list[tuple[int, int, Concept]], synonyms: Syno
     i = 0
     while i < len(spans):
         lo, hi, concept = spans[i]
-        run = [concept.pinyin] if concept.pinyin and not concept.role else []
+        run = [concept.pinyin] if concept.pinyin and concept.role in ("", MAYBE_PINYIN) else []
         j = i
         while run and j + 1 < len(spans) and j + 1 - i < MAX_JOINED_SPANS:
             nlo, _nhi, nxt = spans[j + 1]
-            if not nxt.pinyin or nxt.role or text[spans[j][1]:nlo].strip():
+            if not nxt.pinyin or nxt.role not in ("", MAYBE_PINYIN) or text[spans[j][1]:nlo].strip():
                 break
             run.append(nxt.pinyin)
             j += 1
@@ -660,7 +673,8 @@ def _join_spans(text: str, spans: list[tuple[int, int, Concept]], synonyms: Syno
             out.append(joined)
             i = j + 1
         else:
-            out.append((lo, hi, concept))
+            if concept.role != MAYBE_PINYIN:  # a word typed as such (pu, gan) stays one when it joins nothing
+                out.append((lo, hi, concept))
             i += 1
     return out
 
@@ -890,8 +904,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
     typed = text  # before the pinyin spans are cut out (``_typed_before_pinyin``)
     if use_pinyin:
         spans = _pinyin_spans(text, synonyms if use_synonyms else EMPTY_SYNONYMS, known)
-        if use_synonyms:
-            spans = _join_spans(text, spans, synonyms, sounds)
+        spans = _join_spans(text, spans, synonyms, sounds) if use_synonyms else words_as_typed(spans)
         for _lo, _hi, concept in spans:
             add(concept)
         for lo, hi, _c in reversed(spans):  # the rest of the query is read as words

@@ -95,12 +95,17 @@ def test_pinyin_initials_and_homophone_typos_find_what_the_characters_find(instr
 
 
 def test_syllables_typed_apart_are_one_word(instruments):
-    """sao miao dian jing is 扫描电镜 though sao miao alone is no term; shi yan ji is 试验机, a title word."""
+    """sao miao dian jing is 扫描电镜 though sao miao alone is no term; ye xiang se pu is 液相色谱 though pu is PU;
+    shi yan ji is 试验机, a title word."""
     services.seed_synonyms()
     services.invalidate_synonyms()
     concepts = services.search("sao miao dian jing").parsed.concepts
     assert len(concepts) == 1 and "扫描电镜" in concepts[0].variants
     assert refs(services.search("sao miao dian jing"))[:1] == [instruments["sem"].ref]
+    # a syllable that is also an abbreviation of the lexicon (PU = 聚氨酯) joins its pinyin neighbours ...
+    concepts = services.search("ye xiang se pu").parsed.concepts
+    assert len(concepts) == 1 and "液相色谱" in concepts[0].variants, [c.variants for c in concepts]
+    assert "聚氨酯" in services.search("pu").parsed.concepts[0].variants  # ... and is the abbreviation alone
     concepts = services.search("shi yan ji").parsed.concepts
     assert len(concepts) == 1 and "试验机" in concepts[0].variants, [c.variants for c in concepts]
     assert refs(services.search("shi yan ji"))[:1] == [instruments["ut"].ref]
