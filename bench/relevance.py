@@ -135,9 +135,10 @@ def ours_similar():
     from market.search.services import similar
     from models.listings import Listing
 
+    by_ref = {x.ref: x for x in db.session.query(Listing)}  # one query, not one per box
+
     def run(seed: str) -> list[str]:
-        listing = db.session.query(Listing).filter_by(ref=seed).one()
-        return [x.ref for x in similar(listing, limit=SIMILAR_K)]
+        return [x.ref for x in similar(by_ref[seed], limit=SIMILAR_K)]
 
     return run
 

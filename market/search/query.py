@@ -730,7 +730,6 @@ def purpose_verbs(text: str) -> set[str]:
     """The verbs right after a purpose marker in ``text`` (数据来预测通关时效 -> {预测}): the word jieba
     cuts next, if the language tags it a verb. 以 and 为 also head other phrases (以数据为准), so a
     noun after a marker is never taken."""
-
     words = [w.strip() for w in cut(text)]
     words = [w for w in words if w]
     return {nxt for marker, nxt in zip(words, words[1:], strict=False) if marker in PURPOSE_MARKERS and verb(nxt)}
@@ -1051,7 +1050,6 @@ def _jieba_term(word: str) -> str | None:
     """The jieba field's token for a whole word (stemmed like the index), or None if it splits."""
     if word in _jieba_term_cache:
         return _jieba_term_cache[word]
-
     init_jieba()
     result = None
     if len(cut(word, hmm=False)) == 1:
