@@ -102,6 +102,9 @@ class Strategy:
     # by score x (1 + this x how much each is about what the best matches are about, learnt from their text:
     # ``services._about_order``); 0: off
     about_weak: float = 1.0
+    # in a sentence, a word jieba's HMM glued from characters the dictionary does not hold together (想租个, 要测,
+    # 能代) and the index does not hold either is read as its dictionary words, not as a homophone typo
+    glued_words: bool = True
 
 
 DEFAULT = Strategy()
@@ -369,7 +372,7 @@ class SynonymTable:
                     sub = run[i : i + n]
                     term = self._by_sound.get(" ".join(syls[i : i + n]))
                     if term and term != sub and sub not in self.groups and not jieba.dt.FREQ.get(sub) \
-                            and not known(sub):
+                            and not known(sub) and _kept_in_place(sub, term):
                         out = out.replace(sub, term, 1)
                         i += n
                         break
@@ -522,6 +525,13 @@ INITIALS_LEAD = 2  # how much more often the index must name one group than any 
 
 
 _TYPED_TAIL = re.compile(r"([0-9a-z]+|[\u3400-\u4dbf\u4e00-\u9fff]+) ?$")
+
+
+def _kept_in_place(typed: str, term: str) -> bool:
+    """Whether more than half of what was typed is the term's own characters in place: a homophone typo is a
+    wrong character or two picked from the input method (色普仪 for 色谱仪, 和磁共振 for 核磁共振), not a run
+    of other words that only sounds alike (想找一 of 想找一台 is not 相噪仪)."""
+    return len(typed) == len(term) and 2 * sum(a == b for a, b in zip(typed, term)) > len(typed)
 
 
 def _typed_before_pinyin(text: str, spans: list[tuple[int, int, Concept]], synonyms: SynonymTable) -> None:
@@ -839,6 +849,18 @@ def _compound_parts(word: str) -> tuple[str, list[str]] | None:
     return head, modifiers
 
 
+def _unglued(word: str, known) -> tuple[str, ...] | None:
+    """The dictionary words of a word jieba's HMM made up in a sentence (not in its dictionary, not in the index):
+    想租个 -> 想 租 个, 要测 -> 要 测. In a request such a word is mostly a particle or modal verb glued to the
+    next word (jieba's HMM joins the characters its dictionary leaves alone), seldom a homophone typo, and read
+    as a typo its sound finds listings it never meant (要测 sounds as 遥测). None: not such a word."""
+    import jieba
+
+    if len(word) < 2 or not _CJK_ONLY.match(word) or known(word) or jieba.dt.FREQ.get(word):
+        return None
+    return tuple(cut(word, hmm=False))
+
+
 def _generic_stem(word: str, head: str) -> str | None:
     """What a long word names before a common head (``GENERIC_HEADS``: 中心, 检测, 平台 …), if that is
     a word of two characters or more: 实验动物中心 -> 实验动物, 食品安全检测 -> 食品安全. Searched as the
@@ -856,7 +878,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
           broader_heads: bool = True, overlaps: bool = True, mixed_parts: bool = True,
           generic_stems: bool = True, freq=None, joined_pinyin: bool = True,
           task_purposes: bool = False, function_words: bool = False,
-          purpose_verbs_down: bool = False) -> ParsedQuery:
+          purpose_verbs_down: bool = False, glued_words: bool = False) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
@@ -953,6 +975,8 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
     # In a sentence, lone characters are mostly particles and measure words: keep them only if
     # they are all there is.
     multi = [w for w in plain if len(w) > 1]
+    if glued_words and known is not None and len(concepts) + len(multi) >= SENTENCE_CONCEPTS:
+        multi = [p for w in multi for p in (_unglued(w, known) or (w,)) if len(p) > 1]
     for w in multi if multi or concepts else plain:
         concept = Concept((w,))
         if use_pinyin and known is not None and _CJK_ONLY.match(w) and len(w) > 1 and not known(w) \

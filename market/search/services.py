@@ -338,7 +338,8 @@ def search(
                    joined_pinyin=strategy.joined_pinyin,
                    task_purposes=strategy.purposes and strategy.synonyms,
                    function_words=strategy.filler_freq and strategy.function_words,
-                   purpose_verbs_down=strategy.filler_freq and strategy.purpose_verbs)
+                   purpose_verbs_down=strategy.filler_freq and strategy.purpose_verbs,
+                   glued_words=strategy.glued_words)
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()

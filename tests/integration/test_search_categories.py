@@ -103,6 +103,27 @@ def test_homophone_typos_of_a_lexicon_term_are_corrected_and_offered(make_listin
     assert not parsed.corrected  # a word spelt right is left alone
 
 
+def test_a_request_is_not_read_as_homophone_typos(make_listing):
+    """Found as a user on the validation corpus: a sentence's particles glued by jieba (想租个, 能代, 选新) were
+    read as typos and the page proposed "你是不是要找：… 能谱 台架" or "… 地产"; 想找一 of 想找一台 sounded
+    like 相噪仪 and was replaced by it."""
+    services.seed_synonyms()
+    make_listing("相位噪声分析仪（相噪仪）", "振荡器相位噪声测试", tags=["相噪仪"])
+    dryer = make_listing("粮食烘干中心", "玉米、水稻代烘干服务，按吨计费", kind="facility", tags=["烘干"])
+    make_listing("能谱仪", "元素成分分析", tags=["EDS"])
+    searcher = services.store().searcher()
+    known = services.known_words(searcher)
+    for q in ("合作社秋收后玉米水分太高，想找附近能代烘干的地方", "我们想找一台能看金属断口形貌的扫描电镜，最好还能做成分分析"):
+        parsed = parse(q, services.synonyms(), known=known, glued_words=True)
+        assert not any(c.typo for c in parsed.concepts), q
+        assert not parsed.corrected, q
+        assert services.search(q).suggestion is None, q
+    assert refs(services.search("合作社秋收后玉米水分太高，想找附近能代烘干的地方"))[0] == dryer.ref
+    # a typo of a lexicon term keeps being corrected: most of its characters are the term's, in place
+    assert parse("和磁共振", services.synonyms(), known=known).corrected
+    assert parse("液相色普", services.synonyms(), known=known).corrected
+
+
 # ---------------------------------------------------------------- hyphenated Chinese names
 def test_a_hyphen_between_chinese_characters_does_not_split_a_name(make_listing):
     assert bigram_tokens("气相色谱-质谱") == bigram_tokens("气相色谱质谱")
