@@ -531,7 +531,7 @@ def _kept_in_place(typed: str, term: str) -> bool:
     """Whether more than half of what was typed is the term's own characters in place: a homophone typo is a
     wrong character or two picked from the input method (色普仪 for 色谱仪, 和磁共振 for 核磁共振), not a run
     of other words that only sounds alike (想找一 of 想找一台 is not 相噪仪)."""
-    return len(typed) == len(term) and 2 * sum(a == b for a, b in zip(typed, term)) > len(typed)
+    return len(typed) == len(term) and 2 * sum(a == b for a, b in zip(typed, term, strict=True)) > len(typed)
 
 
 def _typed_before_pinyin(text: str, spans: list[tuple[int, int, Concept]], synonyms: SynonymTable) -> None:
