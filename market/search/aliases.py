@@ -32,7 +32,7 @@ _CJK_ONLY = re.compile(rf"^[{_CJK}]+$")
 MODIFIERS = (
     "场发射", "台式", "科研用", "全自动", "半自动", "自动", "高分辨", "高分辨率", "超高分辨", "双球差校正", "球差校正",
     "便携式", "便携", "进口", "国产", "大型", "小型", "高端", "新型", "多功能", "高通量", "高精度", "超高", "高速", "在线",
-    "智能", "数字", "显微", "全", "超", "配备", "采用", "基于", "使用", "通过", "利用", "提供", "开展", "进行", "可做",
+    "智能", "数字", "显微", "配备", "采用", "基于", "使用", "通过", "利用", "提供", "开展", "进行", "可做",
 )
 MAX_FULL = 16
 MAX_FULLS = 4
@@ -67,6 +67,8 @@ def _trim(full: str) -> str:
 
 
 def _trim_uncached(full: str) -> str:
+    import jieba
+
     from .analysis import cut
 
     words = cut(full.strip("-"), hmm=False)
@@ -78,12 +80,27 @@ def _trim_uncached(full: str) -> str:
     changed = True
     while changed:
         changed = False
+        starts = _word_starts(full)
         for m in sorted(MODIFIERS, key=len, reverse=True):
-            if full.startswith(m) and len(full) - len(m) >= 3:
+            # only a whole word before a word (超高效液相色谱仪 is not 超高 + 效液相色谱仪), or before a name
+            # the dictionary holds (场发射 + 扫描电子显微镜, which the lexicon makes one word)
+            if full.startswith(m) and len(full) - len(m) >= 3 \
+                    and (len(m) in starts or jieba.dt.FREQ.get(full[len(m):])):
                 full = full[len(m):]
                 changed = True
                 break
     return full[-MAX_FULL:]
+
+
+def _word_starts(text: str) -> set[int]:
+    """Where the words of ``text`` start (jieba's dictionary cut, the lexicon's terms whole)."""
+    from .analysis import cut
+
+    starts, at = set(), 0
+    for w in cut(text, hmm=False):
+        starts.add(at)
+        at += len(w)
+    return starts
 
 
 def _short_of(short: str, full: str) -> str | None:

@@ -147,6 +147,23 @@ def test_aliases_mined_from_one_listing_serve_every_other(make_listing, make_use
     assert learner.ref not in refs(services.search("SEM"))
 
 
+def test_a_mined_full_name_loses_only_whole_leading_modifiers(make_listing):
+    """Found on the admin's synonyms page: 超高效液相色谱仪（UPLC） was mined as UPLC = 效液相色谱仪 (超高 stripped as a
+    modifier across a word), 超声扫描显微镜（C-SAM） as 声扫描显微镜; the broken name then made 效液相色谱仪 the
+    head of 高效液相色谱仪 and let a probe microscope in among the liquid chromatographs."""
+    from market.search.aliases import pairs
+
+    services.seed_synonyms()
+    make_listing("超高效液相色谱仪（UPLC）", "快速分离", tags=["UPLC"])
+    services.reindex()  # the lexicon's words in jieba's dictionary, as at index time
+    assert ("UPLC", "超高效液相色谱仪") in pairs("超高效液相色谱仪（UPLC）")
+    assert ("C-SAM", "超声扫描显微镜") in pairs("超声扫描显微镜（C-SAM）")
+    assert ("SEM", "扫描电子显微镜") in pairs("场发射扫描电子显微镜（SEM）")  # a whole modifier still goes
+    assert ("XRF", "荧光光谱仪") in pairs("便携式荧光光谱仪（XRF）")
+    mined = [t for r in services.synonym_groups()["mined"] for t in r.terms]
+    assert "效液相色谱仪" not in mined
+
+
 # ---------------------------------------------------------------- compounds and long questions
 def test_head_noun_outranks_modifier_in_a_compound_name(make_listing):
     services.seed_synonyms()
