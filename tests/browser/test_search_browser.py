@@ -44,3 +44,17 @@ def test_pinyin_and_homophone_typos_find_the_instrument_in_the_top_three(page, s
         assert want in page.locator(".search-hit h2").all_inner_texts()[:3], q
     page.goto(site + "/search/?q=电境")
     assert page.locator("#search-suggestion a").inner_text() == "电镜"
+
+
+@pytest.mark.browser
+def test_a_request_typed_as_a_sentence_gets_no_nonsense_suggestion(page, site, make_listing):
+    """A sentence's glued particles (能代, 太高) were read as typos and the page proposed "你是不是要找：… 地产"."""
+    from market.search import services
+
+    services.seed_synonyms()
+    make_listing("粮食烘干中心", "玉米、水稻代烘干服务，按吨计费", kind="facility", tags=["烘干"])
+    make_listing("房地产市场数据", "新建商品住宅成交", kind="public_data")
+    page.goto(site + "/search/?q=合作社秋收后玉米水分太高，想找附近能代烘干的地方")
+    page.wait_for_selector("#search-results")
+    assert page.locator(".search-hit h2").all_inner_texts()[0] == "粮食烘干中心"
+    assert page.locator("#search-suggestion").count() == 0
