@@ -850,15 +850,17 @@ def _compound_parts(word: str) -> tuple[str, list[str]] | None:
 
 
 def _unglued(word: str, known) -> tuple[str, ...] | None:
-    """The dictionary words of a word jieba's HMM made up in a sentence (not in its dictionary, not in the index):
-    想租个 -> 想 租 个, 要测 -> 要 测. In a request such a word is mostly a particle or modal verb glued to the
-    next word (jieba's HMM joins the characters its dictionary leaves alone), seldom a homophone typo, and read
-    as a typo its sound finds listings it never meant (要测 sounds as 遥测). None: not such a word."""
+    """The dictionary words of a word jieba's HMM made up in a sentence (not in its dictionary, not in the index)
+    from a request word (STOPWORDS: 想, 要, 能 …) or a function word (个) and what follows or precedes it:
+    想租个 -> 想 租 个, 要测 -> 要 测, 能代 -> 能 代. Read as a homophone typo, its sound finds listings it never
+    meant (要测 sounds as 遥测). A typo of a name (电境, 色普) holds no such word and stays one. None: not such
+    a word."""
     import jieba
 
     if len(word) < 2 or not _CJK_ONLY.match(word) or known(word) or jieba.dt.FREQ.get(word):
         return None
-    return tuple(cut(word, hmm=False))
+    pieces = tuple(cut(word, hmm=False))
+    return pieces if any(p in STOPWORDS or function_word(p) for p in pieces) else None
 
 
 def _generic_stem(word: str, head: str) -> str | None:

@@ -32,7 +32,7 @@ from models.users import User
 from . import aliases, fast, labels, pinyin
 from .analysis import add_words, bigram_tokens
 from .index import IndexBusy, IndexStore
-from .query import DEFAULT, ParsedQuery, Strategy, SynonymTable, build, parse
+from .query import DEFAULT, SENTENCE_CONCEPTS, ParsedQuery, Strategy, SynonymTable, build, parse
 from .text import highlight, normalize, plain_text
 
 log = logging.getLogger(__name__)
@@ -1080,9 +1080,9 @@ class Vocabulary:
             self.by_count.setdefault(key.count(" ") + 1, []).append(key)
         self.ascii = ascii_words
 
-    def sounds_like(self, syls: tuple[str, ...] | list[str], typed: str = "") -> str | None:
-        """The title word with these syllables, or the nearest by pinyin edit distance that also
-        shares a character with what was typed (never an unrelated fragment)."""
+    def sounds_like(self, syls: tuple[str, ...] | list[str], typed: str = "", exact: bool = False) -> str | None:
+        """The title word with these syllables, or (unless ``exact``) the nearest by pinyin edit distance that
+        also shares a character with what was typed (never an unrelated fragment)."""
         from rapidfuzz import fuzz, process
 
         if not syls:
@@ -1090,6 +1090,8 @@ class Vocabulary:
         key = " ".join(syls)
         if key in self.by_sound:
             return self.by_sound[key][0]
+        if exact:
+            return None
         choices = self.by_count.get(len(syls), [])
         for cand, score, _i in process.extract(key, choices, scorer=fuzz.ratio, score_cutoff=80, limit=5):
             word = self.by_sound[cand][0]
@@ -1126,18 +1128,23 @@ def suggest(parsed: ParsedQuery, searcher=None) -> str | None:
     vocab = vocabulary(searcher)
     changed = parsed.corrected  # 和磁共振 was searched as 核磁共振: say so
     words = []
+    # in a request of several words, a word typed by sound is proposed only as a word sounding exactly like it:
+    # 电境 -> 电镜, but 选新 (of 来选新网点) is not 创新
+    exact = len([c for c in parsed.concepts if not c.role]) >= SENTENCE_CONCEPTS
     for concept in parsed.concepts:
         if concept.role:
             continue
         word = concept.text
         if concept.pinyin is not None and not concept.synonym:
-            best = vocab.sounds_like(concept.pinyin, word)
+            best = vocab.sounds_like(concept.pinyin, word, exact=exact)
         else:
             q = build(ParsedQuery(word, [concept]))
             if q is not None and _has_hits(searcher, q):
                 words.append(word)
                 continue
-            if _CJK_WORD.match(word):
+            if _CJK_WORD.match(word) and _language_word(word):
+                best = None  # a word of the language that the index lacks is not misspelt (地方 is not 地产)
+            elif _CJK_WORD.match(word):
                 best = vocab.sounds_like(pinyin.word_syllables(word), word)
             elif word.isascii() and len(word) >= 3:
                 best = vocab.looks_like(word)
@@ -1155,6 +1162,13 @@ def suggest(parsed: ParsedQuery, searcher=None) -> str | None:
     if q is None or not _has_hits(searcher, q):
         return None
     return text
+
+
+def _language_word(word: str) -> bool:
+    """Is ``word`` in jieba's dictionary (the language's words, and the lexicon's once loaded)?"""
+    import jieba
+
+    return bool(jieba.dt.FREQ.get(word))
 
 
 def _has_hits(searcher, q) -> bool:
