@@ -1142,8 +1142,9 @@ def suggest(parsed: ParsedQuery, searcher=None) -> str | None:
             if q is not None and _has_hits(searcher, q):
                 words.append(word)
                 continue
-            if _CJK_WORD.match(word) and _language_word(word):
-                best = None  # a word of the language that the index lacks is not misspelt (地方 is not 地产)
+            if _CJK_WORD.match(word) and exact and _language_word(word):
+                best = None  # in a request, a word of the language the index lacks is not misspelt (地方 is not
+                # 地产); typed alone it may be the input method's pick for a name (电竞 for 电镜)
             elif _CJK_WORD.match(word):
                 best = vocab.sounds_like(pinyin.word_syllables(word), word)
             elif word.isascii() and len(word) >= 3:

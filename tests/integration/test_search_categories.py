@@ -131,6 +131,8 @@ def test_a_request_is_not_read_as_homophone_typos(make_listing):
     result = services.search("我们想租一台电境看金属材料的断口")
     assert refs(result)[0] == sem.ref
     assert result.suggestion and "电镜" in result.suggestion.split()
+    # typed alone, a word of the language may be the input method's pick for a name: still offered
+    assert services.search("电竞").suggestion == "电镜"
     # a typo of a lexicon term keeps being corrected: most of its characters are the term's, in place
     known = services.known_words(services.store().searcher())
     assert parse("和磁共振", services.synonyms(), known=known).corrected
