@@ -219,6 +219,7 @@ def strategies() -> dict[str, dict | None]:
         "no description words among the related listings' feedback": dict(description_feedback=0.0),
         "weak matches not ordered by what the best matches are about": dict(about_weak=0.0),
         "glued words of a sentence read as typos": dict(glued_words=False),
+        "no stem of a short name before a common head": dict(short_stems=False),
         "default": {},
     }
 

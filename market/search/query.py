@@ -105,6 +105,9 @@ class Strategy:
     # in a sentence, a word jieba's HMM glued from characters the dictionary does not hold together (想租个, 要测,
     # 能代) and the index does not hold either is read as its dictionary words, not as a homophone typo
     glued_words: bool = True
+    # a name no listing names, shorter than COMPOUND_MIN and ending with a common head (质谱分析), is also searched
+    # as its stem (质谱)
+    short_stems: bool = True
 
 
 DEFAULT = Strategy()
@@ -193,6 +196,8 @@ GENERIC_HEADS = frozenset(
     安全 经济 资源 交通 工作站 测试仪 分析仪 试验机 试验箱 测量仪 检测仪 成像 装置 仪器 机器 系统集成
     服务平台 公共服务 合作 项目 方案 需求 建设 运营 监管 治理 融合 创新 转化 研究""".split()
 )
+
+GENERIC_HEADS_LONGEST = tuple(sorted(GENERIC_HEADS, key=len, reverse=True))
 
 
 # Latin members that are also units of measure (100 ml, 5 kg, 10 ms): never searched as a member.
@@ -880,7 +885,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
           broader_heads: bool = True, overlaps: bool = True, mixed_parts: bool = True,
           generic_stems: bool = True, freq=None, joined_pinyin: bool = True,
           task_purposes: bool = False, function_words: bool = False,
-          purpose_verbs_down: bool = False, glued_words: bool = False) -> ParsedQuery:
+          purpose_verbs_down: bool = False, glued_words: bool = False, short_stems: bool = False) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
@@ -1027,6 +1032,18 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
                             add(Concept((m,), role="modifier"))
                     continue
             got = _compound_parts(concept.text)
+            if got is None and generic_stems and short_stems and occurs is not None \
+                    and not any(occurs(v) for v in concept.variants if _CJK_ONLY.match(v)):
+                # a short name no listing names, ending with a common head (质谱分析, 基因检测; or its pinyin,
+                # zhipu fenxi), is also the name before it: a mass spectrometer is one for 质谱分析
+                word = concept.text if _CJK_ONLY.match(concept.text) else \
+                    next((v for v in concept.variants if _CJK_ONLY.match(v)), "") if concept.pinyin is not None else ""
+                tail = next((h for h in GENERIC_HEADS_LONGEST if word.endswith(h) and len(word) - len(h) >= 2), None)
+                stem = _generic_stem(word, tail) if tail else None
+                if stem:
+                    group = synonyms.groups.get(stem, ()) if use_synonyms else ()
+                    add(Concept(tuple(dict.fromkeys((stem, *group))), synonym=bool(group), role="head"))
+                    add(Concept((tail,), role="modifier"))
             if got is None:
                 continue
             head, modifiers = got

@@ -339,7 +339,7 @@ def search(
                    task_purposes=strategy.purposes and strategy.synonyms,
                    function_words=strategy.filler_freq and strategy.function_words,
                    purpose_verbs_down=strategy.filler_freq and strategy.purpose_verbs,
-                   glued_words=strategy.glued_words)
+                   glued_words=strategy.glued_words, short_stems=strategy.short_stems)
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()

@@ -178,6 +178,23 @@ def test_head_noun_outranks_modifier_in_a_compound_name(make_listing):
         assert got.index(ms.ref) < got.index(plasma.ref), got
 
 
+def test_a_short_name_no_listing_names_is_searched_by_its_stem(make_listing):
+    """Found as a user: 质谱分析 and its pinyin zhipu fenxi found nothing (a lexicon term no listing names, too short
+    to be split, ending with the common head 分析), beside eight mass spectrometers."""
+    services.seed_synonyms()
+    lcms = make_listing("液相色谱-质谱联用仪", "药物代谢物定量", tags=["质谱"])
+    maldi = make_listing("飞行时间质谱仪", "微生物鉴定")
+    make_listing("热重分析仪", "材料热稳定性分析", tags=["热分析"])
+    for q in ("质谱分析", "zhipu fenxi"):
+        result = services.search(q)
+        assert set(refs(result)[:2]) == {lcms.ref, maldi.ref}, q
+        assert result.total >= 2
+    # a name some listing says is searched as it is, not widened
+    named = make_listing("有机质谱分析服务", "未知物鉴定", kind="facility")
+    services.reindex()
+    assert refs(services.search("质谱分析")) == [named.ref]
+
+
 def test_long_question_ranks_the_listing_covering_its_head_concepts_first(make_listing):
     services.seed_synonyms()
     customs = make_listing("口岸通关与港口作业数据", "海关报关单通关时长、港口集装箱作业量", kind="public_data",
