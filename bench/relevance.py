@@ -220,6 +220,7 @@ def strategies() -> dict[str, dict | None]:
         "weak matches not ordered by what the best matches are about": dict(about_weak=0.0),
         "glued words of a sentence read as typos": dict(glued_words=False),
         "no stem of a short name before a common head": dict(short_stems=False),
+        "a Latin name typed without its separators not respelt": dict(latin_spellings=False),
         "default": {},
     }
 

@@ -108,6 +108,8 @@ class Strategy:
     # a name no listing names, shorter than COMPOUND_MIN and ending with a common head (质谱分析), is also searched
     # as its stem (质谱)
     short_stems: bool = True
+    # a Latin name typed without its separators is the lexicon's (or a mined) term with them: bsl2 = BSL-2, lcms = LC-MS
+    latin_spellings: bool = True
 
 
 DEFAULT = Strategy()
@@ -297,6 +299,7 @@ class SynonymTable:
         self._by_syllables: dict[str, list[str]] | None = None  # the same for every length (sounding)
         self._by_initials: dict[str, list[str]] | None = None  # pinyin initials -> terms (by_initials)
         self._sound_max = 0
+        self._squeezed: dict[str, str] | None = None  # a Latin term without its separators -> it (respell_latin)
         self._group_list: list[tuple[str, ...]] = list(dict.fromkeys(self.groups.values()))
         self._by_head: dict[str, list[int]] = {}
         self._containing: dict[str, tuple[int, ...]] = {}
@@ -314,6 +317,28 @@ class SynonymTable:
                     heads.update(run[-k:] for k in range(2, len(run) - 1) if run[-k:] != term)
             for head in heads:
                 self._by_head.setdefault(head, []).append(gi)
+
+    def respell_latin(self, text: str) -> str:
+        """``text`` with each Latin word the table lacks, written without the hyphens, dots, slashes or plus
+        signs of a term the table has, written as that term: bsl2 -> bsl-2, lcms -> lc-ms, pm25 -> pm2.5.
+        The same name typed without its separators (a user seldom types them) is the same name."""
+        if self._squeezed is None:
+            squeezed: dict[str, str | None] = {}
+            for term in self.groups:
+                if term.isascii() and _SEPARATORS.search(term):
+                    key = _SEPARATORS.sub("", term)
+                    if len(key) >= 3 and key not in self.groups:
+                        # two terms squeezing alike (a-b, ab-) name nothing for sure
+                        squeezed[key] = term if squeezed.get(key, term) == term else None
+            self._squeezed = {k: v for k, v in squeezed.items() if v}
+        if not self._squeezed:
+            return text
+
+        def respell(m: re.Match) -> str:
+            word = m.group()
+            return word if word in self.groups else self._squeezed.get(word, word)
+
+        return _LATIN_WORD.sub(respell, text)
 
     def sounding(self, syls: tuple[str, ...] | list[str]) -> str | None:
         """The Chinese term of the table (two characters or more) with exactly these fuzzy
@@ -597,6 +622,8 @@ _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _CJK_ONLY = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]+$")
 MAX_ATTACHED = 2  # Chinese characters typed next to pinyin that join it (dian镜, 扫描dianjing)
 _MIXED = re.compile(r"^([a-z][a-z0-9]+)-?([\u3400-\u4dbf\u4e00-\u9fff]{2,})$")  # gmp车间, not x射线, not 工业ct
+_SEPARATORS = re.compile(r"[-./+]")
+_LATIN_WORD = re.compile(r"(?<![a-z0-9.\-/+])[a-z0-9]+(?![a-z0-9.\-/+])")  # a run of letters and digits alone
 COMPOUND_MIN = 5  # a word of at least this many characters is also searched as head + modifiers
 
 
@@ -885,7 +912,8 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
           broader_heads: bool = True, overlaps: bool = True, mixed_parts: bool = True,
           generic_stems: bool = True, freq=None, joined_pinyin: bool = True,
           task_purposes: bool = False, function_words: bool = False,
-          purpose_verbs_down: bool = False, glued_words: bool = False, short_stems: bool = False) -> ParsedQuery:
+          purpose_verbs_down: bool = False, glued_words: bool = False, short_stems: bool = False,
+          latin_spellings: bool = False) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
@@ -928,6 +956,8 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             seen.add(key)
             concepts.append(concept)
 
+    if use_synonyms and latin_spellings:
+        text = synonyms.respell_latin(text)
     spans: list[tuple[int, int, Concept]] = []
     typed = text  # before the pinyin spans are cut out (``_typed_before_pinyin``)
     if use_pinyin:

@@ -339,7 +339,8 @@ def search(
                    task_purposes=strategy.purposes and strategy.synonyms,
                    function_words=strategy.filler_freq and strategy.function_words,
                    purpose_verbs_down=strategy.filler_freq and strategy.purpose_verbs,
-                   glued_words=strategy.glued_words, short_stems=strategy.short_stems)
+                   glued_words=strategy.glued_words, short_stems=strategy.short_stems,
+                   latin_spellings=strategy.latin_spellings)
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()

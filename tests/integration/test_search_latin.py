@@ -51,3 +51,17 @@ def test_a_joined_abbreviation_is_not_read_as_pinyin_initials(make_listing):
     assert clinic.ref not in refs(services.search("LC-MS"))
     assert clinic.ref not in refs(services.search("AB-CD"))  # joined Latin runs, unknown: not initials either
     assert refs(services.search("lc")) == [clinic.ref]  # on its own, still the initials of 临床
+
+
+def test_a_latin_name_typed_without_its_separators_finds_what_the_name_finds(make_listing):
+    """Found as a user: BSL-2, LC-MS and PM2.5 were found, bsl2, lcms and pm25 (as one types them) found nothing."""
+    services.seed_synonyms()
+    lab = make_listing("二级生物安全实验室（BSL-2）", "病原微生物培养", kind="facility")
+    lcms = make_listing("液相色谱-质谱联用仪（LC-MS）", "药物代谢物定量")
+    air = make_listing("环境空气质量监测数据", "PM2.5、PM10 小时浓度", kind="public_data")
+    for typed, want in (("bsl2", lab), ("BSL-2", lab), ("lcms", lcms), ("LCMS", lcms), ("pm25", air)):
+        assert want.ref in refs(services.search(typed)), typed
+    table = services.synonyms()
+    assert table.respell_latin("lcms 和 gcms") == "lc-ms 和 gc-ms"
+    assert table.respell_latin("lc-ms") == "lc-ms" and table.respell_latin("lc ms") == "lc ms"  # two words stay two
+    assert table.respell_latin("hplc") == "hplc"  # a term as it is
