@@ -221,6 +221,7 @@ def strategies() -> dict[str, dict | None]:
         "glued words of a sentence read as typos": dict(glued_words=False),
         "no stem of a short name before a common head": dict(short_stems=False),
         "a Latin name typed without its separators not respelt": dict(latin_spellings=False),
+        "words of how a resource is offered not common words": dict(transaction_words=False),
         "default": {},
     }
 

@@ -110,6 +110,9 @@ class Strategy:
     short_stems: bool = True
     # a Latin name typed without its separators is the lexicon's (or a mined) term with them: bsl2 = BSL-2, lcms = LC-MS
     latin_spellings: bool = True
+    # the words of how a resource is offered (TRANSACTION_WORDS: 租赁, 预约, 计费) count as common words of a request
+    # (services._generic): 无尘车间出租 is a request for clean rooms, not for anything rented
+    transaction_words: bool = True
 
 
 DEFAULT = Strategy()
@@ -199,6 +202,11 @@ GENERIC_HEADS = frozenset(
     服务平台 公共服务 合作 项目 方案 需求 建设 运营 监管 治理 融合 创新 转化 研究""".split()
 )
 
+# Words of how a resource is offered on this marketplace, not of what is sought: every instrument is booked by the
+# hour and every base is rented, so 中试基地租赁 asks for pilot bases and 按小时计费的仪器 for instruments.
+TRANSACTION_WORDS = frozenset(
+    """租赁 出租 租用 租借 预约 计费 收费 价格 费用 报价 免费 便宜 优惠 小时 机时 排队 外包 代工 委托 申请 对外开放""".split()
+)
 GENERIC_HEADS_LONGEST = tuple(sorted(GENERIC_HEADS, key=len, reverse=True))
 
 

@@ -352,7 +352,7 @@ def search(
     spread = None
     if strategy.spread and coverage:  # several concepts: the known ones each get their best listings in
         known = [gi for gi, c in enumerate(getattr(wq, "market_concept_list", ()))
-                 if not c.role and not _generic(c) and (c.synonym or c.narrower)]
+                 if not c.role and not _generic(c, strategy) and (c.synonym or c.narrower)]
         if len(known) >= 2:
             spread = (known, strategy.spread)
     reorder = None
@@ -373,7 +373,7 @@ def search(
             # Matches of only the common words of a sentence (检测, 数据, 平台 …) are weak: when fewer
             # than FILL_TO listings match one of its specific words, the related listings come
             # before the weak matches.
-            specific = [c for c in parsed.concepts if not c.role and not _generic(c)]
+            specific = [c for c in parsed.concepts if not c.role and not _generic(c, strategy)]
             if specific and len(specific) < len([c for c in parsed.concepts if not c.role]):
                 basis = ParsedQuery(parsed.text, specific)
                 run = _few_matches(searcher, basis, strategy, filters, prefer)
@@ -502,11 +502,13 @@ def _description_terms(searcher, descriptions: list[tuple[str, float]]) -> list[
     return [(w, x / top) for w, x in scored if x >= DESCRIPTION_MIN_WEIGHT * top]
 
 
-def _generic(concept) -> bool:
-    """A common word of requests: a generic head (检测, 分析, 平台 …) or a word naming a kind (数据, 设备)."""
-    from .query import GENERIC_HEADS, KIND_WORDS
+def _generic(concept, strategy: Strategy = DEFAULT) -> bool:
+    """A common word of requests: a generic head (检测, 分析, 平台 …), a word naming a kind (数据, 设备) or one of
+    how a resource is offered (租赁, 预约, 计费: ``TRANSACTION_WORDS``, with ``Strategy.transaction_words``)."""
+    from .query import GENERIC_HEADS, KIND_WORDS, TRANSACTION_WORDS
 
-    return concept.text in GENERIC_HEADS or concept.text in KIND_WORDS
+    return concept.text in GENERIC_HEADS or concept.text in KIND_WORDS \
+        or (strategy.transaction_words and concept.text in TRANSACTION_WORDS)
 
 
 def _few_matches(searcher, parsed: ParsedQuery, strategy: Strategy, filters, prefer) -> dict | None:
@@ -562,7 +564,7 @@ def _feedback_lists(searcher, top: list[tuple[int, float]], strategy: Strategy) 
                     use_pinyin=False, compounds=True, hyponyms=False) if texts else ParsedQuery("", [])
     feedback = list(fparsed.concepts[:FEEDBACK_CONCEPTS])
     for c in feedback:  # the matches' common words (the 数据库 of a title) find every listing of a kind:
-        if _generic(c):  # they weigh less than the words naming what the matches are about
+        if _generic(c, strategy):  # they weigh less than the words naming what the matches are about
             c.weight = min(c.weight, strategy.feedback_generic)
     described = []
     if strategy.description_feedback and descriptions:

@@ -307,3 +307,18 @@ def test_an_index_analysed_by_an_older_version_is_rebuilt_by_the_next_sync(make_
     assert not st.outdated() and st.current_dir() != current
     assert listing.ref in refs(services.search("晶片"))
     assert other.ref in refs(services.search("划片"))
+
+
+def test_a_word_of_how_a_resource_is_offered_is_a_common_word_of_a_request(make_listing):
+    """无尘车间出租 asks for clean rooms: 出租 (like 租赁, 预约, 计费) says how every listing here is offered, so the
+    listings matching only it come after the clean rooms and their related listings, as 检测 or 数据 do."""
+    services.seed_synonyms()
+    rooms = {make_listing(t, "千级洁净，可按月出租", kind="facility", tags=["洁净车间"]).ref
+             for t in ("千级无尘车间", "十万级洁净车间")}
+    for i, what in enumerate(("写字楼", "仓库", "叉车", "展厅", "会议室", "冷库", "货车", "厂房", "停车位", "宿舍")):
+        make_listing(f"{what}出租（{i}号）", f"{what}对外出租，按月计费", kind="facility")
+    result = services.search("无尘车间出租")
+    assert set(refs(result)) == rooms, refs(result)
+    assert result.total >= 12  # the rentals are still found, after
+    shown = [h.listing.title for h in result.related]
+    assert any("出租" in t for t in shown)
