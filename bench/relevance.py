@@ -222,6 +222,7 @@ def strategies() -> dict[str, dict | None]:
         "no stem of a short name before a common head": dict(short_stems=False),
         "a Latin name typed without its separators not respelt": dict(latin_spellings=False),
         "words of how a resource is offered not common words": dict(transaction_words=False),
+        "category words jieba splits not one concept": dict(category_terms=False),
         "default": {},
     }
 

@@ -113,6 +113,8 @@ class Strategy:
     # the words of how a resource is offered (TRANSACTION_WORDS: 租赁, 预约, 计费) count as common words of a request
     # (services._generic): 无尘车间出租 is a request for clean rooms, not for anything rented
     transaction_words: bool = True
+    # a category word jieba would split (热分析 -> 热 + 分析) is one concept with its members (TGA, DSC …)
+    category_terms: bool = True
 
 
 DEFAULT = Strategy()
@@ -239,6 +241,26 @@ def categories() -> dict[str, tuple[str, ...]]:
                 bucket.extend(m for m in (normalize(str(x)) for x in members or []) if m and m not in bucket)
         _categories = {w: tuple(ms) for w, ms in got.items()}
     return _categories
+
+
+_category_scan: dict[str, list[str]] | None = None
+
+
+def category_at(text: str, i: int, synonyms: SynonymTable) -> str | None:
+    """The longest category word (data/categories.yaml) starting at ``text[i]`` that is not a term of
+    ``synonyms`` (those are matched as terms) and is more than one jieba word (热分析 is 热 + 分析, 成分分析 成分 +
+    分析): a class the query names, with its members, where jieba would keep only a part of it."""
+    global _category_scan
+    if _category_scan is None:
+        scan: dict[str, list[str]] = {}
+        for word in sorted(categories(), key=len, reverse=True):
+            if _CJK_ONLY.match(word) and len(cut(word, hmm=False)) > 1:
+                scan.setdefault(word[0], []).append(word)
+        _category_scan = scan
+    for word in _category_scan.get(text[i], ()):
+        if text.startswith(word, i) and word not in synonyms.groups:
+            return word
+    return None
 
 
 _purposes: dict[str, tuple[str, ...]] | None = None
@@ -921,7 +943,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
           generic_stems: bool = True, freq=None, joined_pinyin: bool = True,
           task_purposes: bool = False, function_words: bool = False,
           purpose_verbs_down: bool = False, glued_words: bool = False, short_stems: bool = False,
-          latin_spellings: bool = False) -> ParsedQuery:
+          latin_spellings: bool = False, category_terms: bool = False) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
@@ -985,6 +1007,10 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
     pieces: list[tuple[str, str | None]] = []  # (plain text, None) or ("", synonym term)
     while i < len(text):
         term = synonyms.match_at(text, i) if use_synonyms else None
+        if category_terms and use_synonyms:
+            cat = category_at(text, i, synonyms)
+            if cat and (not term or len(cat) > len(term)):
+                term = cat
         if term:
             if buf:
                 pieces.append(("".join(buf), None))
@@ -1012,7 +1038,10 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
 
     for chunk, term in pieces:
         if term is not None:
-            group = synonyms.groups[term]
+            group = synonyms.groups.get(term)
+            if group is None:  # a category word (``category_at``): its members come as narrower terms
+                add(Concept((term,)))
+                continue
             add(Concept((term, *[t for t in group if t != term]), True))
             continue
         words = [w.strip() for w in cut(chunk)]

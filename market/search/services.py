@@ -340,7 +340,7 @@ def search(
                    function_words=strategy.filler_freq and strategy.function_words,
                    purpose_verbs_down=strategy.filler_freq and strategy.purpose_verbs,
                    glued_words=strategy.glued_words, short_stems=strategy.short_stems,
-                   latin_spellings=strategy.latin_spellings)
+                   latin_spellings=strategy.latin_spellings, category_terms=strategy.category_terms)
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()

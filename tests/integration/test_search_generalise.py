@@ -322,3 +322,14 @@ def test_a_word_of_how_a_resource_is_offered_is_a_common_word_of_a_request(make_
     assert result.total >= 12  # the rentals are still found, after
     shown = [h.listing.title for h in result.related]
     assert any("出租" in t for t in shown)
+
+
+def test_a_category_word_jieba_splits_is_one_concept_with_its_members(make_listing):
+    """Found as a user: 热分析 was read as 分析 (jieba cuts 热 + 分析 and a lone character drops), so every analyser
+    matched; a class word of data/categories.yaml is now one concept with its members (TGA, DSC …)."""
+    services.seed_synonyms()
+    tga = make_listing("热重分析仪（TGA）", "材料热稳定性", kind="instrument")
+    dsc = make_listing("差示扫描量热仪", "玻璃化转变与熔点", tags=["DSC"], kind="instrument")
+    others = [make_listing(t, "仪器分析", kind="instrument").ref for t in ("元素分析仪", "激光粒度分析仪", "矢量网络分析仪")]
+    got = refs(services.search("热分析"))
+    assert set(got) == {tga.ref, dsc.ref} and not set(others) & set(got), got
