@@ -223,6 +223,7 @@ def strategies() -> dict[str, dict | None]:
         "a Latin name typed without its separators not respelt": dict(latin_spellings=False),
         "words of how a resource is offered not common words": dict(transaction_words=False),
         "category words jieba splits not one concept": dict(category_terms=False),
+        "lone characters not joined to the word next to them": dict(lone_chars=False),
         "default": {},
     }
 

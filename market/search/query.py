@@ -115,6 +115,8 @@ class Strategy:
     transaction_words: bool = True
     # a category word jieba would split (热分析 -> 热 + 分析) is one concept with its members (TGA, DSC …)
     category_terms: bool = True
+    # a lone character of a query joins the word next to it when the index holds them together (热真空, 电阻焊)
+    lone_chars: bool = True
 
 
 DEFAULT = Strategy()
@@ -925,6 +927,29 @@ def _unglued(word: str, known) -> tuple[str, ...] | None:
     return pieces if any(p in STOPWORDS or function_word(p) for p in pieces) else None
 
 
+def _join_lone_chars(words: list[str], occurs) -> list[str]:
+    """``words`` with each lone Chinese character that is no request or function word joined to the word after
+    it, or else before it, when the index holds the two together (``occurs``): 热 + 真空 -> 热真空, 电阻 + 焊 ->
+    电阻焊, 同轴 + 度 -> 同轴度. A lone character is dropped from a query of several words, and without it 电阻焊
+    searched resistors and 热真空 every vacuum; 看 + 金属 is not joined (no listing says 看金属)."""
+    out = list(words)
+    i = 0
+    while i < len(out):
+        c = out[i]
+        if len(c) == 1 and _CJK_ONLY.match(c) and c not in STOPWORDS and not function_word(c):
+            nxt = out[i + 1] if i + 1 < len(out) else ""
+            prev = out[i - 1] if i else ""
+            if len(nxt) > 1 and _CJK_ONLY.match(nxt) and nxt not in STOPWORDS and occurs(c + nxt):
+                out[i : i + 2] = [c + nxt]
+                continue
+            if len(prev) > 1 and _CJK_ONLY.match(prev) and prev not in STOPWORDS and occurs(prev + c):
+                out[i - 1 : i + 1] = [prev + c]
+                i -= 1
+                continue
+        i += 1
+    return out
+
+
 def _generic_stem(word: str, head: str) -> str | None:
     """What a long word names before a common head (``GENERIC_HEADS``: 中心, 检测, 平台 …), if that is
     a word of two characters or more: 实验动物中心 -> 实验动物, 食品安全检测 -> 食品安全. Searched as the
@@ -943,7 +968,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
           generic_stems: bool = True, freq=None, joined_pinyin: bool = True,
           task_purposes: bool = False, function_words: bool = False,
           purpose_verbs_down: bool = False, glued_words: bool = False, short_stems: bool = False,
-          latin_spellings: bool = False, category_terms: bool = False) -> ParsedQuery:
+          latin_spellings: bool = False, category_terms: bool = False, lone_chars: bool = False) -> ParsedQuery:
     """The concepts of a query.
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
@@ -1045,6 +1070,8 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             add(Concept((term, *[t for t in group if t != term]), True))
             continue
         words = [w.strip() for w in cut(chunk)]
+        if lone_chars and occurs is not None:
+            words = _join_lone_chars(words, occurs)
         plain.extend(w for w in words if w and _WORDLIKE.search(w) and w not in STOPWORDS)
     # In a sentence, lone characters are mostly particles and measure words: keep them only if
     # they are all there is.

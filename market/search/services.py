@@ -340,7 +340,8 @@ def search(
                    function_words=strategy.filler_freq and strategy.function_words,
                    purpose_verbs_down=strategy.filler_freq and strategy.purpose_verbs,
                    glued_words=strategy.glued_words, short_stems=strategy.short_stems,
-                   latin_spellings=strategy.latin_spellings, category_terms=strategy.category_terms)
+                   latin_spellings=strategy.latin_spellings, category_terms=strategy.category_terms,
+                   lone_chars=strategy.lone_chars)
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()
@@ -1147,9 +1148,10 @@ def suggest(parsed: ParsedQuery, searcher=None) -> str | None:
                 continue
             if _CJK_WORD.match(word) and exact and _language_word(word):
                 best = None  # in a request, a word of the language the index lacks is not misspelt (地方 is not
-                # 地产); typed alone it may be the input method's pick for a name (电竞 for 电镜)
+                # 地产); typed alone it may be the input method's pick for a name (电竞 for 电镜), an exact
+                # homophone then, not a near one (电阻 is not 电子)
             elif _CJK_WORD.match(word):
-                best = vocab.sounds_like(pinyin.word_syllables(word), word)
+                best = vocab.sounds_like(pinyin.word_syllables(word), word, exact=_language_word(word))
             elif word.isascii() and len(word) >= 3:
                 best = vocab.looks_like(word)
             else:

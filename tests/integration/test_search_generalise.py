@@ -333,3 +333,20 @@ def test_a_category_word_jieba_splits_is_one_concept_with_its_members(make_listi
     others = [make_listing(t, "仪器分析", kind="instrument").ref for t in ("元素分析仪", "激光粒度分析仪", "矢量网络分析仪")]
     got = refs(services.search("热分析"))
     assert set(got) == {tga.ref, dsc.ref} and not set(others) & set(got), got
+
+
+def test_a_lone_character_joins_its_neighbour_when_the_index_holds_them_together(make_listing):
+    """Found as a user: 热真空试验 searched 真空 + 试验 (jieba cuts 热 alone and a lone character drops): a freeze dryer
+    and a coating machine stood beside the thermal-vacuum chamber. And 电阻 was offered as 电子 (a near sound): a word
+    of the language is offered only an exact homophone."""
+    services.seed_synonyms()
+    chamber = make_listing("空间环境模拟热真空罐", "卫星部件热真空试验", kind="facility")
+    dryer = make_listing("真空冷冻干燥机", "冻干工艺试验", kind="instrument")
+    coater = make_listing("真空镀膜机", "薄膜沉积试验", kind="instrument")
+    for q in ("热真空试验", "我们下个月要做热真空试验", "热真空"):
+        got = refs(services.search(q))
+        assert got[0] == chamber.ref, (q, got)
+    assert refs(services.search("热真空")) == [chamber.ref]  # not every vacuum
+    assert {dryer.ref, coater.ref} <= set(refs(services.search("真空")))
+    make_listing("电子负载", "直流电子负载", kind="instrument")
+    assert services.search("电阻").suggestion is None
