@@ -245,7 +245,7 @@ def categories() -> dict[str, tuple[str, ...]]:
     return _categories
 
 
-_category_scan: dict[str, list[str]] | None = None
+_category_scan: tuple[int, dict[str, list[str]]] | None = None
 
 
 def category_at(text: str, i: int, synonyms: SynonymTable) -> str | None:
@@ -253,13 +253,15 @@ def category_at(text: str, i: int, synonyms: SynonymTable) -> str | None:
     ``synonyms`` (those are matched as terms) and is more than one jieba word (热分析 is 热 + 分析, 成分分析 成分 +
     分析): a class the query names, with its members, where jieba would keep only a part of it."""
     global _category_scan
-    if _category_scan is None:
+    from .analysis import dictionary_version
+
+    if _category_scan is None or _category_scan[0] != dictionary_version():  # jieba's words decide what splits
         scan: dict[str, list[str]] = {}
         for word in sorted(categories(), key=len, reverse=True):
             if _CJK_ONLY.match(word) and len(cut(word, hmm=False)) > 1:
                 scan.setdefault(word[0], []).append(word)
-        _category_scan = scan
-    for word in _category_scan.get(text[i], ()):
+        _category_scan = (dictionary_version(), scan)
+    for word in _category_scan[1].get(text[i], ()):
         if text.startswith(word, i) and word not in synonyms.groups:
             return word
     return None
