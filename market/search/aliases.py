@@ -67,9 +67,8 @@ def _trim(full: str) -> str:
 
 
 def _trim_uncached(full: str) -> str:
-    import jieba
-
     from .analysis import cut
+    from .query import language_word
 
     words = cut(full.strip("-"), hmm=False)
     for i in range(len(words) - 1, -1, -1):
@@ -85,7 +84,7 @@ def _trim_uncached(full: str) -> str:
             # only a whole word before a word (超高效液相色谱仪 is not 超高 + 效液相色谱仪), or before a name
             # the dictionary holds (场发射 + 扫描电子显微镜, which the lexicon makes one word)
             if full.startswith(m) and len(full) - len(m) >= 3 \
-                    and (len(m) in starts or jieba.dt.FREQ.get(full[len(m):])):
+                    and (len(m) in starts or language_word(full[len(m):])):
                 full = full[len(m):]
                 changed = True
                 break

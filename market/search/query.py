@@ -188,6 +188,11 @@ class ParsedQuery:
         return frozenset(out)
 
     @property
+    def is_request(self) -> bool:
+        """A request of several words (SENTENCE_CONCEPTS or more, not counting the parts of one), not a name."""
+        return len([c for c in self.concepts if not c.role]) >= SENTENCE_CONCEPTS
+
+    @property
     def needs_suggestion(self) -> bool:
         """Something typed was matched only by its sound (pinyin, a homophone typo)."""
         return self.corrected or any(c.typo or (c.pinyin is not None and not c.synonym) for c in self.concepts)
@@ -422,7 +427,6 @@ class SynonymTable:
             self._sound_max = max((len(t) for t in self._by_sound.values()), default=0)
         if not self._by_sound:
             return text
-        import jieba
 
         out = text
         for m in _CJK_RUNS.finditer(text):
@@ -435,7 +439,7 @@ class SynonymTable:
                 for n in range(min(self._sound_max, len(run) - i), 2, -1):
                     sub = run[i : i + n]
                     term = self._by_sound.get(" ".join(syls[i : i + n]))
-                    if term and term != sub and sub not in self.groups and not jieba.dt.FREQ.get(sub) \
+                    if term and term != sub and sub not in self.groups and not language_word(sub) \
                             and not known(sub) and _kept_in_place(sub, term):
                         out = out.replace(sub, term, 1)
                         i += n
@@ -786,6 +790,14 @@ def _tagged_words() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(function), frozenset(verbs)
 
 
+def language_word(word: str) -> bool:
+    """Is ``word`` in jieba's dictionary (the language's words, and the shipped lexicon's once taught)?"""
+    import jieba
+
+    init_jieba()
+    return bool(jieba.dt.FREQ.get(word))
+
+
 def function_word(word: str) -> bool:
     """Is ``word`` tagged in jieba's general dictionary as a word of no content (FUNCTION_TAGS)?"""
     return word in _tagged_words()[0]
@@ -921,9 +933,8 @@ def _unglued(word: str, known) -> tuple[str, ...] | None:
     想租个 -> 想 租 个, 要测 -> 要 测, 能代 -> 能 代. Read as a homophone typo, its sound finds listings it never
     meant (要测 sounds as 遥测). A typo of a name (电境, 色普) holds no such word and stays one. None: not such
     a word."""
-    import jieba
 
-    if len(word) < 2 or not _CJK_ONLY.match(word) or known(word) or jieba.dt.FREQ.get(word):
+    if len(word) < 2 or not _CJK_ONLY.match(word) or known(word) or language_word(word):
         return None
     pieces = tuple(cut(word, hmm=False))
     return pieces if any(p in STOPWORDS or function_word(p) for p in pieces) else None
@@ -1000,7 +1011,6 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
     syllables: pinyin and homophone typos are then also searched as that word, with its synonyms
     and members (dianjing -> 电镜, SEM, 透射电镜 …), not only through the pinyin of titles and tags.
     """
-    import jieba
 
     init_jieba()
     text = normalize(q)[:MAX_QUERY_CHARS]
@@ -1083,7 +1093,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
     for w in multi if multi or concepts else plain:
         concept = Concept((w,))
         if use_pinyin and known is not None and _CJK_ONLY.match(w) and len(w) > 1 and not known(w) \
-                and not jieba.dt.FREQ.get(w):  # not in the index nor a word of the language: a typo
+                and not language_word(w):  # not in the index nor a word of the language: a typo
             concept.pinyin = tuple(py.word_syllables(w))
             concept.typo = True
         add(concept)

@@ -32,7 +32,7 @@ from models.users import User
 from . import aliases, fast, labels, pinyin
 from .analysis import add_words, bigram_tokens
 from .index import IndexBusy, IndexStore
-from .query import DEFAULT, SENTENCE_CONCEPTS, ParsedQuery, Strategy, SynonymTable, build, parse
+from .query import DEFAULT, ParsedQuery, Strategy, SynonymTable, build, language_word, parse
 from .text import highlight, normalize, plain_text
 
 log = logging.getLogger(__name__)
@@ -1134,7 +1134,7 @@ def suggest(parsed: ParsedQuery, searcher=None) -> str | None:
     words = []
     # in a request of several words, a word typed by sound is proposed only as a word sounding exactly like it:
     # 电境 -> 电镜, but 选新 (of 来选新网点) is not 创新
-    exact = len([c for c in parsed.concepts if not c.role]) >= SENTENCE_CONCEPTS
+    exact = parsed.is_request
     for concept in parsed.concepts:
         if concept.role:
             continue
@@ -1146,12 +1146,12 @@ def suggest(parsed: ParsedQuery, searcher=None) -> str | None:
             if q is not None and _has_hits(searcher, q):
                 words.append(word)
                 continue
-            if _CJK_WORD.match(word) and exact and _language_word(word):
+            if _CJK_WORD.match(word) and exact and language_word(word):
                 best = None  # in a request, a word of the language the index lacks is not misspelt (地方 is not
                 # 地产); typed alone it may be the input method's pick for a name (电竞 for 电镜), an exact
                 # homophone then, not a near one (电阻 is not 电子)
             elif _CJK_WORD.match(word):
-                best = vocab.sounds_like(pinyin.word_syllables(word), word, exact=_language_word(word))
+                best = vocab.sounds_like(pinyin.word_syllables(word), word, exact=language_word(word))
             elif word.isascii() and len(word) >= 3:
                 best = vocab.looks_like(word)
             else:
@@ -1168,13 +1168,6 @@ def suggest(parsed: ParsedQuery, searcher=None) -> str | None:
     if q is None or not _has_hits(searcher, q):
         return None
     return text
-
-
-def _language_word(word: str) -> bool:
-    """Is ``word`` in jieba's dictionary (the language's words, and the lexicon's once loaded)?"""
-    import jieba
-
-    return bool(jieba.dt.FREQ.get(word))
 
 
 def _has_hits(searcher, q) -> bool:
