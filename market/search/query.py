@@ -120,6 +120,12 @@ class Strategy:
 
 
 DEFAULT = Strategy()
+# Reading text other than the search box's query (the matches' words for feedback, a listing's own title for its
+# similar box, a saved search for its alerts, a suggestion's check): the methods measured on such text. Those added
+# for what users type (task purposes, a sentence's fillers, purpose verbs and glued particles, short stems, Latin
+# respellings, category words, lone characters) were measured on the search box only.
+LITERAL = Strategy(purposes=False, function_words=False, purpose_verbs=False, glued_words=False, short_stems=False,
+                   latin_spellings=False, category_terms=False, lone_chars=False)
 
 # Words that carry no need in a natural sentence ("我想找一台能做…的设备").
 STOPWORDS = frozenset(
@@ -974,15 +980,9 @@ def _generic_stem(word: str, head: str) -> str | None:
     return stem if len(stem) >= 2 and _CJK_ONLY.match(stem) and stem not in GENERIC_HEADS else None
 
 
-def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: bool = True,
-          known=None, use_pinyin: bool = True, compounds: bool = True, hyponyms: bool = True,
-          sounds=None, lexicon_heads: bool | str = True, occurs=None, containing: bool = True,
-          broader_heads: bool = True, overlaps: bool = True, mixed_parts: bool = True,
-          generic_stems: bool = True, freq=None, joined_pinyin: bool = True,
-          task_purposes: bool = False, function_words: bool = False,
-          purpose_verbs_down: bool = False, glued_words: bool = False, short_stems: bool = False,
-          latin_spellings: bool = False, category_terms: bool = False, lone_chars: bool = False) -> ParsedQuery:
-    """The concepts of a query.
+def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, strategy: Strategy | None = None, *,
+          known=None, sounds=None, occurs=None, freq=None) -> ParsedQuery:
+    """The concepts of a query, read by the methods ``strategy`` switches on (``LITERAL`` when none is given).
 
     ``known(word) -> bool`` says whether the index holds a word (its bigrams, or an ASCII word):
     with it, Latin runs that are not words become pinyin/initials and Chinese words the index does
@@ -996,14 +996,14 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
     ``freq(term) -> int`` counts the listings naming a term (at most): pinyin initials that several
     groups share stand for the one the index names most (``SynonymTable.by_initials``).
 
-    ``task_purposes``: a task phrase of the query (尺寸全检, 老化, 航拍 …) also brings the families that
+    ``strategy.purposes``: a task phrase of the query (尺寸全检, 老化, 航拍 …) also brings the families that
     do it (``_attach_purposes``; data/purposes.yaml), unless it is part of a longer known name.
 
-    ``function_words``: in a sentence, a plain word the language tags as a time word, numeral, measure
+    ``strategy.function_words``: in a sentence, a plain word the language tags as a time word, numeral, measure
     word or pronoun (FUNCTION_TAGS: 下个月, 一批, 一遍, 本地) weighs FUNCTION_WEIGHT, like the commonest
     fillers, however rare it is in the dictionary (``_filler_weight`` weighs by frequency only).
 
-    ``purpose_verbs_down``: in a sentence, the plain verb right after a purpose marker (``purpose_verbs``:
+    ``strategy.purpose_verbs``: in a sentence, the plain verb right after a purpose marker (``purpose_verbs``:
     数据来预测通关时效 -> 预测) weighs FUNCTION_WEIGHT too: it says what the data is for; its object
     (通关时效) and the head need (港口, 海关, 数据) keep their weights.
 
@@ -1011,7 +1011,10 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
     syllables: pinyin and homophone typos are then also searched as that word, with its synonyms
     and members (dianjing -> 电镜, SEM, 透射电镜 …), not only through the pinyin of titles and tags.
     """
-
+    strategy = strategy or LITERAL
+    # a sentence's word weights are the filler weighting's (``build`` reads them only with ``filler_freq``)
+    function_words = strategy.filler_freq and strategy.function_words
+    purpose_verbs_down = strategy.filler_freq and strategy.purpose_verbs
     init_jieba()
     text = normalize(q)[:MAX_QUERY_CHARS]
     concepts: list[Concept] = []
@@ -1023,19 +1026,19 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             seen.add(key)
             concepts.append(concept)
 
-    if use_synonyms and latin_spellings:
+    if strategy.synonyms and strategy.latin_spellings:
         text = synonyms.respell_latin(text)
     spans: list[tuple[int, int, Concept]] = []
     typed = text  # before the pinyin spans are cut out (``_typed_before_pinyin``)
-    if use_pinyin:
-        spans = _pinyin_spans(text, synonyms if use_synonyms else EMPTY_SYNONYMS, known)
-        spans = _join_spans(text, spans, synonyms, sounds) if use_synonyms else words_as_typed(spans)
+    if strategy.pinyin:
+        spans = _pinyin_spans(text, synonyms if strategy.synonyms else EMPTY_SYNONYMS, known)
+        spans = _join_spans(text, spans, synonyms, sounds) if strategy.synonyms else words_as_typed(spans)
         for _lo, _hi, concept in spans:
             add(concept)
         for lo, hi, _c in reversed(spans):  # the rest of the query is read as words
             text = text[:lo] + " " + text[hi:]
     corrected = False
-    if use_pinyin and use_synonyms and known is not None:
+    if strategy.pinyin and strategy.synonyms and known is not None:
         fixed = synonyms.correct_homophones(text, occurs or known)
         corrected, text = fixed != text, fixed
     plain: list[str] = []
@@ -1043,8 +1046,8 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
     i = 0
     pieces: list[tuple[str, str | None]] = []  # (plain text, None) or ("", synonym term)
     while i < len(text):
-        term = synonyms.match_at(text, i) if use_synonyms else None
-        if category_terms and use_synonyms:
+        term = synonyms.match_at(text, i) if strategy.synonyms else None
+        if strategy.category_terms and strategy.synonyms:
             cat = category_at(text, i, synonyms)
             if cat and (not term or len(cat) > len(term)):
                 term = cat
@@ -1054,7 +1057,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
                 buf = []
             pieces.append(("", term))
             end = i + len(term)
-            if overlaps and _CJK_ONLY.match(term):
+            if strategy.overlaps and _CJK_ONLY.match(term):
                 # a second term starting inside this one and reaching past it: both are meant
                 # (企业诚信档案 = 企业诚信 + 诚信档案, not 企业诚信 + 档案)
                 reach = None
@@ -1082,52 +1085,52 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
             add(Concept((term, *[t for t in group if t != term]), True))
             continue
         words = [w.strip() for w in cut(chunk)]
-        if lone_chars and occurs is not None:
+        if strategy.lone_chars and occurs is not None:
             words = _join_lone_chars(words, occurs)
         plain.extend(w for w in words if w and _WORDLIKE.search(w) and w not in STOPWORDS)
     # In a sentence, lone characters are mostly particles and measure words: keep them only if
     # they are all there is.
     multi = [w for w in plain if len(w) > 1]
-    if glued_words and known is not None and len(concepts) + len(multi) >= SENTENCE_CONCEPTS:
+    if strategy.glued_words and known is not None and len(concepts) + len(multi) >= SENTENCE_CONCEPTS:
         multi = [p for w in multi for p in (_unglued(w, known) or (w,)) if len(p) > 1]
     for w in multi if multi or concepts else plain:
         concept = Concept((w,))
-        if use_pinyin and known is not None and _CJK_ONLY.match(w) and len(w) > 1 and not known(w) \
+        if strategy.pinyin and known is not None and _CJK_ONLY.match(w) and len(w) > 1 and not known(w) \
                 and not language_word(w):  # not in the index nor a word of the language: a typo
             concept.pinyin = tuple(py.word_syllables(w))
             concept.typo = True
         add(concept)
-    if use_pinyin and use_synonyms:
+    if strategy.pinyin and strategy.synonyms:
         for concept in concepts:
             if concept.initials:  # wrj -> 无人机 when exactly one group of the table has such a term
                 word = synonyms.by_initials(concept.initials, freq)
                 if word:
                     concept.variants = tuple(dict.fromkeys((*concept.variants, *synonyms.groups[word])))
-    if use_pinyin:
+    if strategy.pinyin:
         for concept in concepts:
             if concept.pinyin:
-                word = _sounded_word(concept.pinyin, synonyms if use_synonyms else EMPTY_SYNONYMS, sounds, freq)
+                word = _sounded_word(concept.pinyin, synonyms if strategy.synonyms else EMPTY_SYNONYMS, sounds, freq)
                 if word and word not in concept.variants:
-                    group = synonyms.groups.get(word, ()) if use_synonyms else ()
+                    group = synonyms.groups.get(word, ()) if strategy.synonyms else ()
                     concept.variants = tuple(dict.fromkeys((*concept.variants, word, *group)))
-        if use_synonyms and joined_pinyin:
+        if strategy.synonyms and strategy.joined_pinyin:
             _typed_before_pinyin(typed, spans, synonyms)
-    if compounds and mixed_parts:
+    if strategy.compounds and strategy.mixed_parts:
         for concept in list(concepts):  # a Latin + Chinese name (GMP车间, SPF级 …) is also its two parts:
             # a listing writing GMP中试车间 or SPF 级动物房 names both without the name itself
             m = _MIXED.match(concept.text) if concept.synonym and not concept.role else None
             if m:
                 for part in m.groups():
                     add(Concept((part,), role="head"))
-    if compounds:
+    if strategy.compounds:
         for concept in list(concepts):
-            if lexicon_heads and use_synonyms and not concept.role and not concept.initials:
-                head = synonyms.head_of(concept.variants[:8] if lexicon_heads == "all" else concept.variants[:1])
+            if strategy.lexicon_heads and strategy.synonyms and not concept.role and not concept.initials:
+                head = synonyms.head_of(concept.variants[:8] if strategy.lexicon_heads == "all" else concept.variants[:1])
                 if head:
                     group = synonyms.groups.get(head, ())
                     bare = (head[:-1],) if head.endswith("仪") and len(head) >= 3 else ()  # 质谱仪 is also 质谱
                     add(Concept(tuple(dict.fromkeys((head, *bare, *group))), synonym=bool(group), role="head"))
-                    if broader_heads:  # and the family that head is a kind of, lighter: 扫描电子显微镜 -> 电子显微镜
+                    if strategy.broader_heads:  # and the family that head is a kind of, lighter: 扫描电子显微镜 -> 电子显微镜
                         up = synonyms.head_of((head, *bare, *group)[:8])
                         if up and up not in concept.variants:
                             upgroup = synonyms.groups.get(up, ())
@@ -1138,7 +1141,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
                             add(Concept((m,), role="modifier"))
                     continue
             got = _compound_parts(concept.text)
-            if got is None and generic_stems and short_stems and occurs is not None \
+            if got is None and strategy.generic_stems and strategy.short_stems and occurs is not None \
                     and not any(occurs(v) for v in concept.variants if _CJK_ONLY.match(v)):
                 # a short name no listing names, ending with a common head (质谱分析, 基因检测; or its pinyin,
                 # zhipu fenxi), is also the name before it: a mass spectrometer is one for 质谱分析
@@ -1147,15 +1150,15 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
                 tail = next((h for h in GENERIC_HEADS_LONGEST if word.endswith(h) and len(word) - len(h) >= 2), None)
                 stem = _generic_stem(word, tail) if tail else None
                 if stem:
-                    group = synonyms.groups.get(stem, ()) if use_synonyms else ()
+                    group = synonyms.groups.get(stem, ()) if strategy.synonyms else ()
                     add(Concept(tuple(dict.fromkeys((stem, *group))), synonym=bool(group), role="head"))
                     add(Concept((tail,), role="modifier"))
             if got is None:
                 continue
             head, modifiers = got
-            stem = _generic_stem(concept.text, head) if generic_stems else None
+            stem = _generic_stem(concept.text, head) if strategy.generic_stems else None
             if stem:  # 实验动物 + 中心: the specific part is the head, the common one only a modifier
-                group = synonyms.groups.get(stem, ()) if use_synonyms else ()
+                group = synonyms.groups.get(stem, ()) if strategy.synonyms else ()
                 add(Concept(tuple(dict.fromkeys((stem, *group))), synonym=bool(group), role="head"))
                 # an instrument's class (测量仪, 分析仪: siblings) stays a head; a place or a service
                 # (中心, 检测) becomes a modifier
@@ -1182,12 +1185,12 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, use_synonyms: 
                                                 or concept.initials) \
                     and concept.text not in KIND_WORDS and concept.text not in GENERIC_HEADS:
                 concept.weight = min(concept.weight, FUNCTION_WEIGHT)
-    if hyponyms and use_synonyms:
+    if strategy.hyponyms and strategy.synonyms:
         for concept in concepts:
             if concept.initials or concept.role == "modifier":
                 continue
-            concept.narrower = synonyms.narrower(concept.variants, containing=containing, freq=freq)
-    if task_purposes and use_synonyms:
+            concept.narrower = synonyms.narrower(concept.variants, containing=strategy.containing, freq=freq)
+    if strategy.purposes and strategy.synonyms:
         _attach_purposes(text, concepts, synonyms, add)
     return ParsedQuery(text=normalize(q)[:MAX_QUERY_CHARS], concepts=concepts, corrected=corrected)
 

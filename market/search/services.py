@@ -32,7 +32,7 @@ from models.users import User
 from . import aliases, fast, labels, pinyin
 from .analysis import add_words, bigram_tokens
 from .index import IndexBusy, IndexStore
-from .query import DEFAULT, ParsedQuery, Strategy, SynonymTable, build, language_word, parse
+from .query import DEFAULT, LITERAL, ParsedQuery, Strategy, SynonymTable, build, language_word, parse
 from .text import highlight, normalize, plain_text
 
 log = logging.getLogger(__name__)
@@ -328,20 +328,8 @@ def search(
     if page < 1:
         raise ValidationError(_("页码须从 1 开始。"), "page")
     searcher = store().searcher()
-    parsed = parse(q or "", synonyms(), use_synonyms=strategy.synonyms, known=known_words(searcher),
-                   use_pinyin=strategy.pinyin, compounds=strategy.compounds, sounds=sounds_of(searcher),
-                   lexicon_heads=strategy.lexicon_heads, occurs=occurs_in(searcher),
-                   containing=strategy.containing, broader_heads=strategy.broader_heads,
-                   overlaps=strategy.overlaps, mixed_parts=strategy.mixed_parts,
-                   generic_stems=strategy.generic_stems,
-                   freq=term_frequency(searcher) if strategy.index_counts else None,
-                   joined_pinyin=strategy.joined_pinyin,
-                   task_purposes=strategy.purposes and strategy.synonyms,
-                   function_words=strategy.filler_freq and strategy.function_words,
-                   purpose_verbs_down=strategy.filler_freq and strategy.purpose_verbs,
-                   glued_words=strategy.glued_words, short_stems=strategy.short_stems,
-                   latin_spellings=strategy.latin_spellings, category_terms=strategy.category_terms,
-                   lone_chars=strategy.lone_chars)
+    parsed = parse(q or "", synonyms(), strategy, known=known_words(searcher), sounds=sounds_of(searcher),
+                   occurs=occurs_in(searcher), freq=term_frequency(searcher) if strategy.index_counts else None)
     wq = build(parsed, strategy)
     if wq is None:
         wq = Q.Every()
@@ -561,8 +549,8 @@ def _feedback_lists(searcher, top: list[tuple[int, float]], strategy: Strategy) 
                 texts.append(" ".join([row.title or "", *[str(t) for t in row.tags or []],
                                        *_lexicon_terms(table, description)]))
                 descriptions.append((" ".join([row.title or "", description]), score / best_score))
-    fparsed = parse(" ".join(texts), table, use_synonyms=strategy.synonyms, known=known_words(searcher),
-                    use_pinyin=False, compounds=True, hyponyms=False) if texts else ParsedQuery("", [])
+    as_words = dataclasses.replace(LITERAL, synonyms=strategy.synonyms, pinyin=False, hyponyms=False)
+    fparsed = parse(" ".join(texts), table, as_words, known=known_words(searcher)) if texts else ParsedQuery("", [])
     feedback = list(fparsed.concepts[:FEEDBACK_CONCEPTS])
     for c in feedback:  # the matches' common words (the 数据库 of a title) find every listing of a kind:
         if _generic(c, strategy):  # they weigh less than the words naming what the matches are about
@@ -1164,7 +1152,7 @@ def suggest(parsed: ParsedQuery, searcher=None) -> str | None:
     if not changed:
         return None
     text = " ".join(words)
-    q = build(parse(text, synonyms(), known=known_words(searcher)))
+    q = build(parse(text, synonyms(), LITERAL, known=known_words(searcher)))
     if q is None or not _has_hits(searcher, q):
         return None
     return text
@@ -1191,7 +1179,7 @@ def similar(listing: Listing, limit: int = 5) -> list[Listing]:
     (sharing only a generic word such as 人工智能 or 研发) is left out."""
     text = " ".join([listing.title, *[str(t) for t in listing.tags or []]])
     searcher = store().searcher()
-    parsed = parse(text, synonyms(), known=known_words(searcher), use_pinyin=False)
+    parsed = parse(text, synonyms(), dataclasses.replace(LITERAL, pinyin=False), known=known_words(searcher))
     wq = build(parsed, dataclasses.replace(DEFAULT, combine="or", pinyin=False))
     if wq is None:
         return []
@@ -1378,7 +1366,7 @@ def notify_saved_searches(listings: list[Listing]) -> int:
     for s in saved:
         if s.user is None or not s.user.active:
             continue
-        parsed = parse(s.query, synonyms(), lexicon_heads=False)  # alerts: no wider than before
+        parsed = parse(s.query, synonyms(), dataclasses.replace(LITERAL, lexicon_heads=False))  # alerts: no wider than before
         wq = build(parsed) or Q.Every()
         flt = _filter_query(s.filters or {})
         combined = Q.And([mask, flt]) if flt is not None else mask

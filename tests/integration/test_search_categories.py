@@ -5,13 +5,14 @@ hyphenated Chinese names, and the second edition of the lexicon as a data migrat
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from market.search import services
 from market.search.analysis import bigram_tokens
-from market.search.query import SynonymTable, categories, parse
+from market.search.query import LITERAL, SynonymTable, categories, parse
 from market.search.seed import load_lexicon
 from tests.integration.lexicon_upgrade import check_edition_upgrade
 
@@ -114,7 +115,7 @@ def test_a_request_is_not_read_as_homophone_typos(make_listing):
     searcher = services.store().searcher()
     known = services.known_words(searcher)
     for q in ("合作社秋收后玉米水分太高，想找附近能代烘干的地方", "我们想找一台能看金属断口形貌的扫描电镜，最好还能做成分分析"):
-        parsed = parse(q, services.synonyms(), known=known, glued_words=True)
+        parsed = parse(q, services.synonyms(), replace(LITERAL, glued_words=True), known=known)
         assert not any(c.typo and c.text in ("能代", "想找", "能看") for c in parsed.concepts), q
         assert not parsed.corrected, q
         assert services.search(q).suggestion is None, q
@@ -216,18 +217,18 @@ def test_a_long_names_head_brings_the_family_it_is_a_kind_of(table):
     broader = [c for c in got.values() if c.role == "broader"]
     assert heads and "sem" in heads[0].variants  # 扫描电子显微镜, with its synonyms
     assert broader and "电镜" in broader[0].variants and "tem" in broader[0].narrower  # its siblings, lighter
-    assert not [c for c in parse("场发射扫描电子显微镜", table, broader_heads=False).concepts if c.role == "broader"]
+    assert not [c for c in parse("场发射扫描电子显微镜", table, replace(LITERAL, broader_heads=False)).concepts if c.role == "broader"]
 
 
 def test_two_overlapping_lexicon_terms_are_both_concepts(table):
     texts = [c.text for c in parse("企业诚信档案", table).concepts]
     assert texts[:2] == ["企业诚信", "诚信档案"] and "档案" not in texts
     assert "车辆" not in [c.text for c in parse("公交车辆实时位置", table).concepts]  # one shared character: no
-    assert [c.text for c in parse("企业诚信档案", table, overlaps=False).concepts] == ["企业诚信", "档案"]
+    assert [c.text for c in parse("企业诚信档案", table, replace(LITERAL, overlaps=False)).concepts] == ["企业诚信", "档案"]
 
 
 def test_a_latin_and_chinese_name_is_also_its_two_parts(table):
     got = [(c.text, c.role) for c in parse("GMP车间", table).concepts]
     assert got[0][0] == "gmp车间" and ("gmp", "head") in got and ("车间", "head") in got
     assert [c.text for c in parse("工业CT", table).concepts] == ["工业ct"]  # Chinese first: one name
-    assert len(parse("GMP车间", table, mixed_parts=False).concepts) == 1
+    assert len(parse("GMP车间", table, replace(LITERAL, mixed_parts=False)).concepts) == 1

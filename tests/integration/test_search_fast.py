@@ -11,7 +11,7 @@ from whoosh import query as Q
 
 from bench.relevance import load_into_db, queries
 from market.search import fast, services
-from market.search.query import DEFAULT, build, parse
+from market.search.query import DEFAULT, LITERAL, build, parse
 
 pytest_plugins = ["tests.integration.conftest_search"]
 
@@ -116,7 +116,7 @@ def test_scoring_at_a_few_documents_gives_their_scores_in_the_full_run(world):
     checked = 0
     no_members = dataclasses.replace(DEFAULT, hyponyms=False)  # a member's cap is over the documents scored
     for item in queries():
-        wq = build(parse(item["q"], services.synonyms(), hyponyms=False), no_members)
+        wq = build(parse(item["q"], services.synonyms(), dataclasses.replace(LITERAL, hyponyms=False)), no_members)
         shape = fast.leaves(wq) if wq is not None else None
         if shape is None:
             continue

@@ -5,16 +5,20 @@ twice, and not for a word that is only part of a longer known name."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import yaml
 
 from market.search import query as query_mod
 from market.search import services
 from market.search.analysis import DATA_DIR
-from market.search.query import DEFAULT, Strategy, SynonymTable, parse, purposes
+from market.search.query import DEFAULT, LITERAL, Strategy, SynonymTable, parse, purposes
 from market.search.seed import load_lexicon
 
 pytest_plugins = ["tests.integration.conftest_search"]
+
+PURPOSES = replace(LITERAL, purposes=True)  # task purposes read, nothing else of a request
 
 
 def refs(result):
@@ -42,40 +46,40 @@ def test_every_purpose_section_names_its_source_and_every_task_has_families():
 
 # ---------------------------------------------------------------- parsing
 def test_a_task_phrase_brings_the_families_that_do_it(table):
-    parsed = parse("想找地方把冲压件的尺寸全检一遍", table, task_purposes=True)
+    parsed = parse("想找地方把冲压件的尺寸全检一遍", table, PURPOSES)
     check = _concept(parsed, "全检")
     assert "三坐标测量机" in check.purpose and "影像测量仪" in check.purpose
     assert "cmm" in check.purpose  # with the family's synonyms
     assert not any("全检" in f for f in check.purpose)  # the word itself finds those
-    off = parse("想找地方把冲压件的尺寸全检一遍", table, task_purposes=False)
+    off = parse("想找地方把冲压件的尺寸全检一遍", table, LITERAL)
     assert all(not c.purpose for c in off.concepts)
 
 
 def test_a_phrase_of_several_words_goes_to_its_most_specific_word(table):
-    parsed = parse("需要给芯片做寿命试验", table, task_purposes=True)
+    parsed = parse("需要给芯片做寿命试验", table, PURPOSES)
     assert "可靠性测试" in _concept(parsed, "寿命").purpose  # 可靠性试验's synonym (试验 finds the name)
     assert not _concept(parsed, "试验").purpose  # a generic head names no task of its own
 
 
 def test_a_task_word_inside_a_longer_known_name_is_no_task(table):
-    parsed = parse("流式细胞仪", table, task_purposes=True)  # 细胞 is part of the instrument's name
+    parsed = parse("流式细胞仪", table, PURPOSES)  # 细胞 is part of the instrument's name
     assert [c.text for c in parsed.concepts if not c.role] == ["流式细胞仪"]
     assert all(not c.purpose for c in parsed.concepts)
 
 
 def test_a_family_the_query_names_itself_is_not_a_purpose_of_another_word(table):
-    parsed = parse("扫描电镜 断口", table, task_purposes=True)
+    parsed = parse("扫描电镜 断口", table, PURPOSES)
     fracture = _concept(parsed, "断口")
     assert "失效分析" in fracture.purpose
     assert not {"扫描电镜", "sem", "扫描电子显微镜"} & set(fracture.purpose)
     # nor one another word finds by substring: 分析 finds 失效分析 already, it would count twice
-    assert "失效分析" not in _concept(parse("扫描电镜 断口 分析", table, task_purposes=True), "断口").purpose
+    assert "失效分析" not in _concept(parse("扫描电镜 断口 分析", table, PURPOSES), "断口").purpose
 
 
 def test_a_task_phrase_that_is_no_word_of_the_query_becomes_a_concept(table, monkeypatch):
     monkeypatch.setattr(query_mod, "_purposes", {"代烘": ("干燥设备",)})
     monkeypatch.setattr(query_mod, "_purpose_scan", None)
-    parsed = parse("哪里可以代烘", table, task_purposes=True)
+    parsed = parse("哪里可以代烘", table, PURPOSES)
     task = _concept(parsed, "代烘")
     assert task.purpose == ("干燥设备",)
 
@@ -115,12 +119,12 @@ def test_time_words_numerals_and_measure_words_of_a_sentence_weigh_little(table)
     assert function_word("下个月") and function_word("一批") and not function_word("钛合金")
     assert not function_word("实时")  # an adverb can be the need itself (实时数据)
     request = "下个月想把一批样品的断口看一下"
-    parsed = parse(request, table, function_words=True)
+    parsed = parse(request, table, replace(LITERAL, function_words=True))
     assert _concept(parsed, "下个月").weight == FUNCTION_WEIGHT and _concept(parsed, "一批").weight == FUNCTION_WEIGHT
     assert _concept(parsed, "断口").weight == 1.0
-    plain = parse(request, table, function_words=False)
+    plain = parse(request, table, LITERAL)
     assert _concept(plain, "下个月").weight == 1.0  # rare in the dictionary: frequency alone keeps it
-    short = parse("一批 断口", table, function_words=True)  # not a sentence: every word counts
+    short = parse("一批 断口", table, replace(LITERAL, function_words=True))  # not a sentence: every word counts
     assert all(c.weight == 1.0 for c in short.concepts)
 
 
@@ -145,12 +149,12 @@ def test_the_verb_after_a_purpose_marker_weighs_as_a_function_word_not_its_objec
     assert purpose_verbs("用于监测土壤墒情的传感器") == {"监测"}
     assert purpose_verbs("以数据为准") == set()  # 以 before a noun is no purpose clause
     request = "我们做跨境物流，想找港口和海关方面开放的数据来预测通关时效"
-    parsed = parse(request, table, function_words=True, purpose_verbs_down=True)
+    parsed = parse(request, table, replace(LITERAL, function_words=True, purpose_verbs=True))
     assert _concept(parsed, "预测").weight == FUNCTION_WEIGHT
     assert _concept(parsed, "通关时效").weight == 1.0  # its object
     assert _concept(parsed, "港口").weight == 1.0  # the head need
-    assert _concept(parse(request, table, function_words=True), "预测").weight == 1.0
-    short = parse("预测 通关", table, purpose_verbs_down=True)  # not a sentence: no clause to read
+    assert _concept(parse(request, table, replace(LITERAL, function_words=True)), "预测").weight == 1.0
+    short = parse("预测 通关", table, replace(LITERAL, purpose_verbs=True))  # not a sentence: no clause to read
     assert all(c.weight == 1.0 for c in short.concepts)
 
 

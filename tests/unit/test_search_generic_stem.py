@@ -1,6 +1,8 @@
 """The specific part of a long word ending with a common head (query._generic_stem)."""
 
-from market.search.query import SynonymTable, _generic_stem, parse
+from dataclasses import replace
+
+from market.search.query import LITERAL, SynonymTable, _generic_stem, parse
 
 TABLE = SynonymTable([["实验动物中心", "动物房"], ["三次元测量仪", "三坐标"]])
 
@@ -24,5 +26,5 @@ def test_the_stem_is_the_head_and_a_place_word_only_a_modifier():
     # an instrument's class names its siblings: it stays a head beside the stem
     roles = {c.text: c.role for c in parse("三次元测量仪", TABLE).concepts}
     assert roles["三次元"] == "head" and roles["测量仪"] == "head"
-    off = {c.text: c.role for c in parse("实验动物中心", TABLE, generic_stems=False).concepts}
+    off = {c.text: c.role for c in parse("实验动物中心", TABLE, replace(LITERAL, generic_stems=False)).concepts}
     assert off["中心"] == "head" and "实验动物" not in off

@@ -1,7 +1,9 @@
 """A typed word right before pinyin joins the word the pinyin sounds like when together they are a
 lexicon term (query._typed_before_pinyin)."""
 
-from market.search.query import SynonymTable, parse
+from dataclasses import replace
+
+from market.search.query import LITERAL, SynonymTable, parse
 
 TABLE = SynonymTable([["3d打印", "增材制造"], ["gmp车间", "gmp厂房"]])
 
@@ -12,7 +14,7 @@ def sounds(syls):  # the index's title word with these syllables
 
 def variants(q, **kw):
     known = {"gmp", "3d", "4d"}.__contains__  # words of the index (not initials)
-    return {c.text: c.variants for c in parse(q, TABLE, known=known, sounds=sounds, **kw).concepts}
+    return {c.text: c.variants for c in parse(q, TABLE, replace(LITERAL, **kw), known=known, sounds=sounds).concepts}
 
 
 def test_the_typed_word_and_the_sounded_word_name_a_term():
