@@ -224,6 +224,8 @@ def strategies() -> dict[str, dict | None]:
         "words of how a resource is offered not common words": dict(transaction_words=False),
         "category words jieba splits not one concept": dict(category_terms=False),
         "lone characters not joined to the word next to them": dict(lone_chars=False),
+        "an instrument's category word (色谱 of 色谱仪) not one of its names": dict(instrument_stems=False),
+        "a task's families a common word of the query finds left out": dict(purposes_past_generic=False),
         "default": {},
     }
 

@@ -117,15 +117,21 @@ class Strategy:
     category_terms: bool = True
     # a lone character of a query joins the word next to it when the index holds them together (热真空, 电阻焊)
     lone_chars: bool = True
+    # an instrument named by its category word and 仪 (色谱仪, 光谱仪) is any instrument of that category: the category
+    # word is one of its names (制备型液相色谱系统 is a 色谱仪 without saying so)
+    instrument_stems: bool = True
+    # a task's families are left out when a word of the query finds them already (they would count twice), but not
+    # when that word is a common head (试验 of 底盘 耐久 试验 "finds" 疲劳试验机 as it finds every 试验)
+    purposes_past_generic: bool = True
 
 
 DEFAULT = Strategy()
 # Reading text other than the search box's query (the matches' words for feedback, a listing's own title for its
 # similar box, a saved search for its alerts, a suggestion's check): the methods measured on such text. Those added
 # for what users type (task purposes, a sentence's fillers, purpose verbs and glued particles, short stems, Latin
-# respellings, category words, lone characters) were measured on the search box only.
+# respellings, category words, lone characters, instruments' category words) were measured on the search box only.
 LITERAL = Strategy(purposes=False, function_words=False, purpose_verbs=False, glued_words=False, short_stems=False,
-                   latin_spellings=False, category_terms=False, lone_chars=False)
+                   latin_spellings=False, category_terms=False, lone_chars=False, instrument_stems=False)
 
 # Words that carry no need in a natural sentence ("我想找一台能做…的设备").
 STOPWORDS = frozenset(
@@ -868,14 +874,17 @@ def _purpose_spans(text: str) -> list[str]:
     return out
 
 
-def _attach_purposes(text: str, concepts: list[Concept], synonyms: SynonymTable, add) -> None:
+def _attach_purposes(text: str, concepts: list[Concept], synonyms: SynonymTable, add, past_generic: bool = False) -> None:
     """A request describing a task (想把冲压件的尺寸全检一遍, 需要做老化寿命试验, 航拍) names what it
     needs done, not the instrument that does it: each task phrase of data/purposes.yaml gives the concept
     naming it (the most specific word of the query inside the phrase, or the phrase itself as a new
     concept) the families that do the task (三坐标测量机, 影像测量仪 …, with their synonyms). They are
     searched like a category's members (``concept_query``): lighter, never adding up, under the
     listings that name the task, and a listing matching them covers that need of the sentence."""
-    named = [v for c in concepts if not c.initials for v in c.variants]
+    # the names the query's words find (a family among them would count twice); with ``past_generic`` not those of a
+    # common head or a kind word, which "finds" a family only as it finds every listing ending so
+    named = [v for c in concepts if not c.initials
+             and not (past_generic and (c.text in GENERIC_HEADS or c.text in KIND_WORDS)) for v in c.variants]
     for key in _purpose_spans(text):
         families = purposes()[key]
         if any(c.synonym and key in c.text and key != c.text for c in concepts):
@@ -1115,6 +1124,8 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, strategy: Stra
                     concept.variants = tuple(dict.fromkeys((*concept.variants, word, *group)))
         if strategy.synonyms and strategy.joined_pinyin:
             _typed_before_pinyin(typed, spans, synonyms)
+    if strategy.instrument_stems and strategy.synonyms:
+        _add_instrument_stems(concepts, synonyms)
     if strategy.compounds and strategy.mixed_parts:
         for concept in list(concepts):  # a Latin + Chinese name (GMP车间, SPF级 …) is also its two parts:
             # a listing writing GMP中试车间 or SPF 级动物房 names both without the name itself
@@ -1191,8 +1202,23 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, strategy: Stra
                 continue
             concept.narrower = synonyms.narrower(concept.variants, containing=strategy.containing, freq=freq)
     if strategy.purposes and strategy.synonyms:
-        _attach_purposes(text, concepts, synonyms, add)
+        _attach_purposes(text, concepts, synonyms, add, strategy.purposes_past_generic)
     return ParsedQuery(text=normalize(q)[:MAX_QUERY_CHARS], concepts=concepts, corrected=corrected)
+
+
+def _add_instrument_stems(concepts: list[Concept], synonyms: SynonymTable) -> None:
+    """色谱仪 -> 色谱: an instrument named as its category word (data/categories.yaml) and 仪 is any instrument of
+    that category, so the category word (and its synonyms) is one of the concept's names. Only 仪: 镜, 机, 箱 …
+    change what a word names (光谱 is no 光谱镜)."""
+    for concept in list(concepts):
+        if concept.role or concept.initials:
+            continue
+        for v in concept.variants:
+            stem = v[:-1]
+            if len(v) >= 3 and v.endswith("仪") and _CJK_ONLY.match(v) and stem not in GENERIC_HEADS \
+                    and stem in categories():
+                concept.variants = tuple(dict.fromkeys((*concept.variants, stem, *synonyms.groups.get(stem, ()))))
+                break
 
 
 _jieba_term_cache: dict[str, str | None] = {}

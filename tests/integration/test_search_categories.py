@@ -12,7 +12,7 @@ import pytest
 
 from market.search import services
 from market.search.analysis import bigram_tokens
-from market.search.query import LITERAL, SynonymTable, categories, parse
+from market.search.query import DEFAULT, LITERAL, SynonymTable, categories, parse
 from market.search.seed import load_lexicon
 from tests.integration.lexicon_upgrade import check_edition_upgrade
 
@@ -232,3 +232,20 @@ def test_a_latin_and_chinese_name_is_also_its_two_parts(table):
     assert got[0][0] == "gmp车间" and ("gmp", "head") in got and ("车间", "head") in got
     assert [c.text for c in parse("工业CT", table).concepts] == ["工业ct"]  # Chinese first: one name
     assert len(parse("GMP车间", table, replace(LITERAL, mixed_parts=False)).concepts) == 1
+
+
+# ---------------------------------------------------------------- an instrument's category word
+def test_an_instrument_named_by_its_category_word_is_any_instrument_of_the_category(make_listing):
+    """Found as a user: 色谱仪 (and its typo 色普仪) listed the instruments titled …色谱仪 and left a 制备型液相色谱系统
+    under a rheometer's HPLC method service: the judges call it a chromatograph, and so would its renter."""
+    services.seed_synonyms()
+    make_listing("离子色谱仪", "阴阳离子分析", tags=["离子色谱"])
+    system = make_listing("制备型液相色谱系统", "杂质制备与纯化", tags=["制备液相"])
+    make_listing("药物杂质方法开发服务", "提供 HPLC 与 UPLC 方法开发", kind="scenario", tags=["HPLC", "方法开发"])
+    make_listing("气相色谱质谱联用仪器校准服务", "GC-MS 校准", kind="scenario", tags=["GC-MS"])
+    for q in ("色谱仪", "色普仪"):
+        assert refs(services.search(q))[:2][-1] == system.ref, q
+    table = services.synonyms()
+    assert "色谱" in next(c for c in parse("色谱仪", table, DEFAULT).concepts if c.text == "色谱仪").variants
+    assert "色谱" not in parse("色谱仪", table, replace(DEFAULT, instrument_stems=False)).concepts[0].variants
+    assert parse("测量仪", table, DEFAULT).concepts[0].variants == ("测量仪",)  # a common head is no category

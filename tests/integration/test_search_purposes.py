@@ -72,8 +72,17 @@ def test_a_family_the_query_names_itself_is_not_a_purpose_of_another_word(table)
     fracture = _concept(parsed, "断口")
     assert "失效分析" in fracture.purpose
     assert not {"扫描电镜", "sem", "扫描电子显微镜"} & set(fracture.purpose)
-    # nor one another word finds by substring: 分析 finds 失效分析 already, it would count twice
-    assert "失效分析" not in _concept(parse("扫描电镜 断口 分析", table, PURPOSES), "断口").purpose
+    # nor one another word finds by substring: 失效 finds 失效分析 already, it would count twice
+    assert "失效分析" not in _concept(parse("扫描电镜 断口 失效", table, PURPOSES), "断口").purpose
+
+
+def test_a_common_word_of_the_query_does_not_take_a_task_s_families(table):
+    """试验 "finds" 疲劳试验机 only as it finds every 试验: 耐久's families stay (底盘 耐久 试验 wants fatigue testers)."""
+    durable = _concept(parse("底盘 耐久 试验", table, PURPOSES), "耐久")
+    assert "疲劳试验机" in durable.purpose
+    assert "失效分析" in _concept(parse("扫描电镜 断口 分析", table, PURPOSES), "断口").purpose
+    off = replace(PURPOSES, purposes_past_generic=False)
+    assert "疲劳试验机" not in _concept(parse("底盘 耐久 试验", table, off), "耐久").purpose
 
 
 def test_a_task_phrase_that_is_no_word_of_the_query_becomes_a_concept(table, monkeypatch):
