@@ -226,6 +226,8 @@ def strategies() -> dict[str, dict | None]:
         "lone characters not joined to the word next to them": dict(lone_chars=False),
         "an instrument's category word (色谱 of 色谱仪) not one of its names": dict(instrument_stems=False),
         "a task's families a common word of the query finds left out": dict(purposes_past_generic=False),
+        "words of how a resource is offered at full weight beside what is sought": dict(offer_light=False),
+        "a query naming only a kind does not browse it": dict(kind_browse=False),
         "default": {},
     }
 

@@ -52,6 +52,8 @@ class Strategy:
     # (True) from what was typed, "all" from its synonyms too (GC-MS -> 气相色谱质谱 -> 质谱), False never
     lexicon_heads: bool | str = True
     fill: bool = True  # fewer than ten matches: related listings after them (services._related)
+    # ... and a query naming only a kind of listing (揭榜挂帅, 中试基地 出租) then lists that kind (services._kind_listings)
+    kind_browse: bool = True
     related_heads: bool = True  # ... also the listings of the concept a query word is a kind of (siblings)
     generic_split: bool = True  # ... and before matches of only a sentence's common words (检测, 数据)
     # several known concepts (lexicon terms, categories) matching ten listings or more: the first ten
@@ -113,6 +115,8 @@ class Strategy:
     # the words of how a resource is offered (TRANSACTION_WORDS: 租赁, 预约, 计费) count as common words of a request
     # (services._generic): 无尘车间出租 is a request for clean rooms, not for anything rented
     transaction_words: bool = True
+    # ... and weighs as a function word beside a word naming what is sought (中试基地租赁: the pilot bases, not the rest)
+    offer_light: bool = True
     # a category word jieba would split (热分析 -> 热 + 分析) is one concept with its members (TGA, DSC …)
     category_terms: bool = True
     # a lone character of a query joins the word next to it when the index holds them together (热真空, 电阻焊)
@@ -1195,6 +1199,11 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, strategy: Stra
             if concept.text in purpose and not (concept.role or concept.synonym or concept.pinyin
                                                 or concept.initials) \
                     and concept.text not in KIND_WORDS and concept.text not in GENERIC_HEADS:
+                concept.weight = min(concept.weight, FUNCTION_WEIGHT)
+    if strategy.transaction_words and strategy.offer_light \
+            and any(c.text not in TRANSACTION_WORDS and not c.role for c in concepts):
+        for concept in concepts:
+            if concept.text in TRANSACTION_WORDS:
                 concept.weight = min(concept.weight, FUNCTION_WEIGHT)
     if strategy.hyponyms and strategy.synonyms:
         for concept in concepts:

@@ -390,6 +390,11 @@ def search(
             got = [x for x in _related(searcher, basis, strategy, filters, room, prefer, run) if x[0] not in seen]
             seen.update(i for i, _s in got)
             related_ids = (got + [x for x in weak if x[0] not in seen])[: per_page - len(ids_scores)]
+            if strategy.kind_browse and len(ids_scores) + len(related_ids) < min(per_page, FILL_TO) \
+                    and _names_only_kinds(parsed, strategy):
+                seen.update(i for i, _s in related_ids)
+                room = min(per_page, FILL_TO) - len(ids_scores) - len(related_ids)
+                related_ids += _kind_listings(searcher, parsed.kinds, filters, room, seen)
     hits = _hydrate(ids_scores, parsed, verify, extra)
     related = _hydrate(related_ids, parsed, verify, extra) if related_ids else []
     return SearchResult(
@@ -726,6 +731,42 @@ def _about_order(searcher, parsed: ParsedQuery, strategy: Strategy,
     lift = 1 + strategy.about_weak * np.sqrt(about / most)
     order = sorted(range(len(pool)), key=lambda i: (-pool[i][1] * lift[i], pool[i][0]))
     return top[:n_strong] + [pool[i] for i in order] + top[SPREAD_POOL:]
+
+
+def _names_only_kinds(parsed: ParsedQuery, strategy: Strategy) -> bool:
+    """Does the query ask for a kind of listing and nothing more (揭榜挂帅, 中试基地 出租, 有什么仪器)?"""
+    from .query import KIND_WORDS, TRANSACTION_WORDS
+
+    own = [c for c in parsed.concepts if not c.role]
+    return bool(parsed.kinds) and bool(own) and all(
+        c.text in KIND_WORDS or (strategy.transaction_words and c.text in TRANSACTION_WORDS) for c in own)
+
+
+def _kind_listings(searcher, kinds: frozenset[str], filters: dict[str, str], room: int,
+                   seen: set[int]) -> list[tuple[int, None]]:
+    """Up to ``room`` listings of ``kinds`` not in ``seen``, the most recently added first: a query naming only a
+    kind (揭榜挂帅: no scenario says so) browses that kind when its words match fewer listings than a page."""
+    if room <= 0:
+        return []
+    names, codes = _facet_codes(searcher).get("kind", ([], None))
+    wanted = [i for i, v in enumerate(names) if v in kinds]
+    if codes is None or not wanted:
+        return []
+    mask = np.isin(codes, wanted)
+    if filters:
+        mask &= _allowed_docs(searcher, filters)
+    reader = searcher.reader()
+    out: list[tuple[int, None]] = []
+    for g in np.flatnonzero(mask)[::-1]:  # the last indexed first
+        if reader.is_deleted(int(g)):
+            continue
+        listing_id = int(searcher.stored_fields(int(g))["id"])
+        if listing_id not in seen:
+            seen.add(listing_id)
+            out.append((listing_id, None))
+            if len(out) >= room:
+                break
+    return out
 
 
 KIND_PREFERENCE = 1.25  # score multiplier of the listings of a kind the query names (数据, 场景 …)

@@ -4,6 +4,7 @@ aliases mined from the listings, compound names and long questions, similar list
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from flask_migrate import upgrade
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from market import create_app
 from market.extensions import db
 from market.search import services
-from market.search.query import parse
+from market.search.query import DEFAULT, parse
 from market.search.seed import load_lexicon
 from models.search import SearchSynonym
 from models.users import Role
@@ -322,6 +323,35 @@ def test_a_word_of_how_a_resource_is_offered_is_a_common_word_of_a_request(make_
     assert result.total >= 12  # the rentals are still found, after
     shown = [h.listing.title for h in result.related]
     assert any("出租" in t for t in shown)
+
+
+def test_beside_a_kind_of_listing_a_word_of_how_it_is_offered_weighs_little(make_listing):
+    """Found as a user: 中试基地租赁 listed a cold store "…冷库租赁" first. Both words are common (a kind word and a
+    word of the offer), and 租赁 is the rarer; it now weighs as a function word beside a word of what is sought."""
+    services.seed_synonyms()
+    bases = {make_listing(f"{what}中试基地", f"{what}工艺放大", kind="pilot_base").ref
+             for what in ("精密铸造", "电解水制氢", "生物发酵", "固废资源化", "锂电池电芯", "光学薄膜")}
+    store = make_listing("冷链物流中心冷库租赁", "冷库整租与分租", kind="facility", tags=["冷库", "租赁"])
+    result = services.search("中试基地租赁")
+    assert set(refs(result)[:6]) == bases, refs(result)
+    assert store.ref in refs(result) or store.ref in [h.listing.ref for h in result.related]  # still found, after
+    off = services.search("中试基地租赁", strategy=replace(DEFAULT, offer_light=False))
+    assert store.ref in refs(off)[:6]  # what users saw: the cold store among the bases
+
+
+def test_a_query_naming_only_a_kind_of_listing_browses_that_kind(make_listing):
+    """Found as a user: 揭榜挂帅 (the policy's name for a leading firm's open task) found nothing, as no scenario's
+    text says it; a query naming only a kind (and how it is offered) now lists that kind after whatever matched."""
+    services.seed_synonyms()
+    tasks = {make_listing(t, "龙头企业开放需求，征集解决方案", kind="scenario").ref
+             for t in ("手术机器人关键部件联合研发", "铸件表面缺陷视觉检测", "储能电池梯次利用评估")}
+    make_listing("台式扫描电镜", "表面形貌", kind="instrument")
+    make_listing("精密铸造中试基地", "熔模铸造工艺放大", kind="pilot_base")
+    result = services.search("揭榜挂帅")
+    assert result.total == 0 and {h.listing.ref for h in result.related} == tasks
+    assert not services.search("揭榜挂帅", filters={"kind": "instrument"}).related  # the filters hold
+    off = services.search("揭榜挂帅", strategy=replace(DEFAULT, kind_browse=False))
+    assert len(off.related) < len(tasks)
 
 
 def test_a_category_word_jieba_splits_is_one_concept_with_its_members(make_listing):
