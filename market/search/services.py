@@ -274,6 +274,12 @@ class SearchResult:
     # ranked above a match. On a first page whose request matches fewer than FILL_TO listings by its
     # specific words, the matches of only its common words (counted in ``total``) follow them here.
     related: list[Hit] = dataclasses.field(default_factory=list)
+    # the kinds of listing the related listings are when the query named only kinds (``_kind_listings``)
+    browsed_kinds: frozenset[str] = frozenset()
+
+    @property
+    def browsed_kind_names(self) -> list[str]:
+        return [str(labels.KIND_LABELS[k]) for k in sorted(self.browsed_kinds) if k in labels.KIND_LABELS]
 
     @property
     def pages(self) -> int:
@@ -356,6 +362,7 @@ def search(
     # what was typed by sound (dianjing, 电境) is highlighted as the word it stands for
     extra = suggestion.split() if suggestion and parsed.needs_suggestion else []
     related_ids: list[tuple[int, float | None]] = []
+    browsed: frozenset[str] = frozenset()
     if strategy.fill and sort == "relevance" and parsed.concepts:
         basis, weak = parsed, []
         if total >= FILL_TO and page == 1 and strategy.generic_split:
@@ -395,11 +402,13 @@ def search(
                 seen.update(i for i, _s in related_ids)
                 room = min(per_page, FILL_TO) - len(ids_scores) - len(related_ids)
                 related_ids += _kind_listings(searcher, parsed.kinds, filters, room, seen)
+                browsed = parsed.kinds
     hits = _hydrate(ids_scores, parsed, verify, extra)
     related = _hydrate(related_ids, parsed, verify, extra) if related_ids else []
     return SearchResult(
         query=q or "", parsed=parsed, total=total, page=page, per_page=per_page, hits=hits,
         facets=facets, suggestion=suggestion, sort=sort, filters=filters, related=related,
+        browsed_kinds=browsed,
     )
 
 

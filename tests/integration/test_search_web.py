@@ -128,3 +128,17 @@ def test_similar_partial_renders(app, make_listing):
 
         html = render_template_string("{% include 'search/_similar.html' %}", listing=a)
     assert b.title in html and a.title not in html
+
+
+def test_search_page_says_when_it_browses_the_kind_a_query_names(client, make_listing):
+    """揭榜挂帅 names the open scenarios, and no scenario's text says it: the page says so and lists the latest ones,
+    in the user's language."""
+    from market.search import services
+
+    services.seed_synonyms()
+    task = make_listing("手术机器人关键部件联合研发", "龙头企业开放需求", kind="scenario")
+    page = client.get("/search/?q=揭榜挂帅").get_data(as_text=True)
+    assert 'id="search-kind-browse"' in page and "下面列出开放场景" in page and 'id="search-empty"' not in page
+    assert task.title in page
+    english = client.get("/search/?q=揭榜挂帅&lang=en").get_data(as_text=True)
+    assert "Here are Open scenario listings" in english
