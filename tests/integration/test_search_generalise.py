@@ -161,6 +161,10 @@ def test_a_mined_full_name_loses_only_whole_leading_modifiers(make_listing):
     assert ("C-SAM", "超声扫描显微镜") in pairs("超声扫描显微镜（C-SAM）")
     assert ("SEM", "扫描电子显微镜") in pairs("场发射扫描电子显微镜（SEM）")  # a whole modifier still goes
     assert ("XRF", "荧光光谱仪") in pairs("便携式荧光光谱仪（XRF）")
+    # what an instrument is fitted with is named after the word saying so (the demo showed EDS = 配能谱仪)
+    assert pairs("场发射扫描电镜，配能谱仪（EDS），可做元素面扫") == [("EDS", "能谱仪")]
+    assert pairs("钨灯丝扫描电镜配有能谱仪（EDS）") == [("EDS", "能谱仪")]
+    assert pairs("配电柜（PDU）") == [("PDU", "配电柜")]  # 配 inside a word is no joining word
     mined = [t for r in services.synonym_groups()["mined"] for t in r.terms]
     assert "效液相色谱仪" not in mined
 
