@@ -133,9 +133,11 @@ DEFAULT = Strategy()
 # Reading text other than the search box's query (the matches' words for feedback, a listing's own title for its
 # similar box, a saved search for its alerts, a suggestion's check): the methods measured on such text. Those added
 # for what users type (task purposes, a sentence's fillers, purpose verbs and glued particles, short stems, Latin
-# respellings, category words, lone characters, instruments' category words) were measured on the search box only.
+# respellings, category words, lone characters, instruments' category words, light words of the offer) were measured
+# on the search box only.
 LITERAL = Strategy(purposes=False, function_words=False, purpose_verbs=False, glued_words=False, short_stems=False,
-                   latin_spellings=False, category_terms=False, lone_chars=False, instrument_stems=False)
+                   latin_spellings=False, category_terms=False, lone_chars=False, instrument_stems=False,
+                   offer_light=False)
 
 # Words that carry no need in a natural sentence ("我想找一台能做…的设备").
 STOPWORDS = frozenset(

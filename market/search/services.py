@@ -402,7 +402,8 @@ def search(
                 seen.update(i for i, _s in related_ids)
                 room = min(per_page, FILL_TO) - len(ids_scores) - len(related_ids)
                 related_ids += _kind_listings(searcher, parsed.kinds, filters, room, seen)
-                browsed = parsed.kinds
+                if related_ids and filters.get("kind", next(iter(parsed.kinds))) in parsed.kinds:
+                    browsed = parsed.kinds  # (not when a filter holds another kind: nothing of these is shown)
     hits = _hydrate(ids_scores, parsed, verify, extra)
     related = _hydrate(related_ids, parsed, verify, extra) if related_ids else []
     return SearchResult(

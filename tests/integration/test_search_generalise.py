@@ -353,7 +353,9 @@ def test_a_query_naming_only_a_kind_of_listing_browses_that_kind(make_listing):
     make_listing("精密铸造中试基地", "熔模铸造工艺放大", kind="pilot_base")
     result = services.search("揭榜挂帅")
     assert result.total == 0 and {h.listing.ref for h in result.related} == tasks
-    assert not services.search("揭榜挂帅", filters={"kind": "instrument"}).related  # the filters hold
+    assert result.browsed_kinds == {"scenario"}
+    filtered = services.search("揭榜挂帅", filters={"kind": "instrument"})  # the filters hold
+    assert not filtered.related and not filtered.browsed_kinds
     off = services.search("揭榜挂帅", strategy=replace(DEFAULT, kind_browse=False))
     assert len(off.related) < len(tasks)
 
