@@ -228,6 +228,7 @@ def strategies() -> dict[str, dict | None]:
         "a task's families a common word of the query finds left out": dict(purposes_past_generic=False),
         "words of how a resource is offered at full weight beside what is sought": dict(offer_light=False),
         "a query naming only a kind does not browse it": dict(kind_browse=False),
+        "no Chinese of a Latin + Chinese name among related listings": dict(loosen_mixed=False),
         "default": {},
     }
 

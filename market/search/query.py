@@ -73,6 +73,8 @@ class Strategy:
     mixed_parts: bool = True
     # ... the bigrams of a synonym too (TEM -> 透射电子显微镜 -> 显微 …; not for a short Chinese word)
     loosen_synonyms: bool = True
+    # ... and of the Chinese of a Latin + Chinese name that has no Chinese one (X光机 = X射线机: 射线机)
+    loosen_mixed: bool = True
     # ... the categories a one-word query is a member of (X光探伤 -> 无损检测) and their members: siblings
     related_parents: bool = True
     # ... the weight of a common word (数据库, 检测, 平台 …: ``services._generic``) among the matches' words

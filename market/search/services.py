@@ -626,6 +626,8 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
         # (of what was typed, or of the word its pinyin sounds like; also of a synonym, unless what was
         # typed is a short Chinese word: 遥感 is not loosened into 卫星遥感's 卫星)
         cjk = [v for v in c.variants if _CJK_WORD.match(v)]
+        if not cjk and strategy.loosen_mixed:  # X光机 = X射线机: the Chinese of a Latin + Chinese name (射线机)
+            cjk = [run for v in c.variants for run in _CJK_RUNS.findall(v) if len(run) >= 3]
         typed = cjk[0] if c.pinyin and cjk else c.text  # dianjing, 电境: the word they sound like
         short = not strategy.loosen_synonyms or (_CJK_WORD.match(typed) and len(typed) < 3)
         for word in cjk[: 1 if short else 2]:
@@ -1150,6 +1152,7 @@ class Vocabulary:
 
 
 _CJK_WORD = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]+$")
+_CJK_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _vocab_cache: dict[tuple, Vocabulary] = {}
 
 

@@ -360,6 +360,18 @@ def test_a_query_naming_only_a_kind_of_listing_browses_that_kind(make_listing):
     assert len(off.related) < len(tasks)
 
 
+def test_a_latin_and_chinese_name_no_listing_says_finds_related_listings_by_its_chinese(make_listing):
+    """Found as a user: X光机 (= X射线机 in the lexicon) showed an empty page beside X-ray instruments. A name of
+    Latin and Chinese with no Chinese synonym is loosened by the Chinese of its names (射线机: 射线, 线机)."""
+    services.seed_synonyms()
+    dr = make_listing("数字射线成像检测系统（DR）", "铸件与焊缝射线检测", tags=["射线检测", "无损"])
+    xrd = make_listing("X射线衍射仪", "物相分析", tags=["XRD"])
+    make_listing("台式扫描电镜", "表面形貌", tags=["电镜"])
+    result = services.search("X光机")
+    assert result.total == 0 and {dr.ref, xrd.ref} <= {h.listing.ref for h in result.related}
+    assert not services.search("X光机", strategy=replace(DEFAULT, loosen_mixed=False)).related
+
+
 def test_a_category_word_jieba_splits_is_one_concept_with_its_members(make_listing):
     """Found as a user: 热分析 was read as 分析 (jieba cuts 热 + 分析 and a lone character drops), so every analyser
     matched; a class word of data/categories.yaml is now one concept with its members (TGA, DSC …)."""
