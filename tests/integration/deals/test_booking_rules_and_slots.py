@@ -62,7 +62,7 @@ def test_notice_horizon_and_slot_are_enforced(world):
 def test_week_slots_and_json_hide_renters(world, client, login):
     res = make_listing(world.owner_org, kind="instrument", rate_cny_per_hour=Decimal("300"))
     _rules(world, res, lead_time_hours="24", slot_minutes="60")
-    start = next_weekday_at(10, days_ahead=4)
+    start = next_weekday_at(10, days_ahead=9, weekday=2)  # a Wednesday whose whole week is past the 24 h lead time
     bookings.request_booking(world.sme, res.id, _req(start, 2))
     db.session.commit()
     week = start.astimezone(SHANGHAI).date() - dt.timedelta(days=start.astimezone(SHANGHAI).weekday())
