@@ -229,6 +229,7 @@ def strategies() -> dict[str, dict | None]:
         "words of how a resource is offered at full weight beside what is sought": dict(offer_light=False),
         "a query naming only a kind does not browse it": dict(kind_browse=False),
         "no Chinese of a Latin + Chinese name among related listings": dict(loosen_mixed=False),
+        "the other readings of a sound naming a word of the index at full weight": dict(other_readings=1.0),
         "default": {},
     }
 

@@ -123,6 +123,8 @@ class Strategy:
     category_terms: bool = True
     # a lone character of a query joins the word next to it when the index holds them together (热真空, 电阻焊)
     lone_chars: bool = True
+    # once a word typed by sound names a word of the index (gongjiao -> 公交), its other readings (共焦) weigh this much
+    other_readings: float = 0.25
     # an instrument named by its category word and 仪 (色谱仪, 光谱仪) is any instrument of that category: the category
     # word is one of its names (制备型液相色谱系统 is a 色谱仪 without saying so)
     instrument_stems: bool = True
@@ -179,6 +181,7 @@ class Concept:
     narrower: tuple[str, ...] = ()  # members of the category the concept names (SynonymTable.narrower)
     weight: float = 1.0  # < 1: a common word of the language in a long request (``_filler_weight``)
     purpose: tuple[str, ...] = ()  # families that do the task the concept names (``_attach_purposes``)
+    sounded: bool = False  # its pinyin names a word of the index (``_sounded_word``), one of its variants
 
     @property
     def text(self) -> str:
@@ -1130,6 +1133,7 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, strategy: Stra
                 if word and word not in concept.variants:
                     group = synonyms.groups.get(word, ()) if strategy.synonyms else ()
                     concept.variants = tuple(dict.fromkeys((*concept.variants, word, *group)))
+                concept.sounded = bool(word)
         if strategy.synonyms and strategy.joined_pinyin:
             _typed_before_pinyin(typed, spans, synonyms)
     if strategy.instrument_stems and strategy.synonyms:
@@ -1319,7 +1323,9 @@ def concept_query(concept: Concept, strategy: Strategy = DEFAULT) -> Q.Query | N
                 fam.market_capped = True
                 subs.append(fam)
     if strategy.pinyin and concept.pinyin:
-        subs.append(pinyin_query(concept.pinyin, ("py_t", "py_a"), strategy.pinyin_weight))
+        # once the sound names a word of the index (gongjiao -> 公交), its other readings (共焦) weigh less
+        readings = strategy.other_readings if concept.sounded else 1.0
+        subs.append(pinyin_query(concept.pinyin, ("py_t", "py_a"), strategy.pinyin_weight * readings))
     if strategy.pinyin and concept.initials:
         subs.append(pinyin_query(concept.initials, ("in_t", "in_a"), strategy.pinyin_weight))
     if not subs:

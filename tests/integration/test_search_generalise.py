@@ -372,6 +372,21 @@ def test_a_latin_and_chinese_name_no_listing_says_finds_related_listings_by_its_
     assert not services.search("X光机", strategy=replace(DEFAULT, loosen_mixed=False)).related
 
 
+def test_once_a_sound_names_a_word_of_the_index_its_other_readings_weigh_less(make_listing):
+    """Found as a user: gongjiao shuju put a confocal Raman microscope (共焦, gong jiao too) second, above every
+    data set but the bus data. The sound names 公交, which the index holds; 共焦 is another reading of it."""
+    services.seed_synonyms()
+    bus = make_listing("公交线路与站点实时数据", "线路、站点与到站预测", kind="public_data", tags=["公交"])
+    raman = make_listing("显微共焦拉曼光谱仪", "分子结构表征", tags=["拉曼"])
+    data = {make_listing(f"{t}数据", "开放数据", kind="public_data").ref
+            for t in ("气象站逐小时观测", "空气质量监测", "热线工单", "地表水水质", "企业登记", "停车泊位", "学校名录")}
+    got = refs(services.search("gongjiao shuju"))
+    assert got[0] == bus.ref and set(got[1:8]) == data, got
+    off = refs(services.search("gongjiao shuju", strategy=replace(DEFAULT, other_readings=1.0)))
+    assert off.index(raman.ref) == 1  # what users saw
+    assert refs(services.search("gongjiao"))[:2] == [bus.ref, raman.ref]  # still found, after
+
+
 def test_a_category_word_jieba_splits_is_one_concept_with_its_members(make_listing):
     """Found as a user: 热分析 was read as 分析 (jieba cuts 热 + 分析 and a lone character drops), so every analyser
     matched; a class word of data/categories.yaml is now one concept with its members (TGA, DSC …)."""
