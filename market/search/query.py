@@ -221,7 +221,7 @@ class ParsedQuery:
         return self.corrected or any(c.typo or (c.pinyin is not None and not c.synonym) for c in self.concepts)
 
 
-_CJK_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+CJK_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _CJK_TAIL = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+$")
 HEAD_SUFFIXES = "仪机器计台镜箱炉"  # 质谱 + 仪: an instrument suffix belongs to the head
 MAX_NARROWER = 32  # member terms added to one concept
@@ -240,6 +240,11 @@ TRANSACTION_WORDS = frozenset(
     """租赁 出租 租用 租借 预约 计费 收费 价格 费用 报价 免费 便宜 优惠 小时 机时 排队 外包 代工 委托 申请 对外开放""".split()
 )
 GENERIC_HEADS_LONGEST = tuple(sorted(GENERIC_HEADS, key=len, reverse=True))
+
+
+def common_word(word: str) -> bool:
+    """A common head (检测, 平台) or a word naming a kind of listing (数据, 场景): it names no need of its own."""
+    return word in GENERIC_HEADS or word in KIND_WORDS
 
 
 # Latin members that are also units of measure (100 ml, 5 kg, 10 ms): never searched as a member.
@@ -452,7 +457,7 @@ class SynonymTable:
             return text
 
         out = text
-        for m in _CJK_RUNS.finditer(text):
+        for m in CJK_RUNS.finditer(text):
             run = m.group()
             syls = py.word_syllables(run)
             if len(run) < 3 or len(syls) != len(run):
@@ -478,7 +483,7 @@ class SynonymTable:
         modifiers of another head), not one followed by a plain noun (民用无人驾驶 + 航空器: not a family of
         two groups or more, nor a shipped category), not its
         end (a head: ``narrower`` has those already)."""
-        runs = _CJK_RUNS.findall(term)
+        runs = CJK_RUNS.findall(term)
         for n, run in enumerate(runs):
             i = run.find(word, 1)
             while i > 0:
@@ -503,7 +508,7 @@ class SynonymTable:
                 inner: dict[str, set[int]] = {}
                 for gi, terms in enumerate(self._group_list):
                     for t in terms:
-                        for run in _CJK_RUNS.findall(t):
+                        for run in CJK_RUNS.findall(t):
                             for i in range(1, len(run) - 1):
                                 for j in range(i + 2, len(run) + 1):
                                     inner.setdefault(run[i:j], set()).add(gi)
@@ -895,14 +900,14 @@ def _attach_purposes(text: str, concepts: list[Concept], synonyms: SynonymTable,
     # the names the query's words find (a family among them would count twice); with ``past_generic`` not those of a
     # common head or a kind word, which "finds" a family only as it finds every listing ending so
     named = [v for c in concepts if not c.initials
-             and not (past_generic and (c.text in GENERIC_HEADS or c.text in KIND_WORDS)) for v in c.variants]
+             and not (past_generic and common_word(c.text)) for v in c.variants]
     for key in _purpose_spans(text):
         families = purposes()[key]
         if any(c.synonym and key in c.text and key != c.text for c in concepts):
             continue  # part of a longer known name (细胞 of 流式细胞仪): a thing named, not a task
         cands = [c for c in concepts if not c.role and not c.initials and not c.pinyin
                  and (c.text in key or key in c.text)]
-        specific = [c for c in cands if c.text not in GENERIC_HEADS and c.text not in KIND_WORDS]
+        specific = [c for c in cands if not common_word(c.text)]
         if specific:
             target = max(specific, key=lambda c: len(c.text))
         elif cands:
@@ -1199,14 +1204,14 @@ def parse(q: str | None, synonyms: SynonymTable = EMPTY_SYNONYMS, strategy: Stra
         for concept in concepts:
             if not (concept.role or concept.synonym or concept.pinyin or concept.initials):
                 concept.weight = _filler_weight(concept.text)
-                if function_words and concept.text not in KIND_WORDS and concept.text not in GENERIC_HEADS \
+                if function_words and not common_word(concept.text) \
                         and function_word(concept.text):
                     concept.weight = min(concept.weight, FUNCTION_WEIGHT)
         purpose = purpose_verbs(text) if purpose_verbs_down else set()
         for concept in concepts:
             if concept.text in purpose and not (concept.role or concept.synonym or concept.pinyin
                                                 or concept.initials) \
-                    and concept.text not in KIND_WORDS and concept.text not in GENERIC_HEADS:
+                    and not common_word(concept.text):
                 concept.weight = min(concept.weight, FUNCTION_WEIGHT)
     if strategy.transaction_words and strategy.offer_light \
             and any(c.text not in TRANSACTION_WORDS and not c.role for c in concepts):

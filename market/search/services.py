@@ -32,7 +32,7 @@ from models.users import User
 from . import aliases, fast, labels, pinyin
 from .analysis import add_words, bigram_tokens
 from .index import IndexBusy, IndexStore
-from .query import DEFAULT, LITERAL, ParsedQuery, Strategy, SynonymTable, build, language_word, parse
+from .query import CJK_RUNS, DEFAULT, LITERAL, ParsedQuery, Strategy, SynonymTable, build, language_word, parse
 from .text import highlight, normalize, plain_text
 
 log = logging.getLogger(__name__)
@@ -402,7 +402,7 @@ def search(
                 seen.update(i for i, _s in related_ids)
                 room = min(per_page, FILL_TO) - len(ids_scores) - len(related_ids)
                 related_ids += _kind_listings(searcher, parsed.kinds, filters, room, seen)
-                if related_ids and filters.get("kind", next(iter(parsed.kinds))) in parsed.kinds:
+                if related_ids and filters.get("kind") in (None, *parsed.kinds):
                     browsed = parsed.kinds  # (not when a filter holds another kind: nothing of these is shown)
     hits = _hydrate(ids_scores, parsed, verify, extra)
     related = _hydrate(related_ids, parsed, verify, extra) if related_ids else []
@@ -627,7 +627,7 @@ def _related(searcher, parsed: ParsedQuery, strategy: Strategy, filters: dict[st
         # typed is a short Chinese word: 遥感 is not loosened into 卫星遥感's 卫星)
         cjk = [v for v in c.variants if _CJK_WORD.match(v)]
         if not cjk and strategy.loosen_mixed:  # X光机 = X射线机: the Chinese of a Latin + Chinese name (射线机)
-            cjk = [run for v in c.variants for run in _CJK_RUNS.findall(v) if len(run) >= 3]
+            cjk = [run for v in c.variants for run in CJK_RUNS.findall(v) if len(run) >= 3]
         typed = cjk[0] if c.pinyin and cjk else c.text  # dianjing, 电境: the word they sound like
         short = not strategy.loosen_synonyms or (_CJK_WORD.match(typed) and len(typed) < 3)
         for word in cjk[: 1 if short else 2]:
@@ -758,13 +758,9 @@ def _kind_listings(searcher, kinds: frozenset[str], filters: dict[str, str], roo
                    seen: set[int]) -> list[tuple[int, None]]:
     """Up to ``room`` listings of ``kinds`` not in ``seen``, the most recently added first: a query naming only a
     kind (揭榜挂帅: no scenario says so) browses that kind when its words match fewer listings than a page."""
-    if room <= 0:
+    mask = _kind_mask(searcher, kinds) if room > 0 else None
+    if mask is None:
         return []
-    names, codes = _facet_codes(searcher).get("kind", ([], None))
-    wanted = [i for i, v in enumerate(names) if v in kinds]
-    if codes is None or not wanted:
-        return []
-    mask = np.isin(codes, wanted)
     if filters:
         mask &= _allowed_docs(searcher, filters)
     reader = searcher.reader()
@@ -784,16 +780,22 @@ def _kind_listings(searcher, kinds: frozenset[str], filters: dict[str, str], roo
 KIND_PREFERENCE = 1.25  # score multiplier of the listings of a kind the query names (数据, 场景 …)
 
 
+def _kind_mask(searcher, kinds: frozenset[str]) -> np.ndarray | None:
+    """Per global document, is its kind one of ``kinds``? (None if no document can be: no such kind indexed.)"""
+    names, codes = _facet_codes(searcher).get("kind", ([], None))
+    wanted = [i for i, v in enumerate(names) if v in kinds]
+    if codes is None or not wanted:
+        return None
+    return np.isin(codes, wanted)
+
+
 def _kind_preference(searcher, kinds: frozenset[str]) -> np.ndarray | None:
     """Per global document, KIND_PREFERENCE if its kind is one the query names, else 1 (None if
     the query names no kind, or every kind)."""
-    if not kinds:
+    mask = _kind_mask(searcher, kinds) if kinds else None
+    if mask is None or mask.all():
         return None
-    names, codes = _facet_codes(searcher).get("kind", ([], None))
-    wanted = [i for i, v in enumerate(names) if v in kinds]
-    if codes is None or not wanted or len(wanted) == len(names):
-        return None
-    return np.where(np.isin(codes, wanted), KIND_PREFERENCE, 1.0)
+    return np.where(mask, KIND_PREFERENCE, 1.0)
 
 
 SPREAD_POOL = 60  # candidates a concept's best listings are taken from (``_spread``)
@@ -1152,7 +1154,6 @@ class Vocabulary:
 
 
 _CJK_WORD = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff]+$")
-_CJK_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _vocab_cache: dict[tuple, Vocabulary] = {}
 
 
