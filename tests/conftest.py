@@ -44,6 +44,47 @@ def _scratch_files_in_memory() -> None:
 _scratch_files_in_memory()
 
 
+def _database_of_this_worker() -> None:
+    """Under pytest-xdist (`make test` runs two workers), give each worker a PostgreSQL database of its own,
+    ``<TEST_DATABASE_URL's database>_<worker>``, made afresh here and dropped when the worker ends.
+
+    Why: every test empties every table after itself and the session drops and creates the schema; two workers
+    on one database would delete each other's rows. SQLite needs nothing: each worker's file is under its own
+    temporary directory already."""
+    url, worker = os.environ.get("TEST_DATABASE_URL"), os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker or not url.startswith("postgresql"):
+        return
+    from sqlalchemy import create_engine, make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        # as tools/with_pg_database.py: a throwaway database need not wait for its WAL at each commit
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    admin.dispose()
+    os.environ["TEST_DATABASE_URL"] = base.set(database=name).render_as_string(hide_password=False)
+    os.environ["MARKET_TEST_WORKER_DATABASE"] = name
+    os.environ["MARKET_TEST_SERVER_URL"] = url
+
+
+def pytest_unconfigure(config):
+    """Drop this worker's database (``_database_of_this_worker``) once its tests and fixtures are done."""
+    name = os.environ.pop("MARKET_TEST_WORKER_DATABASE", None)
+    if name:
+        from sqlalchemy import create_engine
+
+        admin = create_engine(os.environ["MARKET_TEST_SERVER_URL"], isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+_database_of_this_worker()
+
+
 PASSWORD = "Test2026pass"
 _seq = itertools.count(1)
 

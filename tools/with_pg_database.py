@@ -58,8 +58,13 @@ def main(argv: list[str]) -> int:
         except KeyboardInterrupt:
             return 130
         finally:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            print(f"dropped database {name}", file=sys.stderr)
+            # and the databases the test workers made from it (tests/conftest.py), should a worker have died
+            # before dropping its own
+            workers = [row[0] for row in admin.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s", (name.replace("_", r"\_") + r"\_%",))]
+            for each in [*workers, name]:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(each)))
+                print(f"dropped database {each}", file=sys.stderr)
 
 
 if __name__ == "__main__":
