@@ -43,7 +43,7 @@ def _is_abbr(text: str) -> bool:
 
 
 # ... and the words of what an instrument is fitted with (电镜配能谱仪（EDS）: EDS is the 能谱仪, not 配能谱仪)
-_JOINERS = frozenset("和 与 及 或 的 中 对 在 为 于 以及 用于 其 等 并 含 可 是 把 将 由 从 即 配 配有 配备 搭载 带有 附带 内置 装有".split())
+_JOINERS = frozenset("和 与 及 或 的 中 对 在 为 于 以及 用于 其 等 并 含 可 是 把 将 由 从 即 配 配有 配备 配套 搭载 带有 附带 内置 装有".split())
 _LEADING_MEASURE = re.compile(r"^[0-9.]+\s*(?:米法|米|kv|mhz|t|层|台|套|个)?", re.I)
 
 

@@ -164,6 +164,7 @@ def test_a_mined_full_name_loses_only_whole_leading_modifiers(make_listing):
     # what an instrument is fitted with is named after the word saying so (the demo showed EDS = 配能谱仪)
     assert pairs("场发射扫描电镜，配能谱仪（EDS），可做元素面扫") == [("EDS", "能谱仪")]
     assert pairs("钨灯丝扫描电镜配有能谱仪（EDS）") == [("EDS", "能谱仪")]
+    assert pairs("透射电镜，配套能谱仪（EDS）") == [("EDS", "能谱仪")]  # the validation corpus: EDS = 配套能谱仪
     assert pairs("配电柜（PDU）") == [("PDU", "配电柜")]  # 配 inside a word is no joining word
     mined = [t for r in services.synonym_groups()["mined"] for t in r.terms]
     assert "效液相色谱仪" not in mined

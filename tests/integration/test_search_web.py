@@ -141,4 +141,4 @@ def test_search_page_says_when_it_browses_the_kind_a_query_names(client, make_li
     assert 'id="search-kind-browse"' in page and "下面列出开放场景" in page and 'id="search-empty"' not in page
     assert task.title in page
     english = client.get("/search/?q=揭榜挂帅&lang=en").get_data(as_text=True)
-    assert "Here are Open scenario listings" in english
+    assert "so here is that kind: Open scenario." in english
