@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from market.auth.services import create_token
@@ -136,7 +138,16 @@ def test_role_route_matrix(app, client, role_users):
                 good = resp.status_code == 403
             if not good:
                 failures.append(f"{rule.rule} [{action}] as {who}: {resp.status_code} {resp.headers.get('Location', '')}")
+            elif resp.status_code == 200 and resp.mimetype == "text/html" and not _names_itself(resp):
+                failures.append(f"{rule.rule} as {who}: its <title> is the site's name alone")
     assert not failures, "\n".join(failures)
+
+
+def _names_itself(resp) -> bool:
+    """A page's <title> says which page it is before the site's name (a browser tab, a bookmark, the history list):
+    the subsidy pages once named a ``title`` block that the base template never read."""
+    found = re.search(r"<title>(.*?)</title>", resp.get_data(as_text=True), re.S)
+    return bool(found) and found.group(1).strip() != "长春新区开放场景平台"
 
 
 def test_an_undeclared_route_would_be_caught():
