@@ -148,6 +148,44 @@ def synonym_groups() -> dict[str, list[SearchSynonym]]:
     return out
 
 
+@dataclasses.dataclass
+class SynonymPage:
+    """What the synonyms page shows: the groups of each origin that match the filter, and the shipped lexicon's
+    sources with their group counts (2,240 shipped groups are too many to list at once: a source's groups, or
+    those a filter finds, are listed on demand)."""
+
+    groups: dict[str, list[SearchSynonym]]
+    sources: list[tuple[str, int]]
+    total: int
+    filtered: bool
+
+    @property
+    def shipped_total(self) -> int:
+        return sum(n for _s, n in self.sources)
+
+
+def synonym_page(q: str = "", source: str = "") -> SynonymPage:
+    """The live groups with a term holding ``q`` (case and width folded, as a search folds them), and, when
+    ``source`` is given, the shipped ones of that source only. Sources are not searched: SEM would find every group
+    of a source citing SEMI."""
+    every = synonym_groups()
+    needle = normalize(q.strip())[:50]
+    counts: dict[str, int] = {}
+    for row in every.get("shipped", []):
+        counts[row.source] = counts.get(row.source, 0) + 1
+
+    def keep(row: SearchSynonym) -> bool:
+        if source and row.origin == "shipped" and row.source != source:
+            return False
+        return not needle or any(needle in normalize(t) for t in row.terms)
+
+    shown = {origin: [r for r in rows if keep(r)] for origin, rows in every.items()}
+    if not needle and not source:
+        shown["shipped"] = []  # listed by source until one is opened or a filter is typed
+    return SynonymPage(groups=shown, sources=list(counts.items()), total=sum(len(r) for r in every.values()),
+                       filtered=bool(needle or source))
+
+
 def clean_terms(raw: str | list[str]) -> list[str]:
     items = raw if isinstance(raw, list) else raw.replace("，", ",").replace("、", ",").replace("\n", ",").split(",")
     terms = list(dict.fromkeys(t.strip() for t in items if t and t.strip()))

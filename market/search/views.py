@@ -84,7 +84,14 @@ def synonyms_admin():
     if form.validate_on_submit():
         if run_service(services.save_synonym, current_user, form.terms.data, form=form, ok=_("已添加同义词组。"))[1]:
             return redirect(url_for("search.synonyms_admin"))
-    return render_template("search/synonyms.html", title=_("同义词词典"), form=form, groups=services.synonym_groups())
+    q, source = _synonym_filter(request.args)
+    return render_template("search/synonyms.html", title=_("同义词词典"), form=form, q=q, source=source,
+                           page=services.synonym_page(q, source))
+
+
+def _synonym_filter(values) -> tuple[str, str]:
+    """The synonyms page's filter (``q``: a word of the groups or of their source; ``source``: one shipped source)."""
+    return values.get("q", "").strip()[:50], values.get("source", "").strip()[:200]
 
 
 @bp.route("/admin/synonyms/<int:synonym_id>", methods=["POST"])
@@ -95,4 +102,5 @@ def synonym_update(synonym_id: int):
     else:
         run_service(services.save_synonym, current_user, request.form.get("terms", ""), synonym_id,
                     ok=_("已更新同义词组。"))
-    return redirect(url_for("search.synonyms_admin"))
+    q, source = _synonym_filter(request.form)  # back to the same filtered list
+    return redirect(url_for("search.synonyms_admin", **{k: v for k, v in (("q", q), ("source", source)) if v}))

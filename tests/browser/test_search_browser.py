@@ -58,3 +58,27 @@ def test_a_request_typed_as_a_sentence_gets_no_nonsense_suggestion(page, site, m
     page.wait_for_selector("#search-results")
     assert page.locator(".search-hit h2").all_inner_texts()[0] == "粮食烘干中心"
     assert page.locator("#search-suggestion").count() == 0
+
+
+@pytest.mark.browser
+def test_admin_finds_a_shipped_group_edits_it_and_stays_on_the_found_list(page, site, make_user, make_listing):
+    """The synonyms page lists the shipped lexicon by source; a word finds its groups; an edit keeps the filter."""
+    from market.search import services
+    from models.users import Role
+
+    services.seed_synonyms()
+    make_listing("场发射扫描电镜", "材料表面形貌观察")
+    admin = make_user(role=Role.DISTRICT_ADMIN)
+    ui_login(page, site, admin.email, PASSWORD)
+    page.goto(site + "/search/admin/synonyms")
+    assert page.locator("#synonym-sources a").count() > 10 and page.locator("#synonym-table-shipped").count() == 0
+    page.fill("#synonym-filter input[name=q]", "扫描电镜")
+    page.click("#synonym-filter button[type=submit]")
+    row = page.locator("#synonym-table-shipped tr", has=page.locator("input[value^='SEM, ']"))
+    assert row.count() == 1
+    box = row.locator("input[name=terms]")
+    box.fill(box.input_value() + ", 扫描电子显微镜（台式）")
+    row.locator("button[value=save]").click()
+    page.wait_for_selector("#synonym-table-shipped")
+    assert page.locator("#synonym-filter input[name=q]").input_value() == "扫描电镜"
+    assert page.locator("#synonym-table-shipped input[value*='扫描电子显微镜（台式）']").count() == 1

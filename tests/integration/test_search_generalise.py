@@ -272,10 +272,42 @@ def test_synonyms_page_shows_admin_mined_and_shipped_groups_apart(client, login,
     html = client.get("/search/admin/synonyms").get_data(as_text=True)
     admin_part = html.split('id="synonym-table"')[1].split("</table>")[0]
     mined_part = html.split('id="synonym-table-mined"')[1].split("</table>")[0]
-    shipped_part = html.split('id="synonym-table-shipped"')[1].split("</table>")[0]
+    sources_part = html.split('id="synonym-sources"')[1].split("</table>")[0]
     assert "黑土地" in admin_part and "AFMX" not in admin_part
     assert "AFMX" in mined_part and teacher.ref in mined_part
-    assert "扫描电子显微镜" in shipped_part and "大型科研仪器分类" in shipped_part
+    assert "大型科研仪器分类" in sources_part  # the shipped groups, by source (the next test opens them)
+
+
+def test_synonyms_page_lists_the_shipped_lexicon_by_source_and_finds_a_group(client, login, make_user):
+    """2,240 shipped groups on one page were 100,000 pixels of squeezed boxes: the lexicon is listed by source, a
+    source's groups open on demand, and a word finds its groups in every origin; an edit returns to the same list."""
+    services.seed_synonyms()
+    login(make_user(role=Role.DISTRICT_ADMIN))
+    client.post("/search/admin/synonyms", data={"terms": "黑土地, 黑土"})
+    html = client.get("/search/admin/synonyms").get_data(as_text=True)
+    assert 'id="synonym-table-shipped"' not in html
+    sources = html.split('id="synonym-sources"')[1].split("</table>")[0]
+    shipped = db.session.execute(select(SearchSynonym).where(SearchSynonym.origin == "shipped")
+                                 .order_by(SearchSynonym.id)).scalars().all()
+    first, shipped_count = shipped[0], len(shipped)
+    assert first.source in sources and str(shipped_count) in html  # the badge counts every shipped group
+
+    opened = client.get("/search/admin/synonyms", query_string={"source": first.source}).get_data(as_text=True)
+    table = opened.split('id="synonym-table-shipped"')[1].split("</table>")[0]
+    same_source = sum(1 for r in shipped if r.source == first.source)
+    assert table.count("<form") == same_source and ", ".join(first.terms) in table
+
+    found = client.get("/search/admin/synonyms", query_string={"q": "ｓｅｍ"}).get_data(as_text=True)  # width and case folded
+    table = found.split('id="synonym-table-shipped"')[1].split("</table>")[0]
+    assert "扫描电子显微镜" in table and "黑土地" not in found.split('id="synonym-table"')[1].split("</table>")[0]
+    assert "冷链" not in table and "PCBA" not in table  # a source citing SEMI is no match for SEM
+    nothing = client.get("/search/admin/synonyms", query_string={"q": "不存在的词组"}).get_data(as_text=True)
+    assert "没有符合筛选的词组。" in nothing
+
+    row = db.session.execute(select(SearchSynonym).where(SearchSynonym.origin == "admin")).scalar_one()
+    resp = client.post(f"/search/admin/synonyms/{row.id}", data={"terms": "黑土地, 黑土, 黑钙土", "q": "黑土"})
+    assert resp.status_code == 302 and "q=" in resp.headers["Location"]
+    assert "黑钙土" in client.get(resp.headers["Location"]).get_data(as_text=True)
 
 
 def test_pinyin_query_highlights_the_word_it_stands_for(make_listing):
