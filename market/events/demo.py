@@ -1,6 +1,7 @@
-"""Demo event: a held 智慧医疗 matchmaking event with attached scenarios, registered SMEs, accepted
+"""Demo events: a held 智慧医疗 matchmaking event with attached scenarios, registered SMEs, accepted
 requests, a computed (optimal) agenda, check-ins, outcomes (one linked to the awarded demo bid and
-its contract) and a graded art. 9 declaration. Built through the services, as the users would.
+its contract) and a graded art. 9 declaration; and next quarter's event of the plan, calling for
+scenarios. Built through the services, as the users would.
 
 Idempotent: keyed by the event's title.
 """
@@ -92,5 +93,21 @@ def load(world) -> None:
                            outcome_id=first_outcome.id)
         svc.grade(reviewer, decl, {"innovation": 26, "demonstration": 24, "replicability": 14, "scale": 12},
                   "技术成熟，建议在区内社区医院推广。")
+    upcoming = _next_quarter_event(admin, owners)
     world.summary.append(f"events: 1 held event, {len(event.scenarios)} scenarios, {len(requests)} requests, "
-                         f"{len(meetings)} meetings")
+                         f"{len(meetings)} meetings; next quarter's {upcoming.title} calls for scenarios "
+                         f"({len(upcoming.scenarios)} attached)")
+
+
+def _next_quarter_event(admin, owners) -> Event:
+    """Next quarter's event of the yearly plan (art. 9: one a quarter), created as an admin plans ahead and open
+    for scenarios, with the owners' scenarios of its theme attached: what a visitor sees under 近期对接活动 on the
+    home page, and what an SME can follow. Created once (the plan key)."""
+    event, created = svc.create_from_plan(admin, *svc.next_quarter(today()))
+    if created:
+        svc.advance(admin, event)  # call for scenarios
+        for user, listings in owners.values():
+            for listing in listings:
+                if listing.track == event.track:
+                    svc.attach_scenario(user, event, listing)
+    return event
