@@ -165,9 +165,9 @@ class SynonymPage:
 
 
 def synonym_page(q: str = "", source: str = "") -> SynonymPage:
-    """The live groups with a term holding ``q`` (case and width folded, as a search folds them), and, when
-    ``source`` is given, the shipped ones of that source only. Sources are not searched: SEM would find every group
-    of a source citing SEMI."""
+    """The live groups with a term holding ``q`` (case and width folded, as a search folds them); when ``source`` is
+    given, only the shipped ones of that source. Sources are not searched: SEM would find every group of a source
+    citing SEMI."""
     every = synonym_groups()
     needle = normalize(q.strip())[:50]
     counts: dict[str, int] = {}
@@ -175,7 +175,7 @@ def synonym_page(q: str = "", source: str = "") -> SynonymPage:
         counts[row.source] = counts.get(row.source, 0) + 1
 
     def keep(row: SearchSynonym) -> bool:
-        if source and row.origin == "shipped" and row.source != source:
+        if source and (row.origin != "shipped" or row.source != source):
             return False
         return not needle or any(needle in normalize(t) for t in row.terms)
 

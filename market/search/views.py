@@ -90,7 +90,7 @@ def synonyms_admin():
 
 
 def _synonym_filter(values) -> tuple[str, str]:
-    """The synonyms page's filter (``q``: a word of the groups or of their source; ``source``: one shipped source)."""
+    """The synonyms page's filter (``q``: a word of the groups' terms; ``source``: one source of the shipped lexicon)."""
     return values.get("q", "").strip()[:50], values.get("source", "").strip()[:200]
 
 

@@ -296,6 +296,7 @@ def test_synonyms_page_lists_the_shipped_lexicon_by_source_and_finds_a_group(cli
     table = opened.split('id="synonym-table-shipped"')[1].split("</table>")[0]
     same_source = sum(1 for r in shipped if r.source == first.source)
     assert table.count("<form") == same_source and ", ".join(first.terms) in table
+    assert "黑土地" not in opened  # a source's list is that source's groups only
 
     found = client.get("/search/admin/synonyms", query_string={"q": "ｓｅｍ"}).get_data(as_text=True)  # width and case folded
     table = found.split('id="synonym-table-shipped"')[1].split("</table>")[0]
