@@ -316,6 +316,18 @@ class SearchResult:
     browsed_kinds: frozenset[str] = frozenset()
 
     @property
+    def facet_lists(self) -> dict[str, dict[str, int]]:
+        """The facets to show: each facet's counts, with a filter in force listed even when nothing matches it (0),
+        so that it can be taken off where it is shown (a filter matching nothing has no count of its own)."""
+        out = {}
+        for name, counts in self.facets.items():
+            value = self.filters.get(name)
+            shown = dict(counts) if value is None or value in counts else {value: 0, **counts}
+            if shown:
+                out[name] = shown
+        return out
+
+    @property
     def browsed_kind_names(self) -> list[str]:
         return [str(labels.KIND_LABELS[k]) for k in sorted(self.browsed_kinds) if k in labels.KIND_LABELS]
 

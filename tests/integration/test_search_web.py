@@ -64,6 +64,22 @@ def test_search_page_facets_pagination_and_empty_state(client, make_listing):
     assert bad.status_code == 200 and "筛选条件无效" in bad.get_data(as_text=True)
 
 
+def test_a_filter_matching_nothing_can_be_taken_off(client, make_listing):
+    """The empty page said "remove the filters on the left" while the left column was empty: a filter matching nothing
+    had no count, so no link. It is listed (0) with its remove link, and the empty state links to the same query
+    without filters."""
+    make_listing("场发射扫描电镜", track="smart_materials")
+    page = client.get("/search/?q=电镜&kind=public_data&sort=newest").get_data(as_text=True)
+    assert 'id="search-empty"' in page
+    facets = page.split('id="facets"', 1)[1].split("</aside>", 1)[0]
+    assert 'data-facet="kind:public_data"' in facets and "✓" in facets and "(0)" in facets
+    drop = page.split('id="search-drop-filters"', 1)[0].rsplit("<a ", 1)[1]
+    assert "kind=" not in drop and "q=%E7%94%B5%E9%95%9C" in drop and "sort=newest" in drop
+    assert "找到 1 条" in client.get("/search/?q=电镜&sort=newest").get_data(as_text=True)
+    unfiltered = client.get("/search/?q=完全不存在的东西xyz").get_data(as_text=True)
+    assert 'id="search-drop-filters"' not in unfiltered  # no filter, no advice to remove one
+
+
 def test_search_page_suggestion_link(client, make_listing):
     make_listing("卫星遥感影像数据库", kind="database", rate_cny_per_hour=None)
     page = client.get("/search/?q=摇感").get_data(as_text=True)
