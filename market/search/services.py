@@ -107,6 +107,10 @@ def document(listing: Listing) -> dict[str, Any]:
 _syn_cache: dict[str, Any] = {"at": 0.0, "table": None}
 _syn_lock = threading.Lock()
 SYNONYM_TTL = 30.0  # seconds; other processes see an admin's edit within this delay
+# the tables last built, by their groups: an edit undone, or the same groups read again after an invalidation (a
+# seed that added nothing, a reindex that mined the same aliases), finds its table built
+_built_tables: dict[tuple, SynonymTable] = {}
+BUILT_TABLES = 2
 
 
 def synonyms(refresh: bool = False) -> SynonymTable:
@@ -118,8 +122,12 @@ def synonyms(refresh: bool = False) -> SynonymTable:
             groups = [r.terms for r in rows]
             key = tuple(tuple(str(t) for t in g or ()) for g in groups)
             if key != _syn_cache.get("key") or _syn_cache["table"] is None:
-                # unchanged groups keep their table (its head-noun and sound indexes are built once)
-                table = SynonymTable(groups)
+                # unchanged groups keep their table (its head-noun and sound indexes are built once: 1.4 s for
+                # the shipped lexicon), also across an invalidation that finds them unchanged
+                table = _built_tables.pop(key, None) or SynonymTable(groups)
+                _built_tables[key] = table
+                while len(_built_tables) > BUILT_TABLES:
+                    _built_tables.pop(next(iter(_built_tables)))
                 # Shipped and admin terms become jieba words (documents and queries split on them);
                 # mined ones do not: they come out of a reindex, and a word added after the documents
                 # were cut would split the next build's documents differently from this one's. A
