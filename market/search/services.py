@@ -107,8 +107,8 @@ def document(listing: Listing) -> dict[str, Any]:
 _syn_cache: dict[str, Any] = {"at": 0.0, "table": None}
 _syn_lock = threading.Lock()
 SYNONYM_TTL = 30.0  # seconds; other processes see an admin's edit within this delay
-# the tables last built, by their groups: an edit undone, or the same groups read again after an invalidation (a
-# seed that added nothing, a reindex that mined the same aliases), finds its table built
+# the tables last built, by their groups: the same groups read again after an invalidation (a seed that added
+# nothing, an edit undone; in the tests, the lexicon seeded again after each test emptied the tables) find theirs
 _built_tables: dict[tuple, SynonymTable] = {}
 BUILT_TABLES = 2
 
