@@ -16,7 +16,7 @@ import numpy as np
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import contains_eager, selectinload
 from whoosh import collectors, sorting
 from whoosh import query as Q
@@ -175,23 +175,24 @@ class SynonymPage:
 def synonym_page(q: str = "", source: str = "") -> SynonymPage:
     """The live groups with a term holding ``q`` (case and width folded, as a search folds them); when ``source`` is
     given, only the shipped ones of that source. Sources are not searched: SEM would find every group of a source
-    citing SEMI."""
-    every = synonym_groups()
+    citing SEMI. Unfiltered, the shipped groups are only counted per source (in SQL), not loaded."""
     needle = normalize(q.strip())[:50]
-    counts: dict[str, int] = {}
-    for row in every.get("shipped", []):
-        counts[row.source] = counts.get(row.source, 0) + 1
-
-    def keep(row: SearchSynonym) -> bool:
-        if source and (row.origin != "shipped" or row.source != source):
-            return False
-        return not needle or any(needle in normalize(t) for t in row.terms)
-
-    shown = {origin: [r for r in rows if keep(r)] for origin, rows in every.items()}
-    if not needle and not source:
-        shown["shipped"] = []  # listed by source until one is opened or a filter is typed
-    return SynonymPage(groups=shown, sources=list(counts.items()), total=sum(len(r) for r in every.values()),
-                       filtered=bool(needle or source))
+    live = SearchSynonym.deleted_at.is_(None)
+    shipped = SearchSynonym.origin == "shipped"
+    sources = [(name, n) for name, n in db.session.execute(
+        select(SearchSynonym.source, func.count()).where(live, shipped)
+        .group_by(SearchSynonym.source).order_by(func.min(SearchSynonym.id))).all()]
+    total = db.session.execute(select(func.count()).select_from(SearchSynonym).where(live)).scalar_one()
+    stmt = select(SearchSynonym).where(live).order_by(SearchSynonym.id)
+    if source:
+        stmt = stmt.where(shipped, SearchSynonym.source == source)
+    elif not needle:
+        stmt = stmt.where(~shipped)  # listed by source until one is opened or a filter is typed
+    shown: dict[str, list[SearchSynonym]] = {o: [] for o in ORIGINS}
+    for row in db.session.execute(stmt).scalars():
+        if not needle or any(needle in normalize(t) for t in row.terms):
+            shown.setdefault(row.origin or "admin", []).append(row)
+    return SynonymPage(groups=shown, sources=sources, total=total, filtered=bool(needle or source))
 
 
 def clean_terms(raw: str | list[str]) -> list[str]:
