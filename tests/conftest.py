@@ -24,6 +24,7 @@ from market.extensions import db
 from models.base import Base
 from models.organisations import Organisation, VerificationStatus
 from models.users import Role, User
+from tools import with_pg_database as pg_tool
 
 
 def _scratch_files_in_memory() -> None:
@@ -54,32 +55,31 @@ def _database_of_this_worker() -> None:
     url, worker = os.environ.get("TEST_DATABASE_URL"), os.environ.get("PYTEST_XDIST_WORKER")
     if not url or not worker or not url.startswith("postgresql"):
         return
-    from sqlalchemy import create_engine, make_url
+    from sqlalchemy import make_url
 
     base = make_url(url)
     name = f"{base.database}_{worker}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-        # as tools/with_pg_database.py: a throwaway database need not wait for its WAL at each commit
-        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
-    admin.dispose()
+    server = base.set(drivername="postgresql").render_as_string(hide_password=False)  # libpq's form, for psycopg
+    with _admin(server) as admin:
+        pg_tool.drop(admin, name)
+        pg_tool.create_throwaway(admin, name)
     os.environ["TEST_DATABASE_URL"] = base.set(database=name).render_as_string(hide_password=False)
     os.environ["MARKET_TEST_WORKER_DATABASE"] = name
-    os.environ["MARKET_TEST_SERVER_URL"] = url
+    os.environ["MARKET_TEST_SERVER_URL"] = server
+
+
+def _admin(server: str):
+    import psycopg
+
+    return psycopg.connect(server, autocommit=True)
 
 
 def pytest_unconfigure(config):
     """Drop this worker's database (``_database_of_this_worker``) once its tests and fixtures are done."""
     name = os.environ.pop("MARKET_TEST_WORKER_DATABASE", None)
     if name:
-        from sqlalchemy import create_engine
-
-        admin = create_engine(os.environ["MARKET_TEST_SERVER_URL"], isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        with _admin(os.environ["MARKET_TEST_SERVER_URL"]) as admin:
+            pg_tool.drop(admin, name)
 
 
 _database_of_this_worker()

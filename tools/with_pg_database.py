@@ -28,6 +28,18 @@ def _terminate(signum, frame):  # turn SIGTERM into an exception so `finally` dr
     raise KeyboardInterrupt
 
 
+def create_throwaway(admin: psycopg.Connection, name: str) -> None:
+    """Create database ``name`` (on an autocommit connection) for tests: a commit need not wait for its WAL to
+    reach the disk (2-3 ms a commit on this machine, thousands of commits a run). Visibility, locks and
+    constraints are unchanged; only durability across a server crash is given up, which no test observes."""
+    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    admin.execute(sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(sql.Identifier(name)))
+
+
+def drop(admin: psycopg.Connection, name: str) -> None:
+    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
 def main(argv: list[str]) -> int:
     if "--" in argv:
         argv = argv[argv.index("--") + 1 :]
@@ -42,11 +54,7 @@ def main(argv: list[str]) -> int:
         return 3
     signal.signal(signal.SIGTERM, _terminate)
     with admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        # A throwaway database: a commit need not wait for its WAL to reach the disk (2-3 ms a commit on
-        # this machine, thousands of commits a run). Visibility, locks and constraints are unchanged;
-        # only durability across a server crash is given up, which no test observes.
-        admin.execute(sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(sql.Identifier(name)))
+        create_throwaway(admin, name)
         print(f"created database {name}", file=sys.stderr)
         try:
             info = admin.info
@@ -63,7 +71,7 @@ def main(argv: list[str]) -> int:
             workers = [row[0] for row in admin.execute(
                 "SELECT datname FROM pg_database WHERE datname LIKE %s", (name.replace("_", r"\_") + r"\_%",))]
             for each in [*workers, name]:
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(each)))
+                drop(admin, each)
                 print(f"dropped database {each}", file=sys.stderr)
 
 
