@@ -45,7 +45,7 @@ def _event(event_id: int) -> Event:
 
 
 def _org() -> Organisation | None:
-    return current_user.organisation
+    return getattr(current_user, "organisation", None)  # (an anonymous visitor has none)
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -58,7 +58,7 @@ def _track_choices():
 
 # ---------------------------------------------------------------- list, create, detail
 @bp.route("/")
-@permission_required("event.view")
+@permission_required(PUBLIC)  # the yearly events are announced to everyone (art. 9); taking part needs an account
 def index():
     events = db.session.execute(select(Event).order_by(Event.event_date.desc())).scalars().all()
     plan_form = PlanForm(prefix="plan") if can(current_user, "event.manage") else None
@@ -100,7 +100,7 @@ def from_plan():
 
 
 @bp.route("/<int:event_id>")
-@permission_required("event.view")
+@permission_required(PUBLIC)  # an event's date, venue and scenarios are its announcement (the home page links here)
 def detail(event_id: int):
     event = _event(event_id)
     org = _org()

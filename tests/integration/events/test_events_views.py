@@ -62,6 +62,33 @@ def test_members_cannot_create_events(app, make_user):
     assert c.get("/events/new").status_code == 403
 
 
+def test_an_anonymous_visitor_reads_an_event_and_is_asked_to_log_in_to_take_part(app, make_org, make_user):
+    """The home page lists the upcoming events for everyone: their pages must open without an account."""
+    admin = make_user(role=Role.DISTRICT_ADMIN)
+    event = svc.create_event(admin, svc.EventInput(title="智慧环保专题对接会", track="digital_healthcare", venue="创新中心",
+                                                   event_date=dt.date(2027, 3, 20), slot_count=3))
+    svc.advance(admin, event)  # call for scenarios
+    owner = make_org(kind="leading_firm")
+    listing = scenario(owner, title="污水处理厂智能巡检场景")
+    svc.attach_scenario(make_user(role=Role.PROVIDER_MEMBER, org=owner), event, listing)
+    db.session.commit()
+    anon = app.test_client()
+    page = anon.get(f"/events/{event.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "智慧环保专题对接会" in html and "创新中心" in html and "污水处理厂智能巡检场景" in html
+    assert 'id="login-to-take-part"' in html and f"next=/events/{event.id}" in html
+    assert 'id="admin-panel"' not in html and 'id="register-form"' not in html and 'id="participants"' not in html
+    listing_page = anon.get("/events/").get_data(as_text=True)
+    assert "智慧环保专题对接会" in listing_page and "/events/demo-projects" not in listing_page
+    # taking part still needs an account
+    assert anon.post(f"/events/{event.id}/register", data={}).status_code == 302
+    # once the event is held, no one is invited to take part any more
+    event.status = EventStatus.HELD
+    db.session.commit()
+    assert 'id="login-to-take-part"' not in anon.get(f"/events/{event.id}").get_data(as_text=True)
+
+
 def test_owner_attaches_and_sme_registers_and_requests(app, make_org, make_user):
     admin = make_user(role=Role.DISTRICT_ADMIN)
     event = svc.create_event(admin, svc.EventInput(title="对接会", track="digital_healthcare", venue="中心",
