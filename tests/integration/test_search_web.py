@@ -78,6 +78,8 @@ def test_a_filter_matching_nothing_can_be_taken_off(client, make_listing):
     assert "找到 1 条" in client.get("/search/?q=电镜&sort=newest").get_data(as_text=True)
     unfiltered = client.get("/search/?q=完全不存在的东西xyz").get_data(as_text=True)
     assert 'id="search-drop-filters"' not in unfiltered  # no filter, no advice to remove one
+    # ... and no empty facet column beside the advice: it takes the page's width
+    assert 'id="facets"' not in unfiltered and '<div class="col-12">' in unfiltered
 
 
 def test_search_page_suggestion_link(client, make_listing):
