@@ -8,6 +8,7 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -104,42 +105,44 @@ def document(listing: Listing) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- synonyms
-_syn_cache: dict[str, Any] = {"at": 0.0, "table": None}
 _syn_lock = threading.Lock()
 SYNONYM_TTL = 30.0  # seconds; other processes see an admin's edit within this delay
-# the tables last built, by their groups: the same groups read again after an invalidation (a seed that added
-# nothing, an edit undone; in the tests, the lexicon seeded again after each test emptied the tables) find theirs
-_built_tables: dict[tuple, SynonymTable] = {}
-BUILT_TABLES = 2
+# which groups the table in use was built from (None: read them again) and when they were read
+_syn_state: dict[str, Any] = {"at": 0.0, "key": None}
+# The tables last built, by their groups, least recently used first: the same groups read again after an
+# invalidation (a seed that added nothing, an edit undone; in the tests, the lexicon seeded again after each test
+# emptied the tables) reuse theirs, whose head-noun and sound indexes took 1.4 s to build for the shipped lexicon.
+_syn_tables: OrderedDict[tuple, SynonymTable] = OrderedDict()
+SYNONYM_TABLES = 2
 
 
 def synonyms(refresh: bool = False) -> SynonymTable:
     with _syn_lock:
-        if refresh or _syn_cache["table"] is None or time.monotonic() - _syn_cache["at"] > SYNONYM_TTL:
+        key = _syn_state["key"]
+        if refresh or key is None or time.monotonic() - _syn_state["at"] > SYNONYM_TTL:
             rows = db.session.execute(
                 select(SearchSynonym.terms, SearchSynonym.origin).where(SearchSynonym.deleted_at.is_(None))
             ).all()
             groups = [r.terms for r in rows]
             key = tuple(tuple(str(t) for t in g or ()) for g in groups)
-            if key != _syn_cache.get("key") or _syn_cache["table"] is None:
-                # unchanged groups keep their table (its head-noun and sound indexes are built once: 1.4 s for
-                # the shipped lexicon), also across an invalidation that finds them unchanged
-                table = _built_tables.pop(key, None) or SynonymTable(groups)
-                _built_tables[key] = table
-                while len(_built_tables) > BUILT_TABLES:
-                    _built_tables.pop(next(iter(_built_tables)))
+            changed = key != _syn_state["key"]
+            if key not in _syn_tables:
+                _syn_tables[key] = SynonymTable(groups)
+                while len(_syn_tables) > SYNONYM_TABLES:
+                    _syn_tables.popitem(last=False)
+            _syn_tables.move_to_end(key)
+            if changed:
                 # Shipped and admin terms become jieba words (documents and queries split on them);
                 # mined ones do not: they come out of a reindex, and a word added after the documents
                 # were cut would split the next build's documents differently from this one's. A
                 # mined term is found by its bigrams like any other phrase.
                 add_words(normalize(str(t)) for r in rows if r.origin != "mined" for t in r.terms or ())
-                _syn_cache.update(table=table, key=key)
-            _syn_cache["at"] = time.monotonic()
-        return _syn_cache["table"]
+            _syn_state.update(key=key, at=time.monotonic())
+        return _syn_tables[key]
 
 
 def invalidate_synonyms() -> None:
-    _syn_cache["table"] = None
+    _syn_state["key"] = None
 
 
 ORIGINS = ("admin", "shipped", "mined")

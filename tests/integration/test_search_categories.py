@@ -155,7 +155,7 @@ def test_a_rebuild_cuts_documents_with_the_lexicon_words(make_listing):
     make_listing("激光粒度分析仪", "粉体粒径")
     services.invalidate_synonyms()
     services.reindex()
-    assert services._syn_cache["table"] is not None  # loaded before the documents were cut
+    assert services._syn_state["key"] is not None  # loaded before the documents were cut
 
 
 # ---------------------------------------------------------------- the second edition as a migration
