@@ -149,14 +149,18 @@ def _own_open_bid(user: Any, bid_id: int, at: dt.datetime) -> Bid:
         raise PermissionDenied(_("只有投标机构可以修改该方案。"))
     acting_org(user)
     if not bid.is_open:
-        raise Conflict(_("该方案已%(status)s，不能再修改。", status=status_label(bid)))
+        raise Conflict(_("该方案的状态为“%(status)s”，不能再修改或撤回。", status=status_label(bid)))
     check_open(bid.listing, at)
     return bid
 
 
 def revise_bid(user: Any, bid_id: int, data: BidInput, now: dt.datetime | None = None) -> Bid:
+    """A bid may change until the owner has chosen: once any bid on the scenario is awarded, the others stay open
+    (the owner may award more than one) but their price and approach are what the owner decided on (art. 8)."""
     at = clock(now)
     bid = _own_open_bid(user, bid_id, at)
+    if is_awarded(bid.listing_id):
+        raise Conflict(_("该场景已确定中标方，方案不能再修改；如不再参与，可以撤回方案。"))
     before = audit.snapshot(bid)
     bid.approach, bid.price_cny, bid.timeline = _clean(data)
     _store_files(bid, data)
@@ -211,7 +215,7 @@ def award_bid(user: Any, bid_id: int, note: str | None = None, now: dt.datetime 
     with payer = scenario owner, payee = SME, amount = bid price (art. 8)."""
     bid = _owner_bid(user, bid_id)
     if not bid.is_open:
-        raise Conflict(_("该方案已%(status)s，不能中标。", status=status_label(bid)))
+        raise Conflict(_("该方案的状态为“%(status)s”，不能中标。", status=status_label(bid)))
     problem = verification_problem(bid.bidder)
     if problem:
         raise Conflict(problem)
@@ -236,7 +240,7 @@ def decline_bid(user: Any, bid_id: int, reason: str | None, now: dt.datetime | N
     bid = _owner_bid(user, bid_id)
     reason = require_text(reason, "reason", _("未中标原因"), 2000)
     if not bid.is_open:
-        raise Conflict(_("该方案已%(status)s，不能再拒绝。", status=status_label(bid)))
+        raise Conflict(_("该方案的状态为“%(status)s”，不能再拒绝。", status=status_label(bid)))
     _decline(user, bid, reason, clock(now))
     db.session.flush()
     return bid

@@ -120,6 +120,12 @@ def bid_edit(bid_id: int):
     bid = bid_svc.get_bid(current_user, bid_id)
     if bid.bidder_id != current_user.organisation_id:
         abort(403)
+    closed = (_("该方案的状态为“%(status)s”，不能再修改或撤回。", status=bid_svc.status_label(bid)) if not bid.is_open
+              else _("该场景已确定中标方，方案不能再修改；如不再参与，可以撤回方案。") if bid_svc.is_awarded(bid.listing_id)
+              else None)
+    if closed:  # the form would only be refused on saving
+        flash(closed, "warning")
+        return redirect(url_for("deals.bid_detail", bid_id=bid.id))
     form = BidForm(obj=bid) if request.method == "GET" else BidForm()  # obj's Decimal price broke Length on POST
     form.submit.label.text = _("保存修改")
     if form.validate_on_submit():
@@ -138,7 +144,8 @@ def bid_detail(bid_id: int):
     return render_template(
         "deals/bid_detail.html", bid=bid, message_form=MessageForm(), reason_form=ReasonForm(),
         award_form=AwardForm(), action_form=ActionForm(), is_owner=current_user.organisation_id == bid.listing.owner_id,
-        is_bidder=current_user.organisation_id == bid.bidder_id, title=_("揭榜方案"),
+        is_bidder=current_user.organisation_id == bid.bidder_id, scenario_awarded=bid_svc.is_awarded(bid.listing_id),
+        title=_("揭榜方案"),
     )
 
 
