@@ -442,8 +442,10 @@ def record_view(user: Any, listing: Listing) -> bool:
         user.organisation_id == listing.owner_id or user.role in (Role.DISTRICT_REVIEWER, Role.DISTRICT_ADMIN)
     ):
         return False
+    # updated_at keeps its value: a view is not an edit (the owner's list is ordered by it; its onupdate would fire)
     db.session.execute(
-        update(Listing).where(Listing.id == listing.id).values(view_count=Listing.view_count + 1)
+        update(Listing).where(Listing.id == listing.id)
+        .values(view_count=Listing.view_count + 1, updated_at=Listing.updated_at)
     )
     db.session.flush()
     return True

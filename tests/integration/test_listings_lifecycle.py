@@ -210,9 +210,15 @@ def test_view_count_skips_owner_and_district_staff(make_org, make_user):
     assert not services.record_view(p["staff"], listing)
     assert not services.record_view(p["reviewer"], listing)
     assert services.record_view(p["sme"], listing)
+    edited = listing.updated_at = dt.datetime(2026, 11, 2, 6, 55, tzinfo=dt.UTC)
+    db.session.commit()
     assert services.record_view(AnonymousUserMixin(), listing)
+    db.session.commit()
     db.session.refresh(listing)
     assert listing.view_count == 2
+    # a view is not an edit: the owner's list, ordered by the time of the last change, does not move
+    got = listing.updated_at
+    assert (got if got.tzinfo else got.replace(tzinfo=dt.UTC)) == edited
 
 
 def test_attachments_on_a_published_listing_wait_for_review(make_org, make_user, app):
