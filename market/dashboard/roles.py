@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select, union_all
 
 from market.domain.localtime import local_year
 from market.extensions import db
+from market.deals.contracts import awaiting_confirmation, counterparty
 from market.ledger.services import pending_for_org
 from market.search.labels import TRACK_LABELS
 from models.dashboard import LedgerFact
@@ -98,6 +99,7 @@ def provider_dashboard(org, now: dt.datetime | None = None) -> dict[str, Any]:
     n_app, apps = _waiting(DataApplication, DataApplication.status == DataApplicationStatus.SUBMITTED, org.id,
                            DataApplication.created_at)
     pending = pending_for_org(org.id)
+    n_con, cons = awaiting_confirmation(org.id, limit=8)
     counts = [
         Count("bookings", _("待审批的预约"), n_bk, [
             Item(f"{b.listing.title} · {b.renter.name}", f"/deals/bookings/{b.id}", b.created_at) for b in bks]),
@@ -105,6 +107,9 @@ def provider_dashboard(org, now: dt.datetime | None = None) -> dict[str, Any]:
             Item(f"{b.listing.title} · {b.bidder.name}", f"/deals/bids/{b.id}", b.submitted_at) for b in bids]),
         Count("applications", _("待审批的数据申请"), n_app, [
             Item(f"{a.listing.title} · {a.applicant.name}", f"/deals/applications/{a.id}", a.created_at) for a in apps]),
+        Count("contracts", _("待确认的合同"), n_con, [
+            Item(_("%(t)s · %(o)s", t=c.display_title, o=counterparty(org.id, c).name), f"/deals/contracts/{c.id}",
+                 c.created_at) for c in cons]),
         Count("confirmations", _("待确认的付款"), len(pending), [
             Item(f"{e.ref} · ¥{abs(e.amount_cny):,.2f}", f"/ledger/entries/{e.id}", e.recorded_at) for e in pending[:8]]),
     ]
@@ -177,7 +182,10 @@ def sme_dashboard(org, user, now: dt.datetime | None = None) -> dict[str, Any]:
         DataApplication.status.in_((DataApplicationStatus.SUBMITTED, DataApplicationStatus.APPROVED)))
         .order_by(DataApplication.created_at.desc()).limit(20)).scalars())
     pending = pending_for_org(org.id)
+    _n, contracts = awaiting_confirmation(org.id, limit=20)
     return {
+        "contracts": [Item(f"{c.display_title} · {counterparty(org.id, c).name}", f"/deals/contracts/{c.id}", c.created_at,
+                           f"¥{c.amount_cny:,.2f}") for c in contracts],
         "bids": [Item(b.listing.title, f"/deals/bids/{b.id}", b.submitted_at, _bid_step(b)) for b in bids],
         "bookings": [Item(b.listing.title, f"/deals/bookings/{b.id}", b.start_at, _booking_step(b, now)) for b in bookings],
         "applications": [Item(a.listing.title, f"/deals/applications/{a.id}", a.created_at, _application_step(a))

@@ -8,6 +8,7 @@ from typing import Any, BinaryIO
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
 
 from market import audit, evidence, textkeys
 from market.domain import parties
@@ -80,6 +81,20 @@ def create_contract_draft(
             contract_link(contract),
         )
     return contract
+
+
+def awaiting_confirmation(org_id: int, limit: int | None = None) -> tuple[int, list[Contract]]:
+    """Draft contracts that wait on ``org_id``'s confirmation (its side has not confirmed), oldest first, and how many."""
+    cond = (Contract.status == ContractStatus.DRAFT) & (
+        ((Contract.payer_id == org_id) & Contract.payer_confirmed_at.is_(None))
+        | ((Contract.payee_id == org_id) & Contract.payee_confirmed_at.is_(None)))
+    n = db.session.execute(select(func.count(Contract.id)).where(cond)).scalar_one()
+    rows = db.session.execute(select(Contract).where(cond).order_by(Contract.created_at, Contract.id).limit(limit)).scalars()
+    return int(n), list(rows)
+
+
+def counterparty(org_id: int, contract: Contract) -> Organisation:
+    return contract.payee if contract.payer_id == org_id else contract.payer
 
 
 def get_contract(user: Any, contract_id: int) -> Contract:

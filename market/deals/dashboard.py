@@ -111,7 +111,10 @@ def _waiting(d: Dashboard) -> list[Waiting]:
         side = parties.side(d.org.id, c)
         mine = c.payer_confirmed_at if side == "payer" else c.payee_confirmed_at
         if not mine:
-            out.append(Waiting(_("确认合同：%(t)s", t=c.display_title), contract_link(c), c.created_at))
+            # the counterparty and the day tell apart two contracts of one title (two rentals of one room)
+            other = c.payee if side == "payer" else c.payer
+            out.append(Waiting(_("确认合同：%(t)s · %(o)s", t=c.display_title, o=other.name), contract_link(c),
+                               c.created_at))
     out.sort(key=lambda w: w.since)
     return out
 

@@ -194,3 +194,31 @@ def test_available_hours_follow_the_resources_opening_hours_and_blocks(dash_worl
     assert next(r for r in rows if r.key == inst.id).available_hours == Decimal(52 * 3 - 3)  # 52 Mondays, one blocked
     prov, _more = district.utilisation_by_provider(2026)
     assert next(r for r in prov if r.key == w.uni.id).available_hours == Decimal(52 * 3 - 3)
+
+
+def test_contracts_waiting_for_our_confirmation_are_on_both_dashboards(dash_world, login):
+    """A lab's dashboard said nothing waited on it while /deals/ listed three contracts to confirm; two of them, two
+    rentals of one room, read the same. Each side sees the drafts it has not confirmed, with the other party's name."""
+    from models.deals import Contract
+
+    w = dash_world
+    first, second, confirmed_by_uni = (
+        Contract(kind="rental", payer_id=sme.id, payee_id=w.uni.id, title="租用合同：电波暗室", amount_cny=Decimal(amount),
+                 status="draft", listing_id=w.listings["instrument"].id, payee_confirmed_at=at)
+        for sme, amount, at in ((w.sme_a, "1400.00", None), (w.sme_b, "2800.00", None),
+                                (w.sme_b, "700.00", dt.datetime(2026, 11, 1, tzinfo=dt.UTC))))
+    db.session.add_all([first, second, confirmed_by_uni])
+    db.session.commit()
+    d = roles.provider_dashboard(w.uni, now=dt.datetime(2026, 11, 26, tzinfo=dt.UTC))
+    waiting = {c.key: c for c in d["counts"]}["contracts"]
+    assert waiting.count == 2
+    assert [i.label for i in waiting.items] == ["租用合同：电波暗室 · 中小企业甲", "租用合同：电波暗室 · 中小企业乙"]
+    assert [i.link for i in waiting.items] == [f"/deals/contracts/{first.id}", f"/deals/contracts/{second.id}"]
+    # the payer's side: sme_b has confirmed none of its two
+    sme_b = roles.sme_dashboard(w.sme_b, w.users["b"])
+    assert {i.link for i in sme_b["contracts"]} == {f"/deals/contracts/{second.id}", f"/deals/contracts/{confirmed_by_uni.id}"}
+    assert {i.step for i in sme_b["contracts"]} == {"¥2,800.00", "¥700.00"}
+    html = login(w.users["uni"]).get("/dashboard/").get_data(as_text=True)
+    assert "待确认的合同" in html and "租用合同：电波暗室 · 中小企业乙" in html
+    deals = login(w.users["uni"]).get("/deals/").get_data(as_text=True)
+    assert "确认合同：租用合同：电波暗室 · 中小企业甲" in deals
