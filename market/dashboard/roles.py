@@ -15,9 +15,9 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, union_all
 
+from market.deals.contracts import awaiting_confirmation, counterparty
 from market.domain.localtime import local_year
 from market.extensions import db
-from market.deals.contracts import awaiting_confirmation, counterparty
 from market.ledger.services import pending_for_org
 from market.search.labels import TRACK_LABELS
 from models.dashboard import LedgerFact
