@@ -136,7 +136,7 @@ def submit_bid(user: Any, listing_id: int, data: BidInput, now: dt.datetime | No
     notify(
         org_admins(listing.owner_id), "bid.submitted",
         _l("新的揭榜方案：%(title)s", title=listing.title),
-        _l("%(org)s 提交了方案，报价 %(price)s 元。", org=org.name, price=price), bid_link(bid),
+        _l("%(org)s 提交了方案，报价 %(price)s 元。", org=org.name, price=f"{price:,.2f}"), bid_link(bid),
     )
     db.session.flush()
     return bid

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from market import audit
 from market.deals.common import clock, get_for_update, require_text, serialise_writes
+from market.domain.localtime import local_date
 from market.domain.localtime import today as local_today
 from market.errors import Conflict, ValidationError
 from market.extensions import db
@@ -252,7 +253,7 @@ def file_claim(user: Any, org: Organisation, year: int, rule: str, declarations:
         raise Conflict(_("该机构本年度此条款已有申报。")) from None
     audit.record(user, "subsidy_claim.file", claim, after=_audit_view(claim) | {"declaration": declared})
     title = _l("补贴申报已提交：%(year)s年度 %(rule)s", year=year, rule=rule)
-    _tell_org(claim, "subsidy_claim.filed", title, _l("申报金额 ¥%(amount)s，等待新区审核。", amount=claim.computed_cny))
+    _tell_org(claim, "subsidy_claim.filed", title, _l("申报金额 ¥%(amount)s，等待新区审核。", amount=f"{claim.computed_cny:,.2f}"))
     notify(district_staff(Role.DISTRICT_REVIEWER), "subsidy_claim.filed",
            _l("新的补贴申报待审核：%(org)s", org=org.name), title, path_for("subsidy_claims.claim", claim_id=claim.id))
     return claim
@@ -287,9 +288,12 @@ def decide(user: Any, claim: SubsidyClaim, decision: str, *, amount: Any = None,
         why = require_text(reason, "reason", _("调整理由"))
         if value <= 0:
             raise ValidationError(_("核定金额须大于零；不予支持请选择驳回。"), "amount")
+        if value > claim.computed_cny:  # the rules' amount is the most the policy pays; a wrong one is mended in the ledger
+            raise ValidationError(_("核定金额不能高于按规则计算的金额 ¥%(computed)s；计算有误时，请先更正台账记录后重新申报。",
+                                    computed=f"{claim.computed_cny:,.2f}"), "amount")
         cap = Decimal(claim.snapshot.get("cap_cny", "0"))
         if cap and value > cap:
-            raise ValidationError(_("核定金额不能超过该条款的年度上限 ¥%(cap)s。", cap=cap), "amount")
+            raise ValidationError(_("核定金额不能超过该条款的年度上限 ¥%(cap)s。", cap=f"{cap:,.2f}"), "amount")
         claim.status, claim.approved_cny, claim.decision_reason = ClaimStatus.APPROVED, value, why
     elif decision == "reject":
         claim.decision_reason = require_text(reason, "reason", _("驳回理由"))
@@ -304,7 +308,7 @@ def decide(user: Any, claim: SubsidyClaim, decision: str, *, amount: Any = None,
                   claim.decision_reason or "")
     else:
         _tell_org(claim, "subsidy_claim.approved", _l("补贴申报审核通过：%(year)s年度 %(rule)s", year=claim.year, rule=claim.rule),
-                  _l("核定金额 ¥%(amount)s，将进入公示。", amount=claim.approved_cny))
+                  _l("核定金额 ¥%(amount)s，将进入公示。", amount=f"{claim.approved_cny:,.2f}"))
     return claim
 
 
@@ -452,7 +456,7 @@ def finalise(user: Any, year: int, *, now: dt.datetime | None = None) -> AwardLi
     audit.record(user, "award_list.finalise", award, after=audit.snapshot(award))
     for claim in claims:
         _tell_org(claim, "subsidy_claim.finalised", _l("补贴已列入%(year)s年度拨付名单", year=year),
-                  _l("核定金额 ¥%(amount)s，将按名单拨付。", amount=claim.approved_cny))
+                  _l("核定金额 ¥%(amount)s，将按名单拨付。", amount=f"{claim.approved_cny:,.2f}"))
     return award
 
 
@@ -466,12 +470,15 @@ def record_payment(user: Any, claim: SubsidyClaim, amount: Any, paid_on: dt.date
     value = parse_money(amount, "amount_cny")
     if paid_on is None or paid_on > local_today(now):
         raise ValidationError(_("拨付日期不能晚于今天。"), "paid_on")
+    listed = claim.award_list.finalised_at if claim.award_list is not None else None
+    if listed is not None and paid_on < local_date(listed):  # a payment follows the award list it pays
+        raise ValidationError(_("拨付日期不能早于拨付名单确定的日期（%(day)s）。", day=local_date(listed).isoformat()), "paid_on")
     paid = db.session.execute(select(func.coalesce(func.sum(AwardPayment.amount_cny), 0))
                               .where(AwardPayment.claim_id == claim.id)).scalar_one()
     paid = Decimal(paid).quantize(Decimal("0.01"))
     approved = claim.approved_cny or ZERO
     if paid + value > approved:
-        raise ValidationError(_("拨付总额不能超过核定金额：尚可拨付 ¥%(left)s。", left=approved - paid), "amount_cny")
+        raise ValidationError(_("拨付总额不能超过核定金额：尚可拨付 ¥%(left)s。", left=f"{approved - paid:,.2f}"), "amount_cny")
     payment = AwardPayment(claim_id=claim.id, amount_cny=value, paid_on=paid_on,
                            reference=require_text(reference, "reference", _("拨付凭证号"), 100), recorded_by_id=user.id,
                            recorded_at=now)
@@ -483,7 +490,7 @@ def record_payment(user: Any, claim: SubsidyClaim, amount: Any, paid_on: dt.date
         claim.status = ClaimStatus.PAID
         db.session.flush()
         audit.record(user, "subsidy_claim.paid", claim, before, _audit_view(claim))
-    _tell_org(claim, "award_payment.recorded", _l("补贴已拨付 ¥%(amount)s", amount=value),
+    _tell_org(claim, "award_payment.recorded", _l("补贴已拨付 ¥%(amount)s", amount=f"{value:,.2f}"),
               _l("凭证号 %(ref)s，拨付日期 %(day)s。", ref=payment.reference, day=paid_on.isoformat()))
     return payment
 

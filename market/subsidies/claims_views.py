@@ -17,7 +17,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from market import exports
 from market.dates import SaneDateField
@@ -98,7 +98,8 @@ class ResolveForm(FlaskForm):
 
 
 class PaymentForm(FlaskForm):
-    amount_cny = DecimalField(_l("拨付金额（元）"), places=2, validators=[DataRequired()])
+    # InputRequired, not DataRequired: 0 is typed, and the service says why it is refused
+    amount_cny = DecimalField(_l("拨付金额（元）"), places=2, validators=[InputRequired()])
     paid_on = SaneDateField(_l("拨付日期"), validators=[DataRequired()])
     reference = StringField(_l("拨付凭证号"), validators=[DataRequired(), Length(max=100)])
     submit = SubmitField(_l("登记拨付"))
@@ -171,12 +172,18 @@ def new():
 @bp.get("/claims/<int:claim_id>")
 @permission_required("subsidies.claim_view")
 def claim(claim_id: int):
-    c = _claim(claim_id)
+    return _claim_page(_claim(claim_id))
+
+
+def _claim_page(c: SubsidyClaim, decide_form: DecideForm | None = None, pay_form: PaymentForm | None = None,
+                status: int = 200):
+    """The claim, with the forms its reader may use; a form sent back with errors keeps what was chosen and typed (a
+    decision reset to "approve" after an error would approve the claim on the next click)."""
     require(current_user, "subsidies.claim_view", c)
     diff = svc.snapshot_diff(c) if c.status not in (ClaimStatus.PAID, ClaimStatus.WITHDRAWN) else None
-    decide_form = DecideForm() if can(current_user, "subsidies.review") and c.status == ClaimStatus.FILED else None
-    pay_form = None
-    if can(current_user, "subsidies.finalise") and c.status == ClaimStatus.FINALISED:
+    if decide_form is None and can(current_user, "subsidies.review") and c.status == ClaimStatus.FILED:
+        decide_form = DecideForm()
+    if pay_form is None and can(current_user, "subsidies.finalise") and c.status == ClaimStatus.FINALISED:
         pay_form = PaymentForm()
         pay_form.amount_cny.data = (c.approved_cny or 0) - c.paid_cny
         pay_form.paid_on.data = local_today()
@@ -187,7 +194,7 @@ def claim(claim_id: int):
         resolve_forms = {o.id: ResolveForm(prefix=f"o{o.id}") for o in c.objections if o.status == "open"}
     return render_template("subsidies/claims/claim.html", claim=c, diff=diff, decide_form=decide_form,
                            pay_form=pay_form, withdraw_form=withdraw_form, resolve_forms=resolve_forms,
-                           params=parameters.default())
+                           params=parameters.default()), status
 
 
 @bp.post("/claims/<int:claim_id>/decide")
@@ -196,11 +203,11 @@ def decide(claim_id: int):
     c = _claim(claim_id)
     form = DecideForm()
     if form.validate_on_submit():
-        run_service(svc.decide, current_user, c, form.decision.data, amount=form.amount.data, reason=form.reason.data,
-             ok=_("审核决定已保存。"))
-    else:
-        flash(_("请检查审核决定。"), "danger")
-    return redirect(url_for("subsidy_claims.claim", claim_id=claim_id))
+        _done, ok = run_service(svc.decide, current_user, c, form.decision.data, amount=form.amount.data,
+                                reason=form.reason.data, form=form, ok=_("审核决定已保存。"))
+        if ok:
+            return redirect(url_for("subsidy_claims.claim", claim_id=claim_id))
+    return _claim_page(c, decide_form=form, status=422)
 
 
 @bp.post("/claims/<int:claim_id>/withdraw")
@@ -218,11 +225,11 @@ def pay(claim_id: int):
     c = _claim(claim_id)
     form = PaymentForm()
     if form.validate_on_submit():
-        run_service(svc.record_payment, current_user, c, form.amount_cny.data, form.paid_on.data, form.reference.data,
-             ok=_("拨付已登记。"))
-    else:
-        flash(_("请填写拨付金额、日期和凭证号。"), "danger")
-    return redirect(url_for("subsidy_claims.claim", claim_id=claim_id))
+        _done, ok = run_service(svc.record_payment, current_user, c, form.amount_cny.data, form.paid_on.data,
+                                form.reference.data, form=form, ok=_("拨付已登记。"))
+        if ok:
+            return redirect(url_for("subsidy_claims.claim", claim_id=claim_id))
+    return _claim_page(c, pay_form=form, status=422)
 
 
 # ---------------------------------------------------------------- the public notice (公示)

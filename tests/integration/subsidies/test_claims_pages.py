@@ -85,7 +85,7 @@ def test_the_budget_view(client, login, make_org, make_user):
     notice = svc.open_notice(reviewer, year, now=now)
     svc.close_due_notices(now=notice.ends_at)
     svc.finalise(d_admin, year, now=notice.ends_at)
-    svc.record_payment(d_admin, claim, "15000.00", today(), "ZF-9", now=notice.ends_at)
+    svc.record_payment(d_admin, claim, "15000.00", today(notice.ends_at), "ZF-9", now=notice.ends_at)
     db.session.commit()
     assert claim.status == ClaimStatus.FINALISED
     b = budget.budget(year)
@@ -155,3 +155,69 @@ def test_entitlements_carry_the_live_claim_of_their_year_and_rule_only(make_org,
     lines = {(e.year, e.rule): e.claim for e in svc.entitlements(sme.id)}
     assert lines == {(year, "art7_renter"): second}
     assert second.status == ClaimStatus.FILED and first.status == ClaimStatus.WITHDRAWN
+
+
+def test_a_refused_decision_keeps_what_the_reviewer_chose_and_typed(client, login, make_org, make_user):
+    """After 驳回 without a reason the form came back set to 按计算金额核定, amount and reason wiped: typing the reason
+    again and submitting approved the claim at the computed amount."""
+    year, sme, admin, reviewer = _world(make_org, make_user)
+    claim = svc.file_claim(admin, sme, year, "art7_renter")
+    db.session.commit()
+    login(reviewer)
+    resp = client.post(f"/subsidies/claims/{claim.id}/decide", data={"decision": "reject", "reason": ""})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "驳回理由" in page
+    assert _checked(page) == "reject"
+    resp = client.post(f"/subsidies/claims/{claim.id}/decide",
+                       data={"decision": "adjust", "amount": "60000.00", "reason": "多算"})  # computed: 50,000
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "不能高于按规则计算的金额 ¥50,000.00" in page
+    assert _checked(page) == "adjust" and 'value="60000.00"' in page and "多算" in page
+    db.session.expire_all()
+    assert db.session.get(SubsidyClaim, claim.id).status == ClaimStatus.FILED
+    resp = client.post(f"/subsidies/claims/{claim.id}/decide",
+                       data={"decision": "adjust", "amount": "45000.00", "reason": "核减一笔"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(SubsidyClaim, claim.id).approved_cny == Decimal("45000.00")
+
+
+def _checked(page: str) -> str | None:
+    """The value of the checked decision radio button."""
+    import re
+
+    for tag in re.findall(r"<input[^>]*name=\"decision\"[^>]*>", page):
+        if re.search(r"\bchecked\b", tag):
+            return re.search(r'value="([^"]+)"', tag).group(1)
+    return None
+
+
+def test_a_payment_before_the_award_list_or_of_nothing_is_refused_with_the_input_kept(client, login, make_org, make_user):
+    year, sme, admin, reviewer = _world(make_org, make_user)
+    now = dt.datetime.now(dt.UTC)
+    claim = svc.file_claim(admin, sme, year, "art7_renter", now=now)
+    svc.decide(reviewer, claim, "approve", now=now)
+    notice = svc.open_notice(reviewer, year, now=now - dt.timedelta(days=10))
+    svc.close_due_notices(now=notice.ends_at)
+    d_admin = make_user(role=Role.DISTRICT_ADMIN)
+    svc.finalise(d_admin, year, now=notice.ends_at)
+    db.session.commit()
+    listed = today(notice.ends_at)
+    login(d_admin)
+    resp = client.post(f"/subsidies/claims/{claim.id}/payments",
+                       data={"amount_cny": "20000.00", "paid_on": "2020-01-01", "reference": "ZF-2020-1"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and f"拨付日期不能早于拨付名单确定的日期（{listed.isoformat()}）" in page
+    assert 'value="20000.00"' in page and 'value="ZF-2020-1"' in page
+    resp = client.post(f"/subsidies/claims/{claim.id}/payments",
+                       data={"amount_cny": "0", "paid_on": listed.isoformat(), "reference": "ZF-1"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "请填写拨付金额" not in page and "金额不能为零" in page
+    resp = client.post(f"/subsidies/claims/{claim.id}/payments",
+                       data={"amount_cny": "60000.00", "paid_on": listed.isoformat(), "reference": "ZF-1"})
+    assert resp.status_code == 422 and "尚可拨付 ¥50,000.00" in resp.get_data(as_text=True)
+    resp = client.post(f"/subsidies/claims/{claim.id}/payments",
+                       data={"amount_cny": "20000.00", "paid_on": listed.isoformat(), "reference": "ZF-1"})
+    assert resp.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(SubsidyClaim, claim.id).paid_cny == Decimal("20000.00")
