@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +79,29 @@ def parse_fields(value: Any) -> list[str]:
     return items
 
 
+def catalogue_fields(listing: Listing) -> list[str]:
+    """The fields the listing's catalogue names (empty: it names none, any request is read by the provider)."""
+    return [str(f).strip() for f in (listing.details or {}).get("fields") or [] if str(f).strip()]
+
+
+def offered_fields(listing: Listing, requested: list[str]) -> list[str]:
+    """``requested`` as the catalogue spells them; a field the catalogue does not offer is refused with the list of
+    those it does (an application for 身份证号 from a catalogue without it would grant what was never opened)."""
+    offered = catalogue_fields(listing)
+    if not offered:
+        return requested
+    by_key = {_field_key(f): f for f in offered}
+    unknown = [f for f in requested if _field_key(f) not in by_key]
+    if unknown:
+        raise ValidationError(_("数据目录中没有这些字段：%(unknown)s。可申请的字段：%(offered)s。",
+                                unknown=_("、").join(unknown), offered=_("、").join(offered)), "fields")
+    return list(dict.fromkeys(by_key[_field_key(f)] for f in requested))
+
+
+def _field_key(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).replace(" ", "").casefold()  # full-width letters, spaces, case
+
+
 def _check_period(start: dt.date | None, end: dt.date | None, start_field: str, end_field: str) -> None:
     if start is None:
         raise ValidationError(_("请填写开始日期。"), start_field)
@@ -111,7 +135,7 @@ def apply(user: Any, listing_id: int, data: ApplicationInput, now: dt.datetime |
     if is_open_without_application(listing):
         raise Conflict(_("该公共数据无条件开放，无需申请，可直接访问。"))
     purpose = require_text(data.purpose, "purpose", _("使用目的"), 5000)
-    fields = parse_fields(data.fields)
+    fields = offered_fields(listing, parse_fields(data.fields))
     _check_period(data.period_start, data.period_end, "period_start", "period_end")
     if data.period_end < today_local(now):  # type: ignore[operator]
         raise ValidationError(_("使用期限已经结束。"), "period_end")

@@ -28,6 +28,7 @@ from models.deals import (
 from models.listings import RENTABLE_KINDS
 
 from .bookings import DEFAULT_HOURS
+from .data_access import catalogue_fields
 
 DEMO_PDF = b"%PDF-1.4\n% demo contract signed by both parties\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -177,7 +178,7 @@ def _applications(world) -> int:
         if exists is not None:
             continue
         app = DataApplication(listing=listing, applicant=org, purpose="演示：训练慢病风险预测模型并在区内医院试点应用。",
-                              fields=["年龄段", "诊断编码", "就诊次数"], period_start=today,
+                              fields=catalogue_fields(listing)[:3] or ["年龄段", "诊断编码", "就诊次数"], period_start=today,
                               period_end=today + dt.timedelta(days=365), mode=mode, status=status)
         if status == "approved":
             app.decided_at = dt.datetime.now(dt.UTC)

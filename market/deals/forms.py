@@ -94,7 +94,7 @@ class CheckInForm(FlaskForm):
 
 class ApplicationForm(FlaskForm):
     purpose = TextAreaField(_l("使用目的"), validators=[DataRequired(), Length(max=5000)], render_kw={"rows": 3})
-    fields = TextAreaField(_l("需要的数据字段（用逗号或顿号分隔）"), validators=[DataRequired(), Length(max=5000)], render_kw={"rows": 2})
+    fields = TextAreaField(_l("需要的数据字段（用逗号、顿号或分号分隔）"), validators=[DataRequired(), Length(max=5000)], render_kw={"rows": 2})
     period_start = SaneDateField(_l("使用开始日期"), validators=[DataRequired()])
     period_end = SaneDateField(_l("使用结束日期"), validators=[DataRequired()])
     mode = SelectField(_l("申请方式"), choices=[])

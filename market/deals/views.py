@@ -415,6 +415,9 @@ def apply_data(ref: str):
     listing = data_svc.data_listing_by_ref(ref)
     form = ApplicationForm()
     form.mode.choices = [SelectChoice(m, kind_label(m)) for m in data_svc.modes_for(listing)]
+    offered = data_svc.catalogue_fields(listing)
+    if offered:
+        form.fields.description = _("可申请的字段：%(fields)s", fields=_("、").join(offered))
     direct = data_svc.is_open_without_application(listing)
     if not direct and form.validate_on_submit():
         data = data_svc.ApplicationInput(form.purpose.data, form.fields.data, form.period_start.data,

@@ -89,7 +89,8 @@ class ResourceForm(ListingForm):
 class DataForm(ListingForm):
     data_domain = SelectField(F.FIELD_LABELS["data_domain"], choices=_choices(F.DOMAIN_LABELS, blank=_l("（请选择）")))
     open_mode = SelectField(F.FIELD_LABELS["open_mode"], choices=_choices(F.OPEN_MODE_LABELS), default="conditional")
-    fields = StringField(F.FIELD_LABELS["fields"], validators=[Optional()], description=_l("用分号分隔，例如：企业名称；统一社会信用代码；信用等级"))
+    fields = StringField(F.FIELD_LABELS["fields"], validators=[Optional()],
+                         description=_l("用分号、逗号或顿号分隔，例如：企业名称；统一社会信用代码；信用等级"))
     update_frequency = StringField(F.FIELD_LABELS["update_frequency"], validators=[Optional(), Length(max=200)])
     licence = TextAreaField(F.FIELD_LABELS["licence"], validators=[Optional(), Length(max=F.MAX_LONG_TEXT)], render_kw={"rows": 2})
     franchise_terms = TextAreaField(F.FIELD_LABELS["franchise_terms"], validators=[Optional(), Length(max=F.MAX_LONG_TEXT)], render_kw={"rows": 3})

@@ -66,6 +66,28 @@ def test_public_data_application_approved_with_conditions_and_fee(world, make_or
     assert "不得出境" in n.body
 
 
+def test_an_application_asks_only_for_fields_the_catalogue_offers(world, make_org, make_user, client, login):
+    """身份证号 was accepted from a catalogue that never opened it: what is applied for is what the catalogue lists."""
+    gov = make_org(kind="government", name="卫健委")
+    data = make_listing(gov, kind="public_data", details={"fields": ["年龄", "诊断", "用药", "ICD编码"]})
+    with pytest.raises(ValidationError) as err:
+        data_access.apply(world.sme, data.id, _apply(fields="年龄、身份证号；不存在的字段"))
+    assert err.value.field == "fields"
+    assert err.value.message == "数据目录中没有这些字段：身份证号、不存在的字段。可申请的字段：年龄、诊断、用药、ICD编码。"
+    db.session.rollback()
+    # spelt as the catalogue spells them (width and case folded), each once
+    app = data_access.apply(world.sme, data.id, _apply(fields="年龄, ｉｃｄ编码; 年龄"))
+    db.session.commit()
+    assert app.fields == ["年龄", "ICD编码"]
+    # a catalogue listing no fields leaves the request to the provider
+    free = make_listing(gov, kind="public_data")
+    assert data_access.apply(world.sme, free.id, _apply(fields="任意字段")).fields == ["任意字段"]
+    db.session.rollback()
+    login(world.sme)
+    page = client.get(f"/deals/data/{data.ref}/apply").get_data(as_text=True)
+    assert "可申请的字段：年龄、诊断、用药、ICD编码" in page
+
+
 def test_reject_needs_reason_and_open_data_needs_no_application(world, make_org, make_user):
     gov = make_org(kind="government")
     gov_admin = make_user(role=Role.ORG_ADMIN, org=gov)
