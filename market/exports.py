@@ -462,7 +462,7 @@ def download(fmt: str, *tables: Table, filename: str, fallback: str, title: str 
 
     return Response(
         body(),
-        mimetype=MIMETYPES[fmt],
+        content_type=MIMETYPES[fmt],  # (mimetype= would append a second charset to text/csv)
         headers={"Content-Disposition": content_disposition(f"{filename}.{fmt}", f"{fallback}.{fmt}"),
                  "Content-Length": str(size)},
     )

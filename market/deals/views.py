@@ -89,7 +89,7 @@ def export(fmt: str):
 def org_calendar():
     org = _org()
     body = booking_svc.calendar_ics(booking_svc.org_bookings(org.id), org.name, org.id)
-    return Response(body, mimetype="text/calendar; charset=utf-8",
+    return Response(body, content_type="text/calendar; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=bookings.ics"})
 
 
@@ -277,7 +277,7 @@ def resource_slots(ref: str):
 def resource_calendar(ref: str):
     listing = booking_svc.resource_by_ref(ref)
     body = booking_svc.calendar_ics(booking_svc.bookings_for_resource(listing), listing.title, current_user.organisation_id)
-    return Response(body, mimetype="text/calendar; charset=utf-8",
+    return Response(body, content_type="text/calendar; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename={listing.ref}.ics"})
 
 

@@ -281,7 +281,7 @@ def my_agenda_download(event_id: int, fmt: str):
     if fmt not in ("pdf", "ics", "xlsx") or reg is None:
         abort(404)
     if fmt == "ics":
-        return Response(svc.agenda_ics(event, org), mimetype="text/calendar; charset=utf-8",
+        return Response(svc.agenda_ics(event, org), content_type="text/calendar; charset=utf-8",
                         headers={"Content-Disposition": exports.content_disposition(
                             f"{_('我的日程')}-{event.id}.ics", f"agenda-{event.id}.ics")})
     meetings = svc.meetings_of(event, org.id) if svc.agenda_is_published(event) else []

@@ -121,7 +121,7 @@ def test_booking_pages_and_calendars(app, world):
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == "approved"
     ics = owner.get(f"/deals/resources/{res.ref}/calendar.ics")
-    assert ics.mimetype == "text/calendar" and "场发射扫描电镜 · " + world.sme_org.name in ics.get_data(as_text=True)
+    assert ics.headers["Content-Type"] == "text/calendar; charset=utf-8" and "场发射扫描电镜 · " + world.sme_org.name in ics.get_data(as_text=True)
     assert "已占用" in _as(app, world.other_sme).get(f"/deals/resources/{res.ref}/calendar.ics").get_data(as_text=True)
     assert "BEGIN:VEVENT" in sme.get("/deals/calendar.ics").get_data(as_text=True)
     util = owner.get("/deals/utilisation").get_data(as_text=True)

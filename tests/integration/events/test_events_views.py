@@ -143,7 +143,7 @@ def test_agenda_compute_publish_and_personal_downloads(app, make_org, make_user)
     reg = svc.registration_of(w.event, w.smes[0].id)
     assert reg.checkin_code in page
     ics = s.get(f"/events/{w.event.id}/my-agenda.ics")
-    assert ics.mimetype == "text/calendar" and ics.get_data(as_text=True).count("BEGIN:VEVENT") == 2
+    assert ics.headers["Content-Type"] == "text/calendar; charset=utf-8" and ics.get_data(as_text=True).count("BEGIN:VEVENT") == 2
     pdf = s.get(f"/events/{w.event.id}/my-agenda.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     # an organisation that is not at the event has no agenda to download
