@@ -33,6 +33,10 @@ def _filters() -> tuple[AuditFilterForm, dict]:
     return form, {k: form[k].data for k in FILTERS if not form[k].errors}
 
 
+# an audit action in words wherever a page lists what happened to an object (a listing's 处理记录)
+bp.add_app_template_global(action_label, "audit_action_label")
+
+
 @bp.route("/audit")
 @permission_required("audit.view")
 def audit_log():

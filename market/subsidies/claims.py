@@ -55,6 +55,7 @@ from models.organisations import ExternalSubsidy, Organisation
 from models.users import Role
 
 from . import parameters, services
+from .claims_labels import rule_name
 from .parameters import LEDGER_RULES
 from .rules import Result
 
@@ -252,7 +253,7 @@ def file_claim(user: Any, org: Organisation, year: int, rule: str, declarations:
     except IntegrityError:
         raise Conflict(_("该机构本年度此条款已有申报。")) from None
     audit.record(user, "subsidy_claim.file", claim, after=_audit_view(claim) | {"declaration": declared})
-    title = _l("补贴申报已提交：%(year)s年度 %(rule)s", year=year, rule=rule)
+    title = _l("补贴申报已提交：%(year)s年度 %(rule)s", year=year, rule=rule_name(rule))
     _tell_org(claim, "subsidy_claim.filed", title, _l("申报金额 ¥%(amount)s，等待新区审核。", amount=f"{claim.computed_cny:,.2f}"))
     notify(district_staff(Role.DISTRICT_REVIEWER), "subsidy_claim.filed",
            _l("新的补贴申报待审核：%(org)s", org=org.name), title, path_for("subsidy_claims.claim", claim_id=claim.id))
@@ -267,7 +268,7 @@ def withdraw(user: Any, claim: SubsidyClaim, *, now: dt.datetime | None = None) 
     claim.status = ClaimStatus.WITHDRAWN
     db.session.flush()
     audit.record(user, "subsidy_claim.withdraw", claim, before, _audit_view(claim))
-    _tell_org(claim, "subsidy_claim.withdrawn", _l("补贴申报已撤回：%(year)s年度 %(rule)s", year=claim.year, rule=claim.rule))
+    _tell_org(claim, "subsidy_claim.withdrawn", _l("补贴申报已撤回：%(year)s年度 %(rule)s", year=claim.year, rule=rule_name(claim.rule)))
     return claim
 
 
@@ -304,10 +305,10 @@ def decide(user: Any, claim: SubsidyClaim, decision: str, *, amount: Any = None,
     db.session.flush()
     audit.record(user, f"subsidy_claim.{decision}", claim, before, _audit_view(claim))
     if claim.status == ClaimStatus.REJECTED:
-        _tell_org(claim, "subsidy_claim.rejected", _l("补贴申报未通过：%(year)s年度 %(rule)s", year=claim.year, rule=claim.rule),
+        _tell_org(claim, "subsidy_claim.rejected", _l("补贴申报未通过：%(year)s年度 %(rule)s", year=claim.year, rule=rule_name(claim.rule)),
                   claim.decision_reason or "")
     else:
-        _tell_org(claim, "subsidy_claim.approved", _l("补贴申报审核通过：%(year)s年度 %(rule)s", year=claim.year, rule=claim.rule),
+        _tell_org(claim, "subsidy_claim.approved", _l("补贴申报审核通过：%(year)s年度 %(rule)s", year=claim.year, rule=rule_name(claim.rule)),
                   _l("核定金额 ¥%(amount)s，将进入公示。", amount=f"{claim.approved_cny:,.2f}"))
     return claim
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from market.i18n import N_
 from models.claims import ClaimStatus, NoticeStatus, ObjectionStatus
@@ -48,3 +51,9 @@ def objection_status_label(status: str) -> str:
 
 def rule_label(rule: str) -> str:
     return _(RULE_NAMES[rule]) if rule in RULE_NAMES else rule
+
+
+def rule_name(rule: str) -> Any:
+    """The rule's name as a generated-text parameter (a notification stores it untranslated, its reader reads it in
+    their language), not its code (art7_provider)."""
+    return _l(RULE_NAMES[rule]) if rule in RULE_NAMES else rule

@@ -51,3 +51,29 @@ def test_the_sheet_in_english(client, login):
     login(user("reviewer@ccxq.gov.cn"), DEMO_PASSWORD)
     page = client.get(f"/subsidies/{org('S4').id}/2026?lang=en").get_data(as_text=True)
     assert "Transaction between related parties" in page
+
+
+def test_pages_name_rules_and_actions_in_words_not_codes(client, login):
+    """The sheet's heading read "第7条 art7_renter …", a ledger entry "不计入：art7_renter 缺少凭证：发票", a notification
+    "补贴申报已提交：2026年度 art7_provider" and a listing's 处理记录 "listing.create": the codes stay in attributes."""
+    from models.ledger import LedgerEntry
+    from models.notifications import Notification
+
+    load_demo()
+    s1 = org("S1")
+    login(user("ceo@huiyi-health.cn"), DEMO_PASSWORD)
+    sheet = client.get(f"/subsidies/{s1.id}/2026").get_data(as_text=True)
+    assert 'title="art7_renter">第七条 开放创新资源（租用单位）</strong>' in sheet and "<code>" not in sheet
+    d09 = db.session.execute(select(LedgerEntry).where(LedgerEntry.ref == "D09")).scalar_one()
+    entry = client.get(f"/ledger/entries/{d09.id}").get_data(as_text=True)
+    assert ">第七条 开放创新资源（租用单位）</span>：缺少凭证：发票" in entry and "<code>art7" not in entry
+    filed = db.session.execute(select(Notification).where(
+        Notification.kind == "subsidy_claim.filed", Notification.title_key.startswith("补贴申报已提交"))).scalars().all()
+    assert filed and all(n.params["title"]["rule"]["_"].startswith("第") for n in filed)  # the name, stored as a key
+    assert "2026年度 第七条 开放创新资源（提供单位）" in {n.display_title.split("：", 1)[1] for n in filed}
+    with client.session_transaction() as session:
+        session.clear()
+    login(user("lab@jlxq-univ.edu.cn"), DEMO_PASSWORD)  # the owner's staff
+    listing = client.get("/listings/H03").get_data(as_text=True)
+    history = listing.split('id="listing-history"', 1)[1].split("</ul>", 1)[0]
+    assert 'title="listing.demo_load">载入演示条目</span>' in history and "<code>" not in history
