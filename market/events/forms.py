@@ -13,10 +13,11 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from market.dates import SaneDateField
+from market.domain.localtime import today as local_today
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -38,9 +39,14 @@ class EventForm(FlaskForm):
     target_scenarios = IntegerField(_l("目标场景数"), default=20, validators=[Optional()])
     submit = SubmitField(_l("创建活动"))
 
+    def validate_event_date(self, field) -> None:
+        """A new event is announced ahead (a past one, from the yearly plan or the demo, is the service's to record)."""
+        if field.data is not None and field.data < local_today():
+            raise ValidationError(_l("活动日期不能早于今天。"))
+
 
 class PlanForm(FlaskForm):
-    year = IntegerField(_l("年份"), validators=[DataRequired(), NumberRange(2000, 2100)])
+    year = IntegerField(_l("年份"), validators=[DataRequired(message=_l("请填写年份。")), NumberRange(2000, 2100, message=_l("年份须在 2000 到 2100 之间。"))])
     quarter = SelectField(_l("季度"), choices=[SelectChoice(str(q), f"Q{q}") for q in (1, 2, 3, 4)])
     submit = SubmitField(_l("按年度计划创建"))
 

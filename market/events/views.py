@@ -89,7 +89,8 @@ def new():
 def from_plan():
     form = PlanForm(prefix="plan")
     if not form.validate_on_submit():
-        flash(_("请填写年份和季度。"), "danger")
+        errors = [e for f in (form.year, form.quarter) for e in f.errors]
+        flash(str(errors[0]) if errors else _("请填写年份和季度。"), "danger")
         return redirect(url_for("events.index"))
     result, ok = run_service(svc.create_from_plan, current_user, form.year.data, int(form.quarter.data))
     if not ok:
@@ -290,7 +291,9 @@ def my_agenda_download(event_id: int, fmt: str):
              "listing": m.request.listing.title if m.request.listing else ""} for m in meetings]
     columns = [Column(N_("时间"), "time"), Column(N_("桌号"), "table", "int"), Column(N_("会谈对象"), "who"),
                Column(N_("相关场景"), "listing")]
-    title = f"{event.title} · {org.name} · {_('签到码')} {reg.checkin_code}"
+    # the printed page is what a participant carries to the venue: when, where, who, and the check-in code
+    title = (f"{event.title} · {event.event_date.isoformat()} · {event.venue} · {org.name} · "
+             f"{_('签到码')} {reg.checkin_code}")
     return exports.download(fmt, Table(_("我的日程"), columns, rows), filename=f"{_('我的日程')}-{event.id}",
                             fallback=f"agenda-{event.id}", title=title)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import subprocess
 
 import pytest
 from openpyxl import load_workbook
@@ -33,6 +34,8 @@ def test_admin_creates_an_event_and_sees_bad_input(app, make_user):
             "max_meetings": "6", "target_scenarios": "20"}
     resp = c.post("/events/new", data=form)
     assert resp.status_code == 200 and "活动没有时段" in resp.get_data(as_text=True)
+    resp = c.post("/events/new", data={**form, "slot_count": "8", "event_date": "2020-01-01"})
+    assert resp.status_code == 200 and "活动日期不能早于今天" in resp.get_data(as_text=True)
     resp = c.post("/events/new", data={**form, "slot_count": "8"})
     assert resp.status_code == 302
     event = db.session.execute(select(Event)).scalar_one()
@@ -43,6 +46,8 @@ def test_admin_creates_an_event_and_sees_bad_input(app, make_user):
     assert resp.status_code == 302
     assert c.post("/events/plan", data={"plan-year": "2027", "plan-quarter": "2"}).status_code == 302
     assert len(db.session.execute(select(Event)).scalars().all()) == 2
+    resp = c.post("/events/plan", data={"plan-year": "99999", "plan-quarter": "2"}, follow_redirects=True)
+    assert "年份须在 2000 到 2100 之间" in resp.get_data(as_text=True)
     year, quarter = svc.next_quarter(today())
     page = c.get("/events/").get_data(as_text=True)
     assert f'name="plan-year" required type="number" value="{year}"' in page
@@ -127,7 +132,7 @@ def test_owner_attaches_and_sme_registers_and_requests(app, make_org, make_user)
     assert req.status == "accepted"
 
 
-def test_agenda_compute_publish_and_personal_downloads(app, make_org, make_user):
+def test_agenda_compute_publish_and_personal_downloads(app, make_org, make_user, tmp_path):
     w = world(make_org, make_user, smes=2, owners=2, status=EventStatus.REQUESTS)
     a = _login(app, w.admin)
     a.post(f"/events/{w.event.id}/agenda/compute")
@@ -138,6 +143,7 @@ def test_agenda_compute_publish_and_personal_downloads(app, make_org, make_user)
     a.post(f"/events/{w.event.id}/agenda/publish")
     db.session.refresh(w.event)
     assert w.event.status == EventStatus.AGENDA_PUBLISHED
+    assert a.get(f"/events/{w.event.id}").get_data(as_text=True).count('id="advance"') == 1  # was two buttons
     page = s.get(f"/events/{w.event.id}/my-agenda").get_data(as_text=True)
     assert page.count('class="table-no"') == 2 and 'src="data:image/svg+xml' in page
     reg = svc.registration_of(w.event, w.smes[0].id)
@@ -146,6 +152,10 @@ def test_agenda_compute_publish_and_personal_downloads(app, make_org, make_user)
     assert ics.headers["Content-Type"] == "text/calendar; charset=utf-8" and ics.get_data(as_text=True).count("BEGIN:VEVENT") == 2
     pdf = s.get(f"/events/{w.event.id}/my-agenda.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    printed = tmp_path / "agenda.pdf"
+    printed.write_bytes(pdf.data)
+    text = "".join(subprocess.run(["pdftotext", str(printed), "-"], capture_output=True, check=True, text=True).stdout.split())
+    assert w.event.event_date.isoformat() in text and w.event.venue in text and reg.checkin_code in text  # when, where
     # an organisation that is not at the event has no agenda to download
     outsider = make_user(role=Role.ORG_ADMIN, org=make_org(kind="sme"))
     assert _login(app, outsider).get(f"/events/{w.event.id}/my-agenda.pdf").status_code == 404
