@@ -46,7 +46,8 @@ class EventForm(FlaskForm):
 
 
 class PlanForm(FlaskForm):
-    year = IntegerField(_l("年份"), validators=[DataRequired(message=_l("请填写年份。")), NumberRange(2000, 2100, message=_l("年份须在 2000 到 2100 之间。"))])
+    year = IntegerField(_l("年份"), validators=[
+        DataRequired(message=_l("请填写年份。")), NumberRange(2000, 2100, message=_l("年份须在 2000 到 2100 之间。"))])
     quarter = SelectField(_l("季度"), choices=[SelectChoice(str(q), f"Q{q}") for q in (1, 2, 3, 4)])
     submit = SubmitField(_l("按年度计划创建"))
 
