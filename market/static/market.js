@@ -1,13 +1,15 @@
 /* Behaviour the templates ask for by data attributes (no inline scripts: the CSP is script-src 'self').
  *
  * <form data-confirm="question">: asks before submitting; Cancel keeps the page as it is.
+ * <button type="submit" data-confirm="question">: the same for that button only (a form that saves or deletes).
  */
 (function () {
   "use strict";
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!(form instanceof HTMLFormElement)) return;
-    var question = form.getAttribute("data-confirm");
+    var button = event.submitter;
+    var question = (button && button.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) {
       event.preventDefault();
       event.stopImmediatePropagation();

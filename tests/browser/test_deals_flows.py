@@ -56,8 +56,11 @@ def test_bid_award_contract_confirmed_by_both(browser, site, parties):
     owner_page.click("#message-form [type=submit]")
     expect(owner_page.locator("#messages")).to_contain_text("能否在三个月内完成？")
     owner_page.wait_for_load_state()  # under load a click during the reload after the message was lost
+    asked = []
+    owner_page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     with owner_page.expect_navigation():
         owner_page.click("#award-bid")
+    assert "中标不能撤销" in asked[0] and "¥380,000.00" in asked[0]  # an award cannot be undone: it is asked
     expect(owner_page.locator("#bid [data-status]").first).to_have_text("中标")
     owner_page.click("#contract-link")
     expect(owner_page.locator("#contract-amount")).to_have_text("¥380,000.00")

@@ -128,6 +128,7 @@ def test_scenario_found_in_chinese_to_a_payment_both_sides_confirmed(browser, si
     # the leading firm is notified, awards the bid and signs the contract draft
     owner_page = _session(browser, site, owner)
     _follow_notification(owner_page, site, "新的揭榜方案")
+    owner_page.once("dialog", lambda dialog: dialog.accept())  # 确定该方案中标？
     owner_page.click("#award-bid")
     expect(owner_page.locator("#bid [data-status]").first).to_have_text("中标")
     owner_page.click("#contract-link")

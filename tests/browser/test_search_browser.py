@@ -82,3 +82,14 @@ def test_admin_finds_a_shipped_group_edits_it_and_stays_on_the_found_list(page, 
     page.wait_for_selector("#synonym-table-shipped")
     assert page.locator("#synonym-filter input[name=q]").input_value() == "扫描电镜"
     assert page.locator("#synonym-table-shipped input[value*='扫描电子显微镜（台式）']").count() == 1
+    # deleting asks first: cancelled, the group stays; accepted, it goes
+    row = page.locator("#synonym-table-shipped tr", has=page.locator("input[value*='扫描电子显微镜（台式）']"))
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    row.locator("button[value=delete]").click()
+    page.wait_for_timeout(300)
+    assert asked and "确定删除这组同义词" in asked[0] and row.count() == 1
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        row.locator("button[value=delete]").click()
+    assert page.locator("#synonym-table-shipped input[value*='扫描电子显微镜（台式）']").count() == 0
