@@ -63,6 +63,20 @@ def test_audit_log_fits_the_window_as_district_admin(browser, demo_site, width, 
     page.close()
 
 
+def test_a_providers_tables_fit_a_phone(browser, demo_site):
+    """At 390 px the lab's ledger and listings scrolled the whole page sideways and the ledger's 付款方 column was one
+    character a line: a wide table now scrolls inside itself and each column keeps room for a short name."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    ui_login(page, demo_site, "lab@jlxq-univ.edu.cn", DEMO_PASSWORD)
+    for path, table in (("/ledger/", "#entries-table"), ("/listings/mine", "#my-listings")):
+        page.goto(demo_site + path)
+        scroll, inner = _fits(page)
+        assert scroll <= inner, (path, scroll, inner)
+        payer = page.locator(f"{table} td").nth(2).bounding_box()
+        assert payer["width"] >= 50, (path, payer)  # 4.5em at 16 px: not one character
+    page.close()
+
+
 def test_home_page_as_anonymous_visitor(page, demo_site):
     page.goto(demo_site)
     expect(page.locator("#counts-by-kind [data-kind=scenario] [data-count]")).not_to_have_text("0")
