@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 
+from market.listings import fields as listing_fields
+
 # Indexed as text (plain Chinese, independent of the user's language).
 KIND_WORDS = {
     "scenario": "开放场景 场景",
@@ -31,26 +33,10 @@ TRACK_WORDS = {
 DOMAIN_WORDS = {"credit": "信用", "healthcare": "医疗", "education": "教育", "transport": "交通"}
 OPEN_MODE_WORDS = {"unconditional": "无条件开放", "conditional": "有条件开放"}
 
-KIND_LABELS = {
-    "scenario": _l("开放场景"),
-    "instrument": _l("科研仪器"),
-    "facility": _l("实验设施"),
-    "pilot_base": _l("中试小试基地"),
-    "database": _l("数据库"),
-    "public_data": _l("公共数据"),
-}
-TRACK_LABELS = {
-    "digital_healthcare": _l("数字医疗"),
-    "medical_devices": _l("医疗器械"),
-    "satellite_internet": _l("卫星互联网"),
-    "intelligent_manufacturing": _l("智能制造"),
-    "smart_materials": _l("智能材料"),
-    "digital_government": _l("数字政务"),
-    "smart_transport": _l("智慧交通"),
-    "smart_security": _l("智慧安防"),
-    "smart_environment": _l("智慧环保"),
-    "other": _l("其他"),
-}
+# The pages' words for kinds and tracks are the listings' (the policy's names: 新型智能材料, 智能交通, 公共数据开放清单),
+# so a filter reads as the listing it filters; what is indexed above stays as it was.
+KIND_LABELS = {str(k): v for k, v in listing_fields.KIND_LABELS.items()}
+TRACK_LABELS = {str(k): v for k, v in listing_fields.TRACK_LABELS.items()}
 OWNER_KIND_LABELS = {
     "leading_firm": _l("龙头企业"),
     "university": _l("高校"),
