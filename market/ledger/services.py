@@ -136,6 +136,20 @@ def _store_uploads(uploads: Iterable[Upload]) -> list[dict[str, Any]]:
     return stored
 
 
+def _check_one_role_per_file(items: list[dict[str, Any]]) -> None:
+    """One file is one piece of evidence: the same PDF as the contract, the invoice and the payment record would make
+    an entry "complete" (and count for a subsidy) on a single document. "Other" may repeat anything."""
+    roles: dict[str, str] = {}
+    for item in items:
+        kind, sha = item["type"], item.get("sha256")
+        if not sha or kind == "other":
+            continue
+        seen = roles.setdefault(sha, kind)
+        if seen != kind:
+            raise ValidationError(_("同一个文件不能既作%(a)s又作%(b)s：合同、发票和付款凭证须分别上传。",
+                                    a=_(EVIDENCE_LABELS[seen]), b=_(EVIDENCE_LABELS[kind])), "evidence")
+
+
 def _signed_contract_evidence(contract: Contract, uploads: list[Upload]) -> list[dict[str, Any]]:
     """The contract both parties signed and confirmed on the platform is the payment's contract
     evidence (POLICY.md interpretation 1), unless the payer uploads another copy: nobody has to
@@ -317,6 +331,7 @@ def record_payment(
     _check_within_contract(contract, amount)  # early, before storing any upload; final under the lock
     uploads = list(uploads)
     stored = _store_uploads(uploads) + _signed_contract_evidence(contract, uploads)
+    _check_one_role_per_file(stored)
     with _conflicts_as_409(duplicate):
         head = chain.lock_head(chain.ENTRIES)
         _check_idempotency(key, duplicate)
@@ -358,6 +373,7 @@ def record_refund(
     key = _check_idempotency(idempotency_key, duplicate)
     _refund_check(original, amount, paid_at, chain.remaining(original))  # early, before storing uploads; final under the lock
     stored = _store_uploads(uploads)
+    _check_one_role_per_file(stored)
     with _conflicts_as_409(duplicate):
         head = chain.lock_head(chain.ENTRIES)  # lock order: entries head, then the entry row
         _check_idempotency(key, duplicate)
@@ -494,6 +510,7 @@ def add_evidence(user: Any, entry: LedgerEntry, uploads: Iterable[Upload], now: 
     if not uploads:
         raise ValidationError(_("请选择要上传的凭证文件。"), "evidence")
     stored = _store_uploads(uploads)
+    _check_one_role_per_file([*entry.evidence, *stored])
     at = now or dt.datetime.now(dt.UTC)
     _lock_entry(entry.id)
     for item in stored:
