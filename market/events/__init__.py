@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
         outcome_label=labels.outcome_label,
         declaration_status_label=labels.declaration_status_label,
         side_label=labels.side_label,
+        priority_label=labels.priority_label,
     )
 
 

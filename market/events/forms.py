@@ -19,6 +19,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from market.dates import SaneDateField
 from market.domain.localtime import today as local_today
 
+from .labels import PRIORITY
+
 
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
@@ -66,7 +68,7 @@ class RegisterForm(FlaskForm):
 class RequestForm(FlaskForm):
     to_org_id = SelectField(_l("会谈对象"), validators=[DataRequired()])
     listing_id = SelectField(_l("相关场景（可选）"), validators=[Optional()])
-    priority = SelectField(_l("优先级"), choices=[SelectChoice("3", _l("高")), SelectChoice("2", _l("中")), SelectChoice("1", _l("低"))], default="2")
+    priority = SelectField(_l("优先级"), choices=[SelectChoice(str(n), _l(PRIORITY[n])) for n in (3, 2, 1)], default="2")
     message = TextAreaField(_l("留言（可选）"), validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
     submit = SubmitField(_l("发起会谈预约"))
 

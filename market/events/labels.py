@@ -35,6 +35,7 @@ DECLARATION_STATUS = {
     DeclarationStatus.DECIDED: N_("已审定补贴档次"),
 }
 SIDE = {"sme": N_("中小企业"), "owner": N_("场景方")}
+PRIORITY = {3: N_("高"), 2: N_("中"), 1: N_("低")}  # a meeting request's priority, as the request form offers it
 
 
 def _word(table: dict, value: str | None) -> str:
@@ -59,3 +60,7 @@ def declaration_status_label(value: str | None) -> str:
 
 def side_label(value: str | None) -> str:
     return _word(SIDE, value)
+
+
+def priority_label(value: int | None) -> str:
+    return _(PRIORITY[value]) if value in PRIORITY else "—"

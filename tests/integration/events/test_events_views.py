@@ -121,12 +121,16 @@ def test_owner_attaches_and_sme_registers_and_requests(app, make_org, make_user)
     assert reg.interests == [listing.id] and len(reg.available_slots) == 2
     page = s.get(f"/events/{event.id}").get_data(as_text=True)
     assert 'id="recommendations"' in page and "同属" in page
-    s.post(f"/events/{event.id}/requests", data={"req-to_org_id": str(owner.id), "req-priority": "3"})
+    s.post(f"/events/{event.id}/requests", data={"req-to_org_id": str(owner.id), "req-priority": "3",
+                                                 "req-listing_id": str(listing.id), "req-message": "想谈标注数据的交付格式"})
     resp = s.post(f"/events/{event.id}/requests", data={"req-to_org_id": str(owner.id)}, follow_redirects=True)
     assert "不能重复预约" in resp.get_data(as_text=True)
     req = db.session.execute(select(MeetingRequest)).scalar_one()
     assert req.priority == 3
     assert s.post(f"/events/requests/{req.id}/accept").status_code == 403  # the requester cannot accept
+    # the one asked sees what is asked before answering: the scenario, the message, the priority
+    asked = c.get(f"/events/{event.id}").get_data(as_text=True).split('id="my-requests"', 1)[1].split("</table>", 1)[0]
+    assert listing.title in asked and "想谈标注数据的交付格式" in asked and "<td>高</td>" in asked
     c.post(f"/events/requests/{req.id}/accept")
     db.session.refresh(req)
     assert req.status == "accepted"
