@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, Optional, ValidationError
 
 from market.dates import SaneDateField  # dates outside 2000..2100 are refused (issue 8)
 
@@ -20,6 +20,10 @@ class AuditFilterForm(FlaskForm):
     object_type = StringField(_l("对象类型"), validators=[Optional(), Length(max=40)])
     object_id = StringField(_l("对象编号"), validators=[Optional(), Length(max=64)])
     submit = SubmitField(_l("筛选"))
+
+    def validate_date_to(self, field) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:  # found nothing, said nothing
+            raise ValidationError(_l("截止日期不能早于起始日期。"))
 
 
 FILTERS = ("action", "organisation", "actor", "date_from", "date_to", "object_type", "object_id")

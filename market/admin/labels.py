@@ -184,6 +184,10 @@ HIDDEN: frozenset[str] = frozenset({
     "evidence_bits",  # the ledger entry's evidence types as bits, generated from evidence_json (shown as 凭证)
 })
 
+# a field whose word depends on what it belongs to (a synonym group's terms are not a contract's)
+FIELDS_BY_TYPE: dict[str, dict[str, str]] = {
+    "search_synonym": {"terms": N_("同义词")},
+}
 FIELDS: dict[str, str] = {
     # people and organisations
     "name": N_("名称"),

@@ -32,8 +32,8 @@ def action_label(code: str) -> str:
     return _(label) if label else code
 
 
-def field_label(key: str) -> str:
-    label = labels.FIELDS.get(key)
+def field_label(key: str, object_type: str | None = None) -> str:
+    label = labels.FIELDS_BY_TYPE.get(object_type or "", {}).get(key) or labels.FIELDS.get(key)
     return _(label) if label else key
 
 
@@ -281,11 +281,39 @@ def _iso_local(text: str) -> str | None:
     return to_local(value).strftime("%Y-%m-%d %H:%M")
 
 
+# id fields that name a user or an organisation: shown by name, not by number ("审批人: — → 3")
+ORG_ID_KEYS = frozenset({"organisation_id", "payer_id", "payee_id", "owner_id", "bidder_id", "renter_id", "applicant_id",
+                         "from_org_id", "to_org_id", "beneficiary_id"})
+
+
+def _is_user_key(key: str) -> bool:
+    return key == "user_id" or key.endswith("_by_id")
+
+
+def _name_of(kind: str, ident: int) -> str | None:
+    """A user's or an organisation's name, looked up once per request (or command) whatever the page repeats; None for
+    an id that names no one any more."""
+    from flask import g
+
+    from market.extensions import db
+    from models.organisations import Organisation
+    from models.users import User
+
+    names = g.setdefault("audit_names", {})
+    if (kind, ident) not in names:
+        row = db.session.get(User if kind == "user" else Organisation, ident)
+        names[kind, ident] = None if row is None else (row.name or row.email) if kind == "user" else row.name
+    return names[kind, ident]
+
+
 def _scalar(key: str, value: Any, object_type: str) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return _("是") if value else _("否")
+    if isinstance(value, int) and (key in ORG_ID_KEYS or _is_user_key(key)):
+        name = _name_of("org" if key in ORG_ID_KEYS else "user", value)
+        return f"{name} (#{value})" if name else f"#{value}"
     if isinstance(value, str):
         return _iso_local(value) or value_word(object_type, key, value)
     return str(value)
@@ -329,7 +357,7 @@ def readable_diff(entry: AuditEntry) -> list[DiffRow]:
             render_value(r.key, b, entry.object_type) if r.status in ("changed", "removed") else None,
             render_value(r.key, a, entry.object_type) if r.status in ("changed", "added") else None,
             r.status,
-            field_label(r.key),
+            field_label(r.key, entry.object_type),
         ))
     return rows
 
@@ -347,6 +375,7 @@ def _value_tables(object_type: str) -> dict[str, dict[str, Any]]:
     from market.deals import labels as deal_labels
     from market.listings import fields as lf
     from market.orgs import labels as ol
+    from market.subsidies import claims_labels as claim_labels
     from models import deals as dm
 
     common: dict[str, dict[str, Any]] = {"role": ROLE_LABELS, "track": lf.TRACK_LABELS, "size": ol.SIZE_LABELS,
@@ -364,6 +393,8 @@ def _value_tables(object_type: str) -> dict[str, dict[str, Any]]:
         "data_application": {"status": enum_table(dm.DataApplicationStatus), "mode": enum_table(dm.DataAccessMode)},
         "contract": {"status": enum_table(dm.ContractStatus), "kind": enum_table(dm.ContractKind)},
         "ledger_entry": {"kind": enum_table(dm.ContractKind)},
+        "subsidy_claim": {"status": {k: _(v) for k, v in claim_labels.CLAIM_STATUS.items()},
+                          "rule": {k: _(v) for k, v in claim_labels.RULE_NAMES.items()}},
     }
     return {**common, **per_type.get(object_type, {})}
 

@@ -138,6 +138,30 @@ def test_demo_world_shows_no_raw_codes(client, login, make_user):
     assert "载入演示条目" in text
 
 
+def test_people_rules_and_statuses_read_as_words(client, login, make_user, make_org):
+    """The log showed 审批人 "— → 3", a claim's "noticed → finalised" and "art7_renter", and a synonym group's terms as
+    合同条款."""
+    admin = make_user(role=Role.DISTRICT_ADMIN)
+    admin.name = "王主任"
+    sme = make_org(name="长春慧医科技有限公司")
+    _entry(admin, "subsidy_claim.finalise", "subsidy_claim", "7", dt.datetime(2026, 3, 5, tzinfo=UTC),
+           {"status": "noticed", "rule": "art7_renter", "organisation_id": sme.id, "decided_by_id": None},
+           {"status": "finalised", "rule": "art7_renter", "organisation_id": sme.id, "decided_by_id": admin.id})
+    _entry(admin, "search.synonym_edit", "search_synonym", "3", dt.datetime(2026, 3, 6, tzinfo=UTC),
+           {"terms": ["电镜"]}, {"terms": ["电镜", "电子显微镜"]})
+    db.session.commit()
+    login(admin)
+    text = _visible(client.get("/admin/audit").get_data(as_text=True))
+    assert "已列入拨付名单" in text and "公示期满" in text and "王主任 (#" in text
+    assert "noticed" not in text and "art7_renter" not in text
+    rows = list(csv.reader(io.StringIO(client.get("/admin/audit/export.csv").get_data(as_text=True).lstrip("\ufeff"))))
+    changes = {r[2]: r[4] for r in rows[1:]}
+    assert any("同义词: 电镜 → 电镜、电子显微镜" in c for c in changes.values()), changes
+    assert not any("合同条款" in c or "finalised" in c for c in changes.values()), changes
+    page = client.get("/admin/audit?date_from=2026-03-06&date_to=2026-03-01").get_data(as_text=True)
+    assert "截止日期不能早于起始日期" in page
+
+
 def test_export_of_the_filtered_view(client, login, make_user):
     admin = make_user(role=Role.DISTRICT_ADMIN)
     _entry(admin, "ledger.record", "ledger_entry", "E1", dt.datetime(2026, 3, 4, tzinfo=UTC), None, {"amount_cny": "20000.00"})
