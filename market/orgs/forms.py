@@ -83,13 +83,15 @@ class ApproveForm(FlaskForm):
 
 
 class RejectForm(FlaskForm):
-    reason = TextAreaField(_l("不通过的理由（将告知该机构）"), filters=[_strip], validators=[DataRequired(), Length(max=1000)])
+    reason = TextAreaField(_l("不通过的理由（将告知该机构）"), filters=[_strip],
+                           validators=[DataRequired(message=_l("请填写不通过的理由。")), Length(max=1000)])
     submit = SubmitField(_l("不通过"))
 
 
 class SizeOverrideForm(FlaskForm):
     size = SelectField(_l("规模"), choices=_choices([("", _l("恢复按标准划型"))] + list(SIZE_LABELS.items())), validators=[Optional()])
-    reason = TextAreaField(_l("调整理由（必填，记入历史）"), filters=[_strip], validators=[DataRequired(), Length(max=1000)])
+    reason = TextAreaField(_l("调整理由（必填，记入历史）"), filters=[_strip],
+                           validators=[DataRequired(message=_l("请填写调整理由。")), Length(max=1000)])
     submit = SubmitField(_l("调整规模"))
 
 

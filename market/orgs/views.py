@@ -208,13 +208,19 @@ def admin_list():
 @bp.route("/admin/<int:org_id>")
 @permission_required("org.view_admin")
 def admin_detail(org_id: int):
-    org = services.get_org(org_id)
+    return _admin_page(services.get_org(org_id))
+
+
+def _admin_page(org: Organisation, reject_form: RejectForm | None = None, size_form: SizeOverrideForm | None = None,
+                status: int = 200):
+    """The organisation's review page; a form sent back with an error keeps what was chosen and typed."""
+    if size_form is None:
+        size_form = SizeOverrideForm(prefix="size", data={"size": org.size if org.size_source == "override" else ""})
     return render_template(
         "orgs/admin_detail.html", org=org, classification=services.classification_for(org),
-        approve_form=ApproveForm(prefix="approve"), reject_form=RejectForm(prefix="reject"),
-        size_form=SizeOverrideForm(prefix="size", data={"size": org.size if org.size_source == "override" else ""}),
-        today=localtime.today(), title=org.name,
-    )
+        approve_form=ApproveForm(prefix="approve"), reject_form=reject_form or RejectForm(prefix="reject"),
+        size_form=size_form, today=localtime.today(), title=org.name,
+    ), status
 
 
 @bp.route("/admin/<int:org_id>/approve", methods=["POST"])
@@ -233,11 +239,10 @@ def reject(org_id: int):
     org = services.get_org(org_id)
     form = RejectForm(prefix="reject")
     if form.validate_on_submit():
-        if run_service(services.reject, current_user, org, form.reason.data)[1]:
+        if run_service(services.reject, current_user, org, form.reason.data, form=form)[1]:
             flash(_("已将 %(name)s 标记为未通过，并告知了理由。", name=org.name), "warning")
-    else:
-        flash(_("请填写不通过的理由。"), "danger")
-    return redirect(_back(url_for("orgs.admin_detail", org_id=org.id)))
+            return redirect(_back(url_for("orgs.admin_detail", org_id=org.id)))
+    return _admin_page(org, reject_form=form, status=422)
 
 
 @bp.route("/admin/<int:org_id>/size", methods=["POST"])
@@ -246,11 +251,10 @@ def override_size(org_id: int):
     org = services.get_org(org_id)
     form = SizeOverrideForm(prefix="size")
     if form.validate_on_submit():
-        run_service(services.override_size, current_user, org, form.size.data or None, form.reason.data,
-                    ok=_("规模已更新并记入历史。"))
-    else:
-        flash(_("请填写调整理由。"), "danger")
-    return redirect(url_for("orgs.admin_detail", org_id=org.id))
+        if run_service(services.override_size, current_user, org, form.size.data or None, form.reason.data, form=form,
+                       ok=_("规模已更新并记入历史。"))[1]:
+            return redirect(url_for("orgs.admin_detail", org_id=org.id))
+    return _admin_page(org, size_form=form, status=422)
 
 
 @bp.route("/groups", methods=["GET", "POST"])

@@ -83,7 +83,8 @@ def test_queue_approve_and_reject(client, login, make_user, make_org):
 def test_reject_without_reason_changes_nothing(client, login, make_user, make_org):
     login(make_user(role=Role.DISTRICT_REVIEWER))
     org = make_org(verified=False)
-    client.post(f"/orgs/admin/{org.id}/reject", data={"reject-reason": ""})
+    resp = client.post(f"/orgs/admin/{org.id}/reject", data={"reject-reason": ""})
+    assert resp.status_code == 422 and "请填写不通过的理由" in resp.get_data(as_text=True)  # said on the form
     assert db.session.get(Organisation, org.id).verification_status == "pending"
 
 
@@ -124,6 +125,11 @@ def test_admin_list_filters_and_pagination(client, login, make_user, make_org):
 def test_size_override_from_detail_page(client, login, make_user, make_org):
     login(make_user(role=Role.DISTRICT_ADMIN))
     org = make_org(industry="software_it", employees=50, revenue_cny=20_000_000, size="small", size_source="classified")
+    # without a reason: refused on the form, which keeps the chosen size (it went back to "恢复按标准划型")
+    resp = client.post(f"/orgs/admin/{org.id}/size", data={"size-size": "medium", "size-reason": ""})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "请填写调整理由" in page and '<option selected value="medium">' in page
+    assert db.session.get(Organisation, org.id).size == "small"
     client.post(f"/orgs/admin/{org.id}/size", data={"size-size": "medium", "size-reason": "合并口径"})
     org = db.session.get(Organisation, org.id)
     assert org.size == "medium" and org.size_override_reason == "合并口径"
