@@ -101,7 +101,13 @@ class DataForm(ListingForm):
 
 
 class PublicDataForm(DataForm):
-    data_domain = SelectField(F.FIELD_LABELS["data_domain"], choices=_choices(F.DOMAIN_LABELS, blank=_l("（请选择）")), validators=[InputRequired()])
+    """A public-data catalogue names its domain (art. 13: 信用, 医疗, 教育, 交通). The field is made required here, not
+    declared again: a field declared in the subclass would be placed after the save button."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.data_domain.validators = [InputRequired()]
+        self.data_domain.flags.required = True
 
 
 def form_for(kind: str, **kwargs: Any) -> ListingForm:

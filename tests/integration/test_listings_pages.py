@@ -30,6 +30,19 @@ def test_provider_creates_each_kind_through_the_form(client, login, make_org, ma
     assert 'data-kind="pilot_base"' in page and 'data-kind="public_data"' not in page
 
 
+def test_the_public_data_form_asks_its_required_domain_before_the_save_button(client, login, make_org, make_user):
+    login(make_user(role=Role.ORG_ADMIN, org=make_org(kind="government")))
+    page = client.get("/listings/new/public_data").get_data(as_text=True)
+    assert page.index('name="data_domain"') < page.index('name="open_mode"') < page.index('id="submit"')
+    assert 'id="data_domain" name="data_domain" required' in page
+    resp = client.post("/listings/new/public_data", data={"title": "企业信用数据", "description": "说明", "track": "other",
+                                                          "open_mode": "conditional", "data_domain": ""})
+    assert resp.status_code == 200 and db.session.execute(select(Listing)).first() is None
+    resp = client.post("/listings/new/public_data", data={"title": "企业信用数据", "description": "说明", "track": "other",
+                                                          "open_mode": "conditional", "data_domain": "credit"})
+    assert resp.status_code == 302 and db.session.execute(select(Listing)).scalar_one().data_domain == "credit"
+
+
 def test_scenario_deadline_is_beijing_time(client, login, make_org, make_user):
     firm = make_user(role=Role.ORG_ADMIN, org=make_org(kind="leading_firm"))
     login(firm)
