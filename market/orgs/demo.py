@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -54,6 +55,8 @@ def load(world) -> None:
         org.size = size or _size_for(kind, industry, employees, revenue)
         org.size_source = ("declared" if size else "classified") if org.size else None
         org.verification_status = VerificationStatus.VERIFIED if verified else VerificationStatus.PENDING
+        # when it was verified: the org page and the dashboard's monthly chart read it (verified on loading)
+        org.verified_at = (org.verified_at or dt.datetime.now(dt.UTC)) if verified else None
         org.address = "吉林省长春市长春新区" if in_district else "辽宁省沈阳市"
         if group:
             g = db.session.execute(select(RelatedPartyGroup).where(RelatedPartyGroup.name == group)).scalar_one_or_none()

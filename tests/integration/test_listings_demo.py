@@ -21,3 +21,17 @@ def test_demo_listings_cover_every_kind_and_track_and_load_once(app_ctx):
     load_demo()
     assert db.session.execute(select(func.count()).select_from(Listing)).scalar_one() == total
     assert db.session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == outbox
+
+
+def test_demo_organisations_say_when_they_were_verified(app_ctx):
+    """The org page showed 已认证 with 认证时间 "—" and the dashboard's monthly chart 0 verified for the demo."""
+    from models.organisations import Organisation
+
+    load_demo()
+    orgs = list(db.session.execute(select(Organisation)).scalars())
+    verified = [o for o in orgs if o.verification_status == "verified"]
+    assert verified and all(o.verified_at is not None for o in verified)
+    assert all(o.verified_at is None for o in orgs if o.verification_status != "verified")
+    first = {o.id: o.verified_at for o in verified}
+    load_demo()  # loading again keeps the day they were verified
+    assert {o.id: o.verified_at for o in verified} == first
