@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
         declaration_status_label=labels.declaration_status_label,
         side_label=labels.side_label,
         priority_label=labels.priority_label,
+        agenda_method_label=labels.agenda_method_label,
     )
 
 

@@ -35,6 +35,13 @@ DECLARATION_STATUS = {
     DeclarationStatus.DECIDED: N_("已审定补贴档次"),
 }
 SIDE = {"sme": N_("中小企业"), "owner": N_("场景方")}
+# how the agenda was computed (matching.agenda's solvers), for the admin's agenda page
+AGENDA_METHOD = {
+    "flow": N_("最小费用流（精确最优）"),
+    "lp": N_("线性规划"),
+    "fallback": N_("贪心与局部改进（无线性规划求解器时）"),
+    "greedy": N_("贪心法"),
+}
 PRIORITY = {3: N_("高"), 2: N_("中"), 1: N_("低")}  # a meeting request's priority, as the request form offers it
 
 
@@ -60,6 +67,10 @@ def declaration_status_label(value: str | None) -> str:
 
 def side_label(value: str | None) -> str:
     return _word(SIDE, value)
+
+
+def agenda_method_label(value: str | None) -> str:
+    return _word(AGENDA_METHOD, value)
 
 
 def priority_label(value: int | None) -> str:

@@ -23,6 +23,7 @@ from models.listings import Listing
 from models.users import Role
 
 from . import estimates, parameters
+from .claims_labels import rule_label
 from .estimates import Estimate
 
 bp = Blueprint("subsidy_estimates", __name__, url_prefix="/subsidies")
@@ -39,7 +40,8 @@ def estimate_text(est: Estimate, listing_kind: str) -> str:
     """The sentence the page shows (Chinese source, translated)."""
     if not est.eligible:
         reasons = _("；").join(_(w) for w in est.reason_words)
-        return _("本次交易预计不能获得补贴：%(reasons)s。", reasons=reasons)
+        # the rule named: on a page citing another article (a data application, art. 13) "本条款" read as that one
+        return _("本次交易预计不能按%(rule)s获得补贴：%(reasons)s。", rule=rule_label(est.rule), reasons=reasons)
     if est.remaining <= 0:
         return _("今年补贴已达上限 %(cap)s，本次交易不再增加补贴。", cap=format_cny(est.cap))
     if est.amount is None:

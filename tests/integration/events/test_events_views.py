@@ -142,6 +142,8 @@ def test_agenda_compute_publish_and_personal_downloads(app, make_org, make_user,
     a.post(f"/events/{w.event.id}/agenda/compute")
     page = a.get(f"/events/{w.event.id}/agenda").get_data(as_text=True)
     assert 'id="agenda-optimal"' in page and "贪心法" in page
+    method = page.split('id="agenda-method"', 1)[1].split("</dd>", 1)[0]
+    assert "最小费用流" in method or "线性规划" in method  # the solver in words, not "flow"
     s = _login(app, w.sme_users[0])
     assert 'id="agenda-not-published"' in s.get(f"/events/{w.event.id}/my-agenda").get_data(as_text=True)
     a.post(f"/events/{w.event.id}/agenda/publish")

@@ -58,7 +58,7 @@ def test_out_of_district_renter_is_told_why(client, login):
     load_demo()
     login(user("ceo@yuanhang-its.cn"), DEMO_PASSWORD)  # S5, registered in Shenyang
     text = page(client, "/deals/resources/H02/book")
-    assert 'data-eligible="false"' in text and "本次交易预计不能获得补贴：付款日期受益方不在新区注册。" in text
+    assert 'data-eligible="false"' in text and "本次交易预计不能按第七条 开放创新资源（租用单位）获得补贴：付款日期受益方不在新区注册。" in text
 
 
 def test_bid_form_shows_the_supplier_estimate_and_the_related_party_reason(client, login):
@@ -79,7 +79,7 @@ def test_bid_form_shows_the_supplier_estimate_and_the_related_party_reason(clien
     client.post("/auth/logout")
     login(user("ceo@ghmed-sales.cn"), DEMO_PASSWORD)  # S4, same group as L1
     text = page(client, "/deals/scenarios/S0002/bid")
-    assert "本次交易预计不能获得补贴：关联方之间的交易。" in text
+    assert "本次交易预计不能按第八条 开放场景（承接项目的中小微企业）获得补贴：关联方之间的交易。" in text
 
 
 def test_data_application_page_gives_rate_and_room(client, login):
