@@ -12,10 +12,11 @@ import io
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from market import evidence
-from market.domain.localtime import SHANGHAI
+from market import evidence, textkeys
+from market.domain.localtime import SHANGHAI, stamp
 from market.extensions import db
 from models.deals import (
     Bid,
@@ -55,8 +56,12 @@ def _local(days: int, hour: int) -> dt.datetime:
 
 
 def _contract(kind, listing, payer, payee, amount, title, source_type, source_id, active=False) -> Contract:
-    c = Contract(kind=kind, listing=listing, payer=payer, payee=payee, amount_cny=amount, title=title,
-                 payment_schedule=[], status="draft", source_type=source_type, source_id=source_id)
+    """``title`` is generated text (``_l``), kept as its key and parameters as the services keep it: read in the
+    reader's language."""
+    title_key, title_params = textkeys.freeze(title)
+    c = Contract(kind=kind, listing=listing, payer=payer, payee=payee, amount_cny=amount, title=str(title)[:200],
+                 title_key=title_key, title_params=title_params, payment_schedule=[], status="draft",
+                 source_type=source_type, source_id=source_id)
     if active:
         stored = evidence.store(io.BytesIO(DEMO_PDF), "demo-contract.pdf", allowed=frozenset({"pdf"}))
         moment = dt.datetime.now(dt.UTC)
@@ -109,7 +114,7 @@ def _bids(world) -> int:
         if status == "awarded":
             bid.decided_at = dt.datetime.now(dt.UTC)
             bid.contract = _contract("scenario_contract", scenario, scenario.owner, org, bid.price_cny,
-                                     f"场景合同：{scenario.title}"[:200], "bid", bid.id, active=True)
+                                     _l("场景合同：%(title)s", title=scenario.title), "bid", bid.id, active=True)
         made += 1
     return made
 
@@ -131,7 +136,8 @@ def _booking(listing, org, start, hours, purpose, status, actual=None) -> Bookin
     if status in ("approved", "completed"):
         hours_billed = b.actual_hours if b.actual_hours is not None else b.hours
         b.contract = _contract("rental", listing, org, listing.owner, (hours_billed * b.rate_cny_per_hour).quantize(Decimal("0.01")),
-                               f"租用合同：{listing.title}"[:200], "booking", b.id)
+                               _l("租用合同：%(title)s（%(when)s）", title=listing.title,
+                                  when=stamp(b.start_at)), "booking", b.id)
     return b
 
 
@@ -189,7 +195,7 @@ def _applications(world) -> int:
         db.session.flush()
         if app.fee_cny:
             app.contract = _contract("data_access", listing, org, listing.owner, app.fee_cny,
-                                     f"数据授权合同：{listing.title}"[:200], "data_application", app.id)
+                                     _l("数据授权合同：%(title)s", title=listing.title), "data_application", app.id)
         made += 1
     return made
 

@@ -10,6 +10,7 @@ import enum
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from market.i18n import N_
 from models.deals import (
@@ -92,3 +93,9 @@ def kind_label(kind: str | None) -> str:
     if kind in LABELS[DataAccessMode]:
         return label(DataAccessMode, kind)
     return label(ContractKind, kind)
+
+
+def kind_name(kind: str | None) -> Any:
+    """:func:`kind_label` as a generated-text parameter: stored untranslated, read in the reader's language."""
+    table = LABELS[DataAccessMode] if kind in LABELS[DataAccessMode] else LABELS[ContractKind]
+    return _l(table[kind]) if kind in table else (kind or "")

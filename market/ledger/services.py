@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
 
 from market import audit, evidence
-from market.deals.labels import kind_label
+from market.deals.labels import kind_name
 from market.domain import parties
 from market.domain.completeness import EntryFacts, Finding, Reason, findings
 from market.domain.completeness import missing_evidence as completeness_missing
@@ -404,12 +404,20 @@ def _append_with_confirmation(user, sides, now, head=None, **fields) -> LedgerEn
     return entry
 
 
+def _evidence_names(kinds: list[str]) -> Any:
+    """合同、发票 as one generated-text parameter (each name translated when read)."""
+    names: Any = _l(EVIDENCE_LABELS[kinds[0]])
+    for kind in kinds[1:]:
+        names = _l("%(a)s、%(b)s", a=names, b=_l(EVIDENCE_LABELS[kind]))
+    return names
+
+
 def _notify_confirmation_needed(entry: LedgerEntry, acting_org_id: int | None, title: str) -> None:
     other = parties.other_party(acting_org_id, entry)
     if other == acting_org_id:
         return
     body = _l("%(ref)s：%(kind)s %(amount)s，请核对并确认，或提出异议。",
-             ref=entry.ref, kind=kind_label(entry.kind), amount=f"¥{abs(entry.amount_cny):,.2f}")
+             ref=entry.ref, kind=kind_name(entry.kind), amount=f"¥{abs(entry.amount_cny):,.2f}")
     notify(org_admins(other), "ledger.confirm_needed", title, body, entry_link(entry))
 
 
@@ -439,8 +447,8 @@ def confirm(user: Any, entry: LedgerEntry, now: dt.datetime | None = None) -> Le
     audit.record(user, "ledger.confirm", entry, after={"sides": done, "at": at})
     if entry.both_confirmed:
         missing = missing_evidence(entry)
-        body = (_("双方均已确认。") if not missing else
-                _("双方均已确认，但还缺少凭证：%(m)s。", m=_("、").join(_(EVIDENCE_LABELS[m]) for m in sorted(missing))))
+        body = (_l("双方均已确认。") if not missing else
+                _l("双方均已确认，但还缺少凭证：%(m)s。", m=_evidence_names(sorted(missing))))
         notify(org_admins(parties.other_party(user.organisation_id, entry)), "ledger.confirmed",
                _l("付款 %(ref)s 已确认", ref=entry.ref), body, entry_link(entry))
     db.session.flush()

@@ -63,3 +63,29 @@ def test_old_rows_without_a_key_show_their_text(client, login, make_user):
     login(user)
     page = client.get("/notifications/").get_data(as_text=True)
     assert "旧的通知" in page and "旧正文" in page
+
+
+def test_the_demos_contracts_and_ledger_notifications_read_in_english(app_ctx):
+    """In English the demo's rental and data contracts stayed 租用合同：… / 数据授权合同：…, and a ledger notification read
+    "LE00000010: 仪器设施租用 ¥1,400.00; please check…" and "双方均已确认。"."""
+    from market.demo import load_demo
+    from market.ledger import services as ledger
+    from tests.ledger_helpers import NOW, PAID, full_evidence
+
+    load_demo()
+    contracts = db.session.query(Contract).all()
+    assert {c.kind for c in contracts} >= {"rental", "data_access", "scenario_contract"}
+    with force_locale("en"):
+        titles = [c.display_title for c in contracts]
+    assert all(not t.startswith(("租用合同", "数据授权合同", "场景合同")) for t in titles), titles
+    contract = next(c for c in contracts if c.status == "active")
+    payer_admin = next(u for u in contract.payer.users if u.role == Role.ORG_ADMIN)
+    payee_admin = next(u for u in contract.payee.users if u.role == Role.ORG_ADMIN)
+    entry = ledger.record_payment(payer_admin, contract, amount="100.00", paid_at=PAID, now=NOW, uploads=full_evidence("x"))
+    ledger.confirm(payee_admin, entry, now=NOW)
+    db.session.commit()
+    notes = db.session.query(Notification).filter(Notification.kind.in_(("ledger.confirm_needed", "ledger.confirmed"))).all()
+    with force_locale("en"):
+        bodies = {n.kind: n.display_body for n in notes if entry.ref in (n.display_body + n.display_title)}
+    assert "please check" in bodies["ledger.confirm_needed"].lower() and not any(
+        "\u4e00" <= ch <= "\u9fff" for body in bodies.values() for ch in body), bodies
