@@ -48,6 +48,10 @@ def test_anonymous_visitor_sees_open_listings_by_kind(client, make_org, make_use
     assert newest.index(s2.title) < newest.index(s1.title)  # newest first
     assert "草稿场景" not in html and "已关闭场景" not in html
     assert s1.title in most and "2 次申请" in most and s2.title not in most
+    # the count stands beside the cut title (it was cut with it), and counts in English: "2 requests", "1 request"
+    assert '<li class="d-flex align-items-baseline gap-1"><a class="text-truncate"' in most and 'data-requests="2"' in most
+    client.get("/lang/en")
+    assert "2 requests" in client.get("/").get_data(as_text=True)
     # the policy in brief, with rates and caps from the data file, linking to the rules
     assert "按年度租赁支出的 50% 补贴，最高 20 万元" in html and "按实际交易额的 5% 补贴，最高 100 万元" in html
     assert 'data-article="9"' in html and 'data-article="13"' in html and 'href="/policy"' in html
