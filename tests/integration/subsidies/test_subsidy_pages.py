@@ -77,3 +77,24 @@ def test_pages_name_rules_and_actions_in_words_not_codes(client, login):
     listing = client.get("/listings/H03").get_data(as_text=True)
     history = listing.split('id="listing-history"', 1)[1].split("</ul>", 1)[0]
     assert 'title="listing.demo_load">载入演示条目</span>' in history and "<code>" not in history
+
+
+def test_english_pages_use_english_punctuation(client, login):
+    """"Subsidy calculation sheet：…", "50%（2026-01-01）", "Subsidy claims #3：…": the punctuation between translated
+    words and data was Chinese in English pages. (The policy's own text, quoted in Chinese, keeps its own.)"""
+    import re
+
+    from models.claims import SubsidyClaim
+
+    load_demo()
+    s1 = org("S1")
+    login(user("admin@ccxq.gov.cn"), DEMO_PASSWORD)
+    client.get("/lang/en")
+    claim = db.session.execute(select(SubsidyClaim)).scalars().first()
+    for path in (f"/subsidies/{s1.id}/2026", f"/subsidies/claims/{claim.id}"):
+        html = client.get(path).get_data(as_text=True)
+        body = html.split("<main", 1)[1].split("</main>", 1)[0]
+        body = re.sub(r'<blockquote[^>]*lang="zh-CN".*?</blockquote>', "", body, flags=re.S)
+        text = re.sub(r"<[^>]+>", " ", body)
+        assert not re.search("[：（）；]", text), (path, re.findall(".{20}[：（）；].{20}", text)[:5])
+    assert "Subsidy claim #" in html
