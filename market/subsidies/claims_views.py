@@ -136,7 +136,7 @@ def index():
         final_form.submit.label.text = _("确定拨付名单")
         return render_template("subsidies/claims/review.html", claims=claims, status=status,
                                statuses=list(ClaimStatus), notices=svc.notices(), objections=svc.open_objections(),
-                               award_lists=svc.award_lists(), notice_form=notice_form, final_form=final_form,
+                               award_lists=svc.award_lists(), award_title=award_title, notice_form=notice_form, final_form=final_form,
                                may_finalise=can(current_user, "subsidies.finalise"))
     org = current_user.organisation
     if org is None:
@@ -311,7 +311,12 @@ def finalise():
 @permission_required("subsidies.view_all")
 def award(award_id: int):
     a = get_or_404(AwardList, award_id, _("找不到该拨付名单。"))
-    return render_template("subsidies/claims/award.html", award=a, may_pay=can(current_user, "subsidies.finalise"))
+    return render_template("subsidies/claims/award.html", award=a, may_pay=can(current_user, "subsidies.finalise"),
+                           totals=a.totals(), title=award_title(a))
+
+
+def award_title(a: AwardList) -> str:
+    return _("%(year)s年度第%(n)d批补贴拨付名单", year=a.year, n=a.batch)
 
 
 def award_rows(a: AwardList) -> list[dict[str, Any]]:
@@ -326,6 +331,9 @@ def award_rows(a: AwardList) -> list[dict[str, Any]]:
             "period": f"{local_date(n.starts_at).isoformat()} ~ {local_date(n.ends_at).isoformat()}" if n else "",
             "finalised_at": a.finalised_at,
         })
+    if rows:  # the total row: the sums a reader checks the list by
+        rows.append({"name": _("合计（%(n)d 项）", n=len(rows)), "uscc": "", "rule": "", "article": "", **a.totals(),
+                     "period": "", "finalised_at": None})
     return rows
 
 
@@ -333,9 +341,9 @@ def award_table(a: AwardList) -> exports.Table:
     """The award list's export: organisation, USCC, rule, article, computed, approved, paid, notice period,
     finalised date."""
     columns = [
-        exports.Column(N_("机构名称"), "name"),
-        exports.Column(N_("统一社会信用代码"), "uscc"),
-        exports.Column(N_("条款"), "rule"),
+        exports.Column(N_("机构名称"), "name", width=34),
+        exports.Column(N_("统一社会信用代码"), "uscc", width=22),
+        exports.Column(N_("条款"), "rule", width=34),
         exports.Column(N_("政策条文"), "article"),
         exports.Column(N_("计算金额（元）"), "computed_cny", "money"),
         exports.Column(N_("核定金额（元）"), "approved_cny", "money"),
@@ -351,7 +359,7 @@ def award_table(a: AwardList) -> exports.Table:
 def award_export(award_id: int, fmt: str):
     exports.require_format(fmt)
     a = get_or_404(AwardList, award_id, _("找不到该拨付名单。"))
-    title = _("%(year)s年度补贴拨付名单", year=a.year)
+    title = award_title(a)
     return exports.download(fmt, award_table(a), filename=title, fallback=f"award-list-{a.year}-{a.id}", title=title)
 
 

@@ -4,7 +4,9 @@ closes notices (``now=`` passed, never rows edited); payments never above the ap
 
 from __future__ import annotations
 
+import csv as csvlib
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
@@ -271,6 +273,14 @@ def test_award_list_exports(client, login, world):
     text = csv.get_data().decode("utf-8-sig")
     assert "长春慧医科技有限公司" in text and world.sme.uscc in text and "60000.00" in text and "10000.00" in text
     assert "第7条" in text or "第七条" in text
+    # a total row to check the list by, in every format and on the page; the year's first list says so
+    total = next(r for r in csvlib.reader(io.StringIO(text)) if r and r[0].startswith("合计"))
+    assert total[0] == "合计（1 项）" and "60000.00" in total and "10000.00" in total
+    assert "2026年度第1批补贴拨付名单" in csv.headers["Content-Disposition"] or "award-list-2026" in csv.headers["Content-Disposition"]
+    page = client.get(f"/subsidies/awards/{award.id}").get_data(as_text=True)
+    assert "<h1 class=\"h3\">2026年度第1批补贴拨付名单</h1>" in page
+    totals = page.split('id="award-totals"', 1)[1].split("</tr>", 1)[0]
+    assert "合计（1 项）" in totals and "¥60,000.00" in totals and "¥10,000.00" in totals
     xlsx = client.get(f"/subsidies/awards/{award.id}/export.xlsx")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     pdf = client.get(f"/subsidies/awards/{award.id}/export.pdf")
