@@ -59,7 +59,7 @@ KINDS = ("text", "money", "number", "int", "bool", "date", "datetime")
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _CENT = Decimal("0.01")
 _XLSX_FORMATS = {"money": "#,##0.00", "number": "0.0#", "int": "0", "date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm"}
-_DEFAULT_WIDTHS = {"money": 18, "number": 12, "int": 10, "bool": 10, "date": 12, "datetime": 18}
+_DEFAULT_WIDTHS = {"money": 20, "number": 12, "int": 10, "bool": 10, "date": 12, "datetime": 18}
 _CHUNK = 64 * 1024
 _SPOOL_MAX = 8 * 1024 * 1024  # a download's file is held in memory up to this size, then on disk
 # WeasyPrint lays out the whole document in memory: 200 rows of the 14-column ledger table took 13 s and
@@ -324,7 +324,10 @@ thead { display: table-header-group; }
 th { font-weight: bold; background: #eef1f4; }
 th, td { border: 0.5pt solid #999; padding: 1mm 1.5mm; text-align: left; vertical-align: top;
          overflow-wrap: anywhere; }
-td.num { text-align: right; }
+/* an amount or a time is read whole: never "2,400,000." above "00" (a time breaks at its space only) */
+td { font-size: 7.5pt; }
+td.num { text-align: right; white-space: nowrap; overflow-wrap: normal; padding: 1mm; }
+td.when { overflow-wrap: normal; }
 td.more { font-weight: bold; text-align: center; }
 tr { page-break-inside: avoid; }
 """
@@ -362,7 +365,8 @@ def pdf_html(title: str, *tables: Table, counter: list[int] | None = None, max_r
                 else:
                     text = _text(col, value)
                 numeric = col.kind in ("money", "number", "int") and not isinstance(value, str)
-                parts.append(f'<td class="num">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>")
+                cls = ' class="num"' if numeric else ' class="when"' if col.kind in ("date", "datetime") else ""
+                parts.append(f"<td{cls}>{escape(text)}</td>")
             parts.append("</tr>")
             if counter is not None:
                 counter[0] += 1

@@ -29,20 +29,20 @@ from .rules import EVIDENCE_WORDS, REASON_WORDS, Result
 bp = Blueprint("subsidy_exports", __name__, url_prefix="/subsidies")
 
 COLUMNS = [
-    Column(N_("条款"), "rule", width=14),
-    Column(N_("条款名称"), "title", width=26),
+    Column(N_("条款"), "rule", width=19),
+    Column(N_("条款名称"), "title", width=22),
     Column(N_("行类型"), "row", width=10),
     Column(N_("台账编号"), "ref", width=12),
     Column(N_("付款时间（北京时间）"), "paid_at", "datetime"),
     Column(N_("金额（元）"), "amount", "money"),
-    Column(N_("比例"), "rate", width=16),
+    Column(N_("比例"), "rate", width=20),
     Column(N_("计算基数（元）"), "base", "money"),
     Column(N_("四舍五入后金额（元）"), "uncapped", "money"),
     Column(N_("上限（元）"), "cap", "money"),
     Column(N_("是否达到上限"), "capped", width=10),
     Column(N_("补贴金额（元）"), "subsidy", "money"),
-    Column(N_("参数版本"), "parameters", width=14),
-    Column(N_("原因或说明"), "note", width=48),
+    Column(N_("参数版本"), "parameters", width=17),
+    Column(N_("原因或说明"), "note", width=30),
 ]
 
 
@@ -67,7 +67,7 @@ def sheet_rows(results: Iterable[Result], params: Parameters) -> Iterator[dict[s
     for r in results:
         rule = params.rule(r.rule)
         head = {"rule": r.rule, "title": rule.title}
-        rate = "；".join(f"{_pct(rate)}（{vid}）" for vid, rate in r.rates) or "—"
+        rate = _("；").join(_("%(rate)s（%(version)s）", rate=_pct(rate), version=vid) for vid, rate in r.rates) or "—"
         cap = r.cap if r.cap.is_finite() else None
         yield {**head, "row": _("汇总"), "rate": rate, "base": r.base, "uncapped": r.uncapped, "cap": cap,
                "capped": _("是") if r.capped else _("否"), "subsidy": r.amount, "parameters": r.parameters,

@@ -67,6 +67,24 @@ def test_sheet_csv_xlsx_pdf(client, login, tmp_path):
     assert client.get(f"/subsidies/{org('S2').id}/2026/export.csv").status_code == 403
 
 
+def test_the_pdf_prints_every_amount_and_version_whole(client, login, tmp_path):
+    """On a university's sheet the PDF split "10,000,000." above "00" and "2026-01" above "-01"."""
+    load_demo()
+    u1 = org("U1")
+    login(user("reviewer@ccxq.gov.cn"), DEMO_PASSWORD)
+    wb = openpyxl.load_workbook(io.BytesIO(client.get(f"/subsidies/{u1.id}/2026/export.xlsx").get_data()), read_only=True)
+    cells = [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
+    header = cells[0]
+    money = [i for i, h in enumerate(header) if h.endswith("（元）")]
+    expected = {f"{float(r[i]):,.2f}" for r in cells[1:] for i in money if isinstance(r[i], (int, float))}
+    expected |= {r[header.index("参数版本")] for r in cells[1:] if r[header.index("参数版本")]}
+    assert "10,000,000.00" in expected and "2026-01-01" in expected
+    pdf = tmp_path / "sheet.pdf"
+    pdf.write_bytes(client.get(f"/subsidies/{u1.id}/2026/export.pdf").get_data())
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True, text=True).stdout
+    assert sorted(a for a in expected if a not in text) == []
+
+
 def test_related_party_exclusion_in_the_export(client, login):
     load_demo()
     login(user("reviewer@ccxq.gov.cn"), DEMO_PASSWORD)
