@@ -251,6 +251,24 @@ def agenda(event_id: int):
                            slot_label=_slot_label, title=_("日程：%(title)s", title=event.title))
 
 
+@bp.route("/<int:event_id>/agenda.<fmt>")
+@permission_required("event.manage")
+def agenda_download(event_id: int, fmt: str):
+    """The whole agenda for the organisers (the hall's table plan, the check-in desk): every meeting with its time,
+    table, both parties, scenario, weight and outcome."""
+    exports.require_format(fmt)
+    event = _event(event_id)
+    rows = [{"time": _slot_label(m.slot), "table": m.table_no, "from": m.request.from_org.name, "to": m.request.to_org.name,
+             "listing": m.request.listing.title if m.request.listing else "", "weight": round(m.request.weight, 2),
+             "outcome": outcome_label(m.outcome.result) if m.outcome else ""} for m in svc.meetings_of(event)]
+    columns = [Column(N_("时间"), "time"), Column(N_("桌号"), "table", "int"), Column(N_("发起方"), "from", width=30),
+               Column(N_("对方"), "to", width=30), Column(N_("相关场景"), "listing", width=30),
+               Column(N_("权重"), "weight", "number"), Column(N_("结果"), "outcome")]
+    title = f"{_('日程：%(title)s', title=event.title)} · {event.event_date.isoformat()} · {event.venue}"
+    return exports.download(fmt, Table(_("日程"), columns, rows), filename=f"{_('日程')}-{event.id}",
+                            fallback=f"event-agenda-{event.id}", title=title)
+
+
 @bp.route("/<int:event_id>/my-agenda")
 @permission_required("event.participate")
 def my_agenda(event_id: int):

@@ -162,6 +162,15 @@ def test_agenda_compute_publish_and_personal_downloads(app, make_org, make_user,
     printed.write_bytes(pdf.data)
     text = "".join(subprocess.run(["pdftotext", str(printed), "-"], capture_output=True, check=True, text=True).stdout.split())
     assert w.event.event_date.isoformat() in text and w.event.venue in text and reg.checkin_code in text  # when, where
+    # the organisers download the whole agenda: one row a meeting, both parties named
+    whole = a.get(f"/events/{w.event.id}/agenda.csv")
+    assert whole.status_code == 200 and whole.headers["Content-Type"] == "text/csv; charset=utf-8"
+    lines = whole.get_data().decode("utf-8-sig").strip().splitlines()
+    assert lines[0].split(",")[:4] == ["时间", "桌号", "发起方", "对方"] and len(lines) - 1 == len(svc.meetings_of(w.event))
+    assert w.smes[0].name in whole.get_data().decode("utf-8-sig")
+    assert a.get(f"/events/{w.event.id}/agenda.xlsx").data[:2] == b"PK"
+    assert 'id="agenda-exports"' in a.get(f"/events/{w.event.id}/agenda").get_data(as_text=True)
+    assert s.get(f"/events/{w.event.id}/agenda.csv").status_code == 403  # a participant has its own, not everyone's
     # an organisation that is not at the event has no agenda to download
     outsider = make_user(role=Role.ORG_ADMIN, org=make_org(kind="sme"))
     assert _login(app, outsider).get(f"/events/{w.event.id}/my-agenda.pdf").status_code == 404
