@@ -73,7 +73,7 @@ INSTRUMENTS: list[dict[str, Any]] = [
          description="300kV 场发射冷冻透射电子显微镜，配直接电子探测器，用于蛋白质、病毒等生物大分子高分辨结构解析。",
          tags=["冷冻电镜", "电镜", "结构生物学", "蛋白质"], specs="加速电压 300 kV；信息分辨率 ≤ 0.12 nm；K3 直接电子探测器；自动进样 12 格。",
          location="吉林新区大学 生命科学楼 B102", rate_cny_per_hour="1800.00", rate_cny_per_day="36000.00",
-         booking_rules="至少提前 7 天预约；样品需先经负染评估；夜间机时按 8 折。", operation="staff"),
+         booking_rules="样品需先经负染评估；夜间机时按 8 折。", operation="staff"),
     dict(ref="H02", owner="I1", track="smart_materials", title="扫描电子显微镜（SEM）",
          description="场发射扫描电子显微镜，配能谱仪（EDS），适用于材料表面形貌与微区成分分析。",
          tags=["扫描电镜", "SEM", "电镜", "能谱", "形貌分析"], specs="分辨率 0.8 nm@15kV；放大倍数 12–2,000,000 倍；牛津 EDS。",
