@@ -140,7 +140,7 @@ def create(kind: str):
             return redirect(url_for("listings.detail", ref=listing.ref))
     return render_template(
         "listings/form.html", form=form, kind=kind, listing=None,
-        title=_("新建%(kind)s", kind=fields.KIND_LABELS[kind]),
+        title=_("新建%(kind)s", kind=str(fields.KIND_LABELS[kind]).lower()),  # "New research instrument"
     )
 
 
