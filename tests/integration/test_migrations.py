@@ -10,16 +10,18 @@ import os
 import uuid
 from contextlib import contextmanager
 
+import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from market import create_app
 from market.extensions import db
 from models.base import Base
+from tools import with_pg_database as pg_tool
 
 
 @contextmanager
@@ -34,15 +36,14 @@ def _fresh_postgres():
         pytest.skip("PostgreSQL run only (TEST_DATABASE_URL=postgresql+psycopg://...)")
     url = make_url(base)
     name = f"{url.database}_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    server = url.set(drivername="postgresql").render_as_string(hide_password=False)  # libpq's form, for psycopg
+    with psycopg.connect(server, autocommit=True) as admin:  # the same create and drop as the test databases
+        pg_tool.create_throwaway(admin, name)
     try:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        with psycopg.connect(server, autocommit=True) as admin:
+            pg_tool.drop(admin, name)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres_only)])
