@@ -407,6 +407,7 @@ SPECS: dict[str, Spec] = {
     "events.detail": Spec(lambda w, s: {"event_id": w.event.id}, get=anyone, per_side=False),
     "events.advance": Spec(lambda w, s: {"event_id": w.event.id}, post=anyone, per_side=False),
     "events.agenda": Spec(lambda w, s: {"event_id": w.event.id}, get=anyone, per_side=False),
+    "events.agenda_download": Spec(lambda w, s: {"event_id": w.event.id, "fmt": "csv"}, get=anyone, per_side=False),
     "events.attach": Spec(lambda w, s: {"event_id": w.event.id}, post=anyone, per_side=False),
     "events.detach": Spec(lambda w, s: {"event_id": w.event.id, "listing_id": s.scenario.id},
                           post=rule("event.attach_scenario", lambda s: s.scenario)),
