@@ -16,7 +16,7 @@ KIND_LABELS = {
 }
 SIZE_LABELS = {"large": _l("大型"), "medium": _l("中型"), "small": _l("小型"), "micro": _l("微型")}
 STATUS_LABELS = {"pending": _l("待审核"), "verified": _l("已认证"), "rejected": _l("未通过")}
-SIZE_SOURCE_LABELS = {"classified": _l("按标准划型"), "declared": _l("申报"), "override": _l("人工调整")}
+SIZE_SOURCE_LABELS = {"classified": _l("按标准划型"), "declared": _l("自行申报"), "override": _l("人工调整")}
 BASIS_LABELS = {"group": _l("同一集团"), "shareholding": _l("股权关联"), "declared": _l("自行申报")}
 EVENT_LABELS = {
     "registered": _l("注册"),

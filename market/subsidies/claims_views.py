@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
 from flask_login import current_user
@@ -332,7 +333,7 @@ def award_rows(a: AwardList) -> list[dict[str, Any]]:
             "finalised_at": a.finalised_at,
         })
     if rows:  # the total row: the sums a reader checks the list by
-        rows.append({"name": _("合计（%(n)d 项）", n=len(rows)), "uscc": "", "rule": "", "article": "", **a.totals(),
+        rows.append({"name": ngettext("合计（%(num)d 项）", "合计（%(num)d 项）", len(rows)), "uscc": "", "rule": "", "article": "", **a.totals(),
                      "period": "", "finalised_at": None})
     return rows
 
