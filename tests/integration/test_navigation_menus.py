@@ -33,6 +33,14 @@ def test_member_navigation_has_a_mine_menu_and_no_review(client, login, make_use
     mine = set(re.findall(r'id="(nav-[a-z-]+)"', _menu(html, "mine")))
     assert {"nav-my-listings", "nav-deals", "nav-my-org"} <= mine
     assert 'id="nav-menu-review"' not in html and 'id="nav-menu-manage"' not in html
+    # the organisation's own subsidy sheet and claims: the menu asked the rule without the organisation and hid them
+    assert {"nav-subsidies", "nav-subsidy-claims"} <= mine
+
+
+def test_an_sme_member_finds_its_subsidies_in_the_menu(client, login, make_user, make_org):
+    login(make_user(role=Role.SME_MEMBER, org=make_org(kind="sme")))
+    mine = set(re.findall(r'id="(nav-[a-z-]+)"', _menu(client.get("/").get_data(as_text=True), "mine")))
+    assert {"nav-subsidies", "nav-subsidy-claims"} <= mine
 
 
 def test_org_admin_detail_shows_role_labels_and_no_raw_words(client, login, make_user, make_org):

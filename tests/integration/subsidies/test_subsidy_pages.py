@@ -26,6 +26,7 @@ def test_a_member_reads_their_own_sheet_and_not_another(client, login):
     assert index.status_code == 302 and index.headers["Location"].endswith(f"/subsidies/{s1.id}/2026")
     page = client.get(f"/subsidies/{s1.id}/2026").get_data(as_text=True)
     assert 'id="rule-art7_renter"' in page
+    assert 'id="sheet-to-claims" href="/subsidies/claims/"' in page  # the sheet leads to filing a claim
     assert "¥500,000.00" in page and "¥200,000.00" in page and "是，按上限计" in page
     assert 'data-ref="D01"' in page and 'data-ref="D02"' in page
     assert 'data-reason="missing_evidence"' in page and "缺少凭证：发票" in page  # D09 lacks its invoice
