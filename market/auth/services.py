@@ -92,8 +92,14 @@ def authenticate(email: str, password: str) -> User:
     if not password_ok:
         _count_failure(user, now)
         raise _login_refused()
-    if not user.active or user.email_confirmed_at is None:
+    if not user.active:
         raise _login_refused()
+    if user.email_confirmed_at is None:
+        # The password was right: saying so tells nothing to someone without it, and a new organisation's admin is not
+        # left believing the password wrong. A fresh link goes out (the login view commits refused attempts too).
+        send_confirmation(user)
+        raise ValidationError(_("您的邮箱尚未确认。我们已向 %(email)s 重新发送确认邮件，请打开邮件中的链接完成注册后再登录。",
+                                email=user.email), "email")
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now

@@ -95,10 +95,16 @@ def test_new_admin_cannot_log_in_before_confirming_and_can_after(app, client, ma
     user = db.session.execute(select(User).where(User.email == "zhao@example.cn")).scalar_one()
     assert org.verification_status == "pending" and user.organisation_id == org.id and user.email_confirmed_at is None
     assert mails_to(reviewer.email)  # the reviewers are told at once, as before
-    # not logged in by registering, and the password does not work yet (the same vague refusal)
+    # not logged in by registering; a wrong password gets the vague refusal, the right one is told to confirm the
+    # e-mail first and gets a fresh link (it was told "wrong password" and had no way on)
     assert client.get("/auth/account").status_code == 302
+    wrong = app.test_client().post("/auth/login", data={"email": user.email, "password": "Wrong2026pw"})
+    assert wrong.status_code == 200 and "邮箱或密码不正确" in wrong.get_data(as_text=True)
+    sent = len(mails_to(user.email))
     refused = app.test_client().post("/auth/login", data={"email": user.email, "password": "Strong2026pw"})
-    assert refused.status_code == 200 and "邮箱或密码不正确" in refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "您的邮箱尚未确认" in refused.get_data(as_text=True)
+    assert len(mails_to(user.email)) == sent + 1 and "/auth/confirm/" in mails_to(user.email)[-1].get_content()
+    assert client.get("/auth/account").status_code == 302
     # the mailed link confirms, then asks for the password: a link never logs a browser in by itself
     resp = client.get(confirm_link(user.email))
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/auth/login?")
