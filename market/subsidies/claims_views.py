@@ -17,7 +17,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from market import exports
 from market.dates import SaneDateField
@@ -61,6 +61,13 @@ class FileClaimForm(FlaskForm):
     item_3 = StringField(_l("对应事项（留空表示全年）3"), validators=[Optional(), Length(max=200)])
     declarations = HiddenField()  # where a service error about the declaration is shown
     submit = SubmitField(_l("提交申报"))
+
+    def validate_other(self, field) -> None:
+        """"Yes, listed below" with nothing listed was filed as "no other subsidy": the opposite of what was said."""
+        if field.data == "list" and not any(
+                (getattr(self, f"{part}_{n}").data or "").strip()
+                for n in range(1, DECLARATION_ROWS + 1) for part in ("source", "amount", "item")):
+            raise ValidationError(_l("您选择了“有其他补贴”：请至少列出一项，或改选“没有其他补贴”。"))
 
     def declared(self) -> list[dict[str, str]]:
         if self.other.data != "list":

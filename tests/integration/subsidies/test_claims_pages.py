@@ -57,6 +57,18 @@ def test_filing_through_the_form_with_a_declaration(client, login, make_org, mak
     assert again.status_code == 200 and "已有申报" in again.get_data(as_text=True)
 
 
+def test_declaring_other_subsidies_with_none_listed_is_refused(client, login, make_org, make_user):
+    """有，列明如下 with every row empty was filed as 同一事项未享受其他补贴: the opposite of what was said."""
+    year, _sme, admin, _reviewer = _world(make_org, make_user)
+    login(admin)
+    resp = client.post(f"/subsidies/claims/new?year={year}&rule=art7_renter", data={"other": "list"})
+    assert resp.status_code == 200 and "请至少列出一项" in resp.get_data(as_text=True)
+    assert db.session.execute(select(SubsidyClaim)).first() is None
+    resp = client.post(f"/subsidies/claims/new?year={year}&rule=art7_renter", data={"other": "none"})
+    assert resp.status_code == 302
+    assert db.session.execute(select(SubsidyClaim)).scalar_one().declaration["none"] is True
+
+
 def test_the_notice_is_public_and_objections_need_a_login(client, login, make_org, make_user):
     year, sme, admin, reviewer = _world(make_org, make_user)
     now = dt.datetime.now(dt.UTC)
