@@ -30,6 +30,8 @@
     startInput.value = from.getAttribute("data-start");
     endInput.value = to.getAttribute("data-end");
     mark(from, to);
+    // as if typed: the subsidy estimate (market.js) listens for changes and recomputes on the new period
+    [startInput, endInput].forEach(function (input) { input.dispatchEvent(new Event("change", { bubbles: true })); });
   }
   cal.addEventListener("click", function (event) {
     var button = event.target.closest(".slot");

@@ -106,6 +106,8 @@ def test_booking_by_picking_a_slot(page, site, make_org, make_user):
     later.click()
     expect(page.locator("input[name=end_at]")).to_have_value(f"{local + dt.timedelta(hours=2):%Y-%m-%dT%H:%M}")
     expect(first).to_have_attribute("aria-pressed", "true")
+    # the estimate follows the picked period (2 h x ¥500, half of it): picking did not tell it, typing did
+    expect(page.locator("#subsidy-estimate [data-estimate-text]")).to_contain_text("¥500.00")
     page.fill("textarea[name=purpose]", "形貌表征")
     page.fill("textarea[name=sample_description]", "薄膜样品")
     page.click("#booking-form [type=submit]")
