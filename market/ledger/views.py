@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Response, abort, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -57,11 +57,16 @@ def template_helpers() -> dict:
 
 
 # ---------------------------------------------------------------- parsing
-def _back(default: str) -> Response:
+def _back(default: str, keep: dict[str, str] | None = None) -> Response:
+    """Back to the page the form was on; ``keep``: what was typed, handed back to that page's form in the query
+    (a refused payment came back with its amount and time blank; files cannot come back, they are chosen again)."""
     target = request.form.get("next") or request.referrer or default
     parts = urlsplit(target)
     if parts.netloc and parts.netloc != request.host:  # never redirect off-site
         target = default
+    if keep:
+        target = urlsplit(target)._replace(query=urlencode({k: v for k, v in keep.items() if v}), fragment="").geturl()
+        target += "#record-payment-form"
     return redirect(target)
 
 
@@ -171,7 +176,11 @@ def record_payment(contract_id: int):
         services.record_payment(current_user, contract, amount=_amount(), paid_at=_paid_at(),
                                 uploads=_uploads(), idempotency_key=request.form.get("idempotency_key"))
 
-    return _run(act, _("付款已登记，等待对方确认。"), url_for("ledger.dashboard"))
+    _done, ok = run_service(act, ok=_("付款已登记，等待对方确认。"))
+    if ok:
+        return _back(url_for("ledger.dashboard"))
+    return _back(url_for("ledger.dashboard"), keep={"pay_amount": request.form.get("amount_cny", "")[:30],
+                                                   "pay_paid_at": request.form.get("paid_at", "")[:30]})
 
 
 @bp.post("/entries/<int:entry_id>/confirm")

@@ -99,3 +99,18 @@ def test_the_form_refuses_a_payment_beyond_the_contract_in_both_languages(client
     page = record(client, w, amount="900000000", key="big2").get_data(as_text=True)
     assert "exceeds the contract amount" in page and "1,000,000.00" in page
     assert db.session.execute(select(LedgerEntry)).first() is None
+
+
+def test_a_refused_payment_keeps_its_amount_and_time(client, login, world):
+    """Over the contract's amount: the message was clear, but the amount and the time came back blank."""
+    w = world
+    login(w.renter_user)
+    page = f"/deals/contracts/{w.contract.id}"
+    data = {"amount_cny": "2000000.00", "paid_at": "2026-03-01T10:00", "idempotency_key": "k9", "next": page,
+            "evidence_invoice": (io.BytesIO(PDF + b"i9"), "发票.pdf")}
+    resp = client.post(f"/ledger/contracts/{w.contract.id}/payments", data=data, content_type="multipart/form-data")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith(page + "?")
+    html = client.get(resp.headers["Location"]).get_data(as_text=True)
+    form = html.split('id="record-payment-form"', 1)[1].split("</form>", 1)[0]
+    assert 'value="2000000.00"' in form and 'value="2026-03-01T10:00"' in form
+    assert db.session.execute(select(LedgerEntry)).first() is None
