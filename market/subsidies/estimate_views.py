@@ -86,10 +86,13 @@ def engine_answer_for(entry: Any) -> list[dict[str, Any]]:
         excluded = []
         for rule_id, codes, detail in ans.reasons:
             words = [_(REASON_WORDS.get(c, c)) for c in codes]
-            excluded.append({"rule": rule_id, "title": params.rule(rule_id).title, "codes": codes,
-                             "words": _("；").join(words) + (f"：{detail}" if detail else "")})
+            # the engine's detail names evidence in its source words (发票、付款凭证): each is a msgid, read in the page's
+            # language; any other detail (a related party's name) stays as it is
+            shown = _("、").join(_(part) for part in detail.split("、")) if detail else ""
+            excluded.append({"rule": rule_id, "title": rule_label(rule_id), "codes": codes,
+                             "words": _("；").join(words) + (_("：") + shown if shown else "")})
         out.append({"side": ans.side, "org": org, "rule": ans.rule,
-                    "title": params.rule(ans.rule).title if ans.rule else "",
+                    "title": rule_label(ans.rule) if ans.rule else "",
                     "contribution": ans.contribution, "excluded": excluded})
     return out
 

@@ -91,11 +91,16 @@ def test_english_pages_use_english_punctuation(client, login):
     s1 = org("S1")
     login(user("admin@ccxq.gov.cn"), DEMO_PASSWORD)
     client.get("/lang/en")
+    from models.ledger import LedgerEntry
+
     claim = db.session.execute(select(SubsidyClaim)).scalars().first()
-    for path in (f"/subsidies/{s1.id}/2026", f"/subsidies/claims/{claim.id}"):
+    d09 = db.session.execute(select(LedgerEntry).where(LedgerEntry.ref == "D09")).scalar_one()
+    entry = client.get(f"/ledger/entries/{d09.id}").get_data(as_text=True)
+    assert "开放创新资源" not in entry and "发票" not in entry  # the rule and the missing evidence in English
+    for path in (f"/subsidies/{s1.id}/2026", f"/subsidies/claims/{claim.id}", f"/ledger/entries/{d09.id}"):
         html = client.get(path).get_data(as_text=True)
         body = html.split("<main", 1)[1].split("</main>", 1)[0]
         body = re.sub(r'<blockquote[^>]*lang="zh-CN".*?</blockquote>', "", body, flags=re.S)
         text = re.sub(r"<[^>]+>", " ", body)
         assert not re.search("[：（）；]", text), (path, re.findall(".{20}[：（）；].{20}", text)[:5])
-    assert "Subsidy claim #" in html
+    assert "Subsidy claim #" in client.get(f"/subsidies/claims/{claim.id}").get_data(as_text=True)
