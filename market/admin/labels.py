@@ -187,8 +187,29 @@ HIDDEN: frozenset[str] = frozenset({
 # a field whose word depends on what it belongs to (a synonym group's terms are not a contract's)
 FIELDS_BY_TYPE: dict[str, dict[str, str]] = {
     "search_synonym": {"terms": N_("同义词")},
+    "listing": {"deadline": N_("截止时间")},
 }
 FIELDS: dict[str, str] = {
+    # a listing's kind-specific fields (listings.fields.FIELD_LABELS' words)
+    "specs": N_("主要技术指标"),
+    "location": N_("所在地点"),
+    "booking_rules": N_("预约规则"),
+    "operation": N_("使用方式"),
+    "requirements": N_("需求与技术要求"),
+    "deliverables": N_("交付成果"),
+    # an art. 8 reward's evidence (subsidies.rewards.OpenerEvidence.summary)
+    "scenarios": N_("开放场景数"),
+    "scenario_refs": N_("开放场景"),
+    "smes_engaged": N_("对接的中小企业数"),
+    "in_district_smes": N_("其中区内中小企业"),
+    "deals": N_("完成交易数"),
+    "deal_refs": N_("交易"),
+    "deals_total_cny": N_("交易总额"),
+    # an art. 9 demonstration project's scores (events.forms.GradeForm's words)
+    "innovation": N_("技术创新性"),
+    "demonstration": N_("示范效应"),
+    "replicability": N_("可复制推广性"),
+    "scale": N_("项目规模"),
     # people and organisations
     "name": N_("名称"),
     "english_name": N_("英文名称"),

@@ -164,7 +164,7 @@ def _resolvers() -> dict[str, tuple[Any, Callable[[Any], str], Callable[[Any], s
 
     return {
         "organisation": (Organisation, lambda o: o.name, lambda o: url_for("orgs.admin_detail", org_id=o.id), True),
-        "user": (User, lambda u: f"{u.name}（{u.email}）", lambda u: None, False),
+        "user": (User, lambda u: _("%(name)s（%(email)s）", name=u.name, email=u.email), lambda u: None, False),
         "api_token": (ApiToken, lambda t: t.name, lambda t: None, False),
         "listing": (Listing, lambda x: x.title, lambda x: url_for("listings.detail", ref=x.ref), True),
         "bid": (Bid, listing_of, lambda b: url_for("deals.bid_detail", bid_id=b.id), False),
@@ -311,6 +311,8 @@ def _scalar(key: str, value: Any, object_type: str) -> str:
         return "—"
     if isinstance(value, bool):
         return _("是") if value else _("否")
+    if isinstance(value, float):  # a computed weight: 22.249999999999996 reads 22.25
+        return f"{value:,.3f}".rstrip("0").rstrip(".")
     if isinstance(value, int) and (key in ORG_ID_KEYS or _is_user_key(key)):
         name = _name_of("org" if key in ORG_ID_KEYS else "user", value)
         return f"{name} (#{value})" if name else f"#{value}"
@@ -328,10 +330,10 @@ def render_value(key: str, value: Any, object_type: str = "-") -> Value:
         if all(isinstance(v, dict) for v in value) and value:
             rows = []
             for i, item in enumerate(value, 1):
-                shown = "；".join(f"{field_label(k)}: {_show_nested(k, v, object_type)}" for k, v in item.items() if k not in labels.HIDDEN)
+                shown = _("；").join(f"{field_label(k)}: {_show_nested(k, v, object_type)}" for k, v in item.items() if k not in labels.HIDDEN)
                 rows.append((str(i), shown))
             return Value(table=rows)
-        text = "、".join(_scalar(key, v, object_type) for v in value)
+        text = _("、").join(_scalar(key, v, object_type) for v in value)
         return Value(text=text or "—", long=len(text) > LONG)
     text = _scalar(key, value, object_type)
     return Value(text=text, long=len(text) > LONG)
@@ -339,8 +341,8 @@ def render_value(key: str, value: Any, object_type: str = "-") -> Value:
 
 def _show_nested(key: str, value: Any, object_type: str) -> str:
     if isinstance(value, (dict, list)):
-        return "；".join(f"{field_label(k)}: {_scalar(k, v, object_type)}" for k, v in value.items()) if isinstance(value, dict) \
-            else "、".join(_scalar(key, v, object_type) for v in value)
+        return _("；").join(f"{field_label(k)}: {_scalar(k, v, object_type)}" for k, v in value.items()) if isinstance(value, dict) \
+            else _("、").join(_scalar(key, v, object_type) for v in value)
     return _scalar(key, value, object_type)
 
 
@@ -373,6 +375,7 @@ def value_word(object_type: str, key: str, value: str) -> str:
 def _value_tables(object_type: str) -> dict[str, dict[str, Any]]:
     from market.auth import ROLE_LABELS
     from market.deals import labels as deal_labels
+    from market.events import labels as event_labels
     from market.listings import fields as lf
     from market.orgs import labels as ol
     from market.subsidies import claims_labels as claim_labels
@@ -382,11 +385,14 @@ def _value_tables(object_type: str) -> dict[str, dict[str, Any]]:
                                          "verification_status": ol.STATUS_LABELS, "scenario_mode": lf.MODE_LABELS,
                                          "data_domain": lf.DOMAIN_LABELS, "open_mode": lf.OPEN_MODE_LABELS}
 
+    def words(table: dict[Any, str]) -> dict[str, str]:
+        return {str(k): _(v) for k, v in table.items()}
+
     def enum_table(enum_type: Any) -> dict[str, str]:
         return {str(k): _(v) for k, v in deal_labels.LABELS[enum_type].items()}
 
     per_type: dict[str, dict[str, dict[str, Any]]] = {
-        "listing": {"status": lf.STATUS_LABELS, "kind": lf.KIND_LABELS},
+        "listing": {"status": lf.STATUS_LABELS, "kind": lf.KIND_LABELS, "operation": lf.OPERATION_LABELS},
         "organisation": {"kind": ol.KIND_LABELS, "size_source": ol.SIZE_SOURCE_LABELS},
         "bid": {"status": enum_table(dm.BidStatus)},
         "booking": {"status": enum_table(dm.BookingStatus)},
@@ -395,6 +401,11 @@ def _value_tables(object_type: str) -> dict[str, dict[str, Any]]:
         "ledger_entry": {"kind": enum_table(dm.ContractKind)},
         "subsidy_claim": {"status": {k: _(v) for k, v in claim_labels.CLAIM_STATUS.items()},
                           "rule": {k: _(v) for k, v in claim_labels.RULE_NAMES.items()}},
+        "reward_decision": {"rule": {k: _(v) for k, v in claim_labels.RULE_NAMES.items()}},
+        "event": {"status": words(event_labels.EVENT_STATUS), "agenda_method": words(event_labels.AGENDA_METHOD)},
+        "meeting_request": {"status": words(event_labels.REQUEST_STATUS)},
+        "event_outcome": {"result": words(event_labels.OUTCOME)},
+        "demo_declaration": {"status": words(event_labels.DECLARATION_STATUS)},
     }
     return {**common, **per_type.get(object_type, {})}
 
@@ -408,7 +419,7 @@ def export_rows(entries: Iterable[AuditEntry], batch: int = 500) -> Iterable[dic
         names = resolve_objects(chunk)
         for e in chunk:
             obj = names.get((e.object_type, e.object_id or ""))
-            changes = "；".join(
+            changes = _("；").join(
                 f"{r.label}: {_plain(r.before)} → {_plain(r.after)}" for r in readable_diff(e)
             )
             yield {
@@ -432,5 +443,5 @@ def _plain(value: Value | None) -> str:
     if value is None:
         return "—"
     if value.table:
-        return "，".join(f"{k}: {v}" for k, v in value.table)
+        return _("，").join(f"{k}: {v}" for k, v in value.table)
     return value.text

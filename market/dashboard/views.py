@@ -139,7 +139,7 @@ def _entry_row(e: LedgerEntry) -> dict[str, Any]:
         "disputed": e.in_dispute, "evidence": sorted(e.evidence_types), "counted": not found,
         "reverses": e.reverses.ref if e.reverses else "", "entry_hash": e.entry_hash,
         "track": str(TRACK_LABELS.get(e.listing.track, "")) if e.listing else "",
-        "why": "；".join(describe(f) for f in found),
+        "why": _("；").join(describe(f) for f in found),
     }
 
 

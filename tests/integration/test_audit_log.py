@@ -149,11 +149,16 @@ def test_people_rules_and_statuses_read_as_words(client, login, make_user, make_
            {"status": "finalised", "rule": "art7_renter", "organisation_id": sme.id, "decided_by_id": admin.id})
     _entry(admin, "search.synonym_edit", "search_synonym", "3", dt.datetime(2026, 3, 6, tzinfo=UTC),
            {"terms": ["电镜"]}, {"terms": ["电镜", "电子显微镜"]})
+    _entry(admin, "event.agenda_compute", "event", "2", dt.datetime(2026, 3, 7, tzinfo=UTC),
+           {"status": "planned", "agenda_method": None, "agenda_greedy_total": None},
+           {"status": "call_for_scenarios", "agenda_method": "lp", "agenda_greedy_total": 22.249999999999996})
     db.session.commit()
     login(admin)
     text = _visible(client.get("/admin/audit").get_data(as_text=True))
     assert "已列入拨付名单" in text and "公示期满" in text and "王主任 (#" in text
     assert "noticed" not in text and "art7_renter" not in text
+    assert "场景征集" in text and "线性规划" in text and "22.25" in text
+    assert "call_for_scenarios" not in text and "22.2499" not in text
     rows = list(csv.reader(io.StringIO(client.get("/admin/audit/export.csv").get_data(as_text=True).lstrip("\ufeff"))))
     changes = {r[2]: r[4] for r in rows[1:]}
     assert any("同义词: 电镜 → 电镜、电子显微镜" in c for c in changes.values()), changes
