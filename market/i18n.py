@@ -31,10 +31,12 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def format_cny(value: Decimal | int | None) -> str:
+def format_cny(value: Decimal | int | str | None) -> str:
+    """¥1,234.50; a negative amount −¥10,000.00 (the sign before the currency, as it is read; not ¥-10,000.00)."""
     if value is None:
         return "—"
-    return f"¥{Decimal(value):,.2f}"
+    amount = Decimal(value)
+    return f"−¥{-amount:,.2f}" if amount < 0 else f"¥{amount:,.2f}"
 
 
 def format_local(value: dt.datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:

@@ -79,3 +79,13 @@ def test_any_amount_round_trips_in_every_written_form(amount):
     assert parse_cny(f"{amount:,.2f}") == amount
     assert parse_cny(f"¥{amount:,}元") == amount
     assert parse_cny(f"{amount / 10000}万") == amount
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (Decimal("2900000"), "¥2,900,000.00"), ("25000.00", "¥25,000.00"), (Decimal("-10000"), "−¥10,000.00"),
+    (0, "¥0.00"), (None, "—"),
+])
+def test_amounts_are_shown_with_separators_and_the_sign_before_the_currency(value, shown):
+    from market.i18n import format_cny
+
+    assert format_cny(value) == shown
