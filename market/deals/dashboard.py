@@ -111,7 +111,7 @@ def _waiting(d: Dashboard) -> list[Waiting]:
         side = parties.side(d.org.id, c)
         mine = c.payer_confirmed_at if side == "payer" else c.payee_confirmed_at
         if not mine:
-            # the counterparty and the day tell apart two contracts of one title (two rentals of one room)
+            # the other party tells apart two contracts of one title (two rentals of one room; the time is shown beside)
             other = c.payee if side == "payer" else c.payer
             out.append(Waiting(_("确认合同：%(t)s · %(o)s", t=c.display_title, o=other.name), contract_link(c),
                                c.created_at))
