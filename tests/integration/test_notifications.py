@@ -64,3 +64,32 @@ def test_mail_goes_out_only_after_commit(app_ctx, make_user):
 def test_anonymous_is_sent_to_login(client):
     resp = client.get("/notifications/")
     assert resp.status_code == 302 and "/auth/login" in resp.headers["Location"]
+
+
+def test_the_console_backend_prints_mail_where_the_readme_says(app):
+    """README: with the default console backend a reset or confirmation link is printed to the log. It was logged at
+    INFO, below the root logger's default WARNING, so nothing was printed."""
+    import io
+    import logging
+
+    from market.notifications import show_console_mail
+    from market.notifications.mail import send_mail
+
+    mail_log = logging.getLogger("market.mail")
+    saved = (mail_log.level, list(mail_log.handlers), mail_log.propagate)
+    mail_log.handlers.clear()
+    try:
+        show_console_mail()
+        stream = io.StringIO()
+        mail_log.handlers[0].setStream(stream)
+        with app.app_context():
+            app.config["MAIL_BACKEND"] = "console"
+            try:
+                send_mail("zhao@example.cn", "请确认您的邮箱", "http://localhost:5000/auth/confirm/abc")
+            finally:
+                app.config["MAIL_BACKEND"] = "memory"
+        assert "mail to zhao@example.cn: 请确认您的邮箱" in stream.getvalue() and "/auth/confirm/abc" in stream.getvalue()
+    finally:
+        mail_log.setLevel(saved[0])
+        mail_log.handlers[:] = saved[1]
+        mail_log.propagate = saved[2]
