@@ -16,6 +16,8 @@ HOST ?= 127.0.0.1
 MARKET_ENV ?= development
 export MARKET_ENV
 PORT ?= 5000
+# links in the demo's mail point at the port it runs on (the app's default is http://localhost:5000; the tests keep it)
+demo run: export SITE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: help install system-packages catalogues demo run scheduler lint test test-sqlite test-postgres messages clean
 
