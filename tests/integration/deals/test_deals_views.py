@@ -75,13 +75,16 @@ def test_bid_pages_from_submission_to_contract(app, world):
     db.session.expire_all()
     contract = db.session.query(Contract).one()
     body = owner.get(f"/deals/contracts/{contract.id}").get_data(as_text=True)
-    assert "¥150,000.00" in body and "确认合同" in body
+    assert "¥150,000.00" in body
+    # no signed file yet: the page says to upload it before confirming, instead of a button that refuses
+    assert 'id="confirm-needs-document"' in body and 'id="confirm-contract"' not in body
     r = owner.post(f"/deals/contracts/{contract.id}", data={"t-amount_cny": "150000",
                                                                "t-schedule": "2027-03-01 50000 首付款\n2027-06-01 90000 尾款", "t-submit": "1"})
     assert r.status_code == 200 and "不一致" in r.get_data(as_text=True)
     r = sme.post(f"/deals/contracts/{contract.id}", data={"d-document": (io.BytesIO(MINIMAL_PDF), "合同.pdf"), "d-submit": "1"},
                  content_type="multipart/form-data")
     assert r.status_code == 302
+    assert 'id="confirm-contract"' in sme.get(f"/deals/contracts/{contract.id}").get_data(as_text=True)
     sme.post(f"/deals/contracts/{contract.id}/confirm")
     owner.post(f"/deals/contracts/{contract.id}/confirm")
     db.session.expire_all()
