@@ -230,6 +230,12 @@ class Booking(TimestampMixin, Base):
     def amount_cny(self) -> Decimal:
         return (self.hours * self.rate_cny_per_hour).quantize(Decimal("0.01"))
 
+    @property
+    def billed_cny(self) -> Decimal:
+        """What the renter pays: the hours actually used once recorded (the contract is corrected to it), else booked."""
+        hours = self.actual_hours if self.actual_hours is not None else self.hours
+        return (hours * self.rate_cny_per_hour).quantize(Decimal("0.01"))
+
 
 _active_sql = ", ".join(f"'{s.value}'" for s in ACTIVE_BOOKING_STATUSES)
 event.listen(

@@ -27,7 +27,7 @@ def _req(start, hours=2, **kw):
     return BookingInput(**base)
 
 
-def test_request_approve_check_in_makes_rental_contract(world):
+def test_request_approve_check_in_makes_rental_contract(world, client, login):
     res = make_listing(world.owner_org, kind="instrument")
     start = next_weekday_at(9)
     b = bookings.request_booking(world.sme, res.id, _req(start, 3))
@@ -49,6 +49,10 @@ def test_request_approve_check_in_makes_rental_contract(world):
     db.session.commit()
     assert b.status == "completed" and b.actual_hours == Decimal("2.50")
     assert c.amount_cny == Decimal("2000.00")  # the draft follows actual usage
+    assert b.billed_cny == Decimal("2000.00") and b.amount_cny == Decimal("2400.00")
+    login(world.sme)  # the booking page said ¥2,400.00 while the contract said ¥2,000.00
+    cost = client.get(f"/deals/bookings/{b.id}").get_data(as_text=True).split('id="booking-cost">', 1)[1].split("</dd>", 1)[0]
+    assert cost.startswith("¥2,000.00") and "¥2,400.00" in cost
     [u] = bookings.utilisation(world.owner_org.id)
     assert (u.booked_hours, u.used_hours, u.rate) == (Decimal("3.00"), Decimal("2.50"), Decimal("83.3"))
 
