@@ -52,6 +52,7 @@ def template_helpers() -> dict:
         "ledger_evidence_labels": EVIDENCE_LABELS,
         "ledger_event_labels": EVENT_LABELS,
         "ledger_payable": lambda contract: contract.status in services.PAYABLE_CONTRACT_STATUSES,
+        "ledger_left_to_pay": lambda contract: contract.amount_cny - services.contract_paid(contract.id),
         "ledger_latest_checkpoint": checkpoint.latest,
     }
 

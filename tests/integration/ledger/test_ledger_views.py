@@ -114,3 +114,18 @@ def test_a_refused_payment_keeps_its_amount_and_time(client, login, world):
     form = html.split('id="record-payment-form"', 1)[1].split("</form>", 1)[0]
     assert 'value="2000000.00"' in form and 'value="2026-03-01T10:00"' in form
     assert db.session.execute(select(LedgerEntry)).first() is None
+
+
+def test_a_contract_paid_in_full_offers_no_payment_form(client, login, world):
+    """The form stayed after the last payment (and could only refuse the next)."""
+    from decimal import Decimal
+
+    w = world
+    w.contract.amount_cny = Decimal("120000.00")
+    db.session.commit()
+    login(w.renter_user)
+    page = f"/deals/contracts/{w.contract.id}"
+    assert 'id="record-payment-form"' in client.get(page).get_data(as_text=True)
+    record(client, w, amount="120000.00")
+    html = client.get(page).get_data(as_text=True)
+    assert 'id="contract-paid-in-full"' in html and 'id="record-payment-form"' not in html
