@@ -222,3 +222,13 @@ def test_contracts_waiting_for_our_confirmation_are_on_both_dashboards(dash_worl
     assert "待确认的合同" in html and "租用合同：电波暗室 · 中小企业乙" in html
     deals = login(w.users["uni"]).get("/deals/").get_data(as_text=True)
     assert "确认合同：租用合同：电波暗室 · 中小企业甲" in deals
+
+
+
+def test_a_new_providers_dashboard_leads_to_publishing(client, login, make_org, make_user):
+    """还没有发布资源 with nowhere to go: the empty list links to publishing the first resource."""
+    from models.users import Role
+
+    login(make_user(role=Role.ORG_ADMIN, org=make_org(kind="university")))
+    html = client.get("/dashboard/").get_data(as_text=True)
+    assert '<a href="/listings/new" id="publish-first">' in html
