@@ -34,9 +34,10 @@ from models.ledger import LedgerEntry
 from . import bp, chain, checkpoint, services
 from .services import EVIDENCE_LABELS, Upload
 
+# an entry's history says what happened, not the buttons' words (the English read "Raise a dispute: …")
 EVENT_LABELS = {  # translated where shown: _(EVENT_LABELS[kind])
-    "payer_confirmed": N_("付款方确认"), "payee_confirmed": N_("收款方确认"), "disputed": N_("提出异议"),
-    "dispute_resolved": N_("异议已处理"), "evidence_added": N_("补充凭证"),
+    "payer_confirmed": N_("付款方已确认"), "payee_confirmed": N_("收款方已确认"), "disputed": N_("已提出异议"),
+    "dispute_resolved": N_("异议已处理"), "evidence_added": N_("已补充凭证"),
 }
 
 

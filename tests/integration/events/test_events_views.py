@@ -241,3 +241,16 @@ def test_charts_leave_no_import_hook_behind(app):
 
     charts.render("events", [], svc.plan())
     assert not any(type(f).__name__ == "PluginImportFixer" for f in sys.meta_path)
+
+
+def test_counts_read_as_counts_in_english(app, make_user):
+    """"Slot: 6" and a column "Scenario" over 7 / 20: a count is plural (pgettext 'count' beside the singular word)."""
+    admin = make_user(role=Role.DISTRICT_ADMIN)
+    event = svc.create_event(admin, svc.EventInput(title="对接会", track="digital_healthcare", venue="中心",
+                                                   event_date=dt.date(2027, 6, 18), slot_count=6))
+    db.session.commit()
+    c = _login(app, admin)
+    c.get("/lang/en")
+    page = c.get(f"/events/{event.id}").get_data(as_text=True)
+    assert "Slots: 6" in page and "Slot: 6" not in page
+    assert "<th>Scenarios</th>" in c.get("/events/").get_data(as_text=True)

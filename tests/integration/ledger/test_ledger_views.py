@@ -42,7 +42,7 @@ def test_record_confirm_and_dashboards(client, login, world, app):
     db.session.expire_all()
     assert services.is_counted(db.session.get(LedgerEntry, entry.id))
     detail = client.get(f"/ledger/entries/{entry.id}").get_data(as_text=True)
-    assert "收款方确认" in detail and "发票" in detail
+    assert "收款方已确认" in detail and "发票" in detail
     csv_text = client.get("/ledger/export.csv").get_data().decode("utf-8-sig")
     assert entry.ref in csv_text and "120000.00" in csv_text
     wb = load_workbook(io.BytesIO(client.get("/ledger/export.xlsx").get_data()))
