@@ -15,6 +15,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import Response, abort, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from market import dates, exports
@@ -141,6 +142,17 @@ def dashboard():
 def review():
     queue = services.review_queue()
     return render_template("ledger/review.html", title=_("台账审核"), **queue)
+
+
+@bp.get("/entries/ref/<ref>")
+@permission_required("ledger.view_entry")
+def entry_by_ref(ref: str):
+    """An entry by the reference a claim or an export names it by (a claim's snapshot keeps refs, not ids)."""
+    e = db.session.execute(select(LedgerEntry).where(LedgerEntry.ref == ref)).scalar_one_or_none()
+    if e is None:
+        abort(404)
+    require(current_user, "ledger.view_entry", e)
+    return redirect(url_for("ledger.entry", entry_id=e.id))
 
 
 @bp.get("/entries/<int:entry_id>")

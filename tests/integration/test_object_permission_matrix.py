@@ -390,6 +390,7 @@ SPECS: dict[str, Spec] = {
     "deals.contract_document": Spec(lambda w, s: {"contract_id": s.contract.id}, get=parties("sme", "provider")),
     # ---- ledger
     "ledger.entry": Spec(lambda w, s: {"entry_id": s.entry.id}, get=rule("ledger.view_entry", lambda s: s.entry)),
+    "ledger.entry_by_ref": Spec(lambda w, s: {"ref": s.entry.ref}, get=rule("ledger.view_entry", lambda s: s.entry)),
     "ledger.evidence_file": Spec(lambda w, s: {"entry_id": s.entry.id, "sha256": s.evidence_sha},
                                  get=rule("ledger.view_entry", lambda s: s.entry)),
     "ledger.record_payment": Spec(lambda w, s: {"contract_id": s.contract.id}, post=rule("ledger.record", lambda s: s.contract),

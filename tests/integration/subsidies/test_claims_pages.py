@@ -52,6 +52,12 @@ def test_filing_through_the_form_with_a_declaration(client, login, make_org, mak
     assert (ext.organisation_id, ext.rule, ext.year, ext.amount_cny) == (sme.id, "art7_renter", year, Decimal("8000.00"))
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert 'data-status="filed"' in page and "省级创新券" in page and 'data-winner="art7_renter"' in page
+    # each counted payment links to its ledger entry (a reviewer opens its evidence from the claim)
+    assert 'href="/ledger/entries/ref/R1"' in page
+    entry = client.get("/ledger/entries/ref/R1")
+    assert entry.status_code == 302 and "/ledger/entries/" in entry.headers["Location"]
+    assert "R1" in client.get(entry.headers["Location"]).get_data(as_text=True)
+    assert client.get("/ledger/entries/ref/NOPE").status_code == 404
     # a bad amount is shown on the form, nothing is filed twice
     again = client.post(f"/subsidies/claims/new?year={year}&rule=art7_renter", data={"other": "none"})
     assert again.status_code == 200 and "已有申报" in again.get_data(as_text=True)
