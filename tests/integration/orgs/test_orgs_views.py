@@ -193,3 +193,15 @@ def test_member_nav_links_to_own_org(client, login, make_user, role):
     nav = client.get("/").get_data(as_text=True)
     assert "我的机构" in nav and "机构审核" not in nav
     assert client.get("/orgs/mine").headers["Location"].endswith(f"/orgs/{user.organisation_id}")
+
+
+def test_the_review_page_says_when_the_admins_email_is_unconfirmed(client, login, make_user, make_org):
+    """Reviewers see a new organisation at once; whether its admin has confirmed the e-mail did not show."""
+    org = make_org(verified=False)
+    waiting = make_user(role=Role.ORG_ADMIN, org=org)
+    waiting.email_confirmed_at = None  # (the column's default fills a None given at creation)
+    db.session.commit()
+    confirmed = make_user(role=Role.ORG_ADMIN, org=org)
+    login(make_user(role=Role.DISTRICT_REVIEWER))
+    html = client.get(f"/orgs/admin/{org.id}").get_data(as_text=True)
+    assert f'data-unconfirmed="{waiting.id}"' in html and f'data-unconfirmed="{confirmed.id}"' not in html
