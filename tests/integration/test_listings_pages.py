@@ -23,6 +23,10 @@ def test_provider_creates_each_kind_through_the_form(client, login, make_org, ma
     assert resp.status_code == 302
     listing = db.session.execute(select(Listing)).scalar_one()
     assert listing.tags == ["扫描电镜", "SEM", "电镜"] and listing.kind == "instrument"
+    # the draft leads to its opening hours (they were linked only once published, and were easy to miss)
+    draft = client.get(f"/listings/{listing.ref}").get_data(as_text=True)
+    assert f'href="/deals/resources/{listing.ref}/availability" id="resource-availability"' in draft
+    assert client.get(f"/deals/resources/{listing.ref}/availability").status_code == 200
     # a university cannot open public data: the kind page refuses politely
     resp = client.get("/listings/new/public_data", follow_redirects=True)
     assert "不能发布" in resp.get_data(as_text=True)
