@@ -93,3 +93,6 @@ def test_week_slots_and_json_hide_renters(world, client, login):
     assert "至少提前 24 小时预约" in page and "最远可预约 14 天内的时段" in page and "按 60 分钟一个时段预约" in page
     listing_page = client.get(f"/listings/{res.ref}").get_data(as_text=True)
     assert 'id="listing-booking-rules"' in listing_page and "至少提前 24 小时预约" in listing_page
+    # and the weekly opening hours, which only the booking page showed
+    hours = listing_page.split('id="listing-opening-hours"', 1)[1].split("</dl>", 1)[0]
+    assert hours.count("<dt") == 7 and ">09:00-17:00</dd>" in hours and "周日</dt><dd class=\"col-8 mb-0\">不开放" in hours
