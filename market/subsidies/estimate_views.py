@@ -77,18 +77,17 @@ def provider_standing_for(org: Any) -> estimates.Standing | None:
 def engine_answer_for(entry: Any) -> list[dict[str, Any]]:
     """For the ledger entry page: per side, the rule it counts under and its contribution, or the
     exclusions with their reasons in words (the engine's answer, beside the ledger's completeness)."""
-    from .rules import REASON_WORDS
+    from .rules import EVIDENCE_WORDS, REASON_WORDS
 
     params = parameters.default()
     out = []
     for ans in estimates.entry_answer(entry, params):
         org = entry.payer if ans.side == "payer" else entry.payee
         excluded = []
-        for rule_id, codes, detail in ans.reasons:
+        for (rule_id, codes, detail), missing in zip(ans.reasons, ans.missing, strict=True):
             words = [_(REASON_WORDS.get(c, c)) for c in codes]
-            # the engine's detail names evidence in its source words (发票、付款凭证): each is a msgid, read in the page's
-            # language; any other detail (a related party's name) stays as it is
-            shown = _("、").join(_(part) for part in detail.split("、")) if detail else ""
+            # the missing evidence by its codes in the reader's language (the engine's detail holds Chinese words)
+            shown = _("、").join(_(EVIDENCE_WORDS.get(m, m)) for m in missing) if missing else detail
             excluded.append({"rule": rule_id, "title": rule_label(rule_id), "codes": codes,
                              "words": _("；").join(words) + (_("：") + shown if shown else "")})
         out.append({"side": ans.side, "org": org, "rule": ans.rule,

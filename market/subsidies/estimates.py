@@ -129,6 +129,7 @@ class SideAnswer:
     rule: str | None  # the rule it counts under (None: none)
     contribution: Decimal  # what removing the entry would take off that rule's amount this year
     reasons: tuple[tuple[str, tuple[str, ...], str], ...] = ()  # (rule, reason codes, detail) where excluded
+    missing: tuple[tuple[str, ...], ...] = ()  # beside each of ``reasons``: the missing evidence types (codes)
 
     @property
     def counts(self) -> bool:
@@ -149,8 +150,9 @@ def side_answer(side: str, org_id: int, entry_id: int, results: Sequence[Result]
                 without.add(ln.version, ln.amount)
         contribution = r.amount - rule_amount(without, params)[2]
         return SideAnswer(side, org_id, r.rule, contribution)
-    excluded = tuple((r.rule, e.reasons, e.detail) for r in results for e in r.exclusions if e.entry_id == entry_id)
-    return SideAnswer(side, org_id, None, ZERO, excluded)
+    found = [(r.rule, e) for r in results for e in r.exclusions if e.entry_id == entry_id]
+    return SideAnswer(side, org_id, None, ZERO, tuple((rule, e.reasons, e.detail) for rule, e in found),
+                      tuple(e.missing for _rule, e in found))
 
 
 # ---------------------------------------------------------------- loaders
