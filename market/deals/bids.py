@@ -149,18 +149,32 @@ def _own_open_bid(user: Any, bid_id: int, at: dt.datetime) -> Bid:
         raise PermissionDenied(_("只有投标机构可以修改该方案。"))
     acting_org(user)
     if not bid.is_open:
-        raise Conflict(_("该方案的状态为“%(status)s”，不能再修改或撤回。", status=status_label(bid)))
+        raise Conflict(_closed(bid))
     check_open(bid.listing, at)
     return bid
 
 
+def _closed(bid: Bid) -> str:
+    return _("该方案的状态为“%(status)s”，不能再修改或撤回。", status=status_label(bid))
+
+
+def revision_refused(bid: Bid) -> str | None:
+    """Why ``bid`` can no longer be changed (None: it can). Once any bid on the scenario is awarded, the others stay
+    open (the owner may award more than one) but their price and approach are what the owner decided on (art. 8)."""
+    if not bid.is_open:
+        return _closed(bid)
+    if is_awarded(bid.listing_id):
+        return _("该场景已确定中标方，方案不能再修改；如不再参与，可以撤回方案。")
+    return None
+
+
 def revise_bid(user: Any, bid_id: int, data: BidInput, now: dt.datetime | None = None) -> Bid:
-    """A bid may change until the owner has chosen: once any bid on the scenario is awarded, the others stay open
-    (the owner may award more than one) but their price and approach are what the owner decided on (art. 8)."""
+    """A bid may change until the owner has chosen (``revision_refused``)."""
     at = clock(now)
     bid = _own_open_bid(user, bid_id, at)
-    if is_awarded(bid.listing_id):
-        raise Conflict(_("该场景已确定中标方，方案不能再修改；如不再参与，可以撤回方案。"))
+    refused = revision_refused(bid)
+    if refused:
+        raise Conflict(refused)
     before = audit.snapshot(bid)
     bid.approach, bid.price_cny, bid.timeline = _clean(data)
     _store_files(bid, data)

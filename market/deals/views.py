@@ -120,11 +120,9 @@ def bid_edit(bid_id: int):
     bid = bid_svc.get_bid(current_user, bid_id)
     if bid.bidder_id != current_user.organisation_id:
         abort(403)
-    closed = (_("该方案的状态为“%(status)s”，不能再修改或撤回。", status=bid_svc.status_label(bid)) if not bid.is_open
-              else _("该场景已确定中标方，方案不能再修改；如不再参与，可以撤回方案。") if bid_svc.is_awarded(bid.listing_id)
-              else None)
-    if closed:  # the form would only be refused on saving
-        flash(closed, "warning")
+    refused = bid_svc.revision_refused(bid)
+    if refused:  # the form would only be refused on saving
+        flash(refused, "warning")
         return redirect(url_for("deals.bid_detail", bid_id=bid.id))
     form = BidForm(obj=bid) if request.method == "GET" else BidForm()  # obj's Decimal price broke Length on POST
     form.submit.label.text = _("保存修改")
