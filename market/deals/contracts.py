@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from market import audit, evidence, textkeys
 from market.domain import parties
@@ -89,7 +90,8 @@ def awaiting_confirmation(org_id: int, limit: int | None = None) -> tuple[int, l
         ((Contract.payer_id == org_id) & Contract.payer_confirmed_at.is_(None))
         | ((Contract.payee_id == org_id) & Contract.payee_confirmed_at.is_(None)))
     n = db.session.execute(select(func.count(Contract.id)).where(cond)).scalar_one()
-    rows = db.session.execute(select(Contract).where(cond).order_by(Contract.created_at, Contract.id).limit(limit)).scalars()
+    rows = db.session.execute(select(Contract).where(cond).options(selectinload(Contract.payer), selectinload(Contract.payee))
+                              .order_by(Contract.created_at, Contract.id).limit(limit)).scalars()  # both names: 3 queries
     return int(n), list(rows)
 
 

@@ -23,7 +23,6 @@ from models.deals import (
     Booking,
     BookingStatus,
     Contract,
-    ContractStatus,
     DataApplication,
     DataApplicationStatus,
 )
@@ -32,7 +31,7 @@ from models.listings import Listing
 from .bids import bid_link
 from .bookings import booking_link
 from .common import clock
-from .contracts import contract_link
+from .contracts import awaiting_confirmation, contract_link, counterparty
 from .data_access import application_link, today_local
 from .labels import kind_label, status_label
 
@@ -105,16 +104,10 @@ def _waiting(d: Dashboard) -> list[Waiting]:
     for a in d.applications_received:
         if a.status == DataApplicationStatus.SUBMITTED:
             out.append(Waiting(_("审批数据申请：%(t)s · %(o)s", t=a.listing.title, o=a.applicant.name), application_link(a), a.created_at))
-    for c in d.contracts:
-        if c.status != ContractStatus.DRAFT:
-            continue
-        side = parties.side(d.org.id, c)
-        mine = c.payer_confirmed_at if side == "payer" else c.payee_confirmed_at
-        if not mine:
-            # the other party tells apart two contracts of one title (two rentals of one room; the time is shown beside)
-            other = c.payee if side == "payer" else c.payer
-            out.append(Waiting(_("确认合同：%(t)s · %(o)s", t=c.display_title, o=other.name), contract_link(c),
-                               c.created_at))
+    for c in awaiting_confirmation(d.org.id)[1]:  # the drafts this side has not confirmed (one definition)
+        # the other party tells apart two contracts of one title (two rentals of one room; the time is shown beside)
+        out.append(Waiting(_("确认合同：%(t)s · %(o)s", t=c.display_title, o=counterparty(d.org.id, c).name),
+                           contract_link(c), c.created_at))
     out.sort(key=lambda w: w.since)
     return out
 
