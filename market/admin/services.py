@@ -182,9 +182,12 @@ def _resolvers() -> dict[str, tuple[Any, Callable[[Any], str], Callable[[Any], s
 
 
 def resolve_objects(entries: Iterable[AuditEntry]) -> dict[tuple[str, str], ObjectRef]:
-    """(object_type, object_id) -> its name and link: one query per object type present."""
+    """(object_type, object_id) -> its name and link: one query per object type present. The people and
+    organisations the entries' changes name by id are loaded here too (``_prefetch_names``): two queries."""
     from market.extensions import db
 
+    entries = list(entries)
+    _prefetch_names(entries)
     wanted: dict[str, set[str]] = defaultdict(set)
     for e in entries:
         if e.object_id:
@@ -290,9 +293,45 @@ def _is_user_key(key: str) -> bool:
     return key == "user_id" or key.endswith("_by_id")
 
 
+def _prefetch_names(entries: list[AuditEntry]) -> None:
+    """Load, in one query per kind, every user and organisation the entries' before/after name by id, so that
+    rendering a page of changes asks the database nothing more (``_name_of`` finds them)."""
+    from flask import g
+
+    from market.extensions import db
+    from models.organisations import Organisation
+    from models.users import User
+
+    wanted: dict[str, set[int]] = {"user": set(), "org": set()}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(v, int) and not isinstance(v, bool) and (k in ORG_ID_KEYS or _is_user_key(k)):
+                    wanted["org" if k in ORG_ID_KEYS else "user"].add(v)
+                else:
+                    walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    for e in entries:
+        walk(e.before)
+        walk(e.after)
+    names = g.setdefault("audit_names", {})
+    for kind, model in (("user", User), ("org", Organisation)):
+        ids = wanted[kind] - {i for k, i in names if k == kind}
+        if not ids:
+            continue
+        found = {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))}
+        for i in ids:
+            row = found.get(i)
+            names[kind, i] = None if row is None else (row.name or row.email) if kind == "user" else row.name
+
+
 def _name_of(kind: str, ident: int) -> str | None:
-    """A user's or an organisation's name, looked up once per request (or command) whatever the page repeats; None for
-    an id that names no one any more."""
+    """A user's or an organisation's name (``_prefetch_names`` loaded them for a page; a stray one is looked up once);
+    None for an id that names no one any more."""
     from flask import g
 
     from market.extensions import db

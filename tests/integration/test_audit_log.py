@@ -119,6 +119,36 @@ def test_names_resolved_with_one_query_per_object_type(client, login, make_user,
     assert sum("FROM organisation" in s and "audit_entry" not in s for s in statements) <= 2  # names (+ the user's own)
 
 
+def test_names_in_changes_cost_one_query_per_kind(client, login, make_user, make_org, app):
+    """Changes that name organisations and people by id are shown by name without a query per id."""
+    admin = make_user(role=Role.DISTRICT_ADMIN)
+    orgs = [make_org() for _ in range(6)]
+    for i, o in enumerate(orgs):
+        _entry(admin, "subsidy_claim.approve", "subsidy_claim", str(100 + i), dt.datetime(2026, 3, 5, i, tzinfo=UTC),
+               {"status": "filed"}, {"status": "approved", "organisation_id": o.id, "decided_by_id": admin.id})
+    db.session.commit()
+    login(admin)
+    client.get("/admin/audit")
+    shown = [f"{o.name} (#{o.id})" for o in orgs]
+    db.session.expunge_all()  # nothing already in the session's identity map: every name must be read
+    from flask import g
+
+    g.pop("audit_names", None)  # (the tests' requests share one app context: the warm-up's names are not kept)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        html = client.get("/admin/audit").get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert all(name in html for name in shown)
+    assert sum("FROM organisation" in s and "audit_entry" not in s for s in statements) <= 2
+    assert sum('FROM "user"' in s and "audit_entry" not in s for s in statements) <= 3  # the session's user, names
+
+
 def test_demo_world_shows_no_raw_codes(client, login, make_user):
     from market.demo import load_demo
 
