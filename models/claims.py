@@ -84,16 +84,6 @@ class AwardList(Base):
 
     claims: Mapped[list[SubsidyClaim]] = relationship(back_populates="award_list", order_by="SubsidyClaim.id")
 
-    @property
-    def batch(self) -> int:
-        """Which of its year's lists this is (1 for the first): two lists of one year are told apart by it."""
-        from sqlalchemy import func, select
-        from sqlalchemy.orm import object_session
-
-        session = object_session(self)
-        return session.execute(select(func.count(AwardList.id)).where(
-            AwardList.year == self.year, AwardList.id <= self.id)).scalar_one() if session else 1
-
     def totals(self) -> dict[str, Decimal]:
         """The sums of the list's computed, approved and paid amounts (its total row)."""
         zero = Decimal("0.00")

@@ -21,6 +21,7 @@ amount frozen at filing is computed after the declaration, so the best-of decide
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -518,6 +519,22 @@ def notices(public_only: bool = True) -> list[PublicNotice]:
 
 def award_lists() -> list[AwardList]:
     return list(db.session.execute(select(AwardList).order_by(AwardList.finalised_at.desc())).scalars())
+
+
+def award_batches(lists: list[AwardList]) -> dict[int, int]:
+    """Which of its year's lists each is (1 for the first), from every list (``award_lists``): no query."""
+    out: dict[int, int] = {}
+    seen: dict[int, int] = defaultdict(int)
+    for a in sorted(lists, key=lambda a: a.id):
+        seen[a.year] += 1
+        out[a.id] = seen[a.year]
+    return out
+
+
+def award_batch(award: AwardList) -> int:
+    """Which of its year's lists ``award`` is: two lists of one year are told apart by it."""
+    return db.session.execute(select(func.count(AwardList.id)).where(
+        AwardList.year == award.year, AwardList.id <= award.id)).scalar_one()
 
 
 def claims_in(year: int, status: str) -> list[SubsidyClaim]:

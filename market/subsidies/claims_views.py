@@ -141,9 +141,11 @@ def index():
         final_form = YearForm(prefix="final")
         final_form.year.choices = _years_choices(svc.years_with(ClaimStatus.NOTICED))
         final_form.submit.label.text = _("确定拨付名单")
+        lists = svc.award_lists()
         return render_template("subsidies/claims/review.html", claims=claims, status=status,
                                statuses=list(ClaimStatus), notices=svc.notices(), objections=svc.open_objections(),
-                               award_lists=svc.award_lists(), award_title=award_title, notice_form=notice_form, final_form=final_form,
+                               award_lists=lists, award_batches=svc.award_batches(lists), award_title=award_title,
+                               notice_form=notice_form, final_form=final_form,
                                may_finalise=can(current_user, "subsidies.finalise"))
     org = current_user.organisation
     if org is None:
@@ -322,8 +324,8 @@ def award(award_id: int):
                            totals=a.totals(), title=award_title(a))
 
 
-def award_title(a: AwardList) -> str:
-    return _("%(year)s年度第%(n)d批补贴拨付名单", year=a.year, n=a.batch)
+def award_title(a: AwardList, batch: int | None = None) -> str:
+    return _("%(year)s年度第%(n)d批补贴拨付名单", year=a.year, n=batch or svc.award_batch(a))
 
 
 def award_rows(a: AwardList) -> list[dict[str, Any]]:

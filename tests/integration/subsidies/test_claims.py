@@ -368,3 +368,11 @@ def test_amounts_are_read_by_the_one_money_parser(world):
     assert caught.value.field == "declarations-0-amount_cny" and "38万" in caught.value.message
     claim = file(world, [{"source": "省级创新券", "amount_cny": "1万", "item": ""}])
     assert claim.declaration["items"][0]["amount_cny"] == "10000.00"
+
+
+def test_a_years_award_lists_are_told_apart_by_batch():
+    """Two lists of one year read the same title; the batch counts a year's lists in the order they were made."""
+    from models.claims import AwardList
+
+    lists = [AwardList(id=7, year=2026), AwardList(id=3, year=2026), AwardList(id=5, year=2025), AwardList(id=9, year=2026)]
+    assert svc.award_batches(lists) == {3: 1, 7: 2, 9: 3, 5: 1}
