@@ -116,7 +116,6 @@ RULES: dict[str, Rule] = {
     "subsidies.finalise": Rule(ADMIN_ONLY),
     # matchmaking events (art. 8, 9; issue 11): the admin runs them, owners attach their scenarios,
     # members of both sides take part; the services check the party and the event's stage
-    "event.view": Rule(ANY_ROLE),
     "event.manage": Rule(ADMIN_ONLY),
     "event.attach_scenario": Rule(frozenset({R.PROVIDER_MEMBER, R.ORG_ADMIN}), own_org, district_bypass=False),
     "event.participate": Rule(EVERY_MEMBER),
