@@ -123,10 +123,11 @@ def _repo_path(relative: str) -> Path:
 def _register_template_helpers(app: Flask) -> None:
     from flask_login import current_user
 
-    from .i18n import format_cny, format_local
+    from .i18n import format_cny, format_hours, format_local
     from .permissions import can
 
     app.jinja_env.filters["cny"] = format_cny
+    app.jinja_env.filters["hours"] = format_hours
     app.jinja_env.filters["local"] = format_local
 
     @app.context_processor

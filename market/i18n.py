@@ -39,6 +39,13 @@ def format_cny(value: Decimal | int | str | None) -> str:
     return f"−¥{-amount:,.2f}" if amount < 0 else f"¥{amount:,.2f}"
 
 
+def format_hours(value: Decimal | int | float | None) -> str:
+    """2.5, 8 (not 2.50, 8.00): a number of hours as it is said."""
+    if value is None:
+        return "—"
+    return f"{Decimal(str(value)).normalize():f}"
+
+
 def format_local(value: dt.datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     if value is None:
         return "—"

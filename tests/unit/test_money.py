@@ -89,3 +89,12 @@ def test_amounts_are_shown_with_separators_and_the_sign_before_the_currency(valu
     from market.i18n import format_cny
 
     assert format_cny(value) == shown
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (Decimal("2.50"), "2.5"), (Decimal("8.00"), "8"), (Decimal("10"), "10"), (Decimal("0.25"), "0.25"), (None, "—"),
+])
+def test_hours_are_shown_as_said(value, shown):
+    from market.i18n import format_hours
+
+    assert format_hours(value) == shown

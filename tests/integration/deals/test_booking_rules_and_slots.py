@@ -95,4 +95,5 @@ def test_week_slots_and_json_hide_renters(world, client, login):
     assert 'id="listing-booking-rules"' in listing_page and "至少提前 24 小时预约" in listing_page
     # and the weekly opening hours, which only the booking page showed
     hours = listing_page.split('id="listing-opening-hours"', 1)[1].split("</dl>", 1)[0]
+    assert "单次预约 1–6 小时" in listing_page  # hours as said: not 1.00–6.00
     assert hours.count("<dt") == 7 and ">09:00-17:00</dd>" in hours and "周日</dt><dd class=\"col-8 mb-0\">不开放" in hours
