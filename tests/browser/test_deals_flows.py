@@ -117,7 +117,7 @@ def test_instrument_booking_approval_and_usage(browser, site, parties):
     owner_page.fill("#actual_hours", "2.5")
     owner_page.click("#checkin")
     expect(owner_page.locator("#booking [data-status]").first).to_have_text("已使用")
-    expect(owner_page.locator("#actual-hours")).to_contain_text("2.50")
+    expect(owner_page.locator("#actual-hours")).to_contain_text("2.5 小时")
     owner_page.goto(f"{site}/deals/utilisation")
     expect(owner_page.locator("#utilisation")).to_contain_text("83.3%")
     db.session.expire_all()
