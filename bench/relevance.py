@@ -266,6 +266,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from market import create_app
     from market.extensions import db
+    from market.search.semantic import embed_pending
     from market.search.services import reindex, seed_synonyms
     from models.base import Base
 
@@ -277,6 +278,7 @@ def main() -> None:
                 seed_synonyms()
             load_into_db()
             reindex()
+            embed_pending()  # the sentence embeddings the scheduler's search.embed job makes (semantic.py)
             results = run_all(default_only="--default-only" in sys.argv)
             if "--similar" in sys.argv:
                 results_similar = evaluate_similar(ours_similar())

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -64,3 +64,22 @@ class SavedSearchMatch(Base):
     saved_search_id: Mapped[int] = mapped_column(ForeignKey("saved_search.id", ondelete="CASCADE"), index=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"))
     notified_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ListingVector(Base):
+    """A listing's sentence embedding (``market.search.semantic``): what the first page of a long request is
+    re-ordered by.
+
+    Derived data like the index, but kept in the database because it is dear to make (about 40 listings a second
+    on two cores) and a rebuilt index must not make it again: ``text_hash`` names the text and model it was made
+    from, so a listing whose title, tags or description changed is embedded again and an unchanged one never.
+    A new row replaces an old one (delete, insert), so ``max(id)`` tells a process its vectors are stale.
+    """
+
+    __tablename__ = "listing_vector"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"), unique=True)
+    text_hash: Mapped[str] = mapped_column(String(64))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian, unit length
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

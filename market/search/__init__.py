@@ -20,10 +20,12 @@ log = logging.getLogger(__name__)
 def init_app(app: Flask) -> None:
     from market.scheduler import register_job
 
-    from . import labels, services, views  # noqa: F401  (services registers the outbox handlers)
+    from . import labels, semantic, services, views  # noqa: F401  (services registers the outbox handlers)
 
     # The outbox handler only updates documents; an index from before a schema change waits for this.
     register_job("search.rebuild_outdated", services.rebuild_if_outdated, "interval", minutes=5)
+    # sentence embeddings for the listings the index updates did not embed themselves (a bulk import, an upgrade)
+    register_job("search.embed", semantic.embed_job, "interval", minutes=1)
 
     app.jinja_env.globals["search_labels"] = labels
     if app.config.get("SEARCH_WARM") and not _in_cli():

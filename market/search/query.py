@@ -131,6 +131,10 @@ class Strategy:
     # a task's families are left out when a word of the query finds them already (they would count twice), but not
     # when that word is a common head (试验 of 底盘 耐久 试验 "finds" 疲劳试验机 as it finds every 试验)
     purposes_past_generic: bool = True
+    # a request (a sentence, or several words) has its first page re-ordered by meaning (``semantic.reorder``): places
+    # after the first SEMANTIC_KEEP, among the first SEMANTIC_POOL of a page of SEMANTIC_FETCH, by (1 - w) x place +
+    # w x closeness of the listing's sentence embedding to the request's; 0: off
+    semantic: float = 0.5
 
 
 DEFAULT = Strategy()
@@ -141,7 +145,7 @@ DEFAULT = Strategy()
 # on the search box only.
 LITERAL = Strategy(purposes=False, function_words=False, purpose_verbs=False, glued_words=False, short_stems=False,
                    latin_spellings=False, category_terms=False, lone_chars=False, instrument_stems=False,
-                   offer_light=False)
+                   offer_light=False, semantic=0.0)
 
 # Words that carry no need in a natural sentence ("我想找一台能做…的设备").
 STOPWORDS = frozenset(

@@ -30,7 +30,7 @@ from models.listings import Listing, ListingStatus
 from models.search import SavedSearch, SavedSearchMatch, SearchSynonym
 from models.users import User
 
-from . import aliases, fast, labels, pinyin
+from . import aliases, fast, labels, pinyin, semantic
 from .analysis import add_words, bigram_tokens
 from .index import IndexBusy, IndexStore
 from .query import CJK_RUNS, DEFAULT, LITERAL, ParsedQuery, Strategy, SynonymTable, build, language_word, parse
@@ -326,6 +326,9 @@ class SearchResult:
     related: list[Hit] = dataclasses.field(default_factory=list)
     # the kinds of listing the related listings are when the query named only kinds (``_kind_listings``)
     browsed_kinds: frozenset[str] = frozenset()
+    # the listings ``_spread`` brought into the first ten for a concept of the query: a re-ordering by meaning
+    # (``semantic.reorder``) leaves them where they are
+    spread_ids: frozenset[int] = frozenset()
 
     @property
     def facet_lists(self) -> dict[str, dict[str, int]]:
@@ -388,6 +391,12 @@ def search(
     verify: bool = True,
 ) -> SearchResult:
     """Search published listings. An empty query browses everything, newest first."""
+    if strategy.semantic and sort == "relevance" and semantic.is_request(q or "") \
+            and (page - 1) * per_page < semantic.SEMANTIC_FETCH:
+        found = _semantic_search(q or "", filters, page, per_page, strategy, with_facets, verify)
+        if found is not None:
+            return found
+        strategy = dataclasses.replace(strategy, semantic=0.0)
     filters = clean_filters(filters or {})
     if sort not in SORTS:
         raise ValidationError(_("排序方式无效。"), "sort")
@@ -418,6 +427,7 @@ def search(
             return _about_order(searcher, parsed, strategy, top)
     ids_scores, total, facets = execute(searcher, wq, filters, sort, page, per_page, with_facets, coverage,
                                         prefer, run, spread, reorder)
+    spread_ids = frozenset(run.get("spread", ()))
     suggestion = None
     if parsed.concepts and (total == 0 or parsed.needs_suggestion):
         suggestion = suggest(parsed, searcher)
@@ -471,8 +481,34 @@ def search(
     return SearchResult(
         query=q or "", parsed=parsed, total=total, page=page, per_page=per_page, hits=hits,
         facets=facets, suggestion=suggestion, sort=sort, filters=filters, related=related,
-        browsed_kinds=browsed,
+        browsed_kinds=browsed, spread_ids=spread_ids,
     )
+
+
+def _semantic_search(q: str, filters, page: int, per_page: int, strategy: Strategy, with_facets: bool,
+                     verify: bool) -> SearchResult | None:
+    """A request's pages within the re-ordered places (``semantic.reorder``), cut from one longer page of the
+    ranker's, so that page 2 goes on where page 1 stopped; None when the ranker's order stands."""
+    fetch = max(semantic.SEMANTIC_FETCH, page * per_page)
+    if fetch > MAX_PER_PAGE or not 1 <= per_page <= MAX_PER_PAGE or page < 1:
+        return None
+    vectors = semantic.space()
+    if vectors is None:  # nothing embedded yet
+        return None
+    base = search(q, filters, 1, fetch, "relevance", dataclasses.replace(strategy, semantic=0.0), with_facets, verify)
+    try:
+        ordered = semantic.reorder(q, [*base.hits, *base.related], strategy.semantic, vectors, base.spread_ids)
+    except Exception:  # noqa: BLE001 - an improvement of the order only: the ranker's order still answers
+        log.exception("re-ordering a request by meaning failed")
+        ordered = None
+    if ordered is None:
+        return None
+    matches = {h.listing.id for h in base.hits}
+    shown = ordered[(page - 1) * per_page:page * per_page]
+    base.hits = [h for h in shown if h.listing.id in matches]
+    base.related = [h for h in shown if h.listing.id not in matches]
+    base.page, base.per_page = page, per_page
+    return base
 
 
 FILL_TO = 10  # a query matching fewer listings gets related ones after them (``_related``)
@@ -913,11 +949,15 @@ def execute(searcher, wq, filters: dict[str, str], sort: str, page: int, per_pag
                                else limit, coverage, alternatives=True, prefer=prefer, concept_docs=matched)
         if reorder is not None:
             top = reorder(top)
+        moved: list[int] = []
         if matched:
+            before = {d for d, _s in top[:FILL_TO]}
             top = _spread(top, matched, spread[0], spread[1])
+            moved = [d for d, _s in top[:FILL_TO] if d not in before]
         top = top[:limit]
-        if keep is not None:  # the run itself, for the related listings (search)
-            keep.update(top=top, docset=docset)
+        if keep is not None:  # the run itself, for the related listings (search), and what the spread moved
+            keep.update(top=top, docset=docset,
+                        spread={int(searcher.stored_fields(int(d))["id"]) for d in moved})
         window = top[(page - 1) * per_page : page * per_page]
         ids_scores = [(int(searcher.stored_fields(g)["id"]), score) for g, score in window]
         facets = _facet_counts(searcher, docset) if with_facets else {}
@@ -1375,6 +1415,7 @@ def index_changes(messages: list[outbox.Message]) -> None:
     for x in published:
         _collect_aliases(mined, x)
     merge_mined(aliases.mine_all(mined))  # committed with the rows' delivered mark
+    _embed_changed([x.id for x in published])
     _queue_alerts(listings.values())
 
 
@@ -1421,6 +1462,18 @@ def _export_merged(st: IndexStore) -> None:
         fast.export_missing(st.ensure(), SCORED_FIELDS)
     except Exception:  # noqa: BLE001 - an optimisation only; the index itself is committed
         log.exception("writing posting arrays after a sync failed")
+
+
+def _embed_changed(listing_ids: list[int]) -> None:
+    """The vectors of a few changed listings now (``semantic``); a bulk change waits for the ``search.embed`` job.
+    Best effort: a page whose listings lack vectors keeps the ranker's order."""
+    if not listing_ids or len(listing_ids) > semantic.INLINE_EMBED:
+        return
+    try:
+        with db.session.begin_nested():
+            semantic.embed_pending(listing_ids)
+    except Exception:  # noqa: BLE001 - the index update itself is done; the job tries again
+        log.exception("embedding changed listings failed")
 
 
 def _collect_aliases(out: list[tuple[str, str]], listing: Listing) -> None:

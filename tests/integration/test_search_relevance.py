@@ -26,7 +26,7 @@ from bench.relevance import (
     queries,
     substring_baseline,
 )
-from market.search import services
+from market.search import semantic, services
 from market.search.query import Strategy
 
 pytest_plugins = ["tests.integration.conftest_search"]
@@ -93,6 +93,7 @@ def relevance_world(search_index, app):
     services.seed_synonyms()
     load_into_db()
     services.reindex()
+    semantic.embed_pending()
     with app.test_request_context():
         yield
 
@@ -126,6 +127,7 @@ def test_relevance_on_the_independent_test_set(search_index, app):
         services.seed_synonyms()
         load_into_db()
         services.reindex()
+        semantic.embed_pending()  # the vectors the scheduler's job would make
         with app.test_request_context():
             got = evaluate(ours(Strategy()))
             _similar_at_least(TEST_SET_SIMILAR_FLOOR)
@@ -141,6 +143,7 @@ def _evaluate_on(data: Path, app):
         services.seed_synonyms()
         load_into_db()
         services.reindex()
+        semantic.embed_pending()  # the vectors the scheduler's job would make
         with app.test_request_context():
             return evaluate(ours(Strategy()))
     finally:
