@@ -73,10 +73,12 @@ class ListingVector(Base):
     Derived data like the index, but kept in the database because it is dear to make (about 40 listings a second
     on two cores) and a rebuilt index must not make it again: ``text_hash`` names the text and model it was made
     from, so a listing whose title, tags or description changed is embedded again and an unchanged one never.
-    A new row replaces an old one (delete, insert), so ``max(id)`` tells a process its vectors are stale.
+    A new row replaces an old one (delete, insert) and ids are never reused, so the newest id tells a process which
+    vectors it has not read yet (``semantic.space``).
     """
 
     __tablename__ = "listing_vector"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused, on SQLite too
 
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"), unique=True)

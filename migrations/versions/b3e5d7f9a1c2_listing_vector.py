@@ -29,6 +29,7 @@ def upgrade() -> None:
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_listing_vector")),
         sa.UniqueConstraint("listing_id", name=op.f("uq_listing_vector_listing_id")),
+        sqlite_autoincrement=True,  # ids are never reused: the newest id says which vectors a process has read
     )
 
 

@@ -65,16 +65,19 @@ VAL3_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_val3"
 # guards what the method reaches: after the eighth pass (6 Dec, BENCHMARKS.md), less 0.03; never lowered.
 VAL3_SET_FLOOR = {
     "exact": (0.91, 0.74), "partial": (0.90, 0.79), "synonym": (0.75, 0.69), "abbreviation": (0.89, 0.80),
-    "multi": (0.85, 0.72), "sentence": (0.85, 0.74), "typo_pinyin": (0.91, 0.85), "all": (0.85, 0.75),
-}
+    "multi": (0.85, 0.72), "sentence": (0.86, 0.78), "typo_pinyin": (0.91, 0.85), "all": (0.85, 0.77),
+}  # sentence and all: after the thirty-third pass (requests re-ordered by meaning), less 0.03
 TEST_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_test"
 # The independent test set (never tuned on) guards what the method reaches today; the issue's bar is
 # 0.90 / 0.90 overall and 0.80 per type (BENCHMARKS.md reports both). When this fails, fix the method.
 TEST_SET_FLOOR = {  # nDCG@10, recall@10 measured after the fifth and seventh passes of 6 Dec (BENCHMARKS.md),
     # less 0.03, each the higher of the two; never lowered
     "exact": (0.94, 0.88), "partial": (0.96, 0.93), "synonym": (0.86, 0.79), "abbreviation": (0.92, 0.84),
-    "multi": (0.84, 0.82), "sentence": (0.80, 0.73), "typo_pinyin": (0.92, 0.86), "all": (0.89, 0.83),
-}
+    "multi": (0.87, 0.87), "sentence": (0.81, 0.81), "typo_pinyin": (0.92, 0.86), "all": (0.91, 0.875),
+}  # multi, sentence and all: after the thirty-third pass (requests re-ordered by meaning), less 0.03
+# Issue 12's bar, reached on 7 Dec 2026 (thirty-third pass): overall nDCG@10 and recall@10 at least 0.90, no type
+# below 0.80.
+ISSUE_BAR_ALL, ISSUE_BAR_TYPE = 0.90, 0.80
 
 # The similar-listings box (``bench.relevance.similar_cases``: the box under each listing graded 3 for a query,
 # judged by the other listings graded for it): nDCG@5, precision, recall@5 measured on 6 Dec (BENCHMARKS.md, "The
@@ -135,6 +138,9 @@ def test_relevance_on_the_independent_test_set(search_index, app):
         bench.set_data(Path(bench.__file__).resolve().parent.parent / "tests" / "data" / "relevance")
     for qtype, (ndcg_floor, recall_floor) in TEST_SET_FLOOR.items():
         assert got[qtype]["ndcg"] >= ndcg_floor and got[qtype]["recall"] >= recall_floor, (qtype, got[qtype])
+    assert got["all"]["ndcg"] >= ISSUE_BAR_ALL and got["all"]["recall"] >= ISSUE_BAR_ALL, got["all"]
+    for qtype in TYPES:
+        assert got[qtype]["ndcg"] >= ISSUE_BAR_TYPE and got[qtype]["recall"] >= ISSUE_BAR_TYPE, (qtype, got[qtype])
 
 
 def _evaluate_on(data: Path, app):
