@@ -47,6 +47,7 @@ SEMANTIC_POOL = 20  # the places re-ordered ...
 SEMANTIC_FETCH = 30  # ... of a page this long (as measured)
 SCALE_RANK = 30  # closeness is 0 at the 30th closest listing of the index
 REQUEST_CHARS = 12  # Chinese characters that make a query a request
+RECENT_ROWS = 8  # rows a process remembers to tell its database from another (``space``)
 INLINE_EMBED = 20  # an index update embeds at most this many listings itself; the job does the rest
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -161,6 +162,7 @@ class Space:
         self.size = 0
         self.max_id = 0
         self.max_hash = ""
+        self.recent: dict[int, str] = {}  # the last rows read (id -> text hash): is the database the one read?
 
     def add(self, rows: list[tuple[int, int, bytes, str]]) -> None:
         """(vector id, listing id, vector, text hash) in id order."""
@@ -177,6 +179,7 @@ class Space:
                 self.size += 1
             self.matrix[row] = np.frombuffer(raw, dtype="<f4")
             self.max_id, self.max_hash = vid, digest
+        self.recent = dict([*self.recent.items(), *((vid, digest) for vid, _l, _v, digest in rows)][-RECENT_ROWS:])
 
     def closeness(self, vector: np.ndarray) -> np.ndarray:
         """Each listing's cosine with ``vector``, scaled so the closest is 1 and the SCALE_RANK-th 0 (clipped)."""
@@ -192,8 +195,8 @@ _space_lock = threading.Lock()
 
 def space() -> Space | None:
     """This process's vectors, with the rows stored since it last looked (one indexed query when none are new);
-    None while nothing is embedded. The newest row's hash tells a database emptied and filled again (tests) from
-    the one read before."""
+    None while nothing is embedded. Ids are never reused, so a database emptied and filled again (tests) is told
+    from the one read before by the last rows read: none of them is left."""
     global _space
     newest = db.session.execute(
         select(ListingVector.id, ListingVector.text_hash).order_by(ListingVector.id.desc()).limit(1)
@@ -205,10 +208,10 @@ def space() -> Space | None:
         if sp is not None and sp.max_id == newest.id and sp.max_hash == newest.text_hash:
             return sp
         if sp is not None and sp.max_id < newest.id:
-            known = db.session.execute(
-                select(ListingVector.text_hash).where(ListingVector.id == sp.max_id)).scalar_one_or_none()
-            if known != sp.max_hash:
-                sp = None  # another database, or the row we knew was replaced: read them all
+            still = db.session.execute(
+                select(ListingVector.id, ListingVector.text_hash).where(ListingVector.id.in_(list(sp.recent)))).all()
+            if not any(sp.recent[row.id] == row.text_hash for row in still):
+                sp = None  # another database (tests empty theirs), or every row we knew last was replaced
         else:
             sp = None
         if sp is None:

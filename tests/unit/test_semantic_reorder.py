@@ -121,3 +121,8 @@ def test_the_model_ships_with_the_package_and_knows_chinese():
                                          "光伏组件户外实证基地。光伏。组件发电量对比测试"])
     assert q.shape == (semantic.DIM,) and abs(float(np.linalg.norm(q)) - 1) < 1e-3
     assert float(near @ q) > float(far @ q)
+
+
+def test_a_space_remembers_its_last_rows():
+    sp = _space({i: [1.0, float(i)] for i in range(1, 12)})
+    assert list(sp.recent) == list(range(4, 12)) and sp.recent[11] == "h11"
