@@ -19,7 +19,8 @@
 
 /* <div id="subsidy-estimate" data-estimate-url="..." data-amount-from="price_cny|booking" [data-rate]>:
  * when the user changes the price (a bid) or the period (a booking: hours x data-rate), asks
- * GET /subsidies/estimate/REF?amount=X and replaces the [data-estimate-text] sentence.
+ * GET /subsidies/estimate/REF?amount=X (as typed) and replaces the [data-estimate-text] sentence with the
+ * estimate, or with what is wrong with the amount (``amount_problem``: 38万 is read, 10^13 is over the limit).
  * Without script the server-rendered sentence stays as it is.
  */
 (function () {
@@ -43,8 +44,8 @@
       return (hours * rate).toFixed(2);
     }
     var input = document.querySelector("input[name=" + from + "]");
-    var value = input ? input.value.replace(/,/g, "").trim() : "";
-    return /^\d+(\.\d{1,2})?$/.test(value) ? value : null;
+    var value = input ? input.value.trim() : "";
+    return value ? value : null;  /* as typed (38万, 380,000): the server reads it, or says what it accepts */
   }
   function update() {
     var value = amount();
@@ -55,6 +56,11 @@
       .then(function (data) {
         if (!data) return;
         text.textContent = data.text;
+        if (data.amount_problem) {
+          if (basis) basis.textContent = "";
+          box.removeAttribute("data-amount");
+          return;
+        }
         if (basis) basis.textContent = box.getAttribute("data-basis-live") || "";
         box.setAttribute("data-amount", value);
       })

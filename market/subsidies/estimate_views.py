@@ -7,7 +7,7 @@ come from :mod:`market.subsidies.estimates` (the engine's own rule functions).
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, request
@@ -16,8 +16,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from market.domain.localtime import today
+from market.errors import ValidationError
 from market.extensions import db
 from market.i18n import format_cny
+from market.money import parse_money
 from market.web import permission_required
 from models.listings import Listing
 from models.users import Role
@@ -29,7 +31,6 @@ from .estimates import Estimate
 bp = Blueprint("subsidy_estimates", __name__, url_prefix="/subsidies")
 
 MEMBER_ROLES = frozenset({Role.SME_MEMBER, Role.PROVIDER_MEMBER, Role.ORG_ADMIN})
-MAX_AMOUNT = Decimal("1000000000000")
 
 
 def _pct(rate: Decimal | None) -> str:
@@ -104,16 +105,10 @@ def reward_decisions_for(org_id: int, year: int) -> list[Any]:
 
 
 def _amount_arg() -> Decimal | None:
-    raw = (request.args.get("amount") or "").replace(",", "").strip()
-    if not raw:
-        return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        abort(400)
-    if not value.is_finite() or value < 0 or value > MAX_AMOUNT:
-        abort(400)
-    return value.quantize(Decimal("0.01"))
+    """The amount as typed (``38万``, ``380,000``: :func:`market.money.parse_money`), or None when none is given;
+    a :class:`ValidationError` saying what is accepted otherwise."""
+    raw = (request.args.get("amount") or "").strip()
+    return parse_money(raw, "amount", allow_zero=True) if raw else None
 
 
 @bp.get("/estimate/<ref>")
@@ -125,7 +120,12 @@ def estimate(ref: str):
         abort(404)
     if listing.status != "published" and listing.owner_id != current_user.organisation_id:
         abort(404)
-    amount = _amount_arg()
+    try:
+        amount = _amount_arg()
+    except ValidationError as err:
+        # the sentence the box shows while the amount cannot be read (a live preview, so not an error status:
+        # the form itself refuses the amount, with the same words, when it is sent)
+        return jsonify({"text": err.message, "amount_problem": True})
     est = estimates.for_listing(current_user.organisation_id, listing, amount)
     if est is None:
         abort(404)

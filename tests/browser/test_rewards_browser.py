@@ -59,3 +59,23 @@ def test_reviewer_decides_a_tier_and_an_sme_sees_the_estimate(browser, site):
     expect(box).to_have_attribute("data-amount", f"{h02.rate_cny_per_hour * 3:.2f}")
     expected = f"¥{h02.rate_cny_per_hour * 3 / 2:,.2f}"
     expect(box.locator("[data-estimate-text]")).to_have_text(re.compile(re.escape(f"本次租用预计可获补贴 {expected}")))
+
+
+def test_the_bid_estimate_reads_the_price_as_typed_and_says_what_is_wrong(browser, site):
+    """38万 is estimated like 380000; a price over the limit gets the form's own words, not a failed request."""
+    load_demo()
+    db.session.commit()
+    p = browser.new_page()
+    errors: list[str] = []
+    p.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    ui_login(p, site, "ceo@weina-mat.cn", DEMO_PASSWORD)  # S2 bids on L1's scenario
+    p.goto(f"{site}/deals/scenarios/S0002/bid")
+    box = p.locator("#subsidy-estimate")
+    text = box.locator("[data-estimate-text]")
+    p.fill("input[name=price_cny]", "38万")
+    expect(box).to_have_attribute("data-amount", "38万")
+    expect(text).to_contain_text("本项目预计可获补贴 ¥19,000.00（按合同金额的5%）")  # 5 % of 380,000
+    p.fill("input[name=price_cny]", "9" * 16)
+    expect(text).to_contain_text("金额超过单笔上限 1,000,000,000.00 元")
+    expect(box).not_to_have_attribute("data-amount", re.compile("."))
+    assert errors == []

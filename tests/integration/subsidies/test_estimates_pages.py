@@ -74,7 +74,12 @@ def test_bid_form_shows_the_supplier_estimate_and_the_related_party_reason(clien
     data = client.get("/subsidies/estimate/S0002?amount=100000").get_json()
     assert data["rule"] == "art8_supplier" and data["eligible"]
     assert data["amount_cny"] == f"{min(Decimal('5000.00'), remaining):.2f}" and "¥5,000.00" in data["text"]
-    assert client.get("/subsidies/estimate/S0002?amount=abc").status_code == 400
+    assert client.get("/subsidies/estimate/S0002?amount=10万").get_json()["amount_cny"] == data["amount_cny"]
+    for typed, words in (("abc", "请输入金额，如 380000"), ("9" * 16, "金额超过单笔上限 1,000,000,000.00 元"),
+                         ("-5", "金额不能为负数")):
+        answer = client.get("/subsidies/estimate/S0002", query_string={"amount": typed})
+        assert answer.status_code == 200 and answer.get_json()["amount_problem"], typed  # a preview: no error status
+        assert words in answer.get_json()["text"] and "amount_cny" not in answer.get_json()
     assert client.get("/subsidies/estimate/NOPE").status_code == 404
     client.post("/auth/logout")
     login(user("ceo@ghmed-sales.cn"), DEMO_PASSWORD)  # S4, same group as L1
