@@ -19,6 +19,7 @@ test_search_relevance.py) uses the same functions.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
@@ -40,6 +41,28 @@ def set_data(path: str | Path) -> None:
     """Point the benchmark at another collection directory."""
     global DATA
     DATA = Path(path).resolve()
+
+
+@contextlib.contextmanager
+def indexed(path: str | Path):
+    """The collection at ``path`` in the current app's database and index, as a fresh install holds it once the
+    scheduler's jobs have run (the shipped lexicon, the listings, the index and its mined aliases, the vectors);
+    the benchmark points at its previous collection again afterwards."""
+    from market.search.semantic import embed_pending
+    from market.search.services import reindex, seed_synonyms
+
+    previous = DATA
+    set_data(path)
+    try:
+        seed_synonyms()
+        load_into_db()
+        reindex()
+        embed_pending()
+        yield
+    finally:
+        set_data(previous)
+
+
 K = 10
 
 

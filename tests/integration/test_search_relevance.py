@@ -19,13 +19,11 @@ from bench.relevance import (
     evaluate,
     evaluate_similar,
     listings_data,
-    load_into_db,
     ours,
     ours_similar,
     queries,
     substring_baseline,
 )
-from market.search import semantic, services
 from market.search.query import Strategy
 
 pytest_plugins = ["tests.integration.conftest_search"]
@@ -67,11 +65,7 @@ def _similar_at_least(floor):
 
 @pytest.fixture
 def relevance_world(search_index, app):
-    services.seed_synonyms()
-    load_into_db()
-    services.reindex()
-    semantic.embed_pending()
-    with app.test_request_context():
+    with bench.indexed(bench.DATA), app.test_request_context():
         yield
 
 
@@ -99,17 +93,9 @@ def test_relevance_does_not_regress_and_beats_substring(relevance_world):
 
 @pytest.mark.skipif(not (TEST_SET / "queries.yaml").exists(), reason="the independent test set is not here yet")
 def test_relevance_on_the_independent_test_set(search_index, app):
-    bench.set_data(TEST_SET)
-    try:
-        services.seed_synonyms()
-        load_into_db()
-        services.reindex()
-        semantic.embed_pending()  # the vectors the scheduler's job would make
-        with app.test_request_context():
-            got = evaluate(ours(Strategy()))
-            _similar_at_least(TEST_SET_SIMILAR_FLOOR)
-    finally:
-        bench.set_data(Path(bench.__file__).resolve().parent.parent / "tests" / "data" / "relevance")
+    with bench.indexed(TEST_SET), app.test_request_context():
+        got = evaluate(ours(Strategy()))
+        _similar_at_least(TEST_SET_SIMILAR_FLOOR)
     for qtype, (ndcg_floor, recall_floor) in TEST_SET_FLOOR.items():
         assert got[qtype]["ndcg"] >= ndcg_floor and got[qtype]["recall"] >= recall_floor, (qtype, got[qtype])
     assert got["all"]["ndcg"] >= ISSUE_BAR_ALL and got["all"]["recall"] >= ISSUE_BAR_ALL, got["all"]

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench import relevance as bench
-from bench.relevance import evaluate, load_into_db, ours
-from market.search import semantic, services
+from bench.relevance import evaluate, ours
 from market.search.query import Strategy
 
 pytest_plugins = ["tests.integration.conftest_search"]
@@ -45,17 +44,11 @@ VAL3_SET_FLOOR = {
     "multi": (0.85, 0.72), "sentence": (0.86, 0.78), "typo_pinyin": (0.91, 0.85), "all": (0.85, 0.77),
 }  # sentence and all: after the thirty-third pass (requests re-ordered by meaning), less 0.03
 
+
+
 def _evaluate_on(data: Path, app):
-    bench.set_data(data)
-    try:
-        services.seed_synonyms()
-        load_into_db()
-        services.reindex()
-        semantic.embed_pending()  # the vectors the scheduler's job would make
-        with app.test_request_context():
-            return evaluate(ours(Strategy()))
-    finally:
-        bench.set_data(Path(bench.__file__).resolve().parent.parent / "tests" / "data" / "relevance")
+    with bench.indexed(data), app.test_request_context():
+        return evaluate(ours(Strategy()))
 
 
 @pytest.mark.skipif(not (VAL_SET / "queries.yaml").exists(), reason="the validation set is not here")
