@@ -12,8 +12,8 @@ What is re-ordered (``reorder``): only a request (``is_request``: 12 or more Chi
 words with Chinese, as typed), only the first SEMANTIC_POOL places of the ranker's page of SEMANTIC_FETCH, and
 never its first SEMANTIC_KEEP places. The others go by (1 - w) x place + w x closeness, place = 1 - i / POOL for the
 i-th place and closeness the request's cosine with the listing, scaled so the closest listing of the whole index is
-1 and the 30th closest 0 (below it, 0). A short name is left to the words: they find it better (the development
-set's exact and partial names lose with any weight).
+1 and the 30th closest 0 (below it, 0). A short name is left to the words: they find it better (applied to every
+query, the re-ordering lost recall on the validation set at every weight tried).
 
 The vectors (``models.search.ListingVector``) are made once per listing text and kept in the database: about 40
 listings a second on two cores, too dear for a rebuild of the index (``search reindex`` does not make them). The
