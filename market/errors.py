@@ -27,6 +27,23 @@ class ValidationError(DomainError):
         self.field = field
 
 
+class ValidationErrors(ValidationError):
+    """Several fields wrong at once, each with its own words (a form shows them all in one round). Its message
+    and field are the first problem's too, for an edge that shows only one."""
+
+    def __init__(self, problems: list[ValidationError]):
+        super().__init__("\n".join(p.message for p in problems), problems[0].field)
+        self.problems = problems
+
+    @staticmethod
+    def raise_any(problems: list[ValidationError]) -> None:
+        """Raise the one problem, or all of them; nothing when there is none."""
+        if len(problems) == 1:
+            raise problems[0]
+        if problems:
+            raise ValidationErrors(problems)
+
+
 @dataclass
 class RowError:
     line: int

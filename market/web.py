@@ -17,7 +17,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import IntegerConverter
 
-from .errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
+from .errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError, ValidationErrors
 from .extensions import db, login_manager
 from .permissions import rule_for
 
@@ -180,6 +180,14 @@ def apply_domain_error(form: Any, err: DomainError) -> None:
     Rolls the session back first: the form is re-rendered from a clean state, never with rows a
     service flushed before it failed."""
     rollback()
+    if isinstance(err, ValidationErrors):
+        for problem in err.problems:
+            _apply_validation_error(form, problem)
+        return
+    _apply_validation_error(form, err)
+
+
+def _apply_validation_error(form: Any, err: DomainError) -> None:
     if isinstance(err, ValidationError) and err.field and hasattr(form, err.field):
         getattr(form, err.field).errors.append(err.message)
     else:

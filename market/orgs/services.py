@@ -24,7 +24,7 @@ from market.auth.passwords import check_password_strength, hash_password
 from market.db import get_or_404
 from market.domain import localtime, orgfacts, parties
 from market.domain.sme import Classification, classify, industry_codes
-from market.errors import Conflict, PermissionDenied, ValidationError
+from market.errors import Conflict, PermissionDenied, ValidationError, ValidationErrors
 from market.extensions import db
 from market.links import path_for
 from market.notifications.services import district_staff, notify, org_admins
@@ -268,30 +268,42 @@ def register_organisation(reg: Registration) -> tuple[Organisation, User] | None
     """
     from market.auth.services import find_user_by_email, send_confirmation, send_registration_notice
 
-    name = check_name(reg.name, "name")
-    english_name = check_name(reg.english_name, "english_name", required=False)
-    address = check_name(reg.address, "address", required=False, max_len=300)
-    validate_uscc(reg.uscc, "uscc")
-    if uscc_taken_by(reg.uscc):
-        raise ValidationError(_("该统一社会信用代码已注册。如属于贵机构，请联系机构管理员或区里工作人员。"), "uscc")
+    problems: list[ValidationError] = []  # every field's problem in one round, not one per submission
+
+    def check(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ValidationError as err:
+            problems.append(err)
+            return None
+
+    name = check(check_name, reg.name, "name")
+    english_name = check(check_name, reg.english_name, "english_name", required=False)
+    address = check(check_name, reg.address, "address", required=False, max_len=300)
+    if check(validate_uscc, reg.uscc, "uscc") is not None and uscc_taken_by(reg.uscc):
+        problems.append(ValidationError(
+            _("该统一社会信用代码已注册。如属于贵机构，请联系机构管理员或区里工作人员。"), "uscc"))
     if reg.kind not in KINDS:
-        raise ValidationError(_("机构类型无效。"), "kind")
-    _check_figures(reg.industry, reg.employees, reg.revenue_cny, reg.assets_cny)
+        problems.append(ValidationError(_("机构类型无效。"), "kind"))
+    before = len(problems)
+    check(_check_figures, reg.industry, reg.employees, reg.revenue_cny, reg.assets_cny)
+    figures_ok = len(problems) == before  # the size is classified from figures that are right
     cls = None
-    if reg.kind in SIZED_KINDS:
+    if reg.kind in SIZED_KINDS and figures_ok:
         cls = classify(reg.industry, reg.employees, reg.revenue_cny, reg.assets_cny)
         if reg.kind == OrgKind.SME and not cls.size:
-            raise ValidationError(
+            problems.append(ValidationError(
                 _("中小微企业需填写行业、从业人员、营业收入（部分行业还需资产总额）以便划型：%(r)s", r=cls.reason),
                 "industry",
-            )
-    admin_name = check_name(reg.admin_name, "admin_name", max_len=100)
+            ))
+    admin_name = check(check_name, reg.admin_name, "admin_name", max_len=100)
     email = (reg.admin_email or "").strip().lower()
     if not email or "@" not in email or len(email) > 254:
-        raise ValidationError(_("请填写有效的邮箱。"), "admin_email")
-    check_password_strength(reg.password, "password")
+        problems.append(ValidationError(_("请填写有效的邮箱。"), "admin_email"))
+    check(check_password_strength, reg.password, "password")
     if reg.licence is None:
-        raise ValidationError(_("请上传营业执照（PDF、PNG 或 JPG）。"), "licence")
+        problems.append(ValidationError(_("请上传营业执照（PDF、PNG 或 JPG）。"), "licence"))
+    ValidationErrors.raise_any(problems)
     stored = evidence.store(reg.licence, reg.licence_filename or "licence", field="licence", max_bytes=LICENCE_MAX_BYTES)
     password_hash = hash_password(reg.password)
     owner = find_user_by_email(email)

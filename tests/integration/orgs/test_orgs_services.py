@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from market.errors import Conflict, PermissionDenied, ValidationError
+from market.errors import Conflict, PermissionDenied, ValidationError, ValidationErrors
 from market.extensions import db
 from market.notifications.mail import outbox
 from market.orgs import services
@@ -60,6 +60,15 @@ def test_registration_refuses_bad_input_and_saves_nothing(app_ctx, registration,
     assert err.value.field == field and fragment in err.value.message
     assert db.session.execute(select(Organisation)).first() is None
     assert db.session.execute(select(User)).first() is None
+
+
+def test_registration_names_every_wrong_field_at_once(app_ctx, registration):
+    with pytest.raises(ValidationErrors) as err:
+        services.register_organisation(registration(uscc=make_valid_uscc(424242)[:17] + "0", password="short1",
+                                                    admin_email="not-an-email", licence=None))
+    assert [p.field for p in err.value.problems] == ["uscc", "admin_email", "password", "licence"]
+    assert err.value.field == "uscc" and "第 18 位应为" in err.value.message  # an edge showing one shows the first
+    assert db.session.execute(select(Organisation)).first() is None
 
 
 def test_licence_over_the_limit_is_refused(app_ctx, registration, monkeypatch):

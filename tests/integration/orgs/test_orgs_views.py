@@ -51,6 +51,15 @@ def test_register_shows_field_errors_and_saves_nothing(client):
     assert db.session.execute(select(User)).first() is None
 
 
+def test_register_shows_every_field_s_problem_in_one_round(client, make_org):
+    taken = make_org()
+    db.session.commit()
+    data = register_data(uscc=taken.uscc, password="weak", password2="weak", industry="", employees="")
+    page = client.post("/orgs/register", data=data, content_type="multipart/form-data").get_data(as_text=True)
+    assert "已注册" in page and "至少需要" in page and "以便划型" in page  # code, password and size at once
+    assert db.session.execute(select(Organisation).where(Organisation.uscc != taken.uscc)).first() is None
+
+
 def test_pending_profile_is_hidden_from_the_public(client, make_org):
     org = make_org(verified=False)
     assert client.get(f"/orgs/{org.id}").status_code == 404
