@@ -132,6 +132,8 @@ def test_my_listings_and_review_queue_pages(client, login, make_org, make_user):
     login(p["reviewer"])
     queue = client.get("/listings/review").get_data(as_text=True)
     assert f'data-ref="{listing.ref}"' in queue
+    review = client.get(f"/listings/review/{listing.ref}").get_data(as_text=True)
+    assert 'id="listing-opening-hours"' in review and 'id="listing-booking-rules"' in review  # what renters get
     resp = client.post(f"/listings/review/{listing.ref}", data={"comment": "", "send_back": "退回修改"})
     assert "退回时必须填写审核意见" in resp.get_data(as_text=True)
     resp = client.post(f"/listings/review/{listing.ref}", data={"comment": "好", "publish": "通过并发布"})
