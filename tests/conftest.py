@@ -7,6 +7,7 @@ proves the Alembic migrations produce exactly that schema.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import tempfile
@@ -164,6 +165,23 @@ def drain_outbox():
 
     db.session.commit()
     return outbox.drain()
+
+
+@contextlib.contextmanager
+def recorded_statements():
+    """The SQL statements the database is sent inside the block (a list, filled as they go): N+1 guards."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def queued(topic: str, status: str | None = None) -> list[dict]:

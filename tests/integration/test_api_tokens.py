@@ -15,6 +15,7 @@ from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
 from models.audit import AuditEntry
 from models.users import ApiToken, Role
+from tests.conftest import recorded_statements
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -207,22 +208,12 @@ def test_invalid_arguments_are_422_with_fields(error_app):
 
 def test_a_burst_of_calls_writes_last_used_once(client, make_user):
     """Each API call must not cost a database write: last use is kept to the minute."""
-    from sqlalchemy import event
-
     from market.auth.services import create_token
 
     owner = make_user(role=Role.ORG_ADMIN)
     _token, secret = create_token(owner, "burst")
-    updates = []
-
-    @event.listens_for(db.engine, "before_cursor_execute")
-    def count(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("UPDATE API_TOKEN"):
-            updates.append(statement)
-
-    try:
+    with recorded_statements() as statements:
         for _ in range(5):
             assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+    updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE API_TOKEN")]
     assert len(updates) == 1

@@ -8,13 +8,12 @@ import datetime as dt
 import io
 import re
 
-from sqlalchemy import event
-
 from market.admin import labels
 from market.admin.services import diff
 from market.audit import record
 from market.extensions import db
 from models.users import Role
+from tests.conftest import recorded_statements
 
 UTC = dt.UTC
 
@@ -105,16 +104,8 @@ def test_names_resolved_with_one_query_per_object_type(client, login, make_user,
     db.session.commit()
     login(admin)
     client.get("/admin/audit")  # warm up the session and templates
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements() as statements:
         html = client.get("/admin/audit").get_data(as_text=True)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert all(o.name in html for o in orgs)
     assert sum("FROM organisation" in s and "audit_entry" not in s for s in statements) <= 2  # names (+ the user's own)
 
@@ -134,16 +125,8 @@ def test_names_in_changes_cost_one_query_per_kind(client, login, make_user, make
     from flask import g
 
     g.pop("audit_names", None)  # (the tests' requests share one app context: the warm-up's names are not kept)
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements() as statements:
         html = client.get("/admin/audit").get_data(as_text=True)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert all(name in html for name in shown)
     assert sum("FROM organisation" in s and "audit_entry" not in s for s in statements) <= 2
     assert sum('FROM "user"' in s and "audit_entry" not in s for s in statements) <= 3  # the session's user, names

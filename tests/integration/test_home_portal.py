@@ -8,13 +8,12 @@ import datetime as dt
 import re
 from decimal import Decimal
 
-from sqlalchemy import event
-
 from market.deals import bids
 from market.deals.bids import BidInput
 from market.extensions import db
 from market.public import portal
 from models.users import Role
+from tests.conftest import recorded_statements
 from tests.integration.deals.helpers import make_listing
 
 UTC = dt.UTC
@@ -66,23 +65,17 @@ def test_second_request_uses_the_cache(client, app, make_org):
     db.session.commit()
     portal.clear_cache()
     app.config["HOME_CACHE_TTL"] = 60
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
     try:
-        client.get("/")
-        first = sum("FROM listing" in s for s in statements)
-        statements.clear()
-        make_listing(firm, title="场景乙")  # within the TTL the page may be a minute old
-        db.session.commit()
-        statements.clear()
-        html = client.get("/").get_data(as_text=True)
-        second = sum("FROM listing" in s for s in statements)
+        with recorded_statements() as statements:
+            client.get("/")
+            first = sum("FROM listing" in s for s in statements)
+            statements.clear()
+            make_listing(firm, title="场景乙")  # within the TTL the page may be a minute old
+            db.session.commit()
+            statements.clear()
+            html = client.get("/").get_data(as_text=True)
+            second = sum("FROM listing" in s for s in statements)
     finally:
-        event.remove(db.engine, "before_cursor_execute", count)
         app.config["HOME_CACHE_TTL"] = 0
         portal.clear_cache()
     assert first >= 10 and second == 0
