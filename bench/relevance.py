@@ -44,17 +44,18 @@ def set_data(path: str | Path) -> None:
 
 
 @contextlib.contextmanager
-def indexed(path: str | Path):
+def indexed(path: str | Path, lexicon: bool = True):
     """The collection at ``path`` in the current app's database and index, as a fresh install holds it once the
-    scheduler's jobs have run (the shipped lexicon, the listings, the index and its mined aliases, the vectors);
-    the benchmark points at its previous collection again afterwards."""
+    scheduler's jobs have run (the shipped lexicon unless ``lexicon`` is False, the listings, the index and its
+    mined aliases, the vectors); the benchmark points at its previous collection again afterwards."""
     from market.search.semantic import embed_pending
     from market.search.services import reindex, seed_synonyms
 
     previous = DATA
     set_data(path)
     try:
-        seed_synonyms()
+        if lexicon:
+            seed_synonyms()
         load_into_db()
         reindex()
         embed_pending()
@@ -289,29 +290,25 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from market import create_app
     from market.extensions import db
-    from market.search.semantic import embed_pending
-    from market.search.services import reindex, seed_synonyms
     from models.base import Base
 
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/rel.db", "SEARCH_INDEX_DIR": f"{tmp}/index"})
         with app.app_context(), app.test_request_context():
             Base.metadata.create_all(db.engine)
-            if "--no-lexicon" not in sys.argv:  # --no-lexicon: only the aliases mined from the data
-                seed_synonyms()
-            load_into_db()
-            reindex()
-            embed_pending()  # the sentence embeddings the scheduler's search.embed job makes (semantic.py)
-            results = run_all(default_only="--default-only" in sys.argv)
-            if "--similar" in sys.argv:
-                results_similar = evaluate_similar(ours_similar())
-            if "--per-query" in sys.argv:
-                from market.search.query import Strategy
+            # --no-lexicon: only the aliases mined from the data
+            with indexed(DATA, lexicon="--no-lexicon" not in sys.argv):
+                results = run_all(default_only="--default-only" in sys.argv)
+                if "--similar" in sys.argv:
+                    results_similar = evaluate_similar(ours_similar())
+                if "--per-query" in sys.argv:
+                    from market.search.query import Strategy
 
-                run = ours(Strategy())
-                for q in queries():
-                    ranked = run(q["q"])
-                    print(f"{q['id']} {ndcg(ranked, q['rel']):.2f} {recall(ranked, q['rel']):.2f} {q['q']} -> {' '.join(ranked)}")
+                    run = ours(Strategy())
+                    for q in queries():
+                        ranked = run(q["q"])
+                        print(f"{q['id']} {ndcg(ranked, q['rel']):.2f} {recall(ranked, q['rel']):.2f} {q['q']} -> "
+                              f"{' '.join(ranked)}")
             db.session.remove()
             db.engine.dispose()
     if "--json" in sys.argv:

@@ -107,13 +107,7 @@ def embed_pending(listing_ids: list[int] | None = None, limit: int | None = None
 
     A listing changed in something other than its text (a price) keeps its vector: the hash says the text is the
     same, and only the vector's time moves on."""
-    query = (
-        select(Listing, ListingVector)
-        .outerjoin(ListingVector, ListingVector.listing_id == Listing.id)
-        .where(Listing.status == ListingStatus.PUBLISHED)
-        .where(or_(ListingVector.id.is_(None), ListingVector.created_at < Listing.updated_at))
-        .order_by(Listing.id)
-    )
+    query = _without_current_vector(select(Listing, ListingVector)).order_by(Listing.id)
     if listing_ids is not None:
         if not listing_ids:
             return 0
@@ -140,14 +134,18 @@ def embed_pending(listing_ids: list[int] | None = None, limit: int | None = None
     return len(todo)
 
 
-def pending_count() -> int:
-    """Published listings without a current vector."""
-    return db.session.execute(
-        select(func.count(Listing.id))
-        .outerjoin(ListingVector, ListingVector.listing_id == Listing.id)
+def _without_current_vector(query):
+    """``query`` narrowed to the published listings with no vector, or one older than their last change."""
+    return (
+        query.outerjoin(ListingVector, ListingVector.listing_id == Listing.id)
         .where(Listing.status == ListingStatus.PUBLISHED)
         .where(or_(ListingVector.id.is_(None), ListingVector.created_at < Listing.updated_at))
-    ).scalar_one()
+    )
+
+
+def pending_count() -> int:
+    """Published listings without a current vector."""
+    return db.session.execute(_without_current_vector(select(func.count(Listing.id)))).scalar_one()
 
 
 def embed_job() -> int:
@@ -167,7 +165,6 @@ class Space:
         self.matrix = np.zeros((0, DIM), dtype=np.float32)
         self.size = 0
         self.max_id = 0
-        self.max_hash = ""
         self.recent: dict[int, str] = {}  # the last rows read (id -> text hash): is the database the one read?
 
     def add(self, rows: list[tuple[int, int, bytes, str]]) -> None:
@@ -178,13 +175,13 @@ class Space:
             grown = np.zeros((max(need, 2 * len(self.matrix), 64), DIM), dtype=np.float32)
             grown[:self.size] = self.matrix[:self.size]
             self.matrix = grown
-        for vid, lid, raw, digest in rows:
+        for vid, lid, raw, _digest in rows:
             row = self.row_of.get(lid)
             if row is None:
                 row = self.row_of[lid] = self.size
                 self.size += 1
             self.matrix[row] = np.frombuffer(raw, dtype="<f4")
-            self.max_id, self.max_hash = vid, digest
+            self.max_id = vid
         self.recent = dict([*self.recent.items(), *((vid, digest) for vid, _l, _v, digest in rows)][-RECENT_ROWS:])
 
     def closeness(self, vector: np.ndarray, rows: list[int] | None = None) -> np.ndarray:
@@ -213,7 +210,7 @@ def space() -> Space | None:
         return None
     with _space_lock:
         sp = _space
-        if sp is not None and sp.max_id == newest.id and sp.max_hash == newest.text_hash:
+        if sp is not None and sp.recent.get(newest.id) == newest.text_hash:
             return sp
         if sp is not None and sp.max_id < newest.id:
             still = db.session.execute(

@@ -397,12 +397,6 @@ def search(
     """Search published listings. An empty query browses everything, newest first. ``hydrate=False`` leaves
     ``hits`` and ``related`` empty and the page's (listing id, score) pairs in ``page_ids`` (``_semantic_search``
     loads only the listings it shows)."""
-    if strategy.semantic and sort == "relevance" and semantic.is_request(q or "") \
-            and (page - 1) * per_page < semantic.SEMANTIC_FETCH:
-        found = _semantic_search(q or "", filters, page, per_page, strategy, with_facets, verify)
-        if found is not None:
-            return found
-        strategy = dataclasses.replace(strategy, semantic=0.0)
     filters = clean_filters(filters or {})
     if sort not in SORTS:
         raise ValidationError(_("排序方式无效。"), "sort")
@@ -410,6 +404,12 @@ def search(
         raise ValidationError(_("每页条数须在 1 到 100 之间。"), "per_page")
     if page < 1:
         raise ValidationError(_("页码须从 1 开始。"), "page")
+    if strategy.semantic and sort == "relevance" and semantic.is_request(q or "") \
+            and (page - 1) * per_page < semantic.SEMANTIC_FETCH:
+        found = _semantic_search(q or "", filters, page, per_page, strategy, with_facets, verify)
+        if found is not None:
+            return found
+        strategy = dataclasses.replace(strategy, semantic=0.0)
     searcher = store().searcher()
     parsed = parse(q or "", synonyms(), strategy, known=known_words(searcher), sounds=sounds_of(searcher),
                    occurs=occurs_in(searcher), freq=term_frequency(searcher) if strategy.index_counts else None)
@@ -499,7 +499,7 @@ def _semantic_search(q: str, filters, page: int, per_page: int, strategy: Strate
     ranker's, so that page 2 goes on where page 1 stopped; None when the ranker's order stands. Only the
     listings shown are loaded."""
     fetch = max(semantic.SEMANTIC_FETCH, page * per_page)
-    if fetch > MAX_PER_PAGE or not 1 <= per_page <= MAX_PER_PAGE or page < 1:
+    if fetch > MAX_PER_PAGE:
         return None
     vectors = semantic.space()
     if vectors is None:  # nothing embedded yet

@@ -57,7 +57,7 @@ def test_a_vector_stored_again_replaces_its_row():
     again = np.zeros(semantic.DIM, dtype="<f4")
     again[0] = 1.0
     sp.add([(7, 2, again.tobytes(), "new")])
-    assert sp.size == 2 and sp.max_id == 7 and sp.max_hash == "new"
+    assert sp.size == 2 and sp.max_id == 7 and sp.recent[7] == "new"
     assert sp.matrix[sp.row_of[2]][0] == 1.0
 
 
