@@ -41,8 +41,8 @@ def ui_login(page, site: str, email: str, password: str) -> None:
     page.goto(f"{site}/auth/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
-    page.click("#login-form [type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("#login-form [type=submit]")
 
 
 def open_menu(page, toggle: str, item: str) -> None:

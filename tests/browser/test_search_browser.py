@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import ui_login
 from tests.conftest import PASSWORD
@@ -25,10 +26,10 @@ def test_sme_finds_an_instrument_and_saves_the_search(page, site, make_user, mak
     assert sorted(titles) == ["冷冻电镜 Titan Krios", "场发射扫描电镜"]
     assert page.locator(".search-hit mark").first.inner_text() == "电镜"
     page.click("a[data-facet='track:smart_materials']")
-    assert page.locator(".search-hit h2").all_inner_texts() == ["场发射扫描电镜"]
+    expect(page.locator(".search-hit h2")).to_have_text(["场发射扫描电镜"])
     page.fill("#save-search input[name=name]", "材料电镜")
     page.click("#save-search button[type=submit]")
-    assert "材料电镜" in page.locator("#saved-searches").inner_text()
+    expect(page.locator("#saved-searches")).to_contain_text("材料电镜")
 
 
 @pytest.mark.browser
@@ -74,14 +75,14 @@ def test_admin_finds_a_shipped_group_edits_it_and_stays_on_the_found_list(page, 
     assert page.locator("#synonym-sources a").count() > 10 and page.locator("#synonym-table-shipped").count() == 0
     page.fill("#synonym-filter input[name=q]", "扫描电镜")
     page.click("#synonym-filter button[type=submit]")
+    # the filter's page comes back after the click: the locators below wait for it
     row = page.locator("#synonym-table-shipped tr", has=page.locator("input[value^='SEM, ']"))
-    assert row.count() == 1
+    expect(row).to_have_count(1)
     box = row.locator("input[name=terms]")
     box.fill(box.input_value() + ", 扫描电子显微镜（台式）")
     row.locator("button[value=save]").click()
-    page.wait_for_selector("#synonym-table-shipped")
-    assert page.locator("#synonym-filter input[name=q]").input_value() == "扫描电镜"
-    assert page.locator("#synonym-table-shipped input[value*='扫描电子显微镜（台式）']").count() == 1
+    expect(page.locator("#synonym-table-shipped input[value*='扫描电子显微镜（台式）']")).to_have_count(1)
+    expect(page.locator("#synonym-filter input[name=q]")).to_have_value("扫描电镜")
     # deleting asks first: cancelled, the group stays; accepted, it goes
     row = page.locator("#synonym-table-shipped tr", has=page.locator("input[value*='扫描电子显微镜（台式）']"))
     asked = []
