@@ -102,8 +102,11 @@ def snapshot_of(result: Result, refs: dict[int, str]) -> dict[str, Any]:
         "versions": list(result.versions),
         "lines": [{"entry_id": ln.entry_id, "ref": ln.ref, "amount_cny": services.money(ln.amount),
                    "paid_at": ln.paid_at.isoformat(), "version": ln.version} for ln in result.lines],
+        # the codes are what a screen translates; reason, message and why keep the contract's shape and words
         "exclusions": [{"entry_id": e.entry_id, "ref": e.ref, "amount_cny": services.money(e.amount),
-                        "paid_at": e.paid_at.isoformat(), "reason": e.reason, "message": e.message}
+                        "paid_at": e.paid_at.isoformat(), "reason": e.reason, "message": e.message,
+                        "codes": list(e.reasons), "missing": list(e.missing),
+                        "detail": "" if e.missing else e.detail}
                        for e in result.exclusions],
         "choices": [{"ref": c.ref, "winner": c.winner, "ours_cny": services.money(c.ours),
                      "other_cny": services.money(c.other), "source": c.source, "why": c.why} for c in result.choices],

@@ -1,7 +1,10 @@
-"""The words for claim, notice and objection statuses and the rules' short names: one table, translated where shown."""
+"""The words for claim, notice and objection statuses, the rules' short names and the engine's reasons and
+choices: one table, translated where shown."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
@@ -9,6 +12,8 @@ from flask_babel import lazy_gettext as _l
 
 from market.i18n import N_
 from models.claims import ClaimStatus, NoticeStatus, ObjectionStatus
+
+from .rules import CHOICE_WORDS, EVIDENCE_WORDS, REASON_WORDS, choice_kind, choice_values
 
 CLAIM_STATUS: dict[str, str] = {
     ClaimStatus.FILED: N_("待审核"),
@@ -57,3 +62,47 @@ def rule_name(rule: str) -> Any:
     """The rule's name as a generated-text parameter (a notification stores it untranslated, its reader reads it in
     their language), not its code (art7_provider)."""
     return _l(RULE_NAMES[rule]) if rule in RULE_NAMES else rule
+
+
+# ---------------------------------------------------------------- the engine's reasons, in the reader's language
+_EVIDENCE_BY_WORDS = {words: code for code, words in EVIDENCE_WORDS.items()}
+_REASON_BY_WORDS = {words: code for code, words in REASON_WORDS.items()}
+
+
+def exclusion_words(reasons: Sequence[str], missing: Sequence[str] = (), detail: str = "") -> str:
+    """Why an entry earns nothing, from the engine's codes: each reason's words, the first followed by the missing
+    evidence (by its codes) or by its detail (a declared subsidy's source or a rule id: data, shown as typed)."""
+    words = []
+    for n, code in enumerate(reasons):
+        text = _(REASON_WORDS.get(code, code))
+        if n == 0 and missing:
+            text += _("：") + _("、").join(_(EVIDENCE_WORDS.get(m, m)) for m in missing)
+        elif n == 0 and detail:
+            text += _("：") + detail
+        words.append(text)
+    return _("；").join(words)
+
+
+def stored_exclusion_words(e: Mapping[str, Any]) -> str:
+    """:func:`exclusion_words` for an exclusion frozen in a claim's snapshot. Snapshots before the codes were kept
+    hold the contract code and the Chinese message; their missing evidence is read back from the message's words."""
+    if "codes" in e:
+        return exclusion_words(e["codes"], e.get("missing", ()), e.get("detail", ""))
+    head, _sep, detail = str(e.get("message", "")).partition("：")
+    code = _REASON_BY_WORDS.get(head, e.get("reason", ""))
+    if code == "missing_evidence" and detail:
+        found = [_EVIDENCE_BY_WORDS.get(w) for w in detail.split("、")]
+        if all(found):
+            return exclusion_words([code], found)  # type: ignore[arg-type]
+    return exclusion_words([code], (), detail)
+
+
+def choice_words(ref: str, winner: str, ours: Decimal, other: Decimal, source: str) -> str:
+    """Why a best-of choice (interpretation 3) went as it did, in the reader's language."""
+    return _(CHOICE_WORDS[choice_kind(ref, winner, other)], **choice_values(winner, ours, other, source))
+
+
+def stored_choice_words(c: Mapping[str, Any]) -> str:
+    """:func:`choice_words` for a choice frozen in a claim's snapshot (its fields are enough, old snapshots too)."""
+    return choice_words(c.get("ref") or "", c["winner"], Decimal(c["ours_cny"]), Decimal(c["other_cny"]),
+                        c.get("source") or "")

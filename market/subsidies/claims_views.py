@@ -33,7 +33,6 @@ from . import claims as svc
 from . import claims_labels as labels
 from . import parameters
 from .parameters import LEDGER_RULES
-from .rules import EVIDENCE_WORDS, REASON_WORDS
 from .views import year_arg
 
 bp = Blueprint("subsidy_claims", __name__, url_prefix="/subsidies")
@@ -43,7 +42,9 @@ DECLARATION_ROWS = 3
 @bp.app_context_processor
 def _labels() -> dict[str, Any]:
     return {"claim_status_label": labels.claim_status_label, "notice_status_label": labels.notice_status_label,
-            "objection_status_label": labels.objection_status_label, "claim_rule_label": labels.rule_label}
+            "objection_status_label": labels.objection_status_label, "claim_rule_label": labels.rule_label,
+            "exclusion_words": labels.exclusion_words, "stored_exclusion_words": labels.stored_exclusion_words,
+            "choice_words": labels.choice_words, "stored_choice_words": labels.stored_choice_words}
 
 
 # ---------------------------------------------------------------- forms
@@ -175,7 +176,7 @@ def new():
             return redirect(url_for("subsidy_claims.claim", claim_id=claim.id))
     result = svc.current_result(org.id, year, rule)
     return render_template("subsidies/claims/new.html", org=org, year=year, rule=rule, result=result, form=form,
-                           params=parameters.default(), reason_words=REASON_WORDS, evidence_words=EVIDENCE_WORDS)
+                           params=parameters.default())
 
 
 @bp.get("/claims/<int:claim_id>")

@@ -72,6 +72,16 @@ REASON_WORDS: dict[str, str] = {
     "other_rule_chosen": N_("同一笔交易已计入本机构的另一条款（不重复执行）"),
 }
 
+# why a best-of choice went as it did (interpretation 3), by kind; the values fill the %(...)s (amounts as ¥1,234.00)
+CHOICE_WORDS: dict[str, str] = {
+    "rules": N_("%(winner)s 边际金额 %(ours)s 最高（同一交易不重复执行）"),
+    "ours": N_("本条款边际金额 %(ours)s 高于其他补贴 %(other)s（%(source)s），按本条款执行"),
+    "other": N_("其他补贴 %(other)s（%(source)s）不低于本条款边际金额 %(ours)s，按其他补贴执行"),
+    # an organisation-level declaration, weighed against the rule's whole year
+    "year_ours": N_("本条款全年金额 %(ours)s 高于其他补贴 %(other)s（%(source)s），按本条款执行"),
+    "year_other": N_("其他补贴 %(other)s（%(source)s）不低于本条款全年金额 %(ours)s，按其他补贴执行"),
+}
+
 EVIDENCE_WORDS = {"contract": N_("合同"), "invoice": N_("发票"), "payment_record": N_("付款凭证"), "other": N_("其他")}
 
 # completeness codes (market.domain.completeness.Reason) -> CONTRACT.md codes
@@ -143,7 +153,29 @@ class Choice:
     ours: Decimal  # the marginal amount the item adds under the best of our rules, caps included
     other: Decimal  # the declared other subsidy (0 when the choice was between our rules)
     source: str  # the other subsidy's source, or the rule that lost
-    why: str
+
+    @property
+    def kind(self) -> str:
+        return choice_kind(self.ref, self.winner, self.other)
+
+    @property
+    def why(self) -> str:
+        """The choice in words of the default language (screens translate :data:`CHOICE_WORDS` themselves)."""
+        return CHOICE_WORDS[self.kind] % choice_values(self.winner, self.ours, self.other, self.source)
+
+
+def choice_kind(ref: str, winner: str, other: Decimal) -> str:
+    """Which of :data:`CHOICE_WORDS` tells a choice: between our rules (no other subsidy in it), or ours against
+    a declared other subsidy, won by ours or by the other, for one entry or (no ``ref``) for the rule's whole year.
+    Read from a choice's fields, so a stored choice has it too."""
+    kind = "other" if winner == "other" else "ours"
+    if not ref:
+        return "year_" + kind
+    return "rules" if other <= 0 else kind
+
+
+def choice_values(winner: str, ours: Decimal, other: Decimal, source: str) -> dict[str, str]:
+    return {"winner": winner, "ours": fmt(ours), "other": fmt(other), "source": source}
 
 
 @dataclass(frozen=True)
@@ -422,15 +454,11 @@ def assign_best_of(items: Sequence[Item], tallies: dict[str, Tally], params: Par
             best, _neg, winner = max(margins)
             if len(item.options) > 1:
                 losers = "、".join(r for _m, _n, r in margins if r != winner)
-                choices.append(Choice(p.id, p.ref, winner, best, ZERO, losers,
-                                      f"{winner} 边际金额 {fmt(best)} 最高（同一交易不重复执行）"))
+                choices.append(Choice(p.id, p.ref, winner, best, ZERO, losers))
             if item.other > 0:
-                if best > item.other:
-                    why = f"本条款边际金额 {fmt(best)} 高于其他补贴 {fmt(item.other)}（{item.other_source}），按本条款执行"
-                else:
+                if best <= item.other:
                     winner = "other"
-                    why = f"其他补贴 {fmt(item.other)}（{item.other_source}）不低于本条款边际金额 {fmt(best)}，按其他补贴执行"
-                choices.append(Choice(p.id, p.ref, winner, best, item.other, item.other_source, why))
+                choices.append(Choice(p.id, p.ref, winner, best, item.other, item.other_source))
         decided[p.id] = winner
         if winner != "other":
             tallies[winner] = tallies[winner].add(options[winner], p.amount)
@@ -717,11 +745,9 @@ def compute(
                 other = sum((d.amount_cny for d in decl), ZERO)
                 source = "、".join(sorted({d.source for d in decl}))
                 if amount > other:
-                    chosen.append(Choice(0, "", rule_id, amount, other, source,
-                                               f"本条款全年金额 {fmt(amount)} 高于其他补贴 {fmt(other)}（{source}），按本条款执行"))
+                    chosen.append(Choice(0, "", rule_id, amount, other, source))
                 else:
-                    chosen.append(Choice(0, "", "other", amount, other, source,
-                                               f"其他补贴 {fmt(other)}（{source}）不低于本条款全年金额 {fmt(amount)}，按其他补贴执行"))
+                    chosen.append(Choice(0, "", "other", amount, other, source))
                     exclusions[(beneficiary, rule_id)].extend(
                         Exclusion(ln.entry_id, ln.ref, ln.amount, ln.paid_at, ("other_subsidy_chosen",), source)
                         for ln in rule_lines)

@@ -23,8 +23,9 @@ from market.web import permission_required
 from models.organisations import Organisation
 
 from . import parameters, services
+from .claims_labels import choice_words, exclusion_words
 from .parameters import Parameters
-from .rules import EVIDENCE_WORDS, REASON_WORDS, Result
+from .rules import Result
 
 bp = Blueprint("subsidy_exports", __name__, url_prefix="/subsidies")
 
@@ -51,15 +52,7 @@ def _pct(rate) -> str:
 
 
 def _reasons(e) -> str:
-    words = []
-    for n, code in enumerate(e.reasons):
-        text = _(REASON_WORDS.get(code, code))
-        if n == 0 and e.missing:
-            text += "：" + "、".join(_(EVIDENCE_WORDS.get(m, m)) for m in e.missing)
-        elif n == 0 and e.detail:
-            text += "：" + e.detail
-        words.append(text)
-    return "；".join(words) + f"（{e.reason}）"
+    return exclusion_words(e.reasons, e.missing, e.detail) + f"（{e.reason}）"
 
 
 def sheet_rows(results: Iterable[Result], params: Parameters) -> Iterator[dict[str, Any]]:
@@ -79,7 +72,8 @@ def sheet_rows(results: Iterable[Result], params: Parameters) -> Iterator[dict[s
             yield {**head, "row": _("排除"), "ref": e.ref, "paid_at": e.paid_at, "amount": e.amount, "note": _reasons(e)}
         for c in r.choices:
             yield {**head, "row": _("择优"), "ref": c.ref or _("全年"), "amount": c.ours,
-                   "note": f"{c.why}（{_('选择')}：{c.winner}；{_('其他补贴')} ¥{c.other:,.2f}）"}
+                   "note": choice_words(c.ref, c.winner, c.ours, c.other, c.source)
+                   + f"（{_('选择')}：{c.winner}；{_('其他补贴')} ¥{c.other:,.2f}）"}
 
 
 def decision_rows(decisions: Iterable[Any], params: Parameters) -> Iterator[dict[str, Any]]:

@@ -16,7 +16,6 @@ from market.web import permission_required
 from models.organisations import Organisation
 
 from . import parameters, services
-from .rules import EVIDENCE_WORDS, REASON_WORDS
 
 bp = Blueprint("subsidies", __name__, url_prefix="/subsidies")
 
@@ -54,5 +53,4 @@ def sheet(org_id: int, year: int):
         abort(404)
     require(current_user, "subsidies.view", org)
     results = services.results_for(org.id, year)
-    return render_template("subsidies/sheet.html", org=org, year=year, results=results, params=parameters.default(),
-                           reason_words=REASON_WORDS, evidence_words=EVIDENCE_WORDS)
+    return render_template("subsidies/sheet.html", org=org, year=year, results=results, params=parameters.default())

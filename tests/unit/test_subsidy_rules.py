@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from market.domain.declared import DeclaredSubsidy
 from market.domain.orgfacts import OrgFacts, Period, Timeline
 from market.subsidies import parameters as params_mod
-from market.subsidies.rules import Payment, compute, compute_plain, plain_entries
+from market.subsidies.rules import Choice, Payment, compute, compute_plain, plain_entries
 
 P = params_mod.default()
 BJ = dt.timezone(dt.timedelta(hours=8))
@@ -539,3 +539,21 @@ def test_a_rule_result_is_the_result_its_fields_make():
     assert rules.rule_amount(two, params) == (Decimal("0.00"), Decimal("0.00"), Decimal("0.00"), False)
     assert rules.rule_result(7, rule, 2026, amounts, [], []).rates == () == rules.rule_result(
         8, rule, 2026, amounts, [], []).rates
+
+
+@pytest.mark.parametrize(("ref", "winner", "ours", "other", "source", "kind", "words"), [
+    # the sentences the engine wrote before its choices had codes: a snapshot's "why" keeps them to the character
+    ("R1", "art7_renter", "50000", "0", "art8_supplier", "rules",
+     "art7_renter 边际金额 ¥50,000.00 最高（同一交易不重复执行）"),
+    ("R1", "art7_renter", "50000", "8000", "省级创新券", "ours",
+     "本条款边际金额 ¥50,000.00 高于其他补贴 ¥8,000.00（省级创新券），按本条款执行"),
+    ("R1", "other", "50000", "50000", "省级创新券", "other",
+     "其他补贴 ¥50,000.00（省级创新券）不低于本条款边际金额 ¥50,000.00，按其他补贴执行"),
+    ("", "art7_renter", "1234.5", "1000", "市级券", "year_ours",
+     "本条款全年金额 ¥1,234.50 高于其他补贴 ¥1,000.00（市级券），按本条款执行"),
+    ("", "other", "900", "1000", "市级券", "year_other",
+     "其他补贴 ¥1,000.00（市级券）不低于本条款全年金额 ¥900.00，按其他补贴执行"),
+])
+def test_a_choice_is_told_by_its_kind_and_amounts(ref, winner, ours, other, source, kind, words):
+    choice = Choice(1 if ref else 0, ref, winner, D(ours), D(other), source)
+    assert (choice.kind, choice.why) == (kind, words)

@@ -239,3 +239,37 @@ def test_a_payment_before_the_award_list_or_of_nothing_is_refused_with_the_input
     assert resp.status_code == 302
     db.session.expire_all()
     assert db.session.get(SubsidyClaim, claim.id).paid_cny == Decimal("20000.00")
+
+
+def test_a_claims_reasons_and_choices_read_in_english_old_snapshots_too(client, login, make_org, make_user):
+    """The frozen calculation showed the engine's Chinese sentences ("其他补贴 … 按其他补贴执行", "缺少凭证：发票")
+    to an English reader: now they are rendered from codes and amounts, and a snapshot stored before the codes
+    were kept (message and why only) reads the same."""
+    year, sme, admin, _reviewer = _world(make_org, make_user)
+    import_rows("test", [(2, row("R2", "rental", "A", "U", "5000.00", f"{year}-01-12T10:00:00+08:00",
+                                 evidence=["contract"]))])
+    db.session.commit()
+    login(admin)
+    resp = client.post(f"/subsidies/claims/new?year={year}&rule=art7_renter",
+                       data={"other": "list", "source_1": "省级创新券", "amount_1": "8000.00", "item_1": "R1"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    claim = db.session.execute(select(SubsidyClaim)).scalar_one()
+    (excluded,) = claim.snapshot["exclusions"]
+    assert (excluded["codes"], excluded["missing"]) == (["missing_evidence"], ["invoice", "payment_record"])
+    url = resp.headers["Location"]
+    chinese = client.get(url).get_data(as_text=True)
+    (choice,) = claim.snapshot["choices"]
+    assert choice["why"] in chinese and excluded["message"] in chinese  # the same words as the engine's, in Chinese
+    want = ["Missing evidence: Invoice, Proof of payment",
+            "Whole year: This rule&#39;s amount for the year, ¥50,000.00, is above the other subsidy of ¥8,000.00 "
+            "(省级创新券): this rule applies"]
+    english = client.get(url + "?lang=en").get_data(as_text=True)
+    assert all(w in english for w in want), english[english.find('id="snapshot"'):][:3000]
+    assert "缺少凭证" not in english and "按本条款执行" not in english
+    # a snapshot from before the codes: the words are read back from its stored Chinese
+    old = {**claim.snapshot, "exclusions": [{k: v for k, v in e.items() if k not in ("codes", "missing", "detail")}
+                                            for e in claim.snapshot["exclusions"]]}
+    claim.snapshot = old
+    db.session.commit()
+    again = client.get(url + "?lang=en").get_data(as_text=True)
+    assert all(w in again for w in want) and "缺少凭证" not in again
