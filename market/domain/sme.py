@@ -7,13 +7,16 @@ is medium when it meets every medium threshold, else small when it meets every s
 else micro. The standard in force on ``on_date`` decides (interpretation 4: "by the national
 classification in force at the payment date").
 
-No Flask, no database: plain values in, a :class:`Classification` out.
+No Flask, no database: plain values in, a :class:`Classification` out. A classification keeps its parts
+(outcome, facts, thresholds, missing measures); :func:`explain` puts them in words, Chinese by default or
+through the ``translate`` a screen passes (the words are marked for the catalogue).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -25,9 +28,31 @@ from .localtime import today
 
 DATA_FILE = Path(__file__).with_name("sme_classification.yaml")
 WAN = Decimal(10000)  # 万元
-SIZE_NAMES = {"large": "大型", "medium": "中型", "small": "小型", "micro": "微型"}
-MEASURE_NAMES = {"employees": "从业人员", "revenue_wan": "营业收入", "assets_wan": "资产总额"}
-MEASURE_UNITS = {"employees": "人", "revenue_wan": "万元", "assets_wan": "万元"}
+
+
+def N_(message: str) -> str:  # marks words for the catalogue; translated where shown
+    return message
+
+
+MEASURE_NAMES = {"employees": N_("从业人员"), "revenue_wan": N_("营业收入"), "assets_wan": N_("资产总额")}
+MEASURE_UNITS = {"employees": N_("人"), "revenue_wan": N_("万元"), "assets_wan": N_("万元")}
+# the sentence for each outcome; %(head)s is the industry and its standard, %(facts)s the figures,
+# %(rule)s the thresholds that decided
+OUTCOME_WORDS = {
+    "no_standard": N_("%(date)s 没有生效的划型标准。"),
+    "no_industry": N_("未填写行业，无法划型。"),
+    "unknown_industry": N_("未知行业代码“%(industry)s”，无法划型。"),
+    "missing": N_("%(head)s：缺少%(missing)s，无法划型。"),
+    "large": N_("%(head)s：%(facts)s；%(rule)s，超出中小微企业上限 → 大型"),
+    "medium": N_("%(head)s：%(facts)s；达到中型标准（%(rule)s）→ 中型"),
+    "small": N_("%(head)s：%(facts)s；达到小型标准（%(rule)s）→ 小型"),
+    "micro": N_("%(head)s：%(facts)s；未达小型标准（%(rule)s）→ 微型"),
+}
+HEAD_WORDS = N_("%(industry)s（%(source)s）")
+FACT_WORDS = N_("%(measure)s %(value)s %(unit)s")
+THRESHOLD_WORDS = N_("%(measure)s ≥ %(value)s%(unit)s")
+LIST_JOINER = N_("、")
+AND_JOINER = N_("且")
 
 
 @dataclass(frozen=True)
@@ -42,12 +67,48 @@ class Standard:
 @dataclass(frozen=True)
 class Classification:
     size: str | None  # large/medium/small/micro, or None when it cannot be classified
-    reason: str
+    outcome: str  # a key of OUTCOME_WORDS: the size, or why there is none
     standard: str | None = None  # e.g. "工信部联企业〔2011〕300号"
+    industry: str | None = None  # the code (or, for unknown_industry, what was given)
+    industry_name: str = ""
+    facts: tuple[tuple[str, Decimal | int], ...] = ()  # (measure, value) of the figures that count
+    thresholds: tuple[tuple[str, Any], ...] = ()  # (measure, value) of the rule that decided
+    missing: tuple[str, ...] = ()  # measures needed and not given
+    on_date: dt.date | None = None
 
     @property
     def classified(self) -> bool:
         return self.size is not None
+
+    @property
+    def reason(self) -> str:
+        """The classification in Chinese words (what the audit trail stores)."""
+        return explain(self)
+
+
+def _same(message: str) -> str:
+    return message
+
+
+def explain(cls: Classification, translate: Callable[[str], str] = _same) -> str:
+    """The classification in words: each piece of :data:`OUTCOME_WORDS` and its parts through ``translate``
+    (a screen passes its gettext; the default keeps the Chinese)."""
+
+    def measure(m: str) -> str:
+        return translate(MEASURE_NAMES[m])
+
+    def unit(m: str) -> str:
+        return translate(MEASURE_UNITS[m])
+
+    head = translate(HEAD_WORDS) % {"industry": translate(cls.industry_name), "source": cls.standard or ""}
+    facts = translate(LIST_JOINER).join(
+        translate(FACT_WORDS) % {"measure": measure(m), "value": _number(v), "unit": unit(m)} for m, v in cls.facts)
+    rule = translate(AND_JOINER).join(
+        translate(THRESHOLD_WORDS) % {"measure": measure(m), "value": v, "unit": unit(m)} for m, v in cls.thresholds)
+    missing = translate(LIST_JOINER).join(measure(m) for m in cls.missing)
+    return translate(OUTCOME_WORDS[cls.outcome]) % {
+        "date": cls.on_date.isoformat() if cls.on_date else "", "industry": cls.industry or "", "head": head,
+        "facts": facts, "rule": rule, "missing": missing}
 
 
 @functools.cache
@@ -85,15 +146,8 @@ def industry_name(code: str | None) -> str:
     return code
 
 
-def _fmt(measure: str, value: Decimal | int) -> str:
-    if measure == "employees":
-        return f"{MEASURE_NAMES[measure]} {value} {MEASURE_UNITS[measure]}"
-    text = f"{value.normalize():f}" if isinstance(value, Decimal) else str(value)
-    return f"{MEASURE_NAMES[measure]} {text} {MEASURE_UNITS[measure]}"
-
-
-def _threshold_text(thresholds: dict[str, Any], op: str, joiner: str) -> str:
-    return joiner.join(f"{MEASURE_NAMES[m]} {op} {v}{MEASURE_UNITS[m]}" for m, v in thresholds.items())
+def _number(value: Decimal | int) -> str:
+    return f"{value.normalize():f}" if isinstance(value, Decimal) else str(value)
 
 
 def classify(
@@ -107,12 +161,12 @@ def classify(
     on_date = on_date or today()
     std = standard_on(on_date)
     if std is None:
-        return Classification(None, f"{on_date.isoformat()} 没有生效的划型标准。")
+        return Classification(None, "no_standard", on_date=on_date)
     if not industry:
-        return Classification(None, "未填写行业，无法划型。", std.source)
+        return Classification(None, "no_industry", std.source)
     table = std.industries.get(industry)
     if table is None:
-        return Classification(None, f"未知行业代码“{industry}”，无法划型。", std.source)
+        return Classification(None, "unknown_industry", std.source, industry)
 
     values: dict[str, Decimal | int | None] = {
         "employees": employees,
@@ -123,20 +177,17 @@ def classify(
         if value is not None and value < 0:
             raise ValueError(f"{measure} must not be negative")
     needed = [m for m in MEASURE_NAMES if any(m in table[level] for level in ("ceiling", "medium", "small"))]
-    missing = [MEASURE_NAMES[m] for m in needed if values[m] is None]
-    head = f"{table['name']}（{std.source}）"
+    found = functools.partial(Classification, standard=std.source, industry=industry, industry_name=table["name"])
+    missing = tuple(m for m in needed if values[m] is None)
     if missing:
-        return Classification(None, f"{head}：缺少{'、'.join(missing)}，无法划型。", std.source)
+        return found(None, "missing", missing=missing)
 
-    facts = "、".join(_fmt(m, values[m]) for m in needed)  # type: ignore[arg-type]
+    facts = tuple((m, values[m]) for m in needed)
     ceiling = table["ceiling"]
     if not any(values[m] < v for m, v in ceiling.items()):  # type: ignore[operator]
-        rule = _threshold_text(ceiling, "≥", "且")
-        return Classification("large", f"{head}：{facts}；{rule}，超出中小微企业上限 → 大型", std.source)
+        return found("large", "large", facts=facts, thresholds=tuple(ceiling.items()))  # type: ignore[arg-type]
     for size in ("medium", "small"):
         thresholds = table[size]
         if all(values[m] >= v for m, v in thresholds.items()):  # type: ignore[operator]
-            rule = _threshold_text(thresholds, "≥", "且")
-            return Classification(size, f"{head}：{facts}；达到{SIZE_NAMES[size]}标准（{rule}）→ {SIZE_NAMES[size]}", std.source)
-    rule = _threshold_text(table["small"], "≥", "且")
-    return Classification("micro", f"{head}：{facts}；未达小型标准（{rule}）→ 微型", std.source)
+            return found(size, size, facts=facts, thresholds=tuple(thresholds.items()))  # type: ignore[arg-type]
+    return found("micro", "micro", facts=facts, thresholds=tuple(table["small"].items()))  # type: ignore[arg-type]

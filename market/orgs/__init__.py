@@ -8,13 +8,14 @@ from . import views  # noqa: E402,F401
 
 
 def init_app(app) -> None:
-    from .labels import labels
+    from .labels import classification_words, labels
 
     @app.context_processor
     def org_helpers():
         from .services import pending_count
 
-        return {"org_labels": labels(), "orgs_pending_count": pending_count}
+        return {"org_labels": labels(), "orgs_pending_count": pending_count,
+                "classification_words": classification_words}
 
 
 def register_cli(app) -> None:

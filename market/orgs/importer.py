@@ -35,6 +35,7 @@ from models.organisations import (
     VerificationStatus,
 )
 
+from .labels import classification_words
 from .services import KINDS, SIZED_KINDS, SIZES, _actor_id, check_name
 from .uscc import uscc_problem
 
@@ -188,7 +189,7 @@ def parse_row(line: int, row: dict[str, Any], errors: list[RowError]) -> dict[st
             errors.append(RowError(
                 line, "size",
                 _("中小微企业必须填写 size，或提供足以划型的 industry、employees、revenue_cny（部分行业需 assets_cny）：%(r)s",
-                  r=cls.reason)))
+                  r=classification_words(cls))))
     return None if len(errors) > before else p
 
 
@@ -295,7 +296,8 @@ def _plan_batch(batch: list[tuple[int, dict[str, Any]]], seen_ref: dict[str, int
             continue
         conflict = p.get("size_conflict")
         if conflict and not (existing is not None and existing.size_source == "override" and existing.size == p["size_given"]):
-            errors.append(RowError(line, "size", _("与划型标准的结果不符（%(r)s）。如需人工调整，请在机构详情页填写理由。", r=conflict.reason)))
+            errors.append(RowError(line, "size", _("与划型标准的结果不符（%(r)s）。如需人工调整，请在机构详情页填写理由。",
+                                                   r=classification_words(conflict))))
             continue
         desired, source = _desired(p, existing)
         plans.append((p, existing, desired, source))

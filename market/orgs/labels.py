@@ -80,6 +80,15 @@ def industry_label(code: str | None):
     return _l(industry_name(code)) if code else "—"
 
 
+def classification_words(cls) -> str:
+    """Why an enterprise has its size (or none), in the user's language (:func:`market.domain.sme.explain`)."""
+    from flask_babel import gettext
+
+    from market.domain.sme import explain
+
+    return explain(cls, gettext)
+
+
 def labels() -> dict:
     from market.domain.sme import industry_codes
 

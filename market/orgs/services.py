@@ -41,6 +41,7 @@ from models.organisations import (
 )
 from models.users import Role, User
 
+from .labels import classification_words
 from .uscc import validate_uscc
 
 # Universities, institutes and government bodies are not classified (POLICY.md, SME table note);
@@ -293,7 +294,7 @@ def register_organisation(reg: Registration) -> tuple[Organisation, User] | None
         cls = classify(reg.industry, reg.employees, reg.revenue_cny, reg.assets_cny)
         if reg.kind == OrgKind.SME and not cls.size:
             problems.append(ValidationError(
-                _("中小微企业需填写行业、从业人员、营业收入（部分行业还需资产总额）以便划型：%(r)s", r=cls.reason),
+                _("中小微企业需填写行业、从业人员、营业收入（部分行业还需资产总额）以便划型：%(r)s", r=classification_words(cls)),
                 "industry",
             ))
     admin_name = check(check_name, reg.admin_name, "admin_name", max_len=100)
@@ -417,7 +418,7 @@ def update_profile(actor: User, org: Organisation, change: ProfileChange) -> Org
     if org.kind == OrgKind.SME:
         cls = classify(change.industry, change.employees, change.revenue_cny, change.assets_cny)
         if not cls.size and org.size_source != "override":
-            raise ValidationError(_("中小微企业需填写足以划型的行业与经营数据：%(r)s", r=cls.reason), "industry")
+            raise ValidationError(_("中小微企业需填写足以划型的行业与经营数据：%(r)s", r=classification_words(cls)), "industry")
     stored = None
     if change.licence is not None:
         stored = evidence.store(change.licence, change.licence_filename or "licence", field="licence",

@@ -121,3 +121,24 @@ def test_a_later_standard_applies_from_its_own_date(monkeypatch):
     assert c.classify("other", 150, None, None, dt.date(2029, 12, 31)).size == "medium"
     assert c.classify("other", 150, None, None, dt.date(2030, 1, 1)).size == "small"
     assert "某某〔2030〕1号" in c.classify("other", 150, None, None, dt.date(2030, 1, 1)).reason
+
+
+@pytest.mark.parametrize("args", [
+    ("industry", 25, Decimal("5000000"), None), ("industry", 2000, Decimal("1e9"), None),
+    ("industry", 400, Decimal("5e7"), None), ("construction", 3, Decimal(1), Decimal(1)),
+    ("industry", None, None, None), (None, 1, 1, 1), ("nope", 1, 1, 1),
+])
+def test_every_word_of_an_explanation_goes_through_the_translation(args):
+    """A screen in English passes its gettext to explain(): no Chinese may reach it untranslated, except the
+    standard's document number (a name)."""
+    import re
+
+    from market.domain.sme import explain
+
+    def translate(message: str) -> str:  # an "English" with every Chinese character made x, placeholders kept
+        return re.sub(r"[^\x00-\x7f]+", "x", message)
+
+    cls = classify(*args, ON)
+    assert explain(cls) == cls.reason  # without a translation: the Chinese the audit trail stores
+    english = explain(cls, translate).replace(cls.standard or "", "")
+    assert english.isascii() and "x" in english, english

@@ -51,6 +51,22 @@ def test_register_shows_field_errors_and_saves_nothing(client):
     assert db.session.execute(select(User)).first() is None
 
 
+def test_the_size_classification_reads_in_english(client, login, make_user, make_org):
+    """An SME registering in English was told "…：Industry figures needed: 软件和信息技术服务业（工信部联企业〔2011〕300号）：缺少
+    营业收入，无法划型。"; the district admin's detail page showed the classification in Chinese too."""
+    data = register_data(revenue_cny="")
+    page = client.post("/orgs/register?lang=en", data=data, content_type="multipart/form-data").get_data(as_text=True)
+    assert "(工信部联企业〔2011〕300号): missing Revenue, so the size cannot be classified." in page
+    assert "缺少" not in page and "无法划型" not in page
+    org = make_org(kind="sme", industry="software_it", employees=50, revenue_cny=20_000_000)
+    login(make_user(role=Role.DISTRICT_ADMIN))
+    detail = client.get(f"/orgs/admin/{org.id}?lang=en").get_data(as_text=True)
+    shown = detail[detail.index('id="org-classification"'):][:600]
+    assert "Employees 50 people, Revenue 2000 ×10,000 CNY; meets the small-enterprise thresholds" in shown, shown
+    assert "达到" not in shown
+    assert "从业人员 50 人、营业收入 2000 万元；达到小型标准" in client.get(f"/orgs/admin/{org.id}").get_data(as_text=True)
+
+
 def test_register_shows_every_field_s_problem_in_one_round(client, make_org):
     taken = make_org()
     db.session.commit()
