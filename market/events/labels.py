@@ -21,6 +21,14 @@ REQUEST_STATUS = {
     RequestStatus.ACCEPTED: N_("已接受"),
     RequestStatus.DECLINED: N_("已谢绝"),
 }
+# The art. 9 rubric of plan.yaml (the data file stays its source), marked here for the catalogue;
+# tests/unit/test_translations.py checks that every criterion's label and rubric is listed.
+RUBRIC_WORDS = (
+    N_("技术创新性"), N_("核心技术自主可控、达到国内先进水平得高分"),
+    N_("示范效应"), N_("在新区形成可参观、可复制的应用标杆得高分"),
+    N_("可复制推广性"), N_("已在两个以上场景或单位推广得高分"),
+    N_("项目规模"), N_("合同金额与覆盖用户规模越大得分越高"),
+)
 OUTCOME = {
     OutcomeResult.NO_SHOW: N_("未到场"),
     OutcomeResult.TALKED: N_("已洽谈"),

@@ -895,13 +895,21 @@ def criteria() -> dict[str, dict[str, Any]]:
     return plan()["art9_demo"]["criteria"]
 
 
-def tier_for(total: int) -> tuple[str | None, Decimal | None]:
-    """The first tier whose minimum the total reaches, and its amount (≤ the art. 9 ceiling)."""
-    demo = plan()["art9_demo"]
-    ceiling = Decimal(demo["ceiling_cny"])
-    for tier in demo["tiers"]:
+def tier_table(day: dt.date | None = None) -> list[dict[str, Any]]:
+    """The art. 9 grades: the score each needs (plan.yaml) and its amount on ``day`` (the subsidy parameters,
+    each at most the ceiling); a grade the parameters do not price is left out."""
+    from market.subsidies.rewards import tiers_on
+
+    amounts = tiers_on(day or clock().astimezone(SHANGHAI).date())
+    return [{"code": t["code"], "min_score": t["min_score"], "amount_cny": amounts[t["code"]]}
+            for t in plan()["art9_demo"]["tiers"] if t["code"] in amounts]
+
+
+def tier_for(total: int, day: dt.date | None = None) -> tuple[str | None, Decimal | None]:
+    """The first grade whose minimum the total reaches, and its amount on ``day``."""
+    for tier in tier_table(day):
         if total >= tier["min_score"]:
-            return tier["code"], min(Decimal(tier["amount_cny"]), ceiling)
+            return tier["code"], tier["amount_cny"]
     return None, None
 
 

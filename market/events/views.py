@@ -476,7 +476,7 @@ def demo_project(decl_id: int):
         if ok:
             return redirect(url_for("events.demo_project", decl_id=decl.id))
     return render_template("events/demo_project.html", decl=decl, form=form, action=ActionForm(),
-                           criteria=svc.criteria(), tiers=svc.plan()["art9_demo"]["tiers"], title=decl.title)
+                           criteria=svc.criteria(), tiers=svc.tier_table(), title=decl.title)
 
 
 @bp.route("/demo-projects/<int:decl_id>/handoff", methods=["POST"])

@@ -111,3 +111,12 @@ def test_industry_names_of_the_classification_data_are_marked():
     data = yaml.safe_load((ROOT / "market/domain/sme_classification.yaml").read_text(encoding="utf-8"))
     names = {industry["name"] for standard in data["standards"] for industry in standard["industries"].values()}
     assert names == set(INDUSTRY_NAMES)
+
+
+def test_the_art9_rubric_of_the_events_plan_is_marked():
+    # The labels and rubric come from market/events/plan.yaml, which the extractor cannot read.
+    from market.events.labels import RUBRIC_WORDS
+
+    data = yaml.safe_load((ROOT / "market/events/plan.yaml").read_text(encoding="utf-8"))
+    words = {w for c in data["art9_demo"]["criteria"].values() for w in (c["label"], c["rubric"])}
+    assert words == set(RUBRIC_WORDS)

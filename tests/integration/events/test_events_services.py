@@ -246,11 +246,17 @@ def test_declaration_graded_and_handed_off(make_org, make_user):
         svc.hand_off(w.admin, low)
 
 
-def test_every_tier_within_the_art9_ceiling():
-    for tier in svc.plan()["art9_demo"]["tiers"]:
-        assert Decimal(tier["amount_cny"]) <= Decimal("500000.00")
-    assert svc.tier_for(100) == ("A", Decimal("500000.00"))
-    assert svc.tier_for(0) == (None, None)
+def test_every_grade_is_priced_by_the_parameters_within_the_art9_ceiling():
+    """The grades' amounts were typed twice (plan.yaml and parameters.yaml): now the parameters price them."""
+    from market.subsidies.rewards import tiers_on
+
+    day = dt.date(2026, 6, 1)
+    table = svc.tier_table(day)
+    assert [t["code"] for t in table] == [t["code"] for t in svc.plan()["art9_demo"]["tiers"]]  # every grade priced
+    assert all(t["amount_cny"] == tiers_on(day)[t["code"]] <= Decimal("500000.00") for t in table)
+    assert svc.tier_for(100, day) == ("A", Decimal("500000.00"))
+    assert svc.tier_for(75, day) == ("B", Decimal("300000.00"))
+    assert svc.tier_for(0, day) == (None, None)
 
 
 def test_meeting_rows_removed_on_recompute(make_org, make_user):

@@ -228,6 +228,10 @@ def test_declaration_pages(app, make_org, make_user):
                                                      "scale": "10"})
     db.session.refresh(decl)
     assert decl.total_score == 75 and decl.proposed_tier == "B"
+    # the rubric and the grades' amounts (from the subsidy parameters) read in English
+    page = r.get(f"/events/demo-projects/{decl.id}?lang=en").get_data(as_text=True)
+    assert "High marks when already rolled out in two or more scenarios" in page and "得高分" not in page
+    assert "B ≥ 70 → ¥300,000.00" in page
     assert r.post(f"/events/demo-projects/{decl.id}/handoff").status_code == 403
     _login(app, w.admin).post(f"/events/demo-projects/{decl.id}/handoff")
     db.session.refresh(decl)
