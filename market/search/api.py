@@ -29,7 +29,10 @@ class SearchItem(ma.Schema):
     kind = ma.fields.String()
     title = ma.fields.String()
     owner = ma.fields.String(metadata={"description": "owner organisation ref (its name if it has no ref)"})
-    score = ma.fields.Float(allow_none=True)
+    score = ma.fields.Float(allow_none=True, metadata={"description": (
+        "how strongly the listing's text matches the query words (null for a related listing). The order also "
+        "weighs how many of the query's concepts a listing covers, their spread and, for a request written as a "
+        "sentence, its meaning: items come in relevance order, which is not always descending score")})
     highlight = ma.fields.String(metadata={"description": "HTML snippet: escaped text, matches in <mark>"})
 
 
