@@ -41,6 +41,31 @@ RULE_NAMES: dict[str, str] = {
     "art13_data": N_("第十三条 公共数据增值开发优质项目"),
 }
 
+# The policy's clauses as parameters.yaml quotes them (the data file stays their source), marked here so that an
+# English reader gets POLICY.md's working translation under the Chinese original; tests/unit/test_translations.py
+# checks that every clause of the file is listed.
+CLAUSE_WORDS = (
+    N_("推动高等院校、科研院所、龙头企业等向中小企业开放科研仪器、实验设施、中试小试基地、数据库等基础创新资源,"
+       "对提供单位，按出租年收入的10%给予最高1000万元补贴"),
+    N_("对租用单位，按年租用支出的50%给予最高20万元补贴"),
+    N_("对承接龙头企业产品和技术服务项目的企业，按照实际交易额的5%，给予中小微企业最高不超过100万元的资金扶持"),
+    N_("对在药物研发、卫星通信、新型显示等方向为区内中小微企业开放场景的龙头企业，给予最高100万元的一次性奖励"),
+    N_("组织场景示范项目申报，根据项目的技术创新性、示范效果、复制推广性、项目规模等情况进行定档评级，给予示范项目给予最高50万元补贴"),
+    N_("对公共数据增值开发优质项目，通过政府购买服务、绩效评价奖励等方式给予补助"),
+    N_("本政策自发布之日起30日后施行，符合同类政策事项，可按最优执行，但不重复执行。"),
+)
+
+
+def clause_translation(text: str) -> str:
+    """The working translation of a quoted clause for a reader of another language ("" in Chinese, or when the
+    catalogue has none): the Chinese original stays what is quoted."""
+    from flask_babel import get_locale
+
+    if str(get_locale() or "zh").startswith("zh"):
+        return ""
+    translated = _(text)
+    return translated if translated != text else ""
+
 
 def claim_status_label(status: str) -> str:
     return _(CLAIM_STATUS.get(status, status))

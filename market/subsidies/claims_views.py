@@ -44,7 +44,8 @@ def _labels() -> dict[str, Any]:
     return {"claim_status_label": labels.claim_status_label, "notice_status_label": labels.notice_status_label,
             "objection_status_label": labels.objection_status_label, "claim_rule_label": labels.rule_label,
             "exclusion_words": labels.exclusion_words, "stored_exclusion_words": labels.stored_exclusion_words,
-            "choice_words": labels.choice_words, "stored_choice_words": labels.stored_choice_words}
+            "choice_words": labels.choice_words, "stored_choice_words": labels.stored_choice_words,
+            "clause_translation": labels.clause_translation}
 
 
 # ---------------------------------------------------------------- forms

@@ -120,3 +120,12 @@ def test_the_art9_rubric_of_the_events_plan_is_marked():
     data = yaml.safe_load((ROOT / "market/events/plan.yaml").read_text(encoding="utf-8"))
     words = {w for c in data["art9_demo"]["criteria"].values() for w in (c["label"], c["rubric"])}
     assert words == set(RUBRIC_WORDS)
+
+
+def test_the_policy_clauses_of_the_parameters_are_marked():
+    # The clauses are quoted in market/subsidies/parameters.yaml; market/subsidies/claims_labels.py lists them.
+    from market.subsidies.claims_labels import CLAUSE_WORDS
+
+    data = yaml.safe_load((ROOT / "market/subsidies/parameters.yaml").read_text(encoding="utf-8"))
+    clauses = {rule["clause"] for rule in data["rules"].values()} | {data["closing_clause"]}
+    assert clauses == set(CLAUSE_WORDS)

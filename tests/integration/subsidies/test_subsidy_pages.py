@@ -52,6 +52,10 @@ def test_the_sheet_in_english(client, login):
     login(user("reviewer@ccxq.gov.cn"), DEMO_PASSWORD)
     page = client.get(f"/subsidies/{org('S4').id}/2026?lang=en").get_data(as_text=True)
     assert "Transaction between related parties" in page
+    # the clause is quoted in Chinese, with POLICY.md's working translation under it for this reader only
+    assert "按照实际交易额的5%" in page and "Working translation: An SME that undertakes a leading firm" in page
+    chinese = client.get(f"/subsidies/{org('S4').id}/2026?lang=zh_Hans_CN").get_data(as_text=True)
+    assert "按照实际交易额的5%" in chinese and "参考译文" not in chinese
 
 
 def test_pages_name_rules_and_actions_in_words_not_codes(client, login):
