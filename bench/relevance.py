@@ -1,12 +1,15 @@
 """Relevance benchmark: nDCG@10 and recall@10 per query type on tests/data/relevance/.
 
     PYTHONPATH=$PWD .venv/bin/python bench/relevance.py [--data DIR] [--default-only] [--no-lexicon] [--per-query] [--json]
-        [--similar]
+        [--similar] [--english]
 
 ``--data`` runs on another collection with the same layout (``orgs.jsonl``, ``listings*.jsonl``,
 ``queries.yaml``), e.g. the independent test set ``tests/data/relevance_test``. The synonym table
 is what a fresh ``db upgrade`` holds: the shipped lexicon (``search.seed_synonyms``), plus what
 the reindex mines from the collection itself.
+
+``--english`` judges the collection's English queries (``queries_en.yaml``: types name, general, multi, sentence)
+instead, with and without the English glossary (``market/search/english.py``).
 
 ``--similar`` also judges the similar-listings box (``services.similar``) on the same collection: each listing
 graded 3 for a query is a box's seed, the other listings judged for that query what it should show
@@ -35,6 +38,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "relevance"
 TYPES = ("exact", "partial", "synonym", "abbreviation", "multi", "sentence", "typo_pinyin")
+ENGLISH_TYPES = ("name", "general", "multi", "sentence")  # queries_en.yaml
+QUERIES = "queries.yaml"  # queries_en.yaml with --english
 
 
 def set_data(path: str | Path) -> None:
@@ -74,8 +79,9 @@ def listings_data() -> list[dict]:
     return rows
 
 
-def queries() -> list[dict]:
-    return yaml.safe_load((DATA / "queries.yaml").read_text(encoding="utf-8"))
+def queries(name: str | None = None) -> list[dict]:
+    """The collection's judged queries: ``QUERIES`` unless ``name`` (queries_en.yaml: the English ones)."""
+    return yaml.safe_load((DATA / (name or QUERIES)).read_text(encoding="utf-8"))
 
 
 def load_into_db() -> dict[str, int]:
@@ -193,10 +199,10 @@ def ours(strategy):
     return run
 
 
-def evaluate(run) -> dict[str, dict[str, float]]:
-    """{type: {"ndcg": .., "recall": .., "n": ..}} plus "all"."""
+def evaluate(run, judged: list[dict] | None = None) -> dict[str, dict[str, float]]:
+    """{type: {"ndcg": .., "recall": .., "n": ..}} plus "all", over ``judged`` (default: ``queries()``)."""
     acc: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for q in queries():
+    for q in judged if judged is not None else queries():
         ranked = run(q["q"])
         pair = (ndcg(ranked, q["rel"]), recall(ranked, q["rel"]))
         acc[q["type"]].append(pair)
@@ -258,12 +264,16 @@ def strategies() -> dict[str, dict | None]:
     }
 
 
+ENGLISH_STRATEGIES = {"substring baseline": None, "English words as typed (no glossary)": dict(english=False),
+                      "default": {}}
+
+
 def run_all(default_only: bool = False) -> dict[str, dict]:
     rows = listings_data()
     out = {}
     from market.search.query import Strategy
 
-    for name, kwargs in strategies().items():
+    for name, kwargs in (ENGLISH_STRATEGIES if QUERIES != "queries.yaml" else strategies()).items():
         if default_only and name != "default":
             continue
         run = substring_baseline(rows) if kwargs is None else ours(Strategy(**kwargs))
@@ -273,7 +283,7 @@ def run_all(default_only: bool = False) -> dict[str, dict]:
 
 def markdown(results: dict[str, dict]) -> str:
     present = set().union(*(res.keys() for res in results.values())) if results else set()
-    cols = [t for t in TYPES if t in present] + ["all"]
+    cols = [t for t in dict.fromkeys((*TYPES, *ENGLISH_TYPES)) if t in present] + ["all"]
     head = "| strategy | " + " | ".join(f"{c} nDCG / R" for c in cols) + " |"
     sep = "|---" * (len(cols) + 1) + "|"
     lines = [head, sep]
@@ -284,8 +294,11 @@ def markdown(results: dict[str, dict]) -> str:
 
 
 def main() -> None:
+    global QUERIES
     if "--data" in sys.argv:
         set_data(sys.argv[sys.argv.index("--data") + 1])
+    if "--english" in sys.argv:
+        QUERIES = "queries_en.yaml"
     os.environ.setdefault("MARKET_ENV", "testing")
     sys.path.insert(0, str(ROOT))
     from market import create_app

@@ -135,6 +135,8 @@ class Strategy:
     # after the first SEMANTIC_KEEP, among the first SEMANTIC_POOL of a page of SEMANTIC_FETCH, by (1 - w) x place +
     # w x closeness of the listing's sentence embedding to the request's; 0: off
     semantic: float = 0.5
+    # a query with no Chinese in it is searched as the Chinese the English glossary gives its words (``english``)
+    english: bool = True
 
 
 DEFAULT = Strategy()
@@ -145,7 +147,7 @@ DEFAULT = Strategy()
 # on the search box only.
 LITERAL = Strategy(purposes=False, function_words=False, purpose_verbs=False, glued_words=False, short_stems=False,
                    latin_spellings=False, category_terms=False, lone_chars=False, instrument_stems=False,
-                   offer_light=False, semantic=0.0)
+                   offer_light=False, semantic=0.0, english=False)
 
 # Words that carry no need in a natural sentence ("我想找一台能做…的设备").
 STOPWORDS = frozenset(

@@ -30,7 +30,7 @@ from models.listings import Listing, ListingStatus
 from models.search import SavedSearch, SavedSearchMatch, SearchSynonym
 from models.users import User
 
-from . import aliases, fast, labels, pinyin, semantic
+from . import aliases, english, fast, labels, pinyin, semantic
 from .analysis import add_words, bigram_tokens
 from .index import IndexBusy, IndexStore
 from .query import CJK_RUNS, DEFAULT, LITERAL, ParsedQuery, Strategy, SynonymTable, build, language_word, parse
@@ -332,6 +332,7 @@ class SearchResult:
     # the page as (listing id, score) pairs: the matches, then the related listings (before loading them)
     page_ids: tuple[list, list] = ([], [])
     extra_terms: list[str] = dataclasses.field(default_factory=list)  # highlighted besides the query's words
+    searched_as: str | None = None  # the Chinese an English query was searched as (``english.translate``)
 
     @property
     def facet_lists(self) -> dict[str, dict[str, int]]:
@@ -404,6 +405,13 @@ def search(
         raise ValidationError(_("每页条数须在 1 到 100 之间。"), "per_page")
     if page < 1:
         raise ValidationError(_("页码须从 1 开始。"), "page")
+    if strategy.english and english.is_latin(q or ""):
+        translated = english.translate(q or "", known_words(store().searcher()))
+        if translated is not None:
+            found = search(translated.query, filters, page, per_page, sort, dataclasses.replace(strategy, english=False),
+                           with_facets, verify, hydrate)
+            found.query, found.searched_as = q or "", translated.query
+            return found
     if strategy.semantic and sort == "relevance" and semantic.is_request(q or "") \
             and (page - 1) * per_page < semantic.SEMANTIC_FETCH:
         found = _semantic_search(q or "", filters, page, per_page, strategy, with_facets, verify)

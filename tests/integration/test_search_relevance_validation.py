@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench import relevance as bench
-from bench.relevance import evaluate, ours
+from bench.relevance import evaluate, ours, queries
 from market.search.query import Strategy
 
 pytest_plugins = ["tests.integration.conftest_search"]
@@ -46,21 +46,33 @@ VAL3_SET_FLOOR = {
 
 
 
-def _evaluate_on(data: Path, app):
+# English queries over the validation corpus (queries_en.yaml, written blind, then tuned on: the glossary's common
+# words were added after its first measurement; market/search/english.py): 7 Dec 2026 (BENCHMARKS.md, "English
+# queries"), less 0.03; never lowered.
+VAL_SET_ENGLISH_FLOOR = {
+    "name": (0.85, 0.72), "general": (0.92, 0.83), "multi": (0.90, 0.79), "sentence": (0.67, 0.62), "all": (0.84, 0.75),
+}
+
+
+def _evaluate_on(data: Path, app, *judged: str):
+    """The default strategy's figures on the collection at ``data``: its queries.yaml, then each of ``judged``."""
     with bench.indexed(data), app.test_request_context():
-        return evaluate(ours(Strategy()))
+        run = ours(Strategy())
+        return [evaluate(run), *(evaluate(run, queries(name)) for name in judged)]
 
 
 @pytest.mark.skipif(not (VAL_SET / "queries.yaml").exists(), reason="the validation set is not here")
 def test_relevance_on_the_validation_set(search_index, app):
-    got = _evaluate_on(VAL_SET, app)
+    got, english = _evaluate_on(VAL_SET, app, "queries_en.yaml")
     for qtype, (ndcg_floor, recall_floor) in VAL_SET_FLOOR.items():
         assert got[qtype]["ndcg"] >= ndcg_floor and got[qtype]["recall"] >= recall_floor, (qtype, got[qtype])
+    for qtype, (ndcg_floor, recall_floor) in VAL_SET_ENGLISH_FLOOR.items():
+        assert english[qtype]["ndcg"] >= ndcg_floor and english[qtype]["recall"] >= recall_floor, (qtype, english[qtype])
 
 
 @pytest.mark.skipif(not (VAL2_SET / "queries.yaml").exists(), reason="the second validation set is not here")
 def test_relevance_on_the_second_validation_set(search_index, app):
-    got = _evaluate_on(VAL2_SET, app)
+    (got,) = _evaluate_on(VAL2_SET, app)
     for qtype, (ndcg_floor, recall_floor) in VAL2_SET_FLOOR.items():
         assert got[qtype]["ndcg"] >= ndcg_floor and got[qtype]["recall"] >= recall_floor, (qtype, got[qtype])
 
@@ -68,6 +80,6 @@ def test_relevance_on_the_second_validation_set(search_index, app):
 @pytest.mark.skipif(not (VAL3_SET / "queries.yaml").exists(), reason="the third validation set is not here")
 def test_relevance_val3_never_tuned_on(search_index, app):
     """When this fails, fix the method, not the data (RULES.md of the set)."""
-    got = _evaluate_on(VAL3_SET, app)
+    (got,) = _evaluate_on(VAL3_SET, app)
     for qtype, (ndcg_floor, recall_floor) in VAL3_SET_FLOOR.items():
         assert got[qtype]["ndcg"] >= ndcg_floor and got[qtype]["recall"] >= recall_floor, (qtype, got[qtype])
