@@ -12,7 +12,8 @@ with ``--no-index`` and ``flask search reindex`` if ``DIR/bench.db`` is missing)
    clock starts when it first answers; ``--queries`` generated queries, each distinct and never
    sent before (Chinese words and fragments of titles, tags, pairs of tags, full pinyin and
    initials of titles and tags, abbreviations from the lexicon, traditional characters,
-   homophone typos, long sentences), are sent one after the other through ``GET /api/v1/search``;
+   homophone typos, long sentences, English words and phrases of the glossary), are sent one after the other
+   through ``GET /api/v1/search``;
 3. ``flask search reindex`` runs again while gunicorn serves, and once it is done a second set of
    distinct queries (another seed) is sent the same way;
 4. gunicorn is stopped (and is killed by its own ``--timeout``/our deadline if anything hangs).
@@ -73,6 +74,9 @@ def query_stream(n: int, seed: int, exclude: set[str]) -> list[str]:
     words = sorted({w for t in titles for w in jieba.cut(t) if len(w) >= 2})
     abbrevs = sorted({t for g in load_lexicon() for t in g["terms"] if t.isascii() and 2 <= len(t) <= 8})
     zh_terms = sorted({t for g in load_lexicon() for t in g["terms"] if not t.isascii() and 2 <= len(t) <= 8})
+    from market.search.english import glossary
+
+    english = sorted(" ".join(words) for words in glossary())
 
     def fragment(text: str) -> str:
         k = rng.randint(2, min(6, len(text)))
@@ -97,6 +101,7 @@ def query_stream(n: int, seed: int, exclude: set[str]) -> list[str]:
         (5, lambda: typo(rng.choice([w for w in words + tags if any(c in PLACES_TYPO for c in w)] or words))),
         (3, lambda: __import__("zhconv").convert(rng.choice(words + tags), "zh-tw")),
         (6, lambda: rng.choice(SENTENCES).format(a=rng.choice(tags), b=rng.choice(words))),
+        (6, lambda: " ".join(rng.sample(english, rng.randint(1, 3)))),  # English (market/search/english.py)
     ]
     weights = [w for w, _f in makers]
     out: list[str] = []

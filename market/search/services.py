@@ -1044,7 +1044,7 @@ def _facet_docsets(searcher) -> dict[str, dict[str, np.ndarray]]:
     return cached
 
 
-WARM_QUERIES = ("电镜", "dianjing", "zpy", "SEM", "我们想找一台能观察材料表面形貌的扫描电镜", "电境")
+WARM_QUERIES = ("电镜", "dianjing", "zpy", "SEM", "我们想找一台能观察材料表面形貌的扫描电镜", "电境", "electron microscopes")
 
 
 def warm() -> float:
