@@ -1,7 +1,7 @@
 """Cold-query latency behind gunicorn: mostly unseen queries right after start and after a reindex.
 
     PYTHONPATH=$PWD /work/main/.venv/bin/python bench/search_cold.py --dir DIR [--n 100000] [--queries 300] \
-        [--fake-vectors]
+        [--fake-vectors] [--without-english]
 
 ``DIR`` holds the database (``bench.db``) and index of ``bench/search.py --dir DIR`` (built here
 with ``--no-index`` and ``flask search reindex`` if ``DIR/bench.db`` is missing). Then:
@@ -59,8 +59,9 @@ def pct(values: list[float], p: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
-def query_stream(n: int, seed: int, exclude: set[str]) -> list[str]:
-    """``n`` distinct, realistic queries none of which is in ``exclude``."""
+def query_stream(n: int, seed: int, exclude: set[str], english_share: int = 6) -> list[str]:
+    """``n`` distinct, realistic queries none of which is in ``exclude`` (``english_share`` 0: the stream of the runs
+    before English queries were searched, query for query)."""
     import jieba
     from pypinyin import lazy_pinyin
 
@@ -101,8 +102,9 @@ def query_stream(n: int, seed: int, exclude: set[str]) -> list[str]:
         (5, lambda: typo(rng.choice([w for w in words + tags if any(c in PLACES_TYPO for c in w)] or words))),
         (3, lambda: __import__("zhconv").convert(rng.choice(words + tags), "zh-tw")),
         (6, lambda: rng.choice(SENTENCES).format(a=rng.choice(tags), b=rng.choice(words))),
-        (6, lambda: " ".join(rng.sample(english, rng.randint(1, 3)))),  # English (market/search/english.py)
     ]
+    if english_share:  # English (market/search/english.py)
+        makers.append((english_share, lambda: " ".join(rng.sample(english, rng.randint(1, 3)))))
     weights = [w for w, _f in makers]
     out: list[str] = []
     seen = set(exclude)
@@ -212,6 +214,8 @@ def main() -> None:
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument("--skip-reindex", action="store_true", help="use the index in DIR as it is")
     ap.add_argument("--deadline", type=float, default=3600, help="stop everything after this many seconds")
+    ap.add_argument("--without-english", action="store_true",
+                    help="no English queries in the stream: the same queries as the runs before them")
     ap.add_argument("--fake-vectors", action="store_true", help="random listing vectors where missing (see above)")
     args = ap.parse_args()
 
@@ -231,8 +235,9 @@ def main() -> None:
         t = time.perf_counter()
         print(f"fake vectors: {fake_vectors(work)} rows inserted in {time.perf_counter() - t:.1f} s", flush=True)
 
-    first = query_stream(args.queries, 1, set())
-    second = query_stream(args.queries, 2, set(first))
+    share = 0 if args.without_english else 6
+    first = query_stream(args.queries, 1, set(), share)
+    second = query_stream(args.queries, 2, set(first), share)
     port = free_port()
     started = time.perf_counter()
     gun = subprocess.Popen(

@@ -20,14 +20,20 @@ listings a second on two cores, too dear for a rebuild of the index (``search re
 outbox's index updates embed a few changed listings at once; the scheduler's ``search.embed`` job and ``flask
 --app market search embed`` do the rest. Until every listing of a page has its vector the page keeps the ranker's
 order, so a half-embedded index never ranks a listing lower for lacking one.
+
+The request's vector and its cosines with every listing (``start_closeness``) are computed on a thread of their own
+while the ranker fetches the page: the engine and numpy's product release the interpreter, and the two halves of a
+request took about the same time one after the other (BENCHMARKS.md, "English queries" and the latency after it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from sqlalchemy import delete, func, or_, select
@@ -187,9 +193,18 @@ class Space:
     def closeness(self, vector: np.ndarray, rows: list[int] | None = None) -> np.ndarray:
         """The cosine with ``vector`` of the listings in ``rows`` (every listing if None), scaled so the closest
         listing of all is 1 and the SCALE_RANK-th 0 (clipped)."""
+        return self.scaled(self.cosines(vector), rows)
+
+    def cosines(self, vector: np.ndarray) -> tuple[np.ndarray, float, float]:
+        """Every listing's cosine with ``vector``, the best of them and the SCALE_RANK-th best."""
         cos = self.matrix[:self.size] @ vector
         best = float(cos.max())
         floor = float(np.partition(cos, -SCALE_RANK)[-SCALE_RANK]) if len(cos) >= SCALE_RANK else float(cos.min())
+        return cos, best, floor
+
+    @staticmethod
+    def scaled(cosines: tuple[np.ndarray, float, float], rows: list[int] | None = None) -> np.ndarray:
+        cos, best, floor = cosines
         picked = cos if rows is None else cos[np.asarray(rows, dtype=np.int64)]
         return np.clip((picked - floor) / (best - floor + 1e-9), 0.0, 1.0)
 
@@ -229,19 +244,42 @@ def space() -> Space | None:
         return sp
 
 
-def reorder(q: str, shown: list[int], weight: float, sp: Space | None, pinned: frozenset[int] = frozenset()
-            ) -> list[int] | None:
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _one_engine_thread() -> None:
+    """The embedding thread's engine on one OpenMP thread: the ranker runs beside it on the other core. With two, the
+    two fought for the cores and a request took longer (p50 57.8 against 43.8 ms at 100,000 listings, BENCHMARKS.md).
+    OpenMP's thread count is per calling thread: the batch embedding of listings (the job) keeps both cores."""
+    from threadpoolctl import threadpool_limits
+
+    embed_query("预热")  # loads the engine, whose OpenMP runtime threadpoolctl then finds
+    threadpool_limits(limits=1, user_api="openmp")
+
+
+def start_closeness(q: str, sp: Space) -> Future:
+    """The request's cosines with every listing of ``sp`` (``Space.cosines``), computed on this process's embedding
+    thread while the caller ranks (a pool made after a fork: gunicorn's workers each have their own)."""
+    global _pool
+    if _pool is None or _pool[0] != os.getpid():
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="market-embed", initializer=_one_engine_thread)
+        _pool = (os.getpid(), executor)
+    return _pool[1].submit(lambda: sp.cosines(embed_query(q)))
+
+
+def reorder(q: str, shown: list[int], weight: float, sp: Space | None, pinned: frozenset[int] = frozenset(),
+            cosines: Future | None = None) -> list[int] | None:
     """``shown`` (the listing ids of the ranker's page) with places SEMANTIC_KEEP..SEMANTIC_POOL re-ordered by
     meaning with the vectors of ``sp`` (``space()``); the listings of ``pinned`` (each concept's best, brought into
-    the first ten by the ranker) keep their places. None when nothing is to be done (not a request, too short a
-    page, vectors missing)."""
+    the first ten by the ranker) keep their places. ``cosines``: the request's, started by ``start_closeness``. None
+    when nothing is to be done (not a request, too short a page, vectors missing)."""
     if weight <= 0 or len(shown) <= SEMANTIC_KEEP or not is_request(q) or sp is None:
         return None
     pool = shown[:SEMANTIC_POOL]
     rows = [sp.row_of.get(i) for i in pool]
     if any(r is None for r in rows):
         return None  # part of the page has no vector yet: keep the ranker's order rather than sink those
-    close = sp.closeness(embed_query(q), rows)
+    close = Space.scaled(cosines.result() if cosines is not None else sp.cosines(embed_query(q)), rows)
     free = [i for i in range(SEMANTIC_KEEP, len(pool)) if pool[i] not in pinned]
     scored = sorted(free, key=lambda i: -((1 - weight) * (1 - i / SEMANTIC_POOL) + weight * float(close[i])))
     placed = list(pool)

@@ -512,12 +512,13 @@ def _semantic_search(q: str, filters, page: int, per_page: int, strategy: Strate
     vectors = semantic.space()
     if vectors is None:  # nothing embedded yet
         return None
+    cosines = semantic.start_closeness(q, vectors)  # on its own thread while the ranker fetches the page
     base = search(q, filters, 1, fetch, "relevance", dataclasses.replace(strategy, semantic=0.0), with_facets, verify,
                   hydrate=False)
     matches, related = base.page_ids
     try:
         ordered = semantic.reorder(q, [i for i, _s in [*matches, *related]], strategy.semantic, vectors,
-                                   base.spread_ids)
+                                   base.spread_ids, cosines)
     except Exception:  # noqa: BLE001 - an improvement of the order only: the ranker's order still answers
         log.exception("re-ordering a request by meaning failed")
         ordered = None

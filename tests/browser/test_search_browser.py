@@ -94,3 +94,18 @@ def test_admin_finds_a_shipped_group_edits_it_and_stays_on_the_found_list(page, 
     with page.expect_navigation():
         row.locator("button[value=delete]").click()
     assert page.locator("#synonym-table-shipped input[value*='扫描电子显微镜（台式）']").count() == 0
+
+
+@pytest.mark.browser
+def test_an_english_reader_finds_chinese_listings_in_english(page, site, make_listing):
+    make_listing("场发射扫描电镜", "材料表面形貌观察", tags=["扫描电镜"])
+    make_listing("冷冻电镜 Titan Krios", "蛋白质结构解析")
+    make_listing("公交线路与站点数据", kind="public_data")
+    page.goto(site + "/?lang=en")
+    page.fill("#home-search input[name=q]", "electron microscopes")
+    page.click("#home-search button[type=submit]")
+    expect(page.locator(".search-hit h2")).to_have_count(2)
+    assert sorted(page.locator(".search-hit h2").all_inner_texts()) == ["场发射扫描电镜", "冷冻电镜 Titan Krios"]
+    expect(page.locator("#search-searched-as")).to_contain_text("searched for the Chinese terms")
+    expect(page.locator("#search-results mark").first).to_be_visible()
+    expect(page.locator("#home-search input[name=q], input[name=q]").first).to_have_value("electron microscopes")
