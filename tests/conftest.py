@@ -101,7 +101,10 @@ def _test_db_url(tmp: Path) -> str:
 #   - every test that uses the session's `app` fixture (directly or through app_ctx, client, make_user,
 #     site, search_index, ...): that app is the only one built on TEST_DATABASE_URL;
 #   - every test marked `postgres_only`: those build their own PostgreSQL database from TEST_DATABASE_URL
-#     (the migration tests' PostgreSQL variants) or need PostgreSQL's concurrency.
+#     (the migration tests' PostgreSQL variants) or need PostgreSQL's concurrency;
+#   - but not a test marked `backend_neutral`: it stores a corpus only to judge the ranking on it (the search
+#     relevance guards, several minutes each run on this 2-core machine); search's database code is tried on
+#     PostgreSQL by the other search tests.
 # Every other test (pure functions, parsers, matching/, apps of its own on an SQLite file or in memory)
 # does exactly the same in both runs, so the PostgreSQL run deselects it; pytest reports them as
 # "deselected" and the header says why. `--all-backends` (or MARKET_TEST_ALL_BACKENDS=1) runs them again.
@@ -119,6 +122,8 @@ def reaches_configured_database(item) -> bool:
     """Whether ``item``'s outcome can depend on the backend named by TEST_DATABASE_URL: it uses the database
     fixture, or it is marked ``postgres_only`` (it builds a PostgreSQL database of its own). A test's SQLite
     parametrisation ran in the SQLite run already and is not repeated."""
+    if item.get_closest_marker("backend_neutral") is not None:
+        return False
     return DATABASE_FIXTURE in getattr(item, "fixturenames", ()) or item.get_closest_marker("postgres_only") is not None
 
 

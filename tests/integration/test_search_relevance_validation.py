@@ -17,6 +17,8 @@ from bench.relevance import evaluate, ours, queries
 from market.search.query import Strategy
 
 pytest_plugins = ["tests.integration.conftest_search"]
+# the ranking over a judged corpus: the database only holds it (tests/conftest.py runs these once, on SQLite)
+pytestmark = pytest.mark.backend_neutral
 
 VAL_SET = Path(__file__).resolve().parents[1] / "data" / "relevance_val"
 # The validation set (written blind, then tuned on: BENCHMARKS.md has its unseen figure too), reached
