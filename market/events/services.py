@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from market import audit
 from market.db import get_or_404
 from market.deals.common import acting_org, clock, get_for_update, serialise_writes
-from market.domain.localtime import SHANGHAI
+from market.domain.localtime import SHANGHAI, today
 from market.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from market.extensions import db
 from market.links import path_for
@@ -900,7 +900,7 @@ def tier_table(day: dt.date | None = None) -> list[dict[str, Any]]:
     each at most the ceiling); a grade the parameters do not price is left out."""
     from market.subsidies.rewards import tiers_on
 
-    amounts = tiers_on(day or clock().astimezone(SHANGHAI).date())
+    amounts = tiers_on(day or today(clock()))
     return [{"code": t["code"], "min_score": t["min_score"], "amount_cny": amounts[t["code"]]}
             for t in plan()["art9_demo"]["tiers"] if t["code"] in amounts]
 
