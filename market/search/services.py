@@ -405,8 +405,8 @@ def search(
         raise ValidationError(_("每页条数须在 1 到 100 之间。"), "per_page")
     if page < 1:
         raise ValidationError(_("页码须从 1 开始。"), "page")
-    if strategy.english and english.is_latin(q or ""):
-        translated = english.translate(q or "", known_words(store().searcher()))
+    if strategy.english:
+        translated = as_english(q or "", store().searcher())
         if translated is not None:
             found = search(translated.query, filters, page, per_page, sort, dataclasses.replace(strategy, english=False),
                            with_facets, verify, hydrate)
@@ -499,6 +499,12 @@ def search(
         result.hits = _hydrate(ids_scores, parsed, verify, extra)
         result.related = _hydrate(related_ids, parsed, verify, extra) if related_ids else []
     return result
+
+
+def as_english(q: str, searcher) -> english.Translation | None:
+    """The Chinese an English query is searched as (``english.translate``, with the index's words), None for any
+    other: the search page and a saved search's alerts read a query alike."""
+    return english.translate(q, known_words(searcher)) if english.is_latin(q) else None
 
 
 def _semantic_search(q: str, filters, page: int, per_page: int, strategy: Strategy, with_facets: bool,
@@ -1559,7 +1565,9 @@ def notify_saved_searches(listings: list[Listing]) -> int:
     for s in saved:
         if s.user is None or not s.user.active:
             continue
-        parsed = parse(s.query, synonyms(), dataclasses.replace(LITERAL, lexicon_heads=False))  # alerts: no wider than before
+        translated = as_english(s.query, searcher)
+        text = translated.query if translated is not None else s.query
+        parsed = parse(text, synonyms(), dataclasses.replace(LITERAL, lexicon_heads=False))  # alerts: no wider than before
         wq = build(parsed) or Q.Every()
         flt = _filter_query(s.filters or {})
         combined = Q.And([mask, flt]) if flt is not None else mask

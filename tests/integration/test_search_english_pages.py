@@ -25,3 +25,19 @@ def test_english_words_the_glossary_lacks_find_nothing_rather_than_noise(client,
     make_listing("场发射扫描电镜", "材料表面形貌观察")
     body = client.get("/api/v1/search", query_string={"q": "qwerty asdf"}).get_json()
     assert body["total"] == 0 and body["items"] == []
+
+
+def test_a_saved_english_search_alerts_on_the_listings_it_finds(make_listing, make_user):
+    """Saved from the search page, "electron microscopes" found 扫描电镜 listings, but its alerts read the words as
+    typed and never fired."""
+    from market.extensions import db
+    from market.search import services
+    from models.notifications import Notification
+    from models.users import Role
+
+    user = make_user(role=Role.SME_MEMBER)
+    services.save_search(user, "electron microscopes", "electron microscopes", {})
+    make_listing("核磁共振波谱仪")  # not an electron microscope
+    make_listing("场发射扫描电镜", "扫描电镜用于材料表面形貌观察")
+    notes = db.session.query(Notification).filter_by(user_id=user.id).all()
+    assert [(n.kind, n.body) for n in notes] == [("search.saved_match", "场发射扫描电镜")]
